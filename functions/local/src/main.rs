@@ -1,0 +1,54 @@
+//! `inbox-local`: every HTTP route of the product in one process on port 3000, on embedded
+//! defaults (in-memory store). `inbox-local token <org>` prints a bearer token for the
+//! inbox API signed with `AUTH_JWT_SECRET` (or the development default).
+
+use anyhow::Context;
+use inbox_shared::config::{AppEnv, Config};
+use inbox_shared::{http, runtime};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    let config = Config::from_env(AppEnv::Development).context("configuration")?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, org] = args.as_slice()
+        && cmd == "token"
+    {
+        let secret = config
+            .jwt_secret
+            .as_deref()
+            .context("AUTH_JWT_SECRET is not set")?;
+        let expires = chrono_now() + 30 * 24 * 3600;
+        println!(
+            "{}",
+            http::mint_jwt(secret, &config.org_claim, org, expires)
+        );
+        return Ok(());
+    }
+    runtime::init_tracing(false);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .map(|p| p.parse())
+        .transpose()
+        .context("PORT")?
+        .unwrap_or(3000);
+    let core = runtime::build_core(config).await?;
+    let app = http::router(core.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("bind 127.0.0.1:{port}"))?;
+    tracing::info!(address = %listener.local_addr()?, env = ?core.config.app_env, "inbox-local listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

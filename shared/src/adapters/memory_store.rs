@@ -1,0 +1,417 @@
+//! The embedded store: every table in one mutex. It may iterate (it has no indexes to
+//! query), but it answers exactly as the DynamoDB adapter does; the conformance suite in
+//! `crate::conformance` holds both to that.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::domain::time_sort_key;
+use crate::domain::{
+    Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, Lead, Message, Page,
+    PageRequest, Provider,
+};
+use crate::ports::{Appended, RawEvent, Store, StoreError};
+
+type OrgKey = (String, String);
+
+#[derive(Default)]
+struct Tables {
+    accounts: HashMap<OrgKey, ConnectedAccount>,
+    conversations: HashMap<OrgKey, Conversation>,
+    messages: HashMap<OrgKey, Message>,
+    leads: HashMap<OrgKey, Lead>,
+    profiles: HashMap<OrgKey, CustomerProfile>,
+    raw_events: Vec<RawEvent>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Tables) -> T) -> T {
+        f(&mut self.tables.lock().expect("memory store lock poisoned"))
+    }
+}
+
+fn key(org: &str, id: &str) -> OrgKey {
+    (org.to_owned(), id.to_owned())
+}
+
+/// Newest first by (sort key, id), resuming after the cursor: the order a descending
+/// DynamoDB `Query` on a `<time>#<id>` sort key gives.
+fn page_desc<T: Clone>(mut items: Vec<(String, String, T)>, page: &PageRequest) -> Page<T> {
+    items.sort_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+    let start = match &page.after {
+        Some(c) => items.partition_point(|(k, id, _)| (k, id) >= (&c.sort_key, &c.id)),
+        None => 0,
+    };
+    let rest = &items[start..];
+    let taken: Vec<_> = rest.iter().take(page.limit).collect();
+    let next_cursor = (rest.len() > page.limit).then(|| {
+        let (k, id, _) = taken.last().expect("limit is at least 1");
+        Cursor {
+            sort_key: k.clone(),
+            id: id.clone(),
+        }
+        .encode()
+    });
+    Page {
+        data: taken.into_iter().map(|(_, _, t)| t.clone()).collect(),
+        next_cursor,
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
+        self.with(|t| {
+            t.accounts
+                .insert(key(&account.organization_id, &account.id), account.clone());
+        });
+        Ok(())
+    }
+
+    async fn get_account(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| t.accounts.get(&key(org, id)).cloned()))
+    }
+
+    async fn find_account_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| {
+            t.accounts
+                .values()
+                .filter(|a| {
+                    a.external_account_id == external_id
+                        || a.page_id.as_deref() == Some(external_id)
+                })
+                .max_by_key(|a| a.updated_at)
+                .cloned()
+        }))
+    }
+
+    async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| {
+            let mut v: Vec<_> = t
+                .accounts
+                .values()
+                .filter(|a| a.organization_id == org)
+                .cloned()
+                .collect();
+            v.sort_by(|a, b| {
+                a.created_at
+                    .cmp(&b.created_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            v
+        }))
+    }
+
+    async fn get_conversation(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| t.conversations.get(&key(org, id)).cloned()))
+    }
+
+    async fn find_conversation(
+        &self,
+        org: &str,
+        account_id: &str,
+        participant_id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            t.conversations
+                .values()
+                .find(|c| {
+                    c.organization_id == org
+                        && c.connected_account_id == account_id
+                        && c.participant_id == participant_id
+                })
+                .cloned()
+        }))
+    }
+
+    async fn create_conversation(
+        &self,
+        conversation: &Conversation,
+    ) -> Result<Conversation, StoreError> {
+        Ok(self.with(|t| {
+            let existing = t.conversations.values().find(|c| {
+                c.organization_id == conversation.organization_id
+                    && c.connected_account_id == conversation.connected_account_id
+                    && c.participant_id == conversation.participant_id
+            });
+            if let Some(c) = existing {
+                return c.clone();
+            }
+            t.conversations.insert(
+                key(&conversation.organization_id, &conversation.id),
+                conversation.clone(),
+            );
+            conversation.clone()
+        }))
+    }
+
+    async fn set_conversation_contact(
+        &self,
+        org: &str,
+        id: &str,
+        handle: Option<&str>,
+        display_name: Option<&str>,
+        lead_id: Option<&str>,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            let c = t.conversations.get_mut(&key(org, id))?;
+            if let Some(h) = handle {
+                c.handle = Some(h.to_owned());
+            }
+            if let Some(n) = display_name {
+                c.display_name = Some(n.to_owned());
+            }
+            if let Some(l) = lead_id {
+                c.lead_id = Some(l.to_owned());
+            }
+            Some(c.clone())
+        }))
+    }
+
+    async fn mark_conversation_read(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            let c = t.conversations.get_mut(&key(org, id))?;
+            c.unread_count = 0;
+            Some(c.clone())
+        }))
+    }
+
+    async fn list_conversations(
+        &self,
+        org: &str,
+        provider: Option<Provider>,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            let items = t
+                .conversations
+                .values()
+                .filter(|c| c.organization_id == org && provider.is_none_or(|p| c.provider == p))
+                .map(|c| (c.sort_key(), c.id.clone(), c.clone()))
+                .collect();
+            page_desc(items, page)
+        }))
+    }
+
+    async fn append_message(
+        &self,
+        message: &Message,
+        activity: &Activity,
+    ) -> Result<Appended, StoreError> {
+        self.with(|t| {
+            if let Some(mid) = &message.external_message_id {
+                let dup = t.messages.values().find(|m| {
+                    m.organization_id == message.organization_id
+                        && m.external_message_id.as_ref() == Some(mid)
+                });
+                if let Some(existing) = dup {
+                    return Ok(Appended::Duplicate(Box::new(existing.clone())));
+                }
+            }
+            let conversation = t
+                .conversations
+                .get_mut(&key(&message.organization_id, &message.conversation_id))
+                .ok_or_else(|| {
+                    StoreError::Backend(format!(
+                        "conversation {} not found",
+                        message.conversation_id
+                    ))
+                })?;
+            conversation.apply(activity);
+            let conversation = conversation.clone();
+            t.messages
+                .insert(key(&message.organization_id, &message.id), message.clone());
+            Ok(Appended::New {
+                message: Box::new(message.clone()),
+                conversation: Box::new(conversation),
+            })
+        })
+    }
+
+    async fn get_message(&self, org: &str, id: &str) -> Result<Option<Message>, StoreError> {
+        Ok(self.with(|t| t.messages.get(&key(org, id)).cloned()))
+    }
+
+    async fn find_message_by_external_id(
+        &self,
+        org: &str,
+        external_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        Ok(self.with(|t| {
+            t.messages
+                .values()
+                .find(|m| {
+                    m.organization_id == org
+                        && m.external_message_id.as_deref() == Some(external_id)
+                })
+                .cloned()
+        }))
+    }
+
+    async fn list_messages(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, StoreError> {
+        Ok(self.with(|t| {
+            let items = t
+                .messages
+                .values()
+                .filter(|m| m.organization_id == org && m.conversation_id == conversation_id)
+                .map(|m| (time_sort_key(m.created_at), m.id.clone(), m.clone()))
+                .collect();
+            page_desc(items, page)
+        }))
+    }
+
+    async fn create_lead(&self, lead: &Lead) -> Result<(), StoreError> {
+        self.with(|t| {
+            let taken = t.leads.values().any(|l| {
+                l.organization_id == lead.organization_id
+                    && ((lead.instagram_handle.is_some()
+                        && l.instagram_handle == lead.instagram_handle)
+                        || (lead.instagram_user_id.is_some()
+                            && l.instagram_user_id == lead.instagram_user_id))
+            });
+            if taken {
+                return Err(StoreError::Conflict(
+                    "lead with this Instagram handle or user id",
+                ));
+            }
+            t.leads
+                .insert(key(&lead.organization_id, &lead.id), lead.clone());
+            Ok(())
+        })
+    }
+
+    async fn list_leads(&self, org: &str, page: &PageRequest) -> Result<Page<Lead>, StoreError> {
+        Ok(self.with(|t| {
+            let items = t
+                .leads
+                .values()
+                .filter(|l| l.organization_id == org)
+                .map(|l| (time_sort_key(l.created_at), l.id.clone(), l.clone()))
+                .collect();
+            page_desc(items, page)
+        }))
+    }
+
+    async fn find_lead_by_instagram_user_id(
+        &self,
+        org: &str,
+        user_id: &str,
+    ) -> Result<Option<Lead>, StoreError> {
+        Ok(self.with(|t| {
+            t.leads
+                .values()
+                .find(|l| {
+                    l.organization_id == org && l.instagram_user_id.as_deref() == Some(user_id)
+                })
+                .cloned()
+        }))
+    }
+
+    async fn find_lead_by_instagram_handle(
+        &self,
+        org: &str,
+        handle: &str,
+    ) -> Result<Option<Lead>, StoreError> {
+        Ok(self.with(|t| {
+            t.leads
+                .values()
+                .find(|l| l.organization_id == org && l.instagram_handle.as_deref() == Some(handle))
+                .cloned()
+        }))
+    }
+
+    async fn get_profile(
+        &self,
+        org: &str,
+        instagram_user_id: &str,
+    ) -> Result<Option<CustomerProfile>, StoreError> {
+        Ok(self.with(|t| t.profiles.get(&key(org, instagram_user_id)).cloned()))
+    }
+
+    async fn put_profile(&self, profile: &CustomerProfile) -> Result<(), StoreError> {
+        self.with(|t| {
+            t.profiles.insert(
+                key(&profile.organization_id, &profile.instagram_user_id),
+                profile.clone(),
+            );
+        });
+        Ok(())
+    }
+
+    async fn put_raw_event(&self, event: &RawEvent) -> Result<(), StoreError> {
+        self.with(|t| {
+            if !t.raw_events.iter().any(|e| e.id == event.id) {
+                t.raw_events.push(event.clone());
+            }
+        });
+        Ok(())
+    }
+
+    async fn list_raw_events(
+        &self,
+        external_account_id: &str,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        Ok(self.with(|t| {
+            let mut v: Vec<_> = t
+                .raw_events
+                .iter()
+                .filter(|e| e.external_account_id == external_account_id)
+                .cloned()
+                .collect();
+            v.sort_by(|a, b| {
+                a.received_at
+                    .cmp(&b.received_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            v
+        }))
+    }
+
+    async fn delete_raw_event(
+        &self,
+        external_account_id: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        self.with(|t| {
+            t.raw_events
+                .retain(|e| !(e.external_account_id == external_account_id && e.id == id))
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod conformance {
+    crate::store_conformance_tests!(async { std::sync::Arc::new(super::MemoryStore::new()) });
+}

@@ -1,0 +1,278 @@
+//! One typed configuration, parsed from the environment at start-up. A malformed value stops
+//! start-up with a message naming the variable.
+
+use chrono::Duration;
+
+use crate::domain::ReplyPolicy;
+
+pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
+pub const DEFAULT_GRAPH_API_VERSION: &str = "v21.0";
+/// Used only in development when `AUTH_JWT_SECRET` is unset, so the local server works on a
+/// fresh clone; production refuses to start without a real one.
+pub const DEVELOPMENT_JWT_SECRET: &str = "development-only-jwt-secret";
+/// Development defaults, so a fresh clone runs with no `.env`: webhooks must still be signed
+/// (with this secret), and land in this organization.
+pub const DEVELOPMENT_APP_SECRET: &str = "development-app-secret";
+pub const DEVELOPMENT_VERIFY_TOKEN: &str = "development-verify-token";
+pub const DEVELOPMENT_ORGANIZATION_ID: &str = "org_demo";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required in production")]
+    Missing(&'static str),
+    #[error("{name} is malformed: {why}")]
+    Malformed { name: &'static str, why: String },
+}
+
+/// The development fallback account (`INSTAGRAM_USER_ID`, `INSTAGRAM_PAGE_ID`,
+/// `META_PAGE_ACCESS_TOKEN`), used only when no connected account matches.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FallbackAccount {
+    pub instagram_user_id: Option<String>,
+    pub page_id: Option<String>,
+    pub access_token: Option<String>,
+}
+
+impl std::fmt::Debug for FallbackAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FallbackAccount")
+            .field("instagram_user_id", &self.instagram_user_id)
+            .field("page_id", &self.page_id)
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub app_env: AppEnv,
+    pub verify_token: Option<String>,
+    /// `META_APP_SECRET` first, then `INSTAGRAM_APP_SECRET` (Instagram Login signs with it).
+    pub app_secrets: Vec<String>,
+    pub meta_app_id: Option<String>,
+    pub oauth_redirect_url: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub org_claim: String,
+    pub default_organization_id: Option<String>,
+    pub fallback_account: FallbackAccount,
+    pub graph_api_base_url: String,
+    pub graph_api_version: String,
+    pub job_max_attempts: u32,
+    pub job_retry_base_delay_ms: u64,
+    pub sla_response_minutes: i64,
+    pub human_agent_tag: bool,
+    pub token_encryption_key: Option<String>,
+    pub token_encryption_key_id: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub table_name: Option<String>,
+    pub jobs_queue_url: Option<String>,
+}
+
+impl std::fmt::Debug for Config {
+    // Secrets are never printed, not even in a panic message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("app_env", &self.app_env)
+            .field("graph_api_base_url", &self.graph_api_base_url)
+            .field("graph_api_version", &self.graph_api_version)
+            .field("default_organization_id", &self.default_organization_id)
+            .field("fallback_account", &self.fallback_account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the process environment. `default_env` is the environment when neither
+    /// `APP_ENV` nor `NODE_ENV` says (production in Lambda, development locally).
+    pub fn from_env(default_env: AppEnv) -> Result<Self, ConfigError> {
+        Self::from_lookup(default_env, |k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(
+        default_env: AppEnv,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let app_env = match get("APP_ENV").or_else(|| get("NODE_ENV")).as_deref() {
+            None => default_env,
+            Some(v) if v.eq_ignore_ascii_case("development") || v.eq_ignore_ascii_case("dev") => {
+                AppEnv::Development
+            }
+            Some(v) if v.eq_ignore_ascii_case("test") => AppEnv::Development,
+            Some(v) if v.eq_ignore_ascii_case("production") || v.eq_ignore_ascii_case("prod") => {
+                AppEnv::Production
+            }
+            Some(v) => {
+                return Err(ConfigError::Malformed {
+                    name: "APP_ENV",
+                    why: format!("{v:?} is not development or production"),
+                });
+            }
+        };
+        let production = app_env == AppEnv::Production;
+        let mut app_secrets: Vec<String> = ["META_APP_SECRET", "INSTAGRAM_APP_SECRET"]
+            .iter()
+            .filter_map(|k| get(k))
+            .collect();
+        if get("META_APP_SECRET").is_none() {
+            if production {
+                return Err(ConfigError::Missing("META_APP_SECRET"));
+            }
+            app_secrets.insert(0, DEVELOPMENT_APP_SECRET.to_owned());
+        }
+        let dev_default = |v: &str| (!production).then(|| v.to_owned());
+        let jwt_secret = match get("AUTH_JWT_SECRET") {
+            Some(s) => Some(s),
+            None if production => None, // only API Gateway authorizer claims are accepted then
+            None => Some(DEVELOPMENT_JWT_SECRET.to_owned()),
+        };
+        Ok(Config {
+            app_env,
+            verify_token: get("INSTAGRAM_VERIFY_TOKEN")
+                .or_else(|| dev_default(DEVELOPMENT_VERIFY_TOKEN)),
+            app_secrets,
+            meta_app_id: get("META_APP_ID"),
+            oauth_redirect_url: get("META_OAUTH_REDIRECT_URL"),
+            jwt_secret,
+            org_claim: get("AUTH_ORG_CLAIM").unwrap_or_else(|| "org_id".to_owned()),
+            default_organization_id: match production {
+                true => None, // routing by header or default organization is development-only
+                false => get("DEFAULT_ORGANIZATION_ID")
+                    .or_else(|| dev_default(DEVELOPMENT_ORGANIZATION_ID)),
+            },
+            fallback_account: FallbackAccount {
+                instagram_user_id: get("INSTAGRAM_USER_ID"),
+                page_id: get("INSTAGRAM_PAGE_ID"),
+                access_token: get("META_PAGE_ACCESS_TOKEN"),
+            },
+            graph_api_base_url: get("GRAPH_API_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            graph_api_version: get("GRAPH_API_VERSION")
+                .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
+            job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 5)?.max(1),
+            job_retry_base_delay_ms: parse_num(&get, "JOB_RETRY_BASE_DELAY_MS", 2000)?,
+            sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),
+            human_agent_tag: parse_bool(&get, "INSTAGRAM_HUMAN_AGENT_TAG")?,
+            token_encryption_key: get("TOKEN_ENCRYPTION_KEY"),
+            token_encryption_key_id: get("TOKEN_ENCRYPTION_KEY_ID"),
+            kms_key_id: get("KMS_KEY_ID"),
+            table_name: get("TABLE_NAME"),
+            jobs_queue_url: get("JOBS_QUEUE_URL"),
+        })
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.app_env == AppEnv::Development
+    }
+
+    pub fn reply_policy(&self) -> ReplyPolicy {
+        ReplyPolicy {
+            human_agent_tag: self.human_agent_tag,
+            sla: Duration::minutes(self.sla_response_minutes),
+        }
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Malformed {
+            name,
+            why: e.to_string(),
+        }),
+    }
+}
+
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(v) => Err(ConfigError::Malformed {
+            name,
+            why: format!("{v:?} is not true or false"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(default: AppEnv, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(default, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_the_app_secret() {
+        assert_eq!(
+            cfg(AppEnv::Production, &[]).unwrap_err(),
+            ConfigError::Missing("META_APP_SECRET")
+        );
+        assert_eq!(
+            cfg(AppEnv::Development, &[("APP_ENV", "production")]).unwrap_err(),
+            ConfigError::Missing("META_APP_SECRET")
+        );
+        assert!(cfg(AppEnv::Production, &[("META_APP_SECRET", "x")]).is_ok());
+    }
+
+    #[test]
+    fn node_env_is_read_when_app_env_is_unset() {
+        let c = cfg(AppEnv::Production, &[("NODE_ENV", "development")]).unwrap();
+        assert!(c.is_development());
+        assert_eq!(c.jwt_secret.as_deref(), Some(DEVELOPMENT_JWT_SECRET));
+    }
+
+    #[test]
+    fn malformed_numbers_name_the_variable() {
+        let err = cfg(AppEnv::Development, &[("JOB_MAX_ATTEMPTS", "many")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("JOB_MAX_ATTEMPTS is malformed"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = cfg(AppEnv::Development, &[]).unwrap();
+        assert_eq!(
+            (
+                c.job_max_attempts,
+                c.job_retry_base_delay_ms,
+                c.sla_response_minutes
+            ),
+            (5, 2000, 60)
+        );
+        assert_eq!(c.org_claim, "org_id");
+        assert_eq!(c.graph_api_base_url, DEFAULT_GRAPH_API_BASE_URL);
+    }
+}

@@ -1,0 +1,616 @@
+//! The store conformance suite: one behaviour, every adapter. Each case uses fresh ids
+//! (organization, account), so the suite can share one backing table.
+//!
+//! `store_conformance_tests!(async_expr_returning_store)` expands to one `#[tokio::test]` per
+//! case; the memory adapter runs it in this crate, the DynamoDB adapter against moto.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::domain::{
+    AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, Direction,
+    Lead, Message, MessageStatus, PageRequest, Provider, new_id,
+};
+use crate::ports::{Appended, RawEvent, Store, StoreError};
+
+pub fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()
+}
+
+fn unique(prefix: &str) -> String {
+    new_id(prefix)
+}
+
+pub fn account(org: &str) -> ConnectedAccount {
+    ConnectedAccount {
+        id: unique("acc"),
+        organization_id: org.to_owned(),
+        provider: Provider::Instagram,
+        external_account_id: unique("ig").replace("ig_", ""),
+        page_id: Some(unique("page")),
+        display_name: Some("Shop".into()),
+        username: Some("shop".into()),
+        status: AccountStatus::Active,
+        created_at: t(0),
+        updated_at: t(0),
+    }
+}
+
+pub fn conversation(
+    org: &str,
+    account_id: &str,
+    participant: &str,
+    at: DateTime<Utc>,
+) -> Conversation {
+    Conversation {
+        id: unique("conv"),
+        provider: Provider::Instagram,
+        organization_id: org.to_owned(),
+        connected_account_id: account_id.to_owned(),
+        external_thread_id: participant.to_owned(),
+        participant_id: participant.to_owned(),
+        handle: None,
+        display_name: None,
+        lead_id: None,
+        unread_count: 0,
+        last_message_at: at,
+        last_inbound_at: None,
+        last_outbound_at: None,
+        preview_text: None,
+        last_message_direction: None,
+        awaiting_reply_since: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+pub fn message(
+    c: &Conversation,
+    mid: Option<&str>,
+    direction: Direction,
+    at: DateTime<Utc>,
+    text: &str,
+) -> Message {
+    Message {
+        id: unique("msg"),
+        organization_id: c.organization_id.clone(),
+        conversation_id: c.id.clone(),
+        provider: Provider::Instagram,
+        direction,
+        from: c.participant_id.clone(),
+        to: "us".into(),
+        text: Some(text.into()),
+        attachments: vec![],
+        status: MessageStatus::Received,
+        error_code: None,
+        external_message_id: mid.map(str::to_owned),
+        meta_json: json!({"messageId": mid}),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn activity(direction: Direction, at: DateTime<Utc>, text: &str) -> Activity {
+    Activity {
+        direction,
+        at,
+        preview: Some(text.into()),
+        recorded_at: at,
+    }
+}
+
+async fn append(
+    store: &dyn Store,
+    c: &Conversation,
+    mid: &str,
+    direction: Direction,
+    at: DateTime<Utc>,
+    text: &str,
+) -> Appended {
+    store
+        .append_message(
+            &message(c, Some(mid), direction, at, text),
+            &activity(direction, at, text),
+        )
+        .await
+        .unwrap()
+}
+
+async fn new_conversation(
+    store: &dyn Store,
+    org: &str,
+    participant: &str,
+    at: DateTime<Utc>,
+) -> Conversation {
+    store
+        .create_conversation(&conversation(org, "acc_1", participant, at))
+        .await
+        .unwrap()
+}
+
+pub async fn accounts_are_found_by_instagram_id_and_page_id(store: &dyn Store) {
+    let org = unique("org");
+    let a = account(&org);
+    store.put_account(&a).await.unwrap();
+    assert_eq!(
+        store.get_account(&org, &a.id).await.unwrap().as_ref(),
+        Some(&a)
+    );
+    assert_eq!(
+        store
+            .find_account_by_external_id(&a.external_account_id)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&a)
+    );
+    assert_eq!(
+        store
+            .find_account_by_external_id(a.page_id.as_deref().unwrap())
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&a)
+    );
+    assert_eq!(
+        store.get_account(&unique("org"), &a.id).await.unwrap(),
+        None,
+        "other organization"
+    );
+    assert_eq!(
+        store
+            .find_account_by_external_id(&unique("nobody"))
+            .await
+            .unwrap(),
+        None
+    );
+    let mut updated = a.clone();
+    updated.status = AccountStatus::ReauthRequired;
+    updated.updated_at = t(5);
+    store.put_account(&updated).await.unwrap();
+    assert_eq!(
+        store
+            .find_account_by_external_id(&a.external_account_id)
+            .await
+            .unwrap(),
+        Some(updated.clone())
+    );
+    assert_eq!(store.list_accounts(&org).await.unwrap(), vec![updated]);
+}
+
+pub async fn one_conversation_per_customer_even_when_created_twice(store: &dyn Store) {
+    let org = unique("org");
+    let first = new_conversation(store, &org, "cust", t(0)).await;
+    let second = store
+        .create_conversation(&conversation(&org, "acc_1", "cust", t(1)))
+        .await
+        .unwrap();
+    assert_eq!(first.id, second.id);
+    let found = store
+        .find_conversation(&org, "acc_1", "cust")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, first.id);
+    assert_eq!(
+        store
+            .find_conversation(&org, "acc_2", "cust")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_conversation(&unique("org"), "acc_1", "cust")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .get_conversation(&unique("org"), &first.id)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn a_redelivered_message_id_is_stored_once(store: &dyn Store) {
+    let org = unique("org");
+    let c = new_conversation(store, &org, "cust", t(0)).await;
+    let mid = unique("mid");
+    let Appended::New {
+        message,
+        conversation,
+    } = append(store, &c, &mid, Direction::Inbound, t(10), "hi").await
+    else {
+        panic!("first delivery is new");
+    };
+    assert_eq!(conversation.unread_count, 1);
+    let Appended::Duplicate(dup) = append(store, &c, &mid, Direction::Inbound, t(10), "hi").await
+    else {
+        panic!("second delivery is a duplicate");
+    };
+    assert_eq!(dup.id, message.id);
+    assert_eq!(
+        store
+            .get_conversation(&org, &c.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread_count,
+        1
+    );
+    assert_eq!(
+        store
+            .find_message_by_external_id(&org, &mid)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        message.id
+    );
+    assert_eq!(
+        store.get_message(&org, &message.id).await.unwrap().unwrap(),
+        *message
+    );
+    // Another organization may hold the same Meta id (the same account connected twice).
+    let other = unique("org");
+    let c2 = new_conversation(store, &other, "cust", t(0)).await;
+    assert!(matches!(
+        append(store, &c2, &mid, Direction::Inbound, t(10), "hi").await,
+        Appended::New { .. }
+    ));
+    assert_eq!(store.get_message(&other, &message.id).await.unwrap(), None);
+}
+
+pub async fn conversation_summary_follows_the_newest_message_whatever_the_arrival_order(
+    store: &dyn Store,
+) {
+    let org = unique("org");
+    let c = new_conversation(store, &org, "cust", t(0)).await;
+    append(store, &c, &unique("m"), Direction::Inbound, t(20), "second").await;
+    append(
+        store,
+        &c,
+        &unique("m"),
+        Direction::Inbound,
+        t(10),
+        "first (late)",
+    )
+    .await;
+    let got = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
+    assert_eq!(got.preview_text.as_deref(), Some("second"));
+    assert_eq!(got.last_message_at, t(20));
+    assert_eq!(got.last_inbound_at, Some(t(20)));
+    assert_eq!(got.unread_count, 2);
+    assert_eq!(got.awaiting_reply_since, Some(t(10)));
+    assert_eq!(got.last_message_direction, Some(Direction::Inbound));
+    append(
+        store,
+        &c,
+        &unique("m"),
+        Direction::Outbound,
+        t(30),
+        "answer",
+    )
+    .await;
+    let got = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
+    assert_eq!(got.last_outbound_at, Some(t(30)));
+    assert_eq!(got.last_message_direction, Some(Direction::Outbound));
+    assert_eq!(got.preview_text.as_deref(), Some("answer"));
+    assert_eq!(got.awaiting_reply_since, None);
+    assert_eq!(got.unread_count, 2, "our own replies are not unread");
+    let read = store
+        .mark_conversation_read(&org, &c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.unread_count, 0);
+    assert_eq!(
+        store
+            .mark_conversation_read(&unique("org"), &c.id)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn conversations_list_newest_first_in_cursor_pages_within_one_organization(
+    store: &dyn Store,
+) {
+    let org = unique("org");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let c = new_conversation(store, &org, &format!("cust{i}"), t(0)).await;
+        append(store, &c, &unique("m"), Direction::Inbound, t(100 + i), "x").await;
+        ids.push(c.id);
+    }
+    new_conversation(store, &unique("org"), "stranger", t(500)).await;
+    ids.reverse();
+    let first = store
+        .list_conversations(&org, Some(Provider::Instagram), &PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.data.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        ids[..2]
+    );
+    let mut seen: Vec<String> = first.data.iter().map(|c| c.id.clone()).collect();
+    let mut cursor = first.next_cursor;
+    while let Some(c) = cursor {
+        let page = PageRequest {
+            limit: 2,
+            after: Some(Cursor::decode(&c).unwrap()),
+        };
+        let next = store.list_conversations(&org, None, &page).await.unwrap();
+        seen.extend(next.data.iter().map(|c| c.id.clone()));
+        cursor = next.next_cursor;
+    }
+    assert_eq!(
+        seen, ids,
+        "every conversation once, newest first, none of another organization"
+    );
+    let all = store
+        .list_conversations(&org, None, &PageRequest::first(5))
+        .await
+        .unwrap();
+    assert_eq!(all.data.len(), 5);
+    assert_eq!(
+        all.next_cursor, None,
+        "an exactly full last page has no next cursor"
+    );
+}
+
+pub async fn messages_list_newest_first_in_cursor_pages(store: &dyn Store) {
+    let org = unique("org");
+    let c = new_conversation(store, &org, "cust", t(0)).await;
+    let other = new_conversation(store, &org, "other", t(0)).await;
+    for i in 0..3 {
+        append(
+            store,
+            &c,
+            &unique("m"),
+            Direction::Inbound,
+            t(10 + i),
+            &format!("m{i}"),
+        )
+        .await;
+    }
+    append(
+        store,
+        &other,
+        &unique("m"),
+        Direction::Inbound,
+        t(50),
+        "elsewhere",
+    )
+    .await;
+    let p1 = store
+        .list_messages(&org, &c.id, &PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        p1.data
+            .iter()
+            .map(|m| m.text.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["m2", "m1"]
+    );
+    let after = Cursor::decode(p1.next_cursor.as_deref().unwrap()).unwrap();
+    let p2 = store
+        .list_messages(
+            &org,
+            &c.id,
+            &PageRequest {
+                limit: 2,
+                after: Some(after),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        p2.data
+            .iter()
+            .map(|m| m.text.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["m0"]
+    );
+    assert_eq!(p2.next_cursor, None);
+    assert!(
+        store
+            .list_messages(&unique("org"), &c.id, &PageRequest::first(10))
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
+}
+
+pub async fn contact_details_and_lead_link_are_set(store: &dyn Store) {
+    let org = unique("org");
+    let c = new_conversation(store, &org, "cust", t(0)).await;
+    let got = store
+        .set_conversation_contact(&org, &c.id, Some("ana"), Some("Ana"), Some("lead_1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            got.handle.as_deref(),
+            got.display_name.as_deref(),
+            got.lead_id.as_deref()
+        ),
+        (Some("ana"), Some("Ana"), Some("lead_1"))
+    );
+    let got = store
+        .set_conversation_contact(&org, &c.id, None, None, Some("lead_2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got.handle.as_deref(), got.lead_id.as_deref()),
+        (Some("ana"), Some("lead_2")),
+        "None leaves a field as it is"
+    );
+    assert_eq!(
+        store
+            .set_conversation_contact(&unique("org"), &c.id, Some("x"), None, None)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn leads_are_unique_per_instagram_identity_and_found_by_it(store: &dyn Store) {
+    let org = unique("org");
+    let lead = |i: i64, handle: Option<&str>, user: Option<&str>| Lead {
+        id: unique("lead"),
+        organization_id: org.clone(),
+        name: Some(format!("Lead {i}")),
+        email: None,
+        phone: None,
+        instagram_handle: handle.map(str::to_owned),
+        instagram_user_id: user.map(str::to_owned),
+        created_at: t(i),
+    };
+    let ana = lead(1, Some("ana.silva"), Some("6185"));
+    store.create_lead(&ana).await.unwrap();
+    store.create_lead(&lead(2, None, None)).await.unwrap();
+    store
+        .create_lead(&lead(3, Some("bob"), None))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_lead(&lead(4, Some("ana.silva"), None)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.create_lead(&lead(5, None, Some("6185"))).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .find_lead_by_instagram_handle(&org, "ana.silva")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&ana)
+    );
+    assert_eq!(
+        store
+            .find_lead_by_instagram_user_id(&org, "6185")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&ana)
+    );
+    assert_eq!(
+        store
+            .find_lead_by_instagram_handle(&unique("org"), "ana.silva")
+            .await
+            .unwrap(),
+        None
+    );
+    let page = store
+        .list_leads(&org, &PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.data
+            .iter()
+            .map(|l| l.name.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["Lead 3", "Lead 2"]
+    );
+    let rest = PageRequest {
+        limit: 2,
+        after: Cursor::decode(page.next_cursor.as_deref().unwrap()),
+    };
+    assert_eq!(
+        store.list_leads(&org, &rest).await.unwrap().data,
+        vec![ana.clone()]
+    );
+    // Another organization may have its own lead for the same person.
+    let mut theirs = ana.clone();
+    theirs.id = unique("lead");
+    theirs.organization_id = unique("org");
+    store.create_lead(&theirs).await.unwrap();
+}
+
+pub async fn profiles_are_cached_per_organization(store: &dyn Store) {
+    let org = unique("org");
+    let p = CustomerProfile {
+        organization_id: org.clone(),
+        instagram_user_id: "6185".into(),
+        username: Some("ana".into()),
+        name: None,
+        fetched: true,
+        fetched_at: t(0),
+    };
+    store.put_profile(&p).await.unwrap();
+    assert_eq!(store.get_profile(&org, "6185").await.unwrap(), Some(p));
+    assert_eq!(
+        store.get_profile(&unique("org"), "6185").await.unwrap(),
+        None
+    );
+}
+
+pub async fn raw_events_are_kept_once_and_listed_oldest_first(store: &dyn Store) {
+    let account = unique("ext");
+    let ev = |id: &str, secs: i64| RawEvent {
+        id: id.to_owned(),
+        external_account_id: account.clone(),
+        reason: "no connected account".into(),
+        payload: json!({"n": secs}),
+        received_at: t(secs),
+    };
+    store.put_raw_event(&ev("b", 20)).await.unwrap();
+    store.put_raw_event(&ev("a", 10)).await.unwrap();
+    store.put_raw_event(&ev("a", 10)).await.unwrap();
+    let listed = store.list_raw_events(&account).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    store.delete_raw_event(&account, "a").await.unwrap();
+    assert_eq!(
+        store.list_raw_events(&account).await.unwrap(),
+        vec![ev("b", 20)]
+    );
+    assert!(
+        store
+            .list_raw_events(&unique("ext"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Expands to one test per conformance case. `$make` is an async block giving the store.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@cases $make;
+            accounts_are_found_by_instagram_id_and_page_id,
+            one_conversation_per_customer_even_when_created_twice,
+            a_redelivered_message_id_is_stored_once,
+            conversation_summary_follows_the_newest_message_whatever_the_arrival_order,
+            conversations_list_newest_first_in_cursor_pages_within_one_organization,
+            messages_list_newest_first_in_cursor_pages,
+            contact_details_and_lead_link_are_set,
+            leads_are_unique_per_instagram_identity_and_found_by_it,
+            profiles_are_cached_per_organization,
+            raw_events_are_kept_once_and_listed_oldest_first,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let store = $make.await;
+                $crate::conformance::$case(&*store).await;
+            }
+        )*
+    };
+}

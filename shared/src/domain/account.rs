@@ -1,0 +1,64 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Provider;
+
+/// Id of the account synthesised from `INSTAGRAM_USER_ID`/`META_PAGE_ACCESS_TOKEN` in
+/// development. It is never stored, so it can never route a production webhook.
+pub const ENV_FALLBACK_ACCOUNT_ID: &str = "env-fallback";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountStatus {
+    Active,
+    ReauthRequired,
+    Disconnected,
+}
+
+/// An Instagram professional account connected by an organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectedAccount {
+    pub id: String,
+    pub organization_id: String,
+    pub provider: Provider,
+    /// Instagram professional account id: `entry[].id` of the webhooks.
+    pub external_account_id: String,
+    /// Facebook Page the account is linked to (Facebook Login flavour).
+    pub page_id: Option<String>,
+    pub display_name: Option<String>,
+    pub username: Option<String>,
+    pub status: AccountStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ConnectedAccount {
+    pub fn env_fallback(
+        organization_id: &str,
+        external_account_id: &str,
+        page_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        ConnectedAccount {
+            id: ENV_FALLBACK_ACCOUNT_ID.to_owned(),
+            organization_id: organization_id.to_owned(),
+            provider: Provider::Instagram,
+            external_account_id: external_account_id.to_owned(),
+            page_id,
+            display_name: Some("Development account".to_owned()),
+            username: None,
+            status: AccountStatus::Active,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn is_env_fallback(&self) -> bool {
+        self.id == ENV_FALLBACK_ACCOUNT_ID
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == AccountStatus::Active
+    }
+}

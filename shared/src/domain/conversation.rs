@@ -1,0 +1,116 @@
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Direction, Provider, ReplyPolicy, SlaStatus};
+
+/// One conversation per (organization, connected account, customer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: String,
+    pub provider: Provider,
+    pub organization_id: String,
+    pub connected_account_id: String,
+    pub external_thread_id: String,
+    /// The customer's Instagram-scoped id (IGSID).
+    pub participant_id: String,
+    pub handle: Option<String>,
+    pub display_name: Option<String>,
+    pub lead_id: Option<String>,
+    pub unread_count: u32,
+    pub last_message_at: DateTime<Utc>,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    pub last_outbound_at: Option<DateTime<Utc>>,
+    pub preview_text: Option<String>,
+    pub last_message_direction: Option<Direction>,
+    /// Oldest inbound message not yet answered; drives `slaStatus`. Internal.
+    #[serde(default, skip_serializing)]
+    pub awaiting_reply_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Sort key for "newest first" listings: fixed-width RFC 3339, so text order is time order.
+pub fn time_sort_key(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Conversation {
+    pub fn sort_key(&self) -> String {
+        time_sort_key(self.last_message_at)
+    }
+
+    /// Applies one message to the conversation's summary. Events may arrive out of order
+    /// (Meta's retries), so every timestamp only moves forward and the preview follows the
+    /// newest message, not the last delivered one. Every store adapter must give exactly this
+    /// result (the DynamoDB one with conditional update expressions).
+    pub fn apply(&mut self, a: &Activity) {
+        let newest = a.at >= self.last_message_at;
+        if newest {
+            self.last_message_at = a.at;
+            self.last_message_direction = Some(a.direction);
+            if a.preview.is_some() {
+                self.preview_text = a.preview.clone();
+            }
+        }
+        match a.direction {
+            Direction::Inbound => {
+                self.unread_count += 1;
+                self.last_inbound_at = Some(self.last_inbound_at.map_or(a.at, |t| t.max(a.at)));
+                let answered_after = self.last_outbound_at.is_some_and(|t| t >= a.at);
+                if !answered_after && self.awaiting_reply_since.is_none_or(|t| a.at < t) {
+                    self.awaiting_reply_since = Some(a.at);
+                }
+            }
+            Direction::Outbound => {
+                self.last_outbound_at = Some(self.last_outbound_at.map_or(a.at, |t| t.max(a.at)));
+                if self.awaiting_reply_since.is_some_and(|t| t <= a.at) {
+                    self.awaiting_reply_since = None;
+                }
+            }
+        }
+        self.updated_at = self.updated_at.max(a.recorded_at);
+    }
+}
+
+/// What one message does to its conversation's summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    pub direction: Direction,
+    /// When the message happened.
+    pub at: DateTime<Utc>,
+    pub preview: Option<String>,
+    /// When we recorded it (`updatedAt`).
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A conversation as the inbox API shows it: the stored fields plus what the reply window and
+/// SLA say at this moment.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub can_reply: bool,
+    pub requires_template: bool,
+    pub sla_status: SlaStatus,
+    pub reply_window_ends_at: Option<DateTime<Utc>>,
+}
+
+impl ConversationView {
+    pub fn new(
+        conversation: Conversation,
+        account_active: bool,
+        policy: &ReplyPolicy,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let reply_window_ends_at = policy.window_ends_at(conversation.last_inbound_at);
+        ConversationView {
+            can_reply: account_active && reply_window_ends_at.is_some_and(|end| now < end),
+            requires_template: false,
+            sla_status: policy.sla_status(conversation.awaiting_reply_since, now),
+            reply_window_ends_at,
+            conversation,
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Domain types: what the inbox stores and shows. No I/O here.
+
+mod account;
+mod conversation;
+mod job;
+mod lead;
+mod message;
+pub mod page;
+mod reply_window;
+
+pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
+pub use conversation::{Activity, Conversation, ConversationView, time_sort_key};
+pub use job::{IntegrationJob, JobError, JobStatus, JobType};
+pub use lead::{CustomerProfile, Lead};
+pub use message::{Direction, Message, MessageStatus};
+pub use page::{Cursor, Page, PageRequest};
+pub use reply_window::{ReplyPolicy, SlaStatus};
+
+use serde::{Deserialize, Serialize};
+
+/// The channel a record belongs to. Only Instagram lives in this service, but every record
+/// carries it so the unified inbox can list channels side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Provider {
+    Instagram,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Instagram => "INSTAGRAM",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        s.eq_ignore_ascii_case("INSTAGRAM")
+            .then_some(Provider::Instagram)
+    }
+}
+
+/// A fresh, time-ordered identifier (UUID v7) with a readable prefix.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}

@@ -1,0 +1,95 @@
+//! The service layer's one error type: a stable code and a human message. `crate::http`
+//! maps it to a status and CONTRACT.md's JSON body in one place.
+
+use serde::Serialize;
+
+use crate::ports::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    ValidationError,
+    InvalidSignature,
+    PayloadTooLarge,
+    Conflict,
+    MessagingWindowClosed,
+    InstagramMessagingNotSupported,
+    RateLimited,
+    AccountReauthRequired,
+    RecipientUnavailable,
+    InternalError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::ValidationError => "VALIDATION_ERROR",
+            ErrorCode::InvalidSignature => "INVALID_SIGNATURE",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::MessagingWindowClosed => "MESSAGING_WINDOW_CLOSED",
+            ErrorCode::InstagramMessagingNotSupported => "INSTAGRAM_MESSAGING_NOT_SUPPORTED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::AccountReauthRequired => "ACCOUNT_REAUTH_REQUIRED",
+            ErrorCode::RecipientUnavailable => "RECIPIENT_UNAVAILABLE",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ValidationError, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthorized, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InternalError, message)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidCursor => {
+                AppError::validation("cursor is not one this API returned")
+            }
+            StoreError::Conflict(what) => {
+                AppError::new(ErrorCode::Conflict, format!("{what} already exists"))
+            }
+            StoreError::Backend(why) => {
+                tracing::error!(error = %why, "store failed");
+                AppError::internal("storage is unavailable, try again")
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The one place errors become HTTP answers: `{"error":{"code","message"}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::{AppError, ErrorCode};
+
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidSignature | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::MessagingWindowClosed
+        | ErrorCode::InstagramMessagingNotSupported
+        | ErrorCode::AccountReauthRequired
+        | ErrorCode::RecipientUnavailable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code.as_str(), "message": self.message}});
+        (status_of(self.code), Json(body)).into_response()
+    }
+}

@@ -1,0 +1,55 @@
+//! The HTTP edge: one axum `Router` serves every route, under `lambda_http` in Lambda and
+//! under `axum::serve` in the local server.
+
+mod auth;
+mod error;
+mod extract;
+mod inbox;
+mod leads;
+mod webhook;
+
+pub use auth::{OrgId, mint_jwt};
+pub use webhook::MAX_WEBHOOK_BODY_BYTES;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::error::AppError;
+use crate::services::Core;
+
+pub type AppState = Arc<Core>;
+
+/// Every route of the product. The webhook and inbox-API functions serve the same Router;
+/// API Gateway only sends each its own routes.
+pub fn router(core: Arc<Core>) -> Router {
+    Router::new()
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route(
+            "/api/webhooks/instagram",
+            get(webhook::verify).post(webhook::receive),
+        )
+        .route("/api/inbox/conversations", get(inbox::list_conversations))
+        .route(
+            "/api/inbox/conversations/{id}",
+            get(inbox::get_conversation),
+        )
+        .route(
+            "/api/inbox/conversations/{id}/messages",
+            get(inbox::list_messages),
+        )
+        .route("/api/inbox/conversations/{id}/read", post(inbox::mark_read))
+        .route("/api/leads", get(leads::list).post(leads::create))
+        .fallback(|| async { AppError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            AppError::new(
+                crate::error::ErrorCode::MethodNotAllowed,
+                "method not allowed on this route",
+            )
+        })
+        .with_state(core)
+}

@@ -1,0 +1,15 @@
+//! The core of the Instagram DM channel of the unified inbox: domain types, use cases
+//! (`services`), the ports they need and their adapters, and the HTTP edge. The Lambda
+//! functions and the local server are thin shells around it.
+
+pub mod adapters;
+pub mod config;
+pub mod conformance;
+pub mod domain;
+pub mod error;
+pub mod fixtures;
+pub mod http;
+pub mod meta;
+pub mod ports;
+pub mod runtime;
+pub mod services;

@@ -1,0 +1,4 @@
+//! Meta's wire formats: webhook signatures and payloads.
+
+pub mod signature;
+pub mod webhook;

@@ -1,0 +1,159 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::{
+    Activity, ConnectedAccount, Conversation, CustomerProfile, Lead, Message, Page, PageRequest,
+    Provider,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid pagination cursor")]
+    InvalidCursor,
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// Outcome of appending a message: new, or the one already stored under the same Meta id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Appended {
+    New {
+        message: Box<Message>,
+        conversation: Box<Conversation>,
+    },
+    Duplicate(Box<Message>),
+}
+
+/// A webhook event that could not be given to an organization (unknown or disconnected
+/// account) or could not be parsed; kept so it can be replayed, never silently dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawEvent {
+    pub id: String,
+    /// The account id the event was addressed to (`entry[].id`), or `"unknown"`.
+    pub external_account_id: String,
+    pub reason: String,
+    pub payload: Value,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Persistence, shaped by the access patterns: every method is one key lookup or one ordered
+/// range read (DynamoDB `GetItem`/`Query`/conditional writes), never a full iteration.
+/// Every read made for a user is keyed by the organization id.
+#[async_trait]
+pub trait Store: Send + Sync {
+    // Connected accounts.
+    /// Creates or replaces the account and its lookup by external id (and page id).
+    async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError>;
+    async fn get_account(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> Result<Option<ConnectedAccount>, StoreError>;
+    /// The account whose Instagram account id or page id is `external_id`, in any organization.
+    async fn find_account_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<ConnectedAccount>, StoreError>;
+    async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError>;
+
+    // Conversations.
+    async fn get_conversation(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> Result<Option<Conversation>, StoreError>;
+    /// The conversation of (organization, account, customer), if one exists.
+    async fn find_conversation(
+        &self,
+        org: &str,
+        account_id: &str,
+        participant_id: &str,
+    ) -> Result<Option<Conversation>, StoreError>;
+    /// Creates the conversation unless one exists for its (organization, account, customer);
+    /// returns whichever is stored, so concurrent first messages share one conversation.
+    async fn create_conversation(
+        &self,
+        conversation: &Conversation,
+    ) -> Result<Conversation, StoreError>;
+    /// Sets the customer's handle, name and linked lead.
+    async fn set_conversation_contact(
+        &self,
+        org: &str,
+        id: &str,
+        handle: Option<&str>,
+        display_name: Option<&str>,
+        lead_id: Option<&str>,
+    ) -> Result<Option<Conversation>, StoreError>;
+    /// Sets `unreadCount` to zero.
+    async fn mark_conversation_read(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> Result<Option<Conversation>, StoreError>;
+    /// Newest `lastMessageAt` first.
+    async fn list_conversations(
+        &self,
+        org: &str,
+        provider: Option<Provider>,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError>;
+
+    // Messages.
+    /// Stores the message unless its organization already has one with the same
+    /// `externalMessageId`, and applies `activity` to its conversation in the same step, so a
+    /// redelivered event changes nothing and a stored message always counted.
+    async fn append_message(
+        &self,
+        message: &Message,
+        activity: &Activity,
+    ) -> Result<Appended, StoreError>;
+    async fn get_message(&self, org: &str, id: &str) -> Result<Option<Message>, StoreError>;
+    async fn find_message_by_external_id(
+        &self,
+        org: &str,
+        external_id: &str,
+    ) -> Result<Option<Message>, StoreError>;
+    /// Newest `createdAt` first.
+    async fn list_messages(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, StoreError>;
+
+    // Leads and customer profiles.
+    /// Fails with `Conflict` when the Instagram handle or user id already names another lead.
+    async fn create_lead(&self, lead: &Lead) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn list_leads(&self, org: &str, page: &PageRequest) -> Result<Page<Lead>, StoreError>;
+    async fn find_lead_by_instagram_user_id(
+        &self,
+        org: &str,
+        user_id: &str,
+    ) -> Result<Option<Lead>, StoreError>;
+    /// `handle` is normalised (lower case, no `@`).
+    async fn find_lead_by_instagram_handle(
+        &self,
+        org: &str,
+        handle: &str,
+    ) -> Result<Option<Lead>, StoreError>;
+    async fn get_profile(
+        &self,
+        org: &str,
+        instagram_user_id: &str,
+    ) -> Result<Option<CustomerProfile>, StoreError>;
+    async fn put_profile(&self, profile: &CustomerProfile) -> Result<(), StoreError>;
+
+    // Events kept for replay.
+    async fn put_raw_event(&self, event: &RawEvent) -> Result<(), StoreError>;
+    /// Oldest first.
+    async fn list_raw_events(&self, external_account_id: &str)
+    -> Result<Vec<RawEvent>, StoreError>;
+    async fn delete_raw_event(&self, external_account_id: &str, id: &str)
+    -> Result<(), StoreError>;
+}

@@ -1,0 +1,63 @@
+//! Which connected account an event or a conversation belongs to.
+
+use crate::domain::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
+use crate::error::AppError;
+
+use super::Core;
+
+impl Core {
+    /// The account a webhook addressed to `external_id` belongs to: a connected account
+    /// (not disconnected) in production; in development, when none matches, the environment's
+    /// fallback account in the organization the request names (or `DEFAULT_ORGANIZATION_ID`).
+    /// `None`: nobody owns it yet, and the event is kept for replay.
+    pub(crate) async fn route_webhook(
+        &self,
+        external_id: &str,
+        dev_org: Option<&str>,
+    ) -> Result<Option<ConnectedAccount>, AppError> {
+        if let Some(account) = self.store.find_account_by_external_id(external_id).await?
+            && account.status != AccountStatus::Disconnected
+        {
+            return Ok(Some(account));
+        }
+        if !self.config.is_development() {
+            return Ok(None);
+        }
+        let Some(org) = dev_org.or(self.config.default_organization_id.as_deref()) else {
+            return Ok(None);
+        };
+        Ok(Some(ConnectedAccount::env_fallback(
+            org,
+            external_id,
+            self.config.fallback_account.page_id.clone(),
+            self.now(),
+        )))
+    }
+
+    /// The account a conversation belongs to, from the organization's own accounts.
+    pub(crate) async fn account_of(
+        &self,
+        org: &str,
+        account_id: &str,
+    ) -> Result<Option<ConnectedAccount>, AppError> {
+        if account_id == ENV_FALLBACK_ACCOUNT_ID {
+            let fb = &self.config.fallback_account;
+            return Ok(self.config.is_development().then(|| {
+                let external = fb
+                    .instagram_user_id
+                    .as_deref()
+                    .unwrap_or(ENV_FALLBACK_ACCOUNT_ID);
+                ConnectedAccount::env_fallback(org, external, fb.page_id.clone(), self.now())
+            }));
+        }
+        Ok(self.store.get_account(org, account_id).await?)
+    }
+
+    /// The token to call the Graph API for `account`, when we have one.
+    pub(crate) async fn access_token(&self, account: &ConnectedAccount) -> Option<String> {
+        if account.is_env_fallback() && self.config.is_development() {
+            return self.config.fallback_account.access_token.clone();
+        }
+        None
+    }
+}

@@ -1,0 +1,363 @@
+//! Inbound: webhook items become messages in conversations.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{
+    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageStatus,
+    Provider, new_id,
+};
+use crate::error::AppError;
+use crate::meta::webhook::{Envelope, EventKind, InboundMessage, Item, Rejected};
+use crate::ports::{Appended, RawEvent};
+
+use super::Core;
+
+/// A failed profile lookup is not retried for every message, only after this long.
+const PROFILE_RETRY_AFTER: Duration = Duration::hours(24);
+
+/// What became of a webhook's items.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AcceptReport {
+    pub stored: usize,
+    pub duplicates: usize,
+    /// Unknown account, unreadable, or a kind not turned into a message: kept raw for replay.
+    pub kept_raw: usize,
+}
+
+enum Outcome {
+    Stored,
+    Duplicate,
+    KeptRaw,
+}
+
+impl Core {
+    /// Accepts every item of a verified webhook. Each item is handled on its own: a failure
+    /// in one does not stop the others, and the call fails (so Meta redelivers, and
+    /// de-duplication makes that harmless) only if something could not be made durable.
+    pub async fn accept_webhook(
+        &self,
+        envelope: Envelope,
+        dev_org: Option<&str>,
+    ) -> Result<AcceptReport, AppError> {
+        let mut report = AcceptReport::default();
+        let mut failure = None;
+        for rejected in envelope.rejected {
+            tracing::warn!(reason = %rejected.reason, "webhook item kept raw");
+            match self.keep_raw_rejected(rejected).await {
+                Ok(()) => report.kept_raw += 1,
+                Err(e) => failure = Some(e),
+            }
+        }
+        for item in envelope.items {
+            match self.accept_item(&item, dev_org).await {
+                Ok(Outcome::Stored) => report.stored += 1,
+                Ok(Outcome::Duplicate) => report.duplicates += 1,
+                Ok(Outcome::KeptRaw) => report.kept_raw += 1,
+                Err(e) => {
+                    tracing::error!(error = %e, account = item.account_id(), "webhook item not accepted");
+                    failure = Some(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    async fn accept_item(&self, item: &Item, dev_org: Option<&str>) -> Result<Outcome, AppError> {
+        let Some(account) = self.route_webhook(item.account_id(), dev_org).await? else {
+            self.keep_raw(item.account_id(), "no connected account", &item.raw)
+                .await?;
+            return Ok(Outcome::KeptRaw);
+        };
+        let event = &item.event;
+        let at = item.occurred_at().unwrap_or_else(|| self.now());
+        let incoming = match &event.kind {
+            EventKind::Message(m) if !m.is_deleted => IncomingMessage::from_message(m),
+            EventKind::Postback(p) => IncomingMessage::from_postback(p),
+            _ => {
+                self.keep_raw(
+                    item.account_id(),
+                    "event kind not turned into a message",
+                    &item.raw,
+                )
+                .await?;
+                return Ok(Outcome::KeptRaw);
+            }
+        };
+        let direction = if event.is_echo() {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        };
+        let conversation = self
+            .conversation_for(&account, event.customer_id(), at)
+            .await?;
+        let now = self.now();
+        let message = Message {
+            id: new_id("msg"),
+            organization_id: account.organization_id.clone(),
+            conversation_id: conversation.id.clone(),
+            provider: Provider::Instagram,
+            direction,
+            from: event.sender.clone(),
+            to: event.recipient.clone(),
+            text: incoming.text.clone(),
+            attachments: incoming.attachments.clone(),
+            status: if direction == Direction::Inbound {
+                MessageStatus::Received
+            } else {
+                MessageStatus::Sent
+            },
+            error_code: None,
+            external_message_id: incoming.mid.clone(),
+            meta_json: incoming.meta_json(item, &conversation),
+            created_at: at,
+            updated_at: now,
+        };
+        let activity = Activity {
+            direction,
+            at,
+            preview: Some(incoming.preview()),
+            recorded_at: now,
+        };
+        match self.store.append_message(&message, &activity).await? {
+            Appended::Duplicate(_) => Ok(Outcome::Duplicate),
+            Appended::New { conversation, .. } => {
+                if conversation.handle.is_none() || conversation.lead_id.is_none() {
+                    // Enrichment is best effort: the message is already safe.
+                    if let Err(e) = self.enrich_contact(&account, &conversation).await {
+                        tracing::warn!(error = %e, "contact enrichment failed");
+                    }
+                }
+                Ok(Outcome::Stored)
+            }
+        }
+    }
+
+    /// The conversation of (account, customer), created on the first message.
+    async fn conversation_for(
+        &self,
+        account: &ConnectedAccount,
+        customer_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, AppError> {
+        let org = &account.organization_id;
+        if let Some(c) = self
+            .store
+            .find_conversation(org, &account.id, customer_id)
+            .await?
+        {
+            return Ok(c);
+        }
+        let now = self.now();
+        let fresh = Conversation {
+            id: new_id("conv"),
+            provider: Provider::Instagram,
+            organization_id: org.clone(),
+            connected_account_id: account.id.clone(),
+            external_thread_id: customer_id.to_owned(),
+            participant_id: customer_id.to_owned(),
+            handle: None,
+            display_name: None,
+            lead_id: None,
+            unread_count: 0,
+            last_message_at: at,
+            last_inbound_at: None,
+            last_outbound_at: None,
+            preview_text: None,
+            last_message_direction: None,
+            awaiting_reply_since: None,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(self.store.create_conversation(&fresh).await?)
+    }
+
+    /// Fills in the customer's handle and name (Graph profile, fetched once per organization
+    /// and cached) and links the conversation to a lead with that Instagram id or handle.
+    async fn enrich_contact(
+        &self,
+        account: &ConnectedAccount,
+        conversation: &Conversation,
+    ) -> Result<(), AppError> {
+        let org = &account.organization_id;
+        let igsid = &conversation.participant_id;
+        let profile = self.customer_profile(account, igsid).await?;
+        let username = profile.as_ref().and_then(|p| p.username.clone());
+        let lead = match self
+            .store
+            .find_lead_by_instagram_user_id(org, igsid)
+            .await?
+        {
+            Some(lead) => Some(lead),
+            None => match &username {
+                Some(u) => {
+                    self.store
+                        .find_lead_by_instagram_handle(
+                            org,
+                            &crate::domain::Lead::normalize_handle(u),
+                        )
+                        .await?
+                }
+                None => None,
+            },
+        };
+        let name = profile.as_ref().and_then(|p| p.name.clone());
+        if username.is_some() || name.is_some() || lead.is_some() {
+            self.store
+                .set_conversation_contact(
+                    org,
+                    &conversation.id,
+                    username.as_deref(),
+                    name.as_deref(),
+                    lead.as_ref().map(|l| l.id.as_str()),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn customer_profile(
+        &self,
+        account: &ConnectedAccount,
+        igsid: &str,
+    ) -> Result<Option<CustomerProfile>, AppError> {
+        let org = &account.organization_id;
+        let now = self.now();
+        if let Some(p) = self.store.get_profile(org, igsid).await?
+            && (p.fetched || now - p.fetched_at < PROFILE_RETRY_AFTER)
+        {
+            return Ok(Some(p));
+        }
+        let Some(token) = self.access_token(account).await else {
+            return Ok(None);
+        };
+        let fetched = self.graph.user_profile(&token, igsid).await;
+        let profile = match fetched {
+            Ok(p) => CustomerProfile {
+                organization_id: org.clone(),
+                instagram_user_id: igsid.to_owned(),
+                username: p.username,
+                name: p.name,
+                fetched: true,
+                fetched_at: now,
+            },
+            Err(e) => {
+                tracing::info!(code = ?e.code, status = e.http_status, "profile lookup failed; will retry later");
+                CustomerProfile {
+                    organization_id: org.clone(),
+                    instagram_user_id: igsid.to_owned(),
+                    username: None,
+                    name: None,
+                    fetched: false,
+                    fetched_at: now,
+                }
+            }
+        };
+        self.store.put_profile(&profile).await?;
+        Ok(Some(profile))
+    }
+
+    async fn keep_raw_rejected(&self, rejected: Rejected) -> Result<(), AppError> {
+        let account = rejected.entry_id.as_deref().unwrap_or("unknown");
+        self.keep_raw(account, &rejected.reason, &rejected.raw)
+            .await
+    }
+
+    /// Stores an event we cannot (yet) put in an inbox. Its id is a digest of the account and
+    /// the payload, so a redelivery overwrites rather than duplicates it.
+    async fn keep_raw(
+        &self,
+        external_account_id: &str,
+        reason: &str,
+        raw: &Value,
+    ) -> Result<(), AppError> {
+        let digest = Sha256::new()
+            .chain_update(external_account_id)
+            .chain_update(raw.to_string())
+            .finalize();
+        let event = RawEvent {
+            id: hex::encode(&digest[..16]),
+            external_account_id: external_account_id.to_owned(),
+            reason: reason.to_owned(),
+            payload: raw.clone(),
+            received_at: self.now(),
+        };
+        Ok(self.store.put_raw_event(&event).await?)
+    }
+}
+
+/// The parts of a message-like event (message, postback) that become a `MessageLog`.
+struct IncomingMessage {
+    mid: Option<String>,
+    text: Option<String>,
+    attachments: Vec<Value>,
+    extra: Value,
+}
+
+impl IncomingMessage {
+    fn from_message(m: &InboundMessage) -> Self {
+        let mut extra = serde_json::Map::new();
+        for (key, value) in [
+            ("replyTo", &m.reply_to),
+            ("quickReply", &m.quick_reply),
+            ("referral", &m.referral),
+        ] {
+            if let Some(v) = value {
+                extra.insert(key.to_owned(), v.clone());
+            }
+        }
+        if m.is_unsupported {
+            extra.insert("unsupported".to_owned(), Value::Bool(true));
+        }
+        IncomingMessage {
+            mid: Some(m.mid.clone()),
+            text: m.text.clone(),
+            attachments: m.attachments.clone(),
+            extra: extra.into(),
+        }
+    }
+
+    fn from_postback(p: &crate::meta::webhook::Postback) -> Self {
+        IncomingMessage {
+            mid: p.mid.clone(),
+            text: p.title.clone(),
+            attachments: Vec::new(),
+            extra: json!({ "postback": { "title": p.title, "payload": p.payload } }),
+        }
+    }
+
+    /// The conversation list's one-line preview.
+    fn preview(&self) -> String {
+        if let Some(text) = self.text.as_deref().filter(|t| !t.is_empty()) {
+            return text.chars().take(140).collect();
+        }
+        if self.extra.get("unsupported").is_some() {
+            return "[unsupported message]".to_owned();
+        }
+        let kind = self
+            .attachments
+            .first()
+            .and_then(|a| a.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("message");
+        format!("[{kind}]")
+    }
+
+    fn meta_json(&self, item: &Item, conversation: &Conversation) -> Value {
+        let mut meta = json!({
+            "messageId": self.mid,
+            "senderId": item.event.sender,
+            "recipientId": item.event.recipient,
+            "threadId": conversation.external_thread_id,
+        });
+        if let (Some(meta), Some(extra)) = (meta.as_object_mut(), self.extra.as_object()) {
+            meta.extend(extra.clone());
+        }
+        meta
+    }
+}

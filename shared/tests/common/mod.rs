@@ -1,0 +1,289 @@
+//! Test harness: the real Router on a bound loopback port, a controllable clock, and a fake
+//! Graph API server that records what it was asked and answers from a script.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::{DateTime, Duration, Utc};
+use inbox_shared::adapters::graph_http::HttpGraphApi;
+use inbox_shared::adapters::memory_store::MemoryStore;
+use inbox_shared::config::{AppEnv, Config};
+use inbox_shared::http::{mint_jwt, router};
+use inbox_shared::meta::signature;
+use inbox_shared::ports::{ManualClock, Store};
+use inbox_shared::services::Core;
+use serde_json::Value;
+
+pub const APP_SECRET: &str = "test-app-secret";
+pub const JWT_SECRET: &str = "test-jwt-secret";
+pub const VERIFY_TOKEN: &str = "test-verify-token";
+pub const IG_ACCOUNT: &str = "17841400000000001";
+pub const CUSTOMER: &str = "6185000000000001";
+
+pub fn start_time() -> DateTime<Utc> {
+    // Just after the fixtures' timestamps (2024-11-24T14:53:20Z).
+    DateTime::from_timestamp(1_732_460_060, 0).unwrap()
+}
+
+/// One recorded request to the fake Graph API.
+#[derive(Debug, Clone)]
+pub struct GraphCall {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+/// Status, extra headers, body.
+pub type ScriptedAnswer = (u16, Vec<(String, String)>, String);
+
+#[derive(Default)]
+pub struct FakeGraphState {
+    pub calls: Mutex<Vec<GraphCall>>,
+    /// Scripted answers, taken in order; when empty, the default for the path.
+    pub script: Mutex<VecDeque<ScriptedAnswer>>,
+}
+
+pub struct FakeGraph {
+    pub url: String,
+    pub state: Arc<FakeGraphState>,
+}
+
+impl FakeGraph {
+    pub async fn start() -> Self {
+        let state = Arc::new(FakeGraphState::default());
+        let app = axum::Router::new()
+            .fallback(fake_graph_handler)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FakeGraph { url, state }
+    }
+
+    pub fn calls(&self) -> Vec<GraphCall> {
+        self.state.calls.lock().unwrap().clone()
+    }
+
+    /// Queues the next answer: status, extra headers, body.
+    pub fn answer(&self, status: u16, headers: &[(&str, &str)], body: &str) {
+        let headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.state
+            .script
+            .lock()
+            .unwrap()
+            .push_back((status, headers, body.to_owned()));
+    }
+}
+
+async fn fake_graph_handler(
+    State(state): State<Arc<FakeGraphState>>,
+    req: Request,
+) -> impl IntoResponse {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let path = parts.uri.path().to_owned();
+    state.calls.lock().unwrap().push(GraphCall {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        authorization: parts
+            .headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    });
+    let scripted = state.script.lock().unwrap().pop_front();
+    let (status, headers, body) = scripted.unwrap_or_else(|| {
+        let name = if path.ends_with("/messages") {
+            "send_ok.json"
+        } else {
+            "user_profile.json"
+        };
+        (200, vec![], inbox_shared::fixtures::graph(name))
+    });
+    let mut response = (StatusCode::from_u16(status).unwrap(), body).into_response();
+    response
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    for (k, v) in headers {
+        response.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    response
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub core: Arc<Core>,
+    pub store: Arc<MemoryStore>,
+    pub clock: Arc<ManualClock>,
+    pub graph: FakeGraph,
+    pub client: reqwest::Client,
+}
+
+pub fn config(env: AppEnv, extra: &[(&str, &str)], graph_url: &str) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("META_APP_SECRET", APP_SECRET),
+        ("AUTH_JWT_SECRET", JWT_SECRET),
+        ("INSTAGRAM_VERIFY_TOKEN", VERIFY_TOKEN),
+        ("GRAPH_API_VERSION", "v21.0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    vars.insert("GRAPH_API_BASE_URL".into(), graph_url.to_owned());
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_lookup(env, |k| vars.get(k).cloned()).unwrap()
+}
+
+impl TestApp {
+    /// Development mode with the env fallback account and `org_a` as default organization.
+    pub async fn dev() -> Self {
+        Self::with(
+            AppEnv::Development,
+            &[
+                ("DEFAULT_ORGANIZATION_ID", "org_a"),
+                ("META_PAGE_ACCESS_TOKEN", "dev-page-token"),
+                ("INSTAGRAM_USER_ID", IG_ACCOUNT),
+            ],
+        )
+        .await
+    }
+
+    pub async fn prod() -> Self {
+        Self::with(AppEnv::Production, &[]).await
+    }
+
+    pub async fn with(env: AppEnv, extra: &[(&str, &str)]) -> Self {
+        let graph = FakeGraph::start().await;
+        let config = config(env, extra, &graph.url);
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let core = Arc::new(Core {
+            graph: Arc::new(HttpGraphApi::new(
+                &config.graph_api_base_url,
+                &config.graph_api_version,
+            )),
+            config: Arc::new(config),
+            store: store.clone() as Arc<dyn Store>,
+            clock: clock.clone(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(core.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        TestApp {
+            url,
+            core,
+            store,
+            clock,
+            graph,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn token(org: &str) -> String {
+        mint_jwt(
+            JWT_SECRET,
+            "org_id",
+            org,
+            (Utc::now() + Duration::hours(1)).timestamp(),
+        )
+    }
+
+    /// POSTs a webhook body signed with the app secret.
+    pub async fn deliver(&self, body: &str) -> reqwest::Response {
+        self.deliver_with(body, &[]).await
+    }
+
+    pub async fn deliver_with(&self, body: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(format!("{}/api/webhooks/instagram", self.url))
+            .header("content-type", "application/json")
+            .header(
+                "x-hub-signature-256",
+                signature::sign(APP_SECRET, body.as_bytes()),
+            )
+            .body(body.to_owned());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, org: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(Self::token(org))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, org: &str, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(Self::token(org))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn conversations(&self, org: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(org, "/api/inbox/conversations?provider=INSTAGRAM")
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"].as_array().unwrap().clone()
+    }
+
+    pub async fn messages(&self, org: &str, conversation_id: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(
+                org,
+                &format!("/api/inbox/conversations/{conversation_id}/messages?limit=100"),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"].as_array().unwrap().clone()
+    }
+}
+
+pub fn error_code(body: &Value) -> &str {
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+/// A messaging item body for one inbound text.
+pub fn text_webhook(
+    account: &str,
+    customer: &str,
+    mid: &str,
+    text: &str,
+    timestamp_ms: i64,
+) -> String {
+    serde_json::json!({"object":"instagram","entry":[{"id":account,"time":timestamp_ms,"messaging":[
+        {"sender":{"id":customer},"recipient":{"id":account},"timestamp":timestamp_ms,
+         "message":{"mid":mid,"text":text}}]}]})
+    .to_string()
+}
