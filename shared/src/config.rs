@@ -44,10 +44,7 @@ impl std::fmt::Debug for FallbackAccount {
         f.debug_struct("FallbackAccount")
             .field("instagram_user_id", &self.instagram_user_id)
             .field("page_id", &self.page_id)
-            .field(
-                "access_token",
-                &self.access_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("access_token", &self.access_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -97,24 +94,13 @@ impl Config {
         Self::from_lookup(default_env, |k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(
-        default_env: AppEnv,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+    pub fn from_lookup(default_env: AppEnv, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let app_env = match get("APP_ENV").or_else(|| get("NODE_ENV")).as_deref() {
             None => default_env,
-            Some(v) if v.eq_ignore_ascii_case("development") || v.eq_ignore_ascii_case("dev") => {
-                AppEnv::Development
-            }
+            Some(v) if v.eq_ignore_ascii_case("development") || v.eq_ignore_ascii_case("dev") => AppEnv::Development,
             Some(v) if v.eq_ignore_ascii_case("test") => AppEnv::Development,
-            Some(v) if v.eq_ignore_ascii_case("production") || v.eq_ignore_ascii_case("prod") => {
-                AppEnv::Production
-            }
+            Some(v) if v.eq_ignore_ascii_case("production") || v.eq_ignore_ascii_case("prod") => AppEnv::Production,
             Some(v) => {
                 return Err(ConfigError::Malformed {
                     name: "APP_ENV",
@@ -123,10 +109,8 @@ impl Config {
             }
         };
         let production = app_env == AppEnv::Production;
-        let mut app_secrets: Vec<String> = ["META_APP_SECRET", "INSTAGRAM_APP_SECRET"]
-            .iter()
-            .filter_map(|k| get(k))
-            .collect();
+        let mut app_secrets: Vec<String> =
+            ["META_APP_SECRET", "INSTAGRAM_APP_SECRET"].iter().filter_map(|k| get(k)).collect();
         if get("META_APP_SECRET").is_none() {
             if production {
                 return Err(ConfigError::Missing("META_APP_SECRET"));
@@ -141,8 +125,7 @@ impl Config {
         };
         Ok(Config {
             app_env,
-            verify_token: get("INSTAGRAM_VERIFY_TOKEN")
-                .or_else(|| dev_default(DEVELOPMENT_VERIFY_TOKEN)),
+            verify_token: get("INSTAGRAM_VERIFY_TOKEN").or_else(|| dev_default(DEVELOPMENT_VERIFY_TOKEN)),
             app_secrets,
             meta_app_id: get("META_APP_ID"),
             oauth_redirect_url: get("META_OAUTH_REDIRECT_URL"),
@@ -150,8 +133,7 @@ impl Config {
             org_claim: get("AUTH_ORG_CLAIM").unwrap_or_else(|| "org_id".to_owned()),
             default_organization_id: match production {
                 true => None, // routing by header or default organization is development-only
-                false => get("DEFAULT_ORGANIZATION_ID")
-                    .or_else(|| dev_default(DEVELOPMENT_ORGANIZATION_ID)),
+                false => get("DEFAULT_ORGANIZATION_ID").or_else(|| dev_default(DEVELOPMENT_ORGANIZATION_ID)),
             },
             fallback_account: FallbackAccount {
                 instagram_user_id: get("INSTAGRAM_USER_ID"),
@@ -162,8 +144,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned())
                 .trim_end_matches('/')
                 .to_owned(),
-            graph_api_version: get("GRAPH_API_VERSION")
-                .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
+            graph_api_version: get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
             job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 5)?.max(1),
             job_retry_base_delay_ms: parse_num(&get, "JOB_RETRY_BASE_DELAY_MS", 2000)?,
             sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),
@@ -181,10 +162,7 @@ impl Config {
     }
 
     pub fn reply_policy(&self) -> ReplyPolicy {
-        ReplyPolicy {
-            human_agent_tag: self.human_agent_tag,
-            sla: Duration::minutes(self.sla_response_minutes),
-        }
+        ReplyPolicy { human_agent_tag: self.human_agent_tag, sla: Duration::minutes(self.sla_response_minutes) }
     }
 }
 
@@ -198,24 +176,15 @@ where
 {
     match get(name) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Malformed {
-            name,
-            why: e.to_string(),
-        }),
+        Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Malformed { name, why: e.to_string() }),
     }
 }
 
-fn parse_bool(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-) -> Result<bool, ConfigError> {
+fn parse_bool(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
     match get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
         None | Some("false" | "0" | "no") => Ok(false),
         Some("true" | "1" | "yes") => Ok(true),
-        Some(v) => Err(ConfigError::Malformed {
-            name,
-            why: format!("{v:?} is not true or false"),
-        }),
+        Some(v) => Err(ConfigError::Malformed { name, why: format!("{v:?} is not true or false") }),
     }
 }
 
@@ -225,19 +194,13 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(default: AppEnv, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(default, |k| map.get(k).cloned())
     }
 
     #[test]
     fn production_refuses_to_start_without_the_app_secret() {
-        assert_eq!(
-            cfg(AppEnv::Production, &[]).unwrap_err(),
-            ConfigError::Missing("META_APP_SECRET")
-        );
+        assert_eq!(cfg(AppEnv::Production, &[]).unwrap_err(), ConfigError::Missing("META_APP_SECRET"));
         assert_eq!(
             cfg(AppEnv::Development, &[("APP_ENV", "production")]).unwrap_err(),
             ConfigError::Missing("META_APP_SECRET")
@@ -255,23 +218,13 @@ mod tests {
     #[test]
     fn malformed_numbers_name_the_variable() {
         let err = cfg(AppEnv::Development, &[("JOB_MAX_ATTEMPTS", "many")]).unwrap_err();
-        assert!(
-            err.to_string().starts_with("JOB_MAX_ATTEMPTS is malformed"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("JOB_MAX_ATTEMPTS is malformed"), "{err}");
     }
 
     #[test]
     fn defaults_match_the_contract() {
         let c = cfg(AppEnv::Development, &[]).unwrap();
-        assert_eq!(
-            (
-                c.job_max_attempts,
-                c.job_retry_base_delay_ms,
-                c.sla_response_minutes
-            ),
-            (5, 2000, 60)
-        );
+        assert_eq!((c.job_max_attempts, c.job_retry_base_delay_ms, c.sla_response_minutes), (5, 2000, 60));
         assert_eq!(c.org_claim, "org_id");
         assert_eq!(c.graph_api_base_url, DEFAULT_GRAPH_API_BASE_URL);
     }

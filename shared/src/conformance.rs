@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::domain::{
-    AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, Direction,
-    Lead, Message, MessageStatus, PageRequest, Provider, new_id,
+    AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, Direction, EncryptedToken,
+    IdempotencyRecord, IntegrationJob, JobStatus, JobType, Lead, Message, MessageStatus, OAuthToken, PageRequest,
+    Provider, TokenKind, new_id,
 };
-use crate::ports::{Appended, RawEvent, Store, StoreError};
+use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
 pub fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()
@@ -36,12 +37,7 @@ pub fn account(org: &str) -> ConnectedAccount {
     }
 }
 
-pub fn conversation(
-    org: &str,
-    account_id: &str,
-    participant: &str,
-    at: DateTime<Utc>,
-) -> Conversation {
+pub fn conversation(org: &str, account_id: &str, participant: &str, at: DateTime<Utc>) -> Conversation {
     Conversation {
         id: unique("conv"),
         provider: Provider::Instagram,
@@ -64,13 +60,7 @@ pub fn conversation(
     }
 }
 
-pub fn message(
-    c: &Conversation,
-    mid: Option<&str>,
-    direction: Direction,
-    at: DateTime<Utc>,
-    text: &str,
-) -> Message {
+pub fn message(c: &Conversation, mid: Option<&str>, direction: Direction, at: DateTime<Utc>, text: &str) -> Message {
     Message {
         id: unique("msg"),
         organization_id: c.organization_id.clone(),
@@ -91,12 +81,7 @@ pub fn message(
 }
 
 fn activity(direction: Direction, at: DateTime<Utc>, text: &str) -> Activity {
-    Activity {
-        direction,
-        at,
-        preview: Some(text.into()),
-        recorded_at: at,
-    }
+    Activity { direction, at, preview: Some(text.into()), recorded_at: at }
 }
 
 async fn append(
@@ -107,178 +92,69 @@ async fn append(
     at: DateTime<Utc>,
     text: &str,
 ) -> Appended {
-    store
-        .append_message(
-            &message(c, Some(mid), direction, at, text),
-            &activity(direction, at, text),
-        )
-        .await
-        .unwrap()
+    store.append_message(&message(c, Some(mid), direction, at, text), &activity(direction, at, text)).await.unwrap()
 }
 
-async fn new_conversation(
-    store: &dyn Store,
-    org: &str,
-    participant: &str,
-    at: DateTime<Utc>,
-) -> Conversation {
-    store
-        .create_conversation(&conversation(org, "acc_1", participant, at))
-        .await
-        .unwrap()
+async fn new_conversation(store: &dyn Store, org: &str, participant: &str, at: DateTime<Utc>) -> Conversation {
+    store.create_conversation(&conversation(org, "acc_1", participant, at)).await.unwrap()
 }
 
 pub async fn accounts_are_found_by_instagram_id_and_page_id(store: &dyn Store) {
     let org = unique("org");
     let a = account(&org);
     store.put_account(&a).await.unwrap();
-    assert_eq!(
-        store.get_account(&org, &a.id).await.unwrap().as_ref(),
-        Some(&a)
-    );
-    assert_eq!(
-        store
-            .find_account_by_external_id(&a.external_account_id)
-            .await
-            .unwrap()
-            .as_ref(),
-        Some(&a)
-    );
-    assert_eq!(
-        store
-            .find_account_by_external_id(a.page_id.as_deref().unwrap())
-            .await
-            .unwrap()
-            .as_ref(),
-        Some(&a)
-    );
-    assert_eq!(
-        store.get_account(&unique("org"), &a.id).await.unwrap(),
-        None,
-        "other organization"
-    );
-    assert_eq!(
-        store
-            .find_account_by_external_id(&unique("nobody"))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.get_account(&org, &a.id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(store.find_account_by_external_id(&a.external_account_id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(store.find_account_by_external_id(a.page_id.as_deref().unwrap()).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(store.get_account(&unique("org"), &a.id).await.unwrap(), None, "other organization");
+    assert_eq!(store.find_account_by_external_id(&unique("nobody")).await.unwrap(), None);
     let mut updated = a.clone();
     updated.status = AccountStatus::ReauthRequired;
     updated.updated_at = t(5);
     store.put_account(&updated).await.unwrap();
-    assert_eq!(
-        store
-            .find_account_by_external_id(&a.external_account_id)
-            .await
-            .unwrap(),
-        Some(updated.clone())
-    );
+    assert_eq!(store.find_account_by_external_id(&a.external_account_id).await.unwrap(), Some(updated.clone()));
     assert_eq!(store.list_accounts(&org).await.unwrap(), vec![updated]);
 }
 
 pub async fn one_conversation_per_customer_even_when_created_twice(store: &dyn Store) {
     let org = unique("org");
     let first = new_conversation(store, &org, "cust", t(0)).await;
-    let second = store
-        .create_conversation(&conversation(&org, "acc_1", "cust", t(1)))
-        .await
-        .unwrap();
+    let second = store.create_conversation(&conversation(&org, "acc_1", "cust", t(1))).await.unwrap();
     assert_eq!(first.id, second.id);
-    let found = store
-        .find_conversation(&org, "acc_1", "cust")
-        .await
-        .unwrap()
-        .unwrap();
+    let found = store.find_conversation(&org, "acc_1", "cust").await.unwrap().unwrap();
     assert_eq!(found.id, first.id);
-    assert_eq!(
-        store
-            .find_conversation(&org, "acc_2", "cust")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .find_conversation(&unique("org"), "acc_1", "cust")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .get_conversation(&unique("org"), &first.id)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.find_conversation(&org, "acc_2", "cust").await.unwrap(), None);
+    assert_eq!(store.find_conversation(&unique("org"), "acc_1", "cust").await.unwrap(), None);
+    assert_eq!(store.get_conversation(&unique("org"), &first.id).await.unwrap(), None);
 }
 
 pub async fn a_redelivered_message_id_is_stored_once(store: &dyn Store) {
     let org = unique("org");
     let c = new_conversation(store, &org, "cust", t(0)).await;
     let mid = unique("mid");
-    let Appended::New {
-        message,
-        conversation,
-    } = append(store, &c, &mid, Direction::Inbound, t(10), "hi").await
-    else {
+    let Appended::New { message, conversation } = append(store, &c, &mid, Direction::Inbound, t(10), "hi").await else {
         panic!("first delivery is new");
     };
     assert_eq!(conversation.unread_count, 1);
-    let Appended::Duplicate(dup) = append(store, &c, &mid, Direction::Inbound, t(10), "hi").await
-    else {
+    let Appended::Duplicate(dup) = append(store, &c, &mid, Direction::Inbound, t(10), "hi").await else {
         panic!("second delivery is a duplicate");
     };
     assert_eq!(dup.id, message.id);
-    assert_eq!(
-        store
-            .get_conversation(&org, &c.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .unread_count,
-        1
-    );
-    assert_eq!(
-        store
-            .find_message_by_external_id(&org, &mid)
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
-        message.id
-    );
-    assert_eq!(
-        store.get_message(&org, &message.id).await.unwrap().unwrap(),
-        *message
-    );
+    assert_eq!(store.get_conversation(&org, &c.id).await.unwrap().unwrap().unread_count, 1);
+    assert_eq!(store.find_message_by_external_id(&org, &mid).await.unwrap().unwrap().id, message.id);
+    assert_eq!(store.get_message(&org, &message.id).await.unwrap().unwrap(), *message);
     // Another organization may hold the same Meta id (the same account connected twice).
     let other = unique("org");
     let c2 = new_conversation(store, &other, "cust", t(0)).await;
-    assert!(matches!(
-        append(store, &c2, &mid, Direction::Inbound, t(10), "hi").await,
-        Appended::New { .. }
-    ));
+    assert!(matches!(append(store, &c2, &mid, Direction::Inbound, t(10), "hi").await, Appended::New { .. }));
     assert_eq!(store.get_message(&other, &message.id).await.unwrap(), None);
 }
 
-pub async fn conversation_summary_follows_the_newest_message_whatever_the_arrival_order(
-    store: &dyn Store,
-) {
+pub async fn conversation_summary_follows_the_newest_message_whatever_the_arrival_order(store: &dyn Store) {
     let org = unique("org");
     let c = new_conversation(store, &org, "cust", t(0)).await;
     append(store, &c, &unique("m"), Direction::Inbound, t(20), "second").await;
-    append(
-        store,
-        &c,
-        &unique("m"),
-        Direction::Inbound,
-        t(10),
-        "first (late)",
-    )
-    .await;
+    append(store, &c, &unique("m"), Direction::Inbound, t(10), "first (late)").await;
     let got = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
     assert_eq!(got.preview_text.as_deref(), Some("second"));
     assert_eq!(got.last_message_at, t(20));
@@ -286,39 +162,19 @@ pub async fn conversation_summary_follows_the_newest_message_whatever_the_arriva
     assert_eq!(got.unread_count, 2);
     assert_eq!(got.awaiting_reply_since, Some(t(10)));
     assert_eq!(got.last_message_direction, Some(Direction::Inbound));
-    append(
-        store,
-        &c,
-        &unique("m"),
-        Direction::Outbound,
-        t(30),
-        "answer",
-    )
-    .await;
+    append(store, &c, &unique("m"), Direction::Outbound, t(30), "answer").await;
     let got = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
     assert_eq!(got.last_outbound_at, Some(t(30)));
     assert_eq!(got.last_message_direction, Some(Direction::Outbound));
     assert_eq!(got.preview_text.as_deref(), Some("answer"));
     assert_eq!(got.awaiting_reply_since, None);
     assert_eq!(got.unread_count, 2, "our own replies are not unread");
-    let read = store
-        .mark_conversation_read(&org, &c.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = store.mark_conversation_read(&org, &c.id).await.unwrap().unwrap();
     assert_eq!(read.unread_count, 0);
-    assert_eq!(
-        store
-            .mark_conversation_read(&unique("org"), &c.id)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.mark_conversation_read(&unique("org"), &c.id).await.unwrap(), None);
 }
 
-pub async fn conversations_list_newest_first_in_cursor_pages_within_one_organization(
-    store: &dyn Store,
-) {
+pub async fn conversations_list_newest_first_in_cursor_pages_within_one_organization(store: &dyn Store) {
     let org = unique("org");
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -328,38 +184,20 @@ pub async fn conversations_list_newest_first_in_cursor_pages_within_one_organiza
     }
     new_conversation(store, &unique("org"), "stranger", t(500)).await;
     ids.reverse();
-    let first = store
-        .list_conversations(&org, Some(Provider::Instagram), &PageRequest::first(2))
-        .await
-        .unwrap();
-    assert_eq!(
-        first.data.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
-        ids[..2]
-    );
+    let first = store.list_conversations(&org, Some(Provider::Instagram), &PageRequest::first(2)).await.unwrap();
+    assert_eq!(first.data.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), ids[..2]);
     let mut seen: Vec<String> = first.data.iter().map(|c| c.id.clone()).collect();
     let mut cursor = first.next_cursor;
     while let Some(c) = cursor {
-        let page = PageRequest {
-            limit: 2,
-            after: Some(Cursor::decode(&c).unwrap()),
-        };
+        let page = PageRequest { limit: 2, after: Some(Cursor::decode(&c).unwrap()) };
         let next = store.list_conversations(&org, None, &page).await.unwrap();
         seen.extend(next.data.iter().map(|c| c.id.clone()));
         cursor = next.next_cursor;
     }
-    assert_eq!(
-        seen, ids,
-        "every conversation once, newest first, none of another organization"
-    );
-    let all = store
-        .list_conversations(&org, None, &PageRequest::first(5))
-        .await
-        .unwrap();
+    assert_eq!(seen, ids, "every conversation once, newest first, none of another organization");
+    let all = store.list_conversations(&org, None, &PageRequest::first(5)).await.unwrap();
     assert_eq!(all.data.len(), 5);
-    assert_eq!(
-        all.next_cursor, None,
-        "an exactly full last page has no next cursor"
-    );
+    assert_eq!(all.next_cursor, None, "an exactly full last page has no next cursor");
 }
 
 pub async fn messages_list_newest_first_in_cursor_pages(store: &dyn Store) {
@@ -367,99 +205,34 @@ pub async fn messages_list_newest_first_in_cursor_pages(store: &dyn Store) {
     let c = new_conversation(store, &org, "cust", t(0)).await;
     let other = new_conversation(store, &org, "other", t(0)).await;
     for i in 0..3 {
-        append(
-            store,
-            &c,
-            &unique("m"),
-            Direction::Inbound,
-            t(10 + i),
-            &format!("m{i}"),
-        )
-        .await;
+        append(store, &c, &unique("m"), Direction::Inbound, t(10 + i), &format!("m{i}")).await;
     }
-    append(
-        store,
-        &other,
-        &unique("m"),
-        Direction::Inbound,
-        t(50),
-        "elsewhere",
-    )
-    .await;
-    let p1 = store
-        .list_messages(&org, &c.id, &PageRequest::first(2))
-        .await
-        .unwrap();
-    assert_eq!(
-        p1.data
-            .iter()
-            .map(|m| m.text.clone().unwrap())
-            .collect::<Vec<_>>(),
-        ["m2", "m1"]
-    );
+    append(store, &other, &unique("m"), Direction::Inbound, t(50), "elsewhere").await;
+    let p1 = store.list_messages(&org, &c.id, &PageRequest::first(2)).await.unwrap();
+    assert_eq!(p1.data.iter().map(|m| m.text.clone().unwrap()).collect::<Vec<_>>(), ["m2", "m1"]);
     let after = Cursor::decode(p1.next_cursor.as_deref().unwrap()).unwrap();
-    let p2 = store
-        .list_messages(
-            &org,
-            &c.id,
-            &PageRequest {
-                limit: 2,
-                after: Some(after),
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        p2.data
-            .iter()
-            .map(|m| m.text.clone().unwrap())
-            .collect::<Vec<_>>(),
-        ["m0"]
-    );
+    let p2 = store.list_messages(&org, &c.id, &PageRequest { limit: 2, after: Some(after) }).await.unwrap();
+    assert_eq!(p2.data.iter().map(|m| m.text.clone().unwrap()).collect::<Vec<_>>(), ["m0"]);
     assert_eq!(p2.next_cursor, None);
-    assert!(
-        store
-            .list_messages(&unique("org"), &c.id, &PageRequest::first(10))
-            .await
-            .unwrap()
-            .data
-            .is_empty()
-    );
+    assert!(store.list_messages(&unique("org"), &c.id, &PageRequest::first(10)).await.unwrap().data.is_empty());
 }
 
 pub async fn contact_details_and_lead_link_are_set(store: &dyn Store) {
     let org = unique("org");
     let c = new_conversation(store, &org, "cust", t(0)).await;
-    let got = store
-        .set_conversation_contact(&org, &c.id, Some("ana"), Some("Ana"), Some("lead_1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let got =
+        store.set_conversation_contact(&org, &c.id, Some("ana"), Some("Ana"), Some("lead_1")).await.unwrap().unwrap();
     assert_eq!(
-        (
-            got.handle.as_deref(),
-            got.display_name.as_deref(),
-            got.lead_id.as_deref()
-        ),
+        (got.handle.as_deref(), got.display_name.as_deref(), got.lead_id.as_deref()),
         (Some("ana"), Some("Ana"), Some("lead_1"))
     );
-    let got = store
-        .set_conversation_contact(&org, &c.id, None, None, Some("lead_2"))
-        .await
-        .unwrap()
-        .unwrap();
+    let got = store.set_conversation_contact(&org, &c.id, None, None, Some("lead_2")).await.unwrap().unwrap();
     assert_eq!(
         (got.handle.as_deref(), got.lead_id.as_deref()),
         (Some("ana"), Some("lead_2")),
         "None leaves a field as it is"
     );
-    assert_eq!(
-        store
-            .set_conversation_contact(&unique("org"), &c.id, Some("x"), None, None)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.set_conversation_contact(&unique("org"), &c.id, Some("x"), None, None).await.unwrap(), None);
 }
 
 pub async fn leads_are_unique_per_instagram_identity_and_found_by_it(store: &dyn Store) {
@@ -477,60 +250,16 @@ pub async fn leads_are_unique_per_instagram_identity_and_found_by_it(store: &dyn
     let ana = lead(1, Some("ana.silva"), Some("6185"));
     store.create_lead(&ana).await.unwrap();
     store.create_lead(&lead(2, None, None)).await.unwrap();
-    store
-        .create_lead(&lead(3, Some("bob"), None))
-        .await
-        .unwrap();
-    assert!(matches!(
-        store.create_lead(&lead(4, Some("ana.silva"), None)).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(matches!(
-        store.create_lead(&lead(5, None, Some("6185"))).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert_eq!(
-        store
-            .find_lead_by_instagram_handle(&org, "ana.silva")
-            .await
-            .unwrap()
-            .as_ref(),
-        Some(&ana)
-    );
-    assert_eq!(
-        store
-            .find_lead_by_instagram_user_id(&org, "6185")
-            .await
-            .unwrap()
-            .as_ref(),
-        Some(&ana)
-    );
-    assert_eq!(
-        store
-            .find_lead_by_instagram_handle(&unique("org"), "ana.silva")
-            .await
-            .unwrap(),
-        None
-    );
-    let page = store
-        .list_leads(&org, &PageRequest::first(2))
-        .await
-        .unwrap();
-    assert_eq!(
-        page.data
-            .iter()
-            .map(|l| l.name.clone().unwrap())
-            .collect::<Vec<_>>(),
-        ["Lead 3", "Lead 2"]
-    );
-    let rest = PageRequest {
-        limit: 2,
-        after: Cursor::decode(page.next_cursor.as_deref().unwrap()),
-    };
-    assert_eq!(
-        store.list_leads(&org, &rest).await.unwrap().data,
-        vec![ana.clone()]
-    );
+    store.create_lead(&lead(3, Some("bob"), None)).await.unwrap();
+    assert!(matches!(store.create_lead(&lead(4, Some("ana.silva"), None)).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_lead(&lead(5, None, Some("6185"))).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.find_lead_by_instagram_handle(&org, "ana.silva").await.unwrap().as_ref(), Some(&ana));
+    assert_eq!(store.find_lead_by_instagram_user_id(&org, "6185").await.unwrap().as_ref(), Some(&ana));
+    assert_eq!(store.find_lead_by_instagram_handle(&unique("org"), "ana.silva").await.unwrap(), None);
+    let page = store.list_leads(&org, &PageRequest::first(2)).await.unwrap();
+    assert_eq!(page.data.iter().map(|l| l.name.clone().unwrap()).collect::<Vec<_>>(), ["Lead 3", "Lead 2"]);
+    let rest = PageRequest { limit: 2, after: Cursor::decode(page.next_cursor.as_deref().unwrap()) };
+    assert_eq!(store.list_leads(&org, &rest).await.unwrap().data, vec![ana.clone()]);
     // Another organization may have its own lead for the same person.
     let mut theirs = ana.clone();
     theirs.id = unique("lead");
@@ -550,10 +279,7 @@ pub async fn profiles_are_cached_per_organization(store: &dyn Store) {
     };
     store.put_profile(&p).await.unwrap();
     assert_eq!(store.get_profile(&org, "6185").await.unwrap(), Some(p));
-    assert_eq!(
-        store.get_profile(&unique("org"), "6185").await.unwrap(),
-        None
-    );
+    assert_eq!(store.get_profile(&unique("org"), "6185").await.unwrap(), None);
 }
 
 pub async fn raw_events_are_kept_once_and_listed_oldest_first(store: &dyn Store) {
@@ -569,22 +295,138 @@ pub async fn raw_events_are_kept_once_and_listed_oldest_first(store: &dyn Store)
     store.put_raw_event(&ev("a", 10)).await.unwrap();
     store.put_raw_event(&ev("a", 10)).await.unwrap();
     let listed = store.list_raw_events(&account).await.unwrap();
-    assert_eq!(
-        listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
-        ["a", "b"]
-    );
+    assert_eq!(listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
     store.delete_raw_event(&account, "a").await.unwrap();
+    assert_eq!(store.list_raw_events(&account).await.unwrap(), vec![ev("b", 20)]);
+    assert!(store.list_raw_events(&unique("ext")).await.unwrap().is_empty());
+}
+
+pub fn job(org: &str, at: DateTime<Utc>) -> IntegrationJob {
+    IntegrationJob {
+        id: unique("job"),
+        organization_id: org.to_owned(),
+        provider: Provider::Instagram,
+        job_type: JobType::SendMessage,
+        status: JobStatus::Pending,
+        attempts: 0,
+        next_attempt_at: Some(at),
+        last_error: None,
+        payload_json: json!({"text": "hi"}),
+        lease_expires_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+pub async fn a_job_is_claimed_by_one_worker_until_its_lease_expires(store: &dyn Store) {
+    let org = unique("org");
+    let j = job(&org, t(10));
+    store.put_job(&j).await.unwrap();
+    assert_eq!(store.claim_job(&org, &j.id, t(5), t(65)).await.unwrap(), None, "not due yet");
+    let claimed = store.claim_job(&org, &j.id, t(10), t(70)).await.unwrap().expect("due");
+    assert_eq!((claimed.status, claimed.attempts, claimed.lease_expires_at), (JobStatus::Processing, 1, Some(t(70))));
+    assert_eq!(store.claim_job(&org, &j.id, t(11), t(71)).await.unwrap(), None, "held by the first worker");
+    assert_eq!(store.claim_job(&unique("org"), &j.id, t(80), t(90)).await.unwrap(), None, "other organization");
+    let again = store.claim_job(&org, &j.id, t(70), t(130)).await.unwrap().expect("lease expired");
+    assert_eq!(again.attempts, 2);
+    let mut done = again.clone();
+    done.status = JobStatus::Succeeded;
+    done.lease_expires_at = None;
+    store.put_job(&done).await.unwrap();
+    assert_eq!(store.claim_job(&org, &j.id, t(500), t(600)).await.unwrap(), None, "finished jobs stay finished");
+    assert_eq!(store.get_job(&org, &j.id).await.unwrap(), Some(done));
+    assert_eq!(store.get_job(&unique("org"), &j.id).await.unwrap(), None);
+}
+
+pub async fn an_idempotency_key_is_reserved_once_per_organization(store: &dyn Store) {
+    let org = unique("org");
+    let record = |org: &str, digest: &str| IdempotencyRecord {
+        organization_id: org.to_owned(),
+        key: "key-1".into(),
+        request_digest: digest.into(),
+        response: json!({"jobId": digest}),
+        created_at: t(0),
+    };
+    assert_eq!(store.reserve_idempotency_key(&record(&org, "first")).await.unwrap(), None);
+    assert_eq!(store.reserve_idempotency_key(&record(&org, "second")).await.unwrap(), Some(record(&org, "first")));
+    let other = unique("org");
+    assert_eq!(store.reserve_idempotency_key(&record(&other, "x")).await.unwrap(), None);
+}
+
+pub async fn a_sent_message_takes_its_meta_id_unless_another_holds_it(store: &dyn Store) {
+    let org = unique("org");
+    let c = new_conversation(store, &org, "cust", t(0)).await;
+    let mut ours = message(&c, None, Direction::Outbound, t(5), "reply");
+    ours.status = MessageStatus::Queued;
+    store.insert_message(&ours).await.unwrap();
     assert_eq!(
-        store.list_raw_events(&account).await.unwrap(),
-        vec![ev("b", 20)]
+        store.get_conversation(&org, &c.id).await.unwrap().unwrap().last_outbound_at,
+        None,
+        "queued is not sent"
     );
+    let mid = unique("mid");
+    let Appended::New { message: echo, .. } = append(store, &c, &mid, Direction::Outbound, t(6), "reply").await else {
+        panic!("echo stored");
+    };
+    let MarkSent::IdTakenBy(holder) = store.mark_message_sent(&org, &ours.id, &mid, t(7)).await.unwrap() else {
+        panic!("the echo holds the id");
+    };
+    assert_eq!(holder.id, echo.id);
+    store.delete_message(&org, &echo.id).await.unwrap();
+    assert_eq!(store.get_message(&org, &echo.id).await.unwrap(), None);
+    let MarkSent::Sent(sent) = store.mark_message_sent(&org, &ours.id, &mid, t(7)).await.unwrap() else {
+        panic!("id free now");
+    };
+    assert_eq!((sent.status, sent.external_message_id.as_deref()), (MessageStatus::Sent, Some(mid.as_str())));
+    assert_eq!(store.find_message_by_external_id(&org, &mid).await.unwrap().unwrap().id, ours.id);
     assert!(
-        store
-            .list_raw_events(&unique("ext"))
-            .await
-            .unwrap()
-            .is_empty()
+        matches!(store.mark_message_sent(&org, &ours.id, &mid, t(8)).await.unwrap(), MarkSent::Sent(_)),
+        "idempotent"
     );
+    assert_eq!(
+        store.mark_message_sent(&unique("org"), &ours.id, &unique("mid"), t(8)).await.unwrap(),
+        MarkSent::NotFound
+    );
+    let mut clash = message(&c, Some(&mid), Direction::Outbound, t(9), "dup");
+    clash.status = MessageStatus::Queued;
+    assert!(matches!(store.insert_message(&clash).await, Err(StoreError::Conflict(_))));
+    let failed = store.mark_message_failed(&org, &ours.id, "RATE_LIMITED", t(9)).await.unwrap().unwrap();
+    assert_eq!((failed.status, failed.error_code.as_deref()), (MessageStatus::Failed, Some("RATE_LIMITED")));
+    let applied =
+        store.apply_activity(&org, &c.id, &activity(Direction::Outbound, t(7), "reply")).await.unwrap().unwrap();
+    assert_eq!((applied.last_outbound_at, applied.preview_text.as_deref()), (Some(t(7)), Some("reply")));
+    assert_eq!(
+        store.apply_activity(&unique("org"), &c.id, &activity(Direction::Outbound, t(7), "x")).await.unwrap(),
+        None
+    );
+}
+
+pub async fn tokens_and_account_status_are_kept_per_account(store: &dyn Store) {
+    let org = unique("org");
+    let a = account(&org);
+    store.put_account(&a).await.unwrap();
+    let token = OAuthToken {
+        organization_id: org.clone(),
+        connected_account_id: a.id.clone(),
+        kind: TokenKind::Page,
+        encrypted: EncryptedToken {
+            scheme: "AES256GCM".into(),
+            key_id: "k".into(),
+            nonce: "bm9uY2U=".into(),
+            ciphertext: "Y2lwaGVy".into(),
+            encrypted_data_key: None,
+        },
+        expires_at: Some(t(3600)),
+        refreshed_at: t(0),
+        created_at: t(0),
+    };
+    store.put_token(&token).await.unwrap();
+    assert_eq!(store.get_token(&org, &a.id).await.unwrap(), Some(token));
+    assert_eq!(store.get_token(&unique("org"), &a.id).await.unwrap(), None);
+    let flagged = store.set_account_status(&org, &a.id, AccountStatus::ReauthRequired, t(9)).await.unwrap().unwrap();
+    assert_eq!((flagged.status, flagged.updated_at), (AccountStatus::ReauthRequired, t(9)));
+    assert_eq!(store.get_account(&org, &a.id).await.unwrap().unwrap().status, AccountStatus::ReauthRequired);
+    assert_eq!(store.set_account_status(&unique("org"), &a.id, AccountStatus::Active, t(9)).await.unwrap(), None);
 }
 
 /// Expands to one test per conformance case. `$make` is an async block giving the store.
@@ -602,6 +444,10 @@ macro_rules! store_conformance_tests {
             leads_are_unique_per_instagram_identity_and_found_by_it,
             profiles_are_cached_per_organization,
             raw_events_are_kept_once_and_listed_oldest_first,
+            a_job_is_claimed_by_one_worker_until_its_lease_expires,
+            an_idempotency_key_is_reserved_once_per_organization,
+            a_sent_message_takes_its_meta_id_unless_another_holds_it,
+            tokens_and_account_status_are_kept_per_account,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

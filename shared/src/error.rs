@@ -21,6 +21,11 @@ pub enum ErrorCode {
     RateLimited,
     AccountReauthRequired,
     RecipientUnavailable,
+    AccountDisconnected,
+    /// Meta kept failing with transient errors until the retries ran out.
+    MetaUnavailable,
+    /// Meta refused the request for a reason outside the known classes.
+    MetaRequestRejected,
     InternalError,
 }
 
@@ -40,6 +45,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::AccountReauthRequired => "ACCOUNT_REAUTH_REQUIRED",
             ErrorCode::RecipientUnavailable => "RECIPIENT_UNAVAILABLE",
+            ErrorCode::AccountDisconnected => "ACCOUNT_DISCONNECTED",
+            ErrorCode::MetaUnavailable => "META_UNAVAILABLE",
+            ErrorCode::MetaRequestRejected => "META_REQUEST_REJECTED",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }
@@ -54,10 +62,7 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError {
-            code,
-            message: message.into(),
-        }
+        AppError { code, message: message.into() }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -80,12 +85,8 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::InvalidCursor => {
-                AppError::validation("cursor is not one this API returned")
-            }
-            StoreError::Conflict(what) => {
-                AppError::new(ErrorCode::Conflict, format!("{what} already exists"))
-            }
+            StoreError::InvalidCursor => AppError::validation("cursor is not one this API returned"),
+            StoreError::Conflict(what) => AppError::new(ErrorCode::Conflict, format!("{what} already exists")),
             StoreError::Backend(why) => {
                 tracing::error!(error = %why, "store failed");
                 AppError::internal("storage is unavailable, try again")

@@ -31,9 +31,5 @@ pub fn all_webhooks() -> Vec<(String, String)> {
         .filter(|n| n.ends_with(".json"))
         .collect();
     names.sort();
-    names
-        .into_iter()
-        .map(|n| (webhook(&n), n))
-        .map(|(body, n)| (n, body))
-        .collect()
+    names.into_iter().map(|n| (webhook(&n), n)).map(|(body, n)| (n, body)).collect()
 }

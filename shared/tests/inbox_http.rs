@@ -11,40 +11,17 @@ use tower::ServiceExt;
 
 async fn app_with_conversation() -> (TestApp, String) {
     let app = TestApp::dev().await;
-    assert_eq!(
-        app.deliver(&inbox_shared::fixtures::webhook("text.json"))
-            .await
-            .status(),
-        200
-    );
-    let id = app.conversations("org_a").await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    assert_eq!(app.deliver(&inbox_shared::fixtures::webhook("text.json")).await.status(), 200);
+    let id = app.conversations("org_a").await[0]["id"].as_str().unwrap().to_owned();
     (app, id)
 }
 
 #[tokio::test]
 async fn every_inbox_route_needs_a_valid_bearer_token() {
     let (app, id) = app_with_conversation().await;
-    let expired = mint_jwt(
-        JWT_SECRET,
-        "org_id",
-        "org_a",
-        (Utc::now() - Duration::minutes(5)).timestamp(),
-    );
-    let wrong_key = mint_jwt(
-        "not-the-secret",
-        "org_id",
-        "org_a",
-        (Utc::now() + Duration::hours(1)).timestamp(),
-    );
-    let no_claim = mint_jwt(
-        JWT_SECRET,
-        "tenant",
-        "org_a",
-        (Utc::now() + Duration::hours(1)).timestamp(),
-    );
+    let expired = mint_jwt(JWT_SECRET, "org_id", "org_a", (Utc::now() - Duration::minutes(5)).timestamp());
+    let wrong_key = mint_jwt("not-the-secret", "org_id", "org_a", (Utc::now() + Duration::hours(1)).timestamp());
+    let no_claim = mint_jwt(JWT_SECRET, "tenant", "org_a", (Utc::now() + Duration::hours(1)).timestamp());
     let routes = [
         ("GET", "/api/inbox/conversations".to_owned()),
         ("GET", format!("/api/inbox/conversations/{id}")),
@@ -62,10 +39,8 @@ async fn every_inbox_route_needs_a_valid_bearer_token() {
             Some(format!("Bearer {no_claim}")),
             Some(format!("Basic {}", TestApp::token("org_a"))),
         ] {
-            let mut req = app
-                .client
-                .request(method.parse().unwrap(), format!("{}{path}", app.url))
-                .json(&json!({"name": "x"}));
+            let mut req =
+                app.client.request(method.parse().unwrap(), format!("{}{path}", app.url)).json(&json!({"name": "x"}));
             if let Some(a) = &auth {
                 req = req.header("authorization", a);
             }
@@ -80,30 +55,17 @@ async fn every_inbox_route_needs_a_valid_bearer_token() {
 async fn another_organizations_ids_answer_404_on_every_route() {
     let (app, id) = app_with_conversation().await;
     for (status, body) in [
-        app.get("org_b", &format!("/api/inbox/conversations/{id}"))
-            .await,
-        app.get("org_b", &format!("/api/inbox/conversations/{id}/messages"))
-            .await,
-        app.post(
-            "org_b",
-            &format!("/api/inbox/conversations/{id}/read"),
-            json!({}),
-        )
-        .await,
-        app.get("org_a", "/api/inbox/conversations/conv_does_not_exist")
-            .await,
+        app.get("org_b", &format!("/api/inbox/conversations/{id}")).await,
+        app.get("org_b", &format!("/api/inbox/conversations/{id}/messages")).await,
+        app.post("org_b", &format!("/api/inbox/conversations/{id}/read"), json!({})).await,
+        app.get("org_a", "/api/inbox/conversations/conv_does_not_exist").await,
     ] {
         assert_eq!(status, 404, "{body}");
         assert_eq!(error_code(&body), "NOT_FOUND");
     }
     assert!(app.conversations("org_b").await.is_empty());
     // The owner's unread count was not touched by the other organization's "read".
-    assert_eq!(
-        app.get("org_a", &format!("/api/inbox/conversations/{id}"))
-            .await
-            .1["unreadCount"],
-        1
-    );
+    assert_eq!(app.get("org_a", &format!("/api/inbox/conversations/{id}")).await.1["unreadCount"], 1);
 }
 
 #[tokio::test]
@@ -122,24 +84,10 @@ async fn conversations_page_newest_first_with_cursors() {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let q = cursor
-            .as_ref()
-            .map(|c| format!("&cursor={c}"))
-            .unwrap_or_default();
-        let (status, body) = app
-            .get(
-                "org_a",
-                &format!("/api/inbox/conversations?provider=INSTAGRAM&limit=2{q}"),
-            )
-            .await;
+        let q = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let (status, body) = app.get("org_a", &format!("/api/inbox/conversations?provider=INSTAGRAM&limit=2{q}")).await;
         assert_eq!(status, 200, "{body}");
-        seen.extend(
-            body["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["previewText"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(body["data"].as_array().unwrap().iter().map(|c| c["previewText"].as_str().unwrap().to_owned()));
         match body["nextCursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => break,
@@ -147,11 +95,7 @@ async fn conversations_page_newest_first_with_cursors() {
     }
     assert_eq!(seen, ["hi 4", "hi 3", "hi 2", "hi 1", "hi 0"]);
     let (_, all) = app.get("org_a", "/api/inbox/conversations").await;
-    assert_eq!(
-        all["data"].as_array().unwrap().len(),
-        5,
-        "provider filter is optional"
-    );
+    assert_eq!(all["data"].as_array().unwrap().len(), 5, "provider filter is optional");
     assert_eq!(all["nextCursor"], Value::Null);
 }
 
@@ -197,15 +141,10 @@ async fn reply_window_and_sla_follow_the_clock() {
 async fn human_agent_tag_keeps_the_window_open_for_seven_days() {
     let app = TestApp::with(
         inbox_shared::config::AppEnv::Development,
-        &[
-            ("DEFAULT_ORGANIZATION_ID", "org_a"),
-            ("INSTAGRAM_HUMAN_AGENT_TAG", "true"),
-            ("SLA_RESPONSE_MINUTES", "10"),
-        ],
+        &[("DEFAULT_ORGANIZATION_ID", "org_a"), ("INSTAGRAM_HUMAN_AGENT_TAG", "true"), ("SLA_RESPONSE_MINUTES", "10")],
     )
     .await;
-    app.deliver(&inbox_shared::fixtures::webhook("text.json"))
-        .await;
+    app.deliver(&inbox_shared::fixtures::webhook("text.json")).await;
     app.clock.set("2024-11-30T14:53:20.000Z".parse().unwrap());
     let c = &app.conversations("org_a").await[0];
     assert_eq!(c["canReply"], true);
@@ -216,47 +155,20 @@ async fn human_agent_tag_keeps_the_window_open_for_seven_days() {
 #[tokio::test]
 async fn messages_list_newest_first_and_read_resets_unread() {
     let app = TestApp::dev().await;
-    app.deliver(&inbox_shared::fixtures::webhook("batch.json"))
-        .await;
-    let c = app
-        .conversations("org_a")
-        .await
-        .into_iter()
-        .find(|c| c["participantId"] == CUSTOMER)
-        .unwrap();
+    app.deliver(&inbox_shared::fixtures::webhook("batch.json")).await;
+    let c = app.conversations("org_a").await.into_iter().find(|c| c["participantId"] == CUSTOMER).unwrap();
     let id = c["id"].as_str().unwrap();
-    let (_, page) = app
-        .get(
-            "org_a",
-            &format!("/api/inbox/conversations/{id}/messages?limit=1"),
-        )
-        .await;
+    let (_, page) = app.get("org_a", &format!("/api/inbox/conversations/{id}/messages?limit=1")).await;
     assert_eq!(page["data"][0]["text"], "second");
     let cursor = page["nextCursor"].as_str().unwrap();
-    let (_, page2) = app
-        .get(
-            "org_a",
-            &format!("/api/inbox/conversations/{id}/messages?limit=1&cursor={cursor}"),
-        )
-        .await;
+    let (_, page2) = app.get("org_a", &format!("/api/inbox/conversations/{id}/messages?limit=1&cursor={cursor}")).await;
     assert_eq!(page2["data"][0]["text"], "first");
     assert_eq!(page2["nextCursor"], Value::Null);
-    let (status, read) = app
-        .post(
-            "org_a",
-            &format!("/api/inbox/conversations/{id}/read"),
-            json!({}),
-        )
-        .await;
+    let (status, read) = app.post("org_a", &format!("/api/inbox/conversations/{id}/read"), json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(read["unreadCount"], 0);
     assert_eq!(read["id"], id);
-    assert_eq!(
-        app.get("org_a", &format!("/api/inbox/conversations/{id}"))
-            .await
-            .1["unreadCount"],
-        0
-    );
+    assert_eq!(app.get("org_a", &format!("/api/inbox/conversations/{id}")).await.1["unreadCount"], 0);
 }
 
 #[tokio::test]
@@ -272,21 +184,9 @@ async fn leads_are_created_listed_and_validated_per_organization() {
     assert_eq!(status, 201, "{lead}");
     assert_eq!(lead["instagramHandle"], "ana.silva");
     assert_eq!(lead["organizationId"], "org_a");
-    let (status, dup) = app
-        .post(
-            "org_a",
-            "/api/leads",
-            json!({"name": "Ana 2", "instagramHandle": "ana.silva"}),
-        )
-        .await;
+    let (status, dup) = app.post("org_a", "/api/leads", json!({"name": "Ana 2", "instagramHandle": "ana.silva"})).await;
     assert_eq!((status, error_code(&dup)), (409, "CONFLICT"));
-    let (status, _) = app
-        .post(
-            "org_b",
-            "/api/leads",
-            json!({"name": "Ana", "instagramHandle": "ana.silva"}),
-        )
-        .await;
+    let (status, _) = app.post("org_b", "/api/leads", json!({"name": "Ana", "instagramHandle": "ana.silva"})).await;
     assert_eq!(status, 201, "another organization has its own leads");
     for bad in [
         json!({}),
@@ -297,11 +197,7 @@ async fn leads_are_created_listed_and_validated_per_organization() {
         json!([1]),
     ] {
         let (status, body) = app.post("org_a", "/api/leads", bad.clone()).await;
-        assert_eq!(
-            (status, error_code(&body)),
-            (400, "VALIDATION_ERROR"),
-            "{bad}"
-        );
+        assert_eq!((status, error_code(&body)), (400, "VALIDATION_ERROR"), "{bad}");
     }
     let r = app
         .client
@@ -322,20 +218,10 @@ async fn leads_are_created_listed_and_validated_per_organization() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let app = TestApp::dev().await;
-    let r = app
-        .client
-        .get(format!("{}/api/nope", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(format!("{}/api/nope", app.url)).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(error_code(&r.json().await.unwrap()), "NOT_FOUND");
-    let r = app
-        .client
-        .delete(format!("{}/api/leads", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.delete(format!("{}/api/leads", app.url)).send().await.unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(error_code(&r.json().await.unwrap()), "METHOD_NOT_ALLOWED");
 }
@@ -343,8 +229,7 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
 #[tokio::test]
 async fn api_gateway_authorizer_claims_name_the_organization() {
     use lambda_http::aws_lambda_events::apigw::{
-        ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
-        ApiGatewayV2httpRequestContext,
+        ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2httpRequestContext,
     };
     use lambda_http::request::RequestContext;
     let (app, _) = app_with_conversation().await;
@@ -355,26 +240,15 @@ async fn api_gateway_authorizer_claims_name_the_organization() {
     authorizer.jwt = Some(jwt);
     let mut ctx = ApiGatewayV2httpRequestContext::default();
     ctx.authorizer = Some(authorizer);
-    let mut req = axum::http::Request::get("/api/inbox/conversations")
-        .body(Body::empty())
-        .unwrap();
-    req.extensions_mut()
-        .insert(RequestContext::ApiGatewayV2(ctx.clone()));
+    let mut req = axum::http::Request::get("/api/inbox/conversations").body(Body::empty()).unwrap();
+    req.extensions_mut().insert(RequestContext::ApiGatewayV2(ctx.clone()));
     let res = router.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), 200);
-    let body: Value = serde_json::from_slice(
-        &axum::body::to_bytes(res.into_body(), 1 << 20)
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let body: Value = serde_json::from_slice(&axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap()).unwrap();
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
     // A context without the claim is not enough, and no bearer either: 401.
     ctx.authorizer = Some(ApiGatewayRequestAuthorizer::default());
-    let mut req = axum::http::Request::get("/api/inbox/conversations")
-        .body(Body::empty())
-        .unwrap();
-    req.extensions_mut()
-        .insert(RequestContext::ApiGatewayV2(ctx));
+    let mut req = axum::http::Request::get("/api/inbox/conversations").body(Body::empty()).unwrap();
+    req.extensions_mut().insert(RequestContext::ApiGatewayV2(ctx));
     assert_eq!(router.oneshot(req).await.unwrap().status(), 401);
 }

@@ -10,12 +10,7 @@ use inbox_shared::ports::Store;
 use serde_json::{Value, json};
 
 async fn handshake(app: &TestApp, query: &str) -> (u16, String) {
-    let r = app
-        .client
-        .get(format!("{}/api/webhooks/instagram?{query}", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(format!("{}/api/webhooks/instagram?{query}", app.url)).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
@@ -24,29 +19,11 @@ async fn handshake_echoes_the_challenge_only_for_the_right_token() {
     let app = TestApp::prod().await;
     let ok = format!("hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444");
     assert_eq!(handshake(&app, &ok).await, (200, "1158201444".to_owned()));
-    let r = app
-        .client
-        .get(format!("{}/api/webhooks/instagram?{ok}", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(format!("{}/api/webhooks/instagram?{ok}", app.url)).send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "text/plain");
+    assert_eq!(handshake(&app, "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1").await.0, 403);
     assert_eq!(
-        handshake(
-            &app,
-            "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1"
-        )
-        .await
-        .0,
-        403
-    );
-    assert_eq!(
-        handshake(
-            &app,
-            &format!("hub.mode=unsubscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1")
-        )
-        .await
-        .0,
+        handshake(&app, &format!("hub.mode=unsubscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1")).await.0,
         403
     );
     assert_eq!(handshake(&app, "").await.0, 403);
@@ -78,11 +55,7 @@ async fn signed_text_becomes_one_conversation_however_often_it_is_redelivered() 
     assert_eq!(messages.len(), 1);
     let m = &messages[0];
     assert_eq!(
-        (
-            m["direction"].as_str(),
-            m["status"].as_str(),
-            m["provider"].as_str()
-        ),
+        (m["direction"].as_str(), m["status"].as_str(), m["provider"].as_str()),
         (Some("INBOUND"), Some("RECEIVED"), Some("INSTAGRAM"))
     );
     assert_eq!(m["from"], CUSTOMER);
@@ -91,10 +64,7 @@ async fn signed_text_becomes_one_conversation_however_often_it_is_redelivered() 
     assert_eq!(m["metaJson"]["senderId"], CUSTOMER);
     assert_eq!(m["metaJson"]["recipientId"], IG_ACCOUNT);
     assert_eq!(m["metaJson"]["threadId"], CUSTOMER);
-    assert!(
-        app.conversations("org_b").await.is_empty(),
-        "nothing leaks to another organization"
-    );
+    assert!(app.conversations("org_b").await.is_empty(), "nothing leaks to another organization");
 }
 
 #[tokio::test]
@@ -102,10 +72,7 @@ async fn signatures_are_checked_over_the_raw_bytes() {
     let app = TestApp::dev().await;
     let body = fixtures::webhook("text.json");
     let post = |sig: Option<String>, body: String| {
-        let mut req = app
-            .client
-            .post(format!("{}/api/webhooks/instagram", app.url))
-            .body(body);
+        let mut req = app.client.post(format!("{}/api/webhooks/instagram", app.url)).body(body);
         if let Some(s) = sig {
             req = req.header("x-hub-signature-256", s);
         }
@@ -113,34 +80,15 @@ async fn signatures_are_checked_over_the_raw_bytes() {
     };
     let missing = post(None, body.clone()).await.unwrap();
     assert_eq!(missing.status(), 403);
-    assert_eq!(
-        error_code(&missing.json().await.unwrap()),
-        "INVALID_SIGNATURE"
-    );
+    assert_eq!(error_code(&missing.json().await.unwrap()), "INVALID_SIGNATURE");
     let wrong_key = inbox_shared::meta::signature::sign("other-secret", body.as_bytes());
-    assert_eq!(
-        post(Some(wrong_key), body.clone()).await.unwrap().status(),
-        403
-    );
+    assert_eq!(post(Some(wrong_key), body.clone()).await.unwrap().status(), 403);
     // The same JSON re-serialised is different bytes: its signature must not verify.
-    let reserialised =
-        serde_json::to_string(&serde_json::from_str::<Value>(&body).unwrap()).unwrap();
+    let reserialised = serde_json::to_string(&serde_json::from_str::<Value>(&body).unwrap()).unwrap();
     let sig_of_original = inbox_shared::meta::signature::sign(APP_SECRET, body.as_bytes());
+    assert_eq!(post(Some(sig_of_original.clone()), reserialised).await.unwrap().status(), 403);
     assert_eq!(
-        post(Some(sig_of_original.clone()), reserialised)
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
-    assert_eq!(
-        post(
-            Some(sig_of_original.to_uppercase().replace("SHA256=", "sha256=")),
-            body.clone()
-        )
-        .await
-        .unwrap()
-        .status(),
+        post(Some(sig_of_original.to_uppercase().replace("SHA256=", "sha256=")), body.clone()).await.unwrap().status(),
         200,
         "hex case does not matter"
     );
@@ -150,20 +98,12 @@ async fn signatures_are_checked_over_the_raw_bytes() {
 #[tokio::test]
 async fn malformed_bodies_get_400_and_oversized_ones_413() {
     let app = TestApp::dev().await;
-    for bad in [
-        "not json",
-        "[]",
-        r#"{"object":"page","entry":[]}"#,
-        r#"{"object":"instagram","entry":{}}"#,
-    ] {
+    for bad in ["not json", "[]", r#"{"object":"page","entry":[]}"#, r#"{"object":"instagram","entry":{}}"#] {
         let r = app.deliver(bad).await;
         assert_eq!(r.status(), 400, "{bad}");
         assert_eq!(error_code(&r.json().await.unwrap()), "VALIDATION_ERROR");
     }
-    let huge = format!(
-        r#"{{"object":"instagram","entry":[],"pad":"{}"}}"#,
-        "x".repeat(1024 * 1024)
-    );
+    let huge = format!(r#"{{"object":"instagram","entry":[],"pad":"{}"}}"#, "x".repeat(1024 * 1024));
     let r = app.deliver(&huge).await;
     assert_eq!(r.status(), 413);
     assert_eq!(error_code(&r.json().await.unwrap()), "PAYLOAD_TOO_LARGE");
@@ -183,9 +123,7 @@ async fn post_chunked(app: &TestApp, body: &str) -> u16 {
     s.write_all(head.as_bytes()).await.unwrap();
     for chunk in body.as_bytes().chunks(64 * 1024) {
         // The server may answer and close before the whole body is sent.
-        if s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
-            .await
-            .is_err()
+        if s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.is_err()
             || s.write_all(chunk).await.is_err()
             || s.write_all(b"\r\n").await.is_err()
         {
@@ -196,10 +134,7 @@ async fn post_chunked(app: &TestApp, body: &str) -> u16 {
     let mut answer = Vec::new();
     let _ = s.read_to_end(&mut answer).await;
     let text = String::from_utf8_lossy(&answer);
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {text:?}"))
+    text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no status in {text:?}"))
 }
 
 #[tokio::test]
@@ -213,10 +148,7 @@ async fn every_fixture_is_acknowledged_and_nothing_is_lost() {
     assert_eq!(conversations.len(), 2, "batch.json adds a second customer");
     // Events not turned into messages (reactions, reads, edits, referrals...) are kept raw.
     let raw = app.store.list_raw_events(IG_ACCOUNT).await.unwrap();
-    assert!(
-        raw.iter().any(|e| e.payload.get("reaction").is_some()),
-        "{raw:?}"
-    );
+    assert!(raw.iter().any(|e| e.payload.get("reaction").is_some()), "{raw:?}");
     assert!(raw.iter().any(|e| e.payload.get("read").is_some()));
     assert!(raw.iter().any(|e| e.payload.get("message_edit").is_some()));
 }
@@ -224,10 +156,7 @@ async fn every_fixture_is_acknowledged_and_nothing_is_lost() {
 #[tokio::test]
 async fn batches_with_several_entries_and_customers_are_all_stored() {
     let app = TestApp::dev().await;
-    assert_eq!(
-        app.deliver(&fixtures::webhook("batch.json")).await.status(),
-        200
-    );
+    assert_eq!(app.deliver(&fixtures::webhook("batch.json")).await.status(), 200);
     let conversations = app.conversations("org_a").await;
     assert_eq!(conversations.len(), 2);
     // Newest lastMessageAt first: the other customer wrote last.
@@ -256,10 +185,7 @@ async fn a_bad_item_does_not_lose_the_good_ones_beside_it() {
     ]});
     assert_eq!(app.deliver(&body.to_string()).await.status(), 200);
     let c = &app.conversations("org_a").await[0];
-    assert_eq!(
-        app.messages("org_a", c["id"].as_str().unwrap()).await.len(),
-        2
-    );
+    assert_eq!(app.messages("org_a", c["id"].as_str().unwrap()).await.len(), 2);
     let kept = app.store.list_raw_events(IG_ACCOUNT).await.unwrap().len()
         + app.store.list_raw_events("unknown").await.unwrap().len();
     assert_eq!(kept, 3, "every bad item is kept raw");
@@ -273,10 +199,7 @@ async fn numeric_ids_and_second_timestamps_are_accepted() {
          "message":{"mid":"num-1","text":"numbers"}}]}]}"#;
     assert_eq!(app.deliver(body).await.status(), 200);
     let c = &app.conversations("org_a").await[0];
-    assert_eq!(
-        c["participantId"], CUSTOMER,
-        "no precision lost on a 16-digit id"
-    );
+    assert_eq!(c["participantId"], CUSTOMER, "no precision lost on a 16-digit id");
     assert_eq!(c["lastMessageAt"], "2024-11-24T14:53:20Z");
 }
 
@@ -289,10 +212,7 @@ async fn standby_and_changes_forms_are_stored_too() {
         {"id":"0","time":1732460000,"changes":[{"field":"messages","value":item("changes-1")}]}]});
     assert_eq!(app.deliver(&body.to_string()).await.status(), 200);
     let c = &app.conversations("org_a").await[0];
-    assert_eq!(
-        app.messages("org_a", c["id"].as_str().unwrap()).await.len(),
-        2
-    );
+    assert_eq!(app.messages("org_a", c["id"].as_str().unwrap()).await.len(), 2);
 }
 
 #[tokio::test]
@@ -307,14 +227,7 @@ async fn development_routes_by_header_then_default_organization() {
     assert_eq!(r.status(), 200);
     assert_eq!(app.conversations("org_b").await.len(), 1);
     assert!(app.conversations("org_a").await.is_empty());
-    app.deliver(&text_webhook(
-        IG_ACCOUNT,
-        CUSTOMER,
-        "m-a",
-        "for a",
-        1732460000123,
-    ))
-    .await;
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "m-a", "for a", 1732460000123)).await;
     assert_eq!(app.conversations("org_a").await.len(), 1);
 }
 
@@ -335,51 +248,26 @@ async fn production_routes_by_connected_account_and_ignores_the_org_header() {
         updated_at: now,
     };
     app.store.put_account(&account).await.unwrap();
-    let r = app
-        .deliver_with(
-            &fixtures::webhook("text.json"),
-            &[("x-organization-id", "org_b")],
-        )
-        .await;
+    let r = app.deliver_with(&fixtures::webhook("text.json"), &[("x-organization-id", "org_b")]).await;
     assert_eq!(r.status(), 200);
     assert_eq!(app.conversations("org_a").await.len(), 1);
     assert!(app.conversations("org_b").await.is_empty());
     // Page id routes too.
-    app.deliver(&text_webhook(
-        "1122334455",
-        "42",
-        "m-page",
-        "via page id",
-        1732460000123,
-    ))
-    .await;
+    app.deliver(&text_webhook("1122334455", "42", "m-page", "via page id", 1732460000123)).await;
     assert_eq!(app.conversations("org_a").await.len(), 2);
 }
 
 #[tokio::test]
 async fn production_keeps_events_for_unknown_accounts_out_of_every_inbox() {
     let app = TestApp::prod().await;
-    let r = app
-        .deliver_with(
-            &fixtures::webhook("text.json"),
-            &[("x-organization-id", "org_a")],
-        )
-        .await;
-    assert_eq!(
-        r.status(),
-        200,
-        "acknowledged so Meta does not unsubscribe us"
-    );
+    let r = app.deliver_with(&fixtures::webhook("text.json"), &[("x-organization-id", "org_a")]).await;
+    assert_eq!(r.status(), 200, "acknowledged so Meta does not unsubscribe us");
     assert!(app.conversations("org_a").await.is_empty());
     let kept = app.store.list_raw_events(IG_ACCOUNT).await.unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].payload["message"]["mid"], "aWdfZAG1fdGV4dF8x");
     app.deliver(&fixtures::webhook("text.json")).await;
-    assert_eq!(
-        app.store.list_raw_events(IG_ACCOUNT).await.unwrap().len(),
-        1,
-        "redelivery kept once"
-    );
+    assert_eq!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().len(), 1, "redelivery kept once");
 }
 
 #[tokio::test]
@@ -409,55 +297,24 @@ async fn other_kinds_are_kept_and_media_and_postbacks_become_messages() {
         "unsupported.json",
         "ephemeral.json",
     ] {
-        assert_eq!(
-            app.deliver(&fixtures::webhook(f)).await.status(),
-            200,
-            "{f}"
-        );
+        assert_eq!(app.deliver(&fixtures::webhook(f)).await.status(), 200, "{f}");
     }
     let c = &app.conversations("org_a").await[0];
     let messages = app.messages("org_a", c["id"].as_str().unwrap()).await;
     assert_eq!(messages.len(), 6);
-    let postback = messages
-        .iter()
-        .find(|m| m["metaJson"]["postback"].is_object())
-        .unwrap();
+    let postback = messages.iter().find(|m| m["metaJson"]["postback"].is_object()).unwrap();
     assert_eq!(postback["text"], "Track my order");
-    assert_eq!(
-        postback["metaJson"]["postback"]["payload"],
-        "ICEBREAKER_TRACK"
-    );
-    let mixed = messages
-        .iter()
-        .find(|m| m["attachments"].as_array().is_some_and(|a| a.len() == 3))
-        .unwrap();
+    assert_eq!(postback["metaJson"]["postback"]["payload"], "ICEBREAKER_TRACK");
+    let mixed = messages.iter().find(|m| m["attachments"].as_array().is_some_and(|a| a.len() == 3)).unwrap();
     assert_eq!(mixed["attachments"][0]["type"], "video");
-    assert!(
-        messages
-            .iter()
-            .any(|m| m["metaJson"]["unsupported"] == true)
-    );
+    assert!(messages.iter().any(|m| m["metaJson"]["unsupported"] == true));
 }
 
 #[tokio::test]
 async fn out_of_order_delivery_keeps_the_newest_preview() {
     let app = TestApp::dev().await;
-    app.deliver(&text_webhook(
-        IG_ACCOUNT,
-        CUSTOMER,
-        "late-2",
-        "newer",
-        1732460000200,
-    ))
-    .await;
-    app.deliver(&text_webhook(
-        IG_ACCOUNT,
-        CUSTOMER,
-        "late-1",
-        "older",
-        1732460000100,
-    ))
-    .await;
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "late-2", "newer", 1732460000200)).await;
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "late-1", "older", 1732460000100)).await;
     let c = &app.conversations("org_a").await[0];
     assert_eq!(c["previewText"], "newer");
     assert_eq!(c["unreadCount"], 2);
@@ -466,41 +323,14 @@ async fn out_of_order_delivery_keeps_the_newest_preview() {
 #[tokio::test]
 async fn the_customer_profile_is_fetched_once_and_a_lead_is_linked_by_handle() {
     let app = TestApp::dev().await;
-    let (status, lead) = app
-        .post(
-            "org_a",
-            "/api/leads",
-            json!({"name": "Ana", "instagramHandle": "@Ana.Silva"}),
-        )
-        .await;
+    let (status, lead) = app.post("org_a", "/api/leads", json!({"name": "Ana", "instagramHandle": "@Ana.Silva"})).await;
     assert_eq!(status, 201, "{lead}");
-    app.deliver(&text_webhook(
-        IG_ACCOUNT,
-        CUSTOMER,
-        "p-1",
-        "one",
-        1732460000100,
-    ))
-    .await;
-    app.deliver(&text_webhook(
-        IG_ACCOUNT,
-        CUSTOMER,
-        "p-2",
-        "two",
-        1732460000200,
-    ))
-    .await;
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "p-1", "one", 1732460000100)).await;
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "p-2", "two", 1732460000200)).await;
     let calls = app.graph.calls();
-    assert_eq!(
-        calls.len(),
-        1,
-        "profile cached after the first lookup: {calls:?}"
-    );
+    assert_eq!(calls.len(), 1, "profile cached after the first lookup: {calls:?}");
     assert_eq!(calls[0].path, format!("/v21.0/{CUSTOMER}"));
-    assert_eq!(
-        calls[0].authorization.as_deref(),
-        Some("Bearer dev-page-token")
-    );
+    assert_eq!(calls[0].authorization.as_deref(), Some("Bearer dev-page-token"));
     let c = &app.conversations("org_a").await[0];
     assert_eq!(c["handle"], "ana.silva");
     assert_eq!(c["displayName"], "Ana Silva");
@@ -510,32 +340,9 @@ async fn the_customer_profile_is_fetched_once_and_a_lead_is_linked_by_handle() {
 #[tokio::test]
 async fn a_failed_profile_lookup_is_tolerated_and_not_repeated_for_every_message() {
     let app = TestApp::dev().await;
-    app.graph
-        .answer(400, &[], &fixtures::graph("error_user_unavailable.json"));
-    assert_eq!(
-        app.deliver(&text_webhook(
-            IG_ACCOUNT,
-            CUSTOMER,
-            "f-1",
-            "one",
-            1732460000100
-        ))
-        .await
-        .status(),
-        200
-    );
-    assert_eq!(
-        app.deliver(&text_webhook(
-            IG_ACCOUNT,
-            CUSTOMER,
-            "f-2",
-            "two",
-            1732460000200
-        ))
-        .await
-        .status(),
-        200
-    );
+    app.graph.answer(400, &[], &fixtures::graph("error_user_unavailable.json"));
+    assert_eq!(app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "f-1", "one", 1732460000100)).await.status(), 200);
+    assert_eq!(app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "f-2", "two", 1732460000200)).await.status(), 200);
     assert_eq!(app.graph.calls().len(), 1);
     let c = &app.conversations("org_a").await[0];
     assert!(c["handle"].is_null());
@@ -545,13 +352,7 @@ async fn a_failed_profile_lookup_is_tolerated_and_not_repeated_for_every_message
 #[tokio::test]
 async fn a_lead_with_the_instagram_user_id_is_linked_without_a_profile() {
     let app = TestApp::with(AppEnv::Development, &[("DEFAULT_ORGANIZATION_ID", "org_a")]).await; // no token: no lookup
-    let (_, lead) = app
-        .post(
-            "org_a",
-            "/api/leads",
-            json!({"name": "Ana", "instagramUserId": CUSTOMER}),
-        )
-        .await;
+    let (_, lead) = app.post("org_a", "/api/leads", json!({"name": "Ana", "instagramUserId": CUSTOMER})).await;
     app.deliver(&fixtures::webhook("text.json")).await;
     assert!(app.graph.calls().is_empty());
     assert_eq!(app.conversations("org_a").await[0]["leadId"], lead["id"]);

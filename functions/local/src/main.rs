@@ -14,29 +14,21 @@ async fn main() -> anyhow::Result<()> {
     if let [cmd, org] = args.as_slice()
         && cmd == "token"
     {
-        let secret = config
-            .jwt_secret
-            .as_deref()
-            .context("AUTH_JWT_SECRET is not set")?;
+        let secret = config.jwt_secret.as_deref().context("AUTH_JWT_SECRET is not set")?;
         let expires = chrono_now() + 30 * 24 * 3600;
-        println!(
-            "{}",
-            http::mint_jwt(secret, &config.org_claim, org, expires)
-        );
+        println!("{}", http::mint_jwt(secret, &config.org_claim, org, expires));
         return Ok(());
     }
     runtime::init_tracing(false);
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .map(|p| p.parse())
-        .transpose()
-        .context("PORT")?
-        .unwrap_or(3000);
-    let core = runtime::build_core(config).await?;
+    let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
+    let built = runtime::build_core(config).await?;
+    let core = built.core;
+    if let Some(queue) = built.memory_queue {
+        tokio::spawn(runtime::run_memory_worker(core.clone(), queue));
+    }
     let app = http::router(core.clone());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .with_context(|| format!("bind 127.0.0.1:{port}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("bind 127.0.0.1:{port}"))?;
     tracing::info!(address = %listener.local_addr()?, env = ?core.config.app_env, "inbox-local listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -47,8 +39,5 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

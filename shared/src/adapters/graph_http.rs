@@ -8,7 +8,7 @@ use reqwest::{Client, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::ports::{GraphApi, GraphError, UserProfile};
+use crate::ports::{GraphApi, GraphError, SendTarget, SentMessage, UserProfile};
 
 #[derive(Clone)]
 pub struct HttpGraphApi {
@@ -24,20 +24,11 @@ impl HttpGraphApi {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("reqwest client builds with rustls");
-        HttpGraphApi {
-            client,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            version: version.to_owned(),
-        }
+        HttpGraphApi { client, base_url: base_url.trim_end_matches('/').to_owned(), version: version.to_owned() }
     }
 
     fn url(&self, path: &str) -> String {
-        format!(
-            "{}/{}/{}",
-            self.base_url,
-            self.version,
-            path.trim_start_matches('/')
-        )
+        format!("{}/{}/{}", self.base_url, self.version, path.trim_start_matches('/'))
     }
 }
 
@@ -65,10 +56,7 @@ pub fn regain_access_minutes(header: &str) -> Option<u64> {
         .values()
         .filter_map(Value::as_array)
         .flatten()
-        .filter_map(|u| {
-            u.get("estimated_time_to_regain_access")
-                .and_then(Value::as_u64)
-        })
+        .filter_map(|u| u.get("estimated_time_to_regain_access").and_then(Value::as_u64))
         .max()
         .filter(|m| *m > 0)
 }
@@ -114,25 +102,25 @@ fn transport_error(e: reqwest::Error) -> GraphError {
     }
 }
 
+/// Sends a request (the token travels in the `Authorization` header, never in the URL)
+/// and reads a success body as `T`, or the failure as a `GraphError`.
+async fn call<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder, token: &str) -> Result<T, GraphError> {
+    let response = request.bearer_auth(token).send().await.map_err(transport_error)?;
+    if !response.status().is_success() {
+        return Err(error_from(response).await);
+    }
+    response.json().await.map_err(transport_error)
+}
+
 #[async_trait]
 impl GraphApi for HttpGraphApi {
-    async fn user_profile(
-        &self,
-        access_token: &str,
-        igsid: &str,
-    ) -> Result<UserProfile, GraphError> {
-        let response = self
-            .client
-            .get(self.url(igsid))
-            .query(&[("fields", "name,username")])
-            .bearer_auth(access_token)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        if !response.status().is_success() {
-            return Err(error_from(response).await);
-        }
-        response.json().await.map_err(transport_error)
+    async fn user_profile(&self, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError> {
+        call(self.client.get(self.url(igsid)).query(&[("fields", "name,username")]), access_token).await
+    }
+
+    async fn send_message(&self, target: &SendTarget<'_>, body: &Value) -> Result<SentMessage, GraphError> {
+        let sender = target.page_id.unwrap_or("me");
+        call(self.client.post(self.url(&format!("{sender}/messages"))).json(body), target.access_token).await
     }
 }
 
@@ -146,10 +134,7 @@ mod tests {
         assert_eq!(regain_access_minutes(&fixture), Some(3));
         let two = r#"{"1":[{"estimated_time_to_regain_access":2}],"2":[{"estimated_time_to_regain_access":7}]}"#;
         assert_eq!(regain_access_minutes(two), Some(7));
-        assert_eq!(
-            regain_access_minutes(r#"{"1":[{"estimated_time_to_regain_access":0}]}"#),
-            None
-        );
+        assert_eq!(regain_access_minutes(r#"{"1":[{"estimated_time_to_regain_access":0}]}"#), None);
         assert_eq!(regain_access_minutes("not json"), None);
     }
 }

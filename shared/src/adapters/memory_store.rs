@@ -8,11 +8,13 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::domain::time_sort_key;
+use chrono::{DateTime, Utc};
+
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, Lead, Message, Page,
-    PageRequest, Provider,
+    AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, IdempotencyRecord,
+    IntegrationJob, JobStatus, Lead, Message, MessageStatus, OAuthToken, Page, PageRequest, Provider,
 };
-use crate::ports::{Appended, RawEvent, Store, StoreError};
+use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
 type OrgKey = (String, String);
 
@@ -24,6 +26,17 @@ struct Tables {
     leads: HashMap<OrgKey, Lead>,
     profiles: HashMap<OrgKey, CustomerProfile>,
     raw_events: Vec<RawEvent>,
+    jobs: HashMap<OrgKey, IntegrationJob>,
+    idempotency: HashMap<OrgKey, IdempotencyRecord>,
+    tokens: HashMap<OrgKey, OAuthToken>,
+}
+
+impl Tables {
+    fn message_with_external_id(&self, org: &str, external_id: &str) -> Option<&Message> {
+        self.messages
+            .values()
+            .find(|m| m.organization_id == org && m.external_message_id.as_deref() == Some(external_id))
+    }
 }
 
 #[derive(Default)]
@@ -57,47 +70,29 @@ fn page_desc<T: Clone>(mut items: Vec<(String, String, T)>, page: &PageRequest) 
     let taken: Vec<_> = rest.iter().take(page.limit).collect();
     let next_cursor = (rest.len() > page.limit).then(|| {
         let (k, id, _) = taken.last().expect("limit is at least 1");
-        Cursor {
-            sort_key: k.clone(),
-            id: id.clone(),
-        }
-        .encode()
+        Cursor { sort_key: k.clone(), id: id.clone() }.encode()
     });
-    Page {
-        data: taken.into_iter().map(|(_, _, t)| t.clone()).collect(),
-        next_cursor,
-    }
+    Page { data: taken.into_iter().map(|(_, _, t)| t.clone()).collect(), next_cursor }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
         self.with(|t| {
-            t.accounts
-                .insert(key(&account.organization_id, &account.id), account.clone());
+            t.accounts.insert(key(&account.organization_id, &account.id), account.clone());
         });
         Ok(())
     }
 
-    async fn get_account(
-        &self,
-        org: &str,
-        id: &str,
-    ) -> Result<Option<ConnectedAccount>, StoreError> {
+    async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
         Ok(self.with(|t| t.accounts.get(&key(org, id)).cloned()))
     }
 
-    async fn find_account_by_external_id(
-        &self,
-        external_id: &str,
-    ) -> Result<Option<ConnectedAccount>, StoreError> {
+    async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
         Ok(self.with(|t| {
             t.accounts
                 .values()
-                .filter(|a| {
-                    a.external_account_id == external_id
-                        || a.page_id.as_deref() == Some(external_id)
-                })
+                .filter(|a| a.external_account_id == external_id || a.page_id.as_deref() == Some(external_id))
                 .max_by_key(|a| a.updated_at)
                 .cloned()
         }))
@@ -105,26 +100,13 @@ impl Store for MemoryStore {
 
     async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
         Ok(self.with(|t| {
-            let mut v: Vec<_> = t
-                .accounts
-                .values()
-                .filter(|a| a.organization_id == org)
-                .cloned()
-                .collect();
-            v.sort_by(|a, b| {
-                a.created_at
-                    .cmp(&b.created_at)
-                    .then_with(|| a.id.cmp(&b.id))
-            });
+            let mut v: Vec<_> = t.accounts.values().filter(|a| a.organization_id == org).cloned().collect();
+            v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
             v
         }))
     }
 
-    async fn get_conversation(
-        &self,
-        org: &str,
-        id: &str,
-    ) -> Result<Option<Conversation>, StoreError> {
+    async fn get_conversation(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
         Ok(self.with(|t| t.conversations.get(&key(org, id)).cloned()))
     }
 
@@ -146,10 +128,7 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn create_conversation(
-        &self,
-        conversation: &Conversation,
-    ) -> Result<Conversation, StoreError> {
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
         Ok(self.with(|t| {
             let existing = t.conversations.values().find(|c| {
                 c.organization_id == conversation.organization_id
@@ -159,10 +138,7 @@ impl Store for MemoryStore {
             if let Some(c) = existing {
                 return c.clone();
             }
-            t.conversations.insert(
-                key(&conversation.organization_id, &conversation.id),
-                conversation.clone(),
-            );
+            t.conversations.insert(key(&conversation.organization_id, &conversation.id), conversation.clone());
             conversation.clone()
         }))
     }
@@ -190,11 +166,7 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn mark_conversation_read(
-        &self,
-        org: &str,
-        id: &str,
-    ) -> Result<Option<Conversation>, StoreError> {
+    async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
         Ok(self.with(|t| {
             let c = t.conversations.get_mut(&key(org, id))?;
             c.unread_count = 0;
@@ -219,38 +191,21 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn append_message(
-        &self,
-        message: &Message,
-        activity: &Activity,
-    ) -> Result<Appended, StoreError> {
+    async fn append_message(&self, message: &Message, activity: &Activity) -> Result<Appended, StoreError> {
         self.with(|t| {
-            if let Some(mid) = &message.external_message_id {
-                let dup = t.messages.values().find(|m| {
-                    m.organization_id == message.organization_id
-                        && m.external_message_id.as_ref() == Some(mid)
-                });
-                if let Some(existing) = dup {
-                    return Ok(Appended::Duplicate(Box::new(existing.clone())));
-                }
+            if let Some(mid) = &message.external_message_id
+                && let Some(existing) = t.message_with_external_id(&message.organization_id, mid)
+            {
+                return Ok(Appended::Duplicate(Box::new(existing.clone())));
             }
             let conversation = t
                 .conversations
                 .get_mut(&key(&message.organization_id, &message.conversation_id))
-                .ok_or_else(|| {
-                    StoreError::Backend(format!(
-                        "conversation {} not found",
-                        message.conversation_id
-                    ))
-                })?;
+                .ok_or_else(|| StoreError::Backend(format!("conversation {} not found", message.conversation_id)))?;
             conversation.apply(activity);
             let conversation = conversation.clone();
-            t.messages
-                .insert(key(&message.organization_id, &message.id), message.clone());
-            Ok(Appended::New {
-                message: Box::new(message.clone()),
-                conversation: Box::new(conversation),
-            })
+            t.messages.insert(key(&message.organization_id, &message.id), message.clone());
+            Ok(Appended::New { message: Box::new(message.clone()), conversation: Box::new(conversation) })
         })
     }
 
@@ -258,20 +213,8 @@ impl Store for MemoryStore {
         Ok(self.with(|t| t.messages.get(&key(org, id)).cloned()))
     }
 
-    async fn find_message_by_external_id(
-        &self,
-        org: &str,
-        external_id: &str,
-    ) -> Result<Option<Message>, StoreError> {
-        Ok(self.with(|t| {
-            t.messages
-                .values()
-                .find(|m| {
-                    m.organization_id == org
-                        && m.external_message_id.as_deref() == Some(external_id)
-                })
-                .cloned()
-        }))
+    async fn find_message_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<Message>, StoreError> {
+        Ok(self.with(|t| t.message_with_external_id(org, external_id).cloned()))
     }
 
     async fn list_messages(
@@ -295,18 +238,13 @@ impl Store for MemoryStore {
         self.with(|t| {
             let taken = t.leads.values().any(|l| {
                 l.organization_id == lead.organization_id
-                    && ((lead.instagram_handle.is_some()
-                        && l.instagram_handle == lead.instagram_handle)
-                        || (lead.instagram_user_id.is_some()
-                            && l.instagram_user_id == lead.instagram_user_id))
+                    && ((lead.instagram_handle.is_some() && l.instagram_handle == lead.instagram_handle)
+                        || (lead.instagram_user_id.is_some() && l.instagram_user_id == lead.instagram_user_id))
             });
             if taken {
-                return Err(StoreError::Conflict(
-                    "lead with this Instagram handle or user id",
-                ));
+                return Err(StoreError::Conflict("lead with this Instagram handle or user id"));
             }
-            t.leads
-                .insert(key(&lead.organization_id, &lead.id), lead.clone());
+            t.leads.insert(key(&lead.organization_id, &lead.id), lead.clone());
             Ok(())
         })
     }
@@ -323,26 +261,16 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn find_lead_by_instagram_user_id(
-        &self,
-        org: &str,
-        user_id: &str,
-    ) -> Result<Option<Lead>, StoreError> {
+    async fn find_lead_by_instagram_user_id(&self, org: &str, user_id: &str) -> Result<Option<Lead>, StoreError> {
         Ok(self.with(|t| {
             t.leads
                 .values()
-                .find(|l| {
-                    l.organization_id == org && l.instagram_user_id.as_deref() == Some(user_id)
-                })
+                .find(|l| l.organization_id == org && l.instagram_user_id.as_deref() == Some(user_id))
                 .cloned()
         }))
     }
 
-    async fn find_lead_by_instagram_handle(
-        &self,
-        org: &str,
-        handle: &str,
-    ) -> Result<Option<Lead>, StoreError> {
+    async fn find_lead_by_instagram_handle(&self, org: &str, handle: &str) -> Result<Option<Lead>, StoreError> {
         Ok(self.with(|t| {
             t.leads
                 .values()
@@ -351,20 +279,13 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn get_profile(
-        &self,
-        org: &str,
-        instagram_user_id: &str,
-    ) -> Result<Option<CustomerProfile>, StoreError> {
+    async fn get_profile(&self, org: &str, instagram_user_id: &str) -> Result<Option<CustomerProfile>, StoreError> {
         Ok(self.with(|t| t.profiles.get(&key(org, instagram_user_id)).cloned()))
     }
 
     async fn put_profile(&self, profile: &CustomerProfile) -> Result<(), StoreError> {
         self.with(|t| {
-            t.profiles.insert(
-                key(&profile.organization_id, &profile.instagram_user_id),
-                profile.clone(),
-            );
+            t.profiles.insert(key(&profile.organization_id, &profile.instagram_user_id), profile.clone());
         });
         Ok(())
     }
@@ -378,36 +299,152 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn list_raw_events(
-        &self,
-        external_account_id: &str,
-    ) -> Result<Vec<RawEvent>, StoreError> {
+    async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError> {
         Ok(self.with(|t| {
-            let mut v: Vec<_> = t
-                .raw_events
-                .iter()
-                .filter(|e| e.external_account_id == external_account_id)
-                .cloned()
-                .collect();
-            v.sort_by(|a, b| {
-                a.received_at
-                    .cmp(&b.received_at)
-                    .then_with(|| a.id.cmp(&b.id))
-            });
+            let mut v: Vec<_> =
+                t.raw_events.iter().filter(|e| e.external_account_id == external_account_id).cloned().collect();
+            v.sort_by(|a, b| a.received_at.cmp(&b.received_at).then_with(|| a.id.cmp(&b.id)));
             v
         }))
     }
 
-    async fn delete_raw_event(
-        &self,
-        external_account_id: &str,
-        id: &str,
-    ) -> Result<(), StoreError> {
-        self.with(|t| {
-            t.raw_events
-                .retain(|e| !(e.external_account_id == external_account_id && e.id == id))
-        });
+    async fn delete_raw_event(&self, external_account_id: &str, id: &str) -> Result<(), StoreError> {
+        self.with(|t| t.raw_events.retain(|e| !(e.external_account_id == external_account_id && e.id == id)));
         Ok(())
+    }
+
+    async fn insert_message(&self, message: &Message) -> Result<(), StoreError> {
+        self.with(|t| {
+            let taken = message
+                .external_message_id
+                .as_deref()
+                .is_some_and(|mid| t.message_with_external_id(&message.organization_id, mid).is_some());
+            if taken {
+                return Err(StoreError::Conflict("message with this Meta id"));
+            }
+            t.messages.insert(key(&message.organization_id, &message.id), message.clone());
+            Ok(())
+        })
+    }
+
+    async fn apply_activity(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        activity: &Activity,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            let c = t.conversations.get_mut(&key(org, conversation_id))?;
+            c.apply(activity);
+            Some(c.clone())
+        }))
+    }
+
+    async fn mark_message_sent(
+        &self,
+        org: &str,
+        id: &str,
+        external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<MarkSent, StoreError> {
+        Ok(self.with(|t| {
+            if let Some(holder) = t.message_with_external_id(org, external_id)
+                && holder.id != id
+            {
+                return MarkSent::IdTakenBy(Box::new(holder.clone()));
+            }
+            let Some(m) = t.messages.get_mut(&key(org, id)) else { return MarkSent::NotFound };
+            m.status = MessageStatus::Sent;
+            m.external_message_id = Some(external_id.to_owned());
+            m.error_code = None;
+            m.updated_at = at;
+            MarkSent::Sent(Box::new(m.clone()))
+        }))
+    }
+
+    async fn mark_message_failed(
+        &self,
+        org: &str,
+        id: &str,
+        code: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError> {
+        Ok(self.with(|t| {
+            let m = t.messages.get_mut(&key(org, id))?;
+            m.status = MessageStatus::Failed;
+            m.error_code = Some(code.to_owned());
+            m.updated_at = at;
+            Some(m.clone())
+        }))
+    }
+
+    async fn delete_message(&self, org: &str, id: &str) -> Result<(), StoreError> {
+        self.with(|t| t.messages.remove(&key(org, id)));
+        Ok(())
+    }
+
+    async fn put_job(&self, job: &IntegrationJob) -> Result<(), StoreError> {
+        self.with(|t| t.jobs.insert(key(&job.organization_id, &job.id), job.clone()));
+        Ok(())
+    }
+
+    async fn get_job(&self, org: &str, id: &str) -> Result<Option<IntegrationJob>, StoreError> {
+        Ok(self.with(|t| t.jobs.get(&key(org, id)).cloned()))
+    }
+
+    async fn claim_job(
+        &self,
+        org: &str,
+        id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<IntegrationJob>, StoreError> {
+        Ok(self.with(|t| {
+            let job = t.jobs.get_mut(&key(org, id)).filter(|j| j.claimable(now))?;
+            job.status = JobStatus::Processing;
+            job.attempts += 1;
+            job.lease_expires_at = Some(lease_until);
+            job.updated_at = now;
+            Some(job.clone())
+        }))
+    }
+
+    async fn reserve_idempotency_key(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(self.with(|t| {
+            let k = key(&record.organization_id, &record.key);
+            if let Some(existing) = t.idempotency.get(&k) {
+                return Some(existing.clone());
+            }
+            t.idempotency.insert(k, record.clone());
+            None
+        }))
+    }
+
+    async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
+        self.with(|t| t.tokens.insert(key(&token.organization_id, &token.connected_account_id), token.clone()));
+        Ok(())
+    }
+
+    async fn get_token(&self, org: &str, account_id: &str) -> Result<Option<OAuthToken>, StoreError> {
+        Ok(self.with(|t| t.tokens.get(&key(org, account_id)).cloned()))
+    }
+
+    async fn set_account_status(
+        &self,
+        org: &str,
+        id: &str,
+        status: AccountStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| {
+            let a = t.accounts.get_mut(&key(org, id))?;
+            a.status = status;
+            a.updated_at = at;
+            Some(a.clone())
+        }))
     }
 }
 

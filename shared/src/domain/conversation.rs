@@ -30,6 +30,11 @@ pub struct Conversation {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The conversation list's one-line preview of a message text.
+pub fn preview_text(text: &str) -> String {
+    text.chars().take(140).collect()
+}
+
 /// Sort key for "newest first" listings: fixed-width RFC 3339, so text order is time order.
 pub fn time_sort_key(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -98,12 +103,7 @@ pub struct ConversationView {
 }
 
 impl ConversationView {
-    pub fn new(
-        conversation: Conversation,
-        account_active: bool,
-        policy: &ReplyPolicy,
-        now: DateTime<Utc>,
-    ) -> Self {
+    pub fn new(conversation: Conversation, account_active: bool, policy: &ReplyPolicy, now: DateTime<Utc>) -> Self {
         let reply_window_ends_at = policy.window_ends_at(conversation.last_inbound_at);
         ConversationView {
             can_reply: account_active && reply_window_ends_at.is_some_and(|end| now < end),

@@ -39,6 +39,22 @@ pub struct IntegrationJob {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<JobError>,
     pub payload_json: Value,
+    /// While PROCESSING: until when the claim holds. A worker that died mid-job (Lambda
+    /// timeout) leaves a claim that expires, so the job is not stuck forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl IntegrationJob {
+    /// Whether a worker may take the job at `now`: pending and due, or processing under an
+    /// expired claim.
+    pub fn claimable(&self, now: DateTime<Utc>) -> bool {
+        match self.status {
+            JobStatus::Pending => self.next_attempt_at.is_none_or(|t| t <= now),
+            JobStatus::Processing => self.lease_expires_at.is_some_and(|t| t <= now),
+            JobStatus::Succeeded | JobStatus::Failed => false,
+        }
+    }
 }

@@ -2,19 +2,23 @@
 
 mod account;
 mod conversation;
+mod idempotency;
 mod job;
 mod lead;
 mod message;
 pub mod page;
 mod reply_window;
+mod token;
 
 pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
-pub use conversation::{Activity, Conversation, ConversationView, time_sort_key};
+pub use conversation::{Activity, Conversation, ConversationView, preview_text, time_sort_key};
+pub use idempotency::IdempotencyRecord;
 pub use job::{IntegrationJob, JobError, JobStatus, JobType};
 pub use lead::{CustomerProfile, Lead};
 pub use message::{Direction, Message, MessageStatus};
 pub use page::{Cursor, Page, PageRequest};
 pub use reply_window::{ReplyPolicy, SlaStatus};
+pub use token::{EncryptedToken, OAuthToken, TokenKind};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,8 +38,7 @@ impl Provider {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        s.eq_ignore_ascii_case("INSTAGRAM")
-            .then_some(Provider::Instagram)
+        s.eq_ignore_ascii_case("INSTAGRAM").then_some(Provider::Instagram)
     }
 }
 

@@ -34,10 +34,7 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn first(limit: usize) -> Self {
-        PageRequest {
-            limit: limit.clamp(1, MAX_PAGE_SIZE),
-            after: None,
-        }
+        PageRequest { limit: limit.clamp(1, MAX_PAGE_SIZE), after: None }
     }
 }
 
@@ -56,9 +53,6 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            data: self.data.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
+        Page { data: self.data.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
 }

@@ -19,10 +19,7 @@ pub struct OrgId(pub String);
 impl FromRequestParts<AppState> for OrgId {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let config = &state.config;
         // Claims placed by API Gateway can only come from API Gateway: lambda_http puts the
         // request context there, and the local server never does.
@@ -31,15 +28,9 @@ impl FromRequestParts<AppState> for OrgId {
         {
             return Ok(OrgId(org));
         }
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok());
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let token = header
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or_else(|| AppError::unauthorized("a Bearer token is required"))?;
         org_from_jwt(config, token).map(OrgId)
@@ -58,9 +49,7 @@ fn authorizer_org(ctx: &RequestContext, claim: &str) -> Option<String> {
     }
     // Lambda authorizers put their context in `fields`; Cognito (REST) nests `claims` there.
     let fields = &authorizer.fields;
-    let value = fields
-        .get(claim)
-        .or_else(|| fields.get("claims").and_then(|c| c.get(claim)))?;
+    let value = fields.get(claim).or_else(|| fields.get("claims").and_then(|c| c.get(claim)))?;
     claim_string(value)
 }
 
@@ -75,9 +64,10 @@ fn claim_string(v: &Value) -> Option<String> {
 /// Verifies an HS256 token (signature, `exp` and `nbf` when present) and reads the
 /// organization claim.
 pub fn org_from_jwt(config: &Config, token: &str) -> Result<String, AppError> {
-    let secret = config.jwt_secret.as_deref().ok_or_else(|| {
-        AppError::unauthorized("bearer tokens are not accepted here (no AUTH_JWT_SECRET)")
-    })?;
+    let secret = config
+        .jwt_secret
+        .as_deref()
+        .ok_or_else(|| AppError::unauthorized("bearer tokens are not accepted here (no AUTH_JWT_SECRET)"))?;
     let mut validation = Validation::new(Algorithm::HS256);
     validation.required_spec_claims.clear();
     validation.validate_nbf = true;

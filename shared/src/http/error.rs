@@ -19,7 +19,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::MessagingWindowClosed
         | ErrorCode::InstagramMessagingNotSupported
         | ErrorCode::AccountReauthRequired
-        | ErrorCode::RecipientUnavailable => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::RecipientUnavailable
+        | ErrorCode::AccountDisconnected
+        | ErrorCode::MetaRequestRejected => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::MetaUnavailable => StatusCode::BAD_GATEWAY,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -16,10 +16,7 @@ pub async fn create(
     OrgId(org): OrgId,
     ApiJson(input): ApiJson<NewLead>,
 ) -> Result<(StatusCode, Json<Lead>), AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(core.create_lead(&org, input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(core.create_lead(&org, input).await?)))
 }
 
 pub async fn list(

@@ -6,6 +6,7 @@ mod error;
 mod extract;
 mod inbox;
 mod leads;
+mod send;
 mod webhook;
 
 pub use auth::{OrgId, mint_jwt};
@@ -25,31 +26,19 @@ pub type AppState = Arc<Core>;
 /// API Gateway only sends each its own routes.
 pub fn router(core: Arc<Core>) -> Router {
     Router::new()
-        .route(
-            "/health",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .route(
-            "/api/webhooks/instagram",
-            get(webhook::verify).post(webhook::receive),
-        )
+        .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/api/webhooks/instagram", get(webhook::verify).post(webhook::receive))
         .route("/api/inbox/conversations", get(inbox::list_conversations))
-        .route(
-            "/api/inbox/conversations/{id}",
-            get(inbox::get_conversation),
-        )
-        .route(
-            "/api/inbox/conversations/{id}/messages",
-            get(inbox::list_messages),
-        )
+        .route("/api/inbox/conversations/{id}", get(inbox::get_conversation))
+        .route("/api/inbox/conversations/{id}/messages", get(inbox::list_messages))
         .route("/api/inbox/conversations/{id}/read", post(inbox::mark_read))
+        .route("/api/inbox/conversations/{id}/send-text", post(send::send_text))
+        .route("/api/integrations/instagram/send", post(send::send))
+        .route("/api/integrations/jobs/{id}", get(send::get_job))
         .route("/api/leads", get(leads::list).post(leads::create))
         .fallback(|| async { AppError::not_found("route") })
         .method_not_allowed_fallback(|| async {
-            AppError::new(
-                crate::error::ErrorCode::MethodNotAllowed,
-                "method not allowed on this route",
-            )
+            AppError::new(crate::error::ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
         .with_state(core)
 }

@@ -33,17 +33,10 @@ pub async fn verify(State(core): State<AppState>, Query(q): Query<Handshake>) ->
         _ => false,
     };
     match (q.mode.as_deref(), q.challenge) {
-        (Some("subscribe"), Some(challenge)) if token_ok => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain")],
-            challenge,
-        )
-            .into_response(),
-        _ => AppError::new(
-            ErrorCode::Forbidden,
-            "hub.mode or hub.verify_token does not match",
-        )
-        .into_response(),
+        (Some("subscribe"), Some(challenge)) if token_ok => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], challenge).into_response()
+        }
+        _ => AppError::new(ErrorCode::Forbidden, "hub.mode or hub.verify_token does not match").into_response(),
     }
 }
 
@@ -57,33 +50,20 @@ pub async fn receive(
     body: Body,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let too_large = || AppError::new(ErrorCode::PayloadTooLarge, "webhook body is over 1 MiB");
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_WEBHOOK_BODY_BYTES) {
         return Err(too_large());
     }
-    let body = axum::body::to_bytes(body, MAX_WEBHOOK_BODY_BYTES)
-        .await
-        .map_err(|_| too_large())?;
-    let sig = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
+    let body = axum::body::to_bytes(body, MAX_WEBHOOK_BODY_BYTES).await.map_err(|_| too_large())?;
+    let sig = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     if !signature::verify(&core.config.app_secrets, &body, sig) {
-        return Err(AppError::new(
-            ErrorCode::InvalidSignature,
-            "X-Hub-Signature-256 is missing or does not match",
-        ));
+        return Err(AppError::new(ErrorCode::InvalidSignature, "X-Hub-Signature-256 is missing or does not match"));
     }
     let envelope = webhook::parse(&body).map_err(|e| AppError::validation(e.to_string()))?;
     let dev_org = core
         .config
         .is_development()
-        .then(|| {
-            headers
-                .get("x-organization-id")
-                .and_then(|v| v.to_str().ok())
-        })
+        .then(|| headers.get("x-organization-id").and_then(|v| v.to_str().ok()))
         .flatten()
         .filter(|o| !o.trim().is_empty());
     let report = core.accept_webhook(envelope, dev_org).await?;

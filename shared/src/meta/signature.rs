@@ -16,8 +16,7 @@ pub fn verify(secrets: &[String], body: &[u8], header: Option<&str>) -> bool {
         return false;
     };
     secrets.iter().filter(|s| !s.is_empty()).any(|secret| {
-        let mut mac =
-            HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+        let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
         mac.update(body);
         mac.verify_slice(&expected).is_ok()
     })
@@ -40,11 +39,7 @@ mod tests {
         let sig = sign("s3cret", b"{\"a\":1}");
         assert!(verify(&secrets, b"{\"a\":1}", Some(&sig)));
         assert!(!verify(&secrets, b"{\"a\":2}", Some(&sig)));
-        assert!(!verify(
-            &secrets,
-            b"{\"a\":1}",
-            Some(&sig.replace("sha256=", "sha1="))
-        ));
+        assert!(!verify(&secrets, b"{\"a\":1}", Some(&sig.replace("sha256=", "sha1="))));
         assert!(!verify(&secrets, b"{\"a\":1}", Some("sha256=zz")));
         assert!(!verify(&secrets, b"{\"a\":1}", None));
     }

@@ -38,11 +38,7 @@ pub struct Item {
 impl Item {
     /// Our account's id: the entry id, or our side of the item when the entry has none.
     pub fn account_id(&self) -> &str {
-        if self.entry_id.is_empty() || self.entry_id == "0" {
-            self.event.our_id()
-        } else {
-            &self.entry_id
-        }
+        if self.entry_id.is_empty() || self.entry_id == "0" { self.event.our_id() } else { &self.entry_id }
     }
 
     pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
@@ -107,12 +103,7 @@ impl From<WireMessaging> for MessagingEvent {
         } else {
             EventKind::Unknown
         };
-        MessagingEvent {
-            sender: w.sender,
-            recipient: w.recipient,
-            timestamp: w.timestamp,
-            kind,
-        }
+        MessagingEvent { sender: w.sender, recipient: w.recipient, timestamp: w.timestamp, kind }
     }
 }
 
@@ -123,20 +114,12 @@ impl MessagingEvent {
 
     /// The customer: the sender of inbound events, the recipient of echoes.
     pub fn customer_id(&self) -> &str {
-        if self.is_echo() {
-            &self.recipient
-        } else {
-            &self.sender
-        }
+        if self.is_echo() { &self.recipient } else { &self.sender }
     }
 
     /// Our account: the recipient of inbound events, the sender of echoes.
     pub fn our_id(&self) -> &str {
-        if self.is_echo() {
-            &self.sender
-        } else {
-            &self.recipient
-        }
+        if self.is_echo() { &self.sender } else { &self.recipient }
     }
 }
 
@@ -214,12 +197,10 @@ pub struct MessageEdit {
 /// Parses a webhook body. Fails only when the body as a whole is not an Instagram envelope;
 /// bad entries and items land in `rejected`.
 pub fn parse(body: &[u8]) -> Result<Envelope, EnvelopeError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-    let (Some("instagram"), Some(entries)) = (
-        value.get("object").and_then(Value::as_str),
-        value.get("entry").and_then(Value::as_array),
-    ) else {
+    let value: Value = serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+    let (Some("instagram"), Some(entries)) =
+        (value.get("object").and_then(Value::as_str), value.get("entry").and_then(Value::as_array))
+    else {
         return Err(EnvelopeError::NotInstagram);
     };
     let mut envelope = Envelope::default();
@@ -232,53 +213,26 @@ pub fn parse(body: &[u8]) -> Result<Envelope, EnvelopeError> {
 fn parse_entry(entry: &Value, out: &mut Envelope) {
     let entry_id = entry.get("id").and_then(id_of);
     let Some(entry_id) = entry_id else {
-        out.rejected.push(Rejected {
-            entry_id: None,
-            reason: "entry without id".into(),
-            raw: entry.clone(),
-        });
+        out.rejected.push(Rejected { entry_id: None, reason: "entry without id".into(), raw: entry.clone() });
         return;
     };
     let entry_time = entry.get("time").and_then(time_of);
-    let push =
-        |out: &mut Envelope, source: Source, raw: &Value| match MessagingEvent::deserialize(raw) {
-            Ok(event) => out.items.push(Item {
-                entry_id: entry_id.clone(),
-                entry_time,
-                source,
-                event,
-                raw: raw.clone(),
-            }),
-            Err(e) => out.rejected.push(Rejected {
-                entry_id: Some(entry_id.clone()),
-                reason: format!("unreadable messaging item: {e}"),
-                raw: raw.clone(),
-            }),
-        };
-    for (field, source) in [
-        ("messaging", Source::Messaging),
-        ("standby", Source::Standby),
-    ] {
-        for raw in entry
-            .get(field)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+    let push = |out: &mut Envelope, source: Source, raw: &Value| match MessagingEvent::deserialize(raw) {
+        Ok(event) => out.items.push(Item { entry_id: entry_id.clone(), entry_time, source, event, raw: raw.clone() }),
+        Err(e) => out.rejected.push(Rejected {
+            entry_id: Some(entry_id.clone()),
+            reason: format!("unreadable messaging item: {e}"),
+            raw: raw.clone(),
+        }),
+    };
+    for (field, source) in [("messaging", Source::Messaging), ("standby", Source::Standby)] {
+        for raw in entry.get(field).and_then(Value::as_array).into_iter().flatten() {
             push(out, source, raw);
         }
     }
-    for change in entry
-        .get("changes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for change in entry.get("changes").and_then(Value::as_array).into_iter().flatten() {
         // Only the `messages`-family fields carry messaging items; others are kept raw.
-        let field = change
-            .get("field")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let field = change.get("field").and_then(Value::as_str).unwrap_or_default();
         match change.get("value") {
             Some(value) if field.starts_with("messag") || field == "message_reactions" => {
                 push(out, Source::Changes, value)
@@ -308,9 +262,7 @@ fn time_of(v: &Value) -> Option<DateTime<Utc>> {
         Value::String(s) => match s.trim().parse::<f64>() {
             Ok(n) => n,
             Err(_) => {
-                return DateTime::parse_from_rfc3339(s.trim())
-                    .ok()
-                    .map(|t| t.with_timezone(&Utc));
+                return DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.with_timezone(&Utc));
             }
         },
         _ => return None,
@@ -332,9 +284,7 @@ fn opt_flex_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D:
 
 fn party_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Value::deserialize(d)?;
-    v.get("id")
-        .and_then(id_of)
-        .ok_or_else(|| serde::de::Error::custom("party without id"))
+    v.get("id").and_then(id_of).ok_or_else(|| serde::de::Error::custom("party without id"))
 }
 
 fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
@@ -349,14 +299,8 @@ mod tests {
 
     #[test]
     fn ids_and_timestamps_accept_every_shape_meta_sends() {
-        assert_eq!(
-            id_of(&json!(17841400000000001u64)).as_deref(),
-            Some("17841400000000001")
-        );
-        assert_eq!(
-            id_of(&json!("17841400000000001")).as_deref(),
-            Some("17841400000000001")
-        );
+        assert_eq!(id_of(&json!(17841400000000001u64)).as_deref(), Some("17841400000000001"));
+        assert_eq!(id_of(&json!("17841400000000001")).as_deref(), Some("17841400000000001"));
         let ms = time_of(&json!(1732460000123i64)).unwrap();
         assert_eq!(ms.timestamp_millis(), 1732460000123);
         assert_eq!(time_of(&json!(1732460000)).unwrap().timestamp(), 1732460000);
@@ -375,10 +319,7 @@ mod tests {
         let item = &env.items[0];
         assert_eq!(item.entry_id, "17841400000000001");
         assert_eq!(item.event.sender, "6185000000000001");
-        assert_eq!(
-            item.occurred_at().unwrap().timestamp_millis(),
-            1732460000123
-        );
+        assert_eq!(item.occurred_at().unwrap().timestamp_millis(), 1732460000123);
     }
 
     #[test]
@@ -410,24 +351,14 @@ mod tests {
         assert_eq!(env.items.len(), 2);
         assert_eq!(env.items[0].source, Source::Standby);
         assert_eq!(env.items[1].source, Source::Changes);
-        assert_eq!(
-            env.items[1].account_id(),
-            "1",
-            "entry id 0 falls back to the recipient"
-        );
+        assert_eq!(env.items[1].account_id(), "1", "entry id 0 falls back to the recipient");
         assert_eq!(env.rejected.len(), 1);
     }
 
     #[test]
     fn envelope_errors_are_distinguished() {
         assert!(matches!(parse(b"{nope"), Err(EnvelopeError::NotJson(_))));
-        assert_eq!(
-            parse(br#"{"object":"page","entry":[]}"#),
-            Err(EnvelopeError::NotInstagram)
-        );
-        assert_eq!(
-            parse(br#"{"object":"instagram"}"#),
-            Err(EnvelopeError::NotInstagram)
-        );
+        assert_eq!(parse(br#"{"object":"page","entry":[]}"#), Err(EnvelopeError::NotInstagram));
+        assert_eq!(parse(br#"{"object":"instagram"}"#), Err(EnvelopeError::NotInstagram));
     }
 }

@@ -22,12 +22,26 @@ pub struct GraphError {
     pub retry_after_minutes: Option<u64>,
 }
 
+/// Where a message is sent from: `/{page-id}/messages` for Facebook-Page accounts, else
+/// `/me/messages` (the token names the account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendTarget<'a> {
+    pub page_id: Option<&'a str>,
+    pub access_token: &'a str,
+}
+
+/// Meta's answer to a send: `{"recipient_id", "message_id"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SentMessage {
+    pub message_id: String,
+    #[serde(default)]
+    pub recipient_id: Option<String>,
+}
+
 /// The part of the Graph API the core uses.
 #[async_trait]
 pub trait GraphApi: Send + Sync {
-    async fn user_profile(
-        &self,
-        access_token: &str,
-        igsid: &str,
-    ) -> Result<UserProfile, GraphError>;
+    async fn user_profile(&self, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError>;
+    /// POSTs a Send API body (`{"recipient":..,"message":..}`) and returns Meta's message id.
+    async fn send_message(&self, target: &SendTarget<'_>, body: &serde_json::Value) -> Result<SentMessage, GraphError>;
 }

@@ -1,10 +1,16 @@
 //! The traits through which the core talks to the world. Each has an embedded adapter and a
 //! production one, and both pass the same conformance tests.
 
+mod cipher;
 mod clock;
 mod graph;
+mod queue;
+mod random;
 mod store;
 
+pub use cipher::{CipherError, TokenCipher, TokenContext};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use graph::{GraphApi, GraphError, UserProfile};
-pub use store::{Appended, RawEvent, Store, StoreError};
+pub use graph::{GraphApi, GraphError, SendTarget, SentMessage, UserProfile};
+pub use queue::{JobQueue, QueueError, QueueMessage};
+pub use random::{FixedJitter, Jitter, ThreadRngJitter};
+pub use store::{Appended, MarkSent, RawEvent, Store, StoreError};

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, CustomerProfile, Lead, Message, Page, PageRequest,
-    Provider,
+    AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob, Lead,
+    Message, OAuthToken, Page, PageRequest, Provider,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -21,11 +21,18 @@ pub enum StoreError {
 /// Outcome of appending a message: new, or the one already stored under the same Meta id.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Appended {
-    New {
-        message: Box<Message>,
-        conversation: Box<Conversation>,
-    },
+    New { message: Box<Message>, conversation: Box<Conversation> },
     Duplicate(Box<Message>),
+}
+
+/// Outcome of recording Meta's id on a sent message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MarkSent {
+    Sent(Box<Message>),
+    /// Another message of the organization already holds that Meta id: the webhook echo of
+    /// this very send, stored before the send call returned.
+    IdTakenBy(Box<Message>),
+    NotFound,
 }
 
 /// A webhook event that could not be given to an organization (unknown or disconnected
@@ -49,24 +56,13 @@ pub trait Store: Send + Sync {
     // Connected accounts.
     /// Creates or replaces the account and its lookup by external id (and page id).
     async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError>;
-    async fn get_account(
-        &self,
-        org: &str,
-        id: &str,
-    ) -> Result<Option<ConnectedAccount>, StoreError>;
+    async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError>;
     /// The account whose Instagram account id or page id is `external_id`, in any organization.
-    async fn find_account_by_external_id(
-        &self,
-        external_id: &str,
-    ) -> Result<Option<ConnectedAccount>, StoreError>;
+    async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError>;
     async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError>;
 
     // Conversations.
-    async fn get_conversation(
-        &self,
-        org: &str,
-        id: &str,
-    ) -> Result<Option<Conversation>, StoreError>;
+    async fn get_conversation(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError>;
     /// The conversation of (organization, account, customer), if one exists.
     async fn find_conversation(
         &self,
@@ -76,10 +72,7 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Conversation>, StoreError>;
     /// Creates the conversation unless one exists for its (organization, account, customer);
     /// returns whichever is stored, so concurrent first messages share one conversation.
-    async fn create_conversation(
-        &self,
-        conversation: &Conversation,
-    ) -> Result<Conversation, StoreError>;
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError>;
     /// Sets the customer's handle, name and linked lead.
     async fn set_conversation_contact(
         &self,
@@ -90,11 +83,7 @@ pub trait Store: Send + Sync {
         lead_id: Option<&str>,
     ) -> Result<Option<Conversation>, StoreError>;
     /// Sets `unreadCount` to zero.
-    async fn mark_conversation_read(
-        &self,
-        org: &str,
-        id: &str,
-    ) -> Result<Option<Conversation>, StoreError>;
+    async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError>;
     /// Newest `lastMessageAt` first.
     async fn list_conversations(
         &self,
@@ -107,17 +96,9 @@ pub trait Store: Send + Sync {
     /// Stores the message unless its organization already has one with the same
     /// `externalMessageId`, and applies `activity` to its conversation in the same step, so a
     /// redelivered event changes nothing and a stored message always counted.
-    async fn append_message(
-        &self,
-        message: &Message,
-        activity: &Activity,
-    ) -> Result<Appended, StoreError>;
+    async fn append_message(&self, message: &Message, activity: &Activity) -> Result<Appended, StoreError>;
     async fn get_message(&self, org: &str, id: &str) -> Result<Option<Message>, StoreError>;
-    async fn find_message_by_external_id(
-        &self,
-        org: &str,
-        external_id: &str,
-    ) -> Result<Option<Message>, StoreError>;
+    async fn find_message_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<Message>, StoreError>;
     /// Newest `createdAt` first.
     async fn list_messages(
         &self,
@@ -131,29 +112,79 @@ pub trait Store: Send + Sync {
     async fn create_lead(&self, lead: &Lead) -> Result<(), StoreError>;
     /// Newest first.
     async fn list_leads(&self, org: &str, page: &PageRequest) -> Result<Page<Lead>, StoreError>;
-    async fn find_lead_by_instagram_user_id(
-        &self,
-        org: &str,
-        user_id: &str,
-    ) -> Result<Option<Lead>, StoreError>;
+    async fn find_lead_by_instagram_user_id(&self, org: &str, user_id: &str) -> Result<Option<Lead>, StoreError>;
     /// `handle` is normalised (lower case, no `@`).
-    async fn find_lead_by_instagram_handle(
-        &self,
-        org: &str,
-        handle: &str,
-    ) -> Result<Option<Lead>, StoreError>;
-    async fn get_profile(
-        &self,
-        org: &str,
-        instagram_user_id: &str,
-    ) -> Result<Option<CustomerProfile>, StoreError>;
+    async fn find_lead_by_instagram_handle(&self, org: &str, handle: &str) -> Result<Option<Lead>, StoreError>;
+    async fn get_profile(&self, org: &str, instagram_user_id: &str) -> Result<Option<CustomerProfile>, StoreError>;
     async fn put_profile(&self, profile: &CustomerProfile) -> Result<(), StoreError>;
 
     // Events kept for replay.
     async fn put_raw_event(&self, event: &RawEvent) -> Result<(), StoreError>;
     /// Oldest first.
-    async fn list_raw_events(&self, external_account_id: &str)
-    -> Result<Vec<RawEvent>, StoreError>;
-    async fn delete_raw_event(&self, external_account_id: &str, id: &str)
-    -> Result<(), StoreError>;
+    async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError>;
+    async fn delete_raw_event(&self, external_account_id: &str, id: &str) -> Result<(), StoreError>;
+
+    // Outbound messages.
+    /// Stores a message without touching its conversation (an outbound message waiting to
+    /// be sent). `Conflict` if its `externalMessageId` is taken.
+    async fn insert_message(&self, message: &Message) -> Result<(), StoreError>;
+    /// Applies one message's effect to its conversation's summary (see `Conversation::apply`).
+    async fn apply_activity(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        activity: &Activity,
+    ) -> Result<Option<Conversation>, StoreError>;
+    /// Status SENT with Meta's id, unless another message holds the id.
+    async fn mark_message_sent(
+        &self,
+        org: &str,
+        id: &str,
+        external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<MarkSent, StoreError>;
+    /// Status FAILED with the stable error code.
+    async fn mark_message_failed(
+        &self,
+        org: &str,
+        id: &str,
+        code: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError>;
+    /// Removes a message and its Meta id.
+    async fn delete_message(&self, org: &str, id: &str) -> Result<(), StoreError>;
+
+    // Jobs.
+    /// Creates or replaces the job.
+    async fn put_job(&self, job: &IntegrationJob) -> Result<(), StoreError>;
+    async fn get_job(&self, org: &str, id: &str) -> Result<Option<IntegrationJob>, StoreError>;
+    /// Atomically moves a claimable job (see `IntegrationJob::claimable`) to PROCESSING with
+    /// one more attempt and a lease until `lease_until`. `None` when it is not claimable, so
+    /// two workers given the same queue message never both send.
+    async fn claim_job(
+        &self,
+        org: &str,
+        id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<IntegrationJob>, StoreError>;
+
+    // Idempotency keys.
+    /// Stores the record unless the organization already used its key; returns the earlier
+    /// record in that case.
+    async fn reserve_idempotency_key(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    // Tokens and account status.
+    async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError>;
+    async fn get_token(&self, org: &str, account_id: &str) -> Result<Option<OAuthToken>, StoreError>;
+    async fn set_account_status(
+        &self,
+        org: &str,
+        id: &str,
+        status: AccountStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError>;
 }

@@ -1,7 +1,8 @@
 //! Which connected account an event or a conversation belongs to.
 
 use crate::domain::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
+use crate::ports::{CipherError, TokenContext};
 
 use super::Core;
 
@@ -35,29 +36,49 @@ impl Core {
     }
 
     /// The account a conversation belongs to, from the organization's own accounts.
-    pub(crate) async fn account_of(
-        &self,
-        org: &str,
-        account_id: &str,
-    ) -> Result<Option<ConnectedAccount>, AppError> {
+    pub(crate) async fn account_of(&self, org: &str, account_id: &str) -> Result<Option<ConnectedAccount>, AppError> {
         if account_id == ENV_FALLBACK_ACCOUNT_ID {
             let fb = &self.config.fallback_account;
             return Ok(self.config.is_development().then(|| {
-                let external = fb
-                    .instagram_user_id
-                    .as_deref()
-                    .unwrap_or(ENV_FALLBACK_ACCOUNT_ID);
+                let external = fb.instagram_user_id.as_deref().unwrap_or(ENV_FALLBACK_ACCOUNT_ID);
                 ConnectedAccount::env_fallback(org, external, fb.page_id.clone(), self.now())
             }));
         }
         Ok(self.store.get_account(org, account_id).await?)
     }
 
-    /// The token to call the Graph API for `account`, when we have one.
-    pub(crate) async fn access_token(&self, account: &ConnectedAccount) -> Option<String> {
-        if account.is_env_fallback() && self.config.is_development() {
-            return self.config.fallback_account.access_token.clone();
+    /// The token to call the Graph API for `account`, decrypted from the store (or the
+    /// development fallback token). `None` when there is none or it does not decrypt.
+    pub(crate) async fn access_token(&self, account: &ConnectedAccount) -> Result<Option<String>, AppError> {
+        if account.is_env_fallback() {
+            let dev = self.config.is_development();
+            return Ok(dev.then(|| self.config.fallback_account.access_token.clone()).flatten());
         }
-        None
+        let Some(stored) = self.store.get_token(&account.organization_id, &account.id).await? else {
+            return Ok(None);
+        };
+        let context = TokenContext { organization_id: &account.organization_id, connected_account_id: &account.id };
+        match self.cipher.decrypt(&stored.encrypted, &context).await {
+            Ok(token) => Ok(Some(token)),
+            Err(CipherError::Undecryptable) => {
+                tracing::error!(account = %account.id, "stored token does not decrypt");
+                Ok(None)
+            }
+            Err(e @ CipherError::Backend(_)) => Err(AppError::internal(e.to_string())),
+        }
+    }
+
+    /// Whether `account` may send now, as a stable error when not.
+    pub(crate) fn ensure_can_send(account: Option<&ConnectedAccount>) -> Result<(), AppError> {
+        match account.map(|a| a.status) {
+            Some(AccountStatus::Active) => Ok(()),
+            Some(AccountStatus::ReauthRequired) => Err(AppError::new(
+                ErrorCode::AccountReauthRequired,
+                "the Instagram account must be reconnected before it can send",
+            )),
+            Some(AccountStatus::Disconnected) | None => {
+                Err(AppError::new(ErrorCode::AccountDisconnected, "the Instagram account is not connected"))
+            }
+        }
     }
 }

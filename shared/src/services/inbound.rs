@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageStatus,
-    Provider, new_id,
+    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageStatus, Provider, new_id,
 };
 use crate::error::AppError;
 use crate::meta::webhook::{Envelope, EventKind, InboundMessage, Item, Rejected};
@@ -24,9 +23,11 @@ pub struct AcceptReport {
     pub duplicates: usize,
     /// Unknown account, unreadable, or a kind not turned into a message: kept raw for replay.
     pub kept_raw: usize,
+    /// Failed for now and queued to be processed again.
+    pub deferred: usize,
 }
 
-enum Outcome {
+pub(crate) enum Outcome {
     Stored,
     Duplicate,
     KeptRaw,
@@ -36,11 +37,7 @@ impl Core {
     /// Accepts every item of a verified webhook. Each item is handled on its own: a failure
     /// in one does not stop the others, and the call fails (so Meta redelivers, and
     /// de-duplication makes that harmless) only if something could not be made durable.
-    pub async fn accept_webhook(
-        &self,
-        envelope: Envelope,
-        dev_org: Option<&str>,
-    ) -> Result<AcceptReport, AppError> {
+    pub async fn accept_webhook(&self, envelope: Envelope, dev_org: Option<&str>) -> Result<AcceptReport, AppError> {
         let mut report = AcceptReport::default();
         let mut failure = None;
         for rejected in envelope.rejected {
@@ -56,8 +53,15 @@ impl Core {
                 Ok(Outcome::Duplicate) => report.duplicates += 1,
                 Ok(Outcome::KeptRaw) => report.kept_raw += 1,
                 Err(e) => {
-                    tracing::error!(error = %e, account = item.account_id(), "webhook item not accepted");
-                    failure = Some(e);
+                    // Try again from the queue rather than fail the whole delivery.
+                    tracing::warn!(error = %e, account = item.account_id(), "webhook item deferred");
+                    match self.defer_webhook_item(&item, dev_org, 1).await {
+                        Ok(_) => report.deferred += 1,
+                        Err(q) => {
+                            tracing::error!(error = %q, "webhook item could not be deferred");
+                            failure = Some(e);
+                        }
+                    }
                 }
             }
         }
@@ -67,10 +71,9 @@ impl Core {
         }
     }
 
-    async fn accept_item(&self, item: &Item, dev_org: Option<&str>) -> Result<Outcome, AppError> {
+    pub(crate) async fn accept_item(&self, item: &Item, dev_org: Option<&str>) -> Result<Outcome, AppError> {
         let Some(account) = self.route_webhook(item.account_id(), dev_org).await? else {
-            self.keep_raw(item.account_id(), "no connected account", &item.raw)
-                .await?;
+            self.keep_raw(item.account_id(), "no connected account", &item.raw).await?;
             return Ok(Outcome::KeptRaw);
         };
         let event = &item.event;
@@ -79,23 +82,12 @@ impl Core {
             EventKind::Message(m) if !m.is_deleted => IncomingMessage::from_message(m),
             EventKind::Postback(p) => IncomingMessage::from_postback(p),
             _ => {
-                self.keep_raw(
-                    item.account_id(),
-                    "event kind not turned into a message",
-                    &item.raw,
-                )
-                .await?;
+                self.keep_raw(item.account_id(), "event kind not turned into a message", &item.raw).await?;
                 return Ok(Outcome::KeptRaw);
             }
         };
-        let direction = if event.is_echo() {
-            Direction::Outbound
-        } else {
-            Direction::Inbound
-        };
-        let conversation = self
-            .conversation_for(&account, event.customer_id(), at)
-            .await?;
+        let direction = if event.is_echo() { Direction::Outbound } else { Direction::Inbound };
+        let conversation = self.conversation_for(&account, event.customer_id(), at).await?;
         let now = self.now();
         let message = Message {
             id: new_id("msg"),
@@ -107,23 +99,14 @@ impl Core {
             to: event.recipient.clone(),
             text: incoming.text.clone(),
             attachments: incoming.attachments.clone(),
-            status: if direction == Direction::Inbound {
-                MessageStatus::Received
-            } else {
-                MessageStatus::Sent
-            },
+            status: if direction == Direction::Inbound { MessageStatus::Received } else { MessageStatus::Sent },
             error_code: None,
             external_message_id: incoming.mid.clone(),
             meta_json: incoming.meta_json(item, &conversation),
             created_at: at,
             updated_at: now,
         };
-        let activity = Activity {
-            direction,
-            at,
-            preview: Some(incoming.preview()),
-            recorded_at: now,
-        };
+        let activity = Activity { direction, at, preview: Some(incoming.preview()), recorded_at: now };
         match self.store.append_message(&message, &activity).await? {
             Appended::Duplicate(_) => Ok(Outcome::Duplicate),
             Appended::New { conversation, .. } => {
@@ -146,11 +129,7 @@ impl Core {
         at: DateTime<Utc>,
     ) -> Result<Conversation, AppError> {
         let org = &account.organization_id;
-        if let Some(c) = self
-            .store
-            .find_conversation(org, &account.id, customer_id)
-            .await?
-        {
+        if let Some(c) = self.store.find_conversation(org, &account.id, customer_id).await? {
             return Ok(c);
         }
         let now = self.now();
@@ -179,29 +158,16 @@ impl Core {
 
     /// Fills in the customer's handle and name (Graph profile, fetched once per organization
     /// and cached) and links the conversation to a lead with that Instagram id or handle.
-    async fn enrich_contact(
-        &self,
-        account: &ConnectedAccount,
-        conversation: &Conversation,
-    ) -> Result<(), AppError> {
+    async fn enrich_contact(&self, account: &ConnectedAccount, conversation: &Conversation) -> Result<(), AppError> {
         let org = &account.organization_id;
         let igsid = &conversation.participant_id;
         let profile = self.customer_profile(account, igsid).await?;
         let username = profile.as_ref().and_then(|p| p.username.clone());
-        let lead = match self
-            .store
-            .find_lead_by_instagram_user_id(org, igsid)
-            .await?
-        {
+        let lead = match self.store.find_lead_by_instagram_user_id(org, igsid).await? {
             Some(lead) => Some(lead),
             None => match &username {
                 Some(u) => {
-                    self.store
-                        .find_lead_by_instagram_handle(
-                            org,
-                            &crate::domain::Lead::normalize_handle(u),
-                        )
-                        .await?
+                    self.store.find_lead_by_instagram_handle(org, &crate::domain::Lead::normalize_handle(u)).await?
                 }
                 None => None,
             },
@@ -233,7 +199,7 @@ impl Core {
         {
             return Ok(Some(p));
         }
-        let Some(token) = self.access_token(account).await else {
+        let Some(token) = self.access_token(account).await? else {
             return Ok(None);
         };
         let fetched = self.graph.user_profile(&token, igsid).await;
@@ -264,22 +230,13 @@ impl Core {
 
     async fn keep_raw_rejected(&self, rejected: Rejected) -> Result<(), AppError> {
         let account = rejected.entry_id.as_deref().unwrap_or("unknown");
-        self.keep_raw(account, &rejected.reason, &rejected.raw)
-            .await
+        self.keep_raw(account, &rejected.reason, &rejected.raw).await
     }
 
     /// Stores an event we cannot (yet) put in an inbox. Its id is a digest of the account and
     /// the payload, so a redelivery overwrites rather than duplicates it.
-    async fn keep_raw(
-        &self,
-        external_account_id: &str,
-        reason: &str,
-        raw: &Value,
-    ) -> Result<(), AppError> {
-        let digest = Sha256::new()
-            .chain_update(external_account_id)
-            .chain_update(raw.to_string())
-            .finalize();
+    pub(crate) async fn keep_raw(&self, external_account_id: &str, reason: &str, raw: &Value) -> Result<(), AppError> {
+        let digest = Sha256::new().chain_update(external_account_id).chain_update(raw.to_string()).finalize();
         let event = RawEvent {
             id: hex::encode(&digest[..16]),
             external_account_id: external_account_id.to_owned(),
@@ -302,14 +259,13 @@ struct IncomingMessage {
 impl IncomingMessage {
     fn from_message(m: &InboundMessage) -> Self {
         let mut extra = serde_json::Map::new();
-        for (key, value) in [
-            ("replyTo", &m.reply_to),
-            ("quickReply", &m.quick_reply),
-            ("referral", &m.referral),
-        ] {
+        for (key, value) in [("replyTo", &m.reply_to), ("quickReply", &m.quick_reply), ("referral", &m.referral)] {
             if let Some(v) = value {
                 extra.insert(key.to_owned(), v.clone());
             }
+        }
+        if m.is_echo {
+            extra.insert("isEcho".to_owned(), Value::Bool(true));
         }
         if m.is_unsupported {
             extra.insert("unsupported".to_owned(), Value::Bool(true));
@@ -334,17 +290,12 @@ impl IncomingMessage {
     /// The conversation list's one-line preview.
     fn preview(&self) -> String {
         if let Some(text) = self.text.as_deref().filter(|t| !t.is_empty()) {
-            return text.chars().take(140).collect();
+            return crate::domain::preview_text(text);
         }
         if self.extra.get("unsupported").is_some() {
             return "[unsupported message]".to_owned();
         }
-        let kind = self
-            .attachments
-            .first()
-            .and_then(|a| a.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("message");
+        let kind = self.attachments.first().and_then(|a| a.get("type")).and_then(Value::as_str).unwrap_or("message");
         format!("[{kind}]")
     }
 

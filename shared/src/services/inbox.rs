@@ -1,8 +1,6 @@
 //! The inbox's read side: conversations and their messages, always within one organization.
 
-use crate::domain::{
-    Conversation, ConversationView, Cursor, Message, Page, PageRequest, Provider, page,
-};
+use crate::domain::{Conversation, ConversationView, Cursor, Message, Page, PageRequest, Provider, page};
 use crate::error::AppError;
 
 use super::Core;
@@ -22,19 +20,15 @@ impl ListQuery {
             Some(s) => match s.parse::<usize>() {
                 Ok(n) if (1..=page::MAX_PAGE_SIZE).contains(&n) => n,
                 _ => {
-                    return Err(AppError::validation(format!(
-                        "limit must be 1 to {}",
-                        page::MAX_PAGE_SIZE
-                    )));
+                    return Err(AppError::validation(format!("limit must be 1 to {}", page::MAX_PAGE_SIZE)));
                 }
             },
         };
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(c) => Some(
-                Cursor::decode(c)
-                    .ok_or_else(|| AppError::validation("cursor is not one this API returned"))?,
-            ),
+            Some(c) => {
+                Some(Cursor::decode(c).ok_or_else(|| AppError::validation("cursor is not one this API returned"))?)
+            }
         };
         Ok(PageRequest { limit, after })
     }
@@ -42,38 +36,24 @@ impl ListQuery {
     pub fn provider(&self) -> Result<Option<Provider>, AppError> {
         match self.provider.as_deref() {
             None | Some("") => Ok(None),
-            Some(p) => Provider::parse(p)
-                .map(Some)
-                .ok_or_else(|| AppError::validation(format!("unknown provider {p:?}"))),
+            Some(p) => {
+                Provider::parse(p).map(Some).ok_or_else(|| AppError::validation(format!("unknown provider {p:?}")))
+            }
         }
     }
 }
 
 impl Core {
-    pub async fn list_conversations(
-        &self,
-        org: &str,
-        query: &ListQuery,
-    ) -> Result<Page<ConversationView>, AppError> {
-        let page = self
-            .store
-            .list_conversations(org, query.provider()?, &query.page()?)
-            .await?;
+    pub async fn list_conversations(&self, org: &str, query: &ListQuery) -> Result<Page<ConversationView>, AppError> {
+        let page = self.store.list_conversations(org, query.provider()?, &query.page()?).await?;
         let mut views = Vec::with_capacity(page.data.len());
         for c in page.data {
             views.push(self.view(c).await?);
         }
-        Ok(Page {
-            data: views,
-            next_cursor: page.next_cursor,
-        })
+        Ok(Page { data: views, next_cursor: page.next_cursor })
     }
 
-    pub async fn get_conversation(
-        &self,
-        org: &str,
-        id: &str,
-    ) -> Result<ConversationView, AppError> {
+    pub async fn get_conversation(&self, org: &str, id: &str) -> Result<ConversationView, AppError> {
         let c = self.conversation(org, id).await?;
         self.view(c).await
     }
@@ -86,40 +66,22 @@ impl Core {
     ) -> Result<Page<Message>, AppError> {
         let page = query.page()?;
         self.conversation(org, conversation_id).await?;
-        Ok(self
-            .store
-            .list_messages(org, conversation_id, &page)
-            .await?)
+        Ok(self.store.list_messages(org, conversation_id, &page).await?)
     }
 
     pub async fn mark_read(&self, org: &str, id: &str) -> Result<ConversationView, AppError> {
-        let c = self
-            .store
-            .mark_conversation_read(org, id)
-            .await?
-            .ok_or_else(|| AppError::not_found("conversation"))?;
+        let c = self.store.mark_conversation_read(org, id).await?.ok_or_else(|| AppError::not_found("conversation"))?;
         self.view(c).await
     }
 
     /// The organization's conversation, or `NOT_FOUND`, whether it is another organization's
     /// or does not exist at all.
     pub(crate) async fn conversation(&self, org: &str, id: &str) -> Result<Conversation, AppError> {
-        self.store
-            .get_conversation(org, id)
-            .await?
-            .ok_or_else(|| AppError::not_found("conversation"))
+        self.store.get_conversation(org, id).await?.ok_or_else(|| AppError::not_found("conversation"))
     }
 
     async fn view(&self, c: Conversation) -> Result<ConversationView, AppError> {
-        let active = self
-            .account_of(&c.organization_id, &c.connected_account_id)
-            .await?
-            .is_some_and(|a| a.is_active());
-        Ok(ConversationView::new(
-            c,
-            active,
-            &self.config.reply_policy(),
-            self.now(),
-        ))
+        let active = self.account_of(&c.organization_id, &c.connected_account_id).await?.is_some_and(|a| a.is_active());
+        Ok(ConversationView::new(c, active, &self.config.reply_policy(), self.now()))
     }
 }

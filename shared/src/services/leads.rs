@@ -20,24 +20,15 @@ pub struct NewLead {
 impl Core {
     pub async fn create_lead(&self, org: &str, input: NewLead) -> Result<Lead, AppError> {
         let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        let handle = clean(input.instagram_handle)
-            .map(|h| Lead::normalize_handle(&h))
-            .filter(|h| !h.is_empty());
+        let handle = clean(input.instagram_handle).map(|h| Lead::normalize_handle(&h)).filter(|h| !h.is_empty());
         if let Some(h) = &handle {
-            let valid = h.len() <= 30
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+            let valid = h.len() <= 30 && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
             if !valid {
-                return Err(AppError::validation(
-                    "instagramHandle must be up to 30 letters, digits, '.' or '_'",
-                ));
+                return Err(AppError::validation("instagramHandle must be up to 30 letters, digits, '.' or '_'"));
             }
         }
         let user_id = clean(input.instagram_user_id);
-        if user_id
-            .as_deref()
-            .is_some_and(|id| !id.chars().all(|c| c.is_ascii_digit()))
-        {
+        if user_id.as_deref().is_some_and(|id| !id.chars().all(|c| c.is_ascii_digit())) {
             return Err(AppError::validation("instagramUserId must be digits"));
         }
         let lead = Lead {
@@ -55,9 +46,7 @@ impl Core {
             && lead.instagram_user_id.is_none()
             && lead.email.is_none()
         {
-            return Err(AppError::validation(
-                "a lead needs a name, an email or an Instagram handle or id",
-            ));
+            return Err(AppError::validation("a lead needs a name, an email or an Instagram handle or id"));
         }
         self.store.create_lead(&lead).await?;
         self.link_conversations_to(&lead).await?;
@@ -73,31 +62,14 @@ impl Core {
         let Some(user_id) = &lead.instagram_user_id else {
             return Ok(());
         };
-        let mut account_ids: Vec<String> = self
-            .store
-            .list_accounts(&lead.organization_id)
-            .await?
-            .into_iter()
-            .map(|a| a.id)
-            .collect();
+        let mut account_ids: Vec<String> =
+            self.store.list_accounts(&lead.organization_id).await?.into_iter().map(|a| a.id).collect();
         if self.config.is_development() {
             account_ids.push(crate::domain::ENV_FALLBACK_ACCOUNT_ID.to_owned());
         }
         for account_id in account_ids {
-            if let Some(c) = self
-                .store
-                .find_conversation(&lead.organization_id, &account_id, user_id)
-                .await?
-            {
-                self.store
-                    .set_conversation_contact(
-                        &lead.organization_id,
-                        &c.id,
-                        None,
-                        None,
-                        Some(&lead.id),
-                    )
-                    .await?;
+            if let Some(c) = self.store.find_conversation(&lead.organization_id, &account_id, user_id).await? {
+                self.store.set_conversation_contact(&lead.organization_id, &c.id, None, None, Some(&lead.id)).await?;
             }
         }
         Ok(())

@@ -2,26 +2,34 @@
 //! adds one family of use cases to it.
 
 mod accounts;
+pub mod backoff;
 mod inbound;
 mod inbox;
+mod jobs;
 mod leads;
+mod send;
 
 pub use inbound::AcceptReport;
 pub use inbox::ListQuery;
+pub use jobs::JobOutcome;
 pub use leads::NewLead;
+pub use send::SendAccepted;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::ports::{Clock, GraphApi, Store};
+use crate::ports::{Clock, GraphApi, Jitter, JobQueue, Store, TokenCipher};
 
 pub struct Core {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn JobQueue>,
+    pub cipher: Arc<dyn TokenCipher>,
     pub graph: Arc<dyn GraphApi>,
     pub clock: Arc<dyn Clock>,
+    pub jitter: Arc<dyn Jitter>,
 }
 
 impl Core {

@@ -10,12 +10,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Duration, Utc};
 use inbox_shared::adapters::graph_http::HttpGraphApi;
+use inbox_shared::adapters::memory_queue::MemoryQueue;
 use inbox_shared::adapters::memory_store::MemoryStore;
+use inbox_shared::adapters::static_cipher::StaticKeyCipher;
 use inbox_shared::config::{AppEnv, Config};
+use inbox_shared::domain::{AccountStatus, ConnectedAccount, OAuthToken, Provider, TokenKind};
 use inbox_shared::http::{mint_jwt, router};
 use inbox_shared::meta::signature;
-use inbox_shared::ports::{ManualClock, Store};
-use inbox_shared::services::Core;
+use inbox_shared::ports::{FixedJitter, ManualClock, Store, TokenCipher, TokenContext};
+use inbox_shared::services::{Core, JobOutcome};
 use serde_json::Value;
 
 pub const APP_SECRET: &str = "test-app-secret";
@@ -23,6 +26,9 @@ pub const JWT_SECRET: &str = "test-jwt-secret";
 pub const VERIFY_TOKEN: &str = "test-verify-token";
 pub const IG_ACCOUNT: &str = "17841400000000001";
 pub const CUSTOMER: &str = "6185000000000001";
+pub const PAGE_ID: &str = "112233445566778";
+/// Backoff jitter of every test app: delays are 62.5 % of the exponential value.
+pub const JITTER: f64 = 0.25;
 
 pub fn start_time() -> DateTime<Utc> {
     // Just after the fixtures' timestamps (2024-11-24T14:53:20Z).
@@ -47,6 +53,9 @@ pub struct FakeGraphState {
     pub calls: Mutex<Vec<GraphCall>>,
     /// Scripted answers, taken in order; when empty, the default for the path.
     pub script: Mutex<VecDeque<ScriptedAnswer>>,
+    /// When set, a send first delivers this signed webhook (URL, body) to the app and waits
+    /// for its answer: the echo arriving before the send call returns.
+    pub echo_before_answer: Mutex<Option<(String, String)>>,
 }
 
 pub struct FakeGraph {
@@ -57,9 +66,7 @@ pub struct FakeGraph {
 impl FakeGraph {
     pub async fn start() -> Self {
         let state = Arc::new(FakeGraphState::default());
-        let app = axum::Router::new()
-            .fallback(fake_graph_handler)
-            .with_state(state.clone());
+        let app = axum::Router::new().fallback(fake_graph_handler).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -72,22 +79,12 @@ impl FakeGraph {
 
     /// Queues the next answer: status, extra headers, body.
     pub fn answer(&self, status: u16, headers: &[(&str, &str)], body: &str) {
-        let headers = headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        self.state
-            .script
-            .lock()
-            .unwrap()
-            .push_back((status, headers, body.to_owned()));
+        let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.state.script.lock().unwrap().push_back((status, headers, body.to_owned()));
     }
 }
 
-async fn fake_graph_handler(
-    State(state): State<Arc<FakeGraphState>>,
-    req: Request,
-) -> impl IntoResponse {
+async fn fake_graph_handler(State(state): State<Arc<FakeGraphState>>, req: Request) -> impl IntoResponse {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
     let path = parts.uri.path().to_owned();
@@ -95,30 +92,29 @@ async fn fake_graph_handler(
         method: parts.method.to_string(),
         path: path.clone(),
         query: parts.uri.query().unwrap_or_default().to_owned(),
-        authorization: parts
-            .headers
-            .get("authorization")
-            .map(|v| v.to_str().unwrap().to_owned()),
+        authorization: parts.headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()),
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     });
+    let echo = state.echo_before_answer.lock().unwrap().take();
+    if let Some((url, body)) = echo {
+        let r = reqwest::Client::new()
+            .post(url)
+            .header("x-hub-signature-256", signature::sign(APP_SECRET, body.as_bytes()))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "echo delivered during the send");
+    }
     let scripted = state.script.lock().unwrap().pop_front();
     let (status, headers, body) = scripted.unwrap_or_else(|| {
-        let name = if path.ends_with("/messages") {
-            "send_ok.json"
-        } else {
-            "user_profile.json"
-        };
+        let name = if path.ends_with("/messages") { "send_ok.json" } else { "user_profile.json" };
         (200, vec![], inbox_shared::fixtures::graph(name))
     });
     let mut response = (StatusCode::from_u16(status).unwrap(), body).into_response();
-    response
-        .headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
+    response.headers_mut().insert("content-type", "application/json".parse().unwrap());
     for (k, v) in headers {
-        response.headers_mut().insert(
-            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
+        response.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
     }
     response
 }
@@ -127,6 +123,8 @@ pub struct TestApp {
     pub url: String,
     pub core: Arc<Core>,
     pub store: Arc<MemoryStore>,
+    pub queue: Arc<MemoryQueue>,
+    pub cipher: Arc<StaticKeyCipher>,
     pub clock: Arc<ManualClock>,
     pub graph: FakeGraph,
     pub client: reqwest::Client,
@@ -172,36 +170,91 @@ impl TestApp {
         let config = config(env, extra, &graph.url);
         let store = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(start_time()));
+        let queue = Arc::new(MemoryQueue::new(clock.clone()));
+        let cipher =
+            Arc::new(StaticKeyCipher::from_base64("test-key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap());
         let core = Arc::new(Core {
-            graph: Arc::new(HttpGraphApi::new(
-                &config.graph_api_base_url,
-                &config.graph_api_version,
-            )),
+            graph: Arc::new(HttpGraphApi::new(&config.graph_api_base_url, &config.graph_api_version)),
             config: Arc::new(config),
             store: store.clone() as Arc<dyn Store>,
+            queue: queue.clone(),
+            cipher: cipher.clone(),
             clock: clock.clone(),
+            jitter: Arc::new(FixedJitter(JITTER)),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = router(core.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestApp {
-            url,
-            core,
-            store,
-            clock,
-            graph,
-            client: reqwest::Client::new(),
+        TestApp { url, core, store, queue, cipher, clock, graph, client: reqwest::Client::new() }
+    }
+
+    /// Connects `external_id` to `org` with an encrypted page token, as OAuth would.
+    pub async fn connect_account(
+        &self,
+        org: &str,
+        account_id: &str,
+        external_id: &str,
+        token: &str,
+    ) -> ConnectedAccount {
+        let now = self.clock_now();
+        let account = ConnectedAccount {
+            id: account_id.into(),
+            organization_id: org.into(),
+            provider: Provider::Instagram,
+            external_account_id: external_id.into(),
+            page_id: Some(PAGE_ID.into()),
+            display_name: Some("Shop".into()),
+            username: Some("shop".into()),
+            status: AccountStatus::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.put_account(&account).await.unwrap();
+        let ctx = TokenContext { organization_id: org, connected_account_id: account_id };
+        let encrypted = self.cipher.encrypt(token, &ctx).await.unwrap();
+        let stored = OAuthToken {
+            organization_id: org.into(),
+            connected_account_id: account_id.into(),
+            kind: TokenKind::Page,
+            encrypted,
+            expires_at: None,
+            refreshed_at: now,
+            created_at: now,
+        };
+        self.store.put_token(&stored).await.unwrap();
+        account
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use inbox_shared::ports::Clock;
+        self.clock.now()
+    }
+
+    /// Runs queued jobs, moving the clock to each next due time, until the queue is empty.
+    /// Returns each outcome with the time it ran at.
+    pub async fn run_jobs(&self) -> Vec<(DateTime<Utc>, JobOutcome)> {
+        let mut ran = Vec::new();
+        for _ in 0..100 {
+            let due = self.queue.take_due();
+            if due.is_empty() {
+                match self.queue.next_due_at() {
+                    Some(at) => {
+                        self.clock.set(at);
+                        continue;
+                    }
+                    None => return ran,
+                }
+            }
+            for m in due {
+                ran.push((self.clock_now(), self.core.process(&m).await.unwrap()));
+            }
         }
+        panic!("queue never drained: {ran:?}");
     }
 
     pub fn token(org: &str) -> String {
-        mint_jwt(
-            JWT_SECRET,
-            "org_id",
-            org,
-            (Utc::now() + Duration::hours(1)).timestamp(),
-        )
+        mint_jwt(JWT_SECRET, "org_id", org, (Utc::now() + Duration::hours(1)).timestamp())
     }
 
     /// POSTs a webhook body signed with the app secret.
@@ -214,10 +267,7 @@ impl TestApp {
             .client
             .post(format!("{}/api/webhooks/instagram", self.url))
             .header("content-type", "application/json")
-            .header(
-                "x-hub-signature-256",
-                signature::sign(APP_SECRET, body.as_bytes()),
-            )
+            .header("x-hub-signature-256", signature::sign(APP_SECRET, body.as_bytes()))
             .body(body.to_owned());
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -226,13 +276,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, org: &str, path: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(Self::token(org))
-            .send()
-            .await
-            .unwrap();
+        let r = self.client.get(format!("{}{path}", self.url)).bearer_auth(Self::token(org)).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
@@ -249,39 +293,25 @@ impl TestApp {
     }
 
     pub async fn conversations(&self, org: &str) -> Vec<Value> {
-        let (status, body) = self
-            .get(org, "/api/inbox/conversations?provider=INSTAGRAM")
-            .await;
+        let (status, body) = self.get(org, "/api/inbox/conversations?provider=INSTAGRAM").await;
         assert_eq!(status, 200, "{body}");
         body["data"].as_array().unwrap().clone()
     }
 
     pub async fn messages(&self, org: &str, conversation_id: &str) -> Vec<Value> {
-        let (status, body) = self
-            .get(
-                org,
-                &format!("/api/inbox/conversations/{conversation_id}/messages?limit=100"),
-            )
-            .await;
+        let (status, body) =
+            self.get(org, &format!("/api/inbox/conversations/{conversation_id}/messages?limit=100")).await;
         assert_eq!(status, 200, "{body}");
         body["data"].as_array().unwrap().clone()
     }
 }
 
 pub fn error_code(body: &Value) -> &str {
-    body["error"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error code in {body}"))
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 /// A messaging item body for one inbound text.
-pub fn text_webhook(
-    account: &str,
-    customer: &str,
-    mid: &str,
-    text: &str,
-    timestamp_ms: i64,
-) -> String {
+pub fn text_webhook(account: &str, customer: &str, mid: &str, text: &str, timestamp_ms: i64) -> String {
     serde_json::json!({"object":"instagram","entry":[{"id":account,"time":timestamp_ms,"messaging":[
         {"sender":{"id":customer},"recipient":{"id":account},"timestamp":timestamp_ms,
          "message":{"mid":mid,"text":text}}]}]})

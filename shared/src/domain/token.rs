@@ -1,0 +1,44 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A token as stored: only ever the ciphertext. The cipher that made it says how to open it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptedToken {
+    /// `AES256GCM` (static key) or `KMS_ENVELOPE`.
+    pub scheme: String,
+    /// The static key's id, or the KMS key id.
+    pub key_id: String,
+    /// base64 of the 96-bit nonce.
+    pub nonce: String,
+    /// base64 of ciphertext and tag.
+    pub ciphertext: String,
+    /// base64 of the KMS-encrypted data key (envelope encryption only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_data_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TokenKind {
+    /// A Facebook Page token (Facebook Login flavour): sends and profile lookups.
+    Page,
+    /// A long-lived Facebook user token, from which page tokens are listed.
+    User,
+    /// An Instagram Login user token (`graph.instagram.com`).
+    InstagramUser,
+}
+
+/// `OAuthToken`: an account's token, encrypted and bound (by the cipher's context) to its
+/// organization and account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthToken {
+    pub organization_id: String,
+    pub connected_account_id: String,
+    pub kind: TokenKind,
+    pub encrypted: EncryptedToken,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub refreshed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}

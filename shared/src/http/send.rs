@@ -1,0 +1,65 @@
+//! Send routes and job status.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+
+use crate::domain::IntegrationJob;
+use crate::error::AppError;
+use crate::services::SendAccepted;
+
+use super::extract::ApiJson;
+use super::{AppState, OrgId};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextBody {
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendBody {
+    conversation_id: String,
+    text: String,
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().map_err(|_| AppError::validation("Idempotency-Key must be printable ASCII")))
+        .transpose()
+}
+
+type Accepted = Result<(StatusCode, Json<SendAccepted>), AppError>;
+
+pub async fn send_text(
+    State(core): State<AppState>,
+    OrgId(org): OrgId,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<TextBody>,
+) -> Accepted {
+    let accepted = core.send_text(&org, &id, &body.text, idempotency_key(&headers)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+pub async fn send(
+    State(core): State<AppState>,
+    OrgId(org): OrgId,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SendBody>,
+) -> Accepted {
+    let accepted = core.send_text(&org, &body.conversation_id, &body.text, idempotency_key(&headers)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+pub async fn get_job(
+    State(core): State<AppState>,
+    OrgId(org): OrgId,
+    Path(id): Path<String>,
+) -> Result<Json<IntegrationJob>, AppError> {
+    let job = core.store.get_job(&org, &id).await?.ok_or_else(|| AppError::not_found("job"))?;
+    Ok(Json(job))
+}

@@ -1,0 +1,287 @@
+//! The job processor: sends queued replies through the Graph API, retries what may succeed
+//! later, and fails the rest at once with a stable code.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobStatus, JobType};
+use crate::error::{AppError, ErrorCode};
+use crate::meta::graph_errors::{FailureClass, classify};
+use crate::meta::webhook::{Item, MessagingEvent, Source};
+use crate::ports::{MarkSent, QueueMessage, SendTarget, SentMessage};
+
+use super::Core;
+use super::backoff::retry_delay;
+use super::send::SendPayload;
+
+/// How long a worker's claim on a job holds; longer than any function timeout, so a claim
+/// only expires when its worker died.
+const LEASE: Duration = Duration::minutes(5);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Succeeded,
+    /// Failed for now; queued again with this delay.
+    Retrying {
+        delay: Duration,
+    },
+    Failed(ErrorCode),
+    /// Nothing to do: already done, taken by another worker, or not yet due (re-queued).
+    Skipped,
+}
+
+/// Why a send did not go through.
+struct SendFailure {
+    class: FailureClass,
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+impl SendFailure {
+    fn permanent(code: ErrorCode, message: impl Into<String>) -> Self {
+        SendFailure { class: FailureClass::Permanent(code), message: message.into(), retry_after: None }
+    }
+}
+
+impl From<AppError> for SendFailure {
+    fn from(e: AppError) -> Self {
+        let class = match e.code {
+            ErrorCode::InternalError => FailureClass::Transient,
+            code => FailureClass::Permanent(code),
+        };
+        SendFailure { class, message: e.message, retry_after: None }
+    }
+}
+
+impl Core {
+    /// Handles one queue message. An `Err` means the message should be delivered again
+    /// (the store or queue failed); every outcome of the job itself is an `Ok`.
+    pub async fn process(&self, message: &QueueMessage) -> Result<JobOutcome, AppError> {
+        match message.job_type {
+            JobType::SendMessage => {
+                let (Some(org), Some(id)) = (&message.organization_id, &message.job_id) else {
+                    tracing::error!("SEND_MESSAGE queue message without organization or job id; dropped");
+                    return Ok(JobOutcome::Skipped);
+                };
+                self.run_send_job(org, id).await
+            }
+            JobType::ProcessWebhook => self.reprocess_webhook_item(message).await,
+        }
+    }
+
+    async fn run_send_job(&self, org: &str, job_id: &str) -> Result<JobOutcome, AppError> {
+        let now = self.now();
+        let Some(job) = self.store.claim_job(org, job_id, now, now + LEASE).await? else {
+            return self.not_claimed(org, job_id, now).await;
+        };
+        let payload: SendPayload = match serde_json::from_value(job.payload_json.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                let failure = SendFailure::permanent(ErrorCode::InternalError, format!("unreadable job payload: {e}"));
+                return self.fail(job, None, failure).await;
+            }
+        };
+        match self.deliver(org, &payload).await {
+            Ok(sent) => self.succeed(job, &payload, &sent).await,
+            Err(failure) => match failure.class {
+                FailureClass::Transient | FailureClass::Throttled if job.attempts < self.config.job_max_attempts => {
+                    self.retry(job, failure).await
+                }
+                _ => self.fail(job, Some(&payload), failure).await,
+            },
+        }
+    }
+
+    /// A job that could not be claimed: finished, in another worker's hands, or delivered
+    /// before its time (SQS delays stop at 15 minutes), which is queued again for the rest.
+    async fn not_claimed(&self, org: &str, job_id: &str, now: DateTime<Utc>) -> Result<JobOutcome, AppError> {
+        if let Some(job) = self.store.get_job(org, job_id).await?
+            && let (JobStatus::Pending, Some(at)) = (job.status, job.next_attempt_at)
+            && at > now
+        {
+            let msg = QueueMessage::job(JobType::SendMessage, org, job_id);
+            self.queue.enqueue(&msg, at - now).await.map_err(|e| AppError::internal(e.to_string()))?;
+        }
+        Ok(JobOutcome::Skipped)
+    }
+
+    /// Sends the reply through the Graph API with the account's token.
+    async fn deliver(&self, org: &str, p: &SendPayload) -> Result<SentMessage, SendFailure> {
+        let conversation = self.conversation(org, &p.conversation_id).await?;
+        let account = self.account_of(org, &conversation.connected_account_id).await?;
+        Self::ensure_can_send(account.as_ref())?;
+        let account = account.expect("ensure_can_send checked it exists");
+        let Some(token) = self.access_token(&account).await? else {
+            return Err(SendFailure::permanent(
+                ErrorCode::AccountReauthRequired,
+                "no usable access token for the account",
+            ));
+        };
+        let mut body = json!({ "recipient": { "id": p.recipient_id }, "message": { "text": p.text } });
+        if p.human_agent_tag {
+            body["messaging_type"] = json!("MESSAGE_TAG");
+            body["tag"] = json!("HUMAN_AGENT");
+        }
+        let target = SendTarget { page_id: account.page_id.as_deref(), access_token: &token };
+        self.graph.send_message(&target, &body).await.map_err(|e| SendFailure {
+            class: classify(&e),
+            retry_after: e.retry_after_minutes.map(|m| Duration::minutes(m as i64)),
+            message: e.message,
+        })
+    }
+
+    async fn succeed(
+        &self,
+        mut job: IntegrationJob,
+        p: &SendPayload,
+        sent: &SentMessage,
+    ) -> Result<JobOutcome, AppError> {
+        let org = job.organization_id.clone();
+        let now = self.now();
+        self.record_sent(&org, &p.message_id, &sent.message_id, now).await?;
+        let activity = Activity {
+            direction: Direction::Outbound,
+            at: now,
+            preview: Some(crate::domain::preview_text(&p.text)),
+            recorded_at: now,
+        };
+        self.store.apply_activity(&org, &p.conversation_id, &activity).await?;
+        job.status = JobStatus::Succeeded;
+        job.next_attempt_at = None;
+        job.lease_expires_at = None;
+        job.updated_at = now;
+        self.store.put_job(&job).await?;
+        Ok(JobOutcome::Succeeded)
+    }
+
+    /// Records Meta's id on our message. If the webhook echo of this send arrived first, it
+    /// was stored as a message of its own under that id: it is the same message, so the
+    /// echo's copy is removed and ours takes the id.
+    async fn record_sent(&self, org: &str, message_id: &str, mid: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        for _ in 0..2 {
+            match self.store.mark_message_sent(org, message_id, mid, now).await? {
+                MarkSent::Sent(_) => return Ok(()),
+                MarkSent::NotFound => {
+                    tracing::warn!(message = message_id, "sent message no longer exists");
+                    return Ok(());
+                }
+                MarkSent::IdTakenBy(holder) if holder.meta_json.get("isEcho") == Some(&Value::Bool(true)) => {
+                    self.store.delete_message(org, &holder.id).await?;
+                }
+                MarkSent::IdTakenBy(holder) => {
+                    tracing::error!(message = message_id, holder = %holder.id, "Meta id already belongs to another message");
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn retry(&self, mut job: IntegrationJob, failure: SendFailure) -> Result<JobOutcome, AppError> {
+        let now = self.now();
+        let delay =
+            retry_delay(self.config.job_retry_base_delay_ms, job.attempts, self.jitter.sample(), failure.retry_after);
+        job.status = JobStatus::Pending;
+        job.next_attempt_at = Some(now + delay);
+        job.lease_expires_at = None;
+        job.last_error =
+            Some(JobError { code: failure.class.final_code().as_str().to_owned(), message: failure.message });
+        job.updated_at = now;
+        self.store.put_job(&job).await?;
+        let msg = QueueMessage::job(JobType::SendMessage, &job.organization_id, &job.id);
+        self.queue.enqueue(&msg, delay).await.map_err(|e| AppError::internal(e.to_string()))?;
+        tracing::info!(job = %job.id, attempts = job.attempts, delay_ms = delay.num_milliseconds(), "send will be retried");
+        Ok(JobOutcome::Retrying { delay })
+    }
+
+    async fn fail(
+        &self,
+        mut job: IntegrationJob,
+        p: Option<&SendPayload>,
+        failure: SendFailure,
+    ) -> Result<JobOutcome, AppError> {
+        let org = job.organization_id.clone();
+        let now = self.now();
+        let code = failure.class.final_code();
+        if let Some(p) = p {
+            self.store.mark_message_failed(&org, &p.message_id, code.as_str(), now).await?;
+            if code == ErrorCode::AccountReauthRequired {
+                self.flag_reauth(&org, &p.conversation_id, now).await?;
+            }
+        }
+        job.status = JobStatus::Failed;
+        job.next_attempt_at = None;
+        job.lease_expires_at = None;
+        job.last_error = Some(JobError { code: code.as_str().to_owned(), message: failure.message });
+        job.updated_at = now;
+        self.store.put_job(&job).await?;
+        tracing::warn!(job = %job.id, code = code.as_str(), attempts = job.attempts, "send failed");
+        Ok(JobOutcome::Failed(code))
+    }
+
+    /// Meta refused the token: the account needs its owner to reconnect it. Inbound events
+    /// keep flowing meanwhile; sends fail fast until then.
+    async fn flag_reauth(&self, org: &str, conversation_id: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        let Some(c) = self.store.get_conversation(org, conversation_id).await? else { return Ok(()) };
+        if c.connected_account_id != crate::domain::ENV_FALLBACK_ACCOUNT_ID {
+            self.store.set_account_status(org, &c.connected_account_id, AccountStatus::ReauthRequired, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a webhook item whose processing failed, to be tried again by the processor.
+    pub(crate) async fn defer_webhook_item(
+        &self,
+        item: &Item,
+        dev_org: Option<&str>,
+        attempt: u32,
+    ) -> Result<Duration, AppError> {
+        let delay = retry_delay(self.config.job_retry_base_delay_ms, attempt, self.jitter.sample(), None);
+        let message = QueueMessage {
+            job_type: JobType::ProcessWebhook,
+            job_id: None,
+            organization_id: None,
+            payload: Some(json!({
+                "entryId": item.entry_id,
+                "entryTime": item.entry_time,
+                "source": format!("{:?}", item.source),
+                "devOrg": dev_org,
+                "attempt": attempt,
+                "item": item.raw,
+            })),
+        };
+        self.queue.enqueue(&message, delay).await.map_err(|e| AppError::internal(e.to_string()))?;
+        Ok(delay)
+    }
+
+    async fn reprocess_webhook_item(&self, message: &QueueMessage) -> Result<JobOutcome, AppError> {
+        let Some(p) = &message.payload else { return Ok(JobOutcome::Skipped) };
+        let entry_id = p["entryId"].as_str().unwrap_or("unknown").to_owned();
+        let raw = p["item"].clone();
+        let Ok(event) = serde_json::from_value::<MessagingEvent>(raw.clone()) else {
+            self.keep_raw(&entry_id, "unreadable deferred webhook item", &raw).await?;
+            return Ok(JobOutcome::Failed(ErrorCode::ValidationError));
+        };
+        let item = Item {
+            entry_id: entry_id.clone(),
+            entry_time: serde_json::from_value(p["entryTime"].clone()).ok().flatten(),
+            source: Source::Messaging,
+            event,
+            raw: raw.clone(),
+        };
+        let dev_org = p["devOrg"].as_str();
+        let attempt = p["attempt"].as_u64().unwrap_or(1) as u32;
+        match self.accept_item(&item, dev_org).await {
+            Ok(_) => Ok(JobOutcome::Succeeded),
+            Err(e) if attempt < self.config.job_max_attempts => {
+                tracing::warn!(error = %e, attempt, "deferred webhook item failed again");
+                let delay = self.defer_webhook_item(&item, dev_org, attempt + 1).await?;
+                Ok(JobOutcome::Retrying { delay })
+            }
+            Err(e) => {
+                self.keep_raw(&entry_id, &format!("processing failed: {}", e.message), &raw).await?;
+                Ok(JobOutcome::Failed(e.code))
+            }
+        }
+    }
+}
