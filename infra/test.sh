@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the project. Starts (and stops) whatever the tests need.
+# Runs every test of the project: installs moto and cfn-lint into .venv (PyPI), starts
+# moto's server on a free loopback port, creates the resources template.yaml defines on it,
+# lints the template, runs the Rust tests (unit, HTTP, store conformance on memory and
+# DynamoDB, SQS, KMS, Lambda Runtime API), and stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +15,31 @@ if [ ! -d "$SHARED_DIR/fixtures/meta" ]; then
   exit 1
 fi
 
+# Python tools, pinned, in a project-local virtualenv.
+if [ ! -x .venv/bin/moto_server ] || ! .venv/bin/pip freeze 2>/dev/null | grep -q '^moto==5.2.5'; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+fi
+
+echo "== cfn-lint template.yaml"
+.venv/bin/cfn-lint template.yaml
+
+# moto on a free loopback port, stopped however this script ends.
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+.venv/bin/moto_server -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+unset AWS_PROFILE AWS_SESSION_TOKEN
+for _ in $(seq 1 100); do
+  curl -fs "$AWS_ENDPOINT_URL/moto-api/" > /dev/null 2>&1 && break
+  sleep 0.1
+done
+eval "$(.venv/bin/python infra/local_aws.py template.yaml)"
+# The AWS tests fail (not skip) when these are missing from here on.
+export REQUIRE_AWS_TESTS=1
+
+echo "== cargo test"
 cargo test --workspace --locked

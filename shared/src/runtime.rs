@@ -4,9 +4,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::graph_http::HttpGraphApi;
+use crate::adapters::kms_cipher::KmsCipher;
 use crate::adapters::memory_queue::MemoryQueue;
 use crate::adapters::memory_store::MemoryStore;
+use crate::adapters::sqs_queue::SqsQueue;
 use crate::adapters::static_cipher::StaticKeyCipher;
 use crate::config::Config;
 use crate::ports::{Clock, JobQueue, Store, SystemClock, ThreadRngJitter, TokenCipher};
@@ -29,16 +32,36 @@ pub struct Built {
     pub memory_queue: Option<Arc<MemoryQueue>>,
 }
 
-/// The adapters the configuration asks for; the embedded ones by default.
+/// The AWS SDK configuration: region and credentials from the environment as usual, and
+/// `AWS_ENDPOINT_URL` (read by the SDK itself) pointing at a local AWS-compatible server.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+}
+
+/// The adapters the configuration asks for: DynamoDB with `TABLE_NAME`, SQS with
+/// `JOBS_QUEUE_URL`, KMS with `KMS_KEY_ID`; the embedded ones otherwise.
 pub async fn build_core(config: Config) -> anyhow::Result<Built> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let memory_queue = Arc::new(MemoryQueue::new(clock.clone()));
-    let queue: Arc<dyn JobQueue> = memory_queue.clone();
-    let cipher = static_cipher(&config)?;
+    let uses_aws = config.table_name.is_some() || config.jobs_queue_url.is_some() || config.kms_key_id.is_some();
+    let aws = if uses_aws { Some(aws_config().await) } else { None };
+    let store: Arc<dyn Store> = match (&config.table_name, &aws) {
+        (Some(table), Some(aws)) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
+        _ => Arc::new(MemoryStore::new()),
+    };
+    let (queue, memory_queue): (Arc<dyn JobQueue>, _) = match (&config.jobs_queue_url, &aws) {
+        (Some(url), Some(aws)) => (Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(aws), url)), None),
+        _ => {
+            let q = Arc::new(MemoryQueue::new(clock.clone()));
+            (q.clone(), Some(q))
+        }
+    };
+    let cipher: Arc<dyn TokenCipher> = match (&config.kms_key_id, &aws) {
+        (Some(key), Some(aws)) => Arc::new(KmsCipher::new(aws_sdk_kms::Client::new(aws), key)),
+        _ => static_cipher(&config)?,
+    };
     let graph = Arc::new(HttpGraphApi::new(&config.graph_api_base_url, &config.graph_api_version));
     let core = Core { config: Arc::new(config), store, queue, cipher, graph, clock, jitter: Arc::new(ThreadRngJitter) };
-    Ok(Built { core: Arc::new(core), memory_queue: Some(memory_queue) })
+    Ok(Built { core: Arc::new(core), memory_queue })
 }
 
 fn static_cipher(config: &Config) -> anyhow::Result<Arc<dyn TokenCipher>> {
@@ -78,6 +101,43 @@ pub async fn run_memory_worker(core: Arc<Core>, queue: Arc<MemoryQueue>) {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = queue.notify.notified() => {}
+        }
+    }
+}
+
+/// Consumes an SQS jobs queue from the local server, as the job-processor function's event
+/// source does in AWS: long-polls, processes, deletes what was handled (a failure is left to
+/// reappear after the visibility timeout, then the dead-letter queue).
+pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String) {
+    let client = aws_sdk_sqs::Client::new(&aws_config().await);
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(10)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(e) => {
+                tracing::error!(error = ?e, "receiving from the jobs queue failed");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        for m in messages {
+            let handled = match m.body().map(serde_json::from_str::<crate::ports::QueueMessage>) {
+                Some(Ok(message)) => core.process(&message).await.map(|_| ()).map_err(|e| e.to_string()),
+                _ => Err("unreadable queue message".to_owned()),
+            };
+            match (handled, m.receipt_handle()) {
+                (Ok(()), Some(receipt)) => {
+                    let _ = client.delete_message().queue_url(&queue_url).receipt_handle(receipt).send().await;
+                }
+                (Err(e), _) => tracing::error!(error = %e, "job left for redelivery"),
+                _ => {}
+            }
         }
     }
 }

@@ -23,8 +23,10 @@ async fn main() -> anyhow::Result<()> {
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
     let built = runtime::build_core(config).await?;
     let core = built.core;
-    if let Some(queue) = built.memory_queue {
-        tokio::spawn(runtime::run_memory_worker(core.clone(), queue));
+    match (built.memory_queue, &core.config.jobs_queue_url) {
+        (Some(queue), _) => drop(tokio::spawn(runtime::run_memory_worker(core.clone(), queue))),
+        (None, Some(url)) => drop(tokio::spawn(runtime::run_sqs_worker(core.clone(), url.clone()))),
+        (None, None) => {}
     }
     let app = http::router(core.clone());
     let listener =

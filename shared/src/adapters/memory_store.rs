@@ -450,5 +450,5 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 mod conformance {
-    crate::store_conformance_tests!(async { std::sync::Arc::new(super::MemoryStore::new()) });
+    crate::store_conformance_tests!(async { Some(std::sync::Arc::new(super::MemoryStore::new())) });
 }

@@ -1,6 +1,10 @@
-//! Adapters of the ports: embedded ones (memory, static key) and production ones.
+//! Adapters of the ports: embedded ones (memory, static key, in-process queue) and
+//! production ones (DynamoDB, SQS, KMS, the Graph API over HTTPS).
 
+pub mod dynamodb;
 pub mod graph_http;
+pub mod kms_cipher;
 pub mod memory_queue;
 pub mod memory_store;
+pub mod sqs_queue;
 pub mod static_cipher;

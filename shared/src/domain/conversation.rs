@@ -23,8 +23,8 @@ pub struct Conversation {
     pub last_outbound_at: Option<DateTime<Utc>>,
     pub preview_text: Option<String>,
     pub last_message_direction: Option<Direction>,
-    /// Oldest inbound message not yet answered; drives `slaStatus`. Internal.
-    #[serde(default, skip_serializing)]
+    /// Oldest inbound message not yet answered; drives `slaStatus`.
+    #[serde(default)]
     pub awaiting_reply_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -1,0 +1,110 @@
+//! The table's key design. One table, string keys `pk`/`sk`, two GSIs (`gsi1`, `gsi2`,
+//! each `<name>pk`/`<name>sk`). Every item of an organization lives under `ORG#<org>`.
+//!
+//! | item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
+//! |---|---|---|---|---|
+//! | account | `ORG#o` | `ACCOUNT#id` | | |
+//! | account lookup | `EXTACC#<ig id or page id>` | `EXTACC` | | |
+//! | conversation | `ORG#o` | `CONV#id` | `ORG#o#CONVS#<provider>` / `<lastMessageAt>#id` | `ORG#o#CONVS` / same |
+//! | conversation key | `ORG#o` | `CONVKEY#<account>#<customer>` | | |
+//! | message | `ORG#o` | `MSG#id` | `ORG#o#CONV#c#MSGS` / `<createdAt>#id` | |
+//! | Meta id lookup | `ORG#o` | `MID#<mid>` | | |
+//! | lead | `ORG#o` | `LEAD#id` | `ORG#o#LEADS` / `<createdAt>#id` | |
+//! | lead lookups | `ORG#o` | `LEADHANDLE#h`, `LEADIGID#id` | | |
+//! | profile | `ORG#o` | `PROFILE#<igsid>` | | |
+//! | job | `ORG#o` | `JOB#id` | | |
+//! | idempotency key | `ORG#o` | `IDEMP#key` | | |
+//! | token | `ORG#o` | `TOKEN#<account>` | | `TOKENS` / `<expiresAt>#o#account` |
+//! | raw event | `RAW#<account id>` | `EVENT#id` | `RAW#<account id>` / `<receivedAt>#id` | |
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1: &str = "gsi1";
+pub const GSI2: &str = "gsi2";
+
+pub fn org(org: &str) -> String {
+    format!("ORG#{org}")
+}
+
+pub fn account(id: &str) -> String {
+    format!("ACCOUNT#{id}")
+}
+
+pub fn external_account(external_id: &str) -> String {
+    format!("EXTACC#{external_id}")
+}
+
+pub fn conversation(id: &str) -> String {
+    format!("CONV#{id}")
+}
+
+pub fn conversation_key(account_id: &str, participant_id: &str) -> String {
+    format!("CONVKEY#{account_id}#{participant_id}")
+}
+
+pub fn conversations_of(org: &str, provider: Option<&str>) -> String {
+    match provider {
+        Some(p) => format!("ORG#{org}#CONVS#{p}"),
+        None => format!("ORG#{org}#CONVS"),
+    }
+}
+
+pub fn message(id: &str) -> String {
+    format!("MSG#{id}")
+}
+
+pub fn messages_of(org: &str, conversation_id: &str) -> String {
+    format!("ORG#{org}#CONV#{conversation_id}#MSGS")
+}
+
+pub fn mid(mid: &str) -> String {
+    format!("MID#{mid}")
+}
+
+pub fn lead(id: &str) -> String {
+    format!("LEAD#{id}")
+}
+
+pub fn leads_of(org: &str) -> String {
+    format!("ORG#{org}#LEADS")
+}
+
+pub fn lead_handle(handle: &str) -> String {
+    format!("LEADHANDLE#{handle}")
+}
+
+pub fn lead_ig_id(user_id: &str) -> String {
+    format!("LEADIGID#{user_id}")
+}
+
+pub fn profile(igsid: &str) -> String {
+    format!("PROFILE#{igsid}")
+}
+
+pub fn job(id: &str) -> String {
+    format!("JOB#{id}")
+}
+
+pub fn idempotency(key: &str) -> String {
+    format!("IDEMP#{key}")
+}
+
+pub fn token(account_id: &str) -> String {
+    format!("TOKEN#{account_id}")
+}
+
+pub const TOKENS: &str = "TOKENS";
+
+pub fn raw(external_account_id: &str) -> String {
+    format!("RAW#{external_account_id}")
+}
+
+pub fn raw_event(id: &str) -> String {
+    format!("EVENT#{id}")
+}
+
+/// `<sort key>#<id>`: a GSI sort key that orders as the (sort key, id) pair does, because
+/// every sort key is fixed width.
+pub fn ordered(sort_key: &str, id: &str) -> String {
+    format!("{sort_key}#{id}")
+}

@@ -1,0 +1,563 @@
+//! The production store: one DynamoDB table (see `keys` for the design). Every method is
+//! `GetItem`, `Query`, or a conditional write; uniqueness (Meta ids, conversation per
+//! customer, lead identities, idempotency keys) is enforced by conditional puts in
+//! transactions, and a conversation's summary is updated under an optimistic `version`
+//! condition, so concurrent writers retry instead of overwriting each other.
+
+mod keys;
+mod ops;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob,
+    JobStatus, Lead, Message, MessageStatus, OAuthToken, Page, PageRequest, Provider, time_sort_key,
+};
+use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
+
+pub use keys::{GSI1, GSI2};
+use ops::{Item, TxItem, attr_of, from_item, n, s, to_item};
+
+/// How often a write that lost a race re-reads and tries again.
+const MAX_RETRIES: usize = 16;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore { client, table: table.into() }
+    }
+
+    fn conversation_item(c: &Conversation, version: i64) -> Result<Item, StoreError> {
+        let order = keys::ordered(&time_sort_key(c.last_message_at), &c.id);
+        let mut item = to_item(c)?;
+        ops::keyed(&mut item, keys::org(&c.organization_id), keys::conversation(&c.id));
+        item.insert("gsi1pk".into(), s(keys::conversations_of(&c.organization_id, Some(c.provider.as_str()))));
+        item.insert("gsi1sk".into(), s(order.clone()));
+        item.insert("gsi2pk".into(), s(keys::conversations_of(&c.organization_id, None)));
+        item.insert("gsi2sk".into(), s(order));
+        item.insert("version".into(), n(version));
+        Ok(item)
+    }
+
+    fn message_item(m: &Message) -> Result<Item, StoreError> {
+        let mut item = to_item(m)?;
+        ops::keyed(&mut item, keys::org(&m.organization_id), keys::message(&m.id));
+        item.insert("gsi1pk".into(), s(keys::messages_of(&m.organization_id, &m.conversation_id)));
+        item.insert("gsi1sk".into(), s(keys::ordered(&time_sort_key(m.created_at), &m.id)));
+        Ok(item)
+    }
+
+    fn mid_lookup(org: &str, mid: &str, message_id: &str) -> Item {
+        let mut item = HashMap::from([("messageId".to_owned(), s(message_id))]);
+        ops::keyed(&mut item, keys::org(org), keys::mid(mid));
+        item
+    }
+
+    fn job_item(job: &IntegrationJob) -> Result<Item, StoreError> {
+        let mut item = to_item(job)?;
+        ops::keyed(&mut item, keys::org(&job.organization_id), keys::job(&job.id));
+        // Numbers, so the claim condition compares times exactly.
+        if let Some(t) = job.next_attempt_at {
+            item.insert("nextAttemptMs".into(), n(t.timestamp_millis()));
+        }
+        if let Some(t) = job.lease_expires_at {
+            item.insert("leaseMs".into(), n(t.timestamp_millis()));
+        }
+        Ok(item)
+    }
+
+    async fn conversation_versioned(&self, org: &str, id: &str) -> Result<Option<(Conversation, i64)>, StoreError> {
+        let Some(item) = self.get(keys::org(org), keys::conversation(id)).await? else { return Ok(None) };
+        let version = item.get("version").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok(Some((from_item(item)?, version)))
+    }
+
+    /// Read, change, write back under the read `version`; on a lost race, again.
+    async fn update_conversation(
+        &self,
+        org: &str,
+        id: &str,
+        change: impl Fn(&mut Conversation),
+    ) -> Result<Option<Conversation>, StoreError> {
+        for _ in 0..MAX_RETRIES {
+            let Some((mut c, version)) = self.conversation_versioned(org, id).await? else { return Ok(None) };
+            change(&mut c);
+            let item = Self::conversation_item(&c, version + 1)?;
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(version));
+            match put.send().await {
+                Ok(_) => return Ok(Some(c)),
+                Err(e) if ops::is_conditional_failure(&e) => continue,
+                Err(e) => return Err(ops::backend(e)),
+            }
+        }
+        Err(StoreError::Backend(format!("conversation {id} is too contended")))
+    }
+
+    /// The item a lookup item points at (`attr` names the target's id).
+    async fn follow(
+        &self,
+        pk: String,
+        sk: String,
+        attr: &str,
+        target: impl Fn(&str) -> String,
+    ) -> Result<Option<Item>, StoreError> {
+        let Some(lookup) = self.get(pk.clone(), sk).await? else { return Ok(None) };
+        let Some(id) = lookup.get(attr).and_then(|v| v.as_s().ok()) else { return Ok(None) };
+        let org = lookup.get("organizationId").and_then(|v| v.as_s().ok()).map(|o| keys::org(o)).unwrap_or(pk);
+        self.get(org, target(id)).await
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
+        let previous: Option<ConnectedAccount> = self.get_account(&account.organization_id, &account.id).await?;
+        let mut item = to_item(account)?;
+        ops::keyed(&mut item, keys::org(&account.organization_id), keys::account(&account.id));
+        let mut tx = vec![TxItem::put(item, None)];
+        let external_ids: Vec<&str> =
+            [Some(account.external_account_id.as_str()), account.page_id.as_deref()].into_iter().flatten().collect();
+        for ext in &external_ids {
+            let mut lookup = HashMap::from([
+                ("organizationId".to_owned(), s(&account.organization_id)),
+                ("accountId".to_owned(), s(&account.id)),
+            ]);
+            ops::keyed(&mut lookup, keys::external_account(ext), "EXTACC".to_owned());
+            tx.push(TxItem::put(lookup, None));
+        }
+        self.transact(tx).await?;
+        // Lookups of ids the account no longer has (a page re-linked): removed if still ours.
+        let mut stale: Vec<String> = Vec::new();
+        if let Some(p) = previous {
+            stale.push(p.external_account_id);
+            stale.extend(p.page_id);
+        }
+        stale.retain(|e| !external_ids.contains(&e.as_str()));
+        for ext in stale {
+            let delete = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::external_account(&ext)))
+                .key(keys::SK, s("EXTACC"))
+                .condition_expression("accountId = :id AND organizationId = :org")
+                .expression_attribute_values(":id", s(&account.id))
+                .expression_attribute_values(":org", s(&account.organization_id));
+            if let Err(e) = delete.send().await {
+                if !ops::is_conditional_failure(&e) {
+                    return Err(ops::backend(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+        self.get(keys::org(org), keys::account(id)).await?.map(from_item).transpose()
+    }
+
+    async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+        let found =
+            self.follow(keys::external_account(external_id), "EXTACC".into(), "accountId", keys::account).await?;
+        found.map(from_item).transpose()
+    }
+
+    async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "ACCOUNT#").await?;
+        let mut accounts: Vec<ConnectedAccount> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        accounts.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(accounts)
+    }
+
+    async fn get_conversation(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.conversation_versioned(org, id).await?.map(|(c, _)| c))
+    }
+
+    async fn find_conversation(
+        &self,
+        org: &str,
+        account_id: &str,
+        participant_id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let sk = keys::conversation_key(account_id, participant_id);
+        self.follow(keys::org(org), sk, "conversationId", keys::conversation).await?.map(from_item).transpose()
+    }
+
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
+        let org = &conversation.organization_id;
+        let mut lookup = HashMap::from([("conversationId".to_owned(), s(&conversation.id))]);
+        let key_sk = keys::conversation_key(&conversation.connected_account_id, &conversation.participant_id);
+        ops::keyed(&mut lookup, keys::org(org), key_sk);
+        let tx = vec![
+            TxItem::put(lookup, Some("attribute_not_exists(pk)")),
+            TxItem::put(Self::conversation_item(conversation, 1)?, Some("attribute_not_exists(pk)")),
+        ];
+        match self.transact(tx).await {
+            Ok(()) => Ok(conversation.clone()),
+            Err(StoreError::Conflict(_)) => self
+                .find_conversation(org, &conversation.connected_account_id, &conversation.participant_id)
+                .await?
+                .ok_or_else(|| StoreError::Backend("conversation key without conversation".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn set_conversation_contact(
+        &self,
+        org: &str,
+        id: &str,
+        handle: Option<&str>,
+        display_name: Option<&str>,
+        lead_id: Option<&str>,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.update_conversation(org, id, |c| {
+            if let Some(h) = handle {
+                c.handle = Some(h.to_owned());
+            }
+            if let Some(n) = display_name {
+                c.display_name = Some(n.to_owned());
+            }
+            if let Some(l) = lead_id {
+                c.lead_id = Some(l.to_owned());
+            }
+        })
+        .await
+    }
+
+    async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
+        self.update_conversation(org, id, |c| c.unread_count = 0).await
+    }
+
+    async fn list_conversations(
+        &self,
+        org: &str,
+        provider: Option<Provider>,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let index = if provider.is_some() { GSI1 } else { GSI2 };
+        self.query_page(index, keys::conversations_of(org, provider.map(Provider::as_str)), page, false).await
+    }
+
+    async fn append_message(&self, message: &Message, activity: &Activity) -> Result<Appended, StoreError> {
+        let org = &message.organization_id;
+        for _ in 0..MAX_RETRIES {
+            if let Some(mid) = &message.external_message_id {
+                if let Some(existing) = self.find_message_by_external_id(org, mid).await? {
+                    return Ok(Appended::Duplicate(Box::new(existing)));
+                }
+            }
+            let Some((mut conversation, version)) = self.conversation_versioned(org, &message.conversation_id).await?
+            else {
+                return Err(StoreError::Backend(format!("conversation {} not found", message.conversation_id)));
+            };
+            conversation.apply(activity);
+            let mut tx = vec![
+                TxItem::put(Self::message_item(message)?, Some("attribute_not_exists(pk)")),
+                TxItem::put_if_version(Self::conversation_item(&conversation, version + 1)?, version),
+            ];
+            if let Some(mid) = &message.external_message_id {
+                tx.push(TxItem::put(Self::mid_lookup(org, mid, &message.id), Some("attribute_not_exists(pk)")));
+            }
+            match self.transact(tx).await {
+                Ok(()) => {
+                    return Ok(Appended::New {
+                        message: Box::new(message.clone()),
+                        conversation: Box::new(conversation),
+                    });
+                }
+                Err(StoreError::Conflict(_)) => continue, // a duplicate or a concurrent update: look again
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend("message append is too contended".into()))
+    }
+
+    async fn get_message(&self, org: &str, id: &str) -> Result<Option<Message>, StoreError> {
+        self.get(keys::org(org), keys::message(id)).await?.map(from_item).transpose()
+    }
+
+    async fn find_message_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<Message>, StoreError> {
+        self.follow(keys::org(org), keys::mid(external_id), "messageId", keys::message)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    async fn list_messages(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, StoreError> {
+        self.query_page(GSI1, keys::messages_of(org, conversation_id), page, false).await
+    }
+
+    async fn create_lead(&self, lead: &Lead) -> Result<(), StoreError> {
+        let org = &lead.organization_id;
+        let mut item = to_item(lead)?;
+        ops::keyed(&mut item, keys::org(org), keys::lead(&lead.id));
+        item.insert("gsi1pk".into(), s(keys::leads_of(org)));
+        item.insert("gsi1sk".into(), s(keys::ordered(&time_sort_key(lead.created_at), &lead.id)));
+        let mut tx = vec![TxItem::put(item, Some("attribute_not_exists(pk)"))];
+        for sk in [
+            lead.instagram_handle.as_deref().map(keys::lead_handle),
+            lead.instagram_user_id.as_deref().map(keys::lead_ig_id),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut lookup = HashMap::from([("leadId".to_owned(), s(&lead.id))]);
+            ops::keyed(&mut lookup, keys::org(org), sk);
+            tx.push(TxItem::put(lookup, Some("attribute_not_exists(pk)")));
+        }
+        self.transact(tx).await.map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("lead with this Instagram handle or user id"),
+            other => other,
+        })
+    }
+
+    async fn list_leads(&self, org: &str, page: &PageRequest) -> Result<Page<Lead>, StoreError> {
+        self.query_page(GSI1, keys::leads_of(org), page, false).await
+    }
+
+    async fn find_lead_by_instagram_user_id(&self, org: &str, user_id: &str) -> Result<Option<Lead>, StoreError> {
+        self.follow(keys::org(org), keys::lead_ig_id(user_id), "leadId", keys::lead).await?.map(from_item).transpose()
+    }
+
+    async fn find_lead_by_instagram_handle(&self, org: &str, handle: &str) -> Result<Option<Lead>, StoreError> {
+        self.follow(keys::org(org), keys::lead_handle(handle), "leadId", keys::lead).await?.map(from_item).transpose()
+    }
+
+    async fn get_profile(&self, org: &str, instagram_user_id: &str) -> Result<Option<CustomerProfile>, StoreError> {
+        self.get(keys::org(org), keys::profile(instagram_user_id)).await?.map(from_item).transpose()
+    }
+
+    async fn put_profile(&self, profile: &CustomerProfile) -> Result<(), StoreError> {
+        let mut item = to_item(profile)?;
+        ops::keyed(&mut item, keys::org(&profile.organization_id), keys::profile(&profile.instagram_user_id));
+        self.put(item, None).await.map(|_| ())
+    }
+
+    async fn put_raw_event(&self, event: &RawEvent) -> Result<(), StoreError> {
+        let mut item = to_item(event)?;
+        ops::keyed(&mut item, keys::raw(&event.external_account_id), keys::raw_event(&event.id));
+        item.insert("gsi1pk".into(), s(keys::raw(&event.external_account_id)));
+        item.insert("gsi1sk".into(), s(keys::ordered(&time_sort_key(event.received_at), &event.id)));
+        // Kept once: a redelivery finds it there already.
+        self.put(item, Some("attribute_not_exists(pk)")).await.map(|_| ())
+    }
+
+    async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError> {
+        let items = self.query_all(GSI1, keys::raw(external_account_id), true).await?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    async fn delete_raw_event(&self, external_account_id: &str, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::raw(external_account_id)))
+            .key(keys::SK, s(keys::raw_event(id)))
+            .send()
+            .await
+            .map_err(ops::backend)?;
+        Ok(())
+    }
+
+    async fn insert_message(&self, message: &Message) -> Result<(), StoreError> {
+        let mut tx = vec![TxItem::put(Self::message_item(message)?, None)];
+        if let Some(mid) = &message.external_message_id {
+            tx.push(TxItem::put(
+                Self::mid_lookup(&message.organization_id, mid, &message.id),
+                Some("attribute_not_exists(pk)"),
+            ));
+        }
+        self.transact(tx).await.map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("message with this Meta id"),
+            other => other,
+        })
+    }
+
+    async fn apply_activity(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        activity: &Activity,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.update_conversation(org, conversation_id, |c| c.apply(activity)).await
+    }
+
+    async fn mark_message_sent(
+        &self,
+        org: &str,
+        id: &str,
+        external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<MarkSent, StoreError> {
+        for _ in 0..MAX_RETRIES {
+            if let Some(holder) = self.find_message_by_external_id(org, external_id).await? {
+                if holder.id != id {
+                    return Ok(MarkSent::IdTakenBy(Box::new(holder)));
+                }
+            }
+            let update = TxItem::update(
+                keys::org(org),
+                keys::message(id),
+                "SET #status = :sent, externalMessageId = :mid, updatedAt = :at REMOVE errorCode",
+                "attribute_exists(pk)",
+                vec![("#status", "status")],
+                vec![(":sent", attr_of(&MessageStatus::Sent)?), (":mid", s(external_id)), (":at", attr_of(&at)?)],
+            );
+            let mut lookup = TxItem::put(
+                Self::mid_lookup(org, external_id, id),
+                Some("attribute_not_exists(pk) OR messageId = :self"),
+            );
+            lookup.values.push((":self".into(), s(id)));
+            match self.transact(vec![lookup, update]).await {
+                Ok(()) => {
+                    let sent = self.get_message(org, id).await?;
+                    return Ok(sent.map_or(MarkSent::NotFound, |m| MarkSent::Sent(Box::new(m))));
+                }
+                Err(StoreError::Conflict(_)) => {
+                    if self.get_message(org, id).await?.is_none() {
+                        return Ok(MarkSent::NotFound);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend("marking a message sent is too contended".into()))
+    }
+
+    async fn mark_message_failed(
+        &self,
+        org: &str,
+        id: &str,
+        code: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError> {
+        let item = self
+            .update_returning(
+                keys::org(org),
+                keys::message(id),
+                "SET #status = :failed, errorCode = :code, updatedAt = :at",
+                "attribute_exists(pk)",
+                vec![("#status", "status")],
+                vec![(":failed", attr_of(&MessageStatus::Failed)?), (":code", s(code)), (":at", attr_of(&at)?)],
+            )
+            .await?;
+        item.map(from_item).transpose()
+    }
+
+    async fn delete_message(&self, org: &str, id: &str) -> Result<(), StoreError> {
+        let Some(message) = self.get_message(org, id).await? else { return Ok(()) };
+        let mut tx = vec![TxItem::delete(keys::org(org), keys::message(id), None, vec![])];
+        if let Some(mid) = &message.external_message_id {
+            let cond = Some("attribute_not_exists(pk) OR messageId = :self");
+            tx.push(TxItem::delete(keys::org(org), keys::mid(mid), cond, vec![(":self".into(), s(id))]));
+        }
+        self.transact(tx).await
+    }
+
+    async fn put_job(&self, job: &IntegrationJob) -> Result<(), StoreError> {
+        self.put(Self::job_item(job)?, None).await.map(|_| ())
+    }
+
+    async fn get_job(&self, org: &str, id: &str) -> Result<Option<IntegrationJob>, StoreError> {
+        self.get(keys::org(org), keys::job(id)).await?.map(from_item).transpose()
+    }
+
+    async fn claim_job(
+        &self,
+        org: &str,
+        id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<IntegrationJob>, StoreError> {
+        let item = self
+            .update_returning(
+                keys::org(org),
+                keys::job(id),
+                "SET #status = :processing, leaseMs = :leaseMs, leaseExpiresAt = :lease, updatedAt = :now ADD attempts :one",
+                "(#status = :pending AND (attribute_not_exists(nextAttemptMs) OR nextAttemptMs <= :nowMs)) \
+                 OR (#status = :processing AND leaseMs <= :nowMs)",
+                vec![("#status", "status")],
+                vec![
+                    (":processing", attr_of(&JobStatus::Processing)?),
+                    (":pending", attr_of(&JobStatus::Pending)?),
+                    (":leaseMs", n(lease_until.timestamp_millis())),
+                    (":lease", attr_of(&lease_until)?),
+                    (":now", attr_of(&now)?),
+                    (":nowMs", n(now.timestamp_millis())),
+                    (":one", n(1)),
+                ],
+            )
+            .await?;
+        item.map(from_item).transpose()
+    }
+
+    async fn reserve_idempotency_key(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let (pk, sk) = (keys::org(&record.organization_id), keys::idempotency(&record.key));
+        let mut item = to_item(record)?;
+        ops::keyed(&mut item, pk.clone(), sk.clone());
+        // Expired by DynamoDB's TTL a day later.
+        item.insert("ttl".into(), n(record.created_at.timestamp() + 24 * 3600));
+        if self.put(item, Some("attribute_not_exists(pk)")).await? {
+            return Ok(None);
+        }
+        self.get(pk, sk).await?.map(from_item).transpose()
+    }
+
+    async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
+        let mut item = to_item(token)?;
+        ops::keyed(&mut item, keys::org(&token.organization_id), keys::token(&token.connected_account_id));
+        if let Some(expires) = token.expires_at {
+            item.insert("gsi2pk".into(), s(keys::TOKENS));
+            let owner = format!("{}#{}", token.organization_id, token.connected_account_id);
+            item.insert("gsi2sk".into(), s(keys::ordered(&time_sort_key(expires), &owner)));
+        }
+        self.put(item, None).await.map(|_| ())
+    }
+
+    async fn get_token(&self, org: &str, account_id: &str) -> Result<Option<OAuthToken>, StoreError> {
+        self.get(keys::org(org), keys::token(account_id)).await?.map(from_item).transpose()
+    }
+
+    async fn set_account_status(
+        &self,
+        org: &str,
+        id: &str,
+        status: AccountStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        let item = self
+            .update_returning(
+                keys::org(org),
+                keys::account(id),
+                "SET #status = :status, updatedAt = :at",
+                "attribute_exists(pk)",
+                vec![("#status", "status")],
+                vec![(":status", attr_of(&status)?), (":at", attr_of(&at)?)],
+            )
+            .await?;
+        item.map(from_item).transpose()
+    }
+}

@@ -1,0 +1,325 @@
+//! The few DynamoDB calls the store is made of, with errors mapped to `StoreError`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::{Cursor, Page, PageRequest};
+use crate::ports::StoreError;
+
+use super::{DynamoStore, keys};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn to_item<T: Serialize>(v: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(v).map_err(|e| StoreError::Backend(format!("item does not serialise: {e}")))
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(format!("stored item unreadable: {e}")))
+}
+
+pub fn attr_of<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(v).map_err(|e| StoreError::Backend(format!("value does not serialise: {e}")))
+}
+
+pub fn keyed(item: &mut Item, pk: String, sk: String) {
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+}
+
+pub fn backend<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+    let detail = e.as_service_error().and_then(|s| s.message().map(str::to_owned)).unwrap_or_else(|| format!("{e:?}"));
+    StoreError::Backend(detail)
+}
+
+pub fn is_conditional_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// One write of a transaction.
+pub struct TxItem {
+    kind: TxKind,
+    condition: Option<String>,
+    pub values: Vec<(String, AttributeValue)>,
+    names: Vec<(String, String)>,
+}
+
+enum TxKind {
+    Put(Item),
+    Update { pk: String, sk: String, expression: String },
+    Delete { pk: String, sk: String },
+}
+
+impl TxItem {
+    pub fn put(item: Item, condition: Option<&str>) -> Self {
+        TxItem { kind: TxKind::Put(item), condition: condition.map(str::to_owned), values: vec![], names: vec![] }
+    }
+
+    /// A put that only succeeds over the item's `version`.
+    pub fn put_if_version(item: Item, version: i64) -> Self {
+        let mut tx = Self::put(item, Some("version = :v"));
+        tx.values.push((":v".into(), n(version)));
+        tx
+    }
+
+    pub fn update(
+        pk: String,
+        sk: String,
+        expression: &str,
+        condition: &str,
+        names: Vec<(&str, &str)>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Self {
+        TxItem {
+            kind: TxKind::Update { pk, sk, expression: expression.to_owned() },
+            condition: Some(condition.to_owned()),
+            values: values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            names: names.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+        }
+    }
+
+    pub fn delete(pk: String, sk: String, condition: Option<&str>, values: Vec<(String, AttributeValue)>) -> Self {
+        TxItem { kind: TxKind::Delete { pk, sk }, condition: condition.map(str::to_owned), values, names: vec![] }
+    }
+
+    fn build(self, table: &str) -> Result<TransactWriteItem, StoreError> {
+        let values = (!self.values.is_empty()).then(|| self.values.into_iter().collect::<HashMap<_, _>>());
+        let names = (!self.names.is_empty()).then(|| self.names.into_iter().collect::<HashMap<_, _>>());
+        let key = |pk: String, sk: String| HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))]);
+        let built = match self.kind {
+            TxKind::Put(item) => TransactWriteItem::builder().put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_values(values)
+                    .set_expression_attribute_names(names)
+                    .build()
+                    .map_err(build_error)?,
+            ),
+            TxKind::Update { pk, sk, expression } => TransactWriteItem::builder().update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key(pk, sk)))
+                    .update_expression(expression)
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_values(values)
+                    .set_expression_attribute_names(names)
+                    .build()
+                    .map_err(build_error)?,
+            ),
+            TxKind::Delete { pk, sk } => TransactWriteItem::builder().delete(
+                Delete::builder()
+                    .table_name(table)
+                    .set_key(Some(key(pk, sk)))
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_values(values)
+                    .build()
+                    .map_err(build_error)?,
+            ),
+        };
+        Ok(built.build())
+    }
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Backend(format!("request does not build: {e}"))
+}
+
+impl DynamoStore {
+    /// A strongly consistent `GetItem`.
+    pub(super) async fn get(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(out.item)
+    }
+
+    /// `PutItem`; `false` when the condition did not hold.
+    pub(super) async fn put(&self, item: Item, condition: Option<&str>) -> Result<bool, StoreError> {
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        match put.set_condition_expression(condition.map(str::to_owned)).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    /// `TransactWriteItems`; `Conflict` when a condition did not hold (the whole transaction
+    /// was cancelled).
+    pub(super) async fn transact(&self, items: Vec<TxItem>) -> Result<(), StoreError> {
+        let items = items.into_iter().map(|i| i.build(&self.table)).collect::<Result<Vec<_>, _>>()?;
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("TransactionCanceledException") => {
+                Err(StoreError::Conflict("item"))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    /// `UpdateItem` returning the new item; `None` when the condition did not hold.
+    pub(super) async fn update_returning(
+        &self,
+        pk: String,
+        sk: String,
+        expression: &str,
+        condition: &str,
+        names: Vec<(&str, &str)>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Option<Item>, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .return_values(ReturnValue::AllNew);
+        for (k, v) in names {
+            update = update.expression_attribute_names(k, v);
+        }
+        for (k, v) in values {
+            update = update.expression_attribute_values(k, v);
+        }
+        match update.send().await {
+            Ok(out) => Ok(out.attributes),
+            Err(e) if is_conditional_failure(&e) => Ok(None),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    /// One page of a GSI partition, newest first, resuming after the cursor. Asks for one
+    /// item more than the page to know whether another page follows.
+    pub(super) async fn query_page<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        partition: String,
+        page: &PageRequest,
+        ascending: bool,
+    ) -> Result<Page<T>, StoreError> {
+        let (pk_attr, sk_attr) = (format!("{index}pk"), format!("{index}sk"));
+        let mut condition = "#pk = :pk".to_owned();
+        let mut values = HashMap::from([(":pk".to_owned(), s(partition))]);
+        let mut names = HashMap::from([("#pk".to_owned(), pk_attr)]);
+        if let Some(after) = &page.after {
+            condition.push_str(if ascending { " AND #sk > :after" } else { " AND #sk < :after" });
+            values.insert(":after".into(), s(keys::ordered(&after.sort_key, &after.id)));
+            names.insert("#sk".into(), sk_attr.clone());
+        }
+        let mut items: Vec<Item> = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(&condition)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(ascending)
+                .limit((page.limit + 1 - items.len()) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if items.len() > page.limit || start.is_none() {
+                break;
+            }
+        }
+        let more = items.len() > page.limit;
+        items.truncate(page.limit);
+        let next_cursor = match (more, items.last()) {
+            (true, Some(last)) => {
+                let order = last
+                    .get(&sk_attr)
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| StoreError::Backend(format!("item without {sk_attr}")))?;
+                let (sort_key, id) = order.split_once('#').unwrap_or((order.as_str(), ""));
+                Some(Cursor { sort_key: sort_key.to_owned(), id: id.to_owned() }.encode())
+            }
+            _ => None,
+        };
+        let data = items.into_iter().map(from_item).collect::<Result<Vec<T>, _>>()?;
+        Ok(Page { data, next_cursor })
+    }
+
+    /// Every item of a GSI partition (small partitions only: raw events of one account).
+    pub(super) async fn query_all(
+        &self,
+        index: &str,
+        partition: String,
+        ascending: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", format!("{index}pk"))
+                .expression_attribute_values(":pk", s(partition.clone()))
+                .scan_index_forward(ascending)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Items of one partition whose sort key starts with `prefix`.
+    pub(super) async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+}

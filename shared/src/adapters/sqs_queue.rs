@@ -1,0 +1,66 @@
+//! The jobs queue on SQS. Delays use `DelaySeconds` (at most 15 minutes; the processor
+//! queues a job again when it arrives before its time). Redelivery, and the dead-letter
+//! queue after `maxReceiveCount`, are the queue's redrive policy (template.yaml).
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::ProvideErrorMetadata;
+use chrono::Duration;
+
+use crate::ports::{JobQueue, QueueError, QueueMessage};
+
+pub const MAX_DELAY_SECONDS: i64 = 900;
+
+#[derive(Clone)]
+pub struct SqsQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        SqsQueue { client, queue_url: queue_url.into() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn url(&self) -> &str {
+        &self.queue_url
+    }
+}
+
+/// SQS's delay for a wanted one: whole seconds, rounded up, capped at 15 minutes.
+pub fn delay_seconds(delay: Duration) -> i32 {
+    let secs = (delay.num_milliseconds().max(0) + 999) / 1000;
+    secs.min(MAX_DELAY_SECONDS) as i32
+}
+
+#[async_trait]
+impl JobQueue for SqsQueue {
+    async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
+        let body = serde_json::to_string(message).map_err(|e| QueueError(e.to_string()))?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .delay_seconds(delay_seconds(delay))
+            .send()
+            .await
+            .map_err(|e| QueueError(e.message().map(str::to_owned).unwrap_or_else(|| format!("{e:?}"))))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_round_up_to_seconds_and_stop_at_fifteen_minutes() {
+        assert_eq!(delay_seconds(Duration::milliseconds(1250)), 2);
+        assert_eq!(delay_seconds(Duration::zero()), 0);
+        assert_eq!(delay_seconds(Duration::minutes(30)), 900);
+    }
+}
