@@ -63,7 +63,11 @@ pub struct Config {
     pub fallback_account: FallbackAccount,
     pub graph_api_base_url: String,
     pub graph_api_version: String,
+    /// `graph.instagram.com` (Instagram Login token refresh); `INSTAGRAM_GRAPH_API_BASE_URL`.
+    pub instagram_graph_base_url: String,
     pub job_max_attempts: u32,
+    /// How far ahead the scheduled refresh looks for expiring tokens.
+    pub token_refresh_horizon: Duration,
     pub job_retry_base_delay_ms: u64,
     pub sla_response_minutes: i64,
     pub human_agent_tag: bool,
@@ -145,6 +149,11 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             graph_api_version: get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
+            instagram_graph_base_url: get("INSTAGRAM_GRAPH_API_BASE_URL")
+                .unwrap_or_else(|| "https://graph.instagram.com".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            token_refresh_horizon: Duration::hours(parse_num(&get, "TOKEN_REFRESH_HORIZON_HOURS", 7 * 24)?),
             job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 5)?.max(1),
             job_retry_base_delay_ms: parse_num(&get, "JOB_RETRY_BASE_DELAY_MS", 2000)?,
             sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),

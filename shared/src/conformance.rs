@@ -419,6 +419,8 @@ pub async fn tokens_and_account_status_are_kept_per_account(store: &dyn Store) {
         expires_at: Some(t(3600)),
         refreshed_at: t(0),
         created_at: t(0),
+        refresh_failed_at: None,
+        refresh_lease_until: None,
     };
     store.put_token(&token).await.unwrap();
     assert_eq!(store.get_token(&org, &a.id).await.unwrap(), Some(token));
@@ -427,6 +429,50 @@ pub async fn tokens_and_account_status_are_kept_per_account(store: &dyn Store) {
     assert_eq!((flagged.status, flagged.updated_at), (AccountStatus::ReauthRequired, t(9)));
     assert_eq!(store.get_account(&org, &a.id).await.unwrap().unwrap().status, AccountStatus::ReauthRequired);
     assert_eq!(store.set_account_status(&unique("org"), &a.id, AccountStatus::Active, t(9)).await.unwrap(), None);
+}
+
+/// Tokens due soonest come first; failed ones never; one run at a time holds a token.
+/// Due lists span organizations, so this case uses expiries far from every other case's.
+pub async fn tokens_due_for_refresh_are_listed_soonest_first_and_claimed_once(store: &dyn Store) {
+    let org = unique("org");
+    let base = t(0) + chrono::Duration::days(365 * 300) + chrono::Duration::seconds(rand::random::<u32>() as i64);
+    let token = |account: &str, expires: Option<DateTime<Utc>>, failed: bool| OAuthToken {
+        organization_id: org.clone(),
+        connected_account_id: account.to_owned(),
+        kind: TokenKind::User,
+        encrypted: EncryptedToken {
+            scheme: "AES256GCM".into(),
+            key_id: "k".into(),
+            nonce: "bg==".into(),
+            ciphertext: "Yw==".into(),
+            encrypted_data_key: None,
+        },
+        expires_at: expires,
+        refreshed_at: t(0),
+        created_at: t(0),
+        refresh_failed_at: failed.then(|| t(1)),
+        refresh_lease_until: None,
+    };
+    let hour = chrono::Duration::hours(1);
+    store.put_token(&token("later", Some(base + hour * 2), false)).await.unwrap();
+    store.put_token(&token("sooner", Some(base + hour), false)).await.unwrap();
+    store.put_token(&token("failed", Some(base + hour), true)).await.unwrap();
+    store.put_token(&token("page", None, false)).await.unwrap();
+    store.put_token(&token("far", Some(base + hour * 10), false)).await.unwrap();
+    let due: Vec<_> = store
+        .list_tokens_due(base + hour * 3, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.organization_id == org)
+        .map(|t| t.connected_account_id)
+        .collect();
+    assert_eq!(due, ["sooner", "later"]);
+    assert!(store.claim_token_refresh(&org, "sooner", base, base + chrono::Duration::minutes(5)).await.unwrap());
+    assert!(!store.claim_token_refresh(&org, "sooner", base, base + chrono::Duration::minutes(5)).await.unwrap());
+    let after = base + chrono::Duration::minutes(5);
+    assert!(store.claim_token_refresh(&org, "sooner", after, after + chrono::Duration::minutes(5)).await.unwrap());
+    assert!(!store.claim_token_refresh(&org, "missing", base, after).await.unwrap());
 }
 
 /// Expands to one test per conformance case. `$make` is an async block giving
@@ -449,6 +495,7 @@ macro_rules! store_conformance_tests {
             an_idempotency_key_is_reserved_once_per_organization,
             a_sent_message_takes_its_meta_id_unless_another_holds_it,
             tokens_and_account_status_are_kept_per_account,
+            tokens_due_for_refresh_are_listed_soonest_first_and_claimed_once,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod fixtures;
 pub mod http;
+pub mod lambda;
 pub mod meta;
 pub mod ports;
 pub mod runtime;

@@ -59,7 +59,7 @@ pub async fn build_core(config: Config) -> anyhow::Result<Built> {
         (Some(key), Some(aws)) => Arc::new(KmsCipher::new(aws_sdk_kms::Client::new(aws), key)),
         _ => static_cipher(&config)?,
     };
-    let graph = Arc::new(HttpGraphApi::new(&config.graph_api_base_url, &config.graph_api_version));
+    let graph = Arc::new(HttpGraphApi::from_config(&config));
     let core = Core { config: Arc::new(config), store, queue, cipher, graph, clock, jitter: Arc::new(ThreadRngJitter) };
     Ok(Built { core: Arc::new(core), memory_queue })
 }

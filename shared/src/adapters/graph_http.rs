@@ -8,23 +8,50 @@ use reqwest::{Client, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::ports::{GraphApi, GraphError, SendTarget, SentMessage, UserProfile};
+use crate::ports::{GraphApi, GraphError, ManagedPage, SendTarget, SentMessage, TokenGrant, UserProfile};
+
+/// Our app's credentials, for the OAuth token exchanges.
+#[derive(Clone, Default)]
+pub struct AppCredentials {
+    pub app_id: String,
+    pub app_secret: String,
+}
 
 #[derive(Clone)]
 pub struct HttpGraphApi {
     client: Client,
     base_url: String,
+    instagram_base_url: String,
     version: String,
+    app: AppCredentials,
 }
 
 impl HttpGraphApi {
     pub fn new(base_url: &str, version: &str) -> Self {
+        Self::with_app(base_url, base_url, version, AppCredentials::default())
+    }
+
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let app = AppCredentials {
+            app_id: config.meta_app_id.clone().unwrap_or_default(),
+            app_secret: config.app_secrets.first().cloned().unwrap_or_default(),
+        };
+        Self::with_app(&config.graph_api_base_url, &config.instagram_graph_base_url, &config.graph_api_version, app)
+    }
+
+    pub fn with_app(base_url: &str, instagram_base_url: &str, version: &str, app: AppCredentials) -> Self {
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
             .build()
             .expect("reqwest client builds with rustls");
-        HttpGraphApi { client, base_url: base_url.trim_end_matches('/').to_owned(), version: version.to_owned() }
+        HttpGraphApi {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            instagram_base_url: instagram_base_url.trim_end_matches('/').to_owned(),
+            version: version.to_owned(),
+            app,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -97,19 +124,29 @@ fn transport_error(e: reqwest::Error) -> GraphError {
         code: None,
         subcode: None,
         is_transient: true,
-        message: format!("Graph API unreachable: {e}"),
+        // Without the URL: some OAuth endpoints carry tokens in the query string.
+        message: format!("Graph API unreachable: {}", e.without_url()),
         retry_after_minutes: None,
     }
 }
 
-/// Sends a request (the token travels in the `Authorization` header, never in the URL)
-/// and reads a success body as `T`, or the failure as a `GraphError`.
-async fn call<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder, token: &str) -> Result<T, GraphError> {
-    let response = request.bearer_auth(token).send().await.map_err(transport_error)?;
+/// Sends a request and reads a success body as `T`, or the failure as a `GraphError`.
+async fn fetch<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, GraphError> {
+    let response = request.send().await.map_err(transport_error)?;
     if !response.status().is_success() {
         return Err(error_from(response).await);
     }
     response.json().await.map_err(transport_error)
+}
+
+/// A call authorised by a token in the `Authorization` header.
+async fn call<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder, token: &str) -> Result<T, GraphError> {
+    fetch(request.bearer_auth(token)).await
+}
+
+#[derive(Deserialize)]
+struct Paged<T> {
+    data: Vec<T>,
 }
 
 #[async_trait]
@@ -121,6 +158,51 @@ impl GraphApi for HttpGraphApi {
     async fn send_message(&self, target: &SendTarget<'_>, body: &Value) -> Result<SentMessage, GraphError> {
         let sender = target.page_id.unwrap_or("me");
         call(self.client.post(self.url(&format!("{sender}/messages"))).json(body), target.access_token).await
+    }
+
+    async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<TokenGrant, GraphError> {
+        let query = [
+            ("client_id", self.app.app_id.as_str()),
+            ("client_secret", self.app.app_secret.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("code", code),
+        ];
+        fetch(self.client.get(self.url("oauth/access_token")).query(&query)).await
+    }
+
+    async fn exchange_long_lived(&self, user_token: &str) -> Result<TokenGrant, GraphError> {
+        let query = [
+            ("grant_type", "fb_exchange_token"),
+            ("client_id", self.app.app_id.as_str()),
+            ("client_secret", self.app.app_secret.as_str()),
+            ("fb_exchange_token", user_token),
+        ];
+        fetch(self.client.get(self.url("oauth/access_token")).query(&query)).await
+    }
+
+    async fn refresh_instagram_token(&self, token: &str) -> Result<TokenGrant, GraphError> {
+        let url = format!("{}/refresh_access_token", self.instagram_base_url);
+        fetch(self.client.get(url).query(&[("grant_type", "ig_refresh_token"), ("access_token", token)])).await
+    }
+
+    async fn managed_pages(&self, user_token: &str) -> Result<Vec<ManagedPage>, GraphError> {
+        let fields = "id,name,access_token,instagram_business_account{id,username}";
+        let page: Paged<ManagedPage> =
+            call(self.client.get(self.url("me/accounts")).query(&[("fields", fields), ("limit", "100")]), user_token)
+                .await?;
+        Ok(page.data)
+    }
+
+    async fn set_page_subscription(&self, page_id: &str, page_token: &str, subscribe: bool) -> Result<(), GraphError> {
+        let url = self.url(&format!("{page_id}/subscribed_apps"));
+        let request = if subscribe {
+            let fields = "messages,messaging_postbacks,messaging_seen,message_reactions,message_echoes";
+            self.client.post(url).query(&[("subscribed_fields", fields)])
+        } else {
+            self.client.delete(url)
+        };
+        let _: Value = call(request, page_token).await?;
+        Ok(())
     }
 }
 

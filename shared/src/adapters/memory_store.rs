@@ -432,6 +432,32 @@ impl Store for MemoryStore {
         Ok(self.with(|t| t.tokens.get(&key(org, account_id)).cloned()))
     }
 
+    async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError> {
+        Ok(self.with(|t| {
+            let mut due: Vec<_> = t.tokens.values().filter(|tok| tok.due_before(before)).cloned().collect();
+            due.sort_by_key(|tok| (tok.expires_at, tok.organization_id.clone(), tok.connected_account_id.clone()));
+            due.truncate(limit);
+            due
+        }))
+    }
+
+    async fn claim_token_refresh(
+        &self,
+        org: &str,
+        account_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|t| {
+            let Some(tok) = t.tokens.get_mut(&key(org, account_id)) else { return false };
+            if tok.refresh_lease_until.is_some_and(|l| l > now) {
+                return false;
+            }
+            tok.refresh_lease_until = Some(lease_until);
+            true
+        }))
+    }
+
     async fn set_account_status(
         &self,
         org: &str,

@@ -41,4 +41,17 @@ pub struct OAuthToken {
     pub expires_at: Option<DateTime<Utc>>,
     pub refreshed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// Set when a refresh failed: the token is no longer due (only a reconnect helps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_failed_at: Option<DateTime<Utc>>,
+    /// While a refresh runs: until when its claim holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_lease_until: Option<DateTime<Utc>>,
+}
+
+impl OAuthToken {
+    /// Whether the scheduled refresh should take this token when looking up to `before`.
+    pub fn due_before(&self, before: DateTime<Utc>) -> bool {
+        self.refresh_failed_at.is_none() && self.expires_at.is_some_and(|t| t < before)
+    }
 }

@@ -38,10 +38,64 @@ pub struct SentMessage {
     pub recipient_id: Option<String>,
 }
 
+/// A token grant (`{"access_token","token_type","expires_in"}`).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct TokenGrant {
+    pub access_token: String,
+    /// Seconds; absent for tokens that do not expire.
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+}
+
+impl std::fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenGrant").field("access_token", &"<redacted>").field("expires_in", &self.expires_in).finish()
+    }
+}
+
+/// The Instagram professional account linked to a Page.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LinkedInstagram {
+    pub id: String,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+/// A Facebook Page the user manages (`/me/accounts`), with its page token.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct ManagedPage {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub access_token: String,
+    #[serde(default)]
+    pub instagram_business_account: Option<LinkedInstagram>,
+}
+
+impl std::fmt::Debug for ManagedPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagedPage")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("instagram_business_account", &self.instagram_business_account)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The part of the Graph API the core uses.
 #[async_trait]
 pub trait GraphApi: Send + Sync {
     async fn user_profile(&self, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError>;
     /// POSTs a Send API body (`{"recipient":..,"message":..}`) and returns Meta's message id.
     async fn send_message(&self, target: &SendTarget<'_>, body: &serde_json::Value) -> Result<SentMessage, GraphError>;
+    /// OAuth: the authorization code for a (short-lived) user token.
+    async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<TokenGrant, GraphError>;
+    /// `grant_type=fb_exchange_token`: a long-lived user token (also how one is refreshed).
+    async fn exchange_long_lived(&self, user_token: &str) -> Result<TokenGrant, GraphError>;
+    /// `grant_type=ig_refresh_token` on graph.instagram.com (Instagram Login tokens).
+    async fn refresh_instagram_token(&self, token: &str) -> Result<TokenGrant, GraphError>;
+    /// `/me/accounts` with page tokens and linked Instagram accounts.
+    async fn managed_pages(&self, user_token: &str) -> Result<Vec<ManagedPage>, GraphError>;
+    /// Subscribes (or, with `subscribe = false`, unsubscribes) the app to the Page's webhooks.
+    async fn set_page_subscription(&self, page_id: &str, page_token: &str, subscribe: bool) -> Result<(), GraphError>;
 }

@@ -187,4 +187,15 @@ pub trait Store: Send + Sync {
         status: AccountStatus,
         at: DateTime<Utc>,
     ) -> Result<Option<ConnectedAccount>, StoreError>;
+
+    /// Tokens expiring before `before` whose refresh has not failed, soonest first.
+    async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError>;
+    /// Claims a token for refreshing until `lease_until`, unless another run holds it.
+    async fn claim_token_refresh(
+        &self,
+        org: &str,
+        account_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }

@@ -8,12 +8,14 @@ mod inbox;
 mod jobs;
 mod leads;
 mod send;
+mod tokens;
 
 pub use inbound::AcceptReport;
 pub use inbox::ListQuery;
 pub use jobs::JobOutcome;
 pub use leads::NewLead;
 pub use send::SendAccepted;
+pub use tokens::RefreshReport;
 
 use std::sync::Arc;
 

@@ -174,7 +174,7 @@ impl TestApp {
         let cipher =
             Arc::new(StaticKeyCipher::from_base64("test-key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap());
         let core = Arc::new(Core {
-            graph: Arc::new(HttpGraphApi::new(&config.graph_api_base_url, &config.graph_api_version)),
+            graph: Arc::new(HttpGraphApi::from_config(&config)),
             config: Arc::new(config),
             store: store.clone() as Arc<dyn Store>,
             queue: queue.clone(),
@@ -221,6 +221,8 @@ impl TestApp {
             expires_at: None,
             refreshed_at: now,
             created_at: now,
+            refresh_failed_at: None,
+            refresh_lease_until: None,
         };
         self.store.put_token(&stored).await.unwrap();
         account

@@ -158,11 +158,10 @@ impl Store for DynamoStore {
                 .condition_expression("accountId = :id AND organizationId = :org")
                 .expression_attribute_values(":id", s(&account.id))
                 .expression_attribute_values(":org", s(&account.organization_id));
-            if let Err(e) = delete.send().await {
-                if !ops::is_conditional_failure(&e) {
+            if let Err(e) = delete.send().await
+                && !ops::is_conditional_failure(&e) {
                     return Err(ops::backend(e));
                 }
-            }
         }
         Ok(())
     }
@@ -256,11 +255,10 @@ impl Store for DynamoStore {
     async fn append_message(&self, message: &Message, activity: &Activity) -> Result<Appended, StoreError> {
         let org = &message.organization_id;
         for _ in 0..MAX_RETRIES {
-            if let Some(mid) = &message.external_message_id {
-                if let Some(existing) = self.find_message_by_external_id(org, mid).await? {
+            if let Some(mid) = &message.external_message_id
+                && let Some(existing) = self.find_message_by_external_id(org, mid).await? {
                     return Ok(Appended::Duplicate(Box::new(existing)));
                 }
-            }
             let Some((mut conversation, version)) = self.conversation_versioned(org, &message.conversation_id).await?
             else {
                 return Err(StoreError::Backend(format!("conversation {} not found", message.conversation_id)));
@@ -410,11 +408,10 @@ impl Store for DynamoStore {
         at: DateTime<Utc>,
     ) -> Result<MarkSent, StoreError> {
         for _ in 0..MAX_RETRIES {
-            if let Some(holder) = self.find_message_by_external_id(org, external_id).await? {
-                if holder.id != id {
+            if let Some(holder) = self.find_message_by_external_id(org, external_id).await?
+                && holder.id != id {
                     return Ok(MarkSent::IdTakenBy(Box::new(holder)));
                 }
-            }
             let update = TxItem::update(
                 keys::org(org),
                 keys::message(id),
@@ -529,7 +526,7 @@ impl Store for DynamoStore {
     async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
         let mut item = to_item(token)?;
         ops::keyed(&mut item, keys::org(&token.organization_id), keys::token(&token.connected_account_id));
-        if let Some(expires) = token.expires_at {
+        if let (Some(expires), None) = (token.expires_at, token.refresh_failed_at) {
             item.insert("gsi2pk".into(), s(keys::TOKENS));
             let owner = format!("{}#{}", token.organization_id, token.connected_account_id);
             item.insert("gsi2sk".into(), s(keys::ordered(&time_sort_key(expires), &owner)));
@@ -539,6 +536,48 @@ impl Store for DynamoStore {
 
     async fn get_token(&self, org: &str, account_id: &str) -> Result<Option<OAuthToken>, StoreError> {
         self.get(keys::org(org), keys::token(account_id)).await?.map(from_item).transpose()
+    }
+
+    async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError> {
+        // gsi2sk starts with the expiry: everything below `before` is due, soonest first.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2)
+            .key_condition_expression("gsi2pk = :tokens AND gsi2sk < :before")
+            .expression_attribute_values(":tokens", s(keys::TOKENS))
+            .expression_attribute_values(":before", s(time_sort_key(before)))
+            .scan_index_forward(true)
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(ops::backend)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    async fn claim_token_refresh(
+        &self,
+        org: &str,
+        account_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let claimed = self
+            .update_returning(
+                keys::org(org),
+                keys::token(account_id),
+                "SET refreshLeaseUntil = :until, refreshLeaseMs = :untilMs",
+                "attribute_exists(pk) AND (attribute_not_exists(refreshLeaseMs) OR refreshLeaseMs <= :nowMs)",
+                vec![],
+                vec![
+                    (":until", attr_of(&lease_until)?),
+                    (":untilMs", n(lease_until.timestamp_millis())),
+                    (":nowMs", n(now.timestamp_millis())),
+                ],
+            )
+            .await?;
+        Ok(claimed.is_some())
     }
 
     async fn set_account_status(

@@ -1,0 +1,65 @@
+//! Lambda entry points that are not HTTP: the SQS job processor and the scheduled token
+//! refresh. Each binary under `functions/` calls one of these (or `runtime::run_http_lambda`).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use crate::config::{AppEnv, Config};
+use crate::ports::QueueMessage;
+use crate::runtime::{build_core, init_tracing};
+use crate::services::Core;
+
+async fn core_from_env() -> Result<Arc<Core>, Error> {
+    init_tracing(true);
+    let config = Config::from_env(AppEnv::Production)?;
+    Ok(build_core(config).await?.core)
+}
+
+/// Handles a batch of queue messages, each on its own. Only the ones that should be
+/// delivered again are reported (`batchItemFailures`): the rest are done, whatever their
+/// job's outcome. An unreadable message is reported too, so after `maxReceiveCount` it
+/// lands in the dead-letter queue instead of vanishing.
+pub async fn process_sqs_batch(core: &Core, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let handled = match record.body.as_deref().map(serde_json::from_str::<QueueMessage>) {
+            Some(Ok(message)) => core.process(&message).await.map(|outcome| {
+                tracing::info!(message_id = %id, ?outcome, "job message handled");
+            }),
+            Some(Err(e)) => Err(crate::error::AppError::validation(format!("unreadable queue message: {e}"))),
+            None => Err(crate::error::AppError::validation("queue message without a body")),
+        };
+        if let Err(e) = handled {
+            tracing::error!(message_id = %id, error = %e, "job message will be delivered again");
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+pub async fn run_job_processor() -> Result<(), Error> {
+    let core = core_from_env().await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let core = core.clone();
+        async move { Ok::<_, Error>(process_sqs_batch(&core, event.payload).await) }
+    }))
+    .await
+}
+
+/// The scheduled token refresh. The event (EventBridge Scheduler or a rule) carries nothing
+/// we need; the answer reports what was refreshed.
+pub async fn run_token_refresh() -> Result<(), Error> {
+    let core = core_from_env().await?;
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
+        let core = core.clone();
+        async move {
+            let report = core.refresh_due_tokens().await?;
+            Ok::<_, Error>(serde_json::to_value(report)?)
+        }
+    }))
+    .await
+}
