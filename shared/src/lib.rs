@@ -14,3 +14,4 @@ pub mod meta;
 pub mod ports;
 pub mod runtime;
 pub mod services;
+pub mod testing;

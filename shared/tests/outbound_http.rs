@@ -338,7 +338,7 @@ async fn an_echo_arriving_before_the_send_call_returns_is_not_stored_twice() {
     let (_, accepted) = send(&app, &conv, "hello").await;
     // The fake Graph API delivers the echo webhook, and waits for it, before it answers.
     *app.graph.state.echo_before_answer.lock().unwrap() =
-        Some((format!("{}/api/webhooks/instagram", app.url), echo_of_send("hello")));
+        Some((format!("{}/api/webhooks/instagram", app.url), echo_of_send("hello"), APP_SECRET.to_owned()));
     assert_eq!(app.run_jobs().await[0].1, JobOutcome::Succeeded);
     assert!(app.graph.state.echo_before_answer.lock().unwrap().is_none(), "the echo was delivered mid-send");
     let outbound: Vec<_> =

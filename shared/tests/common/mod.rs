@@ -1,13 +1,10 @@
 //! Test harness: the real Router on a bound loopback port, a controllable clock, and a fake
 //! Graph API server that records what it was asked and answers from a script.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use chrono::{DateTime, Duration, Utc};
 use inbox_shared::adapters::graph_http::HttpGraphApi;
 use inbox_shared::adapters::memory_queue::MemoryQueue;
@@ -19,6 +16,7 @@ use inbox_shared::http::{mint_jwt, router};
 use inbox_shared::meta::signature;
 use inbox_shared::ports::{FixedJitter, ManualClock, Store, TokenCipher, TokenContext};
 use inbox_shared::services::{Core, JobOutcome};
+pub use inbox_shared::testing::fake_graph::{FakeGraph, GraphCall};
 use serde_json::Value;
 
 pub const APP_SECRET: &str = "test-app-secret";
@@ -33,90 +31,6 @@ pub const JITTER: f64 = 0.25;
 pub fn start_time() -> DateTime<Utc> {
     // Just after the fixtures' timestamps (2024-11-24T14:53:20Z).
     DateTime::from_timestamp(1_732_460_060, 0).unwrap()
-}
-
-/// One recorded request to the fake Graph API.
-#[derive(Debug, Clone)]
-pub struct GraphCall {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub authorization: Option<String>,
-    pub body: Value,
-}
-
-/// Status, extra headers, body.
-pub type ScriptedAnswer = (u16, Vec<(String, String)>, String);
-
-#[derive(Default)]
-pub struct FakeGraphState {
-    pub calls: Mutex<Vec<GraphCall>>,
-    /// Scripted answers, taken in order; when empty, the default for the path.
-    pub script: Mutex<VecDeque<ScriptedAnswer>>,
-    /// When set, a send first delivers this signed webhook (URL, body) to the app and waits
-    /// for its answer: the echo arriving before the send call returns.
-    pub echo_before_answer: Mutex<Option<(String, String)>>,
-}
-
-pub struct FakeGraph {
-    pub url: String,
-    pub state: Arc<FakeGraphState>,
-}
-
-impl FakeGraph {
-    pub async fn start() -> Self {
-        let state = Arc::new(FakeGraphState::default());
-        let app = axum::Router::new().fallback(fake_graph_handler).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FakeGraph { url, state }
-    }
-
-    pub fn calls(&self) -> Vec<GraphCall> {
-        self.state.calls.lock().unwrap().clone()
-    }
-
-    /// Queues the next answer: status, extra headers, body.
-    pub fn answer(&self, status: u16, headers: &[(&str, &str)], body: &str) {
-        let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        self.state.script.lock().unwrap().push_back((status, headers, body.to_owned()));
-    }
-}
-
-async fn fake_graph_handler(State(state): State<Arc<FakeGraphState>>, req: Request) -> impl IntoResponse {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-    let path = parts.uri.path().to_owned();
-    state.calls.lock().unwrap().push(GraphCall {
-        method: parts.method.to_string(),
-        path: path.clone(),
-        query: parts.uri.query().unwrap_or_default().to_owned(),
-        authorization: parts.headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()),
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    });
-    let echo = state.echo_before_answer.lock().unwrap().take();
-    if let Some((url, body)) = echo {
-        let r = reqwest::Client::new()
-            .post(url)
-            .header("x-hub-signature-256", signature::sign(APP_SECRET, body.as_bytes()))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "echo delivered during the send");
-    }
-    let scripted = state.script.lock().unwrap().pop_front();
-    let (status, headers, body) = scripted.unwrap_or_else(|| {
-        let name = if path.ends_with("/messages") { "send_ok.json" } else { "user_profile.json" };
-        (200, vec![], inbox_shared::fixtures::graph(name))
-    });
-    let mut response = (StatusCode::from_u16(status).unwrap(), body).into_response();
-    response.headers_mut().insert("content-type", "application/json".parse().unwrap());
-    for (k, v) in headers {
-        response.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
-    }
-    response
 }
 
 pub struct TestApp {

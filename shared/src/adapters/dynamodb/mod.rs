@@ -159,9 +159,10 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":id", s(&account.id))
                 .expression_attribute_values(":org", s(&account.organization_id));
             if let Err(e) = delete.send().await
-                && !ops::is_conditional_failure(&e) {
-                    return Err(ops::backend(e));
-                }
+                && !ops::is_conditional_failure(&e)
+            {
+                return Err(ops::backend(e));
+            }
         }
         Ok(())
     }
@@ -256,9 +257,10 @@ impl Store for DynamoStore {
         let org = &message.organization_id;
         for _ in 0..MAX_RETRIES {
             if let Some(mid) = &message.external_message_id
-                && let Some(existing) = self.find_message_by_external_id(org, mid).await? {
-                    return Ok(Appended::Duplicate(Box::new(existing)));
-                }
+                && let Some(existing) = self.find_message_by_external_id(org, mid).await?
+            {
+                return Ok(Appended::Duplicate(Box::new(existing)));
+            }
             let Some((mut conversation, version)) = self.conversation_versioned(org, &message.conversation_id).await?
             else {
                 return Err(StoreError::Backend(format!("conversation {} not found", message.conversation_id)));
@@ -409,9 +411,10 @@ impl Store for DynamoStore {
     ) -> Result<MarkSent, StoreError> {
         for _ in 0..MAX_RETRIES {
             if let Some(holder) = self.find_message_by_external_id(org, external_id).await?
-                && holder.id != id {
-                    return Ok(MarkSent::IdTakenBy(Box::new(holder)));
-                }
+                && holder.id != id
+            {
+                return Ok(MarkSent::IdTakenBy(Box::new(holder)));
+            }
             let update = TxItem::update(
                 keys::org(org),
                 keys::message(id),

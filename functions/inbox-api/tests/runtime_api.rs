@@ -1,0 +1,84 @@
+//! The inbox-API function through the Runtime API with the sample events, against the
+//! local AWS-compatible server (DynamoDB, SQS, KMS).
+
+use inbox_shared::domain::TokenKind;
+use inbox_shared::testing::fake_graph::FakeGraph;
+use inbox_shared::testing::local_aws::*;
+use inbox_shared::testing::runtime_api::{event, http_answer, invoke};
+use inbox_shared::testing::seed;
+use serde_json::Value;
+
+#[tokio::test]
+async fn the_inbox_api_function_answers_every_route_family() {
+    let Some(aws) = local_aws().await else { return };
+    let table = aws.fresh_table().await;
+    let (queue, _) = aws.fresh_queue().await;
+    let graph = FakeGraph::start().await;
+    let core = aws.core(&table, &queue, &graph.url).await;
+    seed::connect_account(
+        &core,
+        EVENTS_ORG,
+        EVENTS_ACCOUNT,
+        IG_ACCOUNT,
+        PAGE_ID,
+        TokenKind::Page,
+        "EAAB-page-token",
+        None,
+    )
+    .await;
+    seed::conversation_with_inbound(&core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "Do you ship?")
+        .await;
+
+    let names = [
+        "inbox-api/list-conversations.json",
+        "inbox-api/get-conversation.json",
+        "inbox-api/get-conversation-other-org.json",
+        "inbox-api/list-messages.json",
+        "inbox-api/mark-read.json",
+        "inbox-api/send-text.json",
+        "inbox-api/send-text.json",
+        "inbox-api/integrations-send.json",
+        "inbox-api/get-job-unknown.json",
+        "inbox-api/create-lead.json",
+        "inbox-api/list-leads.json",
+        "inbox-api/unauthenticated.json",
+    ];
+    let events: Vec<_> = names.iter().map(|n| event(n)).collect();
+    let run = invoke(env!("CARGO_BIN_EXE_inbox-api"), &aws.function_env(&table, &queue, &graph.url), &events).await;
+    let a: Vec<(u16, Value)> = run.invocations.iter().map(http_answer).collect();
+    assert_eq!(a[0].0, 200);
+    assert_eq!(a[0].1["data"][0]["id"], EVENTS_CONVERSATION);
+    assert_eq!(a[0].1["data"][0]["canReply"], true);
+    assert_eq!((a[1].0, a[1].1["unreadCount"].as_u64()), (200, Some(1)));
+    assert_eq!((a[2].0, a[2].1["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "another organization");
+    assert_eq!((a[3].0, a[3].1["data"][0]["text"].as_str()), (200, Some("Do you ship?")));
+    assert_eq!((a[4].0, a[4].1["unreadCount"].as_u64()), (200, Some(0)));
+    assert_eq!((a[5].0, a[5].1["status"].as_str()), (202, Some("QUEUED")));
+    assert_eq!(a[6], a[5], "the same Idempotency-Key answers the same");
+    assert_eq!(a[7].0, 202);
+    assert_eq!(a[8].0, 404);
+    assert_eq!((a[9].0, a[9].1["instagramHandle"].as_str()), (201, Some("ana.silva")));
+    assert_eq!(a[10].1["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!((a[11].0, a[11].1["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")));
+
+    // Two sends queued on SQS (the repeated one only once).
+    let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
+    let mut bodies = Vec::new();
+    for _ in 0..5 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        bodies.extend(out.messages.unwrap_or_default().into_iter().filter_map(|m| m.body));
+        if bodies.len() >= 2 {
+            break;
+        }
+    }
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    let first: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!((first["jobType"].as_str(), first["organizationId"].as_str()), (Some("SEND_MESSAGE"), Some(EVENTS_ORG)));
+}

@@ -1,0 +1,58 @@
+//! The job-processor function through the Runtime API with an SQS batch, against the local
+//! AWS-compatible server and a fake Graph API.
+
+use inbox_shared::domain::{JobStatus, MessageStatus, TokenKind};
+use inbox_shared::testing::fake_graph::FakeGraph;
+use inbox_shared::testing::local_aws::*;
+use inbox_shared::testing::runtime_api::{event, invoke};
+use inbox_shared::testing::seed;
+use serde_json::json;
+
+#[tokio::test]
+async fn the_job_processor_sends_and_reports_only_the_failed_records() {
+    let Some(aws) = local_aws().await else { return };
+    let table = aws.fresh_table().await;
+    let (queue, _) = aws.fresh_queue().await;
+    let graph = FakeGraph::start().await;
+    let core = aws.core(&table, &queue, &graph.url).await;
+    seed::connect_account(
+        &core,
+        EVENTS_ORG,
+        EVENTS_ACCOUNT,
+        IG_ACCOUNT,
+        PAGE_ID,
+        TokenKind::Page,
+        "EAAB-page-token",
+        None,
+    )
+    .await;
+    let conversation =
+        seed::conversation_with_inbound(&core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "hi").await;
+    let (message, _) = seed::queued_reply(&core, &conversation, EVENTS_JOB, "Yes, we ship!").await;
+
+    // The same batch twice: the second delivery must not send again.
+    let batch = event("job-processor/sqs-batch.json");
+    let run = invoke(
+        env!("CARGO_BIN_EXE_job-processor"),
+        &aws.function_env(&table, &queue, &graph.url),
+        &[batch.clone(), batch],
+    )
+    .await;
+    for invocation in &run.invocations {
+        assert_eq!(
+            invocation.response(),
+            &json!({"batchItemFailures": [{"itemIdentifier": "sqs-msg-unreadable"}]}),
+            "only the unreadable record is delivered again"
+        );
+    }
+    let sends: Vec<_> = graph.calls().into_iter().filter(|c| c.path.ends_with("/messages")).collect();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].path, format!("/v21.0/{PAGE_ID}/messages"));
+    assert_eq!(sends[0].authorization.as_deref(), Some("Bearer EAAB-page-token"), "decrypted through KMS");
+    assert_eq!(sends[0].body, json!({"recipient": {"id": CUSTOMER}, "message": {"text": "Yes, we ship!"}}));
+    let job = core.store.get_job(EVENTS_ORG, EVENTS_JOB).await.unwrap().unwrap();
+    assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 1));
+    let sent = core.store.get_message(EVENTS_ORG, &message.id).await.unwrap().unwrap();
+    assert_eq!((sent.status, sent.external_message_id.as_deref()), (MessageStatus::Sent, Some("aWdfZAG1fc2VudF8x")));
+    assert!(!run.logs.contains("EAAB-page-token"), "tokens never logged");
+}

@@ -1,0 +1,67 @@
+//! The token-refresh function through the Runtime API with the schedule's event, against
+//! the local AWS-compatible server and a fake Graph API.
+
+use chrono::Duration;
+use inbox_shared::domain::{AccountStatus, TokenKind};
+use inbox_shared::ports::TokenContext;
+use inbox_shared::testing::fake_graph::FakeGraph;
+use inbox_shared::testing::local_aws::*;
+use inbox_shared::testing::runtime_api::{event, invoke};
+use inbox_shared::testing::seed;
+use serde_json::json;
+
+#[tokio::test]
+async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
+    let Some(aws) = local_aws().await else { return };
+    let table = aws.fresh_table().await;
+    let (queue, _) = aws.fresh_queue().await;
+    let graph = FakeGraph::start().await;
+    let core = aws.core(&table, &queue, &graph.url).await;
+    let now = core.now();
+    let token = |days| Some(now + Duration::days(days));
+    seed::connect_account(
+        &core,
+        EVENTS_ORG,
+        "acc_due",
+        "1001",
+        "2001",
+        TokenKind::User,
+        "EAAB-old-user-token",
+        token(2),
+    )
+    .await;
+    seed::connect_account(&core, EVENTS_ORG, "acc_later", "1002", "2002", TokenKind::User, "EAAB-fine", token(30))
+        .await;
+    seed::connect_account(&core, EVENTS_ORG, "acc_expired", "1003", "2003", TokenKind::User, "EAAB-dead", token(-1))
+        .await;
+    seed::connect_account(&core, EVENTS_ORG, "acc_page", "1004", "2004", TokenKind::Page, "EAAB-page", None).await;
+
+    let run = invoke(
+        env!("CARGO_BIN_EXE_token-refresh"),
+        &aws.function_env(&table, &queue, &graph.url),
+        &[event("token-refresh/scheduled.json")],
+    )
+    .await;
+    assert_eq!(run.invocations[0].response(), &json!({"due": 2, "refreshed": 1, "failed": 1, "skipped": 0}));
+
+    let exchanges: Vec<_> = graph.calls().into_iter().filter(|c| c.path.ends_with("/oauth/access_token")).collect();
+    assert_eq!(exchanges.len(), 1);
+    assert!(exchanges[0].query.contains("grant_type=fb_exchange_token"));
+    let refreshed = core.store.get_token(EVENTS_ORG, "acc_due").await.unwrap().unwrap();
+    assert!(refreshed.expires_at.unwrap() > now + Duration::days(59), "the new ~60-day expiry");
+    let context = TokenContext { organization_id: EVENTS_ORG, connected_account_id: "acc_due" };
+    assert_eq!(core.cipher.decrypt(&refreshed.encrypted, &context).await.unwrap(), "EAAB-long-lived-user-token");
+    let flagged = core.store.get_account(EVENTS_ORG, "acc_expired").await.unwrap().unwrap();
+    assert_eq!(flagged.status, AccountStatus::ReauthRequired);
+    assert_eq!(core.store.get_account(EVENTS_ORG, "acc_later").await.unwrap().unwrap().status, AccountStatus::Active);
+    assert!(!run.logs.contains("EAAB-"), "no token in any log line");
+
+    // A second run finds nothing due: the refreshed token moved out, the failed one is parked.
+    let again = invoke(
+        env!("CARGO_BIN_EXE_token-refresh"),
+        &aws.function_env(&table, &queue, &graph.url),
+        &[event("token-refresh/scheduled.json")],
+    )
+    .await;
+    assert_eq!(again.invocations[0].response(), &json!({"due": 0, "refreshed": 0, "failed": 0, "skipped": 0}));
+}

@@ -1,0 +1,63 @@
+//! The webhook function, as Lambda runs it: through the Runtime API with the sample events,
+//! against DynamoDB, SQS and KMS on the local AWS-compatible server.
+
+use inbox_shared::domain::{PageRequest, TokenKind};
+use inbox_shared::testing::fake_graph::FakeGraph;
+use inbox_shared::testing::local_aws::*;
+use inbox_shared::testing::runtime_api::{event, http_answer, invoke};
+use inbox_shared::testing::seed;
+use serde_json::json;
+
+#[tokio::test]
+async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
+    let Some(aws) = local_aws().await else { return };
+    let table = aws.fresh_table().await;
+    let (queue, _) = aws.fresh_queue().await;
+    let graph = FakeGraph::start().await;
+    let core = aws.core(&table, &queue, &graph.url).await;
+    seed::connect_account(
+        &core,
+        EVENTS_ORG,
+        EVENTS_ACCOUNT,
+        IG_ACCOUNT,
+        PAGE_ID,
+        TokenKind::Page,
+        "EAAB-page-token",
+        None,
+    )
+    .await;
+
+    let names = [
+        "webhook/verify.json",
+        "webhook/verify-wrong-token.json",
+        "webhook/receive-text.json",
+        "webhook/receive-text.json",
+        "webhook/receive-batch.json",
+        "webhook/receive-reaction-react.json",
+        "webhook/receive-bad-signature.json",
+        "webhook/receive-not-json.json",
+    ];
+    let events: Vec<_> = names.iter().map(|n| event(n)).collect();
+    let run = invoke(env!("CARGO_BIN_EXE_webhook"), &aws.function_env(&table, &queue, &graph.url), &events).await;
+    let answers: Vec<_> = run.invocations.iter().map(http_answer).collect();
+    assert_eq!(answers[0], (200, json!(1158201444)), "the challenge, as the raw body");
+    assert_eq!(answers[1].0, 403);
+    for (i, answer) in answers.iter().enumerate().take(6).skip(2) {
+        assert_eq!(answer, &(200, json!({"status": "ok"})), "{}", names[i]);
+    }
+    assert_eq!((answers[6].0, answers[6].1["error"]["code"].as_str()), (403, Some("INVALID_SIGNATURE")));
+    assert_eq!((answers[7].0, answers[7].1["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+
+    let conversations = core.store.list_conversations(EVENTS_ORG, None, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(conversations.data.len(), 2, "text + batch: two customers");
+    let ana = conversations.data.iter().find(|c| c.participant_id == CUSTOMER).unwrap();
+    assert_eq!(ana.unread_count, 3, "the redelivered text counted once, plus the batch's two");
+    let messages = core.store.list_messages(EVENTS_ORG, &ana.id, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(messages.data.len(), 3);
+    assert_eq!(core.store.list_raw_events(IG_ACCOUNT).await.unwrap().len(), 1, "the reaction is kept raw");
+    // Structured JSON logs carrying the request id.
+    let line = run.logs.lines().find(|l| l.contains("webhook accepted")).expect("a log line per delivery");
+    let log: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
+    assert!(log.to_string().contains("req-"), "request id in {log}");
+    assert!(!run.logs.contains("EAAB-page-token"));
+}

@@ -1,0 +1,132 @@
+//! The local AWS-compatible server the test command started (moto), and the resources it
+//! created from template.yaml. Without it the AWS tests skip, unless `REQUIRE_AWS_TESTS`
+//! is set (the test command sets it), when they fail.
+
+use aws_sdk_dynamodb::types::{GlobalSecondaryIndex, Projection, ProjectionType};
+
+pub struct LocalAws {
+    pub sdk: aws_config::SdkConfig,
+    pub table: String,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub max_receives: i32,
+    pub kms_key_id: String,
+}
+
+pub async fn local_aws() -> Option<LocalAws> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let names = ["AWS_ENDPOINT_URL", "TEST_TABLE_NAME", "TEST_JOBS_QUEUE_URL", "TEST_JOBS_DLQ_URL", "TEST_KMS_KEY_ID"];
+    if let Some(missing) = names.iter().find(|k| var(k).is_none()) {
+        if var("REQUIRE_AWS_TESTS").is_some() {
+            panic!("{missing} is not set: run the tests with `bash infra/test.sh`");
+        }
+        eprintln!("skipped: no local AWS server ({missing} unset); `bash infra/test.sh` runs these tests");
+        return None;
+    }
+    Some(LocalAws {
+        sdk: crate::runtime::aws_config().await,
+        table: var("TEST_TABLE_NAME")?,
+        queue_url: var("TEST_JOBS_QUEUE_URL")?,
+        dlq_url: var("TEST_JOBS_DLQ_URL")?,
+        max_receives: var("TEST_JOBS_MAX_RECEIVES").and_then(|v| v.parse().ok()).unwrap_or(5),
+        kms_key_id: var("TEST_KMS_KEY_ID")?,
+    })
+}
+
+impl LocalAws {
+    /// A new empty table with exactly the keys and indexes of the one created from
+    /// template.yaml, for a test that must see only its own items.
+    pub async fn fresh_table(&self) -> String {
+        let ddb = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let template = ddb.describe_table().table_name(&self.table).send().await.unwrap().table.unwrap();
+        let name = format!("{}-{}", self.table, uuid::Uuid::now_v7().simple());
+        let indexes = template.global_secondary_indexes().iter().map(|g| {
+            GlobalSecondaryIndex::builder()
+                .index_name(g.index_name().unwrap())
+                .set_key_schema(Some(g.key_schema().to_vec()))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap()
+        });
+        ddb.create_table()
+            .table_name(&name)
+            .set_attribute_definitions(Some(template.attribute_definitions().to_vec()))
+            .set_key_schema(Some(template.key_schema().to_vec()))
+            .set_global_secondary_indexes(Some(indexes.collect()))
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+        name
+    }
+
+    /// A new queue with its own dead-letter queue, redriven as the template's.
+    pub async fn fresh_queue(&self) -> (String, String) {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let suffix = uuid::Uuid::now_v7().simple().to_string();
+        let dlq = sqs.create_queue().queue_name(format!("dlq-{suffix}")).send().await.unwrap().queue_url.unwrap();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&dlq)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        let redrive = format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"{}"}}"#, self.max_receives);
+        let url = sqs
+            .create_queue()
+            .queue_name(format!("jobs-{suffix}"))
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, redrive)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        (url, dlq)
+    }
+}
+
+/// The organization, account and ids the sample events in `events/` name.
+pub const EVENTS_ORG: &str = "org_events";
+pub const EVENTS_ACCOUNT: &str = "acc_events";
+pub const EVENTS_CONVERSATION: &str = "conv_events";
+pub const EVENTS_JOB: &str = "job_events";
+pub const EVENTS_APP_SECRET: &str = "events-app-secret";
+pub const EVENTS_VERIFY_TOKEN: &str = "events-verify-token";
+pub const IG_ACCOUNT: &str = "17841400000000001";
+pub const PAGE_ID: &str = "112233445566778";
+pub const CUSTOMER: &str = "6185000000000001";
+
+impl LocalAws {
+    /// The environment of a function binary run against this server's `table` and `queue`,
+    /// with the Graph API at `graph_url`: production, as deployed.
+    pub fn function_env(&self, table: &str, queue: &str, graph_url: &str) -> Vec<(String, String)> {
+        [
+            ("APP_ENV", "production"),
+            ("META_APP_SECRET", EVENTS_APP_SECRET),
+            ("INSTAGRAM_VERIFY_TOKEN", EVENTS_VERIFY_TOKEN),
+            ("TABLE_NAME", table),
+            ("JOBS_QUEUE_URL", queue),
+            ("KMS_KEY_ID", &self.kms_key_id),
+            ("GRAPH_API_BASE_URL", graph_url),
+            ("INSTAGRAM_GRAPH_API_BASE_URL", graph_url),
+            ("RUST_LOG", "info"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// A core on the same adapters and configuration as a function run with `function_env`,
+    /// to seed data and read results.
+    pub async fn core(&self, table: &str, queue: &str, graph_url: &str) -> std::sync::Arc<crate::services::Core> {
+        let env: std::collections::HashMap<String, String> =
+            self.function_env(table, queue, graph_url).into_iter().collect();
+        let config =
+            crate::config::Config::from_lookup(crate::config::AppEnv::Production, |k| env.get(k).cloned()).unwrap();
+        crate::runtime::build_core(config).await.unwrap().core
+    }
+}

@@ -1,0 +1,158 @@
+//! Data the Runtime API tests put in the store before invoking a function.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::domain::{
+    AccountStatus, Activity, ConnectedAccount, Conversation, Direction, IntegrationJob, JobStatus, JobType, Message,
+    MessageStatus, OAuthToken, Provider, TokenKind,
+};
+use crate::ports::TokenContext;
+use crate::services::Core;
+
+/// Connects `external_id` to `org` with `token` (of `kind`, expiring at `expires_at`),
+/// encrypted with the core's cipher.
+pub async fn connect_account(
+    core: &Core,
+    org: &str,
+    account_id: &str,
+    external_id: &str,
+    page_id: &str,
+    kind: TokenKind,
+    token: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> ConnectedAccount {
+    let now = core.now();
+    let account = ConnectedAccount {
+        id: account_id.into(),
+        organization_id: org.into(),
+        provider: Provider::Instagram,
+        external_account_id: external_id.into(),
+        page_id: Some(page_id.into()),
+        display_name: Some("Coast Shop".into()),
+        username: Some("coast.shop".into()),
+        status: AccountStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    core.store.put_account(&account).await.unwrap();
+    let context = TokenContext { organization_id: org, connected_account_id: account_id };
+    let encrypted = core.cipher.encrypt(token, &context).await.unwrap();
+    let stored = OAuthToken {
+        organization_id: org.into(),
+        connected_account_id: account_id.into(),
+        kind,
+        encrypted,
+        expires_at,
+        refreshed_at: now,
+        created_at: now,
+        refresh_failed_at: None,
+        refresh_lease_until: None,
+    };
+    core.store.put_token(&stored).await.unwrap();
+    account
+}
+
+/// A conversation with `id` whose customer wrote `text` just now.
+pub async fn conversation_with_inbound(
+    core: &Core,
+    org: &str,
+    account_id: &str,
+    id: &str,
+    customer: &str,
+    text: &str,
+) -> Conversation {
+    let now = core.now();
+    let fresh = Conversation {
+        id: id.into(),
+        provider: Provider::Instagram,
+        organization_id: org.into(),
+        connected_account_id: account_id.into(),
+        external_thread_id: customer.into(),
+        participant_id: customer.into(),
+        handle: None,
+        display_name: None,
+        lead_id: None,
+        unread_count: 0,
+        last_message_at: now,
+        last_inbound_at: None,
+        last_outbound_at: None,
+        preview_text: None,
+        last_message_direction: None,
+        awaiting_reply_since: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let conversation = core.store.create_conversation(&fresh).await.unwrap();
+    let message = Message {
+        id: crate::domain::new_id("msg"),
+        organization_id: org.into(),
+        conversation_id: id.into(),
+        provider: Provider::Instagram,
+        direction: Direction::Inbound,
+        from: customer.into(),
+        to: account_id.into(),
+        text: Some(text.into()),
+        attachments: vec![],
+        status: MessageStatus::Received,
+        error_code: None,
+        external_message_id: Some(crate::domain::new_id("mid")),
+        meta_json: json!({}),
+        created_at: now,
+        updated_at: now,
+    };
+    let activity = Activity { direction: Direction::Inbound, at: now, preview: Some(text.into()), recorded_at: now };
+    core.store.append_message(&message, &activity).await.unwrap();
+    conversation
+}
+
+/// A queued reply and its pending SEND_MESSAGE job `job_id`, as the send route makes them.
+pub async fn queued_reply(
+    core: &Core,
+    conversation: &Conversation,
+    job_id: &str,
+    text: &str,
+) -> (Message, IntegrationJob) {
+    let now = core.now();
+    let org = &conversation.organization_id;
+    let message = Message {
+        id: crate::domain::new_id("msg"),
+        organization_id: org.clone(),
+        conversation_id: conversation.id.clone(),
+        provider: Provider::Instagram,
+        direction: Direction::Outbound,
+        from: String::new(),
+        to: conversation.participant_id.clone(),
+        text: Some(text.into()),
+        attachments: vec![],
+        status: MessageStatus::Queued,
+        error_code: None,
+        external_message_id: None,
+        meta_json: json!({}),
+        created_at: now,
+        updated_at: now,
+    };
+    core.store.insert_message(&message).await.unwrap();
+    let job = IntegrationJob {
+        id: job_id.into(),
+        organization_id: org.clone(),
+        provider: Provider::Instagram,
+        job_type: JobType::SendMessage,
+        status: JobStatus::Pending,
+        attempts: 0,
+        next_attempt_at: Some(now),
+        last_error: None,
+        payload_json: json!({
+            "conversationId": conversation.id,
+            "messageId": message.id,
+            "text": text,
+            "recipientId": conversation.participant_id,
+            "threadId": conversation.external_thread_id,
+        }),
+        lease_expires_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    core.store.put_job(&job).await.unwrap();
+    (message, job)
+}
