@@ -26,6 +26,7 @@ echo "== cfn-lint template.yaml"
 
 # moto on a free loopback port, stopped however this script ends.
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p target
 .venv/bin/moto_server -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
@@ -33,11 +34,19 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN
-for _ in $(seq 1 100); do
-  curl -fs "$AWS_ENDPOINT_URL/moto-api/" > /dev/null 2>&1 && break
+up=""
+for _ in $(seq 1 600); do
+  if curl -fs "$AWS_ENDPOINT_URL/moto-api/" > /dev/null 2>&1; then up=1; break; fi
+  kill -0 $moto_pid 2>/dev/null || break
   sleep 0.1
 done
-eval "$(.venv/bin/python infra/local_aws.py template.yaml)"
+if [ -z "$up" ]; then
+  echo "moto did not start on port $port:" >&2
+  cat target/moto.log >&2
+  exit 1
+fi
+resources=$(.venv/bin/python infra/local_aws.py template.yaml)
+eval "$resources"
 # The AWS tests fail (not skip) when these are missing from here on.
 export REQUIRE_AWS_TESTS=1
 

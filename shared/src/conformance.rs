@@ -423,8 +423,14 @@ pub async fn tokens_and_account_status_are_kept_per_account(store: &dyn Store) {
         refresh_lease_until: None,
     };
     store.put_token(&token).await.unwrap();
-    assert_eq!(store.get_token(&org, &a.id).await.unwrap(), Some(token));
-    assert_eq!(store.get_token(&unique("org"), &a.id).await.unwrap(), None);
+    assert_eq!(store.get_token(&org, &a.id, TokenKind::Page).await.unwrap(), Some(token.clone()));
+    assert_eq!(store.get_token(&org, &a.id, TokenKind::User).await.unwrap(), None, "one token per kind");
+    assert_eq!(store.get_token(&unique("org"), &a.id, TokenKind::Page).await.unwrap(), None);
+    let user = OAuthToken { kind: TokenKind::User, ..token.clone() };
+    store.put_token(&user).await.unwrap();
+    store.delete_token(&org, &a.id, TokenKind::Page).await.unwrap();
+    assert_eq!(store.get_token(&org, &a.id, TokenKind::Page).await.unwrap(), None);
+    assert_eq!(store.get_token(&org, &a.id, TokenKind::User).await.unwrap(), Some(user));
     let flagged = store.set_account_status(&org, &a.id, AccountStatus::ReauthRequired, t(9)).await.unwrap().unwrap();
     assert_eq!((flagged.status, flagged.updated_at), (AccountStatus::ReauthRequired, t(9)));
     assert_eq!(store.get_account(&org, &a.id).await.unwrap().unwrap().status, AccountStatus::ReauthRequired);
@@ -468,11 +474,26 @@ pub async fn tokens_due_for_refresh_are_listed_soonest_first_and_claimed_once(st
         .map(|t| t.connected_account_id)
         .collect();
     assert_eq!(due, ["sooner", "later"]);
-    assert!(store.claim_token_refresh(&org, "sooner", base, base + chrono::Duration::minutes(5)).await.unwrap());
-    assert!(!store.claim_token_refresh(&org, "sooner", base, base + chrono::Duration::minutes(5)).await.unwrap());
+    assert!(
+        store
+            .claim_token_refresh(&org, "sooner", TokenKind::User, base, base + chrono::Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_token_refresh(&org, "sooner", TokenKind::User, base, base + chrono::Duration::minutes(5))
+            .await
+            .unwrap()
+    );
     let after = base + chrono::Duration::minutes(5);
-    assert!(store.claim_token_refresh(&org, "sooner", after, after + chrono::Duration::minutes(5)).await.unwrap());
-    assert!(!store.claim_token_refresh(&org, "missing", base, after).await.unwrap());
+    assert!(
+        store
+            .claim_token_refresh(&org, "sooner", TokenKind::User, after, after + chrono::Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+    assert!(!store.claim_token_refresh(&org, "missing", TokenKind::User, base, after).await.unwrap());
 }
 
 /// Expands to one test per conformance case. `$make` is an async block giving

@@ -8,7 +8,12 @@ use inbox_shared::domain::{JobType, OAuthToken, TokenKind};
 use inbox_shared::ports::{CipherError, JobQueue, QueueMessage, Store, TokenCipher, TokenContext};
 use inbox_shared::testing::local_aws::local_aws;
 
-async fn receive(sqs: &aws_sdk_sqs::Client, url: &str, wait: i32, visibility: Option<i32>) -> Vec<aws_sdk_sqs::types::Message> {
+async fn receive(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    wait: i32,
+    visibility: Option<i32>,
+) -> Vec<aws_sdk_sqs::types::Message> {
     let out = sqs
         .receive_message()
         .queue_url(url)
@@ -103,13 +108,13 @@ async fn tokens_stored_in_dynamodb_are_never_plaintext() {
         .get_item()
         .table_name(&aws.table)
         .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{org}")))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("TOKEN#acc_1".into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("TOKEN#acc_1#PAGE".into()))
         .send()
         .await
         .unwrap()
         .item
         .expect("stored");
     assert!(!format!("{raw:?}").contains("EAAB-plaintext"), "{raw:?}");
-    let back = store.get_token(&org, "acc_1").await.unwrap().unwrap();
+    let back = store.get_token(&org, "acc_1", TokenKind::Page).await.unwrap().unwrap();
     assert_eq!(cipher.decrypt(&back.encrypted, &ctx(&org, "acc_1")).await.unwrap(), "EAAB-plaintext-never-stored");
 }

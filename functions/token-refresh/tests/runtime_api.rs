@@ -47,7 +47,7 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     let exchanges: Vec<_> = graph.calls().into_iter().filter(|c| c.path.ends_with("/oauth/access_token")).collect();
     assert_eq!(exchanges.len(), 1);
     assert!(exchanges[0].query.contains("grant_type=fb_exchange_token"));
-    let refreshed = core.store.get_token(EVENTS_ORG, "acc_due").await.unwrap().unwrap();
+    let refreshed = core.store.get_token(EVENTS_ORG, "acc_due", TokenKind::User).await.unwrap().unwrap();
     assert!(refreshed.expires_at.unwrap() > now + Duration::days(59), "the new ~60-day expiry");
     let context = TokenContext { organization_id: EVENTS_ORG, connected_account_id: "acc_due" };
     assert_eq!(core.cipher.decrypt(&refreshed.encrypted, &context).await.unwrap(), "EAAB-long-lived-user-token");

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, IdempotencyRecord,
-    IntegrationJob, JobStatus, Lead, Message, MessageStatus, OAuthToken, Page, PageRequest, Provider,
+    IntegrationJob, JobStatus, Lead, Message, MessageStatus, OAuthToken, Page, PageRequest, Provider, TokenKind,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -56,6 +56,10 @@ impl MemoryStore {
 
 fn key(org: &str, id: &str) -> OrgKey {
     (org.to_owned(), id.to_owned())
+}
+
+fn token_key(org: &str, account_id: &str, kind: TokenKind) -> OrgKey {
+    key(org, &format!("{account_id}#{}", kind.as_str()))
 }
 
 /// Newest first by (sort key, id), resuming after the cursor: the order a descending
@@ -424,12 +428,19 @@ impl Store for MemoryStore {
     }
 
     async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
-        self.with(|t| t.tokens.insert(key(&token.organization_id, &token.connected_account_id), token.clone()));
+        self.with(|t| {
+            t.tokens.insert(token_key(&token.organization_id, &token.connected_account_id, token.kind), token.clone())
+        });
         Ok(())
     }
 
-    async fn get_token(&self, org: &str, account_id: &str) -> Result<Option<OAuthToken>, StoreError> {
-        Ok(self.with(|t| t.tokens.get(&key(org, account_id)).cloned()))
+    async fn get_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError> {
+        Ok(self.with(|t| t.tokens.get(&token_key(org, account_id, kind)).cloned()))
+    }
+
+    async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError> {
+        self.with(|t| t.tokens.remove(&token_key(org, account_id, kind)));
+        Ok(())
     }
 
     async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError> {
@@ -445,11 +456,12 @@ impl Store for MemoryStore {
         &self,
         org: &str,
         account_id: &str,
+        kind: TokenKind,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         Ok(self.with(|t| {
-            let Some(tok) = t.tokens.get_mut(&key(org, account_id)) else { return false };
+            let Some(tok) = t.tokens.get_mut(&token_key(org, account_id, kind)) else { return false };
             if tok.refresh_lease_until.is_some_and(|l| l > now) {
                 return false;
             }

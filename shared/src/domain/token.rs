@@ -29,6 +29,16 @@ pub enum TokenKind {
     InstagramUser,
 }
 
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Page => "PAGE",
+            TokenKind::User => "USER",
+            TokenKind::InstagramUser => "INSTAGRAM_USER",
+        }
+    }
+}
+
 /// `OAuthToken`: an account's token, encrypted and bound (by the cipher's context) to its
 /// organization and account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

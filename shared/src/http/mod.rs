@@ -1,6 +1,7 @@
 //! The HTTP edge: one axum `Router` serves every route, under `lambda_http` in Lambda and
 //! under `axum::serve` in the local server.
 
+mod accounts;
 mod auth;
 mod error;
 mod extract;
@@ -35,6 +36,10 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/api/inbox/conversations/{id}/send-text", post(send::send_text))
         .route("/api/integrations/instagram/send", post(send::send))
         .route("/api/integrations/jobs/{id}", get(send::get_job))
+        .route("/api/integrations/meta/oauth/start", get(accounts::oauth_start))
+        .route("/api/integrations/meta/oauth/callback", get(accounts::oauth_callback))
+        .route("/api/integrations/connected-accounts", get(accounts::list))
+        .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/leads", get(leads::list).post(leads::create))
         .fallback(|| async { AppError::not_found("route") })
         .method_not_allowed_fallback(|| async {

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob, Lead,
-    Message, OAuthToken, Page, PageRequest, Provider,
+    Message, OAuthToken, Page, PageRequest, Provider, TokenKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -179,7 +179,9 @@ pub trait Store: Send + Sync {
 
     // Tokens and account status.
     async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError>;
-    async fn get_token(&self, org: &str, account_id: &str) -> Result<Option<OAuthToken>, StoreError>;
+    /// An account holds one token of each kind.
+    async fn get_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError>;
+    async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError>;
     async fn set_account_status(
         &self,
         org: &str,
@@ -195,6 +197,7 @@ pub trait Store: Send + Sync {
         &self,
         org: &str,
         account_id: &str,
+        kind: TokenKind,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError>;

@@ -1,5 +1,6 @@
 //! Which connected account an event or a conversation belongs to.
 
+use crate::domain::TokenKind;
 use crate::domain::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{CipherError, TokenContext};
@@ -54,9 +55,15 @@ impl Core {
             let dev = self.config.is_development();
             return Ok(dev.then(|| self.config.fallback_account.access_token.clone()).flatten());
         }
-        let Some(stored) = self.store.get_token(&account.organization_id, &account.id).await? else {
-            return Ok(None);
-        };
+        // A Facebook-Page account sends with its page token; an Instagram Login one with its user token.
+        let mut stored = None;
+        for kind in [TokenKind::Page, TokenKind::InstagramUser] {
+            stored = self.store.get_token(&account.organization_id, &account.id, kind).await?;
+            if stored.is_some() {
+                break;
+            }
+        }
+        let Some(stored) = stored else { return Ok(None) };
         let context = TokenContext { organization_id: &account.organization_id, connected_account_id: &account.id };
         match self.cipher.decrypt(&stored.encrypted, &context).await {
             Ok(token) => Ok(Some(token)),

@@ -13,6 +13,9 @@ use crate::ports::{Appended, RawEvent};
 
 use super::Core;
 
+/// Why an event waits for replay: nobody has connected its account (yet).
+pub(crate) const NO_ACCOUNT: &str = "no connected account";
+
 /// A failed profile lookup is not retried for every message, only after this long.
 const PROFILE_RETRY_AFTER: Duration = Duration::hours(24);
 
@@ -73,7 +76,7 @@ impl Core {
 
     pub(crate) async fn accept_item(&self, item: &Item, dev_org: Option<&str>) -> Result<Outcome, AppError> {
         let Some(account) = self.route_webhook(item.account_id(), dev_org).await? else {
-            self.keep_raw(item.account_id(), "no connected account", &item.raw).await?;
+            self.keep_raw(item.account_id(), NO_ACCOUNT, &item.raw).await?;
             return Ok(Outcome::KeptRaw);
         };
         let event = &item.event;

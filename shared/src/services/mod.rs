@@ -7,6 +7,7 @@ mod inbound;
 mod inbox;
 mod jobs;
 mod leads;
+mod oauth;
 mod send;
 mod tokens;
 
@@ -14,6 +15,7 @@ pub use inbound::AcceptReport;
 pub use inbox::ListQuery;
 pub use jobs::JobOutcome;
 pub use leads::NewLead;
+pub use oauth::{CallbackParams, ConnectResult};
 pub use send::SendAccepted;
 pub use tokens::RefreshReport;
 

@@ -32,7 +32,7 @@ impl Core {
         let mut report = RefreshReport { due: due.len(), ..Default::default() };
         for token in due {
             let (org, account) = (token.organization_id.clone(), token.connected_account_id.clone());
-            if !self.store.claim_token_refresh(&org, &account, now, now + REFRESH_LEASE).await? {
+            if !self.store.claim_token_refresh(&org, &account, token.kind, now, now + REFRESH_LEASE).await? {
                 report.skipped += 1;
                 continue;
             }

@@ -14,7 +14,7 @@
 //! | profile | `ORG#o` | `PROFILE#<igsid>` | | |
 //! | job | `ORG#o` | `JOB#id` | | |
 //! | idempotency key | `ORG#o` | `IDEMP#key` | | |
-//! | token | `ORG#o` | `TOKEN#<account>` | | `TOKENS` / `<expiresAt>#o#account` |
+//! | token | `ORG#o` | `TOKEN#<account>#<kind>` | | `TOKENS` / `<expiresAt>#o#account#kind` (expiring, not failed) |
 //! | raw event | `RAW#<account id>` | `EVENT#id` | `RAW#<account id>` / `<receivedAt>#id` | |
 
 pub const PK: &str = "pk";
@@ -89,8 +89,8 @@ pub fn idempotency(key: &str) -> String {
     format!("IDEMP#{key}")
 }
 
-pub fn token(account_id: &str) -> String {
-    format!("TOKEN#{account_id}")
+pub fn token(account_id: &str, kind: crate::domain::TokenKind) -> String {
+    format!("TOKEN#{account_id}#{}", kind.as_str())
 }
 
 pub const TOKENS: &str = "TOKENS";

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob,
-    JobStatus, Lead, Message, MessageStatus, OAuthToken, Page, PageRequest, Provider, time_sort_key,
+    JobStatus, Lead, Message, MessageStatus, OAuthToken, Page, PageRequest, Provider, TokenKind, time_sort_key,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -528,17 +528,29 @@ impl Store for DynamoStore {
 
     async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
         let mut item = to_item(token)?;
-        ops::keyed(&mut item, keys::org(&token.organization_id), keys::token(&token.connected_account_id));
+        ops::keyed(&mut item, keys::org(&token.organization_id), keys::token(&token.connected_account_id, token.kind));
         if let (Some(expires), None) = (token.expires_at, token.refresh_failed_at) {
             item.insert("gsi2pk".into(), s(keys::TOKENS));
-            let owner = format!("{}#{}", token.organization_id, token.connected_account_id);
+            let owner = format!("{}#{}#{}", token.organization_id, token.connected_account_id, token.kind.as_str());
             item.insert("gsi2sk".into(), s(keys::ordered(&time_sort_key(expires), &owner)));
         }
         self.put(item, None).await.map(|_| ())
     }
 
-    async fn get_token(&self, org: &str, account_id: &str) -> Result<Option<OAuthToken>, StoreError> {
-        self.get(keys::org(org), keys::token(account_id)).await?.map(from_item).transpose()
+    async fn get_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError> {
+        self.get(keys::org(org), keys::token(account_id, kind)).await?.map(from_item).transpose()
+    }
+
+    async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::token(account_id, kind)))
+            .send()
+            .await
+            .map_err(ops::backend)?;
+        Ok(())
     }
 
     async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError> {
@@ -563,13 +575,14 @@ impl Store for DynamoStore {
         &self,
         org: &str,
         account_id: &str,
+        kind: TokenKind,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let claimed = self
             .update_returning(
                 keys::org(org),
-                keys::token(account_id),
+                keys::token(account_id, kind),
                 "SET refreshLeaseUntil = :until, refreshLeaseMs = :untilMs",
                 "attribute_exists(pk) AND (attribute_not_exists(refreshLeaseMs) OR refreshLeaseMs <= :nowMs)",
                 vec![],
