@@ -116,6 +116,29 @@ pub async fn accounts_are_found_by_instagram_id_and_page_id(store: &dyn Store) {
     assert_eq!(store.list_accounts(&org).await.unwrap(), vec![updated]);
 }
 
+/// An Instagram account reconnected by another organization routes to the last one stored,
+/// whatever the timestamps say; the earlier owner's record stays its own.
+pub async fn the_account_stored_last_owns_its_external_ids(store: &dyn Store) {
+    let first = account(&unique("org"));
+    store.put_account(&first).await.unwrap();
+    let mut second = account(&unique("org"));
+    second.external_account_id = first.external_account_id.clone();
+    second.page_id = first.page_id.clone();
+    store.put_account(&second).await.unwrap();
+    assert_eq!(store.find_account_by_external_id(&first.external_account_id).await.unwrap(), Some(second.clone()));
+    assert_eq!(
+        store.find_account_by_external_id(first.page_id.as_deref().unwrap()).await.unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(store.get_account(&first.organization_id, &first.id).await.unwrap(), Some(first.clone()));
+    // A page re-linked to another account stops routing to the old one.
+    let mut moved = second.clone();
+    moved.page_id = Some(unique("page"));
+    store.put_account(&moved).await.unwrap();
+    assert_eq!(store.find_account_by_external_id(first.page_id.as_deref().unwrap()).await.unwrap(), None);
+    assert_eq!(store.find_account_by_external_id(moved.page_id.as_deref().unwrap()).await.unwrap(), Some(moved));
+}
+
 pub async fn one_conversation_per_customer_even_when_created_twice(store: &dyn Store) {
     let org = unique("org");
     let first = new_conversation(store, &org, "cust", t(0)).await;
@@ -503,6 +526,7 @@ macro_rules! store_conformance_tests {
     ($make:expr) => {
         $crate::store_conformance_tests!(@cases $make;
             accounts_are_found_by_instagram_id_and_page_id,
+            the_account_stored_last_owns_its_external_ids,
             one_conversation_per_customer_even_when_created_twice,
             a_redelivered_message_id_is_stored_once,
             conversation_summary_follows_the_newest_message_whatever_the_arrival_order,

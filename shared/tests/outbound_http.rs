@@ -7,7 +7,7 @@ use common::*;
 use inbox_shared::domain::AccountStatus;
 use inbox_shared::error::ErrorCode;
 use inbox_shared::fixtures;
-use inbox_shared::ports::{QueueMessage, Store};
+use inbox_shared::ports::QueueMessage;
 use inbox_shared::services::JobOutcome;
 use serde_json::{Value, json};
 

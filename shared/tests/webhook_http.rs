@@ -6,7 +6,6 @@ use common::*;
 use inbox_shared::config::AppEnv;
 use inbox_shared::domain::{AccountStatus, ConnectedAccount, Provider};
 use inbox_shared::fixtures;
-use inbox_shared::ports::Store;
 use serde_json::{Value, json};
 
 async fn handshake(app: &TestApp, query: &str) -> (u16, String) {

@@ -21,6 +21,8 @@ type OrgKey = (String, String);
 #[derive(Default)]
 struct Tables {
     accounts: HashMap<OrgKey, ConnectedAccount>,
+    /// Instagram account id or page id → the account last stored with it.
+    account_by_external_id: HashMap<String, OrgKey>,
     conversations: HashMap<OrgKey, Conversation>,
     messages: HashMap<OrgKey, Message>,
     leads: HashMap<OrgKey, Lead>,
@@ -83,7 +85,12 @@ fn page_desc<T: Clone>(mut items: Vec<(String, String, T)>, page: &PageRequest) 
 impl Store for MemoryStore {
     async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
         self.with(|t| {
-            t.accounts.insert(key(&account.organization_id, &account.id), account.clone());
+            let k = key(&account.organization_id, &account.id);
+            t.account_by_external_id.retain(|_, owner| *owner != k);
+            for external_id in [Some(&account.external_account_id), account.page_id.as_ref()].into_iter().flatten() {
+                t.account_by_external_id.insert(external_id.clone(), k.clone());
+            }
+            t.accounts.insert(k, account.clone());
         });
         Ok(())
     }
@@ -93,13 +100,7 @@ impl Store for MemoryStore {
     }
 
     async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
-        Ok(self.with(|t| {
-            t.accounts
-                .values()
-                .filter(|a| a.external_account_id == external_id || a.page_id.as_deref() == Some(external_id))
-                .max_by_key(|a| a.updated_at)
-                .cloned()
-        }))
+        Ok(self.with(|t| t.account_by_external_id.get(external_id).and_then(|k| t.accounts.get(k)).cloned()))
     }
 
     async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {

@@ -12,6 +12,7 @@ use crate::services::Core;
 
 /// Connects `external_id` to `org` with `token` (of `kind`, expiring at `expires_at`),
 /// encrypted with the core's cipher.
+#[allow(clippy::too_many_arguments)] // a test fixture: every field is one the tests vary
 pub async fn connect_account(
     core: &Core,
     org: &str,

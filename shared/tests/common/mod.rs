@@ -36,9 +36,9 @@ pub fn start_time() -> DateTime<Utc> {
 pub struct TestApp {
     pub url: String,
     pub core: Arc<Core>,
-    pub store: Arc<MemoryStore>,
+    pub store: Arc<dyn Store>,
     pub queue: Arc<MemoryQueue>,
-    pub cipher: Arc<StaticKeyCipher>,
+    pub cipher: Arc<dyn TokenCipher>,
     pub clock: Arc<ManualClock>,
     pub graph: FakeGraph,
     pub client: reqwest::Client,
@@ -55,6 +55,12 @@ pub fn config(env: AppEnv, extra: &[(&str, &str)], graph_url: &str) -> Config {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     vars.insert("GRAPH_API_BASE_URL".into(), graph_url.to_owned());
+    vars.insert("INSTAGRAM_GRAPH_API_BASE_URL".into(), graph_url.to_owned());
+    vars.insert("META_APP_ID".into(), "1234567890".to_owned());
+    vars.insert(
+        "META_OAUTH_REDIRECT_URL".into(),
+        "https://inbox.example.com/api/integrations/meta/oauth/callback".to_owned(),
+    );
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
@@ -80,17 +86,37 @@ impl TestApp {
     }
 
     pub async fn with(env: AppEnv, extra: &[(&str, &str)]) -> Self {
-        let graph = FakeGraph::start().await;
-        let config = config(env, extra, &graph.url);
         let store = Arc::new(MemoryStore::new());
-        let clock = Arc::new(ManualClock::new(start_time()));
-        let queue = Arc::new(MemoryQueue::new(clock.clone()));
         let cipher =
             Arc::new(StaticKeyCipher::from_base64("test-key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap());
+        Self::on(env, extra, store, cipher).await
+    }
+
+    /// On DynamoDB (a fresh table with the template's keys) and KMS, on the local
+    /// AWS-compatible server; `None` when it is not running.
+    pub async fn on_aws(env: AppEnv, extra: &[(&str, &str)]) -> Option<Self> {
+        let aws = inbox_shared::testing::local_aws::local_aws().await?;
+        let table = aws.fresh_table().await;
+        let store = Arc::new(inbox_shared::adapters::dynamodb::DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&aws.sdk),
+            table,
+        ));
+        let cipher = Arc::new(inbox_shared::adapters::kms_cipher::KmsCipher::new(
+            aws_sdk_kms::Client::new(&aws.sdk),
+            &aws.kms_key_id,
+        ));
+        Some(Self::on(env, extra, store, cipher).await)
+    }
+
+    async fn on(env: AppEnv, extra: &[(&str, &str)], store: Arc<dyn Store>, cipher: Arc<dyn TokenCipher>) -> Self {
+        let graph = FakeGraph::start().await;
+        let config = config(env, extra, &graph.url);
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let queue = Arc::new(MemoryQueue::new(clock.clone()));
         let core = Arc::new(Core {
             graph: Arc::new(HttpGraphApi::from_config(&config)),
             config: Arc::new(config),
-            store: store.clone() as Arc<dyn Store>,
+            store: store.clone(),
             queue: queue.clone(),
             cipher: cipher.clone(),
             clock: clock.clone(),

@@ -1,0 +1,271 @@
+//! Production mode end to end: organizations connect their own Instagram accounts through
+//! Meta OAuth (against the fake Graph API), webhooks follow the accounts, sends use their
+//! tokens, nothing is dropped while an account waits for (re)connection. The same scenario
+//! runs on the embedded adapters and on DynamoDB + KMS (moto).
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use inbox_shared::config::AppEnv;
+use inbox_shared::domain::{AccountStatus, TokenKind};
+use inbox_shared::fixtures;
+use inbox_shared::ports::TokenContext;
+use inbox_shared::services::JobOutcome;
+use serde_json::{Value, json};
+
+const ORG_A: &str = "org_a";
+const ORG_B: &str = "org_b";
+const IG_B: &str = "17841400000000002";
+const PAGE_B: &str = "998877665544332";
+
+/// Starts OAuth for `org` and returns the state from the dialog URL.
+async fn start(app: &TestApp, org: &str) -> String {
+    let (status, body) = app.get(org, "/api/integrations/meta/oauth/start").await;
+    assert_eq!(status, 200, "{body}");
+    let url = reqwest::Url::parse(body["url"].as_str().unwrap()).unwrap();
+    assert_eq!(url.host_str(), Some("www.facebook.com"));
+    assert_eq!(url.path(), "/v21.0/dialog/oauth");
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], "1234567890");
+    assert_eq!(q["redirect_uri"], "https://inbox.example.com/api/integrations/meta/oauth/callback");
+    assert!(q["scope"].contains("instagram_manage_messages") && q["scope"].contains("pages_manage_metadata"));
+    q["state"].clone()
+}
+
+/// Meta's redirect back, without a bearer token.
+async fn callback(app: &TestApp, query: &[(&str, &str)]) -> (u16, Value) {
+    let r =
+        app.client.get(format!("{}/api/integrations/meta/oauth/callback", app.url)).query(query).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// The Graph answers of one connection listing `pages`.
+fn script_connect(app: &TestApp, pages: Value) {
+    app.graph.answer(200, &[], &fixtures::graph("oauth_code_exchange.json"));
+    app.graph.answer(200, &[], &fixtures::graph("oauth_long_lived.json"));
+    app.graph.answer(200, &[], &json!({ "data": pages }).to_string());
+    app.graph.answer(200, &[], &fixtures::graph("subscribed_apps_ok.json"));
+}
+
+fn page(id: &str, ig: &str, token: &str) -> Value {
+    json!({"id": id, "name": format!("Page {id}"), "access_token": token,
+           "instagram_business_account": {"id": ig, "username": format!("shop{ig}")}})
+}
+
+async fn accounts(app: &TestApp, org: &str) -> Vec<Value> {
+    let (status, body) = app.get(org, "/api/integrations/connected-accounts").await;
+    assert_eq!(status, 200, "{body}");
+    body["data"].as_array().unwrap().clone()
+}
+
+async fn scenario(app: TestApp) {
+    // An event for an account nobody has connected yet: acknowledged and kept.
+    assert_eq!(app.deliver(&fixtures::webhook("text.json")).await.status(), 200);
+    assert!(app.conversations(ORG_A).await.is_empty());
+
+    // org_a connects it (Meta's fixtures: page 112233445566778, Instagram 17841400000000001).
+    let state = start(&app, ORG_A).await;
+    let (status, connected) = callback(&app, &[("code", "AQD-code#_"), ("state", &state)]).await;
+    assert_eq!(status, 200, "{connected}");
+    assert_eq!(connected["organizationId"], ORG_A);
+    assert_eq!(connected["connected"][0]["externalAccountId"], IG_ACCOUNT);
+    assert_eq!(connected["connected"][0]["pageId"], PAGE_ID);
+    assert_eq!(connected["connected"][0]["status"], "ACTIVE");
+    assert_eq!(connected["replayed"], 1, "the waiting event is replayed on connect");
+    let calls = app.graph.calls();
+    assert!(
+        calls[0].path.ends_with("/oauth/access_token") && calls[0].query.ends_with("&code=AQD-code"),
+        "{:?}",
+        calls[0]
+    );
+    assert!(calls[1].query.contains("grant_type=fb_exchange_token"));
+    assert!(calls.iter().any(|c| c.method == "POST" && c.path == format!("/v21.0/{PAGE_ID}/subscribed_apps")));
+    let conversations = app.conversations(ORG_A).await;
+    assert_eq!(conversations.len(), 1);
+    assert_eq!(conversations[0]["previewText"], "Hello! Do you ship to Lisbon?");
+    let account_a = connected["connected"][0]["id"].as_str().unwrap().to_owned();
+
+    // The state is single-use, signed and expiring.
+    let (status, body) = callback(&app, &[("code", "again"), ("state", &state)]).await;
+    assert_eq!((status, error_code(&body)), (400, "OAUTH_STATE_INVALID"), "replayed state");
+    let mut forged = state.clone();
+    forged.replace_range(3..4, if &state[3..4] == "A" { "B" } else { "A" });
+    assert_eq!(error_code(&callback(&app, &[("code", "c"), ("state", &forged)]).await.1), "OAUTH_STATE_INVALID");
+    let late = start(&app, ORG_A).await;
+    app.clock.advance(Duration::minutes(11));
+    let (status, body) = callback(&app, &[("code", "c"), ("state", &late)]).await;
+    assert_eq!((status, error_code(&body)), (400, "OAUTH_STATE_INVALID"), "expired state");
+    let cancelled = start(&app, ORG_B).await;
+    let (status, body) =
+        callback(&app, &[("error", "access_denied"), ("error_reason", "user_denied"), ("state", &cancelled)]).await;
+    assert_eq!((status, error_code(&body)), (400, "OAUTH_DENIED"));
+    assert!(accounts(&app, ORG_B).await.is_empty(), "a cancel connects nothing");
+
+    // org_b connects its own account; an attempt to take org_a's is refused.
+    script_connect(&app, json!([page(PAGE_B, IG_B, "EAAB-page-token-b")]));
+    let (status, body) = callback(&app, &[("code", "b"), ("state", &start(&app, ORG_B).await)]).await;
+    assert_eq!(status, 200, "{body}");
+    script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-stolen")]));
+    let (status, body) = callback(&app, &[("code", "c"), ("state", &start(&app, ORG_B).await)]).await;
+    assert_eq!((status, error_code(&body)), (409, "ACCOUNT_CONNECTED_ELSEWHERE"));
+    let a_accounts = accounts(&app, ORG_A).await;
+    let b_accounts = accounts(&app, ORG_B).await;
+    assert_eq!(a_accounts.iter().map(|a| a["externalAccountId"].clone()).collect::<Vec<_>>(), [json!(IG_ACCOUNT)]);
+    assert_eq!(b_accounts.iter().map(|a| a["externalAccountId"].clone()).collect::<Vec<_>>(), [json!(IG_B)]);
+    let ctx = TokenContext { organization_id: ORG_A, connected_account_id: &account_a };
+    let stored = app.store.get_token(ORG_A, &account_a, TokenKind::Page).await.unwrap().unwrap();
+    assert_eq!(
+        app.cipher.decrypt(&stored.encrypted, &ctx).await.unwrap(),
+        "EAAB-page-token",
+        "not overwritten by the refused attempt"
+    );
+    let user = app.store.get_token(ORG_A, &account_a, TokenKind::User).await.unwrap().unwrap();
+    assert!(user.expires_at.is_some(), "the long-lived user token is kept for the refresh");
+
+    // Webhooks follow the accounts; each organization sees only its own.
+    app.deliver(&text_webhook(IG_B, "42", "mid-b", "hello b", 1732460050000)).await;
+    assert_eq!(app.conversations(ORG_B).await.len(), 1);
+    assert_eq!(app.conversations(ORG_A).await.len(), 1);
+    let conv_a = app.conversations(ORG_A).await[0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.get(ORG_B, &format!("/api/inbox/conversations/{conv_a}")).await;
+    assert_eq!(status, 404);
+
+    // Sends use the organization's own decrypted page token.
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "mid-fresh", "still there?", 1732460070000)).await;
+    app.clock.set(start_time());
+    let (status, _) =
+        app.post(ORG_A, &format!("/api/inbox/conversations/{conv_a}/send-text"), json!({"text": "yes!"})).await;
+    assert_eq!(status, 202);
+    assert_eq!(app.run_jobs().await.last().unwrap().1, JobOutcome::Succeeded);
+    let send = app.graph.calls().into_iter().rfind(|c| c.path.ends_with("/messages")).unwrap();
+    assert_eq!(send.authorization.as_deref(), Some("Bearer EAAB-page-token"));
+
+    // No token in any answer.
+    let mut answers = format!("{connected}{body}{}{}", json!(a_accounts), json!(b_accounts));
+    answers.push_str(&app.get(ORG_A, &format!("/api/inbox/conversations/{conv_a}/messages")).await.1.to_string());
+    assert!(!answers.contains("EAAB"), "{answers}");
+
+    // A token Meta refuses flags the account: inbound keeps flowing, sends fail fast...
+    app.graph.answer(400, &[], &fixtures::graph("error_token_expired.json"));
+    app.post(ORG_A, &format!("/api/inbox/conversations/{conv_a}/send-text"), json!({"text": "again"})).await;
+    app.run_jobs().await;
+    assert_eq!(accounts(&app, ORG_A).await[0]["status"], "REAUTH_REQUIRED");
+    assert_eq!(
+        app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "mid-reauth", "hello?", 1732460080000)).await.status(),
+        200
+    );
+    assert_eq!(app.conversations(ORG_A).await[0]["previewText"], "hello?");
+    let (status, body) =
+        app.post(ORG_A, &format!("/api/inbox/conversations/{conv_a}/send-text"), json!({"text": "x"})).await;
+    assert_eq!((status, error_code(&body)), (422, "ACCOUNT_REAUTH_REQUIRED"));
+    // ...until the owner reconnects: same account, ACTIVE again.
+    script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token-2")]));
+    let (status, body) = callback(&app, &[("code", "r"), ("state", &start(&app, ORG_A).await)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["connected"][0]["id"], account_a.as_str());
+    assert_eq!(accounts(&app, ORG_A).await[0]["status"], "ACTIVE");
+    assert_eq!(app.get(ORG_A, &format!("/api/inbox/conversations/{conv_a}")).await.1["canReply"], true);
+
+    // Disconnect: unsubscribed, tokens gone, later events wait for a reconnect.
+    let r = app
+        .client
+        .delete(format!("{}/api/integrations/connected-accounts/{account_a}", app.url))
+        .bearer_auth(TestApp::token(ORG_B))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "another organization cannot disconnect it");
+    let r = app
+        .client
+        .delete(format!("{}/api/integrations/connected-accounts/{account_a}", app.url))
+        .bearer_auth(TestApp::token(ORG_A))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "DISCONNECTED");
+    assert!(
+        app.graph.calls().iter().any(|c| c.method == "DELETE" && c.path == format!("/v21.0/{PAGE_ID}/subscribed_apps"))
+    );
+    assert_eq!(app.store.get_token(ORG_A, &account_a, TokenKind::Page).await.unwrap(), None);
+    assert_eq!(app.store.get_account(ORG_A, &account_a).await.unwrap().unwrap().status, AccountStatus::Disconnected);
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "mid-after", "anyone?", 1732460090000)).await;
+    assert_ne!(app.conversations(ORG_A).await[0]["previewText"], "anyone?", "not in the inbox while disconnected");
+    assert_eq!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().len(), 1, "kept for replay");
+    // Now org_b may connect it, and gets the waiting event.
+    script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token-b2")]));
+    let (status, body) = callback(&app, &[("code", "t"), ("state", &start(&app, ORG_B).await)]).await;
+    assert_eq!((status, body["replayed"].as_u64()), (200, Some(1)), "{body}");
+    assert!(app.conversations(ORG_B).await.iter().any(|c| c["previewText"] == "anyone?"));
+}
+
+#[tokio::test]
+async fn organizations_connect_their_own_accounts_on_the_embedded_adapters() {
+    scenario(TestApp::with(AppEnv::Production, &[]).await).await;
+}
+
+#[tokio::test]
+async fn organizations_connect_their_own_accounts_on_dynamodb_and_kms() {
+    let Some(app) = TestApp::on_aws(AppEnv::Production, &[]).await else { return };
+    scenario(app).await;
+}
+
+#[tokio::test]
+async fn the_scheduled_refresh_renews_exactly_the_due_tokens() {
+    let app = TestApp::with(AppEnv::Production, &[("TOKEN_REFRESH_HORIZON_HOURS", "48")]).await;
+    let state = start(&app, ORG_A).await;
+    assert_eq!(callback(&app, &[("code", "c"), ("state", &state)]).await.0, 200);
+    let account = accounts(&app, ORG_A).await[0]["id"].as_str().unwrap().to_owned();
+    // The long-lived token lives ~60 days: not due now.
+    let report = app.core.refresh_due_tokens().await.unwrap();
+    assert_eq!((report.due, report.refreshed), (0, 0));
+    // Two days before it expires it is due, and refreshed once however many runs overlap.
+    app.clock.advance(Duration::seconds(5183944) - Duration::hours(47));
+    let (first, second) = tokio::join!(app.core.refresh_due_tokens(), app.core.refresh_due_tokens());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.refreshed + second.refreshed, 1, "{first:?} {second:?}");
+    let exchanges = app
+        .graph
+        .calls()
+        .into_iter()
+        .filter(|c| c.query.contains("fb_exchange_token=EAAB-long-lived-user-token"))
+        .count();
+    assert_eq!(exchanges, 1, "the stored token was exchanged once");
+    let token = app.store.get_token(ORG_A, &account, TokenKind::User).await.unwrap().unwrap();
+    assert_eq!(token.refreshed_at, app.clock_now());
+    // A refusal flags the account.
+    app.clock.advance(Duration::seconds(5183944) - Duration::hours(47));
+    app.graph.answer(400, &[], &fixtures::graph("error_token_expired.json"));
+    let report = app.core.refresh_due_tokens().await.unwrap();
+    assert_eq!((report.refreshed, report.failed), (0, 1));
+    assert_eq!(accounts(&app, ORG_A).await[0]["status"], "REAUTH_REQUIRED");
+}
+
+#[tokio::test]
+async fn oauth_is_refused_clearly_when_it_cannot_work() {
+    let app = TestApp::with(AppEnv::Production, &[]).await;
+    let (status, body) = callback(&app, &[("code", "c")]).await;
+    assert_eq!((status, error_code(&body)), (400, "VALIDATION_ERROR"));
+    // Meta refuses the code: nothing is connected.
+    app.graph.answer(
+        400,
+        &[],
+        r#"{"error":{"message":"Invalid verification code format.","type":"OAuthException","code":100}}"#,
+    );
+    let (status, body) = callback(&app, &[("code", "bad"), ("state", &start(&app, ORG_A).await)]).await;
+    assert_eq!((status, error_code(&body)), (502, "OAUTH_EXCHANGE_FAILED"));
+    // No Instagram account on the pages.
+    script_connect(&app, json!([{"id": "1", "name": "No IG", "access_token": "EAAB-x"}]));
+    let (status, body) = callback(&app, &[("code", "c"), ("state", &start(&app, ORG_A).await)]).await;
+    assert_eq!((status, error_code(&body)), (422, "NO_INSTAGRAM_ACCOUNT"));
+    assert!(accounts(&app, ORG_A).await.is_empty());
+    let (status, _) = app
+        .client
+        .get(format!("{}/api/integrations/meta/oauth/start", app.url))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(status, 401, "starting needs a bearer");
+}
