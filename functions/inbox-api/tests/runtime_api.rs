@@ -2,7 +2,6 @@
 //! local AWS-compatible server (DynamoDB, SQS, KMS).
 
 use inbox_shared::domain::TokenKind;
-use inbox_shared::testing::fake_graph::FakeGraph;
 use inbox_shared::testing::local_aws::*;
 use inbox_shared::testing::runtime_api::{event, http_answer, invoke};
 use inbox_shared::testing::seed;
@@ -10,13 +9,10 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn the_inbox_api_function_answers_every_route_family() {
-    let Some(aws) = local_aws().await else { return };
-    let table = aws.fresh_table().await;
-    let (queue, _) = aws.fresh_queue().await;
-    let graph = FakeGraph::start().await;
-    let core = aws.core(&table, &queue, &graph.url).await;
+    let Some(rig) = FunctionRig::start().await else { return };
+    let core = &rig.core;
     seed::connect_account(
-        &core,
+        core,
         EVENTS_ORG,
         EVENTS_ACCOUNT,
         IG_ACCOUNT,
@@ -26,7 +22,7 @@ async fn the_inbox_api_function_answers_every_route_family() {
         None,
     )
     .await;
-    seed::conversation_with_inbound(&core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "Do you ship?")
+    seed::conversation_with_inbound(core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "Do you ship?")
         .await;
 
     let names = [
@@ -44,7 +40,7 @@ async fn the_inbox_api_function_answers_every_route_family() {
         "inbox-api/unauthenticated.json",
     ];
     let events: Vec<_> = names.iter().map(|n| event(n)).collect();
-    let run = invoke(env!("CARGO_BIN_EXE_inbox-api"), &aws.function_env(&table, &queue, &graph.url), &events).await;
+    let run = invoke(env!("CARGO_BIN_EXE_inbox-api"), &rig.env(), &events).await;
     let a: Vec<(u16, Value)> = run.invocations.iter().map(http_answer).collect();
     assert_eq!(a[0].0, 200);
     assert_eq!(a[0].1["data"][0]["id"], EVENTS_CONVERSATION);
@@ -62,12 +58,12 @@ async fn the_inbox_api_function_answers_every_route_family() {
     assert_eq!((a[11].0, a[11].1["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")));
 
     // Two sends queued on SQS (the repeated one only once).
-    let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
+    let sqs = aws_sdk_sqs::Client::new(&rig.aws.sdk);
     let mut bodies = Vec::new();
     for _ in 0..5 {
         let out = sqs
             .receive_message()
-            .queue_url(&queue)
+            .queue_url(&rig.queue)
             .max_number_of_messages(10)
             .wait_time_seconds(1)
             .send()

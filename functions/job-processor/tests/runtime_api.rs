@@ -2,7 +2,6 @@
 //! AWS-compatible server and a fake Graph API.
 
 use inbox_shared::domain::{JobStatus, MessageStatus, TokenKind};
-use inbox_shared::testing::fake_graph::FakeGraph;
 use inbox_shared::testing::local_aws::*;
 use inbox_shared::testing::runtime_api::{event, invoke};
 use inbox_shared::testing::seed;
@@ -10,13 +9,10 @@ use serde_json::json;
 
 #[tokio::test]
 async fn the_job_processor_sends_and_reports_only_the_failed_records() {
-    let Some(aws) = local_aws().await else { return };
-    let table = aws.fresh_table().await;
-    let (queue, _) = aws.fresh_queue().await;
-    let graph = FakeGraph::start().await;
-    let core = aws.core(&table, &queue, &graph.url).await;
+    let Some(rig) = FunctionRig::start().await else { return };
+    let (core, graph) = (&rig.core, &rig.graph);
     seed::connect_account(
-        &core,
+        core,
         EVENTS_ORG,
         EVENTS_ACCOUNT,
         IG_ACCOUNT,
@@ -27,17 +23,12 @@ async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     )
     .await;
     let conversation =
-        seed::conversation_with_inbound(&core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "hi").await;
-    let (message, _) = seed::queued_reply(&core, &conversation, EVENTS_JOB, "Yes, we ship!").await;
+        seed::conversation_with_inbound(core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "hi").await;
+    let (message, _) = seed::queued_reply(core, &conversation, EVENTS_JOB, "Yes, we ship!").await;
 
     // The same batch twice: the second delivery must not send again.
     let batch = event("job-processor/sqs-batch.json");
-    let run = invoke(
-        env!("CARGO_BIN_EXE_job-processor"),
-        &aws.function_env(&table, &queue, &graph.url),
-        &[batch.clone(), batch],
-    )
-    .await;
+    let run = invoke(env!("CARGO_BIN_EXE_job-processor"), &rig.env(), &[batch.clone(), batch]).await;
     for invocation in &run.invocations {
         assert_eq!(
             invocation.response(),

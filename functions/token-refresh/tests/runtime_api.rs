@@ -4,7 +4,6 @@
 use chrono::Duration;
 use inbox_shared::domain::{AccountStatus, TokenKind};
 use inbox_shared::ports::TokenContext;
-use inbox_shared::testing::fake_graph::FakeGraph;
 use inbox_shared::testing::local_aws::*;
 use inbox_shared::testing::runtime_api::{event, invoke};
 use inbox_shared::testing::seed;
@@ -12,15 +11,12 @@ use serde_json::json;
 
 #[tokio::test]
 async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
-    let Some(aws) = local_aws().await else { return };
-    let table = aws.fresh_table().await;
-    let (queue, _) = aws.fresh_queue().await;
-    let graph = FakeGraph::start().await;
-    let core = aws.core(&table, &queue, &graph.url).await;
+    let Some(rig) = FunctionRig::start().await else { return };
+    let (core, graph) = (&rig.core, &rig.graph);
     let now = core.now();
     let token = |days| Some(now + Duration::days(days));
     seed::connect_account(
-        &core,
+        core,
         EVENTS_ORG,
         "acc_due",
         "1001",
@@ -30,18 +26,12 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
         token(2),
     )
     .await;
-    seed::connect_account(&core, EVENTS_ORG, "acc_later", "1002", "2002", TokenKind::User, "EAAB-fine", token(30))
+    seed::connect_account(core, EVENTS_ORG, "acc_later", "1002", "2002", TokenKind::User, "EAAB-fine", token(30)).await;
+    seed::connect_account(core, EVENTS_ORG, "acc_expired", "1003", "2003", TokenKind::User, "EAAB-dead", token(-1))
         .await;
-    seed::connect_account(&core, EVENTS_ORG, "acc_expired", "1003", "2003", TokenKind::User, "EAAB-dead", token(-1))
-        .await;
-    seed::connect_account(&core, EVENTS_ORG, "acc_page", "1004", "2004", TokenKind::Page, "EAAB-page", None).await;
+    seed::connect_account(core, EVENTS_ORG, "acc_page", "1004", "2004", TokenKind::Page, "EAAB-page", None).await;
 
-    let run = invoke(
-        env!("CARGO_BIN_EXE_token-refresh"),
-        &aws.function_env(&table, &queue, &graph.url),
-        &[event("token-refresh/scheduled.json")],
-    )
-    .await;
+    let run = invoke(env!("CARGO_BIN_EXE_token-refresh"), &rig.env(), &[event("token-refresh/scheduled.json")]).await;
     assert_eq!(run.invocations[0].response(), &json!({"due": 2, "refreshed": 1, "failed": 1, "skipped": 0}));
 
     let exchanges: Vec<_> = graph.calls().into_iter().filter(|c| c.path.ends_with("/oauth/access_token")).collect();
@@ -57,11 +47,6 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     assert!(!run.logs.contains("EAAB-"), "no token in any log line");
 
     // A second run finds nothing due: the refreshed token moved out, the failed one is parked.
-    let again = invoke(
-        env!("CARGO_BIN_EXE_token-refresh"),
-        &aws.function_env(&table, &queue, &graph.url),
-        &[event("token-refresh/scheduled.json")],
-    )
-    .await;
+    let again = invoke(env!("CARGO_BIN_EXE_token-refresh"), &rig.env(), &[event("token-refresh/scheduled.json")]).await;
     assert_eq!(again.invocations[0].response(), &json!({"due": 0, "refreshed": 0, "failed": 0, "skipped": 0}));
 }

@@ -2,7 +2,6 @@
 //! against DynamoDB, SQS and KMS on the local AWS-compatible server.
 
 use inbox_shared::domain::{PageRequest, TokenKind};
-use inbox_shared::testing::fake_graph::FakeGraph;
 use inbox_shared::testing::local_aws::*;
 use inbox_shared::testing::runtime_api::{event, http_answer, invoke};
 use inbox_shared::testing::seed;
@@ -10,13 +9,10 @@ use serde_json::json;
 
 #[tokio::test]
 async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
-    let Some(aws) = local_aws().await else { return };
-    let table = aws.fresh_table().await;
-    let (queue, _) = aws.fresh_queue().await;
-    let graph = FakeGraph::start().await;
-    let core = aws.core(&table, &queue, &graph.url).await;
+    let Some(rig) = FunctionRig::start().await else { return };
+    let core = &rig.core;
     seed::connect_account(
-        &core,
+        core,
         EVENTS_ORG,
         EVENTS_ACCOUNT,
         IG_ACCOUNT,
@@ -38,7 +34,7 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
         "webhook/receive-not-json.json",
     ];
     let events: Vec<_> = names.iter().map(|n| event(n)).collect();
-    let run = invoke(env!("CARGO_BIN_EXE_webhook"), &aws.function_env(&table, &queue, &graph.url), &events).await;
+    let run = invoke(env!("CARGO_BIN_EXE_webhook"), &rig.env(), &events).await;
     let answers: Vec<_> = run.invocations.iter().map(http_answer).collect();
     assert_eq!(answers[0], (200, json!(1158201444)), "the challenge, as the raw body");
     assert_eq!(answers[1].0, 403);

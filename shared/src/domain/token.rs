@@ -60,6 +60,28 @@ pub struct OAuthToken {
 }
 
 impl OAuthToken {
+    /// A token just obtained (or refreshed) at `now`.
+    pub fn issued(
+        organization_id: &str,
+        connected_account_id: &str,
+        kind: TokenKind,
+        encrypted: EncryptedToken,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        OAuthToken {
+            organization_id: organization_id.to_owned(),
+            connected_account_id: connected_account_id.to_owned(),
+            kind,
+            encrypted,
+            expires_at,
+            refreshed_at: now,
+            created_at: now,
+            refresh_failed_at: None,
+            refresh_lease_until: None,
+        }
+    }
+
     /// Whether the scheduled refresh should take this token when looking up to `before`.
     pub fn due_before(&self, before: DateTime<Utc>) -> bool {
         self.refresh_failed_at.is_none() && self.expires_at.is_some_and(|t| t < before)

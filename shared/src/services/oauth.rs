@@ -244,18 +244,7 @@ impl Core {
         let context = TokenContext { organization_id: &account.organization_id, connected_account_id: &account.id };
         let encrypted =
             self.cipher.encrypt(plaintext, &context).await.map_err(|e| AppError::internal(e.to_string()))?;
-        let now = self.now();
-        let token = OAuthToken {
-            organization_id: account.organization_id.clone(),
-            connected_account_id: account.id.clone(),
-            kind,
-            encrypted,
-            expires_at,
-            refreshed_at: now,
-            created_at: now,
-            refresh_failed_at: None,
-            refresh_lease_until: None,
-        };
+        let token = OAuthToken::issued(&account.organization_id, &account.id, kind, encrypted, expires_at, self.now());
         Ok(self.store.put_token(&token).await?)
     }
 
@@ -297,9 +286,10 @@ impl Core {
     pub async fn disconnect_account(&self, org: &str, id: &str) -> Result<ConnectedAccount, AppError> {
         let account = self.store.get_account(org, id).await?.ok_or_else(|| AppError::not_found("connected account"))?;
         if let (Some(page_id), Ok(Some(token))) = (&account.page_id, self.access_token(&account).await)
-            && let Err(e) = self.graph.set_page_subscription(page_id, &token, false).await {
-                tracing::warn!(account = %id, code = ?e.code, "unsubscribing the Page failed; disconnecting anyway");
-            }
+            && let Err(e) = self.graph.set_page_subscription(page_id, &token, false).await
+        {
+            tracing::warn!(account = %id, code = ?e.code, "unsubscribing the Page failed; disconnecting anyway");
+        }
         for kind in [TokenKind::Page, TokenKind::User, TokenKind::InstagramUser] {
             self.store.delete_token(org, id, kind).await?;
         }

@@ -69,13 +69,17 @@ impl Core {
         };
         let grant = grant.map_err(|e| format!("Graph API refused: code {:?}", e.code))?;
         let encrypted = self.cipher.encrypt(&grant.access_token, &context).await.map_err(|e| e.to_string())?;
+        let expires_at = grant.expires_in.map(|s| now + Duration::seconds(s));
         let refreshed = OAuthToken {
-            encrypted,
-            expires_at: grant.expires_in.map(|s| now + Duration::seconds(s)),
-            refreshed_at: now,
-            refresh_failed_at: None,
-            refresh_lease_until: None,
-            ..token.clone()
+            created_at: token.created_at,
+            ..OAuthToken::issued(
+                &token.organization_id,
+                &token.connected_account_id,
+                token.kind,
+                encrypted,
+                expires_at,
+                now,
+            )
         };
         self.store.put_token(&refreshed).await.map_err(|e| e.to_string())
     }

@@ -130,3 +130,45 @@ impl LocalAws {
         crate::runtime::build_core(config).await.unwrap().core
     }
 }
+
+/// What a function's Runtime API test runs against: a fresh table and queue on the local
+/// server, a fake Graph API, and a core on the same adapters to seed and inspect.
+pub struct FunctionRig {
+    pub aws: LocalAws,
+    pub table: String,
+    pub queue: String,
+    pub graph: crate::testing::fake_graph::FakeGraph,
+    pub core: std::sync::Arc<crate::services::Core>,
+}
+
+impl FunctionRig {
+    pub async fn start() -> Option<Self> {
+        let aws = local_aws().await?;
+        let table = aws.fresh_table().await;
+        let (queue, _) = aws.fresh_queue().await;
+        let graph = crate::testing::fake_graph::FakeGraph::start().await;
+        let core = aws.core(&table, &queue, &graph.url).await;
+        Some(FunctionRig { aws, table, queue, graph, core })
+    }
+
+    /// The function's environment (see `LocalAws::function_env`).
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.aws.function_env(&self.table, &self.queue, &self.graph.url)
+    }
+
+    /// Connects the events' Instagram account to the events' organization with a page token.
+    pub async fn connect_events_account(&self, page_token: &str) {
+        let (core, kind) = (&self.core, crate::domain::TokenKind::Page);
+        crate::testing::seed::connect_account(
+            core,
+            EVENTS_ORG,
+            EVENTS_ACCOUNT,
+            IG_ACCOUNT,
+            PAGE_ID,
+            kind,
+            page_token,
+            None,
+        )
+        .await;
+    }
+}

@@ -39,18 +39,7 @@ pub async fn connect_account(
     core.store.put_account(&account).await.unwrap();
     let context = TokenContext { organization_id: org, connected_account_id: account_id };
     let encrypted = core.cipher.encrypt(token, &context).await.unwrap();
-    let stored = OAuthToken {
-        organization_id: org.into(),
-        connected_account_id: account_id.into(),
-        kind,
-        encrypted,
-        expires_at,
-        refreshed_at: now,
-        created_at: now,
-        refresh_failed_at: None,
-        refresh_lease_until: None,
-    };
-    core.store.put_token(&stored).await.unwrap();
+    core.store.put_token(&OAuthToken::issued(org, account_id, kind, encrypted, expires_at, now)).await.unwrap();
     account
 }
 

@@ -153,18 +153,10 @@ impl TestApp {
         self.store.put_account(&account).await.unwrap();
         let ctx = TokenContext { organization_id: org, connected_account_id: account_id };
         let encrypted = self.cipher.encrypt(token, &ctx).await.unwrap();
-        let stored = OAuthToken {
-            organization_id: org.into(),
-            connected_account_id: account_id.into(),
-            kind: TokenKind::Page,
-            encrypted,
-            expires_at: None,
-            refreshed_at: now,
-            created_at: now,
-            refresh_failed_at: None,
-            refresh_lease_until: None,
-        };
-        self.store.put_token(&stored).await.unwrap();
+        self.store
+            .put_token(&OAuthToken::issued(org, account_id, TokenKind::Page, encrypted, None, now))
+            .await
+            .unwrap();
         account
     }
 

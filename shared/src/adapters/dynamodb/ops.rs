@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -267,29 +268,12 @@ impl DynamoStore {
         Ok(Page { data, next_cursor })
     }
 
-    /// Every item of a GSI partition (small partitions only: raw events of one account).
-    pub(super) async fn query_all(
-        &self,
-        index: &str,
-        partition: String,
-        ascending: bool,
-    ) -> Result<Vec<Item>, StoreError> {
+    /// Every item a query matches, following `LastEvaluatedKey` (small result sets only).
+    async fn query_to_end(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", format!("{index}pk"))
-                .expression_attribute_values(":pk", s(partition.clone()))
-                .scan_index_forward(ascending)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(backend)?;
+            let out = query.clone().set_exclusive_start_key(start).send().await.map_err(backend)?;
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -298,28 +282,35 @@ impl DynamoStore {
         }
     }
 
+    /// Every item of a GSI partition (small partitions only: raw events of one account).
+    pub(super) async fn query_all(
+        &self,
+        index: &str,
+        partition: String,
+        ascending: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", format!("{index}pk"))
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(ascending);
+        self.query_to_end(query).await
+    }
+
     /// Items of one partition whose sort key starts with `prefix`.
     pub(super) async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(backend)?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true);
+        self.query_to_end(query).await
     }
 }
