@@ -1,7 +1,6 @@
 //! The inbox-API function through the Runtime API with the sample events, against the
 //! local AWS-compatible server (DynamoDB, SQS, KMS).
 
-use inbox_shared::domain::TokenKind;
 use inbox_shared::testing::local_aws::*;
 use inbox_shared::testing::runtime_api::{event, http_answer, invoke};
 use inbox_shared::testing::seed;
@@ -11,17 +10,7 @@ use serde_json::Value;
 async fn the_inbox_api_function_answers_every_route_family() {
     let Some(rig) = FunctionRig::start().await else { return };
     let core = &rig.core;
-    seed::connect_account(
-        core,
-        EVENTS_ORG,
-        EVENTS_ACCOUNT,
-        IG_ACCOUNT,
-        PAGE_ID,
-        TokenKind::Page,
-        "EAAB-page-token",
-        None,
-    )
-    .await;
+    rig.connect_events_account("EAAB-page-token").await;
     seed::conversation_with_inbound(core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "Do you ship?")
         .await;
 

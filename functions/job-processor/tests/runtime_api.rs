@@ -1,7 +1,7 @@
 //! The job-processor function through the Runtime API with an SQS batch, against the local
 //! AWS-compatible server and a fake Graph API.
 
-use inbox_shared::domain::{JobStatus, MessageStatus, TokenKind};
+use inbox_shared::domain::{JobStatus, MessageStatus};
 use inbox_shared::testing::local_aws::*;
 use inbox_shared::testing::runtime_api::{event, invoke};
 use inbox_shared::testing::seed;
@@ -11,17 +11,7 @@ use serde_json::json;
 async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     let Some(rig) = FunctionRig::start().await else { return };
     let (core, graph) = (&rig.core, &rig.graph);
-    seed::connect_account(
-        core,
-        EVENTS_ORG,
-        EVENTS_ACCOUNT,
-        IG_ACCOUNT,
-        PAGE_ID,
-        TokenKind::Page,
-        "EAAB-page-token",
-        None,
-    )
-    .await;
+    rig.connect_events_account("EAAB-page-token").await;
     let conversation =
         seed::conversation_with_inbound(core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "hi").await;
     let (message, _) = seed::queued_reply(core, &conversation, EVENTS_JOB, "Yes, we ship!").await;

@@ -1,27 +1,16 @@
 //! The webhook function, as Lambda runs it: through the Runtime API with the sample events,
 //! against DynamoDB, SQS and KMS on the local AWS-compatible server.
 
-use inbox_shared::domain::{PageRequest, TokenKind};
+use inbox_shared::domain::PageRequest;
 use inbox_shared::testing::local_aws::*;
 use inbox_shared::testing::runtime_api::{event, http_answer, invoke};
-use inbox_shared::testing::seed;
 use serde_json::json;
 
 #[tokio::test]
 async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     let Some(rig) = FunctionRig::start().await else { return };
     let core = &rig.core;
-    seed::connect_account(
-        core,
-        EVENTS_ORG,
-        EVENTS_ACCOUNT,
-        IG_ACCOUNT,
-        PAGE_ID,
-        TokenKind::Page,
-        "EAAB-page-token",
-        None,
-    )
-    .await;
+    rig.connect_events_account("EAAB-page-token").await;
 
     let names = [
         "webhook/verify.json",
