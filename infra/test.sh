@@ -51,4 +51,5 @@ eval "$resources"
 export REQUIRE_AWS_TESTS=1
 
 echo "== cargo test"
-cargo test --workspace --locked
+# Extra arguments go to cargo test (e.g. `bash infra/test.sh -p inbox-shared -- --nocapture`).
+cargo test --workspace --locked "$@"

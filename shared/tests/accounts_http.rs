@@ -59,7 +59,28 @@ async fn accounts(app: &TestApp, org: &str) -> Vec<Value> {
     body["data"].as_array().unwrap().clone()
 }
 
+/// Every log line of this test process, as JSON, for the "never logged" checks.
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        #[derive(Clone)]
+        struct Sink;
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                captured_logs().lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let _ = tracing_subscriber::fmt().json().with_max_level(tracing::Level::DEBUG).with_writer(|| Sink).try_init();
+        std::sync::Mutex::new(Vec::new())
+    })
+}
+
 async fn scenario(app: TestApp) {
+    captured_logs();
     // An event for an account nobody has connected yet: acknowledged and kept.
     assert_eq!(app.deliver(&fixtures::webhook("text.json")).await.status(), 200);
     assert!(app.conversations(ORG_A).await.is_empty());
@@ -198,6 +219,10 @@ async fn scenario(app: TestApp) {
     let (status, body) = callback(&app, &[("code", "t"), ("state", &start(&app, ORG_B).await)]).await;
     assert_eq!((status, body["replayed"].as_u64()), (200, Some(1)), "{body}");
     assert!(app.conversations(ORG_B).await.iter().any(|c| c["previewText"] == "anyone?"));
+
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+    assert!(logs.contains("Instagram accounts connected"), "logs were captured");
+    assert!(!logs.contains("EAAB"), "no token in any log line");
 }
 
 #[tokio::test]

@@ -356,3 +356,21 @@ async fn a_lead_with_the_instagram_user_id_is_linked_without_a_profile() {
     assert!(app.graph.calls().is_empty());
     assert_eq!(app.conversations("org_a").await[0]["leadId"], lead["id"]);
 }
+
+#[tokio::test]
+async fn a_deferred_webhook_item_is_processed_from_the_queue() {
+    let app = TestApp::dev().await;
+    let item = json!({"sender":{"id":CUSTOMER},"recipient":{"id":IG_ACCOUNT},"timestamp":1732460000123i64,
+                      "message":{"mid":"deferred-1","text":"from the queue"}});
+    let message = inbox_shared::ports::QueueMessage {
+        job_type: inbox_shared::domain::JobType::ProcessWebhook,
+        job_id: None,
+        organization_id: None,
+        payload: Some(json!({"entryId": IG_ACCOUNT, "entryTime": null, "devOrg": "org_a", "attempt": 1, "item": item})),
+    };
+    assert_eq!(app.core.process(&message).await.unwrap(), inbox_shared::services::JobOutcome::Succeeded);
+    assert_eq!(app.core.process(&message).await.unwrap(), inbox_shared::services::JobOutcome::Succeeded, "idempotent");
+    let c = &app.conversations("org_a").await[0];
+    assert_eq!(c["previewText"], "from the queue");
+    assert_eq!(c["unreadCount"], 1);
+}

@@ -113,7 +113,9 @@ impl Core {
         match self.store.append_message(&message, &activity).await? {
             Appended::Duplicate(_) => Ok(Outcome::Duplicate),
             Appended::New { conversation, .. } => {
-                if conversation.handle.is_none() || conversation.lead_id.is_none() {
+                // Until the customer's profile is known (usually only the first message): a lead
+                // created later is linked when it is created (by Instagram user id).
+                if conversation.handle.is_none() {
                     // Enrichment is best effort: the message is already safe.
                     if let Err(e) = self.enrich_contact(&account, &conversation).await {
                         tracing::warn!(error = %e, "contact enrichment failed");
@@ -176,14 +178,18 @@ impl Core {
             },
         };
         let name = profile.as_ref().and_then(|p| p.name.clone());
-        if username.is_some() || name.is_some() || lead.is_some() {
+        let lead_id = lead.as_ref().map(|l| l.id.clone());
+        let changed = (username.is_some() && username != conversation.handle)
+            || (name.is_some() && name != conversation.display_name)
+            || (lead_id.is_some() && lead_id != conversation.lead_id);
+        if changed {
             self.store
                 .set_conversation_contact(
                     org,
                     &conversation.id,
                     username.as_deref(),
                     name.as_deref(),
-                    lead.as_ref().map(|l| l.id.as_str()),
+                    lead_id.as_deref(),
                 )
                 .await?;
         }

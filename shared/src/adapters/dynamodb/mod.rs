@@ -380,13 +380,13 @@ impl Store for DynamoStore {
     }
 
     async fn insert_message(&self, message: &Message) -> Result<(), StoreError> {
-        let mut tx = vec![TxItem::put(Self::message_item(message)?, None)];
-        if let Some(mid) = &message.external_message_id {
-            tx.push(TxItem::put(
-                Self::mid_lookup(&message.organization_id, mid, &message.id),
-                Some("attribute_not_exists(pk)"),
-            ));
-        }
+        let Some(mid) = &message.external_message_id else {
+            return self.put(Self::message_item(message)?, None).await.map(|_| ());
+        };
+        let tx = vec![
+            TxItem::put(Self::message_item(message)?, None),
+            TxItem::put(Self::mid_lookup(&message.organization_id, mid, &message.id), Some("attribute_not_exists(pk)")),
+        ];
         self.transact(tx).await.map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict("message with this Meta id"),
             other => other,

@@ -1,0 +1,123 @@
+//! How many AWS calls one inbound text and one send make, counted by an SDK interceptor on
+//! DynamoDB, SQS and KMS (moto). The bounds guard against a change that quietly adds calls
+//! to the hot paths; run with `--nocapture` to see the breakdown.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use inbox_shared::adapters::dynamodb::DynamoStore;
+use inbox_shared::adapters::graph_http::HttpGraphApi;
+use inbox_shared::adapters::kms_cipher::KmsCipher;
+use inbox_shared::adapters::sqs_queue::SqsQueue;
+use inbox_shared::config::{AppEnv, Config};
+use inbox_shared::domain::TokenKind;
+use inbox_shared::meta::webhook;
+use inbox_shared::ports::{QueueMessage, SystemClock, ThreadRngJitter};
+use inbox_shared::services::{Core, JobOutcome};
+use inbox_shared::testing::fake_graph::FakeGraph;
+use inbox_shared::testing::local_aws::{CUSTOMER, IG_ACCOUNT, PAGE_ID, local_aws};
+use inbox_shared::testing::seed;
+
+#[derive(Debug, Clone, Default)]
+struct CallCounter(Arc<Mutex<Vec<String>>>);
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // The JSON protocols of DynamoDB, SQS and KMS name the operation in `X-Amz-Target`.
+        let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
+        self.0.lock().unwrap().push(target.rsplit('.').next().unwrap_or(target).to_owned());
+        Ok(())
+    }
+}
+
+impl CallCounter {
+    fn take(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for call in self.0.lock().unwrap().drain(..) {
+            *counts.entry(call).or_default() += 1;
+        }
+        counts
+    }
+}
+
+fn text(mid: &str, ts: i64) -> webhook::Envelope {
+    let body = serde_json::json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"messaging":[
+        {"sender":{"id":CUSTOMER},"recipient":{"id":IG_ACCOUNT},"timestamp":ts,"message":{"mid":mid,"text":"hi"}}]}]});
+    webhook::parse(body.to_string().as_bytes()).unwrap()
+}
+
+#[tokio::test]
+async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
+    let Some(aws) = local_aws().await else { return };
+    let table = aws.fresh_table().await;
+    let (queue_url, _) = aws.fresh_queue().await;
+    let graph = FakeGraph::start().await;
+    let counter = CallCounter::default();
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&aws.sdk).interceptor(counter.clone()).build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&aws.sdk).interceptor(counter.clone()).build(),
+    );
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&aws.sdk).interceptor(counter.clone()).build(),
+    );
+    let vars = [("META_APP_SECRET", "s"), ("GRAPH_API_BASE_URL", graph.url.as_str())];
+    let config =
+        Config::from_lookup(AppEnv::Production, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+            .unwrap();
+    let core = Core {
+        graph: Arc::new(HttpGraphApi::from_config(&config)),
+        config: Arc::new(config),
+        store: Arc::new(DynamoStore::new(ddb, &table)),
+        queue: Arc::new(SqsQueue::new(sqs.clone(), &queue_url)),
+        cipher: Arc::new(KmsCipher::new(kms, &aws.kms_key_id)),
+        clock: Arc::new(SystemClock),
+        jitter: Arc::new(ThreadRngJitter),
+    };
+    seed::connect_account(&core, "org_calls", "acc_calls", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    core.accept_webhook(text("first", now_ms - 1000), None).await.unwrap();
+    counter.take();
+
+    core.accept_webhook(text("second", now_ms), None).await.unwrap();
+    let inbound = counter.take();
+
+    let conversation = core.store.find_conversation("org_calls", "acc_calls", CUSTOMER).await.unwrap().unwrap();
+    counter.take();
+    core.send_text("org_calls", &conversation.id, "reply", None).await.unwrap();
+    let send_api = counter.take();
+
+    let received = sqs.receive_message().queue_url(&queue_url).wait_time_seconds(2).send().await.unwrap();
+    let body = received.messages.unwrap()[0].body.clone().unwrap();
+    counter.take();
+    let outcome = core.process(&serde_json::from_str::<QueueMessage>(&body).unwrap()).await.unwrap();
+    assert_eq!(outcome, JobOutcome::Succeeded);
+    let processor = counter.take();
+
+    let total = |m: &BTreeMap<String, usize>| m.values().sum::<usize>();
+    eprintln!("inbound text (existing conversation): {} calls {inbound:?}", total(&inbound));
+    eprintln!("send, API side: {} calls {send_api:?}", total(&send_api));
+    eprintln!("send, processor side: {} calls {processor:?}", total(&processor));
+    assert!(total(&inbound) <= 7, "{inbound:?}");
+    assert!(total(&send_api) <= 5, "{send_api:?}");
+    assert!(total(&processor) <= 11, "{processor:?}");
+    assert!(
+        !inbound.keys().chain(send_api.keys()).chain(processor.keys()).any(|k| k.as_str() == "Scan"),
+        "no Scan anywhere"
+    );
+}
