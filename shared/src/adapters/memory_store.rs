@@ -24,7 +24,11 @@ struct Tables {
     /// Instagram account id or page id → the account last stored with it.
     account_by_external_id: HashMap<String, OrgKey>,
     conversations: HashMap<OrgKey, Conversation>,
+    /// (organization, account, customer) → conversation id: the conversation key items.
+    conversation_keys: HashMap<(String, String, String), String>,
     messages: HashMap<OrgKey, Message>,
+    /// (organization, Meta `mid`) → message id: the `mid` lookup items.
+    message_ids: HashMap<OrgKey, String>,
     leads: HashMap<OrgKey, Lead>,
     profiles: HashMap<OrgKey, CustomerProfile>,
     raw_events: Vec<RawEvent>,
@@ -35,9 +39,20 @@ struct Tables {
 
 impl Tables {
     fn message_with_external_id(&self, org: &str, external_id: &str) -> Option<&Message> {
-        self.messages
-            .values()
-            .find(|m| m.organization_id == org && m.external_message_id.as_deref() == Some(external_id))
+        let id = self.message_ids.get(&key(org, external_id))?;
+        self.messages.get(&key(org, id))
+    }
+
+    fn insert_message(&mut self, message: &Message) {
+        if let Some(mid) = &message.external_message_id {
+            self.message_ids.insert(key(&message.organization_id, mid), message.id.clone());
+        }
+        self.messages.insert(key(&message.organization_id, &message.id), message.clone());
+    }
+
+    fn conversation_of(&self, org: &str, account_id: &str, participant_id: &str) -> Option<&Conversation> {
+        let id = self.conversation_keys.get(&(org.to_owned(), account_id.to_owned(), participant_id.to_owned()))?;
+        self.conversations.get(&key(org, id))
     }
 }
 
@@ -121,29 +136,18 @@ impl Store for MemoryStore {
         account_id: &str,
         participant_id: &str,
     ) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| {
-            t.conversations
-                .values()
-                .find(|c| {
-                    c.organization_id == org
-                        && c.connected_account_id == account_id
-                        && c.participant_id == participant_id
-                })
-                .cloned()
-        }))
+        Ok(self.with(|t| t.conversation_of(org, account_id, participant_id).cloned()))
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
         Ok(self.with(|t| {
-            let existing = t.conversations.values().find(|c| {
-                c.organization_id == conversation.organization_id
-                    && c.connected_account_id == conversation.connected_account_id
-                    && c.participant_id == conversation.participant_id
-            });
-            if let Some(c) = existing {
-                return c.clone();
+            let c = conversation;
+            if let Some(existing) = t.conversation_of(&c.organization_id, &c.connected_account_id, &c.participant_id) {
+                return existing.clone();
             }
-            t.conversations.insert(key(&conversation.organization_id, &conversation.id), conversation.clone());
+            let owner = (c.organization_id.clone(), c.connected_account_id.clone(), c.participant_id.clone());
+            t.conversation_keys.insert(owner, c.id.clone());
+            t.conversations.insert(key(&c.organization_id, &c.id), c.clone());
             conversation.clone()
         }))
     }
@@ -209,7 +213,7 @@ impl Store for MemoryStore {
                 .ok_or_else(|| StoreError::Backend(format!("conversation {} not found", message.conversation_id)))?;
             conversation.apply(activity);
             let conversation = conversation.clone();
-            t.messages.insert(key(&message.organization_id, &message.id), message.clone());
+            t.insert_message(message);
             Ok(Appended::New { message: Box::new(message.clone()), conversation: Box::new(conversation) })
         })
     }
@@ -327,7 +331,7 @@ impl Store for MemoryStore {
             if taken {
                 return Err(StoreError::Conflict("message with this Meta id"));
             }
-            t.messages.insert(key(&message.organization_id, &message.id), message.clone());
+            t.insert_message(message);
             Ok(())
         })
     }
@@ -359,6 +363,7 @@ impl Store for MemoryStore {
                 return MarkSent::IdTakenBy(Box::new(holder.clone()));
             }
             let Some(m) = t.messages.get_mut(&key(org, id)) else { return MarkSent::NotFound };
+            t.message_ids.insert(key(org, external_id), id.to_owned());
             m.status = MessageStatus::Sent;
             m.external_message_id = Some(external_id.to_owned());
             m.error_code = None;
@@ -384,7 +389,12 @@ impl Store for MemoryStore {
     }
 
     async fn delete_message(&self, org: &str, id: &str) -> Result<(), StoreError> {
-        self.with(|t| t.messages.remove(&key(org, id)));
+        self.with(|t| {
+            let removed = t.messages.remove(&key(org, id));
+            if let Some(mid) = removed.and_then(|m| m.external_message_id) {
+                t.message_ids.remove(&key(org, &mid));
+            }
+        });
         Ok(())
     }
 
