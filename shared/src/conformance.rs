@@ -9,8 +9,8 @@ use serde_json::json;
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, Direction, EncryptedToken,
-    IdempotencyRecord, IntegrationJob, JobStatus, JobType, Lead, Message, MessageStatus, OAuthToken, PageRequest,
-    Provider, TokenKind, new_id,
+    IdempotencyRecord, IntegrationJob, JobStatus, JobType, Lead, Message, MessageChange, MessageStatus, OAuthToken,
+    PageRequest, Provider, TokenKind, new_id,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -424,6 +424,34 @@ pub async fn a_sent_message_takes_its_meta_id_unless_another_holds_it(store: &dy
     );
 }
 
+pub async fn later_events_change_a_stored_message(store: &dyn Store) {
+    let org = unique("org");
+    let c = new_conversation(store, &org, "cust", t(0)).await;
+    let mut ours = message(&c, Some(&unique("mid")), Direction::Outbound, t(5), "reply");
+    ours.status = MessageStatus::Sent;
+    store.insert_message(&ours).await.unwrap();
+    let react = MessageChange::Reaction {
+        by: "cust".into(),
+        reaction: Some("love".into()),
+        emoji: Some("❤️".into()),
+        removed: false,
+    };
+    let got = store.update_message(&org, &ours.id, &react, t(6)).await.unwrap().unwrap();
+    assert_eq!(got.meta_json["reactions"]["cust"]["emoji"], "❤️");
+    let got = store.update_message(&org, &ours.id, &MessageChange::Read, t(7)).await.unwrap().unwrap();
+    assert_eq!(got.status, MessageStatus::Read);
+    let edit = MessageChange::Edited { text: Some("reply, edited".into()), edits: Some("1".into()) };
+    let got = store.update_message(&org, &ours.id, &edit, t(8)).await.unwrap().unwrap();
+    assert_eq!((got.text.as_deref(), got.meta_json["previousText"].as_str()), (Some("reply, edited"), Some("reply")));
+    assert_eq!(got.meta_json["reactions"]["cust"]["reaction"], "love", "earlier changes kept");
+    // A later status change and a content change do not overwrite each other.
+    store.mark_message_failed(&org, &ours.id, "X", t(9)).await.unwrap();
+    let got = store.update_message(&org, &ours.id, &MessageChange::Deleted, t(10)).await.unwrap().unwrap();
+    assert_eq!((got.status, got.text.as_deref(), got.error_code.as_deref()), (MessageStatus::Deleted, None, Some("X")));
+    assert_eq!(store.get_message(&org, &ours.id).await.unwrap(), Some(got));
+    assert_eq!(store.update_message(&unique("org"), &ours.id, &MessageChange::Read, t(11)).await.unwrap(), None);
+}
+
 pub async fn tokens_and_account_status_are_kept_per_account(store: &dyn Store) {
     let org = unique("org");
     let a = account(&org);
@@ -540,6 +568,7 @@ macro_rules! store_conformance_tests {
             an_idempotency_key_is_reserved_once_per_organization,
             a_sent_message_takes_its_meta_id_unless_another_holds_it,
             tokens_and_account_status_are_kept_per_account,
+            later_events_change_a_stored_message,
             tokens_due_for_refresh_are_listed_soonest_first_and_claimed_once,
         );
     };

@@ -145,11 +145,42 @@ async fn every_fixture_is_acknowledged_and_nothing_is_lost() {
     }
     let conversations = app.conversations("org_a").await;
     assert_eq!(conversations.len(), 2, "batch.json adds a second customer");
-    // Events not turned into messages (reactions, reads, edits, referrals...) are kept raw.
+    // Alphabetical order: the edit and the deletion of text.json's message come before it,
+    // so they wait raw; the referral is not a message event. Nothing is dropped.
     let raw = app.store.list_raw_events(IG_ACCOUNT).await.unwrap();
-    assert!(raw.iter().any(|e| e.payload.get("reaction").is_some()), "{raw:?}");
-    assert!(raw.iter().any(|e| e.payload.get("read").is_some()));
-    assert!(raw.iter().any(|e| e.payload.get("message_edit").is_some()));
+    let kinds: Vec<_> =
+        raw.iter().map(|e| e.payload.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",")).collect();
+    assert!(raw.iter().any(|e| e.payload.get("referral").is_some()), "{kinds:?}");
+    assert!(raw.iter().any(|e| e.payload.get("message_edit").is_some()), "{kinds:?}");
+    assert!(raw.iter().any(|e| e.payload["message"]["is_deleted"] == true), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn reactions_reads_edits_and_deletions_change_the_message_they_name() {
+    let app = TestApp::dev().await;
+    for f in ["text.json", "echo.json", "reaction_react.json", "read.json", "message_edit.json"] {
+        assert_eq!(app.deliver(&fixtures::webhook(f)).await.status(), 200, "{f}");
+    }
+    let c = &app.conversations("org_a").await[0];
+    let messages = app.messages("org_a", c["id"].as_str().unwrap()).await;
+    let ours = messages.iter().find(|m| m["externalMessageId"] == "aWdfZAG1fZWNobw").unwrap();
+    assert_eq!(ours["metaJson"]["reactions"][CUSTOMER]["emoji"], "❤️");
+    assert_eq!(ours["metaJson"]["reactions"][CUSTOMER]["reaction"], "love");
+    assert_eq!(ours["status"], "READ", "the customer read our reply");
+    let theirs = messages.iter().find(|m| m["externalMessageId"] == "aWdfZAG1fdGV4dF8x").unwrap();
+    assert_eq!(theirs["text"], "Hello! Do you ship to Porto?");
+    assert_eq!(theirs["metaJson"]["previousText"], "Hello! Do you ship to Lisbon?");
+    assert_eq!(theirs["metaJson"]["edits"], "1");
+    assert_eq!(messages.len(), 2, "no event became a message of its own");
+
+    app.deliver(&fixtures::webhook("reaction_unreact.json")).await;
+    app.deliver(&fixtures::webhook("deleted.json")).await;
+    let messages = app.messages("org_a", c["id"].as_str().unwrap()).await;
+    let ours = messages.iter().find(|m| m["externalMessageId"] == "aWdfZAG1fZWNobw").unwrap();
+    assert_eq!(ours["metaJson"]["reactions"], json!({}), "unreacted");
+    let theirs = messages.iter().find(|m| m["externalMessageId"] == "aWdfZAG1fdGV4dF8x").unwrap();
+    assert_eq!((theirs["status"].as_str(), theirs["text"].as_str()), (Some("DELETED"), None), "unsent: content gone");
+    assert!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, IdempotencyRecord,
-    IntegrationJob, JobStatus, Lead, Message, MessageStatus, OAuthToken, Page, PageRequest, Provider, TokenKind,
+    IntegrationJob, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page, PageRequest, Provider,
+    TokenKind,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -384,6 +385,20 @@ impl Store for MemoryStore {
             m.status = MessageStatus::Failed;
             m.error_code = Some(code.to_owned());
             m.updated_at = at;
+            Some(m.clone())
+        }))
+    }
+
+    async fn update_message(
+        &self,
+        org: &str,
+        id: &str,
+        change: &MessageChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError> {
+        Ok(self.with(|t| {
+            let m = t.messages.get_mut(&key(org, id))?;
+            m.apply(change, at);
             Some(m.clone())
         }))
     }

@@ -47,3 +47,77 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// What a later webhook event does to a message already stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageChange {
+    /// The sender unsent it: content removed, status DELETED.
+    Deleted,
+    Edited {
+        text: Option<String>,
+        edits: Option<String>,
+    },
+    /// `removed` for `unreact`. Instagram keeps one reaction per person.
+    Reaction {
+        by: String,
+        reaction: Option<String>,
+        emoji: Option<String>,
+        removed: bool,
+    },
+    /// The recipient read it (for our outbound messages).
+    Read,
+}
+
+impl Message {
+    /// Applies a change; false when it changes nothing. Every store adapter gives this result.
+    pub fn apply(&mut self, change: &MessageChange, at: DateTime<Utc>) -> bool {
+        let meta = match &mut self.meta_json {
+            Value::Object(m) => m,
+            other => {
+                *other = Value::Object(Default::default());
+                other.as_object_mut().expect("just made an object")
+            }
+        };
+        match change {
+            MessageChange::Deleted => {
+                if self.status == MessageStatus::Deleted {
+                    return false;
+                }
+                self.status = MessageStatus::Deleted;
+                self.text = None;
+                self.attachments.clear();
+                meta.insert("deletedAt".into(), serde_json::json!(at));
+            }
+            MessageChange::Edited { text, edits } => {
+                if self.text == *text {
+                    return false;
+                }
+                meta.insert("previousText".into(), serde_json::json!(self.text));
+                meta.insert("edits".into(), serde_json::json!(edits));
+                meta.insert("editedAt".into(), serde_json::json!(at));
+                self.text = text.clone();
+            }
+            MessageChange::Reaction { by, reaction, emoji, removed } => {
+                let reactions = meta.entry("reactions").or_insert_with(|| serde_json::json!({}));
+                let Some(reactions) = reactions.as_object_mut() else { return false };
+                if *removed {
+                    if reactions.remove(by).is_none() {
+                        return false;
+                    }
+                } else {
+                    reactions.insert(by.clone(), serde_json::json!({"reaction": reaction, "emoji": emoji, "at": at}));
+                }
+            }
+            MessageChange::Read => {
+                let readable = matches!(self.status, MessageStatus::Sent | MessageStatus::Delivered);
+                if self.direction != Direction::Outbound || !readable {
+                    return false;
+                }
+                self.status = MessageStatus::Read;
+                meta.insert("readAt".into(), serde_json::json!(at));
+            }
+        }
+        self.updated_at = self.updated_at.max(at);
+        true
+    }
+}

@@ -69,8 +69,10 @@ pub async fn receive(
     let report = core.accept_webhook(envelope, dev_org).await?;
     tracing::info!(
         stored = report.stored,
+        updated = report.updated,
         duplicates = report.duplicates,
         kept_raw = report.kept_raw,
+        deferred = report.deferred,
         "webhook accepted"
     );
     Ok(Json(json!({"status": "ok"})))

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob, Lead,
-    Message, OAuthToken, Page, PageRequest, Provider, TokenKind,
+    Message, MessageChange, OAuthToken, Page, PageRequest, Provider, TokenKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +149,15 @@ pub trait Store: Send + Sync {
         org: &str,
         id: &str,
         code: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError>;
+    /// Applies a later event (reaction, read, edit, deletion) to a stored message; `None`
+    /// when there is no such message.
+    async fn update_message(
+        &self,
+        org: &str,
+        id: &str,
+        change: &MessageChange,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError>;
     /// Removes a message and its Meta id.

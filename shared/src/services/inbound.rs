@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageStatus, Provider, new_id,
+    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageChange, MessageStatus,
+    Provider, new_id,
 };
 use crate::error::AppError;
 use crate::meta::webhook::{Envelope, EventKind, InboundMessage, Item, Rejected};
@@ -23,6 +24,8 @@ const PROFILE_RETRY_AFTER: Duration = Duration::hours(24);
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct AcceptReport {
     pub stored: usize,
+    /// Reactions, reads, edits and deletions applied to stored messages.
+    pub updated: usize,
     pub duplicates: usize,
     /// Unknown account, unreadable, or a kind not turned into a message: kept raw for replay.
     pub kept_raw: usize,
@@ -32,6 +35,8 @@ pub struct AcceptReport {
 
 pub(crate) enum Outcome {
     Stored,
+    /// Applied to a stored message (reaction, read, edit, deletion).
+    Updated,
     Duplicate,
     KeptRaw,
 }
@@ -53,6 +58,7 @@ impl Core {
         for item in envelope.items {
             match self.accept_item(&item, dev_org).await {
                 Ok(Outcome::Stored) => report.stored += 1,
+                Ok(Outcome::Updated) => report.updated += 1,
                 Ok(Outcome::Duplicate) => report.duplicates += 1,
                 Ok(Outcome::KeptRaw) => report.kept_raw += 1,
                 Err(e) => {
@@ -81,8 +87,29 @@ impl Core {
         };
         let event = &item.event;
         let at = item.occurred_at().unwrap_or_else(|| self.now());
+        let change = |mid: &str, change| Some((mid.to_owned(), change));
+        let update = match &event.kind {
+            EventKind::Message(m) if m.is_deleted => change(&m.mid, MessageChange::Deleted),
+            EventKind::MessageEdit(e) => {
+                change(&e.mid, MessageChange::Edited { text: e.text.clone(), edits: e.num_edit.clone() })
+            }
+            EventKind::Reaction(r) => change(
+                &r.mid,
+                MessageChange::Reaction {
+                    by: event.sender.clone(),
+                    reaction: r.reaction.clone(),
+                    emoji: r.emoji.clone(),
+                    removed: r.action == "unreact",
+                },
+            ),
+            EventKind::Read(r) => change(&r.mid, MessageChange::Read),
+            _ => None,
+        };
+        if let Some((mid, change)) = update {
+            return self.update_message(&account, item, &mid, &change, at).await;
+        }
         let incoming = match &event.kind {
-            EventKind::Message(m) if !m.is_deleted => IncomingMessage::from_message(m),
+            EventKind::Message(m) => IncomingMessage::from_message(m),
             EventKind::Postback(p) => IncomingMessage::from_postback(p),
             _ => {
                 self.keep_raw(item.account_id(), "event kind not turned into a message", &item.raw).await?;
@@ -124,6 +151,25 @@ impl Core {
                 Ok(Outcome::Stored)
             }
         }
+    }
+
+    /// Applies a reaction, read receipt, edit or deletion to the message it names. One whose
+    /// message we do not have (it predates the connection, or arrives first) is kept raw.
+    async fn update_message(
+        &self,
+        account: &ConnectedAccount,
+        item: &Item,
+        mid: &str,
+        change: &MessageChange,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        let org = &account.organization_id;
+        let Some(target) = self.store.find_message_by_external_id(org, mid).await? else {
+            self.keep_raw(item.account_id(), "the message it refers to is unknown", &item.raw).await?;
+            return Ok(Outcome::KeptRaw);
+        };
+        self.store.update_message(org, &target.id, change, at).await?;
+        Ok(Outcome::Updated)
     }
 
     /// The conversation of (account, customer), created on the first message.

@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob,
-    JobStatus, Lead, Message, MessageStatus, OAuthToken, Page, PageRequest, Provider, TokenKind, time_sort_key,
+    JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page, PageRequest, Provider, TokenKind,
+    time_sort_key,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -48,8 +49,11 @@ impl DynamoStore {
         Ok(item)
     }
 
-    fn message_item(m: &Message) -> Result<Item, StoreError> {
+    /// A message item at revision `rev`: every write to a message moves its revision, so a
+    /// change applied from a read (`update_message`) never overwrites a concurrent one.
+    fn message_item(m: &Message, rev: i64) -> Result<Item, StoreError> {
         let mut item = to_item(m)?;
+        item.insert("rev".into(), n(rev));
         ops::keyed(&mut item, keys::org(&m.organization_id), keys::message(&m.id));
         item.insert("gsi1pk".into(), s(keys::messages_of(&m.organization_id, &m.conversation_id)));
         item.insert("gsi1sk".into(), s(keys::ordered(&time_sort_key(m.created_at), &m.id)));
@@ -267,7 +271,7 @@ impl Store for DynamoStore {
             };
             conversation.apply(activity);
             let mut tx = vec![
-                TxItem::put(Self::message_item(message)?, Some("attribute_not_exists(pk)")),
+                TxItem::put(Self::message_item(message, 0)?, Some("attribute_not_exists(pk)")),
                 TxItem::put_if_version(Self::conversation_item(&conversation, version + 1)?, version),
             ];
             if let Some(mid) = &message.external_message_id {
@@ -381,10 +385,10 @@ impl Store for DynamoStore {
 
     async fn insert_message(&self, message: &Message) -> Result<(), StoreError> {
         let Some(mid) = &message.external_message_id else {
-            return self.put(Self::message_item(message)?, None).await.map(|_| ());
+            return self.put(Self::message_item(message, 0)?, None).await.map(|_| ());
         };
         let tx = vec![
-            TxItem::put(Self::message_item(message)?, None),
+            TxItem::put(Self::message_item(message, 0)?, None),
             TxItem::put(Self::mid_lookup(&message.organization_id, mid, &message.id), Some("attribute_not_exists(pk)")),
         ];
         self.transact(tx).await.map_err(|e| match e {
@@ -418,10 +422,15 @@ impl Store for DynamoStore {
             let update = TxItem::update(
                 keys::org(org),
                 keys::message(id),
-                "SET #status = :sent, externalMessageId = :mid, updatedAt = :at REMOVE errorCode",
+                "SET #status = :sent, externalMessageId = :mid, updatedAt = :at REMOVE errorCode ADD rev :one",
                 "attribute_exists(pk)",
                 vec![("#status", "status")],
-                vec![(":sent", attr_of(&MessageStatus::Sent)?), (":mid", s(external_id)), (":at", attr_of(&at)?)],
+                vec![
+                    (":sent", attr_of(&MessageStatus::Sent)?),
+                    (":mid", s(external_id)),
+                    (":at", attr_of(&at)?),
+                    (":one", n(1)),
+                ],
             );
             let mut lookup = TxItem::put(
                 Self::mid_lookup(org, external_id, id),
@@ -455,13 +464,43 @@ impl Store for DynamoStore {
             .update_returning(
                 keys::org(org),
                 keys::message(id),
-                "SET #status = :failed, errorCode = :code, updatedAt = :at",
+                "SET #status = :failed, errorCode = :code, updatedAt = :at ADD rev :one",
                 "attribute_exists(pk)",
                 vec![("#status", "status")],
-                vec![(":failed", attr_of(&MessageStatus::Failed)?), (":code", s(code)), (":at", attr_of(&at)?)],
+                vec![
+                    (":failed", attr_of(&MessageStatus::Failed)?),
+                    (":code", s(code)),
+                    (":at", attr_of(&at)?),
+                    (":one", n(1)),
+                ],
             )
             .await?;
         item.map(from_item).transpose()
+    }
+
+    async fn update_message(
+        &self,
+        org: &str,
+        id: &str,
+        change: &MessageChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError> {
+        for _ in 0..MAX_RETRIES {
+            let Some(item) = self.get(keys::org(org), keys::message(id)).await? else { return Ok(None) };
+            let rev = item.get("rev").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let mut message: Message = from_item(item)?;
+            if !message.apply(change, at) {
+                return Ok(Some(message));
+            }
+            let mut put = TxItem::put(Self::message_item(&message, rev + 1)?, Some("rev = :rev"));
+            put.values.push((":rev".into(), n(rev)));
+            match self.transact(vec![put]).await {
+                Ok(()) => return Ok(Some(message)),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend(format!("message {id} is too contended")))
     }
 
     async fn delete_message(&self, org: &str, id: &str) -> Result<(), StoreError> {
