@@ -1,22 +1,12 @@
 //! Lambda entry points that are not HTTP: the SQS job processor and the scheduled token
 //! refresh. Each binary under `functions/` calls one of these (or `runtime::run_http_lambda`).
 
-use std::sync::Arc;
-
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
-use crate::config::{AppEnv, Config};
 use crate::ports::QueueMessage;
-use crate::runtime::{build_core, init_tracing};
 use crate::services::Core;
-
-async fn core_from_env() -> Result<Arc<Core>, Error> {
-    init_tracing(true);
-    let config = Config::from_env(AppEnv::Production)?;
-    Ok(build_core(config).await?.core)
-}
 
 /// Handles a batch of queue messages, each on its own. Only the ones that should be
 /// delivered again are reported (`batchItemFailures`): the rest are done, whatever their
@@ -42,7 +32,7 @@ pub async fn process_sqs_batch(core: &Core, event: SqsEvent) -> SqsBatchResponse
 }
 
 pub async fn run_job_processor() -> Result<(), Error> {
-    let core = core_from_env().await?;
+    let core = crate::runtime::lambda_core().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let core = core.clone();
         async move { Ok::<_, Error>(process_sqs_batch(&core, event.payload).await) }
@@ -53,7 +43,7 @@ pub async fn run_job_processor() -> Result<(), Error> {
 /// The scheduled token refresh. The event (EventBridge Scheduler or a rule) carries nothing
 /// we need; the answer reports what was refreshed.
 pub async fn run_token_refresh() -> Result<(), Error> {
-    let core = core_from_env().await?;
+    let core = crate::runtime::lambda_core().await?;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
         let core = core.clone();
         async move {

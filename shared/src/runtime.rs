@@ -150,8 +150,22 @@ pub fn in_lambda() -> bool {
 /// Runs the HTTP Router as an API Gateway Lambda function (webhook, inbox API): production
 /// environment unless `APP_ENV` says otherwise, adapters built once for every invocation.
 pub async fn run_http_lambda() -> Result<(), lambda_http::Error> {
+    let core = lambda_core().await?;
+    lambda_http::run(crate::http::router(core)).await
+}
+
+/// The core of a Lambda function. A function instance's memory lives minutes and is not
+/// shared, so the embedded store and queue would lose data: in production the AWS adapters
+/// are required, and a missing variable stops the function at start-up.
+pub async fn lambda_core() -> anyhow::Result<Arc<Core>> {
     init_tracing(true);
     let config = Config::from_env(crate::config::AppEnv::Production)?;
-    let built = build_core(config).await?;
-    lambda_http::run(crate::http::router(built.core)).await
+    if !config.is_development() {
+        let missing =
+            [("TABLE_NAME", config.table_name.is_none()), ("JOBS_QUEUE_URL", config.jobs_queue_url.is_none())];
+        if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
+            anyhow::bail!("{name} is required in production (the in-memory adapters would lose data)");
+        }
+    }
+    Ok(build_core(config).await?.core)
 }

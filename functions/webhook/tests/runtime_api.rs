@@ -46,3 +46,22 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     assert!(log.to_string().contains("req-"), "request id in {log}");
     assert!(!run.logs.contains("EAAB-page-token"));
 }
+
+/// Production fails closed: without the app secret, or without the table and queue, the
+/// function stops at start-up with a message naming what is missing.
+#[test]
+fn the_function_refuses_to_start_without_its_secret_or_its_storage() {
+    let run = |env: &[(&str, &str)]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_webhook"))
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+    };
+    assert!(run(&[]).contains("META_APP_SECRET is required in production"));
+    assert!(run(&[("META_APP_SECRET", "s")]).contains("TABLE_NAME is required in production"));
+    assert!(run(&[("META_APP_SECRET", "s"), ("TABLE_NAME", "t")]).contains("JOBS_QUEUE_URL is required in production"));
+}

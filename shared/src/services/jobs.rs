@@ -92,13 +92,17 @@ impl Core {
         }
     }
 
-    /// A job that could not be claimed: finished, in another worker's hands, or delivered
-    /// before its time (SQS delays stop at 15 minutes), which is queued again for the rest.
+    /// A job that could not be claimed: finished (nothing to do), delivered before its time
+    /// (SQS delays stop at 15 minutes), or claimed by a worker that may have died. The last
+    /// two are queued again for when they can be claimed, so no job is left behind.
     async fn not_claimed(&self, org: &str, job_id: &str, now: DateTime<Utc>) -> Result<JobOutcome, AppError> {
-        if let Some(job) = self.store.get_job(org, job_id).await?
-            && let (JobStatus::Pending, Some(at)) = (job.status, job.next_attempt_at)
-            && at > now
-        {
+        let Some(job) = self.store.get_job(org, job_id).await? else { return Ok(JobOutcome::Skipped) };
+        let claimable_at = match job.status {
+            JobStatus::Pending => job.next_attempt_at,
+            JobStatus::Processing => job.lease_expires_at,
+            JobStatus::Succeeded | JobStatus::Failed => None,
+        };
+        if let Some(at) = claimable_at.filter(|at| *at > now) {
             let msg = QueueMessage::job(JobType::SendMessage, org, job_id);
             self.queue.enqueue(&msg, at - now).await.map_err(|e| AppError::internal(e.to_string()))?;
         }
