@@ -142,6 +142,18 @@ pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String) {
     }
 }
 
+/// The token-refresh schedule of the local server: once at start, then every `every`, as
+/// the scheduled function does in AWS.
+pub async fn run_refresh_schedule(core: Arc<Core>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = core.refresh_due_tokens().await {
+            tracing::error!(error = %e, "token refresh run failed; trying again at the next tick");
+        }
+    }
+}
+
 /// Whether this process runs inside Lambda (the runtime API is only set there).
 pub fn in_lambda() -> bool {
     std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()

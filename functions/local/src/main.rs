@@ -28,6 +28,8 @@ async fn main() -> anyhow::Result<()> {
         (None, Some(url)) => drop(tokio::spawn(runtime::run_sqs_worker(core.clone(), url.clone()))),
         (None, None) => {}
     }
+    // Every 6 hours, as template.yaml's schedule.
+    tokio::spawn(runtime::run_refresh_schedule(core.clone(), std::time::Duration::from_secs(6 * 3600)));
     let app = http::router(core.clone());
     let listener =
         tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("bind 127.0.0.1:{port}"))?;
