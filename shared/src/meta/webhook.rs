@@ -356,6 +356,21 @@ mod tests {
     }
 
     #[test]
+    fn every_meta_fixture_parses_without_a_rejected_item() {
+        let fixtures = crate::fixtures::all_webhooks();
+        assert!(fixtures.len() >= 20, "fixtures found: {}", fixtures.len());
+        for (name, body) in fixtures {
+            let envelope = parse(body.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(envelope.rejected.is_empty(), "{name}: {:?}", envelope.rejected);
+            assert!(!envelope.items.is_empty(), "{name}");
+            for item in &envelope.items {
+                assert!(item.occurred_at().is_some(), "{name}: no timestamp");
+                assert_ne!(item.event.kind, EventKind::Unknown, "{name}: kind not recognised");
+            }
+        }
+    }
+
+    #[test]
     fn envelope_errors_are_distinguished() {
         assert!(matches!(parse(b"{nope"), Err(EnvelopeError::NotJson(_))));
         assert_eq!(parse(br#"{"object":"page","entry":[]}"#), Err(EnvelopeError::NotInstagram));

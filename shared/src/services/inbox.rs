@@ -1,5 +1,7 @@
 //! The inbox's read side: conversations and their messages, always within one organization.
 
+use std::collections::HashMap;
+
 use crate::domain::{Conversation, ConversationView, Cursor, Message, Page, PageRequest, Provider, page};
 use crate::error::AppError;
 
@@ -46,11 +48,19 @@ impl ListQuery {
 impl Core {
     pub async fn list_conversations(&self, org: &str, query: &ListQuery) -> Result<Page<ConversationView>, AppError> {
         let page = self.store.list_conversations(org, query.provider()?, &query.page()?).await?;
-        let mut views = Vec::with_capacity(page.data.len());
-        for c in page.data {
-            views.push(self.view(c).await?);
+        // A page usually spans few accounts: look each up once, not once per conversation.
+        let mut active: HashMap<String, bool> = HashMap::new();
+        for c in &page.data {
+            if !active.contains_key(&c.connected_account_id) {
+                let is_active = self.account_active(org, &c.connected_account_id).await?;
+                active.insert(c.connected_account_id.clone(), is_active);
+            }
         }
-        Ok(Page { data: views, next_cursor: page.next_cursor })
+        let (policy, now) = (self.config.reply_policy(), self.now());
+        Ok(page.map(|c| {
+            let is_active = active[&c.connected_account_id];
+            ConversationView::new(c, is_active, &policy, now)
+        }))
     }
 
     pub async fn get_conversation(&self, org: &str, id: &str) -> Result<ConversationView, AppError> {
@@ -80,8 +90,12 @@ impl Core {
         self.store.get_conversation(org, id).await?.ok_or_else(|| AppError::not_found("conversation"))
     }
 
+    async fn account_active(&self, org: &str, account_id: &str) -> Result<bool, AppError> {
+        Ok(self.account_of(org, account_id).await?.is_some_and(|a| a.is_active()))
+    }
+
     async fn view(&self, c: Conversation) -> Result<ConversationView, AppError> {
-        let active = self.account_of(&c.organization_id, &c.connected_account_id).await?.is_some_and(|a| a.is_active());
+        let active = self.account_active(&c.organization_id, &c.connected_account_id).await?;
         Ok(ConversationView::new(c, active, &self.config.reply_policy(), self.now()))
     }
 }
