@@ -92,6 +92,12 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
     seed::connect_account(&core, "org_calls", "acc_calls", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
     let now_ms = chrono::Utc::now().timestamp_millis();
     core.accept_webhook(text("first", now_ms - 1000), None).await.unwrap();
+    // The new customer's profile lookup, queued by the first message.
+    let queued = sqs.receive_message().queue_url(&queue_url).wait_time_seconds(2).send().await.unwrap();
+    for m in queued.messages.unwrap_or_default() {
+        core.process(&serde_json::from_str::<QueueMessage>(m.body().unwrap()).unwrap()).await.unwrap();
+        sqs.delete_message().queue_url(&queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+    }
     counter.take();
 
     core.accept_webhook(text("second", now_ms), None).await.unwrap();

@@ -19,6 +19,8 @@ async fn connected() -> (TestApp, String) {
     let app = TestApp::prod().await;
     app.connect_account(ORG, "acc_a", IG_ACCOUNT, TOKEN).await;
     assert_eq!(app.deliver(&fixtures::webhook("text.json")).await.status(), 200);
+    app.run_jobs().await; // the new customer's profile lookup
+    app.graph.state.calls.lock().unwrap().clear();
     let id = app.conversations(ORG).await[0]["id"].as_str().unwrap().to_owned();
     (app, id)
 }

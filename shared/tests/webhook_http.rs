@@ -357,6 +357,8 @@ async fn the_customer_profile_is_fetched_once_and_a_lead_is_linked_by_handle() {
     assert_eq!(status, 201, "{lead}");
     app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "p-1", "one", 1732460000100)).await;
     app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "p-2", "two", 1732460000200)).await;
+    assert!(app.graph.calls().is_empty(), "the lookup is queued, not made on the webhook's path");
+    app.run_jobs().await;
     let calls = app.graph.calls();
     assert_eq!(calls.len(), 1, "profile cached after the first lookup: {calls:?}");
     assert_eq!(calls[0].path, format!("/v21.0/{CUSTOMER}"));
@@ -373,10 +375,13 @@ async fn a_failed_profile_lookup_is_tolerated_and_not_repeated_for_every_message
     app.graph.answer(400, &[], &fixtures::graph("error_user_unavailable.json"));
     assert_eq!(app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "f-1", "one", 1732460000100)).await.status(), 200);
     assert_eq!(app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "f-2", "two", 1732460000200)).await.status(), 200);
+    app.run_jobs().await;
+    assert_eq!(app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "f-3", "three", 1732460000300)).await.status(), 200);
+    app.run_jobs().await;
     assert_eq!(app.graph.calls().len(), 1);
     let c = &app.conversations("org_a").await[0];
     assert!(c["handle"].is_null());
-    assert_eq!(c["unreadCount"], 2);
+    assert_eq!(c["unreadCount"], 3);
 }
 
 #[tokio::test]
@@ -384,6 +389,7 @@ async fn a_lead_with_the_instagram_user_id_is_linked_without_a_profile() {
     let app = TestApp::with(AppEnv::Development, &[("DEFAULT_ORGANIZATION_ID", "org_a")]).await; // no token: no lookup
     let (_, lead) = app.post("org_a", "/api/leads", json!({"name": "Ana", "instagramUserId": CUSTOMER})).await;
     app.deliver(&fixtures::webhook("text.json")).await;
+    app.run_jobs().await;
     assert!(app.graph.calls().is_empty());
     assert_eq!(app.conversations("org_a").await[0]["leadId"], lead["id"]);
 }

@@ -9,6 +9,8 @@ use super::Provider;
 pub enum JobType {
     SendMessage,
     ProcessWebhook,
+    /// Fetch a new customer's profile and link their lead, off the webhook's path.
+    EnrichContact,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

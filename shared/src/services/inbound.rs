@@ -4,13 +4,14 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::domain::JobType;
 use crate::domain::{
     Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageChange, MessageStatus,
     Provider, new_id,
 };
 use crate::error::AppError;
 use crate::meta::webhook::{Envelope, EventKind, InboundMessage, Item, Rejected};
-use crate::ports::{Appended, RawEvent};
+use crate::ports::{Appended, QueueMessage, RawEvent};
 
 use super::Core;
 
@@ -142,10 +143,17 @@ impl Core {
             Appended::New { conversation, .. } => {
                 // Until the customer's profile is known (usually only the first message): a lead
                 // created later is linked when it is created (by Instagram user id).
+                // Queued, not done here: a slow Graph API must not delay Meta's 200 (5 s budget).
                 if conversation.handle.is_none() {
-                    // Enrichment is best effort: the message is already safe.
-                    if let Err(e) = self.enrich_contact(&account, &conversation).await {
-                        tracing::warn!(error = %e, "contact enrichment failed");
+                    let job = QueueMessage {
+                        job_type: JobType::EnrichContact,
+                        job_id: None,
+                        organization_id: Some(conversation.organization_id.clone()),
+                        payload: Some(json!({ "conversationId": conversation.id })),
+                    };
+                    // Best effort: the message is already safe; the next one queues it again.
+                    if let Err(e) = self.queue.enqueue(&job, Duration::zero()).await {
+                        tracing::warn!(error = %e, "contact enrichment not queued");
                     }
                 }
                 Ok(Outcome::Stored)
@@ -209,6 +217,17 @@ impl Core {
 
     /// Fills in the customer's handle and name (Graph profile, fetched once per organization
     /// and cached) and links the conversation to a lead with that Instagram id or handle.
+    /// The EnrichContact job: the customer's profile and lead, unless already known.
+    pub(crate) async fn enrich_conversation(&self, org: &str, conversation_id: &str) -> Result<bool, AppError> {
+        let Some(conversation) = self.store.get_conversation(org, conversation_id).await? else { return Ok(false) };
+        if conversation.handle.is_some() {
+            return Ok(false);
+        }
+        let Some(account) = self.account_of(org, &conversation.connected_account_id).await? else { return Ok(false) };
+        self.enrich_contact(&account, &conversation).await?;
+        Ok(true)
+    }
+
     async fn enrich_contact(&self, account: &ConnectedAccount, conversation: &Conversation) -> Result<(), AppError> {
         let org = &account.organization_id;
         let igsid = &conversation.participant_id;

@@ -66,6 +66,15 @@ impl Core {
                 self.run_send_job(org, id).await
             }
             JobType::ProcessWebhook => self.reprocess_webhook_item(message).await,
+            JobType::EnrichContact => {
+                let org = message.organization_id.as_deref().unwrap_or_default();
+                let conversation =
+                    message.payload.as_ref().and_then(|p| p["conversationId"].as_str()).unwrap_or_default();
+                match self.enrich_conversation(org, conversation).await? {
+                    true => Ok(JobOutcome::Succeeded),
+                    false => Ok(JobOutcome::Skipped),
+                }
+            }
         }
     }
 
