@@ -4,13 +4,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::domain::JobType;
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageChange, MessageStatus,
-    Provider, new_id,
+    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, JobType, Message, MessageChange,
+    MessageStatus, Provider, new_id,
 };
 use crate::error::AppError;
-use crate::meta::webhook::{Envelope, EventKind, InboundMessage, Item, Rejected};
+use crate::meta::webhook::{Envelope, EventKind, InboundMessage, Item, MessagingEvent, Rejected};
 use crate::ports::{Appended, QueueMessage, RawEvent};
 
 use super::Core;
@@ -88,26 +87,8 @@ impl Core {
         };
         let event = &item.event;
         let at = item.occurred_at().unwrap_or_else(|| self.now());
-        let change = |mid: &str, change| Some((mid.to_owned(), change));
-        let update = match &event.kind {
-            EventKind::Message(m) if m.is_deleted => change(&m.mid, MessageChange::Deleted),
-            EventKind::MessageEdit(e) => {
-                change(&e.mid, MessageChange::Edited { text: e.text.clone(), edits: e.num_edit.clone() })
-            }
-            EventKind::Reaction(r) => change(
-                &r.mid,
-                MessageChange::Reaction {
-                    by: event.sender.clone(),
-                    reaction: r.reaction.clone(),
-                    emoji: r.emoji.clone(),
-                    removed: r.action == "unreact",
-                },
-            ),
-            EventKind::Read(r) => change(&r.mid, MessageChange::Read),
-            _ => None,
-        };
-        if let Some((mid, change)) = update {
-            return self.update_message(&account, item, &mid, &change, at).await;
+        if let Some((mid, change)) = change_of(event) {
+            return self.update_message(&account, item, mid, &change, at).await;
         }
         let incoming = match &event.kind {
             EventKind::Message(m) => IncomingMessage::from_message(m),
@@ -320,6 +301,27 @@ impl Core {
         };
         Ok(self.store.put_raw_event(&event).await?)
     }
+}
+
+/// What an event does to a message already stored, and the Meta id of that message.
+fn change_of(event: &MessagingEvent) -> Option<(&str, MessageChange)> {
+    Some(match &event.kind {
+        EventKind::Message(m) if m.is_deleted => (&m.mid, MessageChange::Deleted),
+        EventKind::MessageEdit(e) => {
+            (&e.mid, MessageChange::Edited { text: e.text.clone(), edits: e.num_edit.clone() })
+        }
+        EventKind::Reaction(r) => (
+            &r.mid,
+            MessageChange::Reaction {
+                by: event.sender.clone(),
+                reaction: r.reaction.clone(),
+                emoji: r.emoji.clone(),
+                removed: r.action == "unreact",
+            },
+        ),
+        EventKind::Read(r) => (&r.mid, MessageChange::Read),
+        _ => return None,
+    })
 }
 
 /// The parts of a message-like event (message, postback) that become a `MessageLog`.
