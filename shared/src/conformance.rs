@@ -452,6 +452,52 @@ pub async fn later_events_change_a_stored_message(store: &dyn Store) {
     assert_eq!(store.update_message(&unique("org"), &ours.id, &MessageChange::Read, t(11)).await.unwrap(), None);
 }
 
+/// Concurrent writers never lose each other's updates: first messages from one customer
+/// share one conversation, every message is counted, one worker wins a job claim.
+pub async fn concurrent_writers_lose_nothing(store: &dyn Store) {
+    let org = unique("org");
+    let racers = 12;
+    let fresh: Vec<Conversation> = (0..racers).map(|i| conversation(&org, "acc_1", "cust", t(i))).collect();
+    let created = futures_join_all(fresh.iter().map(|c| store.create_conversation(c))).await;
+    let ids: std::collections::BTreeSet<_> = created.into_iter().map(|c| c.unwrap().id).collect();
+    assert_eq!(ids.len(), 1, "one conversation per customer");
+    let c = store.find_conversation(&org, "acc_1", "cust").await.unwrap().unwrap();
+    let mids: Vec<String> = (0..racers).map(|_| unique("mid")).collect();
+    let appended = futures_join_all(
+        mids.iter().enumerate().map(|(i, mid)| append(store, &c, mid, Direction::Inbound, t(10 + i as i64), "x")),
+    )
+    .await;
+    assert!(appended.iter().all(|a| matches!(a, Appended::New { .. })));
+    let got = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
+    assert_eq!(got.unread_count, racers as u32, "every concurrent message counted once");
+    assert_eq!(got.last_message_at, t(10 + racers - 1));
+    assert_eq!(store.list_messages(&org, &c.id, &PageRequest::first(100)).await.unwrap().data.len(), racers as usize);
+    let j = job(&org, t(0));
+    store.put_job(&j).await.unwrap();
+    let claims = futures_join_all((0..racers).map(|_| store.claim_job(&org, &j.id, t(1), t(100)))).await;
+    assert_eq!(claims.into_iter().filter(|c| matches!(c, Ok(Some(_)))).count(), 1, "one worker wins the claim");
+}
+
+/// Runs futures concurrently on the current task (no extra crate for `join_all`).
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("every future finished")).collect()
+}
+
 pub async fn tokens_and_account_status_are_kept_per_account(store: &dyn Store) {
     let org = unique("org");
     let a = account(&org);
@@ -569,6 +615,7 @@ macro_rules! store_conformance_tests {
             a_sent_message_takes_its_meta_id_unless_another_holds_it,
             tokens_and_account_status_are_kept_per_account,
             later_events_change_a_stored_message,
+            concurrent_writers_lose_nothing,
             tokens_due_for_refresh_are_listed_soonest_first_and_claimed_once,
         );
     };
