@@ -393,3 +393,33 @@ async fn human_agent_replies_after_24_hours_carry_the_tag() {
     assert_eq!(calls[1].body["tag"], "HUMAN_AGENT");
     assert_eq!(calls[1].body["messaging_type"], "MESSAGE_TAG");
 }
+
+#[tokio::test]
+async fn an_instagram_login_account_sends_from_its_own_id_with_its_user_token() {
+    use inbox_shared::domain::{OAuthToken, TokenKind};
+    use inbox_shared::ports::TokenContext;
+    let instagram = FakeGraph::start().await; // graph.instagram.com, apart from graph.facebook.com
+    let app =
+        TestApp::with(inbox_shared::config::AppEnv::Production, &[("INSTAGRAM_GRAPH_API_BASE_URL", &instagram.url)])
+            .await;
+    let account = app.connect_account(ORG, "acc_ig", IG_ACCOUNT, "unused").await;
+    app.store.delete_token(ORG, "acc_ig", TokenKind::Page).await.unwrap();
+    let ctx = TokenContext { organization_id: ORG, connected_account_id: "acc_ig" };
+    let encrypted = app.cipher.encrypt("IGAA-instagram-user-token", &ctx).await.unwrap();
+    let expires = Some(app.clock_now() + Duration::days(60));
+    let token = OAuthToken::issued(ORG, &account.id, TokenKind::InstagramUser, encrypted, expires, app.clock_now());
+    app.store.put_token(&token).await.unwrap();
+    app.deliver(&fixtures::webhook("text.json")).await;
+    app.run_jobs().await;
+    let profile = instagram.calls().remove(0);
+    assert_eq!(profile.path, format!("/v21.0/{CUSTOMER}"));
+    assert_eq!(profile.authorization.as_deref(), Some("Bearer IGAA-instagram-user-token"));
+    let conv = app.conversations(ORG).await[0]["id"].as_str().unwrap().to_owned();
+    send(&app, &conv, "hi from Instagram Login").await;
+    assert_eq!(app.run_jobs().await.last().unwrap().1, JobOutcome::Succeeded);
+    let call =
+        instagram.calls().into_iter().find(|c| c.path.ends_with("/messages")).expect("sent on graph.instagram.com");
+    assert_eq!(call.path, format!("/v21.0/{IG_ACCOUNT}/messages"));
+    assert_eq!(call.authorization.as_deref(), Some("Bearer IGAA-instagram-user-token"));
+    assert!(app.graph.calls().is_empty(), "nothing went to graph.facebook.com");
+}

@@ -8,7 +8,7 @@ use reqwest::{Client, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::ports::{GraphApi, GraphError, ManagedPage, SendTarget, SentMessage, TokenGrant, UserProfile};
+use crate::ports::{GraphApi, GraphError, GraphHost, ManagedPage, SendTarget, SentMessage, TokenGrant, UserProfile};
 
 /// Our app's credentials, for the OAuth token exchanges.
 #[derive(Clone, Default)]
@@ -55,7 +55,15 @@ impl HttpGraphApi {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/{}/{}", self.base_url, self.version, path.trim_start_matches('/'))
+        self.url_on(GraphHost::Facebook, path)
+    }
+
+    fn url_on(&self, host: GraphHost, path: &str) -> String {
+        let base = match host {
+            GraphHost::Facebook => &self.base_url,
+            GraphHost::Instagram => &self.instagram_base_url,
+        };
+        format!("{base}/{}/{}", self.version, path.trim_start_matches('/'))
     }
 }
 
@@ -151,13 +159,13 @@ struct Paged<T> {
 
 #[async_trait]
 impl GraphApi for HttpGraphApi {
-    async fn user_profile(&self, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError> {
-        call(self.client.get(self.url(igsid)).query(&[("fields", "name,username")]), access_token).await
+    async fn user_profile(&self, host: GraphHost, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError> {
+        call(self.client.get(self.url_on(host, igsid)).query(&[("fields", "name,username")]), access_token).await
     }
 
     async fn send_message(&self, target: &SendTarget<'_>, body: &Value) -> Result<SentMessage, GraphError> {
-        let sender = target.page_id.unwrap_or("me");
-        call(self.client.post(self.url(&format!("{sender}/messages"))).json(body), target.access_token).await
+        let url = self.url_on(target.host, &format!("{}/messages", target.sender_id));
+        call(self.client.post(url).json(body), target.access_token).await
     }
 
     async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<TokenGrant, GraphError> {

@@ -22,11 +22,20 @@ pub struct GraphError {
     pub retry_after_minutes: Option<u64>,
 }
 
-/// Where a message is sent from: `/{page-id}/messages` for Facebook-Page accounts, else
-/// `/me/messages` (the token names the account).
+/// Which Graph API an account talks to: Facebook Login accounts use graph.facebook.com and
+/// their Page; Instagram Login accounts use graph.instagram.com and their own id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphHost {
+    Facebook,
+    Instagram,
+}
+
+/// Who sends: `/{sender_id}/messages` on the account's host, with its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendTarget<'a> {
-    pub page_id: Option<&'a str>,
+    pub host: GraphHost,
+    /// The Page id (or `me`) on Facebook; the Instagram account id on Instagram.
+    pub sender_id: &'a str,
     pub access_token: &'a str,
 }
 
@@ -85,7 +94,7 @@ impl std::fmt::Debug for ManagedPage {
 /// The part of the Graph API the core uses.
 #[async_trait]
 pub trait GraphApi: Send + Sync {
-    async fn user_profile(&self, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError>;
+    async fn user_profile(&self, host: GraphHost, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError>;
     /// POSTs a Send API body (`{"recipient":..,"message":..}`) and returns Meta's message id.
     async fn send_message(&self, target: &SendTarget<'_>, body: &serde_json::Value) -> Result<SentMessage, GraphError>;
     /// OAuth: the authorization code for a (short-lived) user token.

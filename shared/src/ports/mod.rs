@@ -10,7 +10,9 @@ mod store;
 
 pub use cipher::{CipherError, TokenCipher, TokenContext};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use graph::{GraphApi, GraphError, LinkedInstagram, ManagedPage, SendTarget, SentMessage, TokenGrant, UserProfile};
+pub use graph::{
+    GraphApi, GraphError, GraphHost, LinkedInstagram, ManagedPage, SendTarget, SentMessage, TokenGrant, UserProfile,
+};
 pub use queue::{JobQueue, QueueError, QueueMessage};
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};
 pub use store::{Appended, MarkSent, RawEvent, Store, StoreError};

@@ -3,7 +3,7 @@
 use crate::domain::TokenKind;
 use crate::domain::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
 use crate::error::{AppError, ErrorCode};
-use crate::ports::{CipherError, TokenContext};
+use crate::ports::{CipherError, GraphHost, TokenContext};
 
 use super::Core;
 
@@ -48,31 +48,31 @@ impl Core {
         Ok(self.store.get_account(org, account_id).await?)
     }
 
-    /// The token to call the Graph API for `account`, decrypted from the store (or the
-    /// development fallback token). `None` when there is none or it does not decrypt.
-    pub(crate) async fn access_token(&self, account: &ConnectedAccount) -> Result<Option<String>, AppError> {
+    /// The token to call the Graph API for `account` and the API it belongs to, decrypted
+    /// from the store (or the development fallback token). `None` when there is none or it
+    /// does not decrypt.
+    pub(crate) async fn access_token(&self, account: &ConnectedAccount) -> Result<Option<AccountToken>, AppError> {
         if account.is_env_fallback() {
             let dev = self.config.is_development();
-            return Ok(dev.then(|| self.config.fallback_account.access_token.clone()).flatten());
+            let token = dev.then(|| self.config.fallback_account.access_token.clone()).flatten();
+            return Ok(token.map(|token| AccountToken { token, host: GraphHost::Facebook }));
         }
         // A Facebook-Page account sends with its page token; an Instagram Login one with its user token.
-        let mut stored = None;
-        for kind in [TokenKind::Page, TokenKind::InstagramUser] {
-            stored = self.store.get_token(&account.organization_id, &account.id, kind).await?;
-            if stored.is_some() {
-                break;
-            }
+        for (kind, host) in [(TokenKind::Page, GraphHost::Facebook), (TokenKind::InstagramUser, GraphHost::Instagram)] {
+            let Some(stored) = self.store.get_token(&account.organization_id, &account.id, kind).await? else {
+                continue;
+            };
+            let context = TokenContext { organization_id: &account.organization_id, connected_account_id: &account.id };
+            return match self.cipher.decrypt(&stored.encrypted, &context).await {
+                Ok(token) => Ok(Some(AccountToken { token, host })),
+                Err(CipherError::Undecryptable) => {
+                    tracing::error!(account = %account.id, "stored token does not decrypt");
+                    Ok(None)
+                }
+                Err(e @ CipherError::Backend(_)) => Err(AppError::internal(e.to_string())),
+            };
         }
-        let Some(stored) = stored else { return Ok(None) };
-        let context = TokenContext { organization_id: &account.organization_id, connected_account_id: &account.id };
-        match self.cipher.decrypt(&stored.encrypted, &context).await {
-            Ok(token) => Ok(Some(token)),
-            Err(CipherError::Undecryptable) => {
-                tracing::error!(account = %account.id, "stored token does not decrypt");
-                Ok(None)
-            }
-            Err(e @ CipherError::Backend(_)) => Err(AppError::internal(e.to_string())),
-        }
+        Ok(None)
     }
 
     /// Whether `account` may send now, as a stable error when not.
@@ -87,5 +87,22 @@ impl Core {
                 Err(AppError::new(ErrorCode::AccountDisconnected, "the Instagram account is not connected"))
             }
         }
+    }
+}
+
+/// An account's usable token and the Graph API it is for.
+pub(crate) struct AccountToken {
+    pub token: String,
+    pub host: GraphHost,
+}
+
+impl AccountToken {
+    /// Where this account's messages are sent from.
+    pub fn send_target<'a>(&'a self, account: &'a ConnectedAccount) -> crate::ports::SendTarget<'a> {
+        let sender_id = match self.host {
+            GraphHost::Facebook => account.page_id.as_deref().unwrap_or("me"),
+            GraphHost::Instagram => &account.external_account_id,
+        };
+        crate::ports::SendTarget { host: self.host, sender_id, access_token: &self.token }
     }
 }

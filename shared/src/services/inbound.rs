@@ -257,7 +257,7 @@ impl Core {
         let Some(token) = self.access_token(account).await? else {
             return Ok(None);
         };
-        let fetched = self.graph.user_profile(&token, igsid).await;
+        let fetched = self.graph.user_profile(token.host, &token.token, igsid).await;
         let profile = match fetched {
             Ok(p) => CustomerProfile {
                 organization_id: org.clone(),

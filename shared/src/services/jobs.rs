@@ -8,7 +8,7 @@ use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::{FailureClass, classify};
 use crate::meta::webhook::{Item, MessagingEvent, Source};
-use crate::ports::{MarkSent, QueueMessage, SendTarget, SentMessage};
+use crate::ports::{MarkSent, QueueMessage, SentMessage};
 
 use super::Core;
 use super::backoff::retry_delay;
@@ -135,7 +135,7 @@ impl Core {
             body["messaging_type"] = json!("MESSAGE_TAG");
             body["tag"] = json!("HUMAN_AGENT");
         }
-        let target = SendTarget { page_id: account.page_id.as_deref(), access_token: &token };
+        let target = token.send_target(&account);
         self.graph.send_message(&target, &body).await.map_err(|e| SendFailure {
             class: classify(&e),
             retry_after: e.retry_after_minutes.map(|m| Duration::minutes(m as i64)),

@@ -286,7 +286,7 @@ impl Core {
     pub async fn disconnect_account(&self, org: &str, id: &str) -> Result<ConnectedAccount, AppError> {
         let account = self.store.get_account(org, id).await?.ok_or_else(|| AppError::not_found("connected account"))?;
         if let (Some(page_id), Ok(Some(token))) = (&account.page_id, self.access_token(&account).await)
-            && let Err(e) = self.graph.set_page_subscription(page_id, &token, false).await
+            && let Err(e) = self.graph.set_page_subscription(page_id, &token.token, false).await
         {
             tracing::warn!(account = %id, code = ?e.code, "unsubscribing the Page failed; disconnecting anyway");
         }
