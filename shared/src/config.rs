@@ -57,6 +57,11 @@ pub struct Config {
     pub app_secrets: Vec<String>,
     pub meta_app_id: Option<String>,
     pub oauth_redirect_url: Option<String>,
+    /// Instagram Login: its own app id and secret, callback URL and API host.
+    pub instagram_app_id: Option<String>,
+    pub instagram_app_secret: Option<String>,
+    pub instagram_oauth_redirect_url: Option<String>,
+    pub instagram_api_base_url: String,
     pub jwt_secret: Option<String>,
     pub org_claim: String,
     pub default_organization_id: Option<String>,
@@ -133,6 +138,13 @@ impl Config {
             app_secrets,
             meta_app_id: get("META_APP_ID"),
             oauth_redirect_url: get("META_OAUTH_REDIRECT_URL"),
+            instagram_app_id: get("INSTAGRAM_APP_ID"),
+            instagram_app_secret: get("INSTAGRAM_APP_SECRET"),
+            instagram_oauth_redirect_url: get("INSTAGRAM_OAUTH_REDIRECT_URL"),
+            instagram_api_base_url: get("INSTAGRAM_API_BASE_URL")
+                .unwrap_or_else(|| "https://api.instagram.com".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
             jwt_secret,
             org_claim: get("AUTH_ORG_CLAIM").unwrap_or_else(|| "org_id".to_owned()),
             default_organization_id: match production {

@@ -294,3 +294,61 @@ async fn oauth_is_refused_clearly_when_it_cannot_work() {
         .unwrap();
     assert_eq!(status, 401, "starting needs a bearer");
 }
+
+#[tokio::test]
+async fn an_instagram_login_account_connects_and_sends_through_graph_instagram_com() {
+    let app = TestApp::with(AppEnv::Production, &[]).await;
+    const IG_LOGIN: &str = "17841400000000009";
+    // An event that arrives before the account is connected waits for it.
+    app.deliver(&text_webhook(IG_LOGIN, CUSTOMER, "mid-ig-1", "hi there", 1732460040000)).await;
+
+    let (status, body) = app.get(ORG_A, "/api/integrations/instagram/oauth/start").await;
+    assert_eq!(status, 200, "{body}");
+    let url = reqwest::Url::parse(body["url"].as_str().unwrap()).unwrap();
+    assert_eq!((url.host_str(), url.path()), (Some("www.instagram.com"), "/oauth/authorize"));
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], "9876543210");
+    assert_eq!(q["scope"], "instagram_business_basic,instagram_business_manage_messages");
+
+    // The code exchange answers inside `data[]` with a numeric id, as Meta sometimes does.
+    app.graph.answer(
+        200,
+        &[],
+        &json!({"data": [{"access_token": "IGAA-short", "user_id": 17841400000000009u64,
+        "permissions": "instagram_business_basic,instagram_business_manage_messages"}]})
+        .to_string(),
+    );
+    app.graph.answer(200, &[], r#"{"access_token":"IGAA-long","token_type":"bearer","expires_in":5183944}"#);
+    app.graph.answer(200, &[], &json!({"user_id": IG_LOGIN, "username": "coast.ig"}).to_string());
+    app.graph.answer(200, &[], r#"{"success":true}"#);
+    let r = app
+        .client
+        .get(format!("{}/api/integrations/instagram/oauth/callback", app.url))
+        .query(&[("code", "AQB-ig#_"), ("state", &q["state"])])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let connected: Value = r.json().await.unwrap();
+    assert_eq!(connected["connected"][0]["externalAccountId"], IG_LOGIN);
+    assert_eq!(connected["connected"][0]["pageId"], Value::Null);
+    assert_eq!(connected["connected"][0]["username"], "coast.ig");
+    assert_eq!(connected["replayed"], 1);
+    let calls = app.graph.calls();
+    assert_eq!((calls[0].method.as_str(), calls[0].path.as_str()), ("POST", "/oauth/access_token"));
+    assert!(calls[1].path == "/access_token" && calls[1].query.contains("grant_type=ig_exchange_token"));
+    assert_eq!(calls[2].authorization.as_deref(), Some("Bearer IGAA-long"));
+    assert_eq!((calls[3].method.as_str(), calls[3].path.as_str()), ("POST", "/v21.0/me/subscribed_apps"));
+    let account = connected["connected"][0]["id"].as_str().unwrap();
+    let token = app.store.get_token(ORG_A, account, TokenKind::InstagramUser).await.unwrap().unwrap();
+    assert!(token.expires_at.is_some(), "the 60-day token is refreshed by the schedule");
+
+    let conv = app.conversations(ORG_A).await[0]["id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        app.post(ORG_A, &format!("/api/inbox/conversations/{conv}/send-text"), json!({"text": "hello!"})).await;
+    assert_eq!(status, 202);
+    app.run_jobs().await;
+    let send = app.graph.calls().into_iter().rfind(|c| c.path.ends_with("/messages")).unwrap();
+    assert_eq!(send.path, format!("/v21.0/{IG_LOGIN}/messages"));
+    assert_eq!(send.authorization.as_deref(), Some("Bearer IGAA-long"));
+}

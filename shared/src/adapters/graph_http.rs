@@ -8,13 +8,20 @@ use reqwest::{Client, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::ports::{GraphApi, GraphError, GraphHost, ManagedPage, SendTarget, SentMessage, TokenGrant, UserProfile};
+use crate::ports::{
+    GraphApi, GraphError, GraphHost, InstagramGrant, InstagramMe, ManagedPage, SendTarget, SentMessage, TokenGrant,
+    UserProfile,
+};
 
-/// Our app's credentials, for the OAuth token exchanges.
+/// Our apps' credentials, for the OAuth token exchanges: the Facebook app, and the
+/// Instagram app with its own API host (`api.instagram.com`).
 #[derive(Clone, Default)]
 pub struct AppCredentials {
     pub app_id: String,
     pub app_secret: String,
+    pub instagram_app_id: String,
+    pub instagram_app_secret: String,
+    pub instagram_api_base_url: String,
 }
 
 #[derive(Clone)]
@@ -35,6 +42,9 @@ impl HttpGraphApi {
         let app = AppCredentials {
             app_id: config.meta_app_id.clone().unwrap_or_default(),
             app_secret: config.app_secrets.first().cloned().unwrap_or_default(),
+            instagram_app_id: config.instagram_app_id.clone().unwrap_or_default(),
+            instagram_app_secret: config.instagram_app_secret.clone().unwrap_or_default(),
+            instagram_api_base_url: config.instagram_api_base_url.clone(),
         };
         Self::with_app(&config.graph_api_base_url, &config.instagram_graph_base_url, &config.graph_api_version, app)
     }
@@ -211,6 +221,68 @@ impl GraphApi for HttpGraphApi {
         };
         let _: Value = call(request, page_token).await?;
         Ok(())
+    }
+
+    async fn instagram_exchange_code(&self, code: &str, redirect_uri: &str) -> Result<InstagramGrant, GraphError> {
+        let form = [
+            ("client_id", self.app.instagram_app_id.as_str()),
+            ("client_secret", self.app.instagram_app_secret.as_str()),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", redirect_uri),
+            ("code", code),
+        ];
+        let url = format!("{}/oauth/access_token", self.app.instagram_api_base_url);
+        let reply: Value = fetch(self.client.post(url).form(&form)).await?;
+        // Flat, or the first of `data[]`; `user_id` a number or a string.
+        let grant = reply.get("data").and_then(|d| d.get(0)).unwrap_or(&reply);
+        let access_token = grant.get("access_token").and_then(Value::as_str);
+        let user_id = grant
+            .get("user_id")
+            .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())));
+        match (access_token, user_id) {
+            (Some(t), Some(id)) => Ok(InstagramGrant { access_token: t.to_owned(), user_id: id }),
+            _ => Err(unreadable("Instagram code exchange")),
+        }
+    }
+
+    async fn instagram_long_lived(&self, short_token: &str) -> Result<TokenGrant, GraphError> {
+        let url = format!("{}/access_token", self.instagram_base_url);
+        let query = [
+            ("grant_type", "ig_exchange_token"),
+            ("client_secret", self.app.instagram_app_secret.as_str()),
+            ("access_token", short_token),
+        ];
+        fetch(self.client.get(url).query(&query)).await
+    }
+
+    async fn instagram_me(&self, token: &str) -> Result<InstagramMe, GraphError> {
+        let me: Value = call(
+            self.client.get(self.url_on(GraphHost::Instagram, "me")).query(&[("fields", "user_id,username")]),
+            token,
+        )
+        .await?;
+        let user_id =
+            me.get("user_id").and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())));
+        let username = me.get("username").and_then(Value::as_str).map(str::to_owned);
+        user_id.map(|user_id| InstagramMe { user_id, username }).ok_or_else(|| unreadable("Instagram account lookup"))
+    }
+
+    async fn instagram_subscribe(&self, token: &str) -> Result<(), GraphError> {
+        let fields = "messages,messaging_postbacks,messaging_seen,message_reactions";
+        let url = self.url_on(GraphHost::Instagram, "me/subscribed_apps");
+        let _: Value = call(self.client.post(url).query(&[("subscribed_fields", fields)]), token).await?;
+        Ok(())
+    }
+}
+
+fn unreadable(what: &str) -> GraphError {
+    GraphError {
+        http_status: 200,
+        code: None,
+        subcode: None,
+        is_transient: false,
+        message: format!("{what}: answer without the expected fields"),
+        retry_after_minutes: None,
     }
 }
 

@@ -23,6 +23,18 @@ pub async fn oauth_callback(
     Ok(Json(core.oauth_callback(params).await?))
 }
 
+pub async fn instagram_oauth_start(State(core): State<AppState>, OrgId(org): OrgId) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "url": core.instagram_oauth_start(&org).await? })))
+}
+
+/// No bearer: the signed state names the organization.
+pub async fn instagram_oauth_callback(
+    State(core): State<AppState>,
+    ApiQuery(params): ApiQuery<CallbackParams>,
+) -> Result<Json<ConnectResult>, AppError> {
+    Ok(Json(core.instagram_oauth_callback(params).await?))
+}
+
 pub async fn list(State(core): State<AppState>, OrgId(org): OrgId) -> Result<Json<Value>, AppError> {
     Ok(Json(json!({ "data": core.list_connected_accounts(&org).await? })))
 }

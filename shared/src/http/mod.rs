@@ -38,6 +38,8 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/api/integrations/jobs/{id}", get(send::get_job))
         .route("/api/integrations/meta/oauth/start", get(accounts::oauth_start))
         .route("/api/integrations/meta/oauth/callback", get(accounts::oauth_callback))
+        .route("/api/integrations/instagram/oauth/start", get(accounts::instagram_oauth_start))
+        .route("/api/integrations/instagram/oauth/callback", get(accounts::instagram_oauth_callback))
         .route("/api/integrations/connected-accounts", get(accounts::list))
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/leads", get(leads::list).post(leads::create))

@@ -91,6 +91,27 @@ impl std::fmt::Debug for ManagedPage {
     }
 }
 
+/// Instagram Login's code exchange answer (flat, or inside `data[]`): a short-lived token and
+/// the Instagram account's id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InstagramGrant {
+    pub access_token: String,
+    pub user_id: String,
+}
+
+impl std::fmt::Debug for InstagramGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstagramGrant").field("user_id", &self.user_id).finish_non_exhaustive()
+    }
+}
+
+/// `GET graph.instagram.com/me?fields=user_id,username`: the id webhooks name the account by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstagramMe {
+    pub user_id: String,
+    pub username: Option<String>,
+}
+
 /// The part of the Graph API the core uses.
 #[async_trait]
 pub trait GraphApi: Send + Sync {
@@ -107,4 +128,11 @@ pub trait GraphApi: Send + Sync {
     async fn managed_pages(&self, user_token: &str) -> Result<Vec<ManagedPage>, GraphError>;
     /// Subscribes (or, with `subscribe = false`, unsubscribes) the app to the Page's webhooks.
     async fn set_page_subscription(&self, page_id: &str, page_token: &str, subscribe: bool) -> Result<(), GraphError>;
+    /// Instagram Login: the authorization code for a short-lived token (`api.instagram.com`).
+    async fn instagram_exchange_code(&self, code: &str, redirect_uri: &str) -> Result<InstagramGrant, GraphError>;
+    /// Instagram Login: `grant_type=ig_exchange_token`, a 60-day token.
+    async fn instagram_long_lived(&self, short_token: &str) -> Result<TokenGrant, GraphError>;
+    async fn instagram_me(&self, token: &str) -> Result<InstagramMe, GraphError>;
+    /// Instagram Login: subscribes the account to the messaging webhook fields.
+    async fn instagram_subscribe(&self, token: &str) -> Result<(), GraphError>;
 }

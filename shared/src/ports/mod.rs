@@ -11,7 +11,8 @@ mod store;
 pub use cipher::{CipherError, TokenCipher, TokenContext};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use graph::{
-    GraphApi, GraphError, GraphHost, LinkedInstagram, ManagedPage, SendTarget, SentMessage, TokenGrant, UserProfile,
+    GraphApi, GraphError, GraphHost, InstagramGrant, InstagramMe, LinkedInstagram, ManagedPage, SendTarget,
+    SentMessage, TokenGrant, UserProfile,
 };
 pub use queue::{JobQueue, QueueError, QueueMessage};
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};

@@ -11,7 +11,7 @@ use sha2::Sha256;
 use crate::domain::{AccountStatus, ConnectedAccount, IdempotencyRecord, OAuthToken, Provider, TokenKind, new_id};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::webhook::{Item, MessagingEvent, Source};
-use crate::ports::{GraphError, ManagedPage, TokenContext, TokenGrant};
+use crate::ports::{GraphError, ManagedPage, TokenContext};
 
 use super::Core;
 use super::inbound::NO_ACCOUNT;
@@ -20,6 +20,28 @@ pub const SCOPES: &str =
     "instagram_basic,instagram_manage_messages,pages_show_list,pages_manage_metadata,pages_read_engagement";
 const DIALOG_BASE: &str = "https://www.facebook.com";
 const STATE_TTL: Duration = Duration::minutes(10);
+const INSTAGRAM_DIALOG: &str = "https://www.instagram.com/oauth/authorize";
+pub const INSTAGRAM_SCOPES: &str = "instagram_business_basic,instagram_business_manage_messages";
+
+/// The account an OAuth flow found.
+struct Link<'a> {
+    external_id: &'a str,
+    page_id: Option<&'a str>,
+    name: Option<String>,
+    username: Option<String>,
+}
+
+/// The callback's state and code, or why there are none (the user cancelled).
+fn callback_parts(params: &CallbackParams) -> Result<(&str, &str), AppError> {
+    if let Some(error) = &params.error {
+        let why = params.error_description.as_deref().or(params.error_reason.as_deref()).unwrap_or(error);
+        return Err(AppError::new(ErrorCode::OauthDenied, format!("the connection was not authorised: {why}")));
+    }
+    let state = params.state.as_deref().ok_or_else(|| AppError::validation("state is required"))?;
+    let code = params.code.as_deref().ok_or_else(|| AppError::validation("code is required"))?;
+    // Meta sometimes appends `#_` to the code.
+    Ok((state, code.trim_end_matches("#_")))
+}
 
 /// What the signed `state` carries through Meta's dialog.
 #[derive(Debug, Serialize, Deserialize)]
@@ -108,6 +130,26 @@ impl Core {
         Ok(url.into())
     }
 
+    /// A signed state naming `org`, valid for 10 minutes.
+    fn new_state(&self, org: &str) -> Result<String, AppError> {
+        let claims =
+            StateClaims { org: org.to_owned(), nonce: new_id("st"), exp: (self.now() + STATE_TTL).timestamp() };
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialise"));
+        let mut mac = self.state_key()?;
+        mac.update(payload.as_bytes());
+        Ok(format!("{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())))
+    }
+
+    fn instagram_client(&self) -> Result<(&str, &str), AppError> {
+        match (self.config.instagram_app_id.as_deref(), self.config.instagram_oauth_redirect_url.as_deref()) {
+            (Some(id), Some(redirect)) => Ok((id, redirect)),
+            _ => Err(AppError::new(
+                ErrorCode::NotConfigured,
+                "INSTAGRAM_APP_ID and INSTAGRAM_OAUTH_REDIRECT_URL must be set",
+            )),
+        }
+    }
+
     /// Checks the state's signature (constant time) and expiry, then spends it.
     async fn redeem_state(&self, state: &str) -> Result<StateClaims, AppError> {
         let invalid =
@@ -138,20 +180,13 @@ impl Core {
         Ok(claims)
     }
 
-    /// Meta's redirect back. Every Graph call happens before anything is written, so a
-    /// failure never leaves a half-connected account; tokens are written before the account
-    /// turns ACTIVE.
+    /// Meta's redirect back (Facebook Login). Every Graph call happens before anything is
+    /// written, so a failure never leaves a half-connected account; tokens are written before
+    /// the account turns ACTIVE.
     pub async fn oauth_callback(&self, params: CallbackParams) -> Result<ConnectResult, AppError> {
-        if let Some(error) = &params.error {
-            let why = params.error_description.as_deref().or(params.error_reason.as_deref()).unwrap_or(error);
-            return Err(AppError::new(ErrorCode::OauthDenied, format!("the connection was not authorised: {why}")));
-        }
-        let state = params.state.as_deref().ok_or_else(|| AppError::validation("state is required"))?;
-        let code = params.code.as_deref().ok_or_else(|| AppError::validation("code is required"))?;
+        let (state, code) = callback_parts(&params)?;
         let claims = self.redeem_state(state).await?;
         let (_, redirect) = self.oauth_client()?;
-        // Meta sometimes appends `#_` to the code.
-        let code = code.trim_end_matches("#_");
         let short = self.graph.exchange_code(code, redirect).await.map_err(exchange_failed("authorization code"))?;
         let long =
             self.graph.exchange_long_lived(&short.access_token).await.map_err(exchange_failed("token exchange"))?;
@@ -163,16 +198,92 @@ impl Core {
                 "none of the authorised Facebook Pages has an Instagram professional account linked",
             ));
         }
-        let mut result =
-            ConnectResult { organization_id: claims.org.clone(), connected: vec![], refused: vec![], replayed: 0 };
+        let user_expiry = long.expires_in.map(|s| self.now() + Duration::seconds(s));
+        let mut outcomes = Vec::new();
         for page in candidates {
-            match self.connect_page(&claims.org, page, &long).await? {
+            let ig = page.instagram_business_account.as_ref().expect("filtered");
+            let link = Link {
+                external_id: &ig.id,
+                page_id: Some(&page.id),
+                name: page.name.clone(),
+                username: ig.username.clone(),
+            };
+            let subscribe = self.graph.set_page_subscription(&page.id, &page.access_token, true);
+            let tokens = [
+                (TokenKind::Page, page.access_token.as_str(), None),
+                (TokenKind::User, &long.access_token, user_expiry),
+            ];
+            outcomes.push(self.connect(&claims.org, link, subscribe, &tokens).await?);
+        }
+        self.finish_connect(&claims.org, outcomes).await
+    }
+
+    /// Connects one account: refused if another organization holds it, or if subscribing it
+    /// to webhooks fails; otherwise its tokens are stored, then it turns ACTIVE.
+    async fn connect(
+        &self,
+        org: &str,
+        link: Link<'_>,
+        subscribe: impl std::future::Future<Output = Result<(), GraphError>>,
+        tokens: &[(TokenKind, &str, Option<chrono::DateTime<chrono::Utc>>)],
+    ) -> Result<Result<ConnectedAccount, RefusedAccount>, AppError> {
+        let refuse = |code, message: String| {
+            Ok(Err(RefusedAccount { external_account_id: link.external_id.to_owned(), code, message }))
+        };
+        let existing = self.store.find_account_by_external_id(link.external_id).await?;
+        if let Some(other) =
+            existing.as_ref().filter(|a| a.organization_id != org && a.status != AccountStatus::Disconnected)
+        {
+            tracing::warn!(account = %link.external_id, owner = %other.organization_id, "account connected to another organization");
+            return refuse(
+                "ACCOUNT_CONNECTED_ELSEWHERE",
+                "this Instagram account is connected to another organization".into(),
+            );
+        }
+        if let Err(e) = subscribe.await {
+            return refuse(
+                "OAUTH_EXCHANGE_FAILED",
+                format!("subscribing the account to webhooks failed: {}", e.message),
+            );
+        }
+        let now = self.now();
+        let same_org = existing.filter(|a| a.organization_id == org);
+        let account = ConnectedAccount {
+            id: same_org.as_ref().map_or_else(|| new_id("acc"), |a| a.id.clone()),
+            organization_id: org.to_owned(),
+            provider: Provider::Instagram,
+            external_account_id: link.external_id.to_owned(),
+            page_id: link.page_id.map(str::to_owned),
+            display_name: link.name,
+            username: link.username,
+            status: AccountStatus::Active,
+            created_at: same_org.as_ref().map_or(now, |a| a.created_at),
+            updated_at: now,
+        };
+        for (kind, token, expires_at) in tokens {
+            self.store_token(&account, *kind, token, *expires_at).await?;
+        }
+        self.store.put_account(&account).await?;
+        Ok(Ok(account))
+    }
+
+    /// The callback's answer: an error when nothing connected, else the accounts, the
+    /// refusals, and the waiting events replayed into the new inboxes.
+    async fn finish_connect(
+        &self,
+        org: &str,
+        outcomes: Vec<Result<ConnectedAccount, RefusedAccount>>,
+    ) -> Result<ConnectResult, AppError> {
+        let mut result =
+            ConnectResult { organization_id: org.to_owned(), connected: vec![], refused: vec![], replayed: 0 };
+        for outcome in outcomes {
+            match outcome {
                 Ok(account) => result.connected.push(account),
                 Err(refused) => result.refused.push(refused),
             }
         }
         if result.connected.is_empty() {
-            let first = &result.refused[0];
+            let first = result.refused.first().ok_or_else(|| AppError::internal("no account to connect"))?;
             let code = if first.code == "ACCOUNT_CONNECTED_ELSEWHERE" {
                 ErrorCode::AccountConnectedElsewhere
             } else {
@@ -183,55 +294,47 @@ impl Core {
         for account in &result.connected {
             result.replayed += self.replay_waiting_events(account).await?;
         }
-        tracing::info!(organization = %claims.org, connected = result.connected.len(), refused = result.refused.len(), replayed = result.replayed, "Instagram accounts connected");
+        tracing::info!(organization = %org, connected = result.connected.len(), refused = result.refused.len(), replayed = result.replayed, "Instagram accounts connected");
         Ok(result)
     }
 
-    /// Connects one Page's Instagram account, or says why not.
-    async fn connect_page(
-        &self,
-        org: &str,
-        page: &ManagedPage,
-        user_token: &TokenGrant,
-    ) -> Result<Result<ConnectedAccount, RefusedAccount>, AppError> {
-        let ig = page.instagram_business_account.as_ref().expect("filtered");
-        let existing = self.store.find_account_by_external_id(&ig.id).await?;
-        if let Some(other) =
-            existing.as_ref().filter(|a| a.organization_id != org && a.status != AccountStatus::Disconnected)
-        {
-            tracing::warn!(account = %ig.id, owner = %other.organization_id, "account connected to another organization");
-            return Ok(Err(RefusedAccount {
-                external_account_id: ig.id.clone(),
-                code: "ACCOUNT_CONNECTED_ELSEWHERE",
-                message: "this Instagram account is connected to another organization".into(),
-            }));
-        }
-        if let Err(e) = self.graph.set_page_subscription(&page.id, &page.access_token, true).await {
-            return Ok(Err(RefusedAccount {
-                external_account_id: ig.id.clone(),
-                code: "OAUTH_EXCHANGE_FAILED",
-                message: format!("subscribing the Page to webhooks failed: {}", e.message),
-            }));
-        }
-        let now = self.now();
-        let same_org = existing.filter(|a| a.organization_id == org);
-        let account = ConnectedAccount {
-            id: same_org.as_ref().map_or_else(|| new_id("acc"), |a| a.id.clone()),
-            organization_id: org.to_owned(),
-            provider: Provider::Instagram,
-            external_account_id: ig.id.clone(),
-            page_id: Some(page.id.clone()),
-            display_name: page.name.clone(),
-            username: ig.username.clone(),
-            status: AccountStatus::Active,
-            created_at: same_org.as_ref().map_or(now, |a| a.created_at),
-            updated_at: now,
-        };
-        let user_expiry = user_token.expires_in.map(|s| now + Duration::seconds(s));
-        self.store_token(&account, TokenKind::Page, &page.access_token, None).await?;
-        self.store_token(&account, TokenKind::User, &user_token.access_token, user_expiry).await?;
-        self.store.put_account(&account).await?;
-        Ok(Ok(account))
+    /// The Instagram Login dialog (`instagram.com/oauth/authorize`) for `org`, with the same
+    /// signed, expiring, single-use state.
+    pub async fn instagram_oauth_start(&self, org: &str) -> Result<String, AppError> {
+        let (app_id, redirect) = self.instagram_client()?;
+        let state = self.new_state(org)?;
+        let url = reqwest::Url::parse_with_params(
+            INSTAGRAM_DIALOG,
+            [
+                ("client_id", app_id),
+                ("redirect_uri", redirect),
+                ("state", &state),
+                ("scope", INSTAGRAM_SCOPES),
+                ("response_type", "code"),
+            ],
+        )
+        .map_err(|e| AppError::internal(format!("dialog URL: {e}")))?;
+        Ok(url.into())
+    }
+
+    /// Instagram Login's redirect back: code → short-lived token → long-lived token (60 days,
+    /// refreshed by the schedule) → the account's id; the account is subscribed to webhooks.
+    pub async fn instagram_oauth_callback(&self, params: CallbackParams) -> Result<ConnectResult, AppError> {
+        let (state, code) = callback_parts(&params)?;
+        let claims = self.redeem_state(state).await?;
+        let (_, redirect) = self.instagram_client()?;
+        let short =
+            self.graph.instagram_exchange_code(code, redirect).await.map_err(exchange_failed("authorization code"))?;
+        let long =
+            self.graph.instagram_long_lived(&short.access_token).await.map_err(exchange_failed("token exchange"))?;
+        let me = self.graph.instagram_me(&long.access_token).await.map_err(exchange_failed("account lookup"))?;
+        let expiry = long.expires_in.map(|s| self.now() + Duration::seconds(s));
+        let link =
+            Link { external_id: &me.user_id, page_id: None, name: me.username.clone(), username: me.username.clone() };
+        let subscribe = self.graph.instagram_subscribe(&long.access_token);
+        let tokens = [(TokenKind::InstagramUser, long.access_token.as_str(), expiry)];
+        let outcome = self.connect(&claims.org, link, subscribe, &tokens).await?;
+        self.finish_connect(&claims.org, vec![outcome]).await
     }
 
     async fn store_token(

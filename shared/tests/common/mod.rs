@@ -57,6 +57,13 @@ pub fn config(env: AppEnv, extra: &[(&str, &str)], graph_url: &str) -> Config {
     vars.insert("GRAPH_API_BASE_URL".into(), graph_url.to_owned());
     vars.insert("INSTAGRAM_GRAPH_API_BASE_URL".into(), graph_url.to_owned());
     vars.insert("META_APP_ID".into(), "1234567890".to_owned());
+    vars.insert("INSTAGRAM_APP_ID".into(), "9876543210".to_owned());
+    vars.insert("INSTAGRAM_APP_SECRET".into(), "test-instagram-app-secret".to_owned());
+    vars.insert("INSTAGRAM_API_BASE_URL".into(), graph_url.to_owned());
+    vars.insert(
+        "INSTAGRAM_OAUTH_REDIRECT_URL".into(),
+        "https://inbox.example.com/api/integrations/instagram/oauth/callback".to_owned(),
+    );
     vars.insert(
         "META_OAUTH_REDIRECT_URL".into(),
         "https://inbox.example.com/api/integrations/meta/oauth/callback".to_owned(),
