@@ -24,7 +24,17 @@ pub use keys::{GSI1, GSI2};
 use ops::{Item, TxItem, attr_of, from_item, n, s, to_item};
 
 /// How often a write that lost a race re-reads and tries again.
-const MAX_RETRIES: usize = 16;
+const MAX_RETRIES: u32 = 16;
+
+/// Before retry `attempt` (none before the first try): a random pause growing with the
+/// attempts, so writers that collided do not collide again in lockstep.
+async fn contention_pause(attempt: u32) {
+    if attempt > 0 {
+        let ceiling_ms = (1u64 << attempt.min(7)).min(100);
+        let pause = rand::random::<u64>() % (ceiling_ms + 1);
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+    }
+}
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -92,7 +102,8 @@ impl DynamoStore {
         id: &str,
         change: impl Fn(&mut Conversation),
     ) -> Result<Option<Conversation>, StoreError> {
-        for _ in 0..MAX_RETRIES {
+        for attempt in 0..MAX_RETRIES {
+            contention_pause(attempt).await;
             let Some((mut c, version)) = self.conversation_versioned(org, id).await? else { return Ok(None) };
             change(&mut c);
             let item = Self::conversation_item(&c, version + 1)?;
@@ -259,7 +270,8 @@ impl Store for DynamoStore {
 
     async fn append_message(&self, message: &Message, activity: &Activity) -> Result<Appended, StoreError> {
         let org = &message.organization_id;
-        for _ in 0..MAX_RETRIES {
+        for attempt in 0..MAX_RETRIES {
+            contention_pause(attempt).await;
             if let Some(mid) = &message.external_message_id
                 && let Some(existing) = self.find_message_by_external_id(org, mid).await?
             {
@@ -413,7 +425,8 @@ impl Store for DynamoStore {
         external_id: &str,
         at: DateTime<Utc>,
     ) -> Result<MarkSent, StoreError> {
-        for _ in 0..MAX_RETRIES {
+        for attempt in 0..MAX_RETRIES {
+            contention_pause(attempt).await;
             if let Some(holder) = self.find_message_by_external_id(org, external_id).await?
                 && holder.id != id
             {
@@ -485,7 +498,8 @@ impl Store for DynamoStore {
         change: &MessageChange,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
-        for _ in 0..MAX_RETRIES {
+        for attempt in 0..MAX_RETRIES {
+            contention_pause(attempt).await;
             let Some(item) = self.get(keys::org(org), keys::message(id)).await? else { return Ok(None) };
             let rev = item.get("rev").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
             let mut message: Message = from_item(item)?;
