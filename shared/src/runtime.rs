@@ -154,11 +154,6 @@ pub async fn run_refresh_schedule(core: Arc<Core>, every: std::time::Duration) {
     }
 }
 
-/// Whether this process runs inside Lambda (the runtime API is only set there).
-pub fn in_lambda() -> bool {
-    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
-}
-
 /// Runs the HTTP Router as an API Gateway Lambda function (webhook, inbox API): production
 /// environment unless `APP_ENV` says otherwise, adapters built once for every invocation.
 pub async fn run_http_lambda() -> Result<(), lambda_http::Error> {

@@ -62,14 +62,6 @@ impl MemoryQueue {
     pub fn next_due_at(&self) -> Option<DateTime<Utc>> {
         self.heap.lock().expect("queue lock").0.peek().map(|Reverse(e)| e.due)
     }
-
-    /// Every waiting message with the delay it was given, in due order (for tests).
-    pub fn pending(&self) -> Vec<(DateTime<Utc>, QueueMessage)> {
-        let guard = self.heap.lock().expect("queue lock");
-        let mut v: Vec<_> = guard.0.iter().map(|Reverse(e)| (e.due, e.seq, e.message.clone())).collect();
-        v.sort_by_key(|(due, seq, _)| (*due, *seq));
-        v.into_iter().map(|(due, _, m)| (due, m)).collect()
-    }
 }
 
 #[async_trait]

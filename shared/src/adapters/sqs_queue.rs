@@ -25,10 +25,6 @@ impl SqsQueue {
     pub fn client(&self) -> &Client {
         &self.client
     }
-
-    pub fn url(&self) -> &str {
-        &self.queue_url
-    }
 }
 
 /// SQS's delay for a wanted one: whole seconds, rounded up, capped at 15 minutes.
