@@ -62,6 +62,9 @@ pub struct Config {
     pub instagram_app_secret: Option<String>,
     pub instagram_oauth_redirect_url: Option<String>,
     pub instagram_api_base_url: String,
+    /// Where the OAuth callbacks send the browser back, with the outcome in the query; unset,
+    /// they answer JSON.
+    pub oauth_return_url: Option<String>,
     pub jwt_secret: Option<String>,
     pub org_claim: String,
     pub default_organization_id: Option<String>,
@@ -138,6 +141,7 @@ impl Config {
             app_secrets,
             meta_app_id: get("META_APP_ID"),
             oauth_redirect_url: get("META_OAUTH_REDIRECT_URL"),
+            oauth_return_url: get("OAUTH_RETURN_URL"),
             instagram_app_id: get("INSTAGRAM_APP_ID"),
             instagram_app_secret: get("INSTAGRAM_APP_SECRET"),
             instagram_oauth_redirect_url: get("INSTAGRAM_OAUTH_REDIRECT_URL"),

@@ -352,3 +352,25 @@ async fn an_instagram_login_account_connects_and_sends_through_graph_instagram_c
     assert_eq!(send.path, format!("/v21.0/{IG_LOGIN}/messages"));
     assert_eq!(send.authorization.as_deref(), Some("Bearer IGAA-long"));
 }
+
+#[tokio::test]
+async fn with_a_return_url_the_callback_sends_the_browser_back_to_the_frontend() {
+    let app =
+        TestApp::with(AppEnv::Production, &[("OAUTH_RETURN_URL", "https://app.example.com/settings/instagram")]).await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let back = |query: Vec<(&'static str, String)>| {
+        let (browser, url) = (browser.clone(), format!("{}/api/integrations/meta/oauth/callback", app.url));
+        async move {
+            let r = browser.get(url).query(&query).send().await.unwrap();
+            assert_eq!(r.status(), 303);
+            let location = reqwest::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+            assert_eq!((location.host_str(), location.path()), (Some("app.example.com"), "/settings/instagram"));
+            location.query_pairs().into_owned().collect::<std::collections::HashMap<_, _>>()
+        }
+    };
+    let cancelled = back(vec![("error", "access_denied".into()), ("state", start(&app, ORG_A).await)]).await;
+    assert_eq!((cancelled["status"].as_str(), cancelled["code"].as_str()), ("error", "OAUTH_DENIED"));
+    let connected = back(vec![("code", "c".into()), ("state", start(&app, ORG_A).await)]).await;
+    assert_eq!((connected["status"].as_str(), connected["connected"].as_str()), ("connected", "1"));
+    assert!(!connected.values().any(|v| v.contains("EAAB")), "no token in the URL");
+}
