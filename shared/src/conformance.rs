@@ -361,6 +361,36 @@ pub async fn a_job_is_claimed_by_one_worker_until_its_lease_expires(store: &dyn 
     assert_eq!(store.get_job(&unique("org"), &j.id).await.unwrap(), None);
 }
 
+/// Open jobs past their time are found through the index; finished or future ones are not.
+pub async fn stranded_jobs_are_found_until_they_finish(store: &dyn Store) {
+    let org = unique("org");
+    let past = t(0) - chrono::Duration::days(3650);
+    let mut due = job(&org, past);
+    let mut future = job(&org, t(1000));
+    let mut done = job(&org, past);
+    done.status = JobStatus::Succeeded;
+    done.next_attempt_at = None;
+    for j in [&due, &future, &done] {
+        store.put_job(j).await.unwrap();
+    }
+    let claimed = job(&org, past);
+    store.put_job(&claimed).await.unwrap();
+    store.claim_job(&org, &claimed.id, past, past + chrono::Duration::minutes(5)).await.unwrap().unwrap();
+    let mine = |jobs: Vec<IntegrationJob>| -> Vec<String> {
+        jobs.into_iter().filter(|j| j.organization_id == org).map(|j| j.id).collect()
+    };
+    let mut expected = vec![due.id.clone(), claimed.id.clone()];
+    expected.sort();
+    let mut found = mine(store.list_stranded_jobs(t(500), 10_000).await.unwrap());
+    found.sort();
+    assert_eq!(found, expected, "the due pending job and the one whose claim expired");
+    due.status = JobStatus::Succeeded;
+    store.put_job(&due).await.unwrap();
+    future.next_attempt_at = Some(t(2000));
+    store.put_job(&future).await.unwrap();
+    assert_eq!(mine(store.list_stranded_jobs(t(500), 10_000).await.unwrap()), vec![claimed.id.clone()]);
+}
+
 pub async fn an_idempotency_key_is_reserved_once_per_organization(store: &dyn Store) {
     let org = unique("org");
     let record = |org: &str, digest: &str| IdempotencyRecord {
@@ -611,6 +641,7 @@ macro_rules! store_conformance_tests {
             profiles_are_cached_per_organization,
             raw_events_are_kept_once_and_listed_oldest_first,
             a_job_is_claimed_by_one_worker_until_its_lease_expires,
+            stranded_jobs_are_found_until_they_finish,
             an_idempotency_key_is_reserved_once_per_organization,
             a_sent_message_takes_its_meta_id_unless_another_holds_it,
             tokens_and_account_status_are_kept_per_account,

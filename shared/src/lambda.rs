@@ -40,16 +40,21 @@ pub async fn run_job_processor() -> Result<(), Error> {
     .await
 }
 
-/// The scheduled token refresh. The event (EventBridge Scheduler or a rule) carries nothing
-/// we need; the answer reports what was refreshed.
+/// The schedule's work: refresh expiring tokens, and queue again any job whose queue message
+/// was lost. The event (EventBridge Scheduler or a rule) carries nothing we need.
+pub async fn scheduled_maintenance(core: &Core) -> Result<Value, Error> {
+    let report = core.refresh_due_tokens().await?;
+    let requeued = core.requeue_stranded_jobs().await?;
+    let mut answer = serde_json::to_value(report)?;
+    answer["jobsRequeued"] = requeued.into();
+    Ok(answer)
+}
+
 pub async fn run_token_refresh() -> Result<(), Error> {
     let core = crate::runtime::lambda_core().await?;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
         let core = core.clone();
-        async move {
-            let report = core.refresh_due_tokens().await?;
-            Ok::<_, Error>(serde_json::to_value(report)?)
-        }
+        async move { scheduled_maintenance(&core).await }
     }))
     .await
 }

@@ -423,3 +423,16 @@ async fn an_instagram_login_account_sends_from_its_own_id_with_its_user_token() 
     assert_eq!(call.authorization.as_deref(), Some("Bearer IGAA-instagram-user-token"));
     assert!(app.graph.calls().is_empty(), "nothing went to graph.facebook.com");
 }
+
+#[tokio::test]
+async fn a_job_whose_queue_message_was_lost_is_swept_back_into_the_queue() {
+    let (app, conv) = connected().await;
+    let (_, accepted) = send(&app, &conv, "lost in transit").await;
+    assert_eq!(app.queue.take_due().len(), 1, "the queue message is lost here");
+    assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 0, "not yet: it may still be on its way");
+    app.clock.advance(Duration::minutes(3));
+    assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 1);
+    assert_eq!(app.run_jobs().await.last().unwrap().1, JobOutcome::Succeeded);
+    assert_eq!(message(&app, &conv, accepted["messageId"].as_str().unwrap()).await["status"], "SENT");
+    assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 0, "finished jobs leave the index");
+}

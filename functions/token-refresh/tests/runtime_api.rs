@@ -31,8 +31,22 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
         .await;
     seed::connect_account(core, EVENTS_ORG, "acc_page", "1004", "2004", TokenKind::Page, "EAAB-page", None).await;
 
+    // A send whose queue message was lost ten minutes ago.
+    let conversation =
+        seed::conversation_with_inbound(core, EVENTS_ORG, "acc_later", "conv_stranded", "42", "hi").await;
+    let (_, mut job) = seed::queued_reply(core, &conversation, "job_stranded", "hello").await;
+    job.next_attempt_at = Some(now - Duration::minutes(10));
+    core.store.put_job(&job).await.unwrap();
+
     let run = invoke(env!("CARGO_BIN_EXE_token-refresh"), &rig.env(), &[event("token-refresh/scheduled.json")]).await;
-    assert_eq!(run.invocations[0].response(), &json!({"due": 2, "refreshed": 1, "failed": 1, "skipped": 0}));
+    assert_eq!(
+        run.invocations[0].response(),
+        &json!({"due": 2, "refreshed": 1, "failed": 1, "skipped": 0, "jobsRequeued": 1})
+    );
+    let sqs = aws_sdk_sqs::Client::new(&rig.aws.sdk);
+    let queued = sqs.receive_message().queue_url(&rig.queue).wait_time_seconds(2).send().await.unwrap();
+    let body = queued.messages.unwrap_or_default().first().and_then(|m| m.body.clone()).unwrap_or_default();
+    assert!(body.contains("job_stranded"), "the stranded job is back on the queue: {body}");
 
     let exchanges: Vec<_> = graph.calls().into_iter().filter(|c| c.path.ends_with("/oauth/access_token")).collect();
     assert_eq!(exchanges.len(), 1);
@@ -48,5 +62,9 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
 
     // A second run finds nothing due: the refreshed token moved out, the failed one is parked.
     let again = invoke(env!("CARGO_BIN_EXE_token-refresh"), &rig.env(), &[event("token-refresh/scheduled.json")]).await;
-    assert_eq!(again.invocations[0].response(), &json!({"due": 0, "refreshed": 0, "failed": 0, "skipped": 0}));
+    assert_eq!(
+        again.invocations[0].response(),
+        &json!({"due": 0, "refreshed": 0, "failed": 0, "skipped": 0, "jobsRequeued": 1}),
+        "the job is still open, so it is queued again until a worker takes it"
+    );
 }

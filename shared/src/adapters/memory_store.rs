@@ -439,6 +439,16 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn list_stranded_jobs(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<IntegrationJob>, StoreError> {
+        Ok(self.with(|t| {
+            let mut open: Vec<_> =
+                t.jobs.values().filter(|j| j.open_until().is_some_and(|at| at < before)).cloned().collect();
+            open.sort_by_key(|j| (j.open_until(), j.organization_id.clone(), j.id.clone()));
+            open.truncate(limit);
+            open
+        }))
+    }
+
     async fn reserve_idempotency_key(
         &self,
         record: &IdempotencyRecord,

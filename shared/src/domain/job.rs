@@ -50,6 +50,16 @@ pub struct IntegrationJob {
 }
 
 impl IntegrationJob {
+    /// For a job not finished: when it should be running at the latest (its next attempt, or
+    /// the end of its claim). A job still open well after that lost its queue message.
+    pub fn open_until(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            JobStatus::Pending => Some(self.next_attempt_at.unwrap_or(self.created_at)),
+            JobStatus::Processing => self.lease_expires_at.or(Some(self.updated_at)),
+            JobStatus::Succeeded | JobStatus::Failed => None,
+        }
+    }
+
     /// Whether a worker may take the job at `now`: pending and due, or processing under an
     /// expired claim.
     pub fn claimable(&self, now: DateTime<Utc>) -> bool {

@@ -178,6 +178,10 @@ pub trait Store: Send + Sync {
         lease_until: DateTime<Utc>,
     ) -> Result<Option<IntegrationJob>, StoreError>;
 
+    /// Jobs still open whose time (`IntegrationJob::open_until`) is before `before`, oldest
+    /// first: their queue message was lost, and they are queued again.
+    async fn list_stranded_jobs(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<IntegrationJob>, StoreError>;
+
     // Idempotency keys.
     /// Stores the record unless the organization already used its key; returns the earlier
     /// record in that case.

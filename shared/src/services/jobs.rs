@@ -14,6 +14,10 @@ use super::Core;
 use super::backoff::retry_delay;
 use super::send::SendPayload;
 
+/// A job open this long past its time lost its queue message (a queue write that failed, a
+/// worker that died): the sweep queues it again. Duplicates are harmless (claims).
+const STRANDED_AFTER: Duration = Duration::minutes(2);
+
 /// How long a worker's claim on a job holds; longer than any function timeout, so a claim
 /// only expires when its worker died.
 const LEASE: Duration = Duration::minutes(5);
@@ -240,6 +244,17 @@ impl Core {
             self.store.set_account_status(org, &c.connected_account_id, AccountStatus::ReauthRequired, now).await?;
         }
         Ok(())
+    }
+
+    /// Queues again every job stranded without a queue message; how many.
+    pub async fn requeue_stranded_jobs(&self) -> Result<usize, AppError> {
+        let stranded = self.store.list_stranded_jobs(self.now() - STRANDED_AFTER, 500).await?;
+        for job in &stranded {
+            tracing::warn!(job = %job.id, status = ?job.status, "stranded job queued again");
+            let message = QueueMessage::job(job.job_type, &job.organization_id, &job.id);
+            self.queue.enqueue(&message, Duration::zero()).await.map_err(|e| AppError::internal(e.to_string()))?;
+        }
+        Ok(stranded.len())
     }
 
     /// Queues a webhook item whose processing failed, to be tried again by the processor.

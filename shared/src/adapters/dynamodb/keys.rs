@@ -12,7 +12,7 @@
 //! | lead | `ORG#o` | `LEAD#id` | `ORG#o#LEADS` / `<createdAt>#id` | |
 //! | lead lookups | `ORG#o` | `LEADHANDLE#h`, `LEADIGID#id` | | |
 //! | profile | `ORG#o` | `PROFILE#<igsid>` | | |
-//! | job | `ORG#o` | `JOB#id` | | |
+//! | job | `ORG#o` | `JOB#id` | `JOBS#OPEN#<shard>` / `<openUntil>#o#id` (open jobs only) | |
 //! | idempotency key | `ORG#o` | `IDEMP#key` | | |
 //! | token | `ORG#o` | `TOKEN#<account>#<kind>` | | `TOKENS` / `<expiresAt>#o#account#kind` (expiring, not failed) |
 //! | raw event | `RAW#<account id>` | `EVENT#id` | `RAW#<account id>` / `<receivedAt>#id` | |
@@ -83,6 +83,22 @@ pub fn profile(igsid: &str) -> String {
 
 pub fn job(id: &str) -> String {
     format!("JOB#{id}")
+}
+
+/// Open jobs are indexed over a few partitions, so a busy send queue has no hot key.
+pub const OPEN_JOB_SHARDS: u32 = 8;
+
+pub fn open_jobs(shard: u32) -> String {
+    format!("JOBS#OPEN#{shard}")
+}
+
+pub fn open_job_shard(job_id: &str) -> u32 {
+    job_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32)) % OPEN_JOB_SHARDS
+}
+
+/// The open-jobs index's sort key: when the job should run by, then its owner.
+pub fn open_job_order(at: chrono::DateTime<chrono::Utc>, org: &str, job_id: &str) -> String {
+    ordered(&crate::domain::time_sort_key(at), &format!("{org}#{job_id}"))
 }
 
 pub fn idempotency(key: &str) -> String {

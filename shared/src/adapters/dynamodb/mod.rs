@@ -86,6 +86,10 @@ impl DynamoStore {
         if let Some(t) = job.lease_expires_at {
             item.insert("leaseMs".into(), n(t.timestamp_millis()));
         }
+        if let Some(at) = job.open_until() {
+            item.insert("gsi1pk".into(), s(keys::open_jobs(keys::open_job_shard(&job.id))));
+            item.insert("gsi1sk".into(), s(keys::open_job_order(at, &job.organization_id, &job.id)));
+        }
         Ok(item)
     }
 
@@ -546,7 +550,8 @@ impl Store for DynamoStore {
             .update_returning(
                 keys::org(org),
                 keys::job(id),
-                "SET #status = :processing, leaseMs = :leaseMs, leaseExpiresAt = :lease, updatedAt = :now ADD attempts :one",
+                "SET #status = :processing, leaseMs = :leaseMs, leaseExpiresAt = :lease, updatedAt = :now, \
+                 gsi1sk = :openUntil ADD attempts :one",
                 "(#status = :pending AND (attribute_not_exists(nextAttemptMs) OR nextAttemptMs <= :nowMs)) \
                  OR (#status = :processing AND leaseMs <= :nowMs)",
                 vec![("#status", "status")],
@@ -558,10 +563,35 @@ impl Store for DynamoStore {
                     (":now", attr_of(&now)?),
                     (":nowMs", n(now.timestamp_millis())),
                     (":one", n(1)),
+                    (":openUntil", s(keys::open_job_order(lease_until, org, id))),
                 ],
             )
             .await?;
         item.map(from_item).transpose()
+    }
+
+    async fn list_stranded_jobs(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<IntegrationJob>, StoreError> {
+        let mut stranded = Vec::new();
+        for shard in 0..keys::OPEN_JOB_SHARDS {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :open AND gsi1sk < :before")
+                .expression_attribute_values(":open", s(keys::open_jobs(shard)))
+                .expression_attribute_values(":before", s(time_sort_key(before)))
+                .limit(limit as i32)
+                .send()
+                .await
+                .map_err(ops::backend)?;
+            for item in out.items.unwrap_or_default() {
+                stranded.push(from_item::<IntegrationJob>(item)?);
+            }
+        }
+        stranded.sort_by_key(|j| (j.open_until(), j.organization_id.clone(), j.id.clone()));
+        stranded.truncate(limit);
+        Ok(stranded)
     }
 
     async fn reserve_idempotency_key(
