@@ -6,7 +6,8 @@ use chrono::Duration;
 use crate::domain::ReplyPolicy;
 
 pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
-pub const DEFAULT_GRAPH_API_VERSION: &str = "v21.0";
+/// Graph API v26.0 (July 2026) is current; v21.0 stops working in January 2027.
+pub const DEFAULT_GRAPH_API_VERSION: &str = "v26.0";
 /// Used only in development when `AUTH_JWT_SECRET` is unset, so the local server works on a
 /// fresh clone; production refuses to start without a real one.
 pub const DEVELOPMENT_JWT_SECRET: &str = "development-only-jwt-secret";

@@ -28,7 +28,7 @@ async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     }
     let sends: Vec<_> = graph.calls().into_iter().filter(|c| c.path.ends_with("/messages")).collect();
     assert_eq!(sends.len(), 1);
-    assert_eq!(sends[0].path, format!("/v21.0/{PAGE_ID}/messages"));
+    assert_eq!(sends[0].path, format!("/{}/{PAGE_ID}/messages", inbox_shared::config::DEFAULT_GRAPH_API_VERSION));
     assert_eq!(sends[0].authorization.as_deref(), Some("Bearer EAAB-page-token"), "decrypted through KMS");
     assert_eq!(sends[0].body, json!({"recipient": {"id": CUSTOMER}, "message": {"text": "Yes, we ship!"}}));
     let job = core.store.get_job(EVENTS_ORG, EVENTS_JOB).await.unwrap().unwrap();
