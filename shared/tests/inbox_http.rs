@@ -252,3 +252,19 @@ async fn api_gateway_authorizer_claims_name_the_organization() {
     req.extensions_mut().insert(RequestContext::ApiGatewayV2(ctx));
     assert_eq!(router.oneshot(req).await.unwrap().status(), 401);
 }
+
+#[tokio::test]
+async fn development_lists_the_fallback_account_its_conversations_name() {
+    let (app, _) = app_with_conversation().await;
+    let (status, body) = app.get("org_a", "/api/integrations/connected-accounts").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"][0]["id"], app.conversations("org_a").await[0]["connectedAccountId"]);
+    assert_eq!(body["data"][0]["externalAccountId"], IG_ACCOUNT);
+    assert!(!body.to_string().contains("dev-page-token"), "no token material");
+    let prod = TestApp::prod().await;
+    assert_eq!(
+        prod.get("org_a", "/api/integrations/connected-accounts").await.1["data"],
+        json!([]),
+        "never in production"
+    );
+}

@@ -380,8 +380,14 @@ impl Core {
         Ok(replayed)
     }
 
+    /// The organization's accounts; in development also the environment's fallback account,
+    /// which every organization's webhooks may route to (its conversations name it).
     pub async fn list_connected_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, AppError> {
-        Ok(self.store.list_accounts(org).await?)
+        let mut accounts = self.store.list_accounts(org).await?;
+        if let Some(fallback) = self.account_of(org, crate::domain::ENV_FALLBACK_ACCOUNT_ID).await? {
+            accounts.push(fallback);
+        }
+        Ok(accounts)
     }
 
     /// Unsubscribes the Page (best effort), deletes the tokens and marks the account
