@@ -436,3 +436,34 @@ async fn a_job_whose_queue_message_was_lost_is_swept_back_into_the_queue() {
     assert_eq!(message(&app, &conv, accepted["messageId"].as_str().unwrap()).await["status"], "SENT");
     assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 0, "finished jobs leave the index");
 }
+
+#[tokio::test]
+async fn an_agent_sends_media_by_url() {
+    let (app, conv) = connected().await;
+    let path = format!("/api/inbox/conversations/{conv}/send-attachment");
+    let image = json!({"type": "image", "url": "https://cdn.example.com/catalogue/sandals.jpg"});
+    let (status, accepted) = app.post(ORG, &path, image.clone()).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(app.run_jobs().await.last().unwrap().1, JobOutcome::Succeeded);
+    let call = sends(&app).remove(0);
+    assert_eq!(
+        call.body,
+        json!({"recipient": {"id": CUSTOMER}, "message": {"attachment": {"type": "image", "payload": {"url": "https://cdn.example.com/catalogue/sandals.jpg"}}}})
+    );
+    let m = message(&app, &conv, accepted["messageId"].as_str().unwrap()).await;
+    assert_eq!((m["status"].as_str(), m["text"].is_null()), (Some("SENT"), true));
+    assert_eq!(m["attachments"][0]["payload"]["url"], "https://cdn.example.com/catalogue/sandals.jpg");
+    assert_eq!(app.get(ORG, &format!("/api/inbox/conversations/{conv}")).await.1["previewText"], "[image]");
+    for bad in [
+        json!({"type": "sticker", "url": "https://x.example/a.png"}),
+        json!({"type": "image", "url": "http://x.example/a.png"}),
+        json!({"type": "image", "url": "not a url"}),
+        json!({"type": "image"}),
+        json!({"type": "image", "url": "https://x.example/a.png", "caption": "no"}),
+    ] {
+        let (status, body) = app.post(ORG, &path, bad.clone()).await;
+        assert_eq!((status, error_code(&body)), (400, "VALIDATION_ERROR"), "{bad}");
+    }
+    let (status, _) = app.post("org_b", &path, image).await;
+    assert_eq!(status, 404);
+}

@@ -34,6 +34,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/api/inbox/conversations/{id}/messages", get(inbox::list_messages))
         .route("/api/inbox/conversations/{id}/read", post(inbox::mark_read))
         .route("/api/inbox/conversations/{id}/send-text", post(send::send_text))
+        .route("/api/inbox/conversations/{id}/send-attachment", post(send::send_attachment))
         .route("/api/integrations/instagram/send", post(send::send))
         .route("/api/integrations/jobs/{id}", get(send::get_job))
         .route("/api/integrations/meta/oauth/start", get(accounts::oauth_start))

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::domain::IntegrationJob;
 use crate::error::AppError;
-use crate::services::SendAccepted;
+use crate::services::{Outgoing, OutgoingAttachment, SendAccepted};
 
 use super::extract::ApiJson;
 use super::{AppState, OrgId};
@@ -42,6 +42,17 @@ pub async fn send_text(
     ApiJson(body): ApiJson<TextBody>,
 ) -> Accepted {
     let accepted = core.send_text(&org, &id, &body.text, idempotency_key(&headers)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+pub async fn send_attachment(
+    State(core): State<AppState>,
+    OrgId(org): OrgId,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<OutgoingAttachment>,
+) -> Accepted {
+    let accepted = core.send(&org, &id, Outgoing::Attachment(body), idempotency_key(&headers)?).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 

@@ -134,7 +134,11 @@ impl Core {
                 "no usable access token for the account",
             ));
         };
-        let mut body = json!({ "recipient": { "id": p.recipient_id }, "message": { "text": p.text } });
+        let message = match &p.attachment {
+            Some(a) => json!({ "attachment": a.to_json() }),
+            None => json!({ "text": p.text }),
+        };
+        let mut body = json!({ "recipient": { "id": p.recipient_id }, "message": message });
         if p.human_agent_tag {
             body["messaging_type"] = json!("MESSAGE_TAG");
             body["tag"] = json!("HUMAN_AGENT");
@@ -159,7 +163,10 @@ impl Core {
         let activity = Activity {
             direction: Direction::Outbound,
             at: now,
-            preview: Some(crate::domain::preview_text(&p.text)),
+            preview: Some(match &p.attachment {
+                Some(a) => format!("[{}]", a.kind),
+                None => crate::domain::preview_text(&p.text),
+            }),
             recorded_at: now,
         };
         self.store.apply_activity(&org, &p.conversation_id, &activity).await?;

@@ -16,7 +16,7 @@ pub use inbox::ListQuery;
 pub use jobs::JobOutcome;
 pub use leads::NewLead;
 pub use oauth::{CallbackParams, ConnectResult};
-pub use send::SendAccepted;
+pub use send::{Outgoing, OutgoingAttachment, SendAccepted};
 pub use tokens::RefreshReport;
 
 use std::sync::Arc;

@@ -24,13 +24,75 @@ pub struct SendAccepted {
     pub status: String,
 }
 
+/// Media an agent sends by URL (`message.attachment{type,payload{url}}`); Meta fetches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutgoingAttachment {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+}
+
+impl OutgoingAttachment {
+    pub const KINDS: [&'static str; 4] = ["image", "video", "audio", "file"];
+
+    fn validate(&self) -> Result<(), AppError> {
+        if !Self::KINDS.contains(&self.kind.as_str()) {
+            return Err(AppError::validation(format!("type must be one of {}", Self::KINDS.join(", "))));
+        }
+        let url = reqwest::Url::parse(&self.url).map_err(|_| AppError::validation("url is not a URL"))?;
+        if url.scheme() != "https" || self.url.len() > 2048 {
+            return Err(AppError::validation("url must be an https URL of at most 2048 characters"));
+        }
+        Ok(())
+    }
+
+    /// As Meta's webhooks and the Send API shape it.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({ "type": self.kind, "payload": { "url": self.url } })
+    }
+}
+
+/// What an agent sends: text, or one attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Text(String),
+    Attachment(OutgoingAttachment),
+}
+
+impl Outgoing {
+    fn validate(&self) -> Result<(), AppError> {
+        match self {
+            Outgoing::Text(text) if text.trim().is_empty() => Err(AppError::validation("text must not be empty")),
+            Outgoing::Text(text) if text.len() > MAX_TEXT_BYTES => Err(AppError::validation(format!(
+                "text is {} UTF-8 bytes; Instagram accepts at most {MAX_TEXT_BYTES}",
+                text.len()
+            ))),
+            Outgoing::Text(_) => Ok(()),
+            Outgoing::Attachment(a) => a.validate(),
+        }
+    }
+
+    /// What identifies the request for its idempotency key.
+    fn fingerprint(&self) -> String {
+        match self {
+            Outgoing::Text(text) => text.clone(),
+            Outgoing::Attachment(a) => format!("{}\0{}", a.kind, a.url),
+        }
+    }
+}
+
 /// What a SEND_MESSAGE job carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SendPayload {
     pub conversation_id: String,
     pub message_id: String,
+    /// Empty when the message is an attachment.
+    #[serde(default)]
     pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<OutgoingAttachment>,
     pub recipient_id: String,
     pub thread_id: String,
     /// Sent after the 24 h window under the 7-day `HUMAN_AGENT` tag.
@@ -48,15 +110,19 @@ impl Core {
         text: &str,
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
-        if text.trim().is_empty() {
-            return Err(AppError::validation("text must not be empty"));
-        }
-        if text.len() > MAX_TEXT_BYTES {
-            return Err(AppError::validation(format!(
-                "text is {} UTF-8 bytes; Instagram accepts at most {MAX_TEXT_BYTES}",
-                text.len()
-            )));
-        }
+        self.send(org, conversation_id, Outgoing::Text(text.to_owned()), idempotency_key).await
+    }
+
+    /// Queues `content` as a reply in the organization's conversation. With an idempotency
+    /// key, the same key (and request) returns the first answer and sends once.
+    pub async fn send(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        content: Outgoing,
+        idempotency_key: Option<&str>,
+    ) -> Result<SendAccepted, AppError> {
+        content.validate()?;
         let conversation = self.conversation(org, conversation_id).await?;
         let account = self.account_of(org, &conversation.connected_account_id).await?;
         Self::ensure_can_send(account.as_ref())?;
@@ -72,7 +138,7 @@ impl Core {
         let mut accepted =
             SendAccepted { message_id: new_id("msg"), job_id: new_id("job"), status: "QUEUED".to_owned() };
         if let Some(key) = idempotency_key {
-            match self.reserve_key(org, key, conversation_id, text, &accepted).await? {
+            match self.reserve_key(org, key, conversation_id, &content.fingerprint(), &accepted).await? {
                 Reserved::New => {}
                 Reserved::Done(first) => return Ok(first),
                 // The first request died before its job existed: finish it under its ids.
@@ -88,8 +154,14 @@ impl Core {
             direction: crate::domain::Direction::Outbound,
             from: account.as_ref().map(|a| a.external_account_id.clone()).unwrap_or_default(),
             to: conversation.participant_id.clone(),
-            text: Some(text.to_owned()),
-            attachments: Vec::new(),
+            text: match &content {
+                Outgoing::Text(text) => Some(text.clone()),
+                Outgoing::Attachment(_) => None,
+            },
+            attachments: match &content {
+                Outgoing::Text(_) => Vec::new(),
+                Outgoing::Attachment(a) => vec![a.to_json()],
+            },
             status: MessageStatus::Queued,
             error_code: None,
             external_message_id: None,
@@ -105,7 +177,14 @@ impl Core {
         let payload = SendPayload {
             conversation_id: conversation.id.clone(),
             message_id: message.id.clone(),
-            text: text.to_owned(),
+            text: match &content {
+                Outgoing::Text(text) => text.clone(),
+                Outgoing::Attachment(_) => String::new(),
+            },
+            attachment: match content {
+                Outgoing::Text(_) => None,
+                Outgoing::Attachment(a) => Some(a),
+            },
             recipient_id: conversation.participant_id.clone(),
             thread_id: conversation.external_thread_id.clone(),
             human_agent_tag: policy.needs_human_agent_tag(conversation.last_inbound_at, now),
