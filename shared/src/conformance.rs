@@ -9,8 +9,8 @@ use serde_json::json;
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, Direction, EncryptedToken,
-    IdempotencyRecord, IntegrationJob, JobStatus, JobType, Lead, Message, MessageChange, MessageStatus, OAuthToken,
-    PageRequest, Provider, TokenKind, new_id,
+    IdempotencyRecord, IntegrationJob, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, PageRequest,
+    Provider, TokenKind, new_id,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -38,26 +38,7 @@ pub fn account(org: &str) -> ConnectedAccount {
 }
 
 pub fn conversation(org: &str, account_id: &str, participant: &str, at: DateTime<Utc>) -> Conversation {
-    Conversation {
-        id: unique("conv"),
-        provider: Provider::Instagram,
-        organization_id: org.to_owned(),
-        connected_account_id: account_id.to_owned(),
-        external_thread_id: participant.to_owned(),
-        participant_id: participant.to_owned(),
-        handle: None,
-        display_name: None,
-        lead_id: None,
-        unread_count: 0,
-        last_message_at: at,
-        last_inbound_at: None,
-        last_outbound_at: None,
-        preview_text: None,
-        last_message_direction: None,
-        awaiting_reply_since: None,
-        created_at: at,
-        updated_at: at,
-    }
+    Conversation::opened(unique("conv"), org, account_id, participant, at, at)
 }
 
 pub fn message(c: &Conversation, mid: Option<&str>, direction: Direction, at: DateTime<Utc>, text: &str) -> Message {
@@ -325,20 +306,7 @@ pub async fn raw_events_are_kept_once_and_listed_oldest_first(store: &dyn Store)
 }
 
 pub fn job(org: &str, at: DateTime<Utc>) -> IntegrationJob {
-    IntegrationJob {
-        id: unique("job"),
-        organization_id: org.to_owned(),
-        provider: Provider::Instagram,
-        job_type: JobType::SendMessage,
-        status: JobStatus::Pending,
-        attempts: 0,
-        next_attempt_at: Some(at),
-        last_error: None,
-        payload_json: json!({"text": "hi"}),
-        lease_expires_at: None,
-        created_at: at,
-        updated_at: at,
-    }
+    IntegrationJob::send_message(unique("job"), org, json!({"text": "hi"}), at)
 }
 
 pub async fn a_job_is_claimed_by_one_worker_until_its_lease_expires(store: &dyn Store) {

@@ -41,6 +41,38 @@ pub fn time_sort_key(t: DateTime<Utc>) -> String {
 }
 
 impl Conversation {
+    /// A conversation with nothing in it yet: (organization, account, customer), its thread
+    /// named by the customer's id, as of `at`, recorded at `now`.
+    pub fn opened(
+        id: String,
+        org: &str,
+        account_id: &str,
+        customer_id: &str,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Conversation {
+            id,
+            provider: Provider::Instagram,
+            organization_id: org.to_owned(),
+            connected_account_id: account_id.to_owned(),
+            external_thread_id: customer_id.to_owned(),
+            participant_id: customer_id.to_owned(),
+            handle: None,
+            display_name: None,
+            lead_id: None,
+            unread_count: 0,
+            last_message_at: at,
+            last_inbound_at: None,
+            last_outbound_at: None,
+            preview_text: None,
+            last_message_direction: None,
+            awaiting_reply_since: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn sort_key(&self) -> String {
         time_sort_key(self.last_message_at)
     }

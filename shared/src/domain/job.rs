@@ -50,6 +50,24 @@ pub struct IntegrationJob {
 }
 
 impl IntegrationJob {
+    /// A SEND_MESSAGE job due at once.
+    pub fn send_message(id: String, org: &str, payload: Value, now: DateTime<Utc>) -> Self {
+        IntegrationJob {
+            id,
+            organization_id: org.to_owned(),
+            provider: Provider::Instagram,
+            job_type: JobType::SendMessage,
+            status: JobStatus::Pending,
+            attempts: 0,
+            next_attempt_at: Some(now),
+            last_error: None,
+            payload_json: payload,
+            lease_expires_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// For a job not finished: when it should be running at the latest (its next attempt, or
     /// the end of its claim). A job still open well after that lost its queue message.
     pub fn open_until(&self) -> Option<DateTime<Utc>> {

@@ -34,6 +34,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
 
 type Accepted = Result<(StatusCode, Json<SendAccepted>), AppError>;
 
+/// Every send route: queue `content` with the request's Idempotency-Key, answer 202.
+async fn queue(core: &AppState, org: &str, conversation_id: &str, content: Outgoing, headers: &HeaderMap) -> Accepted {
+    let accepted = core.send(org, conversation_id, content, idempotency_key(headers)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
 pub async fn send_text(
     State(core): State<AppState>,
     OrgId(org): OrgId,
@@ -41,8 +47,7 @@ pub async fn send_text(
     headers: HeaderMap,
     ApiJson(body): ApiJson<TextBody>,
 ) -> Accepted {
-    let accepted = core.send_text(&org, &id, &body.text, idempotency_key(&headers)?).await?;
-    Ok((StatusCode::ACCEPTED, Json(accepted)))
+    queue(&core, &org, &id, Outgoing::Text(body.text), &headers).await
 }
 
 pub async fn send_attachment(
@@ -52,8 +57,7 @@ pub async fn send_attachment(
     headers: HeaderMap,
     ApiJson(body): ApiJson<OutgoingAttachment>,
 ) -> Accepted {
-    let accepted = core.send(&org, &id, Outgoing::Attachment(body), idempotency_key(&headers)?).await?;
-    Ok((StatusCode::ACCEPTED, Json(accepted)))
+    queue(&core, &org, &id, Outgoing::Attachment(body), &headers).await
 }
 
 pub async fn send(
@@ -62,8 +66,7 @@ pub async fn send(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Accepted {
-    let accepted = core.send_text(&org, &body.conversation_id, &body.text, idempotency_key(&headers)?).await?;
-    Ok((StatusCode::ACCEPTED, Json(accepted)))
+    queue(&core, &org, &body.conversation_id, Outgoing::Text(body.text), &headers).await
 }
 
 pub async fn get_job(

@@ -172,27 +172,7 @@ impl Core {
         if let Some(c) = self.store.find_conversation(org, &account.id, customer_id).await? {
             return Ok(c);
         }
-        let now = self.now();
-        let fresh = Conversation {
-            id: new_id("conv"),
-            provider: Provider::Instagram,
-            organization_id: org.clone(),
-            connected_account_id: account.id.clone(),
-            external_thread_id: customer_id.to_owned(),
-            participant_id: customer_id.to_owned(),
-            handle: None,
-            display_name: None,
-            lead_id: None,
-            unread_count: 0,
-            last_message_at: at,
-            last_inbound_at: None,
-            last_outbound_at: None,
-            preview_text: None,
-            last_message_direction: None,
-            awaiting_reply_since: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let fresh = Conversation::opened(new_id("conv"), org, &account.id, customer_id, at, self.now());
         Ok(self.store.create_conversation(&fresh).await?)
     }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{IdempotencyRecord, IntegrationJob, JobStatus, JobType, Message, MessageStatus, Provider, new_id};
+use crate::domain::{IdempotencyRecord, IntegrationJob, JobType, Message, MessageStatus, Provider, new_id};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
 
@@ -189,20 +189,8 @@ impl Core {
             thread_id: conversation.external_thread_id.clone(),
             human_agent_tag: policy.needs_human_agent_tag(conversation.last_inbound_at, now),
         };
-        let job = IntegrationJob {
-            id: accepted.job_id.clone(),
-            organization_id: org.to_owned(),
-            provider: Provider::Instagram,
-            job_type: JobType::SendMessage,
-            status: JobStatus::Pending,
-            attempts: 0,
-            next_attempt_at: Some(now),
-            last_error: None,
-            payload_json: serde_json::to_value(&payload).expect("payload serialises"),
-            lease_expires_at: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let payload = serde_json::to_value(&payload).expect("payload serialises");
+        let job = IntegrationJob::send_message(accepted.job_id.clone(), org, payload, now);
         self.store.put_job(&job).await?;
         self.queue
             .enqueue(&QueueMessage::job(JobType::SendMessage, org, &job.id), Duration::zero())

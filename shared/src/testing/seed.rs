@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::domain::{
-    AccountStatus, Activity, ConnectedAccount, Conversation, Direction, IntegrationJob, JobStatus, JobType, Message,
-    MessageStatus, OAuthToken, Provider, TokenKind,
+    AccountStatus, Activity, ConnectedAccount, Conversation, Direction, IntegrationJob, Message, MessageStatus,
+    OAuthToken, Provider, TokenKind,
 };
 use crate::ports::TokenContext;
 use crate::services::Core;
@@ -53,26 +53,7 @@ pub async fn conversation_with_inbound(
     text: &str,
 ) -> Conversation {
     let now = core.now();
-    let fresh = Conversation {
-        id: id.into(),
-        provider: Provider::Instagram,
-        organization_id: org.into(),
-        connected_account_id: account_id.into(),
-        external_thread_id: customer.into(),
-        participant_id: customer.into(),
-        handle: None,
-        display_name: None,
-        lead_id: None,
-        unread_count: 0,
-        last_message_at: now,
-        last_inbound_at: None,
-        last_outbound_at: None,
-        preview_text: None,
-        last_message_direction: None,
-        awaiting_reply_since: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let fresh = Conversation::opened(id.into(), org, account_id, customer, now, now);
     let conversation = core.store.create_conversation(&fresh).await.unwrap();
     let message = Message {
         id: crate::domain::new_id("msg"),
@@ -123,26 +104,14 @@ pub async fn queued_reply(
         updated_at: now,
     };
     core.store.insert_message(&message).await.unwrap();
-    let job = IntegrationJob {
-        id: job_id.into(),
-        organization_id: org.clone(),
-        provider: Provider::Instagram,
-        job_type: JobType::SendMessage,
-        status: JobStatus::Pending,
-        attempts: 0,
-        next_attempt_at: Some(now),
-        last_error: None,
-        payload_json: json!({
-            "conversationId": conversation.id,
-            "messageId": message.id,
-            "text": text,
-            "recipientId": conversation.participant_id,
-            "threadId": conversation.external_thread_id,
-        }),
-        lease_expires_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let payload = json!({
+        "conversationId": conversation.id,
+        "messageId": message.id,
+        "text": text,
+        "recipientId": conversation.participant_id,
+        "threadId": conversation.external_thread_id,
+    });
+    let job = IntegrationJob::send_message(job_id.into(), org, payload, now);
     core.store.put_job(&job).await.unwrap();
     (message, job)
 }
