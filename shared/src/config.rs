@@ -78,6 +78,11 @@ pub struct Config {
     /// How far ahead the scheduled refresh looks for expiring tokens.
     pub token_refresh_horizon: Duration,
     pub job_retry_base_delay_ms: u64,
+    /// How long a webhook request works on its items before queueing the rest
+    /// (`WEBHOOK_ACK_BUDGET_MS`); Meta wants an answer within 5 s.
+    pub webhook_ack_budget: std::time::Duration,
+    /// Conversations of one webhook worked on at once (`WEBHOOK_CONCURRENCY`).
+    pub webhook_concurrency: usize,
     pub sla_response_minutes: i64,
     pub human_agent_tag: bool,
     pub token_encryption_key: Option<String>,
@@ -173,6 +178,8 @@ impl Config {
             token_refresh_horizon: Duration::hours(parse_num(&get, "TOKEN_REFRESH_HORIZON_HOURS", 7 * 24)?),
             job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 5)?.max(1),
             job_retry_base_delay_ms: parse_num(&get, "JOB_RETRY_BASE_DELAY_MS", 2000)?,
+            webhook_ack_budget: std::time::Duration::from_millis(parse_num(&get, "WEBHOOK_ACK_BUDGET_MS", 1500)?),
+            webhook_concurrency: parse_num(&get, "WEBHOOK_CONCURRENCY", 32)?.max(1),
             sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),
             human_agent_tag: parse_bool(&get, "INSTAGRAM_HUMAN_AGENT_TAG")?,
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY"),

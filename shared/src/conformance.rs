@@ -73,7 +73,7 @@ async fn append(
     at: DateTime<Utc>,
     text: &str,
 ) -> Appended {
-    store.append_message(&message(c, Some(mid), direction, at, text), &activity(direction, at, text)).await.unwrap()
+    store.append_message(c, &message(c, Some(mid), direction, at, text), &activity(direction, at, text)).await.unwrap()
 }
 
 async fn new_conversation(store: &dyn Store, org: &str, participant: &str, at: DateTime<Utc>) -> Conversation {

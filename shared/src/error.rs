@@ -32,6 +32,8 @@ pub enum ErrorCode {
     MetaUnavailable,
     /// Meta refused the request for a reason outside the known classes.
     MetaRequestRejected,
+    /// Storage or the queue cannot be reached for now: try again (webhooks: Meta redelivers).
+    ServiceUnavailable,
     InternalError,
 }
 
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::NotConfigured => "NOT_CONFIGURED",
             ErrorCode::MetaUnavailable => "META_UNAVAILABLE",
             ErrorCode::MetaRequestRejected => "META_REQUEST_REJECTED",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }
@@ -92,6 +95,12 @@ impl AppError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InternalError, message)
     }
+
+    /// A dependency (storage, queue) failed; the detail goes to the log, not the client.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "dependency unavailable");
+        Self::new(ErrorCode::ServiceUnavailable, "storage is unavailable, try again")
+    }
 }
 
 impl From<StoreError> for AppError {
@@ -99,10 +108,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::InvalidCursor => AppError::validation("cursor is not one this API returned"),
             StoreError::Conflict(what) => AppError::new(ErrorCode::Conflict, format!("{what} already exists")),
-            StoreError::Backend(why) => {
-                tracing::error!(error = %why, "store failed");
-                AppError::internal("storage is unavailable, try again")
-            }
+            StoreError::Backend(why) => AppError::unavailable(format!("store failed: {why}")),
         }
     }
 }

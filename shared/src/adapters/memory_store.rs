@@ -201,7 +201,12 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn append_message(&self, message: &Message, activity: &Activity) -> Result<Appended, StoreError> {
+    async fn append_message(
+        &self,
+        _seen: &Conversation,
+        message: &Message,
+        activity: &Activity,
+    ) -> Result<Appended, StoreError> {
         self.with(|t| {
             if let Some(mid) = &message.external_message_id
                 && let Some(existing) = t.message_with_external_id(&message.organization_id, mid)
@@ -225,6 +230,10 @@ impl Store for MemoryStore {
 
     async fn find_message_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<Message>, StoreError> {
         Ok(self.with(|t| t.message_with_external_id(org, external_id).cloned()))
+    }
+
+    async fn message_id_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.with(|t| t.message_with_external_id(org, external_id).map(|m| m.id.clone())))
     }
 
     async fn list_messages(

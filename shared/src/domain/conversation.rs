@@ -28,6 +28,10 @@ pub struct Conversation {
     pub awaiting_reply_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The stored revision this copy was read at (0: not read from a store). A store that
+    /// writes summaries optimistically starts from it instead of reading the item again.
+    #[serde(default, skip_serializing)]
+    pub version: i64,
 }
 
 /// The conversation list's one-line preview of a message text.
@@ -70,7 +74,22 @@ impl Conversation {
             awaiting_reply_since: None,
             created_at: now,
             updated_at: now,
+            version: 0,
         }
+    }
+
+    /// The id of the conversation of (organization, account, customer): derived, not drawn,
+    /// so finding it is one key lookup and concurrent first messages name the same one.
+    pub fn id_for(org: &str, account_id: &str, customer_id: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(org)
+            .chain_update([0])
+            .chain_update(account_id)
+            .chain_update([0])
+            .chain_update(customer_id)
+            .finalize();
+        format!("conv_{}", hex::encode(&digest[..16]))
     }
 
     pub fn sort_key(&self) -> String {

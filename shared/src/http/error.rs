@@ -26,7 +26,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::OauthDenied | ErrorCode::OauthStateInvalid => StatusCode::BAD_REQUEST,
         ErrorCode::AccountConnectedElsewhere => StatusCode::CONFLICT,
         ErrorCode::NoInstagramAccount => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::NotConfigured | ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }

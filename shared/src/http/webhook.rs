@@ -1,10 +1,10 @@
 //! `GET`/`POST /api/webhooks/instagram`: Meta's handshake and deliveries.
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -44,11 +44,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Time kept back from the Lambda deadline to queue what is left and answer.
+const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn receive(
     State(core): State<AppState>,
+    lambda: Option<Extension<lambda_http::Context>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, AppError> {
+    // Work on items for the configured budget, and never so long that the function's own
+    // deadline leaves no time to queue the rest.
+    let mut budget = core.config.webhook_ack_budget;
+    if let Some(Extension(ctx)) = lambda {
+        let left = ctx.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
+        budget = budget.min(left.saturating_sub(ANSWER_RESERVE));
+    }
+    let deadline = std::time::Instant::now() + budget;
     let too_large = || AppError::new(ErrorCode::PayloadTooLarge, "webhook body is over 1 MiB");
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_WEBHOOK_BODY_BYTES) {
@@ -66,7 +78,7 @@ pub async fn receive(
         .then(|| headers.get("x-organization-id").and_then(|v| v.to_str().ok()))
         .flatten()
         .filter(|o| !o.trim().is_empty());
-    let report = core.accept_webhook(envelope, dev_org).await?;
+    let report = core.accept_webhook_until(envelope, dev_org, deadline).await?;
     tracing::info!(
         stored = report.stored,
         updated = report.updated,

@@ -16,4 +16,4 @@ pub use graph::{
 };
 pub use queue::{JobQueue, QueueError, QueueMessage};
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};
-pub use store::{Appended, MarkSent, RawEvent, Store, StoreError};
+pub use store::{Appended, MarkSent, ROUTE_CACHE_TTL, RawEvent, Store, StoreError};

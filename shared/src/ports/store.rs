@@ -8,6 +8,9 @@ use crate::domain::{
     Message, MessageChange, OAuthToken, Page, PageRequest, Provider, TokenKind,
 };
 
+/// How long a webhook's account routing may be served from a process's cache.
+pub const ROUTE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("invalid pagination cursor")]
@@ -58,6 +61,8 @@ pub trait Store: Send + Sync {
     async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError>;
     async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError>;
     /// The account whose Instagram account id or page id is `external_id`, in any organization.
+    /// May answer from a per-process cache up to `ROUTE_CACHE_TTL` old (webhook routing), so
+    /// a disconnect made by another process stops routing within that time.
     async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError>;
     async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError>;
 
@@ -95,9 +100,19 @@ pub trait Store: Send + Sync {
     // Messages.
     /// Stores the message unless its organization already has one with the same
     /// `externalMessageId`, and applies `activity` to its conversation in the same step, so a
-    /// redelivered event changes nothing and a stored message always counted.
-    async fn append_message(&self, message: &Message, activity: &Activity) -> Result<Appended, StoreError>;
+    /// redelivered event changes nothing and a stored message always counted. `conversation`
+    /// is the message's conversation as the caller read it: a store may write over that
+    /// revision without reading it again (and reads again if it moved).
+    async fn append_message(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+        activity: &Activity,
+    ) -> Result<Appended, StoreError>;
     async fn get_message(&self, org: &str, id: &str) -> Result<Option<Message>, StoreError>;
+    /// The id of the organization's message with this Meta id: one key lookup, the cheapest
+    /// way to recognise a redelivery.
+    async fn message_id_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<String>, StoreError>;
     async fn find_message_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<Message>, StoreError>;
     /// Newest `createdAt` first.
     async fn list_messages(

@@ -9,7 +9,7 @@ use crate::domain::{
     MessageStatus, Provider, new_id,
 };
 use crate::error::AppError;
-use crate::meta::webhook::{Envelope, EventKind, InboundMessage, Item, MessagingEvent, Rejected};
+use crate::meta::webhook::{EventKind, InboundMessage, Item, MessagingEvent, Rejected};
 use crate::ports::{Appended, QueueMessage, RawEvent};
 
 use super::Core;
@@ -42,44 +42,6 @@ pub(crate) enum Outcome {
 }
 
 impl Core {
-    /// Accepts every item of a verified webhook. Each item is handled on its own: a failure
-    /// in one does not stop the others, and the call fails (so Meta redelivers, and
-    /// de-duplication makes that harmless) only if something could not be made durable.
-    pub async fn accept_webhook(&self, envelope: Envelope, dev_org: Option<&str>) -> Result<AcceptReport, AppError> {
-        let mut report = AcceptReport::default();
-        let mut failure = None;
-        for rejected in envelope.rejected {
-            tracing::warn!(reason = %rejected.reason, "webhook item kept raw");
-            match self.keep_raw_rejected(rejected).await {
-                Ok(()) => report.kept_raw += 1,
-                Err(e) => failure = Some(e),
-            }
-        }
-        for item in envelope.items {
-            match self.accept_item(&item, dev_org).await {
-                Ok(Outcome::Stored) => report.stored += 1,
-                Ok(Outcome::Updated) => report.updated += 1,
-                Ok(Outcome::Duplicate) => report.duplicates += 1,
-                Ok(Outcome::KeptRaw) => report.kept_raw += 1,
-                Err(e) => {
-                    // Try again from the queue rather than fail the whole delivery.
-                    tracing::warn!(error = %e, account = item.account_id(), "webhook item deferred");
-                    match self.defer_webhook_item(&item, dev_org, 1).await {
-                        Ok(_) => report.deferred += 1,
-                        Err(q) => {
-                            tracing::error!(error = %q, "webhook item could not be deferred");
-                            failure = Some(e);
-                        }
-                    }
-                }
-            }
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(report),
-        }
-    }
-
     pub(crate) async fn accept_item(&self, item: &Item, dev_org: Option<&str>) -> Result<Outcome, AppError> {
         let Some(account) = self.route_webhook(item.account_id(), dev_org).await? else {
             self.keep_raw(item.account_id(), NO_ACCOUNT, &item.raw).await?;
@@ -99,7 +61,20 @@ impl Core {
             }
         };
         let direction = if event.is_echo() { Direction::Outbound } else { Direction::Inbound };
-        let conversation = self.conversation_for(&account, event.customer_id(), at).await?;
+        // A redelivery is recognised by its Meta id in the same round trip as the conversation
+        // is found: one lookup each, side by side.
+        let org = &account.organization_id;
+        let seen = async {
+            match &incoming.mid {
+                Some(mid) => self.store.message_id_by_external_id(org, mid).await,
+                None => Ok(None),
+            }
+        };
+        let (seen, conversation) = tokio::join!(seen, self.conversation_for(&account, event.customer_id(), at));
+        if seen?.is_some() {
+            return Ok(Outcome::Duplicate);
+        }
+        let conversation = conversation?;
         let now = self.now();
         let message = Message {
             id: new_id("msg"),
@@ -119,7 +94,7 @@ impl Core {
             updated_at: now,
         };
         let activity = Activity { direction, at, preview: Some(incoming.preview()), recorded_at: now };
-        match self.store.append_message(&message, &activity).await? {
+        match self.store.append_message(&conversation, &message, &activity).await? {
             Appended::Duplicate(_) => Ok(Outcome::Duplicate),
             Appended::New { conversation, .. } => {
                 // Until the customer's profile is known (usually only the first message): a lead
@@ -172,7 +147,8 @@ impl Core {
         if let Some(c) = self.store.find_conversation(org, &account.id, customer_id).await? {
             return Ok(c);
         }
-        let fresh = Conversation::opened(new_id("conv"), org, &account.id, customer_id, at, self.now());
+        let id = Conversation::id_for(org, &account.id, customer_id);
+        let fresh = Conversation::opened(id, org, &account.id, customer_id, at, self.now());
         Ok(self.store.create_conversation(&fresh).await?)
     }
 
@@ -263,7 +239,7 @@ impl Core {
         Ok(Some(profile))
     }
 
-    async fn keep_raw_rejected(&self, rejected: Rejected) -> Result<(), AppError> {
+    pub(super) async fn keep_raw_rejected(&self, rejected: Rejected) -> Result<(), AppError> {
         let account = rejected.entry_id.as_deref().unwrap_or("unknown");
         self.keep_raw(account, &rejected.reason, &rejected.raw).await
     }

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobStatus, JobType};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::{FailureClass, classify};
-use crate::meta::webhook::{Item, MessagingEvent, Source};
 use crate::ports::{MarkSent, QueueMessage, SentMessage};
 
 use super::Core;
@@ -17,6 +16,10 @@ use super::send::SendPayload;
 /// A job open this long past its time lost its queue message (a queue write that failed, a
 /// worker that died): the sweep queues it again. Duplicates are harmless (claims).
 const STRANDED_AFTER: Duration = Duration::minutes(2);
+
+/// How long one queue message of webhook items is worked on before the rest is queued
+/// again: well inside the processor's timeout.
+const QUEUED_ITEMS_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How long a worker's claim on a job holds; longer than any function timeout, so a claim
 /// only expires when its worker died.
@@ -50,7 +53,7 @@ impl SendFailure {
 impl From<AppError> for SendFailure {
     fn from(e: AppError) -> Self {
         let class = match e.code {
-            ErrorCode::InternalError => FailureClass::Transient,
+            ErrorCode::InternalError | ErrorCode::ServiceUnavailable => FailureClass::Transient,
             code => FailureClass::Permanent(code),
         };
         SendFailure { class, message: e.message, retry_after: None }
@@ -69,7 +72,12 @@ impl Core {
                 };
                 self.run_send_job(org, id).await
             }
-            JobType::ProcessWebhook => self.reprocess_webhook_item(message).await,
+            JobType::ProcessWebhook => {
+                let deadline = std::time::Instant::now() + QUEUED_ITEMS_BUDGET;
+                let report = self.process_queued_items(message.payload.as_ref(), deadline).await?;
+                tracing::info!(?report, "queued webhook items processed");
+                Ok(JobOutcome::Succeeded)
+            }
             JobType::EnrichContact => {
                 let org = message.organization_id.as_deref().unwrap_or_default();
                 let conversation =
@@ -117,7 +125,7 @@ impl Core {
         };
         if let Some(at) = claimable_at.filter(|at| *at > now) {
             let msg = QueueMessage::job(JobType::SendMessage, org, job_id);
-            self.queue.enqueue(&msg, at - now).await.map_err(|e| AppError::internal(e.to_string()))?;
+            self.queue.enqueue(&msg, at - now).await.map_err(AppError::unavailable)?;
         }
         Ok(JobOutcome::Skipped)
     }
@@ -213,7 +221,7 @@ impl Core {
         job.updated_at = now;
         self.store.put_job(&job).await?;
         let msg = QueueMessage::job(JobType::SendMessage, &job.organization_id, &job.id);
-        self.queue.enqueue(&msg, delay).await.map_err(|e| AppError::internal(e.to_string()))?;
+        self.queue.enqueue(&msg, delay).await.map_err(AppError::unavailable)?;
         tracing::info!(job = %job.id, attempts = job.attempts, delay_ms = delay.num_milliseconds(), "send will be retried");
         Ok(JobOutcome::Retrying { delay })
     }
@@ -259,64 +267,8 @@ impl Core {
         for job in &stranded {
             tracing::warn!(job = %job.id, status = ?job.status, "stranded job queued again");
             let message = QueueMessage::job(job.job_type, &job.organization_id, &job.id);
-            self.queue.enqueue(&message, Duration::zero()).await.map_err(|e| AppError::internal(e.to_string()))?;
+            self.queue.enqueue(&message, Duration::zero()).await.map_err(AppError::unavailable)?;
         }
         Ok(stranded.len())
-    }
-
-    /// Queues a webhook item whose processing failed, to be tried again by the processor.
-    pub(crate) async fn defer_webhook_item(
-        &self,
-        item: &Item,
-        dev_org: Option<&str>,
-        attempt: u32,
-    ) -> Result<Duration, AppError> {
-        let delay = retry_delay(self.config.job_retry_base_delay_ms, attempt, self.jitter.sample(), None);
-        let message = QueueMessage {
-            job_type: JobType::ProcessWebhook,
-            job_id: None,
-            organization_id: None,
-            payload: Some(json!({
-                "entryId": item.entry_id,
-                "entryTime": item.entry_time,
-                "source": format!("{:?}", item.source),
-                "devOrg": dev_org,
-                "attempt": attempt,
-                "item": item.raw,
-            })),
-        };
-        self.queue.enqueue(&message, delay).await.map_err(|e| AppError::internal(e.to_string()))?;
-        Ok(delay)
-    }
-
-    async fn reprocess_webhook_item(&self, message: &QueueMessage) -> Result<JobOutcome, AppError> {
-        let Some(p) = &message.payload else { return Ok(JobOutcome::Skipped) };
-        let entry_id = p["entryId"].as_str().unwrap_or("unknown").to_owned();
-        let raw = p["item"].clone();
-        let Ok(event) = serde_json::from_value::<MessagingEvent>(raw.clone()) else {
-            self.keep_raw(&entry_id, "unreadable deferred webhook item", &raw).await?;
-            return Ok(JobOutcome::Failed(ErrorCode::ValidationError));
-        };
-        let item = Item {
-            entry_id: entry_id.clone(),
-            entry_time: serde_json::from_value(p["entryTime"].clone()).ok().flatten(),
-            source: Source::Messaging,
-            event,
-            raw: raw.clone(),
-        };
-        let dev_org = p["devOrg"].as_str();
-        let attempt = p["attempt"].as_u64().unwrap_or(1) as u32;
-        match self.accept_item(&item, dev_org).await {
-            Ok(_) => Ok(JobOutcome::Succeeded),
-            Err(e) if attempt < self.config.job_max_attempts => {
-                tracing::warn!(error = %e, attempt, "deferred webhook item failed again");
-                let delay = self.defer_webhook_item(&item, dev_org, attempt + 1).await?;
-                Ok(JobOutcome::Retrying { delay })
-            }
-            Err(e) => {
-                self.keep_raw(&entry_id, &format!("processing failed: {}", e.message), &raw).await?;
-                Ok(JobOutcome::Failed(e.code))
-            }
-        }
     }
 }

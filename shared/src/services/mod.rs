@@ -5,6 +5,7 @@ mod accounts;
 pub mod backoff;
 mod inbound;
 mod inbox;
+mod ingest;
 mod jobs;
 mod leads;
 mod oauth;

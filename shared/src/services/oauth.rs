@@ -345,8 +345,7 @@ impl Core {
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(), AppError> {
         let context = TokenContext { organization_id: &account.organization_id, connected_account_id: &account.id };
-        let encrypted =
-            self.cipher.encrypt(plaintext, &context).await.map_err(|e| AppError::internal(e.to_string()))?;
+        let encrypted = self.cipher.encrypt(plaintext, &context).await.map_err(AppError::unavailable)?;
         let token = OAuthToken::issued(&account.organization_id, &account.id, kind, encrypted, expires_at, self.now());
         Ok(self.store.put_token(&token).await?)
     }

@@ -73,7 +73,7 @@ pub async fn conversation_with_inbound(
         updated_at: now,
     };
     let activity = Activity { direction: Direction::Inbound, at: now, preview: Some(text.into()), recorded_at: now };
-    core.store.append_message(&message, &activity).await.unwrap();
+    core.store.append_message(&conversation, &message, &activity).await.unwrap();
     conversation
 }
 

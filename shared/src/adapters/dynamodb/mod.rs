@@ -6,6 +6,7 @@
 
 mod keys;
 mod ops;
+mod route_cache;
 
 use std::collections::HashMap;
 
@@ -22,6 +23,7 @@ use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
 pub use keys::{GSI1, GSI2};
 use ops::{Item, TxItem, attr_of, from_item, n, s, to_item};
+use route_cache::RouteCache;
 
 /// How often a write that lost a race re-reads and tries again.
 const MAX_RETRIES: u32 = 16;
@@ -40,11 +42,12 @@ async fn contention_pause(attempt: u32) {
 pub struct DynamoStore {
     client: Client,
     table: String,
+    routes: RouteCache,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore { client, table: table.into(), routes: RouteCache::default() }
     }
 
     fn conversation_item(c: &Conversation, version: i64) -> Result<Item, StoreError> {
@@ -95,8 +98,10 @@ impl DynamoStore {
 
     async fn conversation_versioned(&self, org: &str, id: &str) -> Result<Option<(Conversation, i64)>, StoreError> {
         let Some(item) = self.get(keys::org(org), keys::conversation(id)).await? else { return Ok(None) };
-        let version = item.get("version").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
-        Ok(Some((from_item(item)?, version)))
+        // `version` is read into the conversation too (`Conversation::version`).
+        let c: Conversation = from_item(item)?;
+        let version = c.version;
+        Ok(Some((c, version)))
     }
 
     /// Read, change, write back under the read `version`; on a lost race, again.
@@ -160,6 +165,7 @@ impl Store for DynamoStore {
             tx.push(TxItem::put(lookup, None));
         }
         self.transact(tx).await?;
+        self.routes.clear();
         // Lookups of ids the account no longer has (a page re-linked): removed if still ours.
         let mut stale: Vec<String> = Vec::new();
         if let Some(p) = previous {
@@ -191,9 +197,16 @@ impl Store for DynamoStore {
     }
 
     async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+        if let Some(account) = self.routes.get(external_id) {
+            return Ok(Some(account));
+        }
         let found =
             self.follow(keys::external_account(external_id), "EXTACC".into(), "accountId", keys::account).await?;
-        found.map(from_item).transpose()
+        let account: Option<ConnectedAccount> = found.map(from_item).transpose()?;
+        if let Some(a) = &account {
+            self.routes.put(external_id, a);
+        }
+        Ok(account)
     }
 
     async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
@@ -213,6 +226,12 @@ impl Store for DynamoStore {
         account_id: &str,
         participant_id: &str,
     ) -> Result<Option<Conversation>, StoreError> {
+        // One lookup by the derived id; conversations created before ids were derived are
+        // found through their lookup item.
+        let derived = Conversation::id_for(org, account_id, participant_id);
+        if let Some(c) = self.get_conversation(org, &derived).await? {
+            return Ok(Some(c));
+        }
         let sk = keys::conversation_key(account_id, participant_id);
         self.follow(keys::org(org), sk, "conversationId", keys::conversation).await?.map(from_item).transpose()
     }
@@ -227,7 +246,7 @@ impl Store for DynamoStore {
             TxItem::put(Self::conversation_item(conversation, 1)?, Some("attribute_not_exists(pk)")),
         ];
         match self.transact(tx).await {
-            Ok(()) => Ok(conversation.clone()),
+            Ok(()) => Ok(Conversation { version: 1, ..conversation.clone() }),
             Err(StoreError::Conflict(_)) => self
                 .find_conversation(org, &conversation.connected_account_id, &conversation.participant_id)
                 .await?
@@ -272,20 +291,36 @@ impl Store for DynamoStore {
         self.query_page(index, keys::conversations_of(org, provider.map(Provider::as_str)), page, false).await
     }
 
-    async fn append_message(&self, message: &Message, activity: &Activity) -> Result<Appended, StoreError> {
+    async fn append_message(
+        &self,
+        seen: &Conversation,
+        message: &Message,
+        activity: &Activity,
+    ) -> Result<Appended, StoreError> {
         let org = &message.organization_id;
+        // First try over the revision the caller read (the caller looked for a duplicate
+        // beside that read); after a cancelled transaction, find out why and read again.
+        let mut known = (seen.version > 0 && seen.id == message.conversation_id).then(|| seen.clone());
         for attempt in 0..MAX_RETRIES {
             contention_pause(attempt).await;
-            if let Some(mid) = &message.external_message_id
-                && let Some(existing) = self.find_message_by_external_id(org, mid).await?
-            {
-                return Ok(Appended::Duplicate(Box::new(existing)));
-            }
-            let Some((mut conversation, version)) = self.conversation_versioned(org, &message.conversation_id).await?
-            else {
-                return Err(StoreError::Backend(format!("conversation {} not found", message.conversation_id)));
+            let (mut conversation, version) = match known.take() {
+                Some(c) => {
+                    let v = c.version;
+                    (c, v)
+                }
+                None => {
+                    if let Some(mid) = &message.external_message_id
+                        && let Some(existing) = self.find_message_by_external_id(org, mid).await?
+                    {
+                        return Ok(Appended::Duplicate(Box::new(existing)));
+                    }
+                    self.conversation_versioned(org, &message.conversation_id).await?.ok_or_else(|| {
+                        StoreError::Backend(format!("conversation {} not found", message.conversation_id))
+                    })?
+                }
             };
             conversation.apply(activity);
+            conversation.version = version + 1;
             let mut tx = vec![
                 TxItem::put(Self::message_item(message, 0)?, Some("attribute_not_exists(pk)")),
                 TxItem::put_if_version(Self::conversation_item(&conversation, version + 1)?, version),
@@ -316,6 +351,11 @@ impl Store for DynamoStore {
             .await?
             .map(from_item)
             .transpose()
+    }
+
+    async fn message_id_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<String>, StoreError> {
+        let lookup = self.get(keys::org(org), keys::mid(external_id)).await?;
+        Ok(lookup.and_then(|item| item.get("messageId").and_then(|v| v.as_s().ok()).cloned()))
     }
 
     async fn list_messages(
@@ -696,6 +736,7 @@ impl Store for DynamoStore {
                 vec![(":status", attr_of(&status)?), (":at", attr_of(&at)?)],
             )
             .await?;
+        self.routes.clear();
         item.map(from_item).transpose()
     }
 }

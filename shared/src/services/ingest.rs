@@ -1,0 +1,271 @@
+//! A webhook's items, worked on concurrently within a time budget; what the budget leaves,
+//! and what fails, goes to the jobs queue, so the answer to Meta is fast and only ever says
+//! 200 once every item is stored or durably queued.
+//!
+//! Items are grouped in lanes, one per conversation (account, customer), run up to
+//! `webhook_concurrency` at a time; a lane's items run in order, so a reaction never
+//! overtakes the message it names. A lane stops when the deadline passes or an item fails:
+//! the rest of the lane is queued, still in order.
+
+use std::time::Instant;
+
+use chrono::Duration;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::JobType;
+use crate::error::AppError;
+use crate::meta::webhook::{Envelope, Item, MessagingEvent, Source};
+use crate::ports::QueueMessage;
+
+use super::Core;
+use super::backoff::retry_delay;
+use super::inbound::{AcceptReport, Outcome};
+
+/// A queue message holds at most this much item JSON (SQS takes 256 KiB per message).
+const SPILL_BYTES: usize = 200 * 1024;
+
+/// One webhook item as it travels on the queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueuedItem {
+    entry_id: String,
+    #[serde(default)]
+    entry_time: Option<chrono::DateTime<chrono::Utc>>,
+    item: Value,
+}
+
+/// The payload of a `PROCESS_WEBHOOK` queue message: items in lane order, and how many
+/// times they failed already. (A single `item` with `entryId` is the older form.)
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueuedItems {
+    #[serde(default)]
+    items: Vec<QueuedItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dev_org: Option<String>,
+    #[serde(default)]
+    attempt: u32,
+    #[serde(default, skip_serializing)]
+    entry_id: Option<String>,
+    #[serde(default, skip_serializing)]
+    entry_time: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default, skip_serializing)]
+    item: Option<Value>,
+}
+
+/// What one lane left undone.
+#[derive(Default)]
+struct LaneEnd {
+    report: AcceptReport,
+    /// Not reached before the deadline: queued to run at once.
+    unreached: Vec<Item>,
+    /// From the item that failed on: queued to be tried again after a backoff.
+    failed: Vec<Item>,
+    error: Option<AppError>,
+}
+
+impl Core {
+    /// Accepts a verified webhook within the configured budget (`WEBHOOK_ACK_BUDGET_MS`).
+    pub async fn accept_webhook(&self, envelope: Envelope, dev_org: Option<&str>) -> Result<AcceptReport, AppError> {
+        self.accept_webhook_until(envelope, dev_org, Instant::now() + self.config.webhook_ack_budget).await
+    }
+
+    /// Accepts every item of a verified webhook, working on them until `deadline` and
+    /// queueing the rest. Fails (so Meta redelivers; de-duplication makes that harmless)
+    /// only when something could be neither stored nor queued.
+    pub async fn accept_webhook_until(
+        &self,
+        envelope: Envelope,
+        dev_org: Option<&str>,
+        deadline: Instant,
+    ) -> Result<AcceptReport, AppError> {
+        let kept = futures_util::stream::iter(envelope.rejected)
+            .map(|rejected| {
+                tracing::warn!(reason = %rejected.reason, "webhook item kept raw");
+                self.keep_raw_rejected(rejected)
+            })
+            .buffer_unordered(self.config.webhook_concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let mut report = self.ingest(envelope.items, dev_org, deadline, 0).await?;
+        for result in kept {
+            result?;
+            report.kept_raw += 1;
+        }
+        Ok(report)
+    }
+
+    /// Works on `items` (which failed `attempt` times before) until `deadline`; queues
+    /// what is left. `Err` only when the queue refused what had to go on it.
+    async fn ingest(
+        &self,
+        items: Vec<Item>,
+        dev_org: Option<&str>,
+        deadline: Instant,
+        attempt: u32,
+    ) -> Result<AcceptReport, AppError> {
+        let ends = futures_util::stream::iter(lanes(items))
+            .map(|lane| self.run_lane(lane, dev_org, deadline))
+            .buffer_unordered(self.config.webhook_concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let (mut report, mut unreached, mut failed) = (AcceptReport::default(), Vec::new(), Vec::new());
+        for end in ends {
+            report.add(&end.report);
+            if let Some(e) = &end.error {
+                tracing::warn!(error = %e, items = end.failed.len(), attempt, "webhook items failed; queued again");
+            }
+            unreached.extend(end.unreached);
+            failed.extend(end.failed);
+        }
+        report.deferred += unreached.len();
+        self.spill(unreached, dev_org, attempt, Duration::zero()).await?;
+        if attempt + 1 >= self.config.job_max_attempts {
+            // Out of attempts: kept raw for replay rather than retried for ever.
+            for item in &failed {
+                self.keep_raw(item.account_id(), "processing failed repeatedly", &item.raw).await?;
+                report.kept_raw += 1;
+            }
+        } else if !failed.is_empty() {
+            report.deferred += failed.len();
+            let delay = retry_delay(self.config.job_retry_base_delay_ms, attempt + 1, self.jitter.sample(), None);
+            self.spill(failed, dev_org, attempt + 1, delay).await?;
+        }
+        Ok(report)
+    }
+
+    async fn run_lane(&self, lane: Vec<Item>, dev_org: Option<&str>, deadline: Instant) -> LaneEnd {
+        let mut end = LaneEnd::default();
+        let mut items = lane.into_iter();
+        while let Some(item) = items.next() {
+            if Instant::now() >= deadline {
+                end.unreached.push(item);
+                end.unreached.extend(items);
+                break;
+            }
+            match self.accept_item(&item, dev_org).await {
+                Ok(outcome) => end.report.count(outcome),
+                Err(e) => {
+                    end.error = Some(e);
+                    end.failed.push(item);
+                    end.failed.extend(items);
+                    break;
+                }
+            }
+        }
+        end
+    }
+
+    /// Queues items as `PROCESS_WEBHOOK` messages of at most `SPILL_BYTES` each, all at once.
+    async fn spill(
+        &self,
+        items: Vec<Item>,
+        dev_org: Option<&str>,
+        attempt: u32,
+        delay: Duration,
+    ) -> Result<(), AppError> {
+        let mut messages = Vec::new();
+        let mut current = QueuedItems { dev_org: dev_org.map(str::to_owned), attempt, ..Default::default() };
+        let mut bytes = 0;
+        for item in items {
+            let size = item.raw.to_string().len() + item.entry_id.len() + 64;
+            if bytes + size > SPILL_BYTES && !current.items.is_empty() {
+                let next = QueuedItems { dev_org: current.dev_org.clone(), attempt, ..Default::default() };
+                messages.push(std::mem::replace(&mut current, next));
+                bytes = 0;
+            }
+            bytes += size;
+            current.items.push(QueuedItem { entry_id: item.entry_id, entry_time: item.entry_time, item: item.raw });
+        }
+        if !current.items.is_empty() {
+            messages.push(current);
+        }
+        let sent = futures_util::future::join_all(messages.iter().map(|m| {
+            let message = QueueMessage {
+                job_type: JobType::ProcessWebhook,
+                job_id: None,
+                organization_id: None,
+                payload: serde_json::to_value(m).ok(),
+            };
+            async move { self.queue.enqueue(&message, delay).await }
+        }))
+        .await;
+        for result in sent {
+            result.map_err(|e| AppError::unavailable(format!("webhook items could not be queued: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The `PROCESS_WEBHOOK` job: the queued items, worked on until `deadline`.
+    pub(crate) async fn process_queued_items(
+        &self,
+        payload: Option<&Value>,
+        deadline: Instant,
+    ) -> Result<AcceptReport, AppError> {
+        let Some(queued) = payload.and_then(|p| serde_json::from_value::<QueuedItems>(p.clone()).ok()) else {
+            tracing::error!("unreadable PROCESS_WEBHOOK payload; dropped");
+            return Ok(AcceptReport::default());
+        };
+        let mut items = Vec::new();
+        let mut report = AcceptReport::default();
+        let older = queued.item.clone().map(|item| QueuedItem {
+            entry_id: queued.entry_id.clone().unwrap_or_else(|| "unknown".into()),
+            entry_time: queued.entry_time,
+            item,
+        });
+        for q in queued.items.into_iter().chain(older) {
+            match serde_json::from_value::<MessagingEvent>(q.item.clone()) {
+                Ok(event) => items.push(Item {
+                    entry_id: q.entry_id,
+                    entry_time: q.entry_time,
+                    source: Source::Messaging,
+                    event,
+                    raw: q.item,
+                }),
+                Err(_) => {
+                    self.keep_raw(&q.entry_id, "unreadable queued webhook item", &q.item).await?;
+                    report.kept_raw += 1;
+                }
+            }
+        }
+        let done = self.ingest(items, queued.dev_org.as_deref(), deadline, queued.attempt).await?;
+        report.add(&done);
+        Ok(report)
+    }
+}
+
+impl AcceptReport {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Stored => self.stored += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::KeptRaw => self.kept_raw += 1,
+        }
+    }
+
+    fn add(&mut self, other: &AcceptReport) {
+        self.stored += other.stored;
+        self.updated += other.updated;
+        self.duplicates += other.duplicates;
+        self.kept_raw += other.kept_raw;
+        self.deferred += other.deferred;
+    }
+}
+
+/// Items grouped by conversation (account, customer), each group in arrival order.
+fn lanes(items: Vec<Item>) -> Vec<Vec<Item>> {
+    let mut index: std::collections::HashMap<(String, String), usize> = std::collections::HashMap::new();
+    let mut lanes: Vec<Vec<Item>> = Vec::new();
+    for item in items {
+        let key = (item.account_id().to_owned(), item.event.customer_id().to_owned());
+        let at = *index.entry(key).or_insert_with(|| {
+            lanes.push(Vec::new());
+            lanes.len() - 1
+        });
+        lanes[at].push(item);
+    }
+    lanes
+}
