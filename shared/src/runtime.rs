@@ -34,8 +34,24 @@ pub struct Built {
 
 /// The AWS SDK configuration: region and credentials from the environment as usual, and
 /// `AWS_ENDPOINT_URL` (read by the SDK itself) pointing at a local AWS-compatible server.
+/// Calls are bounded in time: an unreachable AWS makes a webhook answer 503 (and Meta
+/// redeliver) or an API call answer 503 within seconds, never hang until API Gateway's 30 s.
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .operation_attempt_timeout(std::time::Duration::from_secs(2))
+        .operation_timeout(std::time::Duration::from_secs(4))
+        .build();
+    // Short backoffs: a request path has seconds, not minutes (SQS redelivers the rest).
+    let retries = aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(std::time::Duration::from_millis(100))
+        .with_max_backoff(std::time::Duration::from_secs(1));
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .load()
+        .await
 }
 
 /// The adapters the configuration asks for: DynamoDB with `TABLE_NAME`, SQS with
@@ -109,7 +125,14 @@ pub async fn run_memory_worker(core: Arc<Core>, queue: Arc<MemoryQueue>) {
 /// source does in AWS: long-polls, processes, deletes what was handled (a failure is left to
 /// reappear after the visibility timeout, then the dead-letter queue).
 pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String) {
-    let client = aws_sdk_sqs::Client::new(&aws_config().await);
+    // Long polls wait up to 10 s: this client alone may take longer than the default bound.
+    let long_polls = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_secs(15))
+        .operation_timeout(std::time::Duration::from_secs(30))
+        .build();
+    let sdk = aws_config().await;
+    let client =
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).timeout_config(long_polls).build());
     loop {
         let received = client
             .receive_message()

@@ -1,15 +1,19 @@
 //! How many AWS calls one inbound text and one send make, counted by an SDK interceptor on
 //! DynamoDB, SQS and KMS (moto). The bounds guard against a change that quietly adds calls
-//! to the hot paths; run with `--nocapture` to see the breakdown.
+//! to the hot paths; run with `--nocapture` to see the breakdown. Rounds are the calls made
+//! one after another (calls made side by side count once): what latency multiplies.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use inbox_shared::adapters::dynamodb::DynamoStore;
 use inbox_shared::adapters::graph_http::HttpGraphApi;
 use inbox_shared::adapters::kms_cipher::KmsCipher;
@@ -23,8 +27,19 @@ use inbox_shared::testing::fake_graph::FakeGraph;
 use inbox_shared::testing::local_aws::{CUSTOMER, IG_ACCOUNT, PAGE_ID, local_aws};
 use inbox_shared::testing::seed;
 
+/// One call: its operation, when it was sent and when its answer came.
+type Call = (String, Instant, Option<Instant>);
+
 #[derive(Debug, Clone, Default)]
-struct CallCounter(Arc<Mutex<Vec<String>>>);
+struct CallCounter(Arc<Mutex<Vec<Call>>>);
+
+/// Which entry of the counter a call in flight is.
+#[derive(Debug, Clone, Copy)]
+struct CallIndex(usize);
+
+impl Storable for CallIndex {
+    type Storer = StoreReplace<Self>;
+}
 
 impl Intercept for CallCounter {
     fn name(&self) -> &'static str {
@@ -35,22 +50,46 @@ impl Intercept for CallCounter {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         // The JSON protocols of DynamoDB, SQS and KMS name the operation in `X-Amz-Target`.
         let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
-        self.0.lock().unwrap().push(target.rsplit('.').next().unwrap_or(target).to_owned());
+        let mut calls = self.0.lock().unwrap();
+        cfg.interceptor_state().store_put(CallIndex(calls.len()));
+        calls.push((target.rsplit('.').next().unwrap_or(target).to_owned(), Instant::now(), None));
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(CallIndex(i)) = cfg.load::<CallIndex>() {
+            self.0.lock().unwrap()[*i].2 = Some(Instant::now());
+        }
         Ok(())
     }
 }
 
 impl CallCounter {
-    fn take(&self) -> BTreeMap<String, usize> {
+    /// Calls by operation, and the rounds: a call starts a round when every call before it
+    /// had been answered.
+    fn take(&self) -> (BTreeMap<String, usize>, usize) {
+        let calls: Vec<Call> = self.0.lock().unwrap().drain(..).collect();
         let mut counts = BTreeMap::new();
-        for call in self.0.lock().unwrap().drain(..) {
-            *counts.entry(call).or_default() += 1;
+        let mut rounds = 0;
+        let mut answered_by: Option<Instant> = None;
+        for (name, start, end) in &calls {
+            *counts.entry(name.clone()).or_default() += 1;
+            if answered_by.is_none_or(|t| *start >= t) {
+                rounds += 1;
+            }
+            let end = end.unwrap_or(*start);
+            answered_by = Some(answered_by.map_or(end, |t| t.max(end)));
         }
-        counts
+        (counts, rounds)
     }
 }
 
@@ -101,25 +140,31 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
     counter.take();
 
     core.accept_webhook(text("second", now_ms), None).await.unwrap();
-    let inbound = counter.take();
+    let (inbound, inbound_rounds) = counter.take();
+    core.accept_webhook(text("second", now_ms), None).await.unwrap();
+    let (duplicate, duplicate_rounds) = counter.take();
 
     let conversation = core.store.find_conversation("org_calls", "acc_calls", CUSTOMER).await.unwrap().unwrap();
     counter.take();
     core.send_text("org_calls", &conversation.id, "reply", None).await.unwrap();
-    let send_api = counter.take();
+    let (send_api, _) = counter.take();
 
     let received = sqs.receive_message().queue_url(&queue_url).wait_time_seconds(2).send().await.unwrap();
     let body = received.messages.unwrap()[0].body.clone().unwrap();
     counter.take();
     let outcome = core.process(&serde_json::from_str::<QueueMessage>(&body).unwrap()).await.unwrap();
     assert_eq!(outcome, JobOutcome::Succeeded);
-    let processor = counter.take();
+    let (processor, _) = counter.take();
 
     let total = |m: &BTreeMap<String, usize>| m.values().sum::<usize>();
-    eprintln!("inbound text (existing conversation): {} calls {inbound:?}", total(&inbound));
+    eprintln!("inbound text (existing conversation): {} calls in {inbound_rounds} rounds {inbound:?}", total(&inbound));
+    eprintln!("the same text redelivered: {} calls in {duplicate_rounds} rounds {duplicate:?}", total(&duplicate));
     eprintln!("send, API side: {} calls {send_api:?}", total(&send_api));
     eprintln!("send, processor side: {} calls {processor:?}", total(&processor));
-    assert!(total(&inbound) <= 7, "{inbound:?}");
+    assert!(total(&inbound) <= 3, "{inbound:?}");
+    assert!(inbound_rounds <= 2, "inbound text took {inbound_rounds} rounds: {inbound:?}");
+    assert_eq!(duplicate_rounds, 1, "a duplicate is recognised in one round trip: {duplicate:?}");
+    assert!(!duplicate.contains_key("TransactWriteItems"), "{duplicate:?}");
     assert!(total(&send_api) <= 5, "{send_api:?}");
     assert!(total(&processor) <= 11, "{processor:?}");
     assert!(

@@ -26,6 +26,15 @@ use super::inbound::{AcceptReport, Outcome};
 /// A queue message holds at most this much item JSON (SQS takes 256 KiB per message).
 const SPILL_BYTES: usize = 200 * 1024;
 
+/// An item still in flight this long after the deadline is abandoned and queued: storing is
+/// idempotent (by Meta id), so one that did land is recognised as a duplicate later.
+const IN_FLIGHT_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Webhook items are retried longer than sends (with the same backoff, capped at 15 min:
+/// about half an hour in all) so an AWS incident does not push them into the raw store;
+/// after that they are kept raw, still never lost.
+const ITEM_MAX_ATTEMPTS: u32 = 10;
+
 /// One webhook item as it travels on the queue.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -122,7 +131,7 @@ impl Core {
         }
         report.deferred += unreached.len();
         self.spill(unreached, dev_org, attempt, Duration::zero()).await?;
-        if attempt + 1 >= self.config.job_max_attempts {
+        if attempt + 1 >= ITEM_MAX_ATTEMPTS {
             // Out of attempts: kept raw for replay rather than retried for ever.
             for item in &failed {
                 self.keep_raw(item.account_id(), "processing failed repeatedly", &item.raw).await?;
@@ -145,9 +154,15 @@ impl Core {
                 end.unreached.extend(items);
                 break;
             }
-            match self.accept_item(&item, dev_org).await {
-                Ok(outcome) => end.report.count(outcome),
-                Err(e) => {
+            let hard_stop = tokio::time::Instant::from_std(deadline + IN_FLIGHT_GRACE);
+            match tokio::time::timeout_at(hard_stop, self.accept_item(&item, dev_org)).await {
+                Err(_) => {
+                    end.unreached.push(item);
+                    end.unreached.extend(items);
+                    break;
+                }
+                Ok(Ok(outcome)) => end.report.count(outcome),
+                Ok(Err(e)) => {
                     end.error = Some(e);
                     end.failed.push(item);
                     end.failed.extend(items);

@@ -3,6 +3,7 @@
 //! Nothing here runs in production code paths.
 
 pub mod fake_graph;
+pub mod fault_proxy;
 pub mod local_aws;
 pub mod runtime_api;
 pub mod seed;
