@@ -14,11 +14,15 @@ use crate::domain::{
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
+pub use crate::conformance_waiting::{
+    an_unsent_preview_is_replaced_only_while_nothing_newer_came, changes_wait_for_their_message_once_each,
+};
+
 pub fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     new_id(prefix)
 }
 
@@ -65,7 +69,7 @@ fn activity(direction: Direction, at: DateTime<Utc>, text: &str) -> Activity {
     Activity { direction, at, preview: Some(text.into()), recorded_at: at }
 }
 
-async fn append(
+pub(crate) async fn append(
     store: &dyn Store,
     c: &Conversation,
     mid: &str,
@@ -76,7 +80,12 @@ async fn append(
     store.append_message(c, &message(c, Some(mid), direction, at, text), &activity(direction, at, text)).await.unwrap()
 }
 
-async fn new_conversation(store: &dyn Store, org: &str, participant: &str, at: DateTime<Utc>) -> Conversation {
+pub(crate) async fn new_conversation(
+    store: &dyn Store,
+    org: &str,
+    participant: &str,
+    at: DateTime<Utc>,
+) -> Conversation {
     store.create_conversation(&conversation(org, "acc_1", participant, at)).await.unwrap()
 }
 
@@ -616,6 +625,8 @@ macro_rules! store_conformance_tests {
             later_events_change_a_stored_message,
             concurrent_writers_lose_nothing,
             tokens_due_for_refresh_are_listed_soonest_first_and_claimed_once,
+            changes_wait_for_their_message_once_each,
+            an_unsent_preview_is_replaced_only_while_nothing_newer_came,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

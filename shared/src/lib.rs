@@ -5,6 +5,7 @@
 pub mod adapters;
 pub mod config;
 pub mod conformance;
+mod conformance_waiting;
 pub mod domain;
 pub mod error;
 pub mod fixtures;

@@ -146,13 +146,17 @@ async fn every_fixture_is_acknowledged_and_nothing_is_lost() {
     let conversations = app.conversations("org_a").await;
     assert_eq!(conversations.len(), 2, "batch.json adds a second customer");
     // Alphabetical order: the edit and the deletion of text.json's message come before it,
-    // so they wait raw; the referral is not a message event. Nothing is dropped.
+    // so they wait for it and apply when it arrives; the referral is not a message event and
+    // is kept raw. Nothing is dropped.
     let raw = app.store.list_raw_events(IG_ACCOUNT).await.unwrap();
     let kinds: Vec<_> =
         raw.iter().map(|e| e.payload.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",")).collect();
     assert!(raw.iter().any(|e| e.payload.get("referral").is_some()), "{kinds:?}");
-    assert!(raw.iter().any(|e| e.payload.get("message_edit").is_some()), "{kinds:?}");
-    assert!(raw.iter().any(|e| e.payload["message"]["is_deleted"] == true), "{kinds:?}");
+    assert!(!raw.iter().any(|e| e.payload.get("message_edit").is_some()), "{kinds:?}");
+    let c = conversations.iter().find(|c| c["participantId"] == CUSTOMER).unwrap();
+    let messages = app.messages("org_a", c["id"].as_str().unwrap()).await;
+    let unsent = messages.iter().find(|m| m["externalMessageId"] == "aWdfZAG1fdGV4dF8x").unwrap();
+    assert_eq!((unsent["status"].as_str(), unsent["text"].as_str()), (Some("DELETED"), None), "{unsent}");
 }
 
 #[tokio::test]

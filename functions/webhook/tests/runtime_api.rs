@@ -39,7 +39,9 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     assert_eq!(ana.unread_count, 3, "the redelivered text counted once, plus the batch's two");
     let messages = core.store.list_messages(EVENTS_ORG, &ana.id, &PageRequest::first(10)).await.unwrap();
     assert_eq!(messages.data.len(), 3);
-    assert_eq!(core.store.list_raw_events(IG_ACCOUNT).await.unwrap().len(), 1, "the reaction is kept raw");
+    let waiting = core.store.pending_changes(EVENTS_ORG, "aWdfZAG1fZWNobw").await.unwrap();
+    assert_eq!(waiting.len(), 1, "the reaction waits for the message it names");
+    assert!(core.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty());
     // Structured JSON logs carrying the request id.
     let line = run.logs.lines().find(|l| l.contains("webhook accepted")).expect("a log line per delivery");
     let log: serde_json::Value = serde_json::from_str(line).expect("JSON log line");

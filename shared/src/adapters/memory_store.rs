@@ -33,6 +33,8 @@ struct Tables {
     leads: HashMap<OrgKey, Lead>,
     profiles: HashMap<OrgKey, CustomerProfile>,
     raw_events: Vec<RawEvent>,
+    /// (organization, mid) → changes waiting for that message.
+    pending: HashMap<(String, String), Vec<RawEvent>>,
     jobs: HashMap<OrgKey, IntegrationJob>,
     idempotency: HashMap<OrgKey, IdempotencyRecord>,
     tokens: HashMap<OrgKey, OAuthToken>,
@@ -176,6 +178,20 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn set_conversation_preview(
+        &self,
+        org: &str,
+        id: &str,
+        newest_at: DateTime<Utc>,
+        preview: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            let c = t.conversations.get_mut(&key(org, id))?;
+            c.set_preview_if_newest(newest_at, preview);
+            Some(c.clone())
+        }))
+    }
+
     async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
         Ok(self.with(|t| {
             let c = t.conversations.get_mut(&key(org, id))?;
@@ -313,6 +329,29 @@ impl Store for MemoryStore {
         self.with(|t| {
             if !t.raw_events.iter().any(|e| e.id == event.id) {
                 t.raw_events.push(event.clone());
+            }
+        });
+        Ok(())
+    }
+
+    async fn put_pending_change(&self, org: &str, mid: &str, change: &RawEvent) -> Result<(), StoreError> {
+        self.with(|t| {
+            let waiting = t.pending.entry((org.to_owned(), mid.to_owned())).or_default();
+            if !waiting.iter().any(|e| e.id == change.id) {
+                waiting.push(change.clone());
+            }
+        });
+        Ok(())
+    }
+
+    async fn pending_changes(&self, org: &str, mid: &str) -> Result<Vec<RawEvent>, StoreError> {
+        Ok(self.with(|t| t.pending.get(&(org.to_owned(), mid.to_owned())).cloned().unwrap_or_default()))
+    }
+
+    async fn delete_pending_change(&self, org: &str, mid: &str, id: &str) -> Result<(), StoreError> {
+        self.with(|t| {
+            if let Some(waiting) = t.pending.get_mut(&(org.to_owned(), mid.to_owned())) {
+                waiting.retain(|e| e.id != id);
             }
         });
         Ok(())

@@ -92,6 +92,13 @@ impl Conversation {
         format!("conv_{}", hex::encode(&digest[..16]))
     }
 
+    /// The preview, replaced only while no message newer than `newest_at` has arrived.
+    pub fn set_preview_if_newest(&mut self, newest_at: DateTime<Utc>, preview: &str) {
+        if self.last_message_at <= newest_at {
+            self.preview_text = Some(preview.to_owned());
+        }
+    }
+
     pub fn sort_key(&self) -> String {
         time_sort_key(self.last_message_at)
     }

@@ -68,7 +68,26 @@ pub enum MessageChange {
     Read,
 }
 
+/// The conversation list's one-line preview of a message's content.
+pub fn message_preview(text: Option<&str>, attachments: &[Value], unsupported: bool) -> String {
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
+        return super::preview_text(text);
+    }
+    if unsupported {
+        return "[unsupported message]".to_owned();
+    }
+    let kind = attachments.first().and_then(|a| a.get("type")).and_then(Value::as_str).unwrap_or("message");
+    format!("[{kind}]")
+}
+
+/// What the conversation list shows when its newest message was unsent and nothing older is left.
+pub const UNSENT_PREVIEW: &str = "[message unsent]";
+
 impl Message {
+    pub fn preview(&self) -> String {
+        let unsupported = self.meta_json.get("unsupported").is_some();
+        message_preview(self.text.as_deref(), &self.attachments, unsupported)
+    }
     /// Applies a change; false when it changes nothing. Every store adapter gives this result.
     pub fn apply(&mut self, change: &MessageChange, at: DateTime<Utc>) -> bool {
         let meta = match &mut self.meta_json {
@@ -86,10 +105,15 @@ impl Message {
                 self.status = MessageStatus::Deleted;
                 self.text = None;
                 self.attachments.clear();
+                // Every copy of what the customer wrote goes, not only the text.
+                for content in ["previousText", "quickReply", "postback", "replyTo"] {
+                    meta.remove(content);
+                }
                 meta.insert("deletedAt".into(), serde_json::json!(at));
             }
             MessageChange::Edited { text, edits } => {
-                if self.text == *text {
+                // An edit never brings an unsent message back.
+                if self.text == *text || self.status == MessageStatus::Deleted {
                     return false;
                 }
                 meta.insert("previousText".into(), serde_json::json!(self.text));

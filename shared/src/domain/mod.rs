@@ -15,7 +15,7 @@ pub use conversation::{Activity, Conversation, ConversationView, preview_text, t
 pub use idempotency::IdempotencyRecord;
 pub use job::{IntegrationJob, JobError, JobStatus, JobType};
 pub use lead::{CustomerProfile, Lead};
-pub use message::{Direction, Message, MessageChange, MessageStatus};
+pub use message::{Direction, Message, MessageChange, MessageStatus, UNSENT_PREVIEW, message_preview};
 pub use page::{Cursor, Page, PageRequest};
 pub use reply_window::{ReplyPolicy, SlaStatus};
 pub use token::{EncryptedToken, OAuthToken, TokenKind};

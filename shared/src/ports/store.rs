@@ -87,6 +87,14 @@ pub trait Store: Send + Sync {
         display_name: Option<&str>,
         lead_id: Option<&str>,
     ) -> Result<Option<Conversation>, StoreError>;
+    /// Replaces the preview, unless a message newer than `newest_at` arrived meanwhile.
+    async fn set_conversation_preview(
+        &self,
+        org: &str,
+        id: &str,
+        newest_at: DateTime<Utc>,
+        preview: &str,
+    ) -> Result<Option<Conversation>, StoreError>;
     /// Sets `unreadCount` to zero.
     async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError>;
     /// Newest `lastMessageAt` first.
@@ -138,6 +146,13 @@ pub trait Store: Send + Sync {
     /// Oldest first.
     async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError>;
     async fn delete_raw_event(&self, external_account_id: &str, id: &str) -> Result<(), StoreError>;
+
+    // Changes waiting for their message (a reaction, edit, unsend or read receipt that
+    // arrived before the message it names), keyed by the organization and the message's Meta id.
+    /// Keeps the change once (its `id` is a digest: a redelivery overwrites nothing).
+    async fn put_pending_change(&self, org: &str, mid: &str, change: &RawEvent) -> Result<(), StoreError>;
+    async fn pending_changes(&self, org: &str, mid: &str) -> Result<Vec<RawEvent>, StoreError>;
+    async fn delete_pending_change(&self, org: &str, mid: &str, id: &str) -> Result<(), StoreError>;
 
     // Outbound messages.
     /// Stores a message without touching its conversation (an outbound message waiting to

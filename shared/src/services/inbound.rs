@@ -29,8 +29,10 @@ pub struct AcceptReport {
     pub duplicates: usize,
     /// Unknown account, unreadable, or a kind not turned into a message: kept raw for replay.
     pub kept_raw: usize,
-    /// Failed for now and queued to be processed again.
+    /// Failed for now, or not reached within the time budget: queued to be processed.
     pub deferred: usize,
+    /// Changes kept until the message they name arrives.
+    pub waiting: usize,
 }
 
 pub(crate) enum Outcome {
@@ -39,6 +41,8 @@ pub(crate) enum Outcome {
     Updated,
     Duplicate,
     KeptRaw,
+    /// A change kept until the message it names arrives.
+    Waiting,
 }
 
 impl Core {
@@ -50,7 +54,7 @@ impl Core {
         let event = &item.event;
         let at = item.occurred_at().unwrap_or_else(|| self.now());
         if let Some((mid, change)) = change_of(event) {
-            return self.update_message(&account, item, mid, &change, at).await;
+            return self.apply_change(&account, item, mid, &change, at).await;
         }
         let incoming = match &event.kind {
             EventKind::Message(m) => IncomingMessage::from_message(m),
@@ -97,6 +101,10 @@ impl Core {
         match self.store.append_message(&conversation, &message, &activity).await? {
             Appended::Duplicate(_) => Ok(Outcome::Duplicate),
             Appended::New { conversation, .. } => {
+                // Changes that arrived before this message (a reaction, an unsend) apply now.
+                if let Some(mid) = &message.external_message_id {
+                    self.apply_pending_changes(org, mid).await?;
+                }
                 // Until the customer's profile is known (usually only the first message): a lead
                 // created later is linked when it is created (by Instagram user id).
                 // Queued, not done here: a slow Graph API must not delay Meta's 200 (5 s budget).
@@ -115,25 +123,6 @@ impl Core {
                 Ok(Outcome::Stored)
             }
         }
-    }
-
-    /// Applies a reaction, read receipt, edit or deletion to the message it names. One whose
-    /// message we do not have (it predates the connection, or arrives first) is kept raw.
-    async fn update_message(
-        &self,
-        account: &ConnectedAccount,
-        item: &Item,
-        mid: &str,
-        change: &MessageChange,
-        at: DateTime<Utc>,
-    ) -> Result<Outcome, AppError> {
-        let org = &account.organization_id;
-        let Some(target) = self.store.find_message_by_external_id(org, mid).await? else {
-            self.keep_raw(item.account_id(), "the message it refers to is unknown", &item.raw).await?;
-            return Ok(Outcome::KeptRaw);
-        };
-        self.store.update_message(org, &target.id, change, at).await?;
-        Ok(Outcome::Updated)
     }
 
     /// The conversation of (account, customer), created on the first message.
@@ -247,20 +236,24 @@ impl Core {
     /// Stores an event we cannot (yet) put in an inbox. Its id is a digest of the account and
     /// the payload, so a redelivery overwrites rather than duplicates it.
     pub(crate) async fn keep_raw(&self, external_account_id: &str, reason: &str, raw: &Value) -> Result<(), AppError> {
+        Ok(self.store.put_raw_event(&self.raw_event(external_account_id, reason, raw)).await?)
+    }
+
+    /// An event kept as Meta sent it, under a digest of the account and the payload.
+    pub(super) fn raw_event(&self, external_account_id: &str, reason: &str, raw: &Value) -> RawEvent {
         let digest = Sha256::new().chain_update(external_account_id).chain_update(raw.to_string()).finalize();
-        let event = RawEvent {
+        RawEvent {
             id: hex::encode(&digest[..16]),
             external_account_id: external_account_id.to_owned(),
             reason: reason.to_owned(),
             payload: raw.clone(),
             received_at: self.now(),
-        };
-        Ok(self.store.put_raw_event(&event).await?)
+        }
     }
 }
 
 /// What an event does to a message already stored, and the Meta id of that message.
-fn change_of(event: &MessagingEvent) -> Option<(&str, MessageChange)> {
+pub(super) fn change_of(event: &MessagingEvent) -> Option<(&str, MessageChange)> {
     Some(match &event.kind {
         EventKind::Message(m) if m.is_deleted => (&m.mid, MessageChange::Deleted),
         EventKind::MessageEdit(e) => {
@@ -321,14 +314,7 @@ impl IncomingMessage {
 
     /// The conversation list's one-line preview.
     fn preview(&self) -> String {
-        if let Some(text) = self.text.as_deref().filter(|t| !t.is_empty()) {
-            return crate::domain::preview_text(text);
-        }
-        if self.extra.get("unsupported").is_some() {
-            return "[unsupported message]".to_owned();
-        }
-        let kind = self.attachments.first().and_then(|a| a.get("type")).and_then(Value::as_str).unwrap_or("message");
-        format!("[{kind}]")
+        crate::domain::message_preview(self.text.as_deref(), &self.attachments, self.extra.get("unsupported").is_some())
     }
 
     fn meta_json(&self, item: &Item, conversation: &Conversation) -> Value {

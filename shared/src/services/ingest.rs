@@ -258,6 +258,7 @@ impl AcceptReport {
             Outcome::Updated => self.updated += 1,
             Outcome::Duplicate => self.duplicates += 1,
             Outcome::KeptRaw => self.kept_raw += 1,
+            Outcome::Waiting => self.waiting += 1,
         }
     }
 
@@ -267,6 +268,7 @@ impl AcceptReport {
         self.duplicates += other.duplicates;
         self.kept_raw += other.kept_raw;
         self.deferred += other.deferred;
+        self.waiting += other.waiting;
     }
 }
 

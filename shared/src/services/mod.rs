@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod backoff;
+mod changes;
 mod inbound;
 mod inbox;
 mod ingest;

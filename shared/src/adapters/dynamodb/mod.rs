@@ -25,6 +25,9 @@ pub use keys::{GSI1, GSI2};
 use ops::{Item, TxItem, attr_of, from_item, n, s, to_item};
 use route_cache::RouteCache;
 
+/// A change whose message never comes is dropped by DynamoDB's TTL after this long.
+const PENDING_CHANGE_TTL: chrono::Duration = chrono::Duration::days(30);
+
 /// How often a write that lost a race re-reads and tries again.
 const MAX_RETRIES: u32 = 16;
 
@@ -277,6 +280,16 @@ impl Store for DynamoStore {
         .await
     }
 
+    async fn set_conversation_preview(
+        &self,
+        org: &str,
+        id: &str,
+        newest_at: DateTime<Utc>,
+        preview: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.update_conversation(org, id, |c| c.set_preview_if_newest(newest_at, preview)).await
+    }
+
     async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
         self.update_conversation(org, id, |c| c.unread_count = 0).await
     }
@@ -420,6 +433,28 @@ impl Store for DynamoStore {
         item.insert("gsi1sk".into(), s(keys::ordered(&time_sort_key(event.received_at), &event.id)));
         // Kept once: a redelivery finds it there already.
         self.put(item, Some("attribute_not_exists(pk)")).await.map(|_| ())
+    }
+
+    async fn put_pending_change(&self, org: &str, mid: &str, change: &RawEvent) -> Result<(), StoreError> {
+        let mut item = to_item(change)?;
+        ops::keyed(&mut item, keys::org(org), keys::pending_change(mid, &change.id));
+        item.insert("ttl".into(), n((change.received_at + PENDING_CHANGE_TTL).timestamp()));
+        self.put(item, Some("attribute_not_exists(pk)")).await.map(|_| ())
+    }
+
+    async fn pending_changes(&self, org: &str, mid: &str) -> Result<Vec<RawEvent>, StoreError> {
+        let items = self.query_prefix(keys::org(org), &keys::pending_changes_of(mid)).await?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    async fn delete_pending_change(&self, org: &str, mid: &str, id: &str) -> Result<(), StoreError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::pending_change(mid, id)));
+        delete.send().await.map(|_| ()).map_err(ops::backend)
     }
 
     async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError> {

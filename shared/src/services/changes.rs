@@ -1,0 +1,95 @@
+//! Reactions, read receipts, edits and unsends: changes to a message already stored. A change
+//! that arrives before its message waits for it (kept under the message's Meta id) and is
+//! applied when the message is stored, in either order and at most once in effect: both sides
+//! write first and look second, so at least one of them sees the other, and applying a change
+//! twice changes nothing more.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{ConnectedAccount, Message, MessageChange, MessageStatus, PageRequest, UNSENT_PREVIEW};
+use crate::error::AppError;
+use crate::meta::webhook::{Item, MessagingEvent};
+
+use super::Core;
+use super::inbound::{Outcome, change_of};
+
+/// How far back an unsent newest message looks for a visible one to preview instead.
+const PREVIEW_LOOKBACK: usize = 20;
+
+impl Core {
+    /// Applies a change to the message `mid` names, or keeps it until that message arrives.
+    pub(super) async fn apply_change(
+        &self,
+        account: &ConnectedAccount,
+        item: &Item,
+        mid: &str,
+        change: &MessageChange,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        let org = &account.organization_id;
+        if let Some(id) = self.store.message_id_by_external_id(org, mid).await? {
+            self.change_message(org, &id, change, at).await?;
+            return Ok(Outcome::Updated);
+        }
+        let waiting = self.raw_event(item.account_id(), "waiting for its message", &item.raw);
+        self.store.put_pending_change(org, mid, &waiting).await?;
+        // The message may have been stored meanwhile, after it looked for waiting changes.
+        if self.store.message_id_by_external_id(org, mid).await?.is_some() {
+            self.apply_pending_changes(org, mid).await?;
+            return Ok(Outcome::Updated);
+        }
+        Ok(Outcome::Waiting)
+    }
+
+    /// Applies the changes that waited for message `mid`, oldest first, then forgets them.
+    pub(super) async fn apply_pending_changes(&self, org: &str, mid: &str) -> Result<usize, AppError> {
+        let mut waiting = self.store.pending_changes(org, mid).await?;
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let Some(id) = self.store.message_id_by_external_id(org, mid).await? else { return Ok(0) };
+        let when = |e: &crate::ports::RawEvent| {
+            serde_json::from_value::<MessagingEvent>(e.payload.clone()).ok().and_then(|p| p.timestamp)
+        };
+        waiting.sort_by_key(|e| when(e).unwrap_or(e.received_at));
+        for event in &waiting {
+            if let Ok(parsed) = serde_json::from_value::<MessagingEvent>(event.payload.clone())
+                && let Some((_, change)) = change_of(&parsed)
+            {
+                self.change_message(org, &id, &change, parsed.timestamp.unwrap_or(event.received_at)).await?;
+            }
+            self.store.delete_pending_change(org, mid, &event.id).await?;
+        }
+        Ok(waiting.len())
+    }
+
+    async fn change_message(
+        &self,
+        org: &str,
+        id: &str,
+        change: &MessageChange,
+        at: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let Some(message) = self.store.update_message(org, id, change, at).await? else { return Ok(()) };
+        if *change == MessageChange::Deleted {
+            self.drop_unsent_preview(org, &message).await?;
+        }
+        Ok(())
+    }
+
+    /// An unsent message leaves the conversation list too: if it was the newest, the newest
+    /// message still visible takes over the preview, or a neutral label.
+    async fn drop_unsent_preview(&self, org: &str, unsent: &Message) -> Result<(), AppError> {
+        let Some(c) = self.store.get_conversation(org, &unsent.conversation_id).await? else { return Ok(()) };
+        if c.last_message_at > unsent.created_at {
+            return Ok(());
+        }
+        let recent = self.store.list_messages(org, &c.id, &PageRequest::first(PREVIEW_LOOKBACK)).await?;
+        let preview = match recent.data.iter().find(|m| m.status != MessageStatus::Deleted) {
+            Some(visible) => visible.preview(),
+            None => UNSENT_PREVIEW.to_owned(),
+        };
+        self.store.set_conversation_preview(org, &c.id, unsent.created_at, &preview).await?;
+        Ok(())
+    }
+}
