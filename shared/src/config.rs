@@ -81,6 +81,8 @@ pub struct Config {
     /// How long a webhook request works on its items before queueing the rest
     /// (`WEBHOOK_ACK_BUDGET_MS`); Meta wants an answer within 5 s.
     pub webhook_ack_budget: std::time::Duration,
+    /// How long events kept raw (unknown account, unreadable) are kept (`RAW_EVENT_TTL_DAYS`).
+    pub raw_event_ttl: Duration,
     /// Conversations of one webhook worked on at once (`WEBHOOK_CONCURRENCY`).
     pub webhook_concurrency: usize,
     pub sla_response_minutes: i64,
@@ -180,6 +182,7 @@ impl Config {
             job_retry_base_delay_ms: parse_num(&get, "JOB_RETRY_BASE_DELAY_MS", 2000)?,
             webhook_ack_budget: std::time::Duration::from_millis(parse_num(&get, "WEBHOOK_ACK_BUDGET_MS", 1000)?),
             webhook_concurrency: parse_num(&get, "WEBHOOK_CONCURRENCY", 32)?.max(1),
+            raw_event_ttl: Duration::days(parse_num(&get, "RAW_EVENT_TTL_DAYS", 30)?.max(1)),
             sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),
             human_agent_tag: parse_bool(&get, "INSTAGRAM_HUMAN_AGENT_TAG")?,
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY"),

@@ -14,6 +14,7 @@ fn waiting(id: &str, at: i64) -> RawEvent {
         reason: "waiting for its message".into(),
         payload: json!({"reaction": {"mid": "m"}}),
         received_at: t(at),
+        expires_at: None,
     }
 }
 

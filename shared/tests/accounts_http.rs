@@ -8,7 +8,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use inbox_shared::config::AppEnv;
-use inbox_shared::domain::{AccountStatus, TokenKind};
+use inbox_shared::domain::{AccountStatus, PageRequest, TokenKind};
 use inbox_shared::fixtures;
 use inbox_shared::ports::TokenContext;
 use inbox_shared::services::JobOutcome;
@@ -93,7 +93,9 @@ async fn scenario(app: TestApp) {
     assert_eq!(connected["connected"][0]["externalAccountId"], IG_ACCOUNT);
     assert_eq!(connected["connected"][0]["pageId"], PAGE_ID);
     assert_eq!(connected["connected"][0]["status"], "ACTIVE");
-    assert_eq!(connected["replayed"], 1, "the waiting event is replayed on connect");
+    assert_eq!(connected["replayQueued"], 2, "replay queued for the Instagram id and the page id");
+    assert!(app.conversations(ORG_A).await.is_empty(), "replayed by the job processor, not the callback");
+    app.run_jobs().await;
     let calls = app.graph.calls();
     assert!(
         calls[0].path.ends_with("/oauth/access_token") && calls[0].query.ends_with("&code=AQD-code"),
@@ -217,7 +219,9 @@ async fn scenario(app: TestApp) {
     // Now org_b may connect it, and gets the waiting event.
     script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token-b2")]));
     let (status, body) = callback(&app, &[("code", "t"), ("state", &start(&app, ORG_B).await)]).await;
-    assert_eq!((status, body["replayed"].as_u64()), (200, Some(1)), "{body}");
+    assert_eq!((status, body["replayQueued"].as_u64()), (200, Some(2)), "{body}");
+    app.run_jobs().await;
+    assert!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty(), "deleted once replayed");
     assert!(app.conversations(ORG_B).await.iter().any(|c| c["previewText"] == "anyone?"));
 
     let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
@@ -333,7 +337,8 @@ async fn an_instagram_login_account_connects_and_sends_through_graph_instagram_c
     assert_eq!(connected["connected"][0]["externalAccountId"], IG_LOGIN);
     assert_eq!(connected["connected"][0]["pageId"], Value::Null);
     assert_eq!(connected["connected"][0]["username"], "coast.ig");
-    assert_eq!(connected["replayed"], 1);
+    assert_eq!(connected["replayQueued"], 1, "an Instagram Login account has no page id");
+    app.run_jobs().await;
     let calls = app.graph.calls();
     assert_eq!((calls[0].method.as_str(), calls[0].path.as_str()), ("POST", "/oauth/access_token"));
     assert!(calls[1].path == "/access_token" && calls[1].query.contains("grant_type=ig_exchange_token"));
@@ -373,4 +378,27 @@ async fn with_a_return_url_the_callback_sends_the_browser_back_to_the_frontend()
     let connected = back(vec![("code", "c".into()), ("state", start(&app, ORG_A).await)]).await;
     assert_eq!((connected["status"].as_str(), connected["connected"].as_str()), ("connected", "1"));
     assert!(!connected.values().any(|v| v.contains("EAAB")), "no token in the URL");
+}
+
+#[tokio::test]
+async fn a_large_backlog_that_waited_for_its_account_is_replayed_by_queued_jobs_a_page_at_a_time() {
+    let app = TestApp::with(AppEnv::Production, &[]).await;
+    let items: Vec<Value> = (0..150)
+        .map(|i| {
+            json!({"sender":{"id":format!("6185{i:012}")},"recipient":{"id":IG_ACCOUNT},
+                   "timestamp":1_732_460_000_000i64 + i,"message":{"mid":format!("waiting-{i}"),"text":"hi"}})
+        })
+        .collect();
+    let body = json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"messaging":items}]}).to_string();
+    assert_eq!(app.deliver(&body).await.status(), 200);
+    assert_eq!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().len(), 150);
+
+    let (status, connected) = callback(&app, &[("code", "c"), ("state", &start(&app, ORG_A).await)]).await;
+    assert_eq!((status, connected["replayQueued"].as_u64()), (200, Some(2)), "{connected}");
+    app.run_jobs().await;
+    assert!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty(), "each deleted once replayed");
+    let first = app.store.list_conversations(ORG_A, None, &PageRequest::first(100)).await.unwrap();
+    let after = first.next_cursor.as_deref().and_then(inbox_shared::domain::Cursor::decode);
+    let second = app.store.list_conversations(ORG_A, None, &PageRequest { limit: 100, after }).await.unwrap();
+    assert_eq!(first.data.len() + second.data.len(), 150, "every waiting message reached the inbox once");
 }

@@ -84,10 +84,19 @@ fn token_key(org: &str, account_id: &str, kind: TokenKind) -> OrgKey {
 
 /// Newest first by (sort key, id), resuming after the cursor: the order a descending
 /// DynamoDB `Query` on a `<time>#<id>` sort key gives.
-fn page_desc<T: Clone>(mut items: Vec<(String, String, T)>, page: &PageRequest) -> Page<T> {
-    items.sort_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+fn page_desc<T: Clone>(items: Vec<(String, String, T)>, page: &PageRequest) -> Page<T> {
+    page_ordered(items, page, true)
+}
+
+/// One page of `(sort key, id, item)`s in sort-key order (newest first when `descending`).
+fn page_ordered<T: Clone>(mut items: Vec<(String, String, T)>, page: &PageRequest, descending: bool) -> Page<T> {
+    items.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    if descending {
+        items.reverse();
+    }
     let start = match &page.after {
-        Some(c) => items.partition_point(|(k, id, _)| (k, id) >= (&c.sort_key, &c.id)),
+        Some(c) if descending => items.partition_point(|(k, id, _)| (k, id) >= (&c.sort_key, &c.id)),
+        Some(c) => items.partition_point(|(k, id, _)| (k, id) <= (&c.sort_key, &c.id)),
         None => 0,
     };
     let rest = &items[start..];
@@ -355,6 +364,22 @@ impl Store for MemoryStore {
             }
         });
         Ok(())
+    }
+
+    async fn raw_events_page(
+        &self,
+        external_account_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<RawEvent>, StoreError> {
+        Ok(self.with(|t| {
+            let items = t
+                .raw_events
+                .iter()
+                .filter(|e| e.external_account_id == external_account_id)
+                .map(|e| (crate::domain::time_sort_key(e.received_at), e.id.clone(), e.clone()))
+                .collect();
+            page_ordered(items, page, false)
+        }))
     }
 
     async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError> {

@@ -11,6 +11,8 @@ pub enum JobType {
     ProcessWebhook,
     /// Fetch a new customer's profile and link their lead, off the webhook's path.
     EnrichContact,
+    /// Put the events that waited for a newly connected account into its inbox, a page a job.
+    ReplayEvents,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

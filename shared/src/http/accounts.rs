@@ -23,7 +23,7 @@ pub async fn oauth_callback(State(core): State<AppState>, ApiQuery(params): ApiQ
 }
 
 /// The callback's answer: JSON, or, with `OAUTH_RETURN_URL` set, the browser sent back to the
-/// frontend with the outcome in the query (`status=connected&connected=N&replayed=M`, or
+/// frontend with the outcome in the query (`status=connected&connected=N&replayQueued=M`, or
 /// `status=error&code=CODE&message=...`).
 fn callback_answer(core: &Core, result: Result<ConnectResult, AppError>) -> Response {
     let Some(return_url) = core.config.oauth_return_url.as_deref() else {
@@ -37,7 +37,7 @@ fn callback_answer(core: &Core, result: Result<ConnectResult, AppError>) -> Resp
             ("status", "connected".into()),
             ("connected", r.connected.len().to_string()),
             ("refused", r.refused.len().to_string()),
-            ("replayed", r.replayed.to_string()),
+            ("replayQueued", r.replay_queued.to_string()),
         ],
         Err(e) => vec![("status", "error".into()), ("code", e.code.as_str().into()), ("message", e.message.clone())],
     };

@@ -49,6 +49,9 @@ pub struct RawEvent {
     pub reason: String,
     pub payload: Value,
     pub received_at: DateTime<Utc>,
+    /// When the store may forget it (DynamoDB's TTL); `None` keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Persistence, shaped by the access patterns: every method is one key lookup or one ordered
@@ -143,6 +146,12 @@ pub trait Store: Send + Sync {
 
     // Events kept for replay.
     async fn put_raw_event(&self, event: &RawEvent) -> Result<(), StoreError>;
+    /// One page, oldest first (the replay job works through them page by page).
+    async fn raw_events_page(
+        &self,
+        external_account_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<RawEvent>, StoreError>;
     /// Oldest first.
     async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError>;
     async fn delete_raw_event(&self, external_account_id: &str, id: &str) -> Result<(), StoreError>;

@@ -35,12 +35,15 @@ pub struct AcceptReport {
     pub waiting: usize,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Stored,
     /// Applied to a stored message (reaction, read, edit, deletion).
     Updated,
     Duplicate,
     KeptRaw,
+    /// Kept raw because no organization has its account (yet): replayed on connect.
+    NoAccount,
     /// A change kept until the message it names arrives.
     Waiting,
 }
@@ -49,7 +52,7 @@ impl Core {
     pub(crate) async fn accept_item(&self, item: &Item, dev_org: Option<&str>) -> Result<Outcome, AppError> {
         let Some(account) = self.route_webhook(item.account_id(), dev_org).await? else {
             self.keep_raw(item.account_id(), NO_ACCOUNT, &item.raw).await?;
-            return Ok(Outcome::KeptRaw);
+            return Ok(Outcome::NoAccount);
         };
         let event = &item.event;
         let at = item.occurred_at().unwrap_or_else(|| self.now());
@@ -239,15 +242,25 @@ impl Core {
         Ok(self.store.put_raw_event(&self.raw_event(external_account_id, reason, raw)).await?)
     }
 
-    /// An event kept as Meta sent it, under a digest of the account and the payload.
+    /// An event kept as Meta sent it, under a digest of the account, the reason and the
+    /// payload (a replay that keeps it for another reason stores it anew before deleting
+    /// the old one), for `RAW_EVENT_TTL_DAYS`.
     pub(super) fn raw_event(&self, external_account_id: &str, reason: &str, raw: &Value) -> RawEvent {
-        let digest = Sha256::new().chain_update(external_account_id).chain_update(raw.to_string()).finalize();
+        let digest = Sha256::new()
+            .chain_update(external_account_id)
+            .chain_update([0])
+            .chain_update(reason)
+            .chain_update([0])
+            .chain_update(raw.to_string())
+            .finalize();
+        let now = self.now();
         RawEvent {
             id: hex::encode(&digest[..16]),
             external_account_id: external_account_id.to_owned(),
             reason: reason.to_owned(),
             payload: raw.clone(),
-            received_at: self.now(),
+            received_at: now,
+            expires_at: Some(now + self.config.raw_event_ttl),
         }
     }
 }

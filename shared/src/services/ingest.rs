@@ -257,7 +257,7 @@ impl AcceptReport {
             Outcome::Stored => self.stored += 1,
             Outcome::Updated => self.updated += 1,
             Outcome::Duplicate => self.duplicates += 1,
-            Outcome::KeptRaw => self.kept_raw += 1,
+            Outcome::KeptRaw | Outcome::NoAccount => self.kept_raw += 1,
             Outcome::Waiting => self.waiting += 1,
         }
     }

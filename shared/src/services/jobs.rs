@@ -78,6 +78,11 @@ impl Core {
                 tracing::info!(?report, "queued webhook items processed");
                 Ok(JobOutcome::Succeeded)
             }
+            JobType::ReplayEvents => {
+                let replayed = self.replay_kept_events(message.payload.as_ref()).await?;
+                tracing::info!(replayed, "kept events replayed");
+                Ok(JobOutcome::Succeeded)
+            }
             JobType::EnrichContact => {
                 let org = message.organization_id.as_deref().unwrap_or_default();
                 let conversation =

@@ -10,6 +10,7 @@ mod ingest;
 mod jobs;
 mod leads;
 mod oauth;
+mod replay;
 mod send;
 mod tokens;
 

@@ -10,11 +10,9 @@ use sha2::Sha256;
 
 use crate::domain::{AccountStatus, ConnectedAccount, IdempotencyRecord, OAuthToken, Provider, TokenKind, new_id};
 use crate::error::{AppError, ErrorCode};
-use crate::meta::webhook::{Item, MessagingEvent, Source};
 use crate::ports::{GraphError, ManagedPage, TokenContext};
 
 use super::Core;
-use super::inbound::NO_ACCOUNT;
 
 pub const SCOPES: &str =
     "instagram_basic,instagram_manage_messages,pages_show_list,pages_manage_metadata,pages_read_engagement";
@@ -75,8 +73,9 @@ pub struct ConnectResult {
     pub organization_id: String,
     pub connected: Vec<ConnectedAccount>,
     pub refused: Vec<RefusedAccount>,
-    /// Events that had arrived for these accounts before they were connected, now in the inbox.
-    pub replayed: usize,
+    /// Replay jobs queued for the events that had arrived for these accounts before they were
+    /// connected (one per Instagram id and page id): they reach the inbox shortly after.
+    pub replay_queued: usize,
 }
 
 fn exchange_failed(step: &str) -> impl Fn(GraphError) -> AppError + '_ {
@@ -268,14 +267,14 @@ impl Core {
     }
 
     /// The callback's answer: an error when nothing connected, else the accounts, the
-    /// refusals, and the waiting events replayed into the new inboxes.
+    /// refusals, and the replay of the events that waited for them, queued.
     async fn finish_connect(
         &self,
         org: &str,
         outcomes: Vec<Result<ConnectedAccount, RefusedAccount>>,
     ) -> Result<ConnectResult, AppError> {
         let mut result =
-            ConnectResult { organization_id: org.to_owned(), connected: vec![], refused: vec![], replayed: 0 };
+            ConnectResult { organization_id: org.to_owned(), connected: vec![], refused: vec![], replay_queued: 0 };
         for outcome in outcomes {
             match outcome {
                 Ok(account) => result.connected.push(account),
@@ -292,9 +291,9 @@ impl Core {
             return Err(AppError::new(code, first.message.clone()));
         }
         for account in &result.connected {
-            result.replayed += self.replay_waiting_events(account).await?;
+            result.replay_queued += self.queue_replay(account).await?;
         }
-        tracing::info!(organization = %org, connected = result.connected.len(), refused = result.refused.len(), replayed = result.replayed, "Instagram accounts connected");
+        tracing::info!(organization = %org, connected = result.connected.len(), refused = result.refused.len(), replay_queued = result.replay_queued, "Instagram accounts connected");
         Ok(result)
     }
 
@@ -348,35 +347,6 @@ impl Core {
         let encrypted = self.cipher.encrypt(plaintext, &context).await.map_err(AppError::unavailable)?;
         let token = OAuthToken::issued(&account.organization_id, &account.id, kind, encrypted, expires_at, self.now());
         Ok(self.store.put_token(&token).await?)
-    }
-
-    /// Puts the events kept for an account nobody had connected into its new inbox.
-    async fn replay_waiting_events(&self, account: &ConnectedAccount) -> Result<usize, AppError> {
-        let mut replayed = 0;
-        let ids = [Some(account.external_account_id.as_str()), account.page_id.as_deref()];
-        for external_id in ids.into_iter().flatten() {
-            for event in self.store.list_raw_events(external_id).await? {
-                if event.reason != NO_ACCOUNT {
-                    continue;
-                }
-                let Ok(parsed) = serde_json::from_value::<MessagingEvent>(event.payload.clone()) else { continue };
-                let item = Item {
-                    entry_id: external_id.to_owned(),
-                    entry_time: None,
-                    source: Source::Messaging,
-                    event: parsed,
-                    raw: event.payload.clone(),
-                };
-                // Removed first: an event still not turned into a message is kept again, under its new reason.
-                self.store.delete_raw_event(external_id, &event.id).await?;
-                if let Err(e) = self.accept_item(&item, None).await {
-                    self.store.put_raw_event(&event).await?;
-                    return Err(e);
-                }
-                replayed += 1;
-            }
-        }
-        Ok(replayed)
     }
 
     /// The organization's accounts; in development also the environment's fallback account,

@@ -431,6 +431,9 @@ impl Store for DynamoStore {
         ops::keyed(&mut item, keys::raw(&event.external_account_id), keys::raw_event(&event.id));
         item.insert("gsi1pk".into(), s(keys::raw(&event.external_account_id)));
         item.insert("gsi1sk".into(), s(keys::ordered(&time_sort_key(event.received_at), &event.id)));
+        if let Some(expires) = event.expires_at {
+            item.insert("ttl".into(), n(expires.timestamp()));
+        }
         // Kept once: a redelivery finds it there already.
         self.put(item, Some("attribute_not_exists(pk)")).await.map(|_| ())
     }
@@ -455,6 +458,14 @@ impl Store for DynamoStore {
             .key(keys::PK, s(keys::org(org)))
             .key(keys::SK, s(keys::pending_change(mid, id)));
         delete.send().await.map(|_| ()).map_err(ops::backend)
+    }
+
+    async fn raw_events_page(
+        &self,
+        external_account_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<RawEvent>, StoreError> {
+        self.query_page(GSI1, keys::raw(external_account_id), page, true).await
     }
 
     async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError> {
