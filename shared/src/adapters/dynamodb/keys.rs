@@ -61,13 +61,9 @@ pub fn mid(mid: &str) -> String {
     format!("MID#{mid}")
 }
 
-/// A change waiting for message `mid` (under the organization's partition).
-pub fn pending_change(mid: &str, id: &str) -> String {
-    format!("PENDING#{mid}#{id}")
-}
-
-pub fn pending_changes_of(mid: &str) -> String {
-    format!("PENDING#{mid}#")
+/// The changes waiting for message `mid` (under the organization's partition).
+pub fn pending_changes(mid: &str) -> String {
+    format!("PENDING#{mid}")
 }
 
 pub fn lead(id: &str) -> String {

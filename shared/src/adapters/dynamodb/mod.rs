@@ -438,26 +438,46 @@ impl Store for DynamoStore {
         self.put(item, Some("attribute_not_exists(pk)")).await.map(|_| ())
     }
 
+    // The changes waiting for one message share one item, one attribute each (`c_<id>`):
+    // a new message finds them with one `GetItem`.
     async fn put_pending_change(&self, org: &str, mid: &str, change: &RawEvent) -> Result<(), StoreError> {
-        let mut item = to_item(change)?;
-        ops::keyed(&mut item, keys::org(org), keys::pending_change(mid, &change.id));
-        item.insert("ttl".into(), n((change.received_at + PENDING_CHANGE_TTL).timestamp()));
-        self.put(item, Some("attribute_not_exists(pk)")).await.map(|_| ())
+        let attr = format!("c_{}", change.id);
+        let ttl = n((change.received_at + PENDING_CHANGE_TTL).timestamp());
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::pending_changes(mid)))
+            .update_expression("SET #c = if_not_exists(#c, :c), #ttl = :ttl")
+            .expression_attribute_names("#c", attr)
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":c", attr_of(change)?)
+            .expression_attribute_values(":ttl", ttl)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(ops::backend)
     }
 
     async fn pending_changes(&self, org: &str, mid: &str) -> Result<Vec<RawEvent>, StoreError> {
-        let items = self.query_prefix(keys::org(org), &keys::pending_changes_of(mid)).await?;
-        items.into_iter().map(from_item).collect()
+        let Some(item) = self.get(keys::org(org), keys::pending_changes(mid)).await? else { return Ok(vec![]) };
+        let changes = item.into_iter().filter(|(k, _)| k.starts_with("c_")).map(|(_, v)| ops::from_attr(v));
+        changes.collect()
     }
 
     async fn delete_pending_change(&self, org: &str, mid: &str, id: &str) -> Result<(), StoreError> {
-        let delete = self
-            .client
-            .delete_item()
+        self.client
+            .update_item()
             .table_name(&self.table)
             .key(keys::PK, s(keys::org(org)))
-            .key(keys::SK, s(keys::pending_change(mid, id)));
-        delete.send().await.map(|_| ()).map_err(ops::backend)
+            .key(keys::SK, s(keys::pending_changes(mid)))
+            .update_expression("REMOVE #c")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#c", format!("c_{id}"))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| if ops::is_conditional_failure(&e) { Ok(()) } else { Err(ops::backend(e)) })
     }
 
     async fn raw_events_page(

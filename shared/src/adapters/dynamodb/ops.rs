@@ -31,6 +31,10 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(format!("stored item unreadable: {e}")))
 }
 
+pub fn from_attr<T: DeserializeOwned>(v: AttributeValue) -> Result<T, StoreError> {
+    serde_dynamo::from_attribute_value(v).map_err(|e| StoreError::Backend(format!("stored value unreadable: {e}")))
+}
+
 pub fn attr_of<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(v).map_err(|e| StoreError::Backend(format!("value does not serialise: {e}")))
 }
