@@ -81,6 +81,13 @@ pub struct Config {
     /// How long a webhook request works on its items before queueing the rest
     /// (`WEBHOOK_ACK_BUDGET_MS`); Meta wants an answer within 5 s.
     pub webhook_ack_budget: std::time::Duration,
+    /// A send is retried no longer than this after it was queued (`JOB_MAX_AGE_MINUTES`).
+    pub job_max_age: Duration,
+    /// How long a Graph API call may take (`GRAPH_TIMEOUT_MS`, default 10 s).
+    pub graph_timeout: std::time::Duration,
+    /// How long a send whose outcome is unknown waits for its echo before it is reported
+    /// `DELIVERY_UNCONFIRMED` (`SEND_CONFIRM_WAIT_SECS`, default 300).
+    pub send_confirm_wait: Duration,
     /// How long events kept raw (unknown account, unreadable) are kept (`RAW_EVENT_TTL_DAYS`).
     pub raw_event_ttl: Duration,
     /// Conversations of one webhook worked on at once (`WEBHOOK_CONCURRENCY`).
@@ -178,10 +185,15 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             token_refresh_horizon: Duration::hours(parse_num(&get, "TOKEN_REFRESH_HORIZON_HOURS", 7 * 24)?),
-            job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 5)?.max(1),
+            // 12 attempts from 2 s doubling (capped at 15 min): about 47 minutes in all, so
+            // a send outlasts a Meta incident of 15 minutes and more (CONTRACT.md said 5).
+            job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 12)?.max(1),
             job_retry_base_delay_ms: parse_num(&get, "JOB_RETRY_BASE_DELAY_MS", 2000)?,
             webhook_ack_budget: std::time::Duration::from_millis(parse_num(&get, "WEBHOOK_ACK_BUDGET_MS", 1000)?),
             webhook_concurrency: parse_num(&get, "WEBHOOK_CONCURRENCY", 32)?.max(1),
+            job_max_age: Duration::minutes(parse_num(&get, "JOB_MAX_AGE_MINUTES", 60)?.max(1)),
+            graph_timeout: std::time::Duration::from_millis(parse_num(&get, "GRAPH_TIMEOUT_MS", 10_000)?.max(1)),
+            send_confirm_wait: Duration::seconds(parse_num(&get, "SEND_CONFIRM_WAIT_SECS", 300)?.max(1)),
             raw_event_ttl: Duration::days(parse_num(&get, "RAW_EVENT_TTL_DAYS", 30)?.max(1)),
             sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),
             human_agent_tag: parse_bool(&get, "INSTAGRAM_HUMAN_AGENT_TAG")?,
@@ -260,7 +272,7 @@ mod tests {
     #[test]
     fn defaults_match_the_contract() {
         let c = cfg(AppEnv::Development, &[]).unwrap();
-        assert_eq!((c.job_max_attempts, c.job_retry_base_delay_ms, c.sla_response_minutes), (5, 2000, 60));
+        assert_eq!((c.job_max_attempts, c.job_retry_base_delay_ms, c.sla_response_minutes), (12, 2000, 60));
         assert_eq!(c.org_claim, "org_id");
         assert_eq!(c.graph_api_base_url, DEFAULT_GRAPH_API_BASE_URL);
     }

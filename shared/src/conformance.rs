@@ -9,8 +9,8 @@ use serde_json::json;
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, Direction, EncryptedToken,
-    IdempotencyRecord, IntegrationJob, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, PageRequest,
-    Provider, TokenKind, new_id,
+    IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus,
+    OAuthToken, PageRequest, Provider, TokenKind, new_id,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -327,24 +327,33 @@ pub fn job(org: &str, at: DateTime<Utc>) -> IntegrationJob {
 pub async fn a_job_is_claimed_by_one_worker_until_its_lease_expires(store: &dyn Store) {
     let org = unique("org");
     let j = job(&org, t(10));
-    store.put_job(&j).await.unwrap();
-    assert_eq!(store.claim_job(&org, &j.id, t(5), t(65)).await.unwrap(), None, "not due yet");
-    let claimed = store.claim_job(&org, &j.id, t(10), t(70)).await.unwrap().expect("due");
+    assert!(store.replace_job(&j, JobExpectation::Absent).await.unwrap(), "created once");
+    assert!(!store.replace_job(&j, JobExpectation::Absent).await.unwrap(), "never created over itself");
+    assert_eq!(store.claim_job(&org, &j.id, t(5), t(65), "w0").await.unwrap(), None, "not due yet");
+    let claimed = store.claim_job(&org, &j.id, t(10), t(70), "w1").await.unwrap().expect("due");
     assert_eq!((claimed.status, claimed.attempts, claimed.lease_expires_at), (JobStatus::Processing, 1, Some(t(70))));
-    assert_eq!(store.claim_job(&org, &j.id, t(11), t(71)).await.unwrap(), None, "held by the first worker");
-    assert_eq!(store.claim_job(&unique("org"), &j.id, t(80), t(90)).await.unwrap(), None, "other organization");
-    let again = store.claim_job(&org, &j.id, t(70), t(130)).await.unwrap().expect("lease expired");
+    assert_eq!(claimed.claim_id.as_deref(), Some("w1"));
+    assert_eq!(store.claim_job(&org, &j.id, t(11), t(71), "w2").await.unwrap(), None, "held by the first worker");
+    assert_eq!(store.claim_job(&unique("org"), &j.id, t(80), t(90), "w2").await.unwrap(), None, "other organization");
+    let again = store.claim_job(&org, &j.id, t(70), t(130), "w2").await.unwrap().expect("lease expired");
     assert_eq!(again.attempts, 2);
+    // The first worker, late, can no longer write; the second can.
+    let mut late = claimed.clone();
+    late.status = JobStatus::Failed;
+    assert!(!store.replace_job(&late, JobExpectation::ClaimedBy("w1")).await.unwrap(), "claim lost");
     let mut done = again.clone();
     done.status = JobStatus::Succeeded;
     done.lease_expires_at = None;
-    store.put_job(&done).await.unwrap();
-    assert_eq!(store.claim_job(&org, &j.id, t(500), t(600)).await.unwrap(), None, "finished jobs stay finished");
-    assert_eq!(store.get_job(&org, &j.id).await.unwrap(), Some(done));
+    assert!(store.replace_job(&done, JobExpectation::ClaimedBy("w2")).await.unwrap());
+    assert_eq!(store.claim_job(&org, &j.id, t(500), t(600), "w3").await.unwrap(), None, "finished jobs stay finished");
+    assert_eq!(store.get_job(&org, &j.id).await.unwrap(), Some(done.clone()));
     assert_eq!(store.get_job(&unique("org"), &j.id).await.unwrap(), None);
+    let mut reopened = done.clone();
+    reopened.status = JobStatus::Pending;
+    assert!(!store.replace_job(&reopened, JobExpectation::Status(JobStatus::Failed)).await.unwrap(), "not failed");
+    assert!(store.replace_job(&reopened, JobExpectation::Status(JobStatus::Succeeded)).await.unwrap());
 }
 
-/// Open jobs past their time are found through the index; finished or future ones are not.
 pub async fn stranded_jobs_are_found_until_they_finish(store: &dyn Store) {
     let org = unique("org");
     let past = t(0) - chrono::Duration::days(3650);
@@ -358,7 +367,7 @@ pub async fn stranded_jobs_are_found_until_they_finish(store: &dyn Store) {
     }
     let claimed = job(&org, past);
     store.put_job(&claimed).await.unwrap();
-    store.claim_job(&org, &claimed.id, past, past + chrono::Duration::minutes(5)).await.unwrap().unwrap();
+    store.claim_job(&org, &claimed.id, past, past + chrono::Duration::minutes(5), "w1").await.unwrap().unwrap();
     let mine = |jobs: Vec<IntegrationJob>| -> Vec<String> {
         jobs.into_iter().filter(|j| j.organization_id == org).map(|j| j.id).collect()
     };
@@ -487,7 +496,7 @@ pub async fn concurrent_writers_lose_nothing(store: &dyn Store) {
     assert_eq!(store.list_messages(&org, &c.id, &PageRequest::first(100)).await.unwrap().data.len(), racers as usize);
     let j = job(&org, t(0));
     store.put_job(&j).await.unwrap();
-    let claims = futures_join_all((0..racers).map(|_| store.claim_job(&org, &j.id, t(1), t(100)))).await;
+    let claims = futures_join_all((0..racers).map(|_| store.claim_job(&org, &j.id, t(1), t(100), "racer"))).await;
     assert_eq!(claims.into_iter().filter(|c| matches!(c, Ok(Some(_)))).count(), 1, "one worker wins the claim");
 }
 

@@ -32,6 +32,11 @@ pub enum ErrorCode {
     MetaUnavailable,
     /// Meta refused the request for a reason outside the known classes.
     MetaRequestRejected,
+    /// Meta's answer to a send was lost and no echo confirmed it: it may or may not have
+    /// reached the customer; never resent without an agent's say.
+    DeliveryUnconfirmed,
+    /// Every attempt at a job ended without an outcome (its workers died).
+    SendAttemptsExhausted,
     /// Storage or the queue cannot be reached for now: try again (webhooks: Meta redelivers).
     ServiceUnavailable,
     InternalError,
@@ -62,6 +67,8 @@ impl ErrorCode {
             ErrorCode::NotConfigured => "NOT_CONFIGURED",
             ErrorCode::MetaUnavailable => "META_UNAVAILABLE",
             ErrorCode::MetaRequestRejected => "META_REQUEST_REJECTED",
+            ErrorCode::DeliveryUnconfirmed => "DELIVERY_UNCONFIRMED",
+            ErrorCode::SendAttemptsExhausted => "SEND_ATTEMPTS_EXHAUSTED",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }

@@ -263,12 +263,15 @@ async fn the_scheduled_refresh_renews_exactly_the_due_tokens() {
     assert_eq!(exchanges, 1, "the stored token was exchanged once");
     let token = app.store.get_token(ORG_A, &account, TokenKind::User).await.unwrap().unwrap();
     assert_eq!(token.refreshed_at, app.clock_now());
-    // A refusal flags the account.
+    // Meta calls the user token invalid (190): it is no longer due, but the Page token still
+    // sends, so the account stays ACTIVE.
     app.clock.advance(Duration::seconds(5183944) - Duration::hours(47));
     app.graph.answer(400, &[], &fixtures::graph("error_token_expired.json"));
     let report = app.core.refresh_due_tokens().await.unwrap();
-    assert_eq!((report.refreshed, report.failed), (0, 1));
-    assert_eq!(accounts(&app, ORG_A).await[0]["status"], "REAUTH_REQUIRED");
+    assert_eq!((report.refreshed, report.failed, report.reauth_required), (0, 1, 0), "{report:?}");
+    assert_eq!(report.reasons.get("token_invalid"), Some(&1));
+    assert_eq!(accounts(&app, ORG_A).await[0]["status"], "ACTIVE");
+    assert_eq!(app.core.refresh_due_tokens().await.unwrap().due, 0, "not tried again");
 }
 
 #[tokio::test]

@@ -144,13 +144,13 @@ async fn metas_estimated_time_to_regain_access_sets_the_delay() {
 #[tokio::test]
 async fn throttling_past_the_retry_budget_fails_rate_limited() {
     let (app, conv) = connected().await;
-    for _ in 0..5 {
+    for _ in 0..12 {
         app.graph.answer(400, &[], &fixtures::graph("error_custom_rate_limit.json"));
     }
     let (_, accepted) = send(&app, &conv, "hello").await;
     let ran = app.run_jobs().await;
     assert_eq!(ran.last().unwrap().1, JobOutcome::Failed(ErrorCode::RateLimited));
-    assert_eq!(sends(&app).len(), 5, "JOB_MAX_ATTEMPTS defaults to 5");
+    assert_eq!(sends(&app).len(), 12, "JOB_MAX_ATTEMPTS defaults to 12");
     let j = job(&app, accepted["jobId"].as_str().unwrap()).await;
     assert_eq!((j["status"].as_str(), j["lastError"]["code"].as_str()), (Some("FAILED"), Some("RATE_LIMITED")));
     let m = message(&app, &conv, accepted["messageId"].as_str().unwrap()).await;
@@ -304,7 +304,7 @@ async fn a_claimed_job_is_only_taken_again_after_its_lease_expires() {
     let job_id = accepted["jobId"].as_str().unwrap();
     let now = app.clock_now();
     // A worker claims the job and dies before finishing.
-    assert!(app.store.claim_job(ORG, job_id, now, now + Duration::minutes(5)).await.unwrap().is_some());
+    assert!(app.store.claim_job(ORG, job_id, now, now + Duration::minutes(5), "dead-worker").await.unwrap().is_some());
     let msg = app.queue.take_due().remove(0);
     assert_eq!(app.core.process(&msg).await.unwrap(), JobOutcome::Skipped, "claimed by the other worker");
     assert!(sends(&app).is_empty());

@@ -27,8 +27,18 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     )
     .await;
     seed::connect_account(core, EVENTS_ORG, "acc_later", "1002", "2002", TokenKind::User, "EAAB-fine", token(30)).await;
-    seed::connect_account(core, EVENTS_ORG, "acc_expired", "1003", "2003", TokenKind::User, "EAAB-dead", token(-1))
-        .await;
+    // An Instagram Login token (the one its sends use) already expired: only its owner helps.
+    seed::connect_account(
+        core,
+        EVENTS_ORG,
+        "acc_expired",
+        "1003",
+        "2003",
+        TokenKind::InstagramUser,
+        "EAAB-dead",
+        token(-1),
+    )
+    .await;
     seed::connect_account(core, EVENTS_ORG, "acc_page", "1004", "2004", TokenKind::Page, "EAAB-page", None).await;
 
     // A send whose queue message was lost ten minutes ago.
@@ -41,7 +51,8 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     let run = invoke(env!("CARGO_BIN_EXE_token-refresh"), &rig.env(), &[event("token-refresh/scheduled.json")]).await;
     assert_eq!(
         run.invocations[0].response(),
-        &json!({"due": 2, "refreshed": 1, "failed": 1, "skipped": 0, "jobsRequeued": 1})
+        &json!({"due": 2, "refreshed": 1, "failed": 1, "reauthRequired": 1, "skipped": 0,
+                "reasons": {"token_expired": 1}, "jobsRequeued": 1})
     );
     let sqs = aws_sdk_sqs::Client::new(&rig.aws.sdk);
     let queued = sqs.receive_message().queue_url(&rig.queue).wait_time_seconds(2).send().await.unwrap();
@@ -64,7 +75,8 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     let again = invoke(env!("CARGO_BIN_EXE_token-refresh"), &rig.env(), &[event("token-refresh/scheduled.json")]).await;
     assert_eq!(
         again.invocations[0].response(),
-        &json!({"due": 0, "refreshed": 0, "failed": 0, "skipped": 0, "jobsRequeued": 1}),
+        &json!({"due": 0, "refreshed": 0, "failed": 0, "reauthRequired": 0, "skipped": 0, "reasons": {},
+                "jobsRequeued": 1}),
         "the job is still open, so it is queued again until a worker takes it"
     );
 }

@@ -46,15 +46,26 @@ impl HttpGraphApi {
             instagram_app_secret: config.instagram_app_secret.clone().unwrap_or_default(),
             instagram_api_base_url: config.instagram_api_base_url.clone(),
         };
-        Self::with_app(&config.graph_api_base_url, &config.instagram_graph_base_url, &config.graph_api_version, app)
+        let mut api = Self::with_app(
+            &config.graph_api_base_url,
+            &config.instagram_graph_base_url,
+            &config.graph_api_version,
+            app,
+        );
+        api.client = Self::client(config.graph_timeout);
+        api
+    }
+
+    fn client(timeout: Duration) -> Client {
+        Client::builder()
+            .connect_timeout(Duration::from_secs(3).min(timeout))
+            .timeout(timeout)
+            .build()
+            .expect("reqwest client builds with rustls")
     }
 
     pub fn with_app(base_url: &str, instagram_base_url: &str, version: &str, app: AppCredentials) -> Self {
-        let client = Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("reqwest client builds with rustls");
+        let client = Self::client(Duration::from_secs(10));
         HttpGraphApi {
             client,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -123,6 +134,8 @@ async fn error_from(response: Response) -> GraphError {
             is_transient: b.error.is_transient,
             message: b.error.message,
             retry_after_minutes,
+            // Meta's own error body: its refusal, nothing sent.
+            outcome_unknown: false,
         },
         Err(_) => GraphError {
             http_status,
@@ -131,17 +144,20 @@ async fn error_from(response: Response) -> GraphError {
             is_transient: false,
             message: format!("HTTP {http_status} without a Graph error body"),
             retry_after_minutes,
+            // A gateway's 5xx (HTML, empty) may hide a send Meta did make.
+            outcome_unknown: http_status >= 500,
         },
     }
 }
 
 fn transport_error(e: reqwest::Error) -> GraphError {
-    // reqwest's message names the URL, which never carries the token (it travels in a header).
     GraphError {
         http_status: 0,
         code: None,
         subcode: None,
         is_transient: true,
+        // Only a refused connection proves the request never reached Meta.
+        outcome_unknown: !e.is_connect(),
         // Without the URL: some OAuth endpoints carry tokens in the query string.
         message: format!("Graph API unreachable: {}", e.without_url()),
         retry_after_minutes: None,
@@ -151,10 +167,21 @@ fn transport_error(e: reqwest::Error) -> GraphError {
 /// Sends a request and reads a success body as `T`, or the failure as a `GraphError`.
 async fn fetch<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, GraphError> {
     let response = request.send().await.map_err(transport_error)?;
+    let http_status = response.status().as_u16();
     if !response.status().is_success() {
         return Err(error_from(response).await);
     }
-    response.json().await.map_err(transport_error)
+    let body = response.bytes().await.map_err(transport_error)?;
+    // A success whose body we cannot read still succeeded at Meta.
+    serde_json::from_slice(&body).map_err(|e| GraphError {
+        http_status,
+        code: None,
+        subcode: None,
+        is_transient: true,
+        outcome_unknown: true,
+        message: format!("HTTP {http_status} with an unreadable body: {e}"),
+        retry_after_minutes: None,
+    })
 }
 
 /// A call authorised by a token in the `Authorization` header.
@@ -283,6 +310,7 @@ fn unreadable(what: &str) -> GraphError {
         is_transient: false,
         message: format!("{what}: answer without the expected fields"),
         retry_after_minutes: None,
+        outcome_unknown: false,
     }
 }
 

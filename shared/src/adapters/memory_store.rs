@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, IdempotencyRecord,
-    IntegrationJob, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page, PageRequest, Provider,
-    TokenKind,
+    IntegrationJob, JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page,
+    PageRequest, Provider, TokenKind,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -405,6 +405,9 @@ impl Store for MemoryStore {
             if taken {
                 return Err(StoreError::Conflict("message with this Meta id"));
             }
+            if t.messages.contains_key(&key(&message.organization_id, &message.id)) {
+                return Err(StoreError::Conflict("message"));
+            }
             t.insert_message(message);
             Ok(())
         })
@@ -495,18 +498,31 @@ impl Store for MemoryStore {
         Ok(self.with(|t| t.jobs.get(&key(org, id)).cloned()))
     }
 
+    async fn replace_job(&self, job: &IntegrationJob, expected: JobExpectation<'_>) -> Result<bool, StoreError> {
+        Ok(self.with(|t| {
+            let k = key(&job.organization_id, &job.id);
+            if !expected.holds_for(t.jobs.get(&k)) {
+                return false;
+            }
+            t.jobs.insert(k, job.clone());
+            true
+        }))
+    }
+
     async fn claim_job(
         &self,
         org: &str,
         id: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        claim_id: &str,
     ) -> Result<Option<IntegrationJob>, StoreError> {
         Ok(self.with(|t| {
             let job = t.jobs.get_mut(&key(org, id)).filter(|j| j.claimable(now))?;
             job.status = JobStatus::Processing;
             job.attempts += 1;
             job.lease_expires_at = Some(lease_until);
+            job.claim_id = Some(claim_id.to_owned());
             job.updated_at = now;
             Some(job.clone())
         }))

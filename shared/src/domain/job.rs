@@ -24,6 +24,28 @@ pub enum JobStatus {
     Failed,
 }
 
+/// What a conditional job write expects the stored job to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobExpectation<'a> {
+    /// Not stored yet.
+    Absent,
+    /// Held by this claim.
+    ClaimedBy(&'a str),
+    /// In this status.
+    Status(JobStatus),
+}
+
+impl JobExpectation<'_> {
+    pub fn holds_for(&self, stored: Option<&IntegrationJob>) -> bool {
+        match (self, stored) {
+            (JobExpectation::Absent, stored) => stored.is_none(),
+            (JobExpectation::ClaimedBy(claim), Some(j)) => j.claim_id.as_deref() == Some(*claim),
+            (JobExpectation::Status(status), Some(j)) => j.status == *status,
+            (_, None) => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobError {
     pub code: String,
@@ -47,6 +69,18 @@ pub struct IntegrationJob {
     /// timeout) leaves a claim that expires, so the job is not stuck forever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_expires_at: Option<DateTime<Utc>>,
+    /// The current claim: every write a worker makes is conditional on it, so a worker whose
+    /// claim expired cannot overwrite what a newer one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_id: Option<String>,
+    /// Set, durably, just before a send is handed to Meta, and cleared only when Meta's
+    /// answer proves nothing was sent: a job found with it set is confirmed (by Meta's echo),
+    /// never sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_started_at: Option<DateTime<Utc>>,
+    /// Meta's id for the sent message, recorded as soon as Meta answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -65,6 +99,9 @@ impl IntegrationJob {
             last_error: None,
             payload_json: payload,
             lease_expires_at: None,
+            claim_id: None,
+            send_started_at: None,
+            sent_message_id: None,
             created_at: now,
             updated_at: now,
         }

@@ -66,6 +66,8 @@ pub enum MessageChange {
     },
     /// The recipient read it (for our outbound messages).
     Read,
+    /// A failed send queued again (an agent's retry): QUEUED, its error code cleared.
+    Requeued,
 }
 
 /// The conversation list's one-line preview of a message's content.
@@ -131,6 +133,13 @@ impl Message {
                 } else {
                     reactions.insert(by.clone(), serde_json::json!({"reaction": reaction, "emoji": emoji, "at": at}));
                 }
+            }
+            MessageChange::Requeued => {
+                if self.status != MessageStatus::Failed {
+                    return false;
+                }
+                self.status = MessageStatus::Queued;
+                self.error_code = None;
             }
             MessageChange::Read => {
                 let readable = matches!(self.status, MessageStatus::Sent | MessageStatus::Delivered);

@@ -13,7 +13,7 @@ mod token;
 pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
 pub use conversation::{Activity, Conversation, ConversationView, preview_text, time_sort_key};
 pub use idempotency::IdempotencyRecord;
-pub use job::{IntegrationJob, JobError, JobStatus, JobType};
+pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType};
 pub use lead::{CustomerProfile, Lead};
 pub use message::{Direction, Message, MessageChange, MessageStatus, UNSENT_PREVIEW, message_preview};
 pub use page::{Cursor, Page, PageRequest};

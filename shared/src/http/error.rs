@@ -22,13 +22,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::RecipientUnavailable
         | ErrorCode::AccountDisconnected
         | ErrorCode::MetaRequestRejected => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::MetaUnavailable | ErrorCode::OauthExchangeFailed => StatusCode::BAD_GATEWAY,
+        ErrorCode::MetaUnavailable | ErrorCode::OauthExchangeFailed | ErrorCode::DeliveryUnconfirmed => {
+            StatusCode::BAD_GATEWAY
+        }
         ErrorCode::OauthDenied | ErrorCode::OauthStateInvalid => StatusCode::BAD_REQUEST,
         ErrorCode::AccountConnectedElsewhere => StatusCode::CONFLICT,
         ErrorCode::NoInstagramAccount => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::NotConfigured | ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::InternalError | ErrorCode::SendAttemptsExhausted => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -37,6 +37,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/api/inbox/conversations/{id}/send-attachment", post(send::send_attachment))
         .route("/api/integrations/instagram/send", post(send::send))
         .route("/api/integrations/jobs/{id}", get(send::get_job))
+        .route("/api/integrations/jobs/{id}/retry", post(send::retry_job))
         .route("/api/integrations/meta/oauth/start", get(accounts::oauth_start))
         .route("/api/integrations/meta/oauth/callback", get(accounts::oauth_callback))
         .route("/api/integrations/instagram/oauth/start", get(accounts::instagram_oauth_start))

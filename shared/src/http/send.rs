@@ -77,3 +77,12 @@ pub async fn get_job(
     let job = core.store.get_job(&org, &id).await?.ok_or_else(|| AppError::not_found("job"))?;
     Ok(Json(job))
 }
+
+/// `POST /api/integrations/jobs/:id/retry`: a failed send queued again.
+pub async fn retry_job(
+    State(core): State<AppState>,
+    OrgId(org): OrgId,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<IntegrationJob>), AppError> {
+    Ok((StatusCode::ACCEPTED, Json(core.retry_send(&org, &id).await?)))
+}

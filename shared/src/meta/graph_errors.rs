@@ -58,6 +58,7 @@ mod tests {
             is_transient: e["is_transient"].as_bool().unwrap_or(false),
             message: e["message"].as_str().unwrap().to_owned(),
             retry_after_minutes: None,
+            outcome_unknown: false,
         }
     }
 
@@ -90,6 +91,7 @@ mod tests {
             is_transient: false,
             message: String::new(),
             retry_after_minutes: None,
+            outcome_unknown: false,
         };
         assert_eq!(classify(&bare(429)), FailureClass::Throttled);
         assert_eq!(classify(&bare(503)), FailureClass::Transient);

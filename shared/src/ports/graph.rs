@@ -20,6 +20,11 @@ pub struct GraphError {
     pub message: String,
     /// Minutes until the rate-limited account regains access (`X-Business-Use-Case-Usage`).
     pub retry_after_minutes: Option<u64>,
+    /// Meta may have acted on the request all the same: no answer after it was sent (a
+    /// timeout, a reset), a 5xx without Meta's error body (a gateway's), or a 2xx whose body
+    /// could not be read. (A Graph error body, 5xx or not, is Meta's refusal.) A send that ends so
+    /// must be confirmed (by its echo), never blindly repeated.
+    pub outcome_unknown: bool,
 }
 
 /// Which Graph API an account talks to: Facebook Login accounts use graph.facebook.com and

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::{
-    AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob, Lead,
-    Message, MessageChange, OAuthToken, Page, PageRequest, Provider, TokenKind,
+    AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob,
+    JobExpectation, Lead, Message, MessageChange, OAuthToken, Page, PageRequest, Provider, TokenKind,
 };
 
 /// How long a webhook's account routing may be served from a process's cache.
@@ -165,7 +165,8 @@ pub trait Store: Send + Sync {
 
     // Outbound messages.
     /// Stores a message without touching its conversation (an outbound message waiting to
-    /// be sent). `Conflict` if its `externalMessageId` is taken.
+    /// be sent). `Conflict` if its id or its `externalMessageId` is taken: a message once
+    /// stored is never overwritten by a second insert.
     async fn insert_message(&self, message: &Message) -> Result<(), StoreError>;
     /// Applies one message's effect to its conversation's summary (see `Conversation::apply`).
     async fn apply_activity(
@@ -206,15 +207,19 @@ pub trait Store: Send + Sync {
     /// Creates or replaces the job.
     async fn put_job(&self, job: &IntegrationJob) -> Result<(), StoreError>;
     async fn get_job(&self, org: &str, id: &str) -> Result<Option<IntegrationJob>, StoreError>;
+    /// Writes the job only if the stored one meets `expected` (not there yet, held by a
+    /// claim, in a status); false when it does not, and nothing is written.
+    async fn replace_job(&self, job: &IntegrationJob, expected: JobExpectation<'_>) -> Result<bool, StoreError>;
     /// Atomically moves a claimable job (see `IntegrationJob::claimable`) to PROCESSING with
-    /// one more attempt and a lease until `lease_until`. `None` when it is not claimable, so
-    /// two workers given the same queue message never both send.
+    /// one more attempt, a lease until `lease_until` and `claim_id` as its claim. `None` when
+    /// it is not claimable, so two workers given the same queue message never both send.
     async fn claim_job(
         &self,
         org: &str,
         id: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        claim_id: &str,
     ) -> Result<Option<IntegrationJob>, StoreError>;
 
     /// Jobs still open whose time (`IntegrationJob::open_until`) is before `before`, oldest

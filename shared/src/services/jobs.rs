@@ -33,20 +33,32 @@ pub enum JobOutcome {
         delay: Duration,
     },
     Failed(ErrorCode),
+    /// Meta's answer was lost (timeout, 5xx, unreadable 2xx): not sent again, but checked
+    /// again after this delay for Meta's echo of it.
+    AwaitingConfirmation {
+        delay: Duration,
+    },
     /// Nothing to do: already done, taken by another worker, or not yet due (re-queued).
     Skipped,
 }
 
 /// Why a send did not go through.
-struct SendFailure {
+pub(super) struct SendFailure {
     class: FailureClass,
     message: String,
     retry_after: Option<Duration>,
+    /// Meta may have sent it all the same (see `GraphError::outcome_unknown`).
+    outcome_unknown: bool,
 }
 
 impl SendFailure {
-    fn permanent(code: ErrorCode, message: impl Into<String>) -> Self {
-        SendFailure { class: FailureClass::Permanent(code), message: message.into(), retry_after: None }
+    pub(super) fn permanent(code: ErrorCode, message: impl Into<String>) -> Self {
+        SendFailure {
+            class: FailureClass::Permanent(code),
+            message: message.into(),
+            retry_after: None,
+            outcome_unknown: false,
+        }
     }
 }
 
@@ -56,7 +68,7 @@ impl From<AppError> for SendFailure {
             ErrorCode::InternalError | ErrorCode::ServiceUnavailable => FailureClass::Transient,
             code => FailureClass::Permanent(code),
         };
-        SendFailure { class, message: e.message, retry_after: None }
+        SendFailure { class, message: e.message, retry_after: None, outcome_unknown: false }
     }
 }
 
@@ -97,7 +109,8 @@ impl Core {
 
     async fn run_send_job(&self, org: &str, job_id: &str) -> Result<JobOutcome, AppError> {
         let now = self.now();
-        let Some(job) = self.store.claim_job(org, job_id, now, now + LEASE).await? else {
+        let claim = crate::domain::new_id("claim");
+        let Some(mut job) = self.store.claim_job(org, job_id, now, now + LEASE, &claim).await? else {
             return self.not_claimed(org, job_id, now).await;
         };
         let payload: SendPayload = match serde_json::from_value(job.payload_json.clone()) {
@@ -107,15 +120,54 @@ impl Core {
                 return self.fail(job, None, failure).await;
             }
         };
-        match self.deliver(org, &payload).await {
-            Ok(sent) => self.succeed(job, &payload, &sent).await,
-            Err(failure) => match failure.class {
-                FailureClass::Transient | FailureClass::Throttled if job.attempts < self.config.job_max_attempts => {
-                    self.retry(job, failure).await
-                }
-                _ => self.fail(job, Some(&payload), failure).await,
-            },
+        // An earlier attempt reached Meta, or may have: finish or confirm it, never send again.
+        if let Some(mid) = job.sent_message_id.clone() {
+            return self.succeed(job, &payload, &mid).await;
         }
+        if job.send_started_at.is_some() {
+            job.attempts = job.attempts.saturating_sub(1); // a check, not another attempt
+            return self.confirm_send(job, &payload).await;
+        }
+        // A job whose workers keep dying before Meta is called ends here.
+        if job.attempts > self.config.job_max_attempts {
+            let failure = SendFailure::permanent(ErrorCode::SendAttemptsExhausted, "no attempt finished");
+            return self.fail(job, Some(&payload), failure).await;
+        }
+        job.send_started_at = Some(now);
+        if !self.save_claimed(&job).await? {
+            return Ok(JobOutcome::Skipped);
+        }
+        match self.deliver(org, &payload).await {
+            // If the bookkeeping fails from here, the next claim finds `send_started_at` and
+            // confirms the send by its echo instead of sending it again.
+            Ok(sent) => self.succeed(job, &payload, &sent.message_id).await,
+            Err(failure) if failure.outcome_unknown => {
+                tracing::warn!(job = %job.id, error = %failure.message, "send outcome unknown; confirming by echo");
+                self.confirm_send(job, &payload).await
+            }
+            Err(failure) => {
+                job.send_started_at = None; // Meta answered: nothing was sent
+                let young = self.now() - job.created_at < self.config.job_max_age;
+                match failure.class {
+                    FailureClass::Transient | FailureClass::Throttled
+                        if job.attempts < self.config.job_max_attempts && young =>
+                    {
+                        self.retry(job, failure).await
+                    }
+                    _ => self.fail(job, Some(&payload), failure).await,
+                }
+            }
+        }
+    }
+
+    /// Writes the job if this worker still holds its claim; false when a newer claim took it.
+    pub(super) async fn save_claimed(&self, job: &IntegrationJob) -> Result<bool, AppError> {
+        let claim = job.claim_id.as_deref().unwrap_or_default();
+        let saved = self.store.replace_job(job, crate::domain::JobExpectation::ClaimedBy(claim)).await?;
+        if !saved {
+            tracing::warn!(job = %job.id, "claim lost to a newer worker; its state is kept");
+        }
+        Ok(saved)
     }
 
     /// A job that could not be claimed: finished (nothing to do), delivered before its time
@@ -160,19 +212,20 @@ impl Core {
         self.graph.send_message(&target, &body).await.map_err(|e| SendFailure {
             class: classify(&e),
             retry_after: e.retry_after_minutes.map(|m| Duration::minutes(m as i64)),
+            outcome_unknown: e.outcome_unknown,
             message: e.message,
         })
     }
 
-    async fn succeed(
+    pub(super) async fn succeed(
         &self,
         mut job: IntegrationJob,
         p: &SendPayload,
-        sent: &SentMessage,
+        mid: &str,
     ) -> Result<JobOutcome, AppError> {
         let org = job.organization_id.clone();
         let now = self.now();
-        self.record_sent(&org, &p.message_id, &sent.message_id, now).await?;
+        self.record_sent(&org, &p.message_id, mid, now).await?;
         let activity = Activity {
             direction: Direction::Outbound,
             at: now,
@@ -184,10 +237,12 @@ impl Core {
         };
         self.store.apply_activity(&org, &p.conversation_id, &activity).await?;
         job.status = JobStatus::Succeeded;
+        job.sent_message_id = Some(mid.to_owned());
         job.next_attempt_at = None;
         job.lease_expires_at = None;
+        job.last_error = None;
         job.updated_at = now;
-        self.store.put_job(&job).await?;
+        self.save_claimed(&job).await?;
         Ok(JobOutcome::Succeeded)
     }
 
@@ -224,14 +279,16 @@ impl Core {
         job.last_error =
             Some(JobError { code: failure.class.final_code().as_str().to_owned(), message: failure.message });
         job.updated_at = now;
-        self.store.put_job(&job).await?;
+        if !self.save_claimed(&job).await? {
+            return Ok(JobOutcome::Skipped);
+        }
         let msg = QueueMessage::job(JobType::SendMessage, &job.organization_id, &job.id);
         self.queue.enqueue(&msg, delay).await.map_err(AppError::unavailable)?;
         tracing::info!(job = %job.id, attempts = job.attempts, delay_ms = delay.num_milliseconds(), "send will be retried");
         Ok(JobOutcome::Retrying { delay })
     }
 
-    async fn fail(
+    pub(super) async fn fail(
         &self,
         mut job: IntegrationJob,
         p: Option<&SendPayload>,
@@ -240,18 +297,21 @@ impl Core {
         let org = job.organization_id.clone();
         let now = self.now();
         let code = failure.class.final_code();
+        job.status = JobStatus::Failed;
+        job.next_attempt_at = None;
+        job.lease_expires_at = None;
+        job.last_error = Some(JobError { code: code.as_str().to_owned(), message: failure.message });
+        job.updated_at = now;
+        // The job first, under the claim: a late worker changes nothing else either.
+        if !self.save_claimed(&job).await? {
+            return Ok(JobOutcome::Skipped);
+        }
         if let Some(p) = p {
             self.store.mark_message_failed(&org, &p.message_id, code.as_str(), now).await?;
             if code == ErrorCode::AccountReauthRequired {
                 self.flag_reauth(&org, &p.conversation_id, now).await?;
             }
         }
-        job.status = JobStatus::Failed;
-        job.next_attempt_at = None;
-        job.lease_expires_at = None;
-        job.last_error = Some(JobError { code: code.as_str().to_owned(), message: failure.message });
-        job.updated_at = now;
-        self.store.put_job(&job).await?;
         tracing::warn!(job = %job.id, code = code.as_str(), attempts = job.attempts, "send failed");
         Ok(JobOutcome::Failed(code))
     }

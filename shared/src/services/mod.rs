@@ -4,6 +4,7 @@
 mod accounts;
 pub mod backoff;
 mod changes;
+mod confirm;
 mod inbound;
 mod inbox;
 mod ingest;

@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{IdempotencyRecord, IntegrationJob, JobType, Message, MessageStatus, Provider, new_id};
+use crate::domain::{
+    IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, JobType, Message, MessageChange, MessageStatus,
+    Provider, new_id,
+};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
 
@@ -123,17 +126,9 @@ impl Core {
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
         content.validate()?;
-        let conversation = self.conversation(org, conversation_id).await?;
-        let account = self.account_of(org, &conversation.connected_account_id).await?;
-        Self::ensure_can_send(account.as_ref())?;
+        let (conversation, account) = self.sendable(org, conversation_id).await?;
         let now = self.now();
         let policy = self.config.reply_policy();
-        if policy.window_ends_at(conversation.last_inbound_at).is_none_or(|end| now >= end) {
-            return Err(AppError::new(
-                ErrorCode::MessagingWindowClosed,
-                "the customer has not written within the messaging window; Instagram refuses replies",
-            ));
-        }
 
         let mut accepted =
             SendAccepted { message_id: new_id("msg"), job_id: new_id("job"), status: "QUEUED".to_owned() };
@@ -173,7 +168,12 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_message(&message).await?;
+        // Conditional: a second request under the same Idempotency-Key (concurrent, or finishing
+        // one that died) never overwrites what the first stored, nor resets a finished job.
+        match self.store.insert_message(&message).await {
+            Ok(()) | Err(crate::ports::StoreError::Conflict("message")) => {}
+            Err(e) => return Err(e.into()),
+        }
         let payload = SendPayload {
             conversation_id: conversation.id.clone(),
             message_id: message.id.clone(),
@@ -191,12 +191,71 @@ impl Core {
         };
         let payload = serde_json::to_value(&payload).expect("payload serialises");
         let job = IntegrationJob::send_message(accepted.job_id.clone(), org, payload, now);
-        self.store.put_job(&job).await?;
+        self.store.replace_job(&job, JobExpectation::Absent).await?;
         self.queue
             .enqueue(&QueueMessage::job(JobType::SendMessage, org, &job.id), Duration::zero())
             .await
             .map_err(|e| AppError::internal(format!("{e}; retry with the same Idempotency-Key")))?;
         Ok(accepted)
+    }
+
+    /// The conversation and its account, if a reply can go out now: the account can send and
+    /// the messaging window is open.
+    async fn sendable(
+        &self,
+        org: &str,
+        conversation_id: &str,
+    ) -> Result<(crate::domain::Conversation, Option<crate::domain::ConnectedAccount>), AppError> {
+        let conversation = self.conversation(org, conversation_id).await?;
+        let account = self.account_of(org, &conversation.connected_account_id).await?;
+        Self::ensure_can_send(account.as_ref())?;
+        let now = self.now();
+        if self.config.reply_policy().window_ends_at(conversation.last_inbound_at).is_none_or(|end| now >= end) {
+            return Err(AppError::new(
+                ErrorCode::MessagingWindowClosed,
+                "the customer has not written within the messaging window; Instagram refuses replies",
+            ));
+        }
+        Ok((conversation, account))
+    }
+
+    /// Queues a FAILED send again (same message, a new series of attempts) once what failed
+    /// it no longer holds: the account can send (reconnected) and the window is open. Its
+    /// `createdAt` becomes now, so the retry budget starts again.
+    pub async fn retry_send(&self, org: &str, job_id: &str) -> Result<IntegrationJob, AppError> {
+        let job = self.store.get_job(org, job_id).await?.ok_or_else(|| AppError::not_found("job"))?;
+        if job.job_type != JobType::SendMessage || job.status != JobStatus::Failed {
+            return Err(AppError::new(ErrorCode::Conflict, "only a failed send can be retried"));
+        }
+        let mut payload: SendPayload = serde_json::from_value(job.payload_json.clone())
+            .map_err(|e| AppError::internal(format!("unreadable job payload: {e}")))?;
+        let (conversation, _) = self.sendable(org, &payload.conversation_id).await?;
+        let now = self.now();
+        payload.human_agent_tag = self.config.reply_policy().needs_human_agent_tag(conversation.last_inbound_at, now);
+        let reopened = IntegrationJob {
+            status: JobStatus::Pending,
+            attempts: 0,
+            next_attempt_at: Some(now),
+            last_error: None,
+            lease_expires_at: None,
+            claim_id: None,
+            send_started_at: None,
+            sent_message_id: None,
+            payload_json: serde_json::to_value(&payload).expect("payload serialises"),
+            created_at: now,
+            updated_at: now,
+            ..job
+        };
+        // Conditional: of two concurrent retries, one reopens the job.
+        if !self.store.replace_job(&reopened, JobExpectation::Status(JobStatus::Failed)).await? {
+            return Err(AppError::new(ErrorCode::Conflict, "the job is no longer failed"));
+        }
+        self.store.update_message(org, &payload.message_id, &MessageChange::Requeued, now).await?;
+        self.queue
+            .enqueue(&QueueMessage::job(JobType::SendMessage, org, &reopened.id), Duration::zero())
+            .await
+            .map_err(AppError::unavailable)?;
+        Ok(reopened)
     }
 
     async fn reserve_key(

@@ -32,6 +32,12 @@ pub struct FakeGraphState {
     /// When set, a send first delivers this webhook (URL, body, signing secret) to the app
     /// and waits for its answer: the echo arriving before the send call returns.
     pub echo_before_answer: Mutex<Option<(String, String, String)>>,
+    /// When set, every send is accepted (and echoed, see `echo_after`) but answered only
+    /// after this long: the client may have given up by then, as on a Meta incident.
+    pub answer_delay: Mutex<Option<std::time::Duration>>,
+    /// When set, every send is echoed as Meta does: this webhook (URL, body, signing secret)
+    /// is delivered to the app this long after the send arrived, whatever the answer.
+    pub echo_after: Mutex<Option<(String, String, String, std::time::Duration)>>,
 }
 
 pub struct FakeGraph {
@@ -81,6 +87,22 @@ async fn fake_graph_handler(State(state): State<Arc<FakeGraphState>>, req: Reque
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "echo delivered during the send");
+    }
+    let echo_later = state.echo_after.lock().unwrap().clone();
+    if let Some((url, body, secret, after)) = echo_later.filter(|_| path.ends_with("/messages")) {
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = reqwest::Client::new()
+                .post(url)
+                .header("x-hub-signature-256", signature::sign(&secret, body.as_bytes()))
+                .body(body)
+                .send()
+                .await;
+        });
+    }
+    let delay = *state.answer_delay.lock().unwrap();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
     let scripted = state.script.lock().unwrap().pop_front();
     let (status, headers, body) = scripted.unwrap_or_else(|| {

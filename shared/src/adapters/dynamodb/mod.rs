@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob,
-    JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page, PageRequest, Provider, TokenKind,
-    time_sort_key,
+    JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page, PageRequest, Provider,
+    TokenKind, time_sort_key,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -507,10 +507,11 @@ impl Store for DynamoStore {
 
     async fn insert_message(&self, message: &Message) -> Result<(), StoreError> {
         let Some(mid) = &message.external_message_id else {
-            return self.put(Self::message_item(message, 0)?, None).await.map(|_| ());
+            let stored = self.put(Self::message_item(message, 0)?, Some("attribute_not_exists(pk)")).await?;
+            return if stored { Ok(()) } else { Err(StoreError::Conflict("message")) };
         };
         let tx = vec![
-            TxItem::put(Self::message_item(message, 0)?, None),
+            TxItem::put(Self::message_item(message, 0)?, Some("attribute_not_exists(pk)")),
             TxItem::put(Self::mid_lookup(&message.organization_id, mid, &message.id), Some("attribute_not_exists(pk)")),
         ];
         self.transact(tx).await.map_err(|e| match e {
@@ -645,19 +646,40 @@ impl Store for DynamoStore {
         self.get(keys::org(org), keys::job(id)).await?.map(from_item).transpose()
     }
 
+    async fn replace_job(&self, job: &IntegrationJob, expected: JobExpectation<'_>) -> Result<bool, StoreError> {
+        let item = Self::job_item(job)?;
+        let mut put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        put = match expected {
+            JobExpectation::Absent => put.condition_expression("attribute_not_exists(pk)"),
+            JobExpectation::ClaimedBy(claim) => {
+                put.condition_expression("claimId = :claim").expression_attribute_values(":claim", s(claim))
+            }
+            JobExpectation::Status(status) => put
+                .condition_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", attr_of(&status)?),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if ops::is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(ops::backend(e)),
+        }
+    }
+
     async fn claim_job(
         &self,
         org: &str,
         id: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        claim_id: &str,
     ) -> Result<Option<IntegrationJob>, StoreError> {
         let item = self
             .update_returning(
                 keys::org(org),
                 keys::job(id),
                 "SET #status = :processing, leaseMs = :leaseMs, leaseExpiresAt = :lease, updatedAt = :now, \
-                 gsi1sk = :openUntil ADD attempts :one",
+                 gsi1sk = :openUntil, claimId = :claim ADD attempts :one",
                 "(#status = :pending AND (attribute_not_exists(nextAttemptMs) OR nextAttemptMs <= :nowMs)) \
                  OR (#status = :processing AND leaseMs <= :nowMs)",
                 vec![("#status", "status")],
@@ -670,6 +692,7 @@ impl Store for DynamoStore {
                     (":nowMs", n(now.timestamp_millis())),
                     (":one", n(1)),
                     (":openUntil", s(keys::open_job_order(lease_until, org, id))),
+                    (":claim", s(claim_id)),
                 ],
             )
             .await?;

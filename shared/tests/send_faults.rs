@@ -1,0 +1,214 @@
+//! A reply reaches the customer exactly once, counted at a fake Graph API that accepts every
+//! send and echoes it as Meta does, but answers late, answers 500 without Meta's error body,
+//! answers 200 with garbage, or never answers; and with a processor killed after the Graph
+//! call. Each scenario runs on the embedded adapters and on DynamoDB + KMS (moto).
+
+mod common;
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use common::*;
+use inbox_shared::config::AppEnv;
+use inbox_shared::error::ErrorCode;
+use inbox_shared::fixtures;
+use inbox_shared::services::JobOutcome;
+use serde_json::{Value, json};
+
+const ORG: &str = "org_a";
+const ECHO_MID: &str = "m_echo_of_the_send";
+/// The Graph client gives up after this (GRAPH_TIMEOUT_MS) in these tests.
+const GRAPH_TIMEOUT_MS: &str = "300";
+
+async fn app(on_aws: bool) -> Option<TestApp> {
+    let extra = [("GRAPH_TIMEOUT_MS", GRAPH_TIMEOUT_MS), ("SEND_CONFIRM_WAIT_SECS", "120")];
+    let app = match on_aws {
+        true => TestApp::on_aws(AppEnv::Production, &extra).await?,
+        false => TestApp::with(AppEnv::Production, &extra).await,
+    };
+    app.connect_account(ORG, "acc_a", IG_ACCOUNT, "EAAB-page-token").await;
+    assert_eq!(app.deliver(&fixtures::webhook("text.json")).await.status(), 200);
+    app.run_jobs().await; // the new customer's profile lookup
+    app.graph.state.calls.lock().unwrap().clear();
+    Some(app)
+}
+
+/// The agent's reply, queued: (conversation, message id, job id).
+async fn reply(app: &TestApp, text: &str) -> (String, String, String) {
+    let conv = app.conversations(ORG).await[0]["id"].as_str().unwrap().to_owned();
+    let (status, accepted) =
+        app.post(ORG, &format!("/api/inbox/conversations/{conv}/send-text"), json!({ "text": text })).await;
+    assert_eq!(status, 202, "{accepted}");
+    (conv, accepted["messageId"].as_str().unwrap().to_owned(), accepted["jobId"].as_str().unwrap().to_owned())
+}
+
+/// Meta echoes every send, `after` it arrived.
+fn echo_every_send(app: &TestApp, text: &str, after_ms: u64) {
+    let at = app.clock_now().timestamp_millis();
+    let body = json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":at,"messaging":[
+        {"sender":{"id":IG_ACCOUNT},"recipient":{"id":CUSTOMER},"timestamp":at,
+         "message":{"mid":ECHO_MID,"text":text,"is_echo":true}}]}]})
+    .to_string();
+    let url = format!("{}/api/webhooks/instagram", app.url);
+    *app.graph.state.echo_after.lock().unwrap() =
+        Some((url, body, APP_SECRET.to_owned(), StdDuration::from_millis(after_ms)));
+}
+
+fn deliveries(app: &TestApp) -> usize {
+    app.graph.calls().iter().filter(|c| c.path.ends_with("/messages")).count()
+}
+
+async fn wait_for_echo(app: &TestApp, conv: &str) {
+    for _ in 0..100 {
+        if app.messages(ORG, conv).await.iter().any(|m| m["externalMessageId"] == ECHO_MID) {
+            return;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    panic!("the echo never arrived");
+}
+
+async fn outbound(app: &TestApp, conv: &str) -> Vec<Value> {
+    app.messages(ORG, conv).await.into_iter().filter(|m| m["direction"] == "OUTBOUND").collect()
+}
+
+async fn job(app: &TestApp, id: &str) -> Value {
+    app.get(ORG, &format!("/api/integrations/jobs/{id}")).await.1
+}
+
+/// One reply whose send Meta accepted but whose answer was lost: confirmed by its echo,
+/// delivered once, one message in the conversation.
+async fn an_ambiguous_send_is_confirmed_by_its_echo_not_resent(app: TestApp, lose_the_answer: impl Fn(&TestApp)) {
+    let (conv, message_id, job_id) = reply(&app, "See you tomorrow").await;
+    // The echo comes after the client gave up (GRAPH_TIMEOUT_MS), as on a slow Meta.
+    echo_every_send(&app, "See you tomorrow", 600);
+    lose_the_answer(&app);
+    let first = app.queue.take_due();
+    let outcome = app.core.process(&first[0]).await.unwrap();
+    assert!(matches!(outcome, JobOutcome::AwaitingConfirmation { .. }), "{outcome:?}");
+    wait_for_echo(&app, &conv).await;
+    let ran = app.run_jobs().await;
+    assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded, "{ran:?}");
+    assert_eq!(deliveries(&app), 1, "the customer got one copy");
+    let sent = outbound(&app, &conv).await;
+    assert_eq!(sent.len(), 1, "the echo folded into our message: {sent:?}");
+    assert_eq!((sent[0]["id"].as_str(), sent[0]["status"].as_str()), (Some(message_id.as_str()), Some("SENT")));
+    assert_eq!(sent[0]["externalMessageId"], ECHO_MID);
+    let j = job(&app, &job_id).await;
+    assert_eq!((j["status"].as_str(), j["attempts"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{j}");
+}
+
+fn late_answer(app: &TestApp) {
+    *app.graph.state.answer_delay.lock().unwrap() = Some(StdDuration::from_millis(1500));
+}
+
+fn bare_500(app: &TestApp) {
+    app.graph.answer(500, &[], "<html>upstream error</html>");
+}
+
+fn garbage_200(app: &TestApp) {
+    app.graph.answer(200, &[], "<html>not json</html>");
+}
+
+fn no_answer(app: &TestApp) {
+    *app.graph.state.answer_delay.lock().unwrap() = Some(StdDuration::from_secs(3600));
+}
+
+macro_rules! on_both_stores {
+    ($($name:ident: $lose:expr;)*) => {
+        mod embedded {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    an_ambiguous_send_is_confirmed_by_its_echo_not_resent(app(false).await.unwrap(), $lose).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(app) = app(true).await else { return };
+                    an_ambiguous_send_is_confirmed_by_its_echo_not_resent(app, $lose).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores! {
+    a_late_answer_is_not_resent: late_answer;
+    a_500_without_metas_body_is_not_resent: bare_500;
+    a_200_with_garbage_is_not_resent: garbage_200;
+    no_answer_at_all_is_not_resent: no_answer;
+}
+
+#[tokio::test]
+async fn a_processor_killed_after_the_graph_call_does_not_send_twice() {
+    for on_aws in [false, true] {
+        let Some(app) = app(on_aws).await else { return };
+        let (conv, message_id, job_id) = reply(&app, "On its way").await;
+        echo_every_send(&app, "On its way", 200);
+        *app.graph.state.answer_delay.lock().unwrap() = Some(StdDuration::from_millis(100));
+        let due = app.queue.take_due().remove(0);
+        let core = app.core.clone();
+        let worker = tokio::spawn(async move { core.process(&due).await });
+        while deliveries(&app) == 0 {
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
+        worker.abort(); // killed while Meta is answering
+        assert!(worker.await.unwrap_err().is_cancelled());
+        wait_for_echo(&app, &conv).await;
+        // Nothing is queued for it: the stranded job comes back when its claim expires.
+        app.clock.advance(Duration::minutes(10));
+        assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 1);
+        let ran = app.run_jobs().await;
+        assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded, "{ran:?}");
+        assert_eq!(deliveries(&app), 1, "restarted, and still one copy");
+        let sent = outbound(&app, &conv).await;
+        assert_eq!((sent.len(), sent[0]["id"].as_str()), (1, Some(message_id.as_str())), "{sent:?}");
+        assert_eq!(job(&app, &job_id).await["status"], "SUCCEEDED");
+    }
+}
+
+#[tokio::test]
+async fn with_no_echo_the_send_ends_unconfirmed_and_the_agent_resends_it_once() {
+    for on_aws in [false, true] {
+        let Some(app) = app(on_aws).await else { return };
+        let (conv, message_id, job_id) = reply(&app, "Are you there?").await;
+        bare_500(&app);
+        let ran = app.run_jobs().await;
+        assert_eq!(ran.last().unwrap().1, JobOutcome::Failed(ErrorCode::DeliveryUnconfirmed), "{ran:?}");
+        assert!(ran.len() > 2, "checked for the echo several times: {ran:?}");
+        assert_eq!(deliveries(&app), 1, "never resent on its own");
+        let m = outbound(&app, &conv).await.into_iter().find(|m| m["id"] == message_id.as_str()).unwrap();
+        assert_eq!((m["status"].as_str(), m["errorCode"].as_str()), (Some("FAILED"), Some("DELIVERY_UNCONFIRMED")));
+        // The agent decides to resend: one call, one more delivery.
+        let (status, reopened) = app.post(ORG, &format!("/api/integrations/jobs/{job_id}/retry"), json!({})).await;
+        assert_eq!((status, reopened["status"].as_str()), (202, Some("PENDING")), "{reopened}");
+        let (again, _) = app.post(ORG, &format!("/api/integrations/jobs/{job_id}/retry"), json!({})).await;
+        assert_eq!(again, 409, "a job not failed is not retried");
+        let (other, _) = app.post("org_b", &format!("/api/integrations/jobs/{job_id}/retry"), json!({})).await;
+        assert_eq!(other, 404, "another organization's job");
+        assert_eq!(app.run_jobs().await.last().unwrap().1, JobOutcome::Succeeded);
+        assert_eq!(deliveries(&app), 2);
+        let m = outbound(&app, &conv).await.into_iter().find(|m| m["id"] == message_id.as_str()).unwrap();
+        assert_eq!(m["status"], "SENT");
+    }
+}
+
+#[tokio::test]
+async fn metas_own_error_body_on_a_500_is_its_refusal_and_is_retried() {
+    let app = app(false).await.unwrap();
+    let (conv, _, _) = reply(&app, "hello").await;
+    // Meta's own error body on a 500 (code 2, temporary): Meta refused it, so it is retried.
+    app.graph.answer(500, &[], &fixtures::graph("error_temporary.json"));
+    let ran = app.run_jobs().await;
+    let outcomes: Vec<_> = ran.iter().map(|(_, o)| o.clone()).collect();
+    assert!(matches!(outcomes[0], JobOutcome::Retrying { .. }), "{outcomes:?}");
+    assert_eq!(outcomes.last(), Some(&JobOutcome::Succeeded));
+    assert_eq!(deliveries(&app), 2);
+    assert_eq!(outbound(&app, &conv).await.len(), 1);
+}
