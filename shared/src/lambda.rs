@@ -5,24 +5,40 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
+use crate::error::AppError;
 use crate::ports::QueueMessage;
 use crate::services::Core;
 
-/// Handles a batch of queue messages, each on its own. Only the ones that should be
-/// delivered again are reported (`batchItemFailures`): the rest are done, whatever their
-/// job's outcome. An unreadable message is reported too, so after `maxReceiveCount` it
-/// lands in the dead-letter queue instead of vanishing.
-pub async fn process_sqs_batch(core: &Core, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for record in event.records {
+/// Time kept back from the function's deadline to answer with the batch's failures.
+const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Handles a batch of queue messages, all at once (one slow tenant does not hold the
+/// others), each stopped at `deadline`. Only the ones that should be delivered again are
+/// reported (`batchItemFailures`): the rest are done, whatever their job's outcome. A message
+/// stopped mid-send is safe to deliver again: its attempt was recorded before Meta was
+/// called, so it is confirmed, not resent. An unreadable message is reported too, so after
+/// `maxReceiveCount` it lands in the dead-letter queue instead of vanishing.
+pub async fn process_sqs_batch(core: &Core, event: SqsEvent, deadline: std::time::Instant) -> SqsBatchResponse {
+    let handled = futures_util::future::join_all(event.records.into_iter().map(|record| async move {
         let id = record.message_id.clone().unwrap_or_default();
-        let handled = match record.body.as_deref().map(serde_json::from_str::<QueueMessage>) {
-            Some(Ok(message)) => core.process(&message).await.map(|outcome| {
-                tracing::info!(message_id = %id, ?outcome, "job message handled");
-            }),
-            Some(Err(e)) => Err(crate::error::AppError::validation(format!("unreadable queue message: {e}"))),
-            None => Err(crate::error::AppError::validation("queue message without a body")),
+        let work = async {
+            match record.body.as_deref().map(serde_json::from_str::<QueueMessage>) {
+                Some(Ok(message)) => core.process_until(&message, deadline).await.map(|outcome| {
+                    tracing::info!(message_id = %id, ?outcome, "job message handled");
+                }),
+                Some(Err(e)) => Err(AppError::validation(format!("unreadable queue message: {e}"))),
+                None => Err(AppError::validation("queue message without a body")),
+            }
         };
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let handled = tokio::time::timeout_at(deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(AppError::unavailable("stopped at the function's deadline")));
+        (id, handled)
+    }))
+    .await;
+    let mut response = SqsBatchResponse::default();
+    for (id, handled) in handled {
         if let Err(e) = handled {
             tracing::error!(message_id = %id, error = %e, "job message will be delivered again");
             response.add_failure(id);
@@ -35,7 +51,9 @@ pub async fn run_job_processor() -> Result<(), Error> {
     let core = crate::runtime::lambda_core().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let core = core.clone();
-        async move { Ok::<_, Error>(process_sqs_batch(&core, event.payload).await) }
+        let left = event.context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
+        let deadline = std::time::Instant::now() + left.saturating_sub(ANSWER_RESERVE);
+        async move { Ok::<_, Error>(process_sqs_batch(&core, event.payload, deadline).await) }
     }))
     .await
 }

@@ -21,7 +21,11 @@ const ECHO_MID: &str = "m_echo_of_the_send";
 const GRAPH_TIMEOUT_MS: &str = "300";
 
 async fn app(on_aws: bool) -> Option<TestApp> {
-    let extra = [("GRAPH_TIMEOUT_MS", GRAPH_TIMEOUT_MS), ("SEND_CONFIRM_WAIT_SECS", "120")];
+    app_with(on_aws, GRAPH_TIMEOUT_MS).await
+}
+
+async fn app_with(on_aws: bool, graph_timeout_ms: &str) -> Option<TestApp> {
+    let extra = [("GRAPH_TIMEOUT_MS", graph_timeout_ms), ("SEND_CONFIRM_WAIT_SECS", "120")];
     let app = match on_aws {
         true => TestApp::on_aws(AppEnv::Production, &extra).await?,
         false => TestApp::with(AppEnv::Production, &extra).await,
@@ -211,4 +215,34 @@ async fn metas_own_error_body_on_a_500_is_its_refusal_and_is_retried() {
     assert_eq!(outcomes.last(), Some(&JobOutcome::Succeeded));
     assert_eq!(deliveries(&app), 2);
     assert_eq!(outbound(&app, &conv).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_batch_runs_its_records_at_once_and_stops_the_slow_one_at_the_deadline() {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    let app = app_with(false, "10000").await.unwrap();
+    // A send to a Graph API that hangs, beside a webhook item that needs only the store.
+    let (conv, _, job_id) = reply(&app, "slow").await;
+    *app.graph.state.answer_delay.lock().unwrap() = Some(StdDuration::from_secs(30));
+    let send = serde_json::to_string(&app.queue.take_due().remove(0)).unwrap();
+    let item = json!({"jobType":"PROCESS_WEBHOOK","payload":{"items":[{"entryId":IG_ACCOUNT,"item":{
+        "sender":{"id":CUSTOMER},"recipient":{"id":IG_ACCOUNT},"timestamp":app.clock_now().timestamp_millis(),
+        "message":{"mid":"m-beside","text":"meanwhile"}}}]}});
+    let record = |id: &str, body: String| {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.to_owned());
+        m.body = Some(body);
+        m
+    };
+    let mut event = SqsEvent::default();
+    event.records = vec![record("slow-send", send), record("webhook-item", item.to_string())];
+    let started = std::time::Instant::now();
+    let deadline = started + StdDuration::from_millis(800);
+    let response = inbox_shared::lambda::process_sqs_batch(&app.core, event, deadline).await;
+    assert!(started.elapsed() < StdDuration::from_secs(5), "stopped at the deadline: {:?}", started.elapsed());
+    let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    assert_eq!(failed, vec!["slow-send".to_owned()], "only the stopped record is delivered again");
+    assert!(app.messages(ORG, &conv).await.iter().any(|m| m["text"] == "meanwhile"), "the other record was done");
+    let j = job(&app, &job_id).await;
+    assert!(j["sendStartedAt"].is_string(), "the attempt was recorded before Meta was called: {j}");
 }

@@ -76,6 +76,16 @@ impl Core {
     /// Handles one queue message. An `Err` means the message should be delivered again
     /// (the store or queue failed); every outcome of the job itself is an `Ok`.
     pub async fn process(&self, message: &QueueMessage) -> Result<JobOutcome, AppError> {
+        self.process_until(message, std::time::Instant::now() + QUEUED_ITEMS_BUDGET).await
+    }
+
+    /// `process`, with work that can stop part-way (queued webhook items) stopping at
+    /// `deadline` and queueing the rest.
+    pub async fn process_until(
+        &self,
+        message: &QueueMessage,
+        deadline: std::time::Instant,
+    ) -> Result<JobOutcome, AppError> {
         match message.job_type {
             JobType::SendMessage => {
                 let (Some(org), Some(id)) = (&message.organization_id, &message.job_id) else {
@@ -85,7 +95,7 @@ impl Core {
                 self.run_send_job(org, id).await
             }
             JobType::ProcessWebhook => {
-                let deadline = std::time::Instant::now() + QUEUED_ITEMS_BUDGET;
+                let deadline = deadline.min(std::time::Instant::now() + QUEUED_ITEMS_BUDGET);
                 let report = self.process_queued_items(message.payload.as_ref(), deadline).await?;
                 tracing::info!(?report, "queued webhook items processed");
                 Ok(JobOutcome::Succeeded)
