@@ -47,6 +47,7 @@ fn core() -> Arc<Core> {
         cipher: Arc::new(StaticKeyCipher::ephemeral()),
         clock,
         jitter: Arc::new(ThreadRngJitter),
+        pacer: Default::default(),
     })
 }
 

@@ -83,6 +83,9 @@ pub struct Config {
     pub webhook_ack_budget: std::time::Duration,
     /// A send is retried no longer than this after it was queued (`JOB_MAX_AGE_MINUTES`).
     pub job_max_age: Duration,
+    /// Sends a second per account per processor instance (`SEND_RATE_PER_ACCOUNT`, default 20;
+    /// audio and video at most 10).
+    pub send_rate_per_account: u32,
     /// How long a Graph API call may take (`GRAPH_TIMEOUT_MS`, default 10 s).
     pub graph_timeout: std::time::Duration,
     /// How long a send whose outcome is unknown waits for its echo before it is reported
@@ -192,6 +195,7 @@ impl Config {
             webhook_ack_budget: std::time::Duration::from_millis(parse_num(&get, "WEBHOOK_ACK_BUDGET_MS", 1000)?),
             webhook_concurrency: parse_num(&get, "WEBHOOK_CONCURRENCY", 32)?.max(1),
             job_max_age: Duration::minutes(parse_num(&get, "JOB_MAX_AGE_MINUTES", 60)?.max(1)),
+            send_rate_per_account: parse_num(&get, "SEND_RATE_PER_ACCOUNT", 20)?.max(1),
             graph_timeout: std::time::Duration::from_millis(parse_num(&get, "GRAPH_TIMEOUT_MS", 10_000)?.max(1)),
             send_confirm_wait: Duration::seconds(parse_num(&get, "SEND_CONFIRM_WAIT_SECS", 300)?.max(1)),
             raw_event_ttl: Duration::days(parse_num(&get, "RAW_EVENT_TTL_DAYS", 30)?.max(1)),

@@ -76,7 +76,16 @@ pub async fn build_core(config: Config) -> anyhow::Result<Built> {
         _ => static_cipher(&config)?,
     };
     let graph = Arc::new(HttpGraphApi::from_config(&config));
-    let core = Core { config: Arc::new(config), store, queue, cipher, graph, clock, jitter: Arc::new(ThreadRngJitter) };
+    let core = Core {
+        config: Arc::new(config),
+        store,
+        queue,
+        cipher,
+        graph,
+        clock,
+        jitter: Arc::new(ThreadRngJitter),
+        pacer: Default::default(),
+    };
     Ok(Built { core: Arc::new(core), memory_queue })
 }
 

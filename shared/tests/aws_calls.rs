@@ -127,6 +127,7 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
         cipher: Arc::new(KmsCipher::new(kms, &aws.kms_key_id)),
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
+        pacer: Default::default(),
     };
     seed::connect_account(&core, "org_calls", "acc_calls", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
     let now_ms = chrono::Utc::now().timestamp_millis();

@@ -74,6 +74,7 @@ async fn rig(aws: &LocalAws) -> Rig {
         cipher: Arc::new(StaticKeyCipher::ephemeral()),
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
+        pacer: Default::default(),
     });
     seed::connect_account(&core, ORG, "acc_faults", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
     Rig { core, proxy, sqs: aws_sdk_sqs::Client::new(&aws.sdk), queue_url }

@@ -246,3 +246,70 @@ async fn a_batch_runs_its_records_at_once_and_stops_the_slow_one_at_the_deadline
     let j = job(&app, &job_id).await;
     assert!(j["sendStartedAt"].is_string(), "the attempt was recorded before Meta was called: {j}");
 }
+
+#[tokio::test]
+async fn a_job_whose_workers_keep_dying_before_meta_is_called_ends_failed_unsent() {
+    let app = app(false).await.unwrap();
+    let (_, message_id, job_id) = reply(&app, "hello").await;
+    app.queue.take_due();
+    let max = app.core.config.job_max_attempts;
+    for worker in 0..max {
+        let now = app.clock_now();
+        let claim = format!("w{worker}");
+        let claimed = app.store.claim_job(ORG, &job_id, now, now + Duration::minutes(5), &claim).await.unwrap();
+        assert!(claimed.is_some(), "claim {worker}");
+        app.clock.advance(Duration::minutes(6)); // died: the claim expires
+    }
+    app.clock.advance(Duration::minutes(10));
+    assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 1);
+    let ran = app.run_jobs().await;
+    assert_eq!(ran.last().unwrap().1, JobOutcome::Failed(ErrorCode::SendAttemptsExhausted), "{ran:?}");
+    assert_eq!(deliveries(&app), 0);
+    let conv = app.conversations(ORG).await[0]["id"].as_str().unwrap().to_owned();
+    let m = outbound(&app, &conv).await.into_iter().find(|m| m["id"] == message_id.as_str()).unwrap();
+    assert_eq!(m["errorCode"], "SEND_ATTEMPTS_EXHAUSTED");
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_idempotency_key_make_one_job_and_one_delivery() {
+    for on_aws in [false, true] {
+        let Some(app) = app(on_aws).await else { return };
+        let conv = app.conversations(ORG).await[0]["id"].as_str().unwrap().to_owned();
+        let url = format!("{}/api/inbox/conversations/{conv}/send-text", app.url);
+        let requests = (0..5).map(|_| {
+            app.client
+                .post(&url)
+                .bearer_auth(TestApp::token(ORG))
+                .header("Idempotency-Key", "reply-1")
+                .json(&json!({"text": "only once"}))
+                .send()
+        });
+        let mut answers: Vec<Value> = Vec::new();
+        for r in futures_util::future::join_all(requests).await {
+            let r = r.unwrap();
+            assert_eq!(r.status(), 202);
+            answers.push(r.json().await.unwrap());
+        }
+        assert!(answers.windows(2).all(|w| w[0] == w[1]), "the same answer: {answers:?}");
+        app.run_jobs().await;
+        assert_eq!(deliveries(&app), 1);
+        assert_eq!(outbound(&app, &conv).await.len(), 1);
+        assert_eq!(job(&app, answers[0]["jobId"].as_str().unwrap()).await["status"], "SUCCEEDED");
+    }
+}
+
+#[tokio::test]
+async fn a_send_keeps_retrying_through_a_15_minute_meta_outage() {
+    let app = app(false).await.unwrap();
+    let (conv, _, _) = reply(&app, "still there?").await;
+    let start = app.clock_now();
+    for _ in 0..11 {
+        app.graph.answer(503, &[], &fixtures::graph("error_temporary.json"));
+    }
+    let ran = app.run_jobs().await;
+    let (finished_at, outcome) = ran.last().unwrap().clone();
+    assert_eq!(outcome, JobOutcome::Succeeded, "{ran:?}");
+    assert!(finished_at - start >= Duration::minutes(15), "retried for {:?}", finished_at - start);
+    assert_eq!(deliveries(&app), 12, "11 refusals, then the send");
+    assert_eq!(outbound(&app, &conv).await.len(), 1);
+}

@@ -219,6 +219,14 @@ impl Core {
             body["tag"] = json!("HUMAN_AGENT");
         }
         let target = token.send_target(&account);
+        let per_second = match &p.attachment {
+            Some(a) if a.kind == "audio" || a.kind == "video" => self.config.send_rate_per_account.min(10),
+            _ => self.config.send_rate_per_account,
+        };
+        let wait = self.pacer.reserve(&account.id, per_second, std::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
         self.graph.send_message(&target, &body).await.map_err(|e| SendFailure {
             class: classify(&e),
             retry_after: e.retry_after_minutes.map(|m| Duration::minutes(m as i64)),

@@ -11,6 +11,7 @@ mod ingest;
 mod jobs;
 mod leads;
 mod oauth;
+pub mod pacing;
 mod replay;
 mod send;
 mod tokens;
@@ -38,6 +39,8 @@ pub struct Core {
     pub graph: Arc<dyn GraphApi>,
     pub clock: Arc<dyn Clock>,
     pub jitter: Arc<dyn Jitter>,
+    /// Spaces out sends per account (see `pacing`).
+    pub pacer: Arc<pacing::Pacer>,
 }
 
 impl Core {

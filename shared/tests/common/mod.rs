@@ -128,6 +128,7 @@ impl TestApp {
             cipher: cipher.clone(),
             clock: clock.clone(),
             jitter: Arc::new(FixedJitter(JITTER)),
+            pacer: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
