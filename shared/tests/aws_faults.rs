@@ -39,7 +39,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 /// A core on a fresh table and queue, every AWS call through a fault proxy.
 async fn rig(aws: &LocalAws) -> Rig {
-    inbox_shared::runtime::init_tracing(false);
+    if std::env::var_os("RUST_LOG").is_some() {
+        inbox_shared::runtime::init_tracing(false); // RUST_LOG=warn shows what failed and was queued
+    }
     let table = aws.fresh_table().await;
     let (queue_url, _) = aws.fresh_queue().await;
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
