@@ -11,6 +11,8 @@ pub const DEFAULT_GRAPH_API_VERSION: &str = "v26.0";
 /// Used only in development when `AUTH_JWT_SECRET` is unset, so the local server works on a
 /// fresh clone; production refuses to start without a real one.
 pub const DEVELOPMENT_JWT_SECRET: &str = "development-only-jwt-secret";
+/// HS256 is only as strong as its key: production refuses a shorter one.
+pub const MIN_PRODUCTION_JWT_SECRET_BYTES: usize = 32;
 /// Development defaults, so a fresh clone runs with no `.env`: webhooks must still be signed
 /// (with this secret), and land in this organization.
 pub const DEVELOPMENT_APP_SECRET: &str = "development-app-secret";
@@ -67,6 +69,9 @@ pub struct Config {
     /// they answer JSON.
     pub oauth_return_url: Option<String>,
     pub jwt_secret: Option<String>,
+    /// When set, bearer tokens must carry this `iss` (`AUTH_JWT_ISSUER`) / `aud` (`AUTH_JWT_AUDIENCE`).
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
     pub org_claim: String,
     pub default_organization_id: Option<String>,
     pub fallback_account: FallbackAccount,
@@ -149,6 +154,12 @@ impl Config {
         }
         let dev_default = |v: &str| (!production).then(|| v.to_owned());
         let jwt_secret = match get("AUTH_JWT_SECRET") {
+            Some(s) if production && s.len() < MIN_PRODUCTION_JWT_SECRET_BYTES => {
+                return Err(ConfigError::Malformed {
+                    name: "AUTH_JWT_SECRET",
+                    why: format!("must be at least {MIN_PRODUCTION_JWT_SECRET_BYTES} bytes in production"),
+                });
+            }
             Some(s) => Some(s),
             None if production => None, // only API Gateway authorizer claims are accepted then
             None => Some(DEVELOPMENT_JWT_SECRET.to_owned()),
@@ -168,6 +179,8 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             jwt_secret,
+            jwt_issuer: get("AUTH_JWT_ISSUER"),
+            jwt_audience: get("AUTH_JWT_AUDIENCE"),
             org_claim: get("AUTH_ORG_CLAIM").unwrap_or_else(|| "org_id".to_owned()),
             default_organization_id: match production {
                 true => None, // routing by header or default organization is development-only
@@ -258,6 +271,15 @@ mod tests {
             ConfigError::Missing("META_APP_SECRET")
         );
         assert!(cfg(AppEnv::Production, &[("META_APP_SECRET", "x")]).is_ok());
+    }
+
+    #[test]
+    fn production_refuses_a_jwt_secret_shorter_than_32_bytes() {
+        let short = cfg(AppEnv::Production, &[("META_APP_SECRET", "x"), ("AUTH_JWT_SECRET", "too-short")]);
+        assert!(matches!(short, Err(ConfigError::Malformed { name: "AUTH_JWT_SECRET", .. })), "{short:?}");
+        let long = "k".repeat(MIN_PRODUCTION_JWT_SECRET_BYTES);
+        assert!(cfg(AppEnv::Production, &[("META_APP_SECRET", "x"), ("AUTH_JWT_SECRET", &long)]).is_ok());
+        assert!(cfg(AppEnv::Development, &[("AUTH_JWT_SECRET", "short-is-fine-locally")]).is_ok());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 const ORG: &str = "org_faults";
 const SECRET: &str = "fault-secret";
-const JWT: &str = "fault-jwt-secret";
+const JWT: &str = "fault-jwt-secret-of-at-least-32-bytes";
 
 struct Rig {
     core: Arc<Core>,

@@ -268,3 +268,42 @@ async fn development_lists_the_fallback_account_its_conversations_name() {
         "never in production"
     );
 }
+
+#[tokio::test]
+async fn bearer_tokens_need_exp_a_plain_organization_id_and_the_configured_issuer_and_audience() {
+    let app = TestApp::with(
+        inbox_shared::config::AppEnv::Production,
+        &[("AUTH_JWT_ISSUER", "https://auth.example.com"), ("AUTH_JWT_AUDIENCE", "inbox")],
+    )
+    .await;
+    let sign = |claims: Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let exp = (Utc::now() + Duration::hours(1)).timestamp();
+    let good = json!({"org_id": "org_a", "exp": exp, "iss": "https://auth.example.com", "aud": "inbox"});
+    let with = |key: &str, value: Value| {
+        let mut claims = good.clone();
+        match value {
+            Value::Null => claims.as_object_mut().unwrap().remove(key),
+            v => claims.as_object_mut().unwrap().insert(key.to_owned(), v),
+        };
+        sign(claims)
+    };
+    let status = |token: String| {
+        let req = app.client.get(format!("{}/api/inbox/conversations", app.url)).bearer_auth(token);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(sign(good.clone())).await, 200);
+    assert_eq!(status(with("exp", Value::Null)).await, 401, "exp is required");
+    assert_eq!(status(with("iss", json!("https://elsewhere.example.com"))).await, 401, "wrong issuer");
+    assert_eq!(status(with("iss", Value::Null)).await, 401, "issuer required when configured");
+    assert_eq!(status(with("aud", json!("another-app"))).await, 401, "wrong audience");
+    for org in ["", "org#1", "../org_b", "org a", "ö", &"o".repeat(65)] {
+        assert_eq!(status(with("org_id", json!(org))).await, 401, "organization id {org:?}");
+    }
+}

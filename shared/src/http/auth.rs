@@ -26,7 +26,7 @@ impl FromRequestParts<AppState> for OrgId {
         if let Some(ctx) = parts.extensions.get::<RequestContext>()
             && let Some(org) = authorizer_org(ctx, &config.org_claim)
         {
-            return Ok(OrgId(org));
+            return checked_org(org).map(OrgId);
         }
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let token = header
@@ -36,6 +36,19 @@ impl FromRequestParts<AppState> for OrgId {
         org_from_jwt(config, token).map(OrgId)
     }
 }
+
+/// Organization ids become parts of storage keys: only short ids of plain characters pass.
+fn checked_org(org: String) -> Result<String, AppError> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');
+    if (1..=MAX_ORG_ID_LEN).contains(&org.len()) && org.chars().all(plain) {
+        Ok(org)
+    } else {
+        Err(AppError::unauthorized("the organization claim is not a valid organization id"))
+    }
+}
+
+/// The longest organization id accepted from a token.
+pub const MAX_ORG_ID_LEN: usize = 64;
 
 fn authorizer_org(ctx: &RequestContext, claim: &str) -> Option<String> {
     let authorizer = match ctx {
@@ -61,26 +74,36 @@ fn claim_string(v: &Value) -> Option<String> {
     }
 }
 
-/// Verifies an HS256 token (signature, `exp` and `nbf` when present) and reads the
-/// organization claim.
+/// Verifies an HS256 token (signature, a required `exp`, `nbf` when present, `iss` and `aud`
+/// when configured) and reads the organization claim.
 pub fn org_from_jwt(config: &Config, token: &str) -> Result<String, AppError> {
     let secret = config
         .jwt_secret
         .as_deref()
         .ok_or_else(|| AppError::unauthorized("bearer tokens are not accepted here (no AUTH_JWT_SECRET)"))?;
     let mut validation = Validation::new(Algorithm::HS256);
-    validation.required_spec_claims.clear();
+    validation.set_required_spec_claims(&["exp"]);
     validation.validate_nbf = true;
+    if let Some(iss) = &config.jwt_issuer {
+        validation.set_issuer(&[iss]);
+        validation.required_spec_claims.insert("iss".into());
+    }
+    match &config.jwt_audience {
+        Some(aud) => validation.set_audience(&[aud]),
+        None => validation.validate_aud = false,
+    }
     let data = jsonwebtoken::decode::<serde_json::Map<String, Value>>(
         token,
         &DecodingKey::from_secret(secret.as_bytes()),
         &validation,
     )
     .map_err(|e| AppError::unauthorized(format!("invalid bearer token: {e}")))?;
-    data.claims
+    let org = data
+        .claims
         .get(&config.org_claim)
         .and_then(claim_string)
-        .ok_or_else(|| AppError::unauthorized(format!("token has no {} claim", config.org_claim)))
+        .ok_or_else(|| AppError::unauthorized(format!("token has no {} claim", config.org_claim)))?;
+    checked_org(org)
 }
 
 /// Mints an HS256 token naming `org` (the local server's `token` command and tests).

@@ -20,7 +20,7 @@ pub use inbox_shared::testing::fake_graph::{FakeGraph, GraphCall};
 use serde_json::Value;
 
 pub const APP_SECRET: &str = "test-app-secret";
-pub const JWT_SECRET: &str = "test-jwt-secret";
+pub const JWT_SECRET: &str = "test-jwt-secret-of-at-least-32-bytes";
 pub const VERIFY_TOKEN: &str = "test-verify-token";
 pub const IG_ACCOUNT: &str = "17841400000000001";
 pub const CUSTOMER: &str = "6185000000000001";
