@@ -104,6 +104,10 @@ pub struct Config {
     pub human_agent_tag: bool,
     pub token_encryption_key: Option<String>,
     pub token_encryption_key_id: Option<String>,
+    /// Earlier static keys, `id:base64,...`, that still decrypt (`TOKEN_ENCRYPTION_KEYS`).
+    pub token_encryption_keys: Option<String>,
+    /// Production encrypts tokens with KMS; a static key there needs `ALLOW_STATIC_TOKEN_KEY=true`.
+    pub allow_static_token_key: bool,
     pub kms_key_id: Option<String>,
     pub table_name: Option<String>,
     pub jobs_queue_url: Option<String>,
@@ -216,6 +220,8 @@ impl Config {
             human_agent_tag: parse_bool(&get, "INSTAGRAM_HUMAN_AGENT_TAG")?,
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY"),
             token_encryption_key_id: get("TOKEN_ENCRYPTION_KEY_ID"),
+            token_encryption_keys: get("TOKEN_ENCRYPTION_KEYS"),
+            allow_static_token_key: parse_bool(&get, "ALLOW_STATIC_TOKEN_KEY")?,
             kms_key_id: get("KMS_KEY_ID"),
             table_name: get("TABLE_NAME"),
             jobs_queue_url: get("JOBS_QUEUE_URL"),

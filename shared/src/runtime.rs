@@ -91,11 +91,16 @@ pub async fn build_core(config: Config) -> anyhow::Result<Built> {
 
 fn static_cipher(config: &Config) -> anyhow::Result<Arc<dyn TokenCipher>> {
     match &config.token_encryption_key {
+        Some(_) if !config.is_development() && !config.allow_static_token_key => anyhow::bail!(
+            "TOKEN_ENCRYPTION_KEY in production needs ALLOW_STATIC_TOKEN_KEY=true: KMS_KEY_ID is the production cipher"
+        ),
         Some(key) => {
             let id = config.token_encryption_key_id.as_deref().unwrap_or("static-1");
-            Ok(Arc::new(
-                StaticKeyCipher::from_base64(id, key).map_err(anyhow::Error::msg).context("TOKEN_ENCRYPTION_KEY")?,
-            ))
+            let cipher = StaticKeyCipher::from_base64(id, key)
+                .and_then(|c| c.with_earlier_keys(config.token_encryption_keys.as_deref().unwrap_or_default()))
+                .map_err(anyhow::Error::msg)
+                .context("TOKEN_ENCRYPTION_KEY")?;
+            Ok(Arc::new(cipher))
         }
         None if config.is_development() => {
             tracing::warn!(
@@ -199,12 +204,13 @@ pub async fn run_http_lambda() -> Result<(), lambda_http::Error> {
 pub async fn lambda_core() -> anyhow::Result<Arc<Core>> {
     init_tracing(true);
     let config = Config::from_env(crate::config::AppEnv::Production)?;
-    if !config.is_development() {
-        let missing =
-            [("TABLE_NAME", config.table_name.is_none()), ("JOBS_QUEUE_URL", config.jobs_queue_url.is_none())];
-        if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
-            anyhow::bail!("{name} is required in production (the in-memory adapters would lose data)");
-        }
+    // Development routes webhooks by a header and has a fallback account: never in Lambda.
+    if config.is_development() {
+        anyhow::bail!("APP_ENV=development (or NODE_ENV) cannot run in Lambda; it is for the local server");
+    }
+    let missing = [("TABLE_NAME", config.table_name.is_none()), ("JOBS_QUEUE_URL", config.jobs_queue_url.is_none())];
+    if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
+        anyhow::bail!("{name} is required in production (the in-memory adapters would lose data)");
     }
     Ok(build_core(config).await?.core)
 }

@@ -66,4 +66,14 @@ fn the_function_refuses_to_start_without_its_secret_or_its_storage() {
     assert!(run(&[]).contains("META_APP_SECRET is required in production"));
     assert!(run(&[("META_APP_SECRET", "s")]).contains("TABLE_NAME is required in production"));
     assert!(run(&[("META_APP_SECRET", "s"), ("TABLE_NAME", "t")]).contains("JOBS_QUEUE_URL is required in production"));
+    assert!(run(&[("APP_ENV", "development")]).contains("cannot run in Lambda"));
+    assert!(run(&[("NODE_ENV", "development")]).contains("cannot run in Lambda"));
+    let static_key = [
+        ("META_APP_SECRET", "s"),
+        ("TABLE_NAME", "t"),
+        ("JOBS_QUEUE_URL", "http://127.0.0.1:9/q"),
+        ("AWS_REGION", "us-east-1"),
+        ("TOKEN_ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+    ];
+    assert!(run(&static_key).contains("ALLOW_STATIC_TOKEN_KEY"), "the static key is refused in production");
 }

@@ -1,5 +1,7 @@
-//! Token encryption with one static AES-256-GCM key (`TOKEN_ENCRYPTION_KEY`, base64 of 32
-//! bytes, and its id). The organization and account are the associated data, so a
+//! Token encryption with static AES-256-GCM keys: the current one (`TOKEN_ENCRYPTION_KEY`,
+//! base64 of 32 bytes, and its id `TOKEN_ENCRYPTION_KEY_ID`) encrypts; earlier ones
+//! (`TOKEN_ENCRYPTION_KEYS`, `id:base64,...`) still decrypt, so rotating the key does not
+//! make stored tokens unreadable. The organization and account are the associated data, so a
 //! ciphertext copied to another account does not open.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -16,15 +18,35 @@ pub const SCHEME: &str = "AES256GCM";
 pub struct StaticKeyCipher {
     key_id: String,
     cipher: Aes256Gcm,
+    /// Earlier keys by id, for decrypting what they encrypted.
+    earlier: std::collections::HashMap<String, Aes256Gcm>,
+}
+
+fn key_from_base64(key_b64: &str) -> Result<Aes256Gcm, String> {
+    let key = B64.decode(key_b64.trim()).map_err(|e| format!("TOKEN_ENCRYPTION_KEY is not base64: {e}"))?;
+    Aes256Gcm::new_from_slice(&key).map_err(|_| format!("TOKEN_ENCRYPTION_KEY must be 32 bytes, got {}", key.len()))
 }
 
 impl StaticKeyCipher {
     /// `key_b64` must decode to exactly 32 bytes.
     pub fn from_base64(key_id: &str, key_b64: &str) -> Result<Self, String> {
-        let key = B64.decode(key_b64.trim()).map_err(|e| format!("TOKEN_ENCRYPTION_KEY is not base64: {e}"))?;
-        let cipher = Aes256Gcm::new_from_slice(&key)
-            .map_err(|_| format!("TOKEN_ENCRYPTION_KEY must be 32 bytes, got {}", key.len()))?;
-        Ok(StaticKeyCipher { key_id: key_id.to_owned(), cipher })
+        Ok(StaticKeyCipher {
+            key_id: key_id.to_owned(),
+            cipher: key_from_base64(key_b64)?,
+            earlier: Default::default(),
+        })
+    }
+
+    /// Adds earlier keys, `id:base64` separated by commas (`TOKEN_ENCRYPTION_KEYS`), that
+    /// decrypt what they encrypted; the current key still encrypts.
+    pub fn with_earlier_keys(mut self, keys: &str) -> Result<Self, String> {
+        for entry in keys.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (id, key) = entry.split_once(':').ok_or("TOKEN_ENCRYPTION_KEYS entries are id:base64")?;
+            if id.trim() != self.key_id {
+                self.earlier.insert(id.trim().to_owned(), key_from_base64(key)?);
+            }
+        }
+        Ok(self)
     }
 
     /// A random key for one process (development without a configured key).
@@ -74,10 +96,14 @@ impl TokenCipher for StaticKeyCipher {
     }
 
     async fn decrypt(&self, token: &EncryptedToken, context: &TokenContext<'_>) -> Result<String, CipherError> {
-        if token.scheme != SCHEME || token.key_id != self.key_id {
+        let cipher = match &token.key_id {
+            id if *id == self.key_id => &self.cipher,
+            id => self.earlier.get(id).ok_or(CipherError::Undecryptable)?,
+        };
+        if token.scheme != SCHEME {
             return Err(CipherError::Undecryptable);
         }
-        open(&self.cipher, token, &associated_data(context))
+        open(cipher, token, &associated_data(context))
     }
 }
 
@@ -102,6 +128,22 @@ mod tests {
         let mut tampered = sealed.clone();
         tampered.ciphertext = B64.encode(b"garbage-garbage-garbage");
         assert_eq!(c.decrypt(&tampered, &ctx("org_a", "acc_1")).await, Err(CipherError::Undecryptable));
+    }
+
+    #[tokio::test]
+    async fn a_rotated_key_still_opens_what_the_earlier_key_sealed() {
+        let old = StaticKeyCipher::from_base64("k1", &B64.encode([7u8; 32])).unwrap();
+        let sealed = old.encrypt("EAAB-old", &ctx("org_a", "acc_1")).await.unwrap();
+        let rotated = StaticKeyCipher::from_base64("k2", &B64.encode([9u8; 32]))
+            .unwrap()
+            .with_earlier_keys(&format!("k1:{}", B64.encode([7u8; 32])))
+            .unwrap();
+        assert_eq!(rotated.decrypt(&sealed, &ctx("org_a", "acc_1")).await.unwrap(), "EAAB-old");
+        let fresh = rotated.encrypt("EAAB-new", &ctx("org_a", "acc_1")).await.unwrap();
+        assert_eq!(fresh.key_id, "k2", "the current key encrypts");
+        let without = StaticKeyCipher::from_base64("k2", &B64.encode([9u8; 32])).unwrap();
+        assert_eq!(without.decrypt(&sealed, &ctx("org_a", "acc_1")).await, Err(CipherError::Undecryptable));
+        assert!(StaticKeyCipher::from_base64("k2", &B64.encode([9u8; 32])).unwrap().with_earlier_keys("k1").is_err());
     }
 
     #[test]
