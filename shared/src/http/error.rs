@@ -36,7 +36,30 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code.as_str(), "message": self.message}});
+        // Internal detail (library errors, AWS text) goes to the log, never to the client.
+        let message = match self.code {
+            ErrorCode::InternalError => {
+                tracing::error!(error = %self.message, "internal error");
+                "internal error; try again".to_owned()
+            }
+            _ => self.message,
+        };
+        let body = json!({"error": {"code": self.code.as_str(), "message": message}});
         (status_of(self.code), Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_detail_never_reaches_the_client() {
+        let response = AppError::internal("DispatchFailure: dynamodb.us-east-1 said no").into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "INTERNAL_ERROR");
+        assert!(!body.to_string().contains("dynamodb"), "{body}");
     }
 }

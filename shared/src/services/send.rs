@@ -192,10 +192,15 @@ impl Core {
         let payload = serde_json::to_value(&payload).expect("payload serialises");
         let job = IntegrationJob::send_message(accepted.job_id.clone(), org, payload, now);
         self.store.replace_job(&job, JobExpectation::Absent).await?;
-        self.queue
-            .enqueue(&QueueMessage::job(JobType::SendMessage, org, &job.id), Duration::zero())
-            .await
-            .map_err(|e| AppError::internal(format!("{e}; retry with the same Idempotency-Key")))?;
+        self.queue.enqueue(&QueueMessage::job(JobType::SendMessage, org, &job.id), Duration::zero()).await.map_err(
+            |e| {
+                tracing::error!(error = %e, job = %job.id, "reply stored but not queued");
+                AppError::new(
+                    ErrorCode::ServiceUnavailable,
+                    "the reply is stored but could not be queued; retry with the same Idempotency-Key",
+                )
+            },
+        )?;
         Ok(accepted)
     }
 
