@@ -10,7 +10,7 @@ mod leads;
 mod send;
 mod webhook;
 
-pub use auth::{OrgId, mint_jwt};
+pub use auth::{OrgId, mint_jwt, org_from_jwt};
 pub use webhook::MAX_WEBHOOK_BODY_BYTES;
 
 use std::sync::Arc;
