@@ -106,21 +106,35 @@ pub async fn accounts_are_found_by_instagram_id_and_page_id(store: &dyn Store) {
     assert_eq!(store.list_accounts(&org).await.unwrap(), vec![updated]);
 }
 
-/// An Instagram account reconnected by another organization routes to the last one stored,
-/// whatever the timestamps say; the earlier owner's record stays its own.
+/// An Instagram account is one organization's while connected there: another organization's
+/// write is refused (also when both write at once), and takes it over once it is
+/// disconnected; the earlier owner's record stays its own.
 pub async fn the_account_stored_last_owns_its_external_ids(store: &dyn Store) {
     let first = account(&unique("org"));
     store.put_account(&first).await.unwrap();
     let mut second = account(&unique("org"));
     second.external_account_id = first.external_account_id.clone();
     second.page_id = first.page_id.clone();
+    assert!(matches!(store.put_account(&second).await, Err(StoreError::Conflict(_))), "connected elsewhere");
+    assert_eq!(store.find_account_by_external_id(&first.external_account_id).await.unwrap(), Some(first.clone()));
+    store.set_account_status(&first.organization_id, &first.id, AccountStatus::Disconnected, t(3)).await.unwrap();
     store.put_account(&second).await.unwrap();
     assert_eq!(store.find_account_by_external_id(&first.external_account_id).await.unwrap(), Some(second.clone()));
     assert_eq!(
         store.find_account_by_external_id(first.page_id.as_deref().unwrap()).await.unwrap(),
         Some(second.clone())
     );
-    assert_eq!(store.get_account(&first.organization_id, &first.id).await.unwrap(), Some(first.clone()));
+    let mut first_disconnected = first.clone();
+    first_disconnected.status = AccountStatus::Disconnected;
+    first_disconnected.updated_at = t(3);
+    assert_eq!(store.get_account(&first.organization_id, &first.id).await.unwrap(), Some(first_disconnected));
+    // Two organizations connecting one new account at the same moment: exactly one gets it.
+    let contested = unique("contested");
+    let racers: Vec<ConnectedAccount> = (0..4)
+        .map(|_| ConnectedAccount { external_account_id: contested.clone(), page_id: None, ..account(&unique("org")) })
+        .collect();
+    let results = futures_join_all(racers.iter().map(|a| store.put_account(a))).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     // A page re-linked to another account stops routing to the old one.
     let mut moved = second.clone();
     moved.page_id = Some(unique("page"));

@@ -15,7 +15,7 @@ const B_SECRET_TEXT: &str = "org-b-private-words";
 
 /// Org B's ids and cursors, after it received DMs, replied and created a lead.
 async fn org_b_data(app: &TestApp) -> (Vec<String>, Vec<String>) {
-    app.connect_account(ORG_B, "acc_b", B_ACCOUNT, "EAAB-b").await;
+    app.connect_account_on_page(ORG_B, "acc_b", B_ACCOUNT, "112233445566779", "EAAB-b").await;
     for i in 0..3 {
         let body = json!({"object":"instagram","entry":[{"id":B_ACCOUNT,"messaging":[{"sender":{"id":format!("{B_CUSTOMER}{i}")},
             "recipient":{"id":B_ACCOUNT},"timestamp":1732460050000i64 + i,"message":{"mid":format!("b-mid-{i}"),"text":B_SECRET_TEXT}}]}]});

@@ -113,13 +113,24 @@ impl Store for MemoryStore {
     async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
         self.with(|t| {
             let k = key(&account.organization_id, &account.id);
+            // One organization's while connected there.
+            let held_elsewhere = [Some(&account.external_account_id), account.page_id.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|ext| t.account_by_external_id.get(ext).and_then(|owner| t.accounts.get(owner)))
+                .any(|owner| {
+                    owner.organization_id != account.organization_id && owner.status != AccountStatus::Disconnected
+                });
+            if held_elsewhere {
+                return Err(StoreError::Conflict("account connected to another organization"));
+            }
             t.account_by_external_id.retain(|_, owner| *owner != k);
             for external_id in [Some(&account.external_account_id), account.page_id.as_ref()].into_iter().flatten() {
                 t.account_by_external_id.insert(external_id.clone(), k.clone());
             }
             t.accounts.insert(k, account.clone());
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {

@@ -262,8 +262,20 @@ impl Core {
         for (kind, token, expires_at) in tokens {
             self.store_token(&account, *kind, token, *expires_at).await?;
         }
-        self.store.put_account(&account).await?;
-        Ok(Ok(account))
+        match self.store.put_account(&account).await {
+            Ok(()) => Ok(Ok(account)),
+            // Another organization connected it at the same moment and won.
+            Err(crate::ports::StoreError::Conflict(_)) => {
+                for (kind, _, _) in tokens {
+                    self.store.delete_token(org, &account.id, *kind).await?;
+                }
+                refuse(
+                    "ACCOUNT_CONNECTED_ELSEWHERE",
+                    "this Instagram account is connected to another organization".into(),
+                )
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The callback's answer: an error when nothing connected, else the accounts, the

@@ -145,13 +145,25 @@ impl TestApp {
         external_id: &str,
         token: &str,
     ) -> ConnectedAccount {
+        self.connect_account_on_page(org, account_id, external_id, PAGE_ID, token).await
+    }
+
+    /// `connect_account` through another Facebook Page.
+    pub async fn connect_account_on_page(
+        &self,
+        org: &str,
+        account_id: &str,
+        external_id: &str,
+        page_id: &str,
+        token: &str,
+    ) -> ConnectedAccount {
         let now = self.clock_now();
         let account = ConnectedAccount {
             id: account_id.into(),
             organization_id: org.into(),
             provider: Provider::Instagram,
             external_account_id: external_id.into(),
-            page_id: Some(PAGE_ID.into()),
+            page_id: Some(page_id.into()),
             display_name: Some("Shop".into()),
             username: Some("shop".into()),
             status: AccountStatus::Active,

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
@@ -80,6 +81,28 @@ impl DynamoStore {
         let mut item = HashMap::from([("messageId".to_owned(), s(message_id))]);
         ops::keyed(&mut item, keys::org(org), keys::mid(mid));
         item
+    }
+
+    /// The lookup of `account` by one of its external ids, written only if the id is free,
+    /// already this organization's, or held by an account disconnected elsewhere (`ownerActive`
+    /// mirrors the owner's status; lookups written before it existed do not block).
+    fn account_lookup(account: &ConnectedAccount, external_id: &str) -> TxItem {
+        let mut lookup = HashMap::from([
+            ("organizationId".to_owned(), s(&account.organization_id)),
+            ("accountId".to_owned(), s(&account.id)),
+            ("ownerActive".to_owned(), AttributeValue::Bool(account.status != AccountStatus::Disconnected)),
+        ]);
+        ops::keyed(&mut lookup, keys::external_account(external_id), "EXTACC".to_owned());
+        let mut put = TxItem::put(
+            lookup,
+            Some(
+                "attribute_not_exists(pk) OR organizationId = :org OR ownerActive = :no \
+                 OR attribute_not_exists(ownerActive)",
+            ),
+        );
+        put.values.push((":org".into(), s(&account.organization_id)));
+        put.values.push((":no".into(), AttributeValue::Bool(false)));
+        put
     }
 
     fn job_item(job: &IntegrationJob) -> Result<Item, StoreError> {
@@ -160,14 +183,13 @@ impl Store for DynamoStore {
         let external_ids: Vec<&str> =
             [Some(account.external_account_id.as_str()), account.page_id.as_deref()].into_iter().flatten().collect();
         for ext in &external_ids {
-            let mut lookup = HashMap::from([
-                ("organizationId".to_owned(), s(&account.organization_id)),
-                ("accountId".to_owned(), s(&account.id)),
-            ]);
-            ops::keyed(&mut lookup, keys::external_account(ext), "EXTACC".to_owned());
-            tx.push(TxItem::put(lookup, None));
+            tx.push(Self::account_lookup(account, ext));
         }
-        self.transact(tx).await?;
+        // The lookups are conditional: an account is one organization's while connected there.
+        self.transact(tx).await.map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("account connected to another organization"),
+            other => other,
+        })?;
         self.routes.clear();
         // Lookups of ids the account no longer has (a page re-linked): removed if still ours.
         let mut stale: Vec<String> = Vec::new();
@@ -826,6 +848,28 @@ impl Store for DynamoStore {
             )
             .await?;
         self.routes.clear();
-        item.map(from_item).transpose()
+        let account: Option<ConnectedAccount> = item.map(from_item).transpose()?;
+        if let Some(a) = &account {
+            // The lookups mirror whether the owner still holds the id.
+            for ext in [Some(a.external_account_id.as_str()), a.page_id.as_deref()].into_iter().flatten() {
+                let update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::external_account(ext)))
+                    .key(keys::SK, s("EXTACC"))
+                    .update_expression("SET ownerActive = :active")
+                    .condition_expression("accountId = :id AND organizationId = :org")
+                    .expression_attribute_values(":active", AttributeValue::Bool(status != AccountStatus::Disconnected))
+                    .expression_attribute_values(":id", s(&a.id))
+                    .expression_attribute_values(":org", s(&a.organization_id));
+                if let Err(e) = update.send().await
+                    && !ops::is_conditional_failure(&e)
+                {
+                    return Err(ops::backend(e));
+                }
+            }
+        }
+        Ok(account)
     }
 }
