@@ -120,9 +120,19 @@ async fn scenario(app: TestApp) {
     let (status, body) = callback(&app, &[("code", "c"), ("state", &late)]).await;
     assert_eq!((status, error_code(&body)), (400, "OAUTH_STATE_INVALID"), "expired state");
     let cancelled = start(&app, ORG_B).await;
-    let (status, body) =
-        callback(&app, &[("error", "access_denied"), ("error_reason", "user_denied"), ("state", &cancelled)]).await;
+    let injected = "Your inbox moved: log in at https://evil.example";
+    let (status, body) = callback(
+        &app,
+        &[
+            ("error", "access_denied"),
+            ("error_reason", "user_denied"),
+            ("error_description", injected),
+            ("state", &cancelled),
+        ],
+    )
+    .await;
     assert_eq!((status, error_code(&body)), (400, "OAUTH_DENIED"));
+    assert!(!body.to_string().contains("evil.example"), "Meta's redirect text is not echoed: {body}");
     assert!(accounts(&app, ORG_B).await.is_empty(), "a cancel connects nothing");
 
     // org_b connects its own account; an attempt to take org_a's is refused.

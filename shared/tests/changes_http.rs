@@ -1,5 +1,6 @@
-//! Changes that arrive before their message, and unsent messages, over HTTP on the
-//! embedded store (the store methods behind them pass the conformance suite on DynamoDB too).
+//! Changes that arrive before their message, unsent messages and redelivered postbacks, over
+//! HTTP on the embedded store (the store methods behind them pass the conformance suite on
+//! DynamoDB too).
 
 mod common;
 
@@ -82,4 +83,19 @@ async fn an_unsent_message_leaves_no_trace_and_the_preview_falls_back() {
     assert!(unsent["metaJson"].get("previousText").is_none(), "{unsent}");
     assert!(!c.to_string().contains("secret") && !unsent.to_string().contains("secret"), "{c} {unsent}");
     assert_eq!(c["unreadCount"], 2, "counted once each");
+}
+
+#[tokio::test]
+async fn a_postback_without_a_mid_redelivered_is_stored_once() {
+    let app = TestApp::dev().await;
+    let ts = 1_732_460_000_123i64;
+    let body = change(ts, json!({"postback": {"title": "Track my order", "payload": "TRACK"}}));
+    for _ in 0..3 {
+        assert_eq!(app.deliver(&body).await.status(), 200);
+    }
+    // Another tap of the same button later is another message.
+    app.deliver(&change(ts + 60_000, json!({"postback": {"title": "Track my order", "payload": "TRACK"}}))).await;
+    let (c, messages) = only_conversation(&app).await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(c["unreadCount"], 2);
 }

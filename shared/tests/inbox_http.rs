@@ -195,6 +195,10 @@ async fn leads_are_created_listed_and_validated_per_organization() {
         json!({"name": 5}),
         json!({"name": "x", "unknown": 1}),
         json!([1]),
+        json!({"name": "n".repeat(201)}),
+        json!({"name": "x", "email": "e".repeat(255)}),
+        json!({"name": "x", "phone": "1".repeat(33)}),
+        json!({"name": "x", "instagramUserId": "1".repeat(33)}),
     ] {
         let (status, body) = app.post("org_a", "/api/leads", bad.clone()).await;
         assert_eq!((status, error_code(&body)), (400, "VALIDATION_ERROR"), "{bad}");

@@ -61,7 +61,7 @@ impl Core {
         }
         let incoming = match &event.kind {
             EventKind::Message(m) => IncomingMessage::from_message(m),
-            EventKind::Postback(p) => IncomingMessage::from_postback(p),
+            EventKind::Postback(p) => IncomingMessage::from_postback(p, item),
             _ => {
                 self.keep_raw(item.account_id(), "event kind not turned into a message", &item.raw).await?;
                 return Ok(Outcome::KeptRaw);
@@ -316,9 +316,24 @@ impl IncomingMessage {
         }
     }
 
-    fn from_postback(p: &crate::meta::webhook::Postback) -> Self {
+    /// A postback without Meta's `mid` gets a stable one (a digest of who, when and what), so
+    /// a redelivery of it is still recognised.
+    fn from_postback(p: &crate::meta::webhook::Postback, item: &Item) -> Self {
+        let derived = || {
+            let digest = Sha256::new()
+                .chain_update(&item.event.sender)
+                .chain_update([0])
+                .chain_update(&item.event.recipient)
+                .chain_update([0])
+                .chain_update(item.occurred_at().map(|t| t.timestamp_millis()).unwrap_or_default().to_le_bytes())
+                .chain_update(p.payload.as_deref().unwrap_or_default())
+                .chain_update([0])
+                .chain_update(p.title.as_deref().unwrap_or_default())
+                .finalize();
+            format!("postback_{}", hex::encode(&digest[..16]))
+        };
         IncomingMessage {
-            mid: p.mid.clone(),
+            mid: Some(p.mid.clone().unwrap_or_else(derived)),
             text: p.title.clone(),
             attachments: Vec::new(),
             extra: json!({ "postback": { "title": p.title, "payload": p.payload } }),

@@ -28,8 +28,15 @@ impl Core {
             }
         }
         let user_id = clean(input.instagram_user_id);
-        if user_id.as_deref().is_some_and(|id| !id.chars().all(|c| c.is_ascii_digit())) {
-            return Err(AppError::validation("instagramUserId must be digits"));
+        if user_id.as_deref().is_some_and(|id| id.len() > 32 || !id.chars().all(|c| c.is_ascii_digit())) {
+            return Err(AppError::validation("instagramUserId must be up to 32 digits"));
+        }
+        for (field, value, max) in
+            [("name", &input.name, 200), ("email", &input.email, 254), ("phone", &input.phone, 32)]
+        {
+            if value.as_deref().is_some_and(|v| v.trim().chars().count() > max) {
+                return Err(AppError::validation(format!("{field} must be at most {max} characters")));
+            }
         }
         let lead = Lead {
             id: new_id("lead"),

@@ -32,8 +32,10 @@ struct Link<'a> {
 /// The callback's state and code, or why there are none (the user cancelled).
 fn callback_parts(params: &CallbackParams) -> Result<(&str, &str), AppError> {
     if let Some(error) = &params.error {
+        // Meta's redirect text is the caller's to write: logged, never echoed back.
         let why = params.error_description.as_deref().or(params.error_reason.as_deref()).unwrap_or(error);
-        return Err(AppError::new(ErrorCode::OauthDenied, format!("the connection was not authorised: {why}")));
+        tracing::info!(reason = %why.chars().take(200).collect::<String>(), "OAuth dialog not authorised");
+        return Err(AppError::new(ErrorCode::OauthDenied, "the connection was not authorised (cancelled or refused)"));
     }
     let state = params.state.as_deref().ok_or_else(|| AppError::validation("state is required"))?;
     let code = params.code.as_deref().ok_or_else(|| AppError::validation("code is required"))?;
