@@ -170,7 +170,8 @@ impl Core {
         }
         let spent = IdempotencyRecord {
             organization_id: claims.org.clone(),
-            key: format!("oauth-state:{}", claims.nonce),
+            // A control character no Idempotency-Key may hold: the two never share a key.
+            key: format!("\u{1}oauth-state:{}", claims.nonce),
             request_digest: String::new(),
             response: serde_json::Value::Null,
             created_at: self.now(),
