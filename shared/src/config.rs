@@ -96,6 +96,8 @@ pub struct Config {
     /// How long a send whose outcome is unknown waits for its echo before it is reported
     /// `DELIVERY_UNCONFIRMED` (`SEND_CONFIRM_WAIT_SECS`, default 300).
     pub send_confirm_wait: Duration,
+    /// Webhook source ranges allowed (`WEBHOOK_ALLOWED_CIDRS`); empty: any.
+    pub webhook_allowed_cidrs: Vec<crate::http::source::Cidr>,
     /// How long events kept raw (unknown account, unreadable) are kept (`RAW_EVENT_TTL_DAYS`).
     pub raw_event_ttl: Duration,
     /// Conversations of one webhook worked on at once (`WEBHOOK_CONCURRENCY`).
@@ -215,6 +217,8 @@ impl Config {
             send_rate_per_account: parse_num(&get, "SEND_RATE_PER_ACCOUNT", 20)?.max(1),
             graph_timeout: std::time::Duration::from_millis(parse_num(&get, "GRAPH_TIMEOUT_MS", 10_000)?.max(1)),
             send_confirm_wait: Duration::seconds(parse_num(&get, "SEND_CONFIRM_WAIT_SECS", 300)?.max(1)),
+            webhook_allowed_cidrs: crate::http::source::parse_list(&get("WEBHOOK_ALLOWED_CIDRS").unwrap_or_default())
+                .map_err(|why| ConfigError::Malformed { name: "WEBHOOK_ALLOWED_CIDRS", why })?,
             raw_event_ttl: Duration::days(parse_num(&get, "RAW_EVENT_TTL_DAYS", 30)?.max(1)),
             sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),
             human_agent_tag: parse_bool(&get, "INSTAGRAM_HUMAN_AGENT_TAG")?,

@@ -8,6 +8,7 @@ mod extract;
 mod inbox;
 mod leads;
 mod send;
+pub mod source;
 mod webhook;
 
 pub use auth::{OrgId, mint_jwt, org_from_jwt};

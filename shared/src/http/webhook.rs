@@ -50,9 +50,18 @@ const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
 pub async fn receive(
     State(core): State<AppState>,
     lambda: Option<Extension<lambda_http::Context>>,
+    request_context: Option<Extension<lambda_http::request::RequestContext>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, AppError> {
+    let allowed = &core.config.webhook_allowed_cidrs;
+    if let (false, Some(Extension(ctx))) = (allowed.is_empty(), &request_context) {
+        let ip = super::source::source_ip(ctx);
+        if !ip.is_some_and(|ip| allowed.iter().any(|c| c.contains(ip))) {
+            tracing::warn!(source = ?ip, "webhook from outside WEBHOOK_ALLOWED_CIDRS refused");
+            return Err(AppError::new(ErrorCode::Forbidden, "source address not allowed"));
+        }
+    }
     // Work on items for the configured budget, and never so long that the function's own
     // deadline leaves no time to queue the rest.
     let mut budget = core.config.webhook_ack_budget;
