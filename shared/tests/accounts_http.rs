@@ -369,6 +369,19 @@ async fn an_instagram_login_account_connects_and_sends_through_graph_instagram_c
     let send = app.graph.calls().into_iter().rfind(|c| c.path.ends_with("/messages")).unwrap();
     assert_eq!(send.path, format!("/v21.0/{IG_LOGIN}/messages"));
     assert_eq!(send.authorization.as_deref(), Some("Bearer IGAA-long"));
+
+    // Disconnecting stops Meta's deliveries for the account itself (it has no Page).
+    let r = app
+        .client
+        .delete(format!("{}/api/integrations/connected-accounts/{account}", app.url))
+        .bearer_auth(TestApp::token(ORG_A))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let unsubscribe = app.graph.calls().into_iter().rfind(|c| c.method == "DELETE").expect("an unsubscribe call");
+    assert_eq!(unsubscribe.path, "/v21.0/me/subscribed_apps");
+    assert_eq!(unsubscribe.authorization.as_deref(), Some("Bearer IGAA-long"));
 }
 
 #[tokio::test]

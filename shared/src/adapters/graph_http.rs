@@ -294,10 +294,15 @@ impl GraphApi for HttpGraphApi {
         user_id.map(|user_id| InstagramMe { user_id, username }).ok_or_else(|| unreadable("Instagram account lookup"))
     }
 
-    async fn instagram_subscribe(&self, token: &str) -> Result<(), GraphError> {
+    async fn set_instagram_subscription(&self, token: &str, subscribe: bool) -> Result<(), GraphError> {
         let fields = "messages,messaging_postbacks,messaging_seen,message_reactions";
         let url = self.url_on(GraphHost::Instagram, "me/subscribed_apps");
-        let _: Value = call(self.client.post(url).query(&[("subscribed_fields", fields)]), token).await?;
+        let request = if subscribe {
+            self.client.post(url).query(&[("subscribed_fields", fields)])
+        } else {
+            self.client.delete(url)
+        };
+        let _: Value = call(request, token).await?;
         Ok(())
     }
 }

@@ -139,5 +139,6 @@ pub trait GraphApi: Send + Sync {
     async fn instagram_long_lived(&self, short_token: &str) -> Result<TokenGrant, GraphError>;
     async fn instagram_me(&self, token: &str) -> Result<InstagramMe, GraphError>;
     /// Instagram Login: subscribes the account to the messaging webhook fields.
-    async fn instagram_subscribe(&self, token: &str) -> Result<(), GraphError>;
+    /// Instagram Login: subscribes (or unsubscribes) the account's own webhooks.
+    async fn set_instagram_subscription(&self, token: &str, subscribe: bool) -> Result<(), GraphError>;
 }

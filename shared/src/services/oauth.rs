@@ -345,7 +345,7 @@ impl Core {
         let expiry = long.expires_in.map(|s| self.now() + Duration::seconds(s));
         let link =
             Link { external_id: &me.user_id, page_id: None, name: me.username.clone(), username: me.username.clone() };
-        let subscribe = self.graph.instagram_subscribe(&long.access_token);
+        let subscribe = self.graph.set_instagram_subscription(&long.access_token, true);
         let tokens = [(TokenKind::InstagramUser, long.access_token.as_str(), expiry)];
         let outcome = self.connect(&claims.org, link, subscribe, &tokens).await?;
         self.finish_connect(&claims.org, vec![outcome]).await
@@ -378,10 +378,18 @@ impl Core {
     /// DISCONNECTED. Its later webhooks wait for a reconnect instead of reaching the inbox.
     pub async fn disconnect_account(&self, org: &str, id: &str) -> Result<ConnectedAccount, AppError> {
         let account = self.store.get_account(org, id).await?.ok_or_else(|| AppError::not_found("connected account"))?;
-        if let (Some(page_id), Ok(Some(token))) = (&account.page_id, self.access_token(&account).await)
-            && let Err(e) = self.graph.set_page_subscription(page_id, &token.token, false).await
-        {
-            tracing::warn!(account = %id, code = ?e.code, "unsubscribing the Page failed; disconnecting anyway");
+        // Stop Meta's deliveries too (best effort): the Page's, or an Instagram Login account's own.
+        if let Ok(Some(token)) = self.access_token(&account).await {
+            let unsubscribed = match (token.host, &account.page_id) {
+                (crate::ports::GraphHost::Instagram, _) => {
+                    self.graph.set_instagram_subscription(&token.token, false).await
+                }
+                (_, Some(page_id)) => self.graph.set_page_subscription(page_id, &token.token, false).await,
+                (_, None) => Ok(()),
+            };
+            if let Err(e) = unsubscribed {
+                tracing::warn!(account = %id, code = ?e.code, "unsubscribing at Meta failed; disconnecting anyway");
+            }
         }
         for kind in [TokenKind::Page, TokenKind::User, TokenKind::InstagramUser] {
             self.store.delete_token(org, id, kind).await?;
