@@ -311,3 +311,18 @@ async fn bearer_tokens_need_exp_a_plain_organization_id_and_the_configured_issue
         assert_eq!(status(with("org_id", json!(org))).await, 401, "organization id {org:?}");
     }
 }
+
+#[tokio::test]
+async fn every_error_names_its_request_id_as_the_header_and_the_log_do() {
+    let app = TestApp::dev().await;
+    for (path, status) in [("/api/nowhere", 404), ("/api/inbox/conversations", 401)] {
+        let r = app.client.get(format!("{}{path}", app.url)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status);
+        let header = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["requestId"], header.as_str(), "{body}");
+    }
+    let ok = app.client.get(format!("{}/health", app.url)).send().await.unwrap();
+    assert!(ok.headers().contains_key("x-request-id"));
+    assert_eq!(ok.json::<Value>().await.unwrap(), json!({"status": "ok"}), "success bodies are untouched");
+}

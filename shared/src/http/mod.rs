@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod inbox;
 mod leads;
+mod request_id;
 mod send;
 pub mod source;
 mod webhook;
@@ -50,5 +51,6 @@ pub fn router(core: Arc<Core>) -> Router {
         .method_not_allowed_fallback(|| async {
             AppError::new(crate::error::ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
+        .layer(axum::middleware::from_fn(request_id::with_request_id))
         .with_state(core)
 }
