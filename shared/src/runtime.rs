@@ -20,6 +20,12 @@ use crate::services::Core;
 pub fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The runtime logs whole events (message text, tokens in OAuth callbacks) at debug and
+    // trace: never below info for those crates, whatever RUST_LOG says.
+    let filter = ["lambda_runtime=info", "lambda_runtime_api_client=info", "lambda_http=info"]
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let result =
         if json { builder.json().without_time().with_current_span(true).try_init() } else { builder.try_init() };

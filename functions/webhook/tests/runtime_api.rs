@@ -77,3 +77,18 @@ fn the_function_refuses_to_start_without_its_secret_or_its_storage() {
     ];
     assert!(run(&static_key).contains("ALLOW_STATIC_TOKEN_KEY"), "the static key is refused in production");
 }
+
+/// Even with `RUST_LOG=trace` the runtime's own logging of whole events stays off: a DM's
+/// text never reaches the logs.
+#[tokio::test]
+async fn trace_logging_never_prints_the_events_it_receives() {
+    let Some(rig) = FunctionRig::start().await else { return };
+    rig.connect_events_account("EAAB-page-token").await;
+    let mut env = rig.env();
+    env.retain(|(k, _)| k != "RUST_LOG");
+    env.push(("RUST_LOG".into(), "trace".into()));
+    let run = invoke(env!("CARGO_BIN_EXE_webhook"), &env, &[event("webhook/receive-text.json")]).await;
+    assert_eq!(http_answer(&run.invocations[0]).0, 200);
+    assert!(run.logs.contains("webhook accepted"), "logging is on");
+    assert!(!run.logs.contains("Lisbon"), "a DM's text in the logs");
+}
