@@ -9,9 +9,6 @@ use crate::error::AppError;
 use crate::ports::QueueMessage;
 use crate::services::Core;
 
-/// Time kept back from the function's deadline to answer with the batch's failures.
-const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// Handles a batch of queue messages, all at once (one slow tenant does not hold the
 /// others), each stopped at `deadline`. Only the ones that should be delivered again are
 /// reported (`batchItemFailures`): the rest are done, whatever their job's outcome. A message
@@ -51,8 +48,7 @@ pub async fn run_job_processor() -> Result<(), Error> {
     let core = crate::runtime::lambda_core().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let core = core.clone();
-        let left = event.context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
-        let deadline = std::time::Instant::now() + left.saturating_sub(ANSWER_RESERVE);
+        let deadline = std::time::Instant::now() + crate::runtime::time_to_work(&event.context);
         async move { Ok::<_, Error>(process_sqs_batch(&core, event.payload, deadline).await) }
     }))
     .await

@@ -44,9 +44,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Time kept back from the Lambda deadline to queue what is left and answer.
-const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
-
 pub async fn receive(
     State(core): State<AppState>,
     lambda: Option<Extension<lambda_http::Context>>,
@@ -66,8 +63,7 @@ pub async fn receive(
     // deadline leaves no time to queue the rest.
     let mut budget = core.config.webhook_ack_budget;
     if let Some(Extension(ctx)) = lambda {
-        let left = ctx.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
-        budget = budget.min(left.saturating_sub(ANSWER_RESERVE));
+        budget = budget.min(crate::runtime::time_to_work(&ctx));
     }
     let deadline = std::time::Instant::now() + budget;
     let too_large = || AppError::new(ErrorCode::PayloadTooLarge, "webhook body is over 1 MiB");
