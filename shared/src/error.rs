@@ -26,6 +26,8 @@ pub enum ErrorCode {
     OauthDenied,
     OauthStateInvalid,
     OauthExchangeFailed,
+    /// An OAuth completion by someone other than the agent who started the flow.
+    OauthInitiatorMismatch,
     NoInstagramAccount,
     NotConfigured,
     /// Meta kept failing with transient errors until the retries ran out.
@@ -63,6 +65,7 @@ impl ErrorCode {
             ErrorCode::OauthDenied => "OAUTH_DENIED",
             ErrorCode::OauthStateInvalid => "OAUTH_STATE_INVALID",
             ErrorCode::OauthExchangeFailed => "OAUTH_EXCHANGE_FAILED",
+            ErrorCode::OauthInitiatorMismatch => "OAUTH_INITIATOR_MISMATCH",
             ErrorCode::NoInstagramAccount => "NO_INSTAGRAM_ACCOUNT",
             ErrorCode::NotConfigured => "NOT_CONFIGURED",
             ErrorCode::MetaUnavailable => "META_UNAVAILABLE",

@@ -6,6 +6,7 @@
 mod common;
 
 use chrono::Duration;
+use common::oauth::*;
 use common::*;
 use inbox_shared::config::AppEnv;
 use inbox_shared::domain::{AccountStatus, PageRequest, TokenKind};
@@ -18,40 +19,6 @@ const ORG_A: &str = "org_a";
 const ORG_B: &str = "org_b";
 const IG_B: &str = "17841400000000002";
 const PAGE_B: &str = "998877665544332";
-
-/// Starts OAuth for `org` and returns the state from the dialog URL.
-async fn start(app: &TestApp, org: &str) -> String {
-    let (status, body) = app.get(org, "/api/integrations/meta/oauth/start").await;
-    assert_eq!(status, 200, "{body}");
-    let url = reqwest::Url::parse(body["url"].as_str().unwrap()).unwrap();
-    assert_eq!(url.host_str(), Some("www.facebook.com"));
-    assert_eq!(url.path(), "/v21.0/dialog/oauth");
-    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-    assert_eq!(q["client_id"], "1234567890");
-    assert_eq!(q["redirect_uri"], "https://inbox.example.com/api/integrations/meta/oauth/callback");
-    assert!(q["scope"].contains("instagram_manage_messages") && q["scope"].contains("pages_manage_metadata"));
-    q["state"].clone()
-}
-
-/// Meta's redirect back, without a bearer token.
-async fn callback(app: &TestApp, query: &[(&str, &str)]) -> (u16, Value) {
-    let r =
-        app.client.get(format!("{}/api/integrations/meta/oauth/callback", app.url)).query(query).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
-/// The Graph answers of one connection listing `pages`.
-fn script_connect(app: &TestApp, pages: Value) {
-    app.graph.answer(200, &[], &fixtures::graph("oauth_code_exchange.json"));
-    app.graph.answer(200, &[], &fixtures::graph("oauth_long_lived.json"));
-    app.graph.answer(200, &[], &json!({ "data": pages }).to_string());
-    app.graph.answer(200, &[], &fixtures::graph("subscribed_apps_ok.json"));
-}
-
-fn page(id: &str, ig: &str, token: &str) -> Value {
-    json!({"id": id, "name": format!("Page {id}"), "access_token": token,
-           "instagram_business_account": {"id": ig, "username": format!("shop{ig}")}})
-}
 
 async fn accounts(app: &TestApp, org: &str) -> Vec<Value> {
     let (status, body) = app.get(org, "/api/integrations/connected-accounts").await;
@@ -87,7 +54,7 @@ async fn scenario(app: TestApp) {
 
     // org_a connects it (Meta's fixtures: page 112233445566778, Instagram 17841400000000001).
     let state = start(&app, ORG_A).await;
-    let (status, connected) = callback(&app, &[("code", "AQD-code#_"), ("state", &state)]).await;
+    let (status, connected) = connect(&app, ORG_A, &[("code", "AQD-code#_"), ("state", &state)]).await;
     assert_eq!(status, 200, "{connected}");
     assert_eq!(connected["organizationId"], ORG_A);
     assert_eq!(connected["connected"][0]["externalAccountId"], IG_ACCOUNT);
@@ -110,14 +77,14 @@ async fn scenario(app: TestApp) {
     let account_a = connected["connected"][0]["id"].as_str().unwrap().to_owned();
 
     // The state is single-use, signed and expiring.
-    let (status, body) = callback(&app, &[("code", "again"), ("state", &state)]).await;
+    let (status, body) = connect(&app, ORG_A, &[("code", "again"), ("state", &state)]).await;
     assert_eq!((status, error_code(&body)), (400, "OAUTH_STATE_INVALID"), "replayed state");
     let mut forged = state.clone();
     forged.replace_range(3..4, if &state[3..4] == "A" { "B" } else { "A" });
     assert_eq!(error_code(&callback(&app, &[("code", "c"), ("state", &forged)]).await.1), "OAUTH_STATE_INVALID");
     let late = start(&app, ORG_A).await;
     app.clock.advance(Duration::minutes(11));
-    let (status, body) = callback(&app, &[("code", "c"), ("state", &late)]).await;
+    let (status, body) = connect(&app, ORG_A, &[("code", "c"), ("state", &late)]).await;
     assert_eq!((status, error_code(&body)), (400, "OAUTH_STATE_INVALID"), "expired state");
     let cancelled = start(&app, ORG_B).await;
     let injected = "Your inbox moved: log in at https://evil.example";
@@ -137,10 +104,10 @@ async fn scenario(app: TestApp) {
 
     // org_b connects its own account; an attempt to take org_a's is refused.
     script_connect(&app, json!([page(PAGE_B, IG_B, "EAAB-page-token-b")]));
-    let (status, body) = callback(&app, &[("code", "b"), ("state", &start(&app, ORG_B).await)]).await;
+    let (status, body) = connect(&app, ORG_B, &[("code", "b"), ("state", &start(&app, ORG_B).await)]).await;
     assert_eq!(status, 200, "{body}");
     script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-stolen")]));
-    let (status, body) = callback(&app, &[("code", "c"), ("state", &start(&app, ORG_B).await)]).await;
+    let (status, body) = connect(&app, ORG_B, &[("code", "c"), ("state", &start(&app, ORG_B).await)]).await;
     assert_eq!((status, error_code(&body)), (409, "ACCOUNT_CONNECTED_ELSEWHERE"));
     let a_accounts = accounts(&app, ORG_A).await;
     let b_accounts = accounts(&app, ORG_B).await;
@@ -194,7 +161,7 @@ async fn scenario(app: TestApp) {
     assert_eq!((status, error_code(&body)), (422, "ACCOUNT_REAUTH_REQUIRED"));
     // ...until the owner reconnects: same account, ACTIVE again.
     script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token-2")]));
-    let (status, body) = callback(&app, &[("code", "r"), ("state", &start(&app, ORG_A).await)]).await;
+    let (status, body) = connect(&app, ORG_A, &[("code", "r"), ("state", &start(&app, ORG_A).await)]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["connected"][0]["id"], account_a.as_str());
     assert_eq!(accounts(&app, ORG_A).await[0]["status"], "ACTIVE");
@@ -228,7 +195,7 @@ async fn scenario(app: TestApp) {
     assert_eq!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().len(), 1, "kept for replay");
     // Now org_b may connect it, and gets the waiting event.
     script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token-b2")]));
-    let (status, body) = callback(&app, &[("code", "t"), ("state", &start(&app, ORG_B).await)]).await;
+    let (status, body) = connect(&app, ORG_B, &[("code", "t"), ("state", &start(&app, ORG_B).await)]).await;
     assert_eq!((status, body["replayQueued"].as_u64()), (200, Some(2)), "{body}");
     app.run_jobs().await;
     assert!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty(), "deleted once replayed");
@@ -254,7 +221,7 @@ async fn organizations_connect_their_own_accounts_on_dynamodb_and_kms() {
 async fn the_scheduled_refresh_renews_exactly_the_due_tokens() {
     let app = TestApp::with(AppEnv::Production, &[("TOKEN_REFRESH_HORIZON_HOURS", "48")]).await;
     let state = start(&app, ORG_A).await;
-    assert_eq!(callback(&app, &[("code", "c"), ("state", &state)]).await.0, 200);
+    assert_eq!(connect(&app, ORG_A, &[("code", "c"), ("state", &state)]).await.0, 200);
     let account = accounts(&app, ORG_A).await[0]["id"].as_str().unwrap().to_owned();
     // The long-lived token lives ~60 days: not due now.
     let report = app.core.refresh_due_tokens().await.unwrap();
@@ -295,11 +262,11 @@ async fn oauth_is_refused_clearly_when_it_cannot_work() {
         &[],
         r#"{"error":{"message":"Invalid verification code format.","type":"OAuthException","code":100}}"#,
     );
-    let (status, body) = callback(&app, &[("code", "bad"), ("state", &start(&app, ORG_A).await)]).await;
+    let (status, body) = connect(&app, ORG_A, &[("code", "bad"), ("state", &start(&app, ORG_A).await)]).await;
     assert_eq!((status, error_code(&body)), (502, "OAUTH_EXCHANGE_FAILED"));
     // No Instagram account on the pages.
     script_connect(&app, json!([{"id": "1", "name": "No IG", "access_token": "EAAB-x"}]));
-    let (status, body) = callback(&app, &[("code", "c"), ("state", &start(&app, ORG_A).await)]).await;
+    let (status, body) = connect(&app, ORG_A, &[("code", "c"), ("state", &start(&app, ORG_A).await)]).await;
     assert_eq!((status, error_code(&body)), (422, "NO_INSTAGRAM_ACCOUNT"));
     assert!(accounts(&app, ORG_A).await.is_empty());
     let (status, _) = app
@@ -346,7 +313,12 @@ async fn an_instagram_login_account_connects_and_sends_through_graph_instagram_c
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let connected: Value = r.json().await.unwrap();
+    let authorized: Value = r.json().await.unwrap();
+    assert_eq!((authorized["status"].as_str(), authorized["code"].as_str()), (Some("AUTHORIZED"), Some("AQB-ig")));
+    assert!(app.graph.calls().is_empty(), "nothing is exchanged before the initiator completes");
+    let completion = json!({"code": authorized["code"], "state": authorized["state"]});
+    let (status, connected) = app.post(ORG_A, "/api/integrations/meta/oauth/complete", completion).await;
+    assert_eq!(status, 200, "{connected}");
     assert_eq!(connected["connected"][0]["externalAccountId"], IG_LOGIN);
     assert_eq!(connected["connected"][0]["pageId"], Value::Null);
     assert_eq!(connected["connected"][0]["username"], "coast.ig");
@@ -401,9 +373,14 @@ async fn with_a_return_url_the_callback_sends_the_browser_back_to_the_frontend()
     };
     let cancelled = back(vec![("error", "access_denied".into()), ("state", start(&app, ORG_A).await)]).await;
     assert_eq!((cancelled["status"].as_str(), cancelled["code"].as_str()), ("error", "OAUTH_DENIED"));
-    let connected = back(vec![("code", "c".into()), ("state", start(&app, ORG_A).await)]).await;
-    assert_eq!((connected["status"].as_str(), connected["connected"].as_str()), ("connected", "1"));
-    assert!(!connected.values().any(|v| v.contains("EAAB")), "no token in the URL");
+    let authorized = back(vec![("code", "AQD-c#_".into()), ("state", start(&app, ORG_A).await)]).await;
+    assert_eq!((authorized["status"].as_str(), authorized["code"].as_str()), ("authorized", "AQD-c"));
+    assert!(app.graph.calls().is_empty(), "the callback alone exchanges nothing");
+    // The frontend completes under the agent's own bearer.
+    let completion = json!({"code": authorized["code"], "state": authorized["state"]});
+    let (status, connected) = app.post(ORG_A, "/api/integrations/meta/oauth/complete", completion).await;
+    assert_eq!((status, connected["connected"].as_array().map(Vec::len)), (200, Some(1)), "{connected}");
+    assert!(!connected.to_string().contains("EAAB"), "no token in the answer");
 }
 
 #[tokio::test]
@@ -419,7 +396,7 @@ async fn a_large_backlog_that_waited_for_its_account_is_replayed_by_queued_jobs_
     assert_eq!(app.deliver(&body).await.status(), 200);
     assert_eq!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().len(), 150);
 
-    let (status, connected) = callback(&app, &[("code", "c"), ("state", &start(&app, ORG_A).await)]).await;
+    let (status, connected) = connect(&app, ORG_A, &[("code", "c"), ("state", &start(&app, ORG_A).await)]).await;
     assert_eq!((status, connected["replayQueued"].as_u64()), (200, Some(2)), "{connected}");
     app.run_jobs().await;
     assert!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty(), "each deleted once replayed");

@@ -135,7 +135,7 @@ fn bearer_tokens_of_any_shape_are_refused_without_a_panic() {
     let mut runner = proptest::test_runner::TestRunner::default();
     runner
         .run(&".{0,300}", |token| {
-            prop_assert!(inbox_shared::http::org_from_jwt(&config, &token).is_err());
+            prop_assert!(inbox_shared::http::caller_from_jwt(&config, &token).is_err());
             Ok(())
         })
         .unwrap();
@@ -143,7 +143,7 @@ fn bearer_tokens_of_any_shape_are_refused_without_a_panic() {
     runner
         .run(&("[A-Za-z0-9_-]{0,60}", "[A-Za-z0-9_-]{0,200}", "[A-Za-z0-9_-]{0,60}"), |(h, p, s)| {
             let token = format!("{h}.{p}.{s}");
-            prop_assert!(inbox_shared::http::org_from_jwt(&config, &token).is_err());
+            prop_assert!(inbox_shared::http::caller_from_jwt(&config, &token).is_err());
             Ok(())
         })
         .unwrap();

@@ -1,6 +1,7 @@
 //! Domain types: what the inbox stores and shows. No I/O here.
 
 mod account;
+mod caller;
 mod conversation;
 mod idempotency;
 mod job;
@@ -11,6 +12,7 @@ mod reply_window;
 mod token;
 
 pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
+pub use caller::Caller;
 pub use conversation::{Activity, Conversation, ConversationView, preview_text, time_sort_key};
 pub use idempotency::IdempotencyRecord;
 pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType};

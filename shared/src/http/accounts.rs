@@ -3,61 +3,87 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::ConnectedAccount;
+use crate::domain::{Caller, ConnectedAccount};
 use crate::error::AppError;
-use crate::services::{CallbackParams, ConnectResult, Core};
+use crate::services::{CallbackOutcome, CallbackParams, ConnectResult, Core, Flow};
 
-use super::extract::ApiQuery;
+use super::extract::{ApiJson, ApiQuery};
 use super::{AppState, OrgId};
 
-pub async fn oauth_start(State(core): State<AppState>, OrgId(org): OrgId) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!({ "url": core.oauth_start(&org)? })))
+pub async fn oauth_start(State(core): State<AppState>, caller: Caller) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "url": core.oauth_start(&caller)? })))
 }
 
-/// No bearer: the signed state names the organization.
+pub async fn instagram_oauth_start(State(core): State<AppState>, caller: Caller) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "url": core.instagram_oauth_start(&caller)? })))
+}
+
+/// No bearer: the signed state names the flow's initiator.
 pub async fn oauth_callback(State(core): State<AppState>, ApiQuery(params): ApiQuery<CallbackParams>) -> Response {
-    let result = core.oauth_callback(params).await;
+    let result = core.oauth_callback(Flow::Facebook, params).await;
     callback_answer(&core, result)
 }
 
-/// The callback's answer: JSON, or, with `OAUTH_RETURN_URL` set, the browser sent back to the
-/// frontend with the outcome in the query (`status=connected&connected=N&replayQueued=M`, or
-/// `status=error&code=CODE&message=...`).
-fn callback_answer(core: &Core, result: Result<ConnectResult, AppError>) -> Response {
+/// No bearer: the signed state names the flow's initiator.
+pub async fn instagram_oauth_callback(
+    State(core): State<AppState>,
+    ApiQuery(params): ApiQuery<CallbackParams>,
+) -> Response {
+    let result = core.oauth_callback(Flow::Instagram, params).await;
+    callback_answer(&core, result)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Completion {
+    code: String,
+    state: String,
+}
+
+/// The initiator, under their own bearer, completes what the callback authorised.
+pub async fn oauth_complete(
+    State(core): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Completion>,
+) -> Result<Json<ConnectResult>, AppError> {
+    Ok(Json(core.oauth_complete(&caller, &body.code, &body.state).await?))
+}
+
+/// The callback's answer. Without `OAUTH_RETURN_URL`: JSON (the connection, or
+/// `{"status":"AUTHORIZED","code","state"}` to complete). With it, the browser goes back to
+/// the frontend with the outcome in the query: `status=authorized&code=..&state=..` (the
+/// frontend then completes), `status=connected&connected=N&refused=R&replayQueued=M`, or
+/// `status=error&code=CODE&message=...`.
+fn callback_answer(core: &Core, result: Result<CallbackOutcome, AppError>) -> Response {
     let Some(return_url) = core.config.oauth_return_url.as_deref() else {
         return match result {
-            Ok(r) => Json(r).into_response(),
+            Ok(CallbackOutcome::Connected(r)) => Json(r).into_response(),
+            Ok(CallbackOutcome::Authorized { code, state }) => Json(json!({
+                "status": "AUTHORIZED", "code": code, "state": state,
+                "complete": "POST /api/integrations/meta/oauth/complete"
+            }))
+            .into_response(),
             Err(e) => e.into_response(),
         };
     };
-    let query: Vec<(&str, String)> = match &result {
-        Ok(r) => vec![
+    let query: Vec<(&str, String)> = match result {
+        Ok(CallbackOutcome::Connected(r)) => vec![
             ("status", "connected".into()),
             ("connected", r.connected.len().to_string()),
             ("refused", r.refused.len().to_string()),
             ("replayQueued", r.replay_queued.to_string()),
         ],
-        Err(e) => vec![("status", "error".into()), ("code", e.code.as_str().into()), ("message", e.message.clone())],
+        Ok(CallbackOutcome::Authorized { code, state }) => {
+            vec![("status", "authorized".into()), ("code", code), ("state", state)]
+        }
+        Err(e) => vec![("status", "error".into()), ("code", e.code.as_str().into()), ("message", e.message)],
     };
     match reqwest::Url::parse_with_params(return_url, &query) {
         Ok(url) => Redirect::to(url.as_str()).into_response(),
         Err(_) => AppError::internal("OAUTH_RETURN_URL is not a URL").into_response(),
     }
-}
-
-pub async fn instagram_oauth_start(State(core): State<AppState>, OrgId(org): OrgId) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!({ "url": core.instagram_oauth_start(&org).await? })))
-}
-
-/// No bearer: the signed state names the organization.
-pub async fn instagram_oauth_callback(
-    State(core): State<AppState>,
-    ApiQuery(params): ApiQuery<CallbackParams>,
-) -> Response {
-    let result = core.instagram_oauth_callback(params).await;
-    callback_answer(&core, result)
 }
 
 pub async fn list(State(core): State<AppState>, OrgId(org): OrgId) -> Result<Json<Value>, AppError> {

@@ -8,6 +8,7 @@ use lambda_http::request::RequestContext;
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::domain::Caller;
 use crate::error::AppError;
 
 use super::AppState;
@@ -20,20 +21,28 @@ impl FromRequestParts<AppState> for OrgId {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Caller::from_request_parts(parts, state).await.map(|c| OrgId(c.organization_id))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let config = &state.config;
         // Claims placed by API Gateway can only come from API Gateway: lambda_http puts the
         // request context there, and the local server never does.
         if let Some(ctx) = parts.extensions.get::<RequestContext>()
-            && let Some(org) = authorizer_org(ctx, &config.org_claim)
+            && let Some(caller) = authorizer_caller(ctx, &config.org_claim)
         {
-            return checked_org(org).map(OrgId);
+            return Ok(Caller { organization_id: checked_org(caller.organization_id)?, ..caller });
         }
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let token = header
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or_else(|| AppError::unauthorized("a Bearer token is required"))?;
-        org_from_jwt(config, token).map(OrgId)
+        caller_from_jwt(config, token)
     }
 }
 
@@ -50,20 +59,25 @@ fn checked_org(org: String) -> Result<String, AppError> {
 /// The longest organization id accepted from a token.
 pub const MAX_ORG_ID_LEN: usize = 64;
 
-fn authorizer_org(ctx: &RequestContext, claim: &str) -> Option<String> {
+fn authorizer_caller(ctx: &RequestContext, claim: &str) -> Option<Caller> {
     let authorizer = match ctx {
         RequestContext::ApiGatewayV2(c) => c.authorizer.as_ref()?,
         RequestContext::ApiGatewayV1(c) => &c.authorizer,
         #[allow(unreachable_patterns)]
         _ => return None,
     };
-    if let Some(org) = authorizer.jwt.as_ref().and_then(|j| j.claims.get(claim)) {
-        return Some(org.clone()).filter(|o| !o.is_empty());
+    if let Some(jwt) = authorizer.jwt.as_ref()
+        && let Some(org) = jwt.claims.get(claim).filter(|o| !o.is_empty())
+    {
+        let subject = jwt.claims.get("sub").filter(|s| !s.is_empty()).cloned();
+        return Some(Caller { organization_id: org.clone(), subject });
     }
     // Lambda authorizers put their context in `fields`; Cognito (REST) nests `claims` there.
     let fields = &authorizer.fields;
-    let value = fields.get(claim).or_else(|| fields.get("claims").and_then(|c| c.get(claim)))?;
-    claim_string(value)
+    let read =
+        |name: &str| fields.get(name).or_else(|| fields.get("claims").and_then(|c| c.get(name))).and_then(claim_string);
+    let organization_id = read(claim)?;
+    Some(Caller { organization_id, subject: read("sub").or_else(|| read("principalId")) })
 }
 
 fn claim_string(v: &Value) -> Option<String> {
@@ -75,8 +89,8 @@ fn claim_string(v: &Value) -> Option<String> {
 }
 
 /// Verifies an HS256 token (signature, a required `exp`, `nbf` when present, `iss` and `aud`
-/// when configured) and reads the organization claim.
-pub fn org_from_jwt(config: &Config, token: &str) -> Result<String, AppError> {
+/// when configured) and reads the organization claim and the subject.
+pub fn caller_from_jwt(config: &Config, token: &str) -> Result<Caller, AppError> {
     let secret = config
         .jwt_secret
         .as_deref()
@@ -103,12 +117,18 @@ pub fn org_from_jwt(config: &Config, token: &str) -> Result<String, AppError> {
         .get(&config.org_claim)
         .and_then(claim_string)
         .ok_or_else(|| AppError::unauthorized(format!("token has no {} claim", config.org_claim)))?;
-    checked_org(org)
+    let subject = data.claims.get("sub").and_then(claim_string);
+    Ok(Caller { organization_id: checked_org(org)?, subject })
 }
 
 /// Mints an HS256 token naming `org` (the local server's `token` command and tests).
 pub fn mint_jwt(secret: &str, claim: &str, org: &str, expires_at: i64) -> String {
-    let claims = serde_json::json!({ claim: org, "exp": expires_at, "sub": "inbox-local" });
+    mint_jwt_for(secret, claim, org, "inbox-local", expires_at)
+}
+
+/// Mints an HS256 token naming `org` for the user `sub`.
+pub fn mint_jwt_for(secret: &str, claim: &str, org: &str, sub: &str, expires_at: i64) -> String {
+    let claims = serde_json::json!({ claim: org, "exp": expires_at, "sub": sub });
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(Algorithm::HS256),
         &claims,

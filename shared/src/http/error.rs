@@ -13,7 +13,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
-        ErrorCode::InvalidSignature | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::InvalidSignature | ErrorCode::Forbidden | ErrorCode::OauthInitiatorMismatch => StatusCode::FORBIDDEN,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::MessagingWindowClosed

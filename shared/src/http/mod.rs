@@ -12,7 +12,7 @@ mod send;
 pub mod source;
 mod webhook;
 
-pub use auth::{OrgId, mint_jwt, org_from_jwt};
+pub use auth::{OrgId, caller_from_jwt, mint_jwt, mint_jwt_for};
 pub use webhook::MAX_WEBHOOK_BODY_BYTES;
 
 use std::sync::Arc;
@@ -44,6 +44,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/api/integrations/meta/oauth/callback", get(accounts::oauth_callback))
         .route("/api/integrations/instagram/oauth/start", get(accounts::instagram_oauth_start))
         .route("/api/integrations/instagram/oauth/callback", get(accounts::instagram_oauth_callback))
+        .route("/api/integrations/meta/oauth/complete", post(accounts::oauth_complete))
         .route("/api/integrations/connected-accounts", get(accounts::list))
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/leads", get(leads::list).post(leads::create))

@@ -1,4 +1,5 @@
-//! Which connected account an event or a conversation belongs to.
+//! Which connected account an event or a conversation belongs to; listing and disconnecting
+//! accounts.
 
 use crate::domain::TokenKind;
 use crate::domain::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
@@ -104,5 +105,43 @@ impl AccountToken {
             GraphHost::Instagram => &account.external_account_id,
         };
         crate::ports::SendTarget { host: self.host, sender_id, access_token: &self.token }
+    }
+}
+
+impl Core {
+    /// The organization's accounts; in development also the environment's fallback account,
+    /// which every organization's webhooks may route to (its conversations name it).
+    pub async fn list_connected_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, AppError> {
+        let mut accounts = self.store.list_accounts(org).await?;
+        if let Some(fallback) = self.account_of(org, crate::domain::ENV_FALLBACK_ACCOUNT_ID).await? {
+            accounts.push(fallback);
+        }
+        Ok(accounts)
+    }
+
+    /// Unsubscribes the Page (best effort), deletes the tokens and marks the account
+    /// DISCONNECTED. Its later webhooks wait for a reconnect instead of reaching the inbox.
+    pub async fn disconnect_account(&self, org: &str, id: &str) -> Result<ConnectedAccount, AppError> {
+        let account = self.store.get_account(org, id).await?.ok_or_else(|| AppError::not_found("connected account"))?;
+        // Stop Meta's deliveries too (best effort): the Page's, or an Instagram Login account's own.
+        if let Ok(Some(token)) = self.access_token(&account).await {
+            let unsubscribed = match (token.host, &account.page_id) {
+                (crate::ports::GraphHost::Instagram, _) => {
+                    self.graph.set_instagram_subscription(&token.token, false).await
+                }
+                (_, Some(page_id)) => self.graph.set_page_subscription(page_id, &token.token, false).await,
+                (_, None) => Ok(()),
+            };
+            if let Err(e) = unsubscribed {
+                tracing::warn!(account = %id, code = ?e.code, "unsubscribing at Meta failed; disconnecting anyway");
+            }
+        }
+        for kind in [TokenKind::Page, TokenKind::User, TokenKind::InstagramUser] {
+            self.store.delete_token(org, id, kind).await?;
+        }
+        self.store
+            .set_account_status(org, id, AccountStatus::Disconnected, self.now())
+            .await?
+            .ok_or_else(|| AppError::not_found("connected account"))
     }
 }

@@ -11,6 +11,7 @@ mod ingest;
 mod jobs;
 mod leads;
 mod oauth;
+mod oauth_state;
 pub mod pacing;
 mod replay;
 mod send;
@@ -20,7 +21,8 @@ pub use inbound::AcceptReport;
 pub use inbox::ListQuery;
 pub use jobs::JobOutcome;
 pub use leads::NewLead;
-pub use oauth::{CallbackParams, ConnectResult};
+pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};
+pub use oauth_state::Flow;
 pub use send::{Outgoing, OutgoingAttachment, SendAccepted};
 pub use tokens::RefreshReport;
 

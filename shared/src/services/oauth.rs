@@ -1,25 +1,46 @@
-//! Connecting Instagram accounts with Meta OAuth (Facebook Login for Business), listing and
-//! disconnecting them, and replaying the events that waited for them.
+//! Connecting Instagram accounts with Meta OAuth (Facebook Login for Business or Business
+//! Login for Instagram) and queueing the replay of the events that waited for them.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
-use crate::domain::{AccountStatus, ConnectedAccount, IdempotencyRecord, OAuthToken, Provider, TokenKind, new_id};
+use crate::domain::{AccountStatus, Caller, ConnectedAccount, OAuthToken, Provider, TokenKind, new_id};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{GraphError, ManagedPage, TokenContext};
 
 use super::Core;
+use super::oauth_state::{Flow, StateClaims};
 
 pub const SCOPES: &str =
     "instagram_basic,instagram_manage_messages,pages_show_list,pages_manage_metadata,pages_read_engagement";
 const DIALOG_BASE: &str = "https://www.facebook.com";
-const STATE_TTL: Duration = Duration::minutes(10);
 const INSTAGRAM_DIALOG: &str = "https://www.instagram.com/oauth/authorize";
 pub const INSTAGRAM_SCOPES: &str = "instagram_business_basic,instagram_business_manage_messages";
+/// Meta's codes are a few hundred characters; anything far longer is not one.
+const MAX_CODE_LEN: usize = 4096;
+const MAX_STATE_LEN: usize = 2048;
+
+/// Where Meta's redirect back leads.
+#[derive(Debug)]
+pub enum CallbackOutcome {
+    /// Development without a frontend: connected at once.
+    Connected(ConnectResult),
+    /// The code waits for its initiator's `POST .../oauth/complete`.
+    Authorized { code: String, state: String },
+}
+
+fn dialog_url(dialog: &str, app_id: &str, redirect: &str, state: &str, scope: &str) -> Result<String, AppError> {
+    let params = [
+        ("client_id", app_id),
+        ("redirect_uri", redirect),
+        ("state", state),
+        ("scope", scope),
+        ("response_type", "code"),
+    ];
+    let url =
+        reqwest::Url::parse_with_params(dialog, params).map_err(|e| AppError::internal(format!("dialog URL: {e}")))?;
+    Ok(url.into())
+}
 
 /// The account an OAuth flow found.
 struct Link<'a> {
@@ -41,14 +62,6 @@ fn callback_parts(params: &CallbackParams) -> Result<(&str, &str), AppError> {
     let code = params.code.as_deref().ok_or_else(|| AppError::validation("code is required"))?;
     // Meta sometimes appends `#_` to the code.
     Ok((state, code.trim_end_matches("#_")))
-}
-
-/// What the signed `state` carries through Meta's dialog.
-#[derive(Debug, Serialize, Deserialize)]
-struct StateClaims {
-    org: String,
-    nonce: String,
-    exp: i64,
 }
 
 /// The callback's query: `code` and `state`, or Meta's error when the user cancelled.
@@ -88,18 +101,6 @@ fn exchange_failed(step: &str) -> impl Fn(GraphError) -> AppError + '_ {
 }
 
 impl Core {
-    fn state_key(&self) -> Result<Hmac<Sha256>, AppError> {
-        let secret = self
-            .config
-            .app_secrets
-            .first()
-            .ok_or_else(|| AppError::new(ErrorCode::NotConfigured, "META_APP_SECRET is not configured"))?;
-        // A key of its own, derived from the app secret, so state signatures never double as webhook signatures.
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-        mac.update(b"oauth-state-v1");
-        Ok(Hmac::<Sha256>::new_from_slice(&mac.finalize().into_bytes()).expect("any key length"))
-    }
-
     fn oauth_client(&self) -> Result<(&str, &str), AppError> {
         match (self.config.meta_app_id.as_deref(), self.config.oauth_redirect_url.as_deref()) {
             (Some(id), Some(redirect)) => Ok((id, redirect)),
@@ -107,38 +108,12 @@ impl Core {
         }
     }
 
-    /// The Meta OAuth dialog URL for `org`, with a signed, expiring, single-use state.
-    pub fn oauth_start(&self, org: &str) -> Result<String, AppError> {
+    /// The Meta OAuth dialog URL for `caller`, with a state bound to them.
+    pub fn oauth_start(&self, caller: &Caller) -> Result<String, AppError> {
         let (app_id, redirect) = self.oauth_client()?;
-        let claims =
-            StateClaims { org: org.to_owned(), nonce: new_id("st"), exp: (self.now() + STATE_TTL).timestamp() };
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialise"));
-        let mut mac = self.state_key()?;
-        mac.update(payload.as_bytes());
-        let state = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+        let state = self.new_state(caller, Flow::Facebook)?;
         let dialog = format!("{DIALOG_BASE}/{}/dialog/oauth", self.config.graph_api_version);
-        let url = reqwest::Url::parse_with_params(
-            &dialog,
-            [
-                ("client_id", app_id),
-                ("redirect_uri", redirect),
-                ("state", &state),
-                ("scope", SCOPES),
-                ("response_type", "code"),
-            ],
-        )
-        .map_err(|e| AppError::internal(format!("dialog URL: {e}")))?;
-        Ok(url.into())
-    }
-
-    /// A signed state naming `org`, valid for 10 minutes.
-    fn new_state(&self, org: &str) -> Result<String, AppError> {
-        let claims =
-            StateClaims { org: org.to_owned(), nonce: new_id("st"), exp: (self.now() + STATE_TTL).timestamp() };
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialise"));
-        let mut mac = self.state_key()?;
-        mac.update(payload.as_bytes());
-        Ok(format!("{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())))
+        dialog_url(&dialog, app_id, redirect, &state, SCOPES)
     }
 
     fn instagram_client(&self) -> Result<(&str, &str), AppError> {
@@ -151,43 +126,40 @@ impl Core {
         }
     }
 
-    /// Checks the state's signature (constant time) and expiry, then spends it.
-    async fn redeem_state(&self, state: &str) -> Result<StateClaims, AppError> {
-        let invalid =
-            |why: &str| AppError::new(ErrorCode::OauthStateInvalid, format!("state {why}; start the connection again"));
-        let (payload, signature) = state.split_once('.').ok_or_else(|| invalid("is malformed"))?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid("is malformed"))?;
-        let mut mac = self.state_key()?;
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&signature).map_err(|_| invalid("is not ours"))?;
-        let claims: StateClaims = URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| invalid("is malformed"))?;
-        if self.now().timestamp() >= claims.exp {
-            return Err(invalid("has expired"));
+    /// Meta's redirect back from either dialog. In development without `OAUTH_RETURN_URL` it
+    /// connects at once; otherwise the code waits for the initiator to complete the connection
+    /// under their own bearer token, so an approval by anyone else connects nothing.
+    pub async fn oauth_callback(&self, flow: Flow, params: CallbackParams) -> Result<CallbackOutcome, AppError> {
+        let (state, code) = callback_parts(&params)?;
+        if self.config.is_development() && self.config.oauth_return_url.is_none() {
+            let claims = self.redeem_state(state, Some(flow), None).await?;
+            return self.exchange_and_connect(&claims, code).await.map(CallbackOutcome::Connected);
         }
-        let spent = IdempotencyRecord {
-            organization_id: claims.org.clone(),
-            // A control character no Idempotency-Key may hold: the two never share a key.
-            key: format!("\u{1}oauth-state:{}", claims.nonce),
-            request_digest: String::new(),
-            response: serde_json::Value::Null,
-            created_at: self.now(),
-        };
-        if self.store.reserve_idempotency_key(&spent).await?.is_some() {
-            return Err(invalid("was already used"));
-        }
-        Ok(claims)
+        self.check_state(state, Some(flow))?;
+        Ok(CallbackOutcome::Authorized { code: code.to_owned(), state: state.to_owned() })
     }
 
-    /// Meta's redirect back (Facebook Login). Every Graph call happens before anything is
-    /// written, so a failure never leaves a half-connected account; tokens are written before
-    /// the account turns ACTIVE.
-    pub async fn oauth_callback(&self, params: CallbackParams) -> Result<ConnectResult, AppError> {
-        let (state, code) = callback_parts(&params)?;
-        let claims = self.redeem_state(state).await?;
+    /// `POST .../oauth/complete`: the initiator (same organization and subject as the state)
+    /// turns an authorised code into connected accounts. Anyone else is refused with
+    /// `OAUTH_INITIATOR_MISMATCH` and the state stays usable by its owner.
+    pub async fn oauth_complete(&self, caller: &Caller, code: &str, state: &str) -> Result<ConnectResult, AppError> {
+        if code.is_empty() || code.len() > MAX_CODE_LEN || state.len() > MAX_STATE_LEN {
+            return Err(AppError::validation("code and state are required, as the callback gave them"));
+        }
+        let claims = self.redeem_state(state, None, Some(caller)).await?;
+        self.exchange_and_connect(&claims, code.trim_end_matches("#_")).await
+    }
+
+    async fn exchange_and_connect(&self, claims: &StateClaims, code: &str) -> Result<ConnectResult, AppError> {
+        match claims.flow {
+            Flow::Facebook => self.connect_facebook(&claims.org, code).await,
+            Flow::Instagram => self.connect_instagram(&claims.org, code).await,
+        }
+    }
+
+    /// Facebook Login: every Graph call happens before anything is written, so a failure
+    /// never leaves a half-connected account; tokens are written before the account turns ACTIVE.
+    async fn connect_facebook(&self, org: &str, code: &str) -> Result<ConnectResult, AppError> {
         let (_, redirect) = self.oauth_client()?;
         let short = self.graph.exchange_code(code, redirect).await.map_err(exchange_failed("authorization code"))?;
         let long =
@@ -215,9 +187,9 @@ impl Core {
                 (TokenKind::Page, page.access_token.as_str(), None),
                 (TokenKind::User, &long.access_token, user_expiry),
             ];
-            outcomes.push(self.connect(&claims.org, link, subscribe, &tokens).await?);
+            outcomes.push(self.connect(org, link, subscribe, &tokens).await?);
         }
-        self.finish_connect(&claims.org, outcomes).await
+        self.finish_connect(org, outcomes).await
     }
 
     /// Connects one account: refused if another organization holds it, or if subscribing it
@@ -312,30 +284,17 @@ impl Core {
         Ok(result)
     }
 
-    /// The Instagram Login dialog (`instagram.com/oauth/authorize`) for `org`, with the same
-    /// signed, expiring, single-use state.
-    pub async fn instagram_oauth_start(&self, org: &str) -> Result<String, AppError> {
+    /// The Instagram Login dialog (`instagram.com/oauth/authorize`) for `caller`, with a state
+    /// bound to them.
+    pub fn instagram_oauth_start(&self, caller: &Caller) -> Result<String, AppError> {
         let (app_id, redirect) = self.instagram_client()?;
-        let state = self.new_state(org)?;
-        let url = reqwest::Url::parse_with_params(
-            INSTAGRAM_DIALOG,
-            [
-                ("client_id", app_id),
-                ("redirect_uri", redirect),
-                ("state", &state),
-                ("scope", INSTAGRAM_SCOPES),
-                ("response_type", "code"),
-            ],
-        )
-        .map_err(|e| AppError::internal(format!("dialog URL: {e}")))?;
-        Ok(url.into())
+        let state = self.new_state(caller, Flow::Instagram)?;
+        dialog_url(INSTAGRAM_DIALOG, app_id, redirect, &state, INSTAGRAM_SCOPES)
     }
 
     /// Instagram Login's redirect back: code → short-lived token → long-lived token (60 days,
     /// refreshed by the schedule) → the account's id; the account is subscribed to webhooks.
-    pub async fn instagram_oauth_callback(&self, params: CallbackParams) -> Result<ConnectResult, AppError> {
-        let (state, code) = callback_parts(&params)?;
-        let claims = self.redeem_state(state).await?;
+    async fn connect_instagram(&self, org: &str, code: &str) -> Result<ConnectResult, AppError> {
         let (_, redirect) = self.instagram_client()?;
         let short =
             self.graph.instagram_exchange_code(code, redirect).await.map_err(exchange_failed("authorization code"))?;
@@ -347,8 +306,8 @@ impl Core {
             Link { external_id: &me.user_id, page_id: None, name: me.username.clone(), username: me.username.clone() };
         let subscribe = self.graph.set_instagram_subscription(&long.access_token, true);
         let tokens = [(TokenKind::InstagramUser, long.access_token.as_str(), expiry)];
-        let outcome = self.connect(&claims.org, link, subscribe, &tokens).await?;
-        self.finish_connect(&claims.org, vec![outcome]).await
+        let outcome = self.connect(org, link, subscribe, &tokens).await?;
+        self.finish_connect(org, vec![outcome]).await
     }
 
     async fn store_token(
@@ -362,41 +321,5 @@ impl Core {
         let encrypted = self.cipher.encrypt(plaintext, &context).await.map_err(AppError::unavailable)?;
         let token = OAuthToken::issued(&account.organization_id, &account.id, kind, encrypted, expires_at, self.now());
         Ok(self.store.put_token(&token).await?)
-    }
-
-    /// The organization's accounts; in development also the environment's fallback account,
-    /// which every organization's webhooks may route to (its conversations name it).
-    pub async fn list_connected_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, AppError> {
-        let mut accounts = self.store.list_accounts(org).await?;
-        if let Some(fallback) = self.account_of(org, crate::domain::ENV_FALLBACK_ACCOUNT_ID).await? {
-            accounts.push(fallback);
-        }
-        Ok(accounts)
-    }
-
-    /// Unsubscribes the Page (best effort), deletes the tokens and marks the account
-    /// DISCONNECTED. Its later webhooks wait for a reconnect instead of reaching the inbox.
-    pub async fn disconnect_account(&self, org: &str, id: &str) -> Result<ConnectedAccount, AppError> {
-        let account = self.store.get_account(org, id).await?.ok_or_else(|| AppError::not_found("connected account"))?;
-        // Stop Meta's deliveries too (best effort): the Page's, or an Instagram Login account's own.
-        if let Ok(Some(token)) = self.access_token(&account).await {
-            let unsubscribed = match (token.host, &account.page_id) {
-                (crate::ports::GraphHost::Instagram, _) => {
-                    self.graph.set_instagram_subscription(&token.token, false).await
-                }
-                (_, Some(page_id)) => self.graph.set_page_subscription(page_id, &token.token, false).await,
-                (_, None) => Ok(()),
-            };
-            if let Err(e) = unsubscribed {
-                tracing::warn!(account = %id, code = ?e.code, "unsubscribing at Meta failed; disconnecting anyway");
-            }
-        }
-        for kind in [TokenKind::Page, TokenKind::User, TokenKind::InstagramUser] {
-            self.store.delete_token(org, id, kind).await?;
-        }
-        self.store
-            .set_account_status(org, id, AccountStatus::Disconnected, self.now())
-            .await?
-            .ok_or_else(|| AppError::not_found("connected account"))
     }
 }

@@ -2,6 +2,8 @@
 //! Graph API server that records what it was asked and answers from a script.
 #![allow(dead_code, unused_imports)]
 
+pub mod oauth;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
