@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of the project: installs moto and cfn-lint into .venv (PyPI), starts
+# Runs every test of the project: installs moto, cfn-lint and the SAM translator into .venv (PyPI), starts
 # moto's server on a free loopback port, creates the resources template.yaml defines on it,
 # lints the template, runs the Rust tests (unit, HTTP, store conformance on memory and
 # DynamoDB, SQS, KMS, Lambda Runtime API), and stops the server.
@@ -16,13 +16,15 @@ if [ ! -d "$SHARED_DIR/fixtures/meta" ]; then
 fi
 
 # Python tools, pinned, in a project-local virtualenv.
-if [ ! -x .venv/bin/moto_server ] || ! .venv/bin/pip freeze 2>/dev/null | grep -q '^moto==5.2.5'; then
+if [ ! -x .venv/bin/moto_server ] || ! cmp -s infra/requirements.txt .venv/requirements.txt; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+  cp infra/requirements.txt .venv/requirements.txt
 fi
 
-echo "== cfn-lint template.yaml"
+echo "== cfn-lint template.yaml, SAM transform"
 .venv/bin/cfn-lint template.yaml
+AWS_DEFAULT_REGION=us-east-1 .venv/bin/python infra/sam_transform.py template.yaml
 
 # moto on a free loopback port, stopped however this script ends.
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

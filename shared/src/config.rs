@@ -136,6 +136,16 @@ impl Config {
     }
 
     pub fn from_lookup(default_env: AppEnv, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup_needing(default_env, &["META_APP_SECRET"], lookup)
+    }
+
+    /// As `from_lookup`, for a process that uses the secrets `needs`: production refuses to
+    /// start without them (the job processor uses none, the webhook its signing secret...).
+    pub fn from_lookup_needing(
+        default_env: AppEnv,
+        needs: &[&'static str],
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let app_env = match get("APP_ENV").or_else(|| get("NODE_ENV")).as_deref() {
             None => default_env,
@@ -150,12 +160,12 @@ impl Config {
             }
         };
         let production = app_env == AppEnv::Production;
+        if let Some(missing) = needs.iter().find(|n| production && get(n).is_none()) {
+            return Err(ConfigError::Missing(missing));
+        }
         let mut app_secrets: Vec<String> =
             ["META_APP_SECRET", "INSTAGRAM_APP_SECRET"].iter().filter_map(|k| get(k)).collect();
-        if get("META_APP_SECRET").is_none() {
-            if production {
-                return Err(ConfigError::Missing("META_APP_SECRET"));
-            }
+        if get("META_APP_SECRET").is_none() && !production {
             app_secrets.insert(0, DEVELOPMENT_APP_SECRET.to_owned());
         }
         let dev_default = |v: &str| (!production).then(|| v.to_owned());
@@ -281,6 +291,13 @@ mod tests {
             ConfigError::Missing("META_APP_SECRET")
         );
         assert!(cfg(AppEnv::Production, &[("META_APP_SECRET", "x")]).is_ok());
+        // A process that uses no secret (the job processor) starts without any.
+        assert!(Config::from_lookup_needing(AppEnv::Production, &[], |_| None).is_ok());
+        let webhook =
+            Config::from_lookup_needing(AppEnv::Production, &["META_APP_SECRET", "INSTAGRAM_VERIFY_TOKEN"], |k| {
+                (k == "META_APP_SECRET").then(|| "x".to_owned())
+            });
+        assert_eq!(webhook.unwrap_err(), ConfigError::Missing("INSTAGRAM_VERIFY_TOKEN"));
     }
 
     #[test]

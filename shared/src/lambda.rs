@@ -45,7 +45,8 @@ pub async fn process_sqs_batch(core: &Core, event: SqsEvent, deadline: std::time
 }
 
 pub async fn run_job_processor() -> Result<(), Error> {
-    let core = crate::runtime::lambda_core().await?;
+    // Sends use the stored (KMS-encrypted) tokens: no app secret needed.
+    let core = crate::runtime::lambda_core(&[]).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let core = core.clone();
         let deadline = std::time::Instant::now() + crate::runtime::time_to_work(&event.context);
@@ -65,7 +66,8 @@ pub async fn scheduled_maintenance(core: &Core) -> Result<Value, Error> {
 }
 
 pub async fn run_token_refresh() -> Result<(), Error> {
-    let core = crate::runtime::lambda_core().await?;
+    // `fb_exchange_token` authenticates with the app secret.
+    let core = crate::runtime::lambda_core(&["META_APP_SECRET"]).await?;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
         let core = core.clone();
         async move { scheduled_maintenance(&core).await }

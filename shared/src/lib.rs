@@ -14,5 +14,6 @@ pub mod lambda;
 pub mod meta;
 pub mod ports;
 pub mod runtime;
+pub mod secrets;
 pub mod services;
 pub mod testing;

@@ -207,17 +207,20 @@ pub async fn run_refresh_schedule(core: Arc<Core>, every: std::time::Duration) {
 
 /// Runs the HTTP Router as an API Gateway Lambda function (webhook, inbox API): production
 /// environment unless `APP_ENV` says otherwise, adapters built once for every invocation.
-pub async fn run_http_lambda() -> Result<(), lambda_http::Error> {
-    let core = lambda_core().await?;
+/// `needs`: the secrets the function uses (see `lambda_core`).
+pub async fn run_http_lambda(needs: &[&'static str]) -> Result<(), lambda_http::Error> {
+    let core = lambda_core(needs).await?;
     lambda_http::run(crate::http::router(core)).await
 }
 
 /// The core of a Lambda function. A function instance's memory lives minutes and is not
 /// shared, so the embedded store and queue would lose data: in production the AWS adapters
-/// are required, and a missing variable stops the function at start-up.
-pub async fn lambda_core() -> anyhow::Result<Arc<Core>> {
+/// are required, and a missing variable stops the function at start-up. `needs` are the
+/// secret variables this function uses (each may come from SSM through `<NAME>_PARAM`); it
+/// refuses to start without them.
+pub async fn lambda_core(needs: &[&'static str]) -> anyhow::Result<Arc<Core>> {
     init_tracing(true);
-    let config = Config::from_env(crate::config::AppEnv::Production)?;
+    let config = crate::secrets::load_config(crate::config::AppEnv::Production, needs).await?;
     // Development routes webhooks by a header and has a fallback account: never in Lambda.
     if config.is_development() {
         anyhow::bail!("APP_ENV=development (or NODE_ENV) cannot run in Lambda; it is for the local server");

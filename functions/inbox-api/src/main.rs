@@ -3,5 +3,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    inbox_shared::runtime::run_http_lambda().await
+    // Secrets it uses: the OAuth exchange and its state signature.
+    inbox_shared::runtime::run_http_lambda(&["META_APP_SECRET"]).await
 }

@@ -3,13 +3,14 @@
 //! inbox API signed with `AUTH_JWT_SECRET` (or the development default).
 
 use anyhow::Context;
-use inbox_shared::config::{AppEnv, Config};
-use inbox_shared::{http, runtime};
+use inbox_shared::config::AppEnv;
+use inbox_shared::{http, runtime, secrets};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
-    let config = Config::from_env(AppEnv::Development).context("configuration")?;
+    // Every route runs here, so every secret is needed (in production mode).
+    let config = secrets::load_config(AppEnv::Development, &["META_APP_SECRET"]).await.context("configuration")?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [cmd, org] = args.as_slice()
         && cmd == "token"

@@ -3,5 +3,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    inbox_shared::runtime::run_http_lambda().await
+    // Secrets it uses: signatures and the verification handshake.
+    inbox_shared::runtime::run_http_lambda(&["META_APP_SECRET", "INSTAGRAM_VERIFY_TOKEN"]).await
 }

@@ -64,18 +64,48 @@ fn the_function_refuses_to_start_without_its_secret_or_its_storage() {
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
     };
     assert!(run(&[]).contains("META_APP_SECRET is required in production"));
-    assert!(run(&[("META_APP_SECRET", "s")]).contains("TABLE_NAME is required in production"));
-    assert!(run(&[("META_APP_SECRET", "s"), ("TABLE_NAME", "t")]).contains("JOBS_QUEUE_URL is required in production"));
+    assert!(run(&[("META_APP_SECRET", "s")]).contains("INSTAGRAM_VERIFY_TOKEN is required in production"));
+    let secrets = [("META_APP_SECRET", "s"), ("INSTAGRAM_VERIFY_TOKEN", "v")];
+    assert!(run(&secrets).contains("TABLE_NAME is required in production"));
+    assert!(run(&[secrets[0], secrets[1], ("TABLE_NAME", "t")]).contains("JOBS_QUEUE_URL is required in production"));
+    let both = [("META_APP_SECRET", "s"), ("META_APP_SECRET_PARAM", "/inbox/meta-app-secret")];
+    assert!(run(&both).contains("set META_APP_SECRET or META_APP_SECRET_PARAM, not both"));
     assert!(run(&[("APP_ENV", "development")]).contains("cannot run in Lambda"));
     assert!(run(&[("NODE_ENV", "development")]).contains("cannot run in Lambda"));
     let static_key = [
         ("META_APP_SECRET", "s"),
+        ("INSTAGRAM_VERIFY_TOKEN", "v"),
         ("TABLE_NAME", "t"),
         ("JOBS_QUEUE_URL", "http://127.0.0.1:9/q"),
         ("AWS_REGION", "us-east-1"),
         ("TOKEN_ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
     ];
     assert!(run(&static_key).contains("ALLOW_STATIC_TOKEN_KEY"), "the static key is refused in production");
+}
+
+/// The secrets come from SSM Parameter Store at cold start (`FunctionRig::env` names them
+/// with `*_PARAM`; the first test above verifies and accepts with them). A parameter that
+/// cannot be read stops the start, naming the variable and never a value.
+#[tokio::test]
+async fn a_secret_parameter_that_cannot_be_read_stops_the_start() {
+    let Some(rig) = FunctionRig::start().await else { return };
+    let mut env = rig.env();
+    assert!(env.iter().any(|(k, _)| k == "META_APP_SECRET_PARAM") && !env.iter().any(|(k, _)| k == "META_APP_SECRET"));
+    for (k, v) in env.iter_mut() {
+        if k == "META_APP_SECRET_PARAM" {
+            *v = "/inbox-test/no-such-parameter".into();
+        }
+    }
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(said.contains("META_APP_SECRET_PARAM names /inbox-test/no-such-parameter"), "{said}");
+    assert!(!said.contains(EVENTS_VERIFY_TOKEN), "no secret value in the message");
 }
 
 /// Even with `RUST_LOG=trace` the runtime's own logging of whole events stays off: a DM's

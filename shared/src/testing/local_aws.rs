@@ -60,6 +60,19 @@ impl LocalAws {
         name
     }
 
+    /// An SSM SecureString parameter (encrypted with the account's default SSM key).
+    pub async fn put_secure_string(&self, name: &str, value: &str) {
+        aws_sdk_ssm::Client::new(&self.sdk)
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// A new queue with its own dead-letter queue, redriven as the template's.
     pub async fn fresh_queue(&self) -> (String, String) {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);
@@ -139,6 +152,8 @@ pub struct FunctionRig {
     pub queue: String,
     pub graph: crate::testing::fake_graph::FakeGraph,
     pub core: std::sync::Arc<crate::services::Core>,
+    /// SSM SecureString parameters holding the events' secrets: (variable, parameter name).
+    pub secret_params: Vec<(&'static str, String)>,
 }
 
 impl FunctionRig {
@@ -148,12 +163,23 @@ impl FunctionRig {
         let (queue, _) = aws.fresh_queue().await;
         let graph = crate::testing::fake_graph::FakeGraph::start().await;
         let core = aws.core(&table, &queue, &graph.url).await;
-        Some(FunctionRig { aws, table, queue, graph, core })
+        let prefix = format!("/inbox-test/{}", uuid::Uuid::now_v7().simple());
+        let mut secret_params = Vec::new();
+        for (var, value) in [("META_APP_SECRET", EVENTS_APP_SECRET), ("INSTAGRAM_VERIFY_TOKEN", EVENTS_VERIFY_TOKEN)] {
+            let name = format!("{prefix}/{}", var.to_lowercase());
+            aws.put_secure_string(&name, value).await;
+            secret_params.push((var, name));
+        }
+        Some(FunctionRig { aws, table, queue, graph, core, secret_params })
     }
 
-    /// The function's environment (see `LocalAws::function_env`).
+    /// The function's environment as deployed: `LocalAws::function_env` with the secrets
+    /// named as SSM parameters (`<NAME>_PARAM`) instead of given in plain.
     pub fn env(&self) -> Vec<(String, String)> {
-        self.aws.function_env(&self.table, &self.queue, &self.graph.url)
+        let mut env = self.aws.function_env(&self.table, &self.queue, &self.graph.url);
+        env.retain(|(k, _)| !self.secret_params.iter().any(|(var, _)| k == var));
+        env.extend(self.secret_params.iter().map(|(var, name)| (format!("{var}_PARAM"), name.clone())));
+        env
     }
 
     /// Connects the events' Instagram account to the events' organization with a page token.
