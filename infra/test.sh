@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: installs moto, cfn-lint and the SAM translator into .venv (PyPI), starts
 # moto's server on a free loopback port, creates the resources template.yaml defines on it,
-# lints the template, runs the Rust tests (unit, HTTP, store conformance on memory and
+# checks formatting and clippy, lints the template, runs the Rust tests (unit, HTTP, store conformance on memory and
 # DynamoDB, SQS, KMS, Lambda Runtime API), and stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,17 @@ if [ ! -d "$SHARED_DIR/fixtures/meta" ]; then
   echo "fixtures not found at $SHARED_DIR/fixtures/meta (set SHARED_DIR)" >&2
   exit 1
 fi
+
+# Habits first: formatting, lints as errors, and no test helper in a release binary.
+echo "== cargo fmt --check, cargo clippy"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+for f in webhook inbox-api job-processor token-refresh inbox-local; do
+  if cargo tree --locked -p "$f" -e normal,build,features --prefix none | grep -q 'inbox-shared feature "test-util"'; then
+    echo "$f links inbox-shared's test-util feature" >&2
+    exit 1
+  fi
+done
 
 # Python tools, pinned, in a project-local virtualenv.
 if [ ! -x .venv/bin/moto_server ] || ! cmp -s infra/requirements.txt .venv/requirements.txt; then

@@ -4,10 +4,13 @@
 
 pub mod adapters;
 pub mod config;
+#[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
+#[cfg(any(test, feature = "test-util"))]
 mod conformance_waiting;
 pub mod domain;
 pub mod error;
+#[cfg(any(test, feature = "test-util"))]
 pub mod fixtures;
 pub mod http;
 pub mod lambda;
@@ -16,4 +19,7 @@ pub mod ports;
 pub mod runtime;
 pub mod secrets;
 pub mod services;
+/// Test helpers: only with the `test-util` feature (tests enable it), never in a release binary.
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+pub mod worker;

@@ -126,91 +126,15 @@ fn static_cipher(config: &Config) -> anyhow::Result<Arc<dyn TokenCipher>> {
     }
 }
 
-/// Consumes the in-process queue: runs every due message, then sleeps until the next one is
-/// due or something is enqueued. A message whose processing fails is delivered again later,
-/// as SQS would.
-pub async fn run_memory_worker(core: Arc<Core>, queue: Arc<MemoryQueue>) {
-    loop {
-        for message in queue.take_due() {
-            if let Err(e) = core.process(&message).await {
-                tracing::error!(error = %e, "job failed; delivering it again in 30 s");
-                let _ = queue.enqueue(&message, chrono::Duration::seconds(30)).await;
-            }
-        }
-        let wait = queue
-            .next_due_at()
-            .map(|due| (due - core.now()).to_std().unwrap_or_default())
-            .unwrap_or(std::time::Duration::from_secs(60))
-            .min(std::time::Duration::from_secs(60));
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = queue.notify.notified() => {}
-        }
-    }
-}
-
-/// Consumes an SQS jobs queue from the local server, as the job-processor function's event
-/// source does in AWS: long-polls, processes, deletes what was handled (a failure is left to
-/// reappear after the visibility timeout, then the dead-letter queue).
-pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String) {
-    // Long polls wait up to 10 s: this client alone may take longer than the default bound.
-    let long_polls = aws_config::timeout::TimeoutConfig::builder()
-        .operation_attempt_timeout(std::time::Duration::from_secs(15))
-        .operation_timeout(std::time::Duration::from_secs(30))
-        .build();
-    let sdk = aws_config().await;
-    let client =
-        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).timeout_config(long_polls).build());
-    loop {
-        let received = client
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(10)
-            .send()
-            .await;
-        let messages = match received {
-            Ok(out) => out.messages.unwrap_or_default(),
-            Err(e) => {
-                tracing::error!(error = ?e, "receiving from the jobs queue failed");
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                continue;
-            }
-        };
-        for m in messages {
-            let handled = match m.body().map(serde_json::from_str::<crate::ports::QueueMessage>) {
-                Some(Ok(message)) => core.process(&message).await.map(|_| ()).map_err(|e| e.to_string()),
-                _ => Err("unreadable queue message".to_owned()),
-            };
-            match (handled, m.receipt_handle()) {
-                (Ok(()), Some(receipt)) => {
-                    let _ = client.delete_message().queue_url(&queue_url).receipt_handle(receipt).send().await;
-                }
-                (Err(e), _) => tracing::error!(error = %e, "job left for redelivery"),
-                _ => {}
-            }
-        }
-    }
-}
-
-/// The token-refresh schedule of the local server: once at start, then every `every`, as
-/// the scheduled function does in AWS.
-pub async fn run_refresh_schedule(core: Arc<Core>, every: std::time::Duration) {
-    let mut ticks = tokio::time::interval(every);
-    loop {
-        ticks.tick().await;
-        if let Err(e) = core.refresh_due_tokens().await {
-            tracing::error!(error = %e, "token refresh run failed; trying again at the next tick");
-        }
-    }
-}
-
 /// Runs the HTTP Router as an API Gateway Lambda function (webhook, inbox API): production
 /// environment unless `APP_ENV` says otherwise, adapters built once for every invocation.
-/// `needs`: the secrets the function uses (see `lambda_core`).
-pub async fn run_http_lambda(needs: &[&'static str]) -> Result<(), lambda_http::Error> {
+/// `needs`: the secrets the function uses (see `lambda_core`); `routes`: its Router.
+pub async fn run_http_lambda(
+    needs: &[&'static str],
+    routes: fn(Arc<Core>) -> axum::Router,
+) -> Result<(), lambda_http::Error> {
     let core = lambda_core(needs).await?;
-    lambda_http::run(crate::http::router(core)).await
+    lambda_http::run(routes(core)).await
 }
 
 /// The core of a Lambda function. A function instance's memory lives minutes and is not

@@ -1,8 +1,8 @@
-//! API Gateway Lambda function: serves the shared Router (API Gateway routes only this
-//! function's paths to it).
+//! API Gateway Lambda function: the inbox, integrations and leads routes only (anything else
+//! answers 404).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Secrets it uses: the OAuth exchange and its state signature.
-    inbox_shared::runtime::run_http_lambda(&["META_APP_SECRET"]).await
+    inbox_shared::runtime::run_http_lambda(&["META_APP_SECRET"], inbox_shared::http::inbox_router).await
 }

@@ -27,6 +27,7 @@ async fn the_inbox_api_function_answers_every_route_family() {
         "inbox-api/create-lead.json",
         "inbox-api/list-leads.json",
         "inbox-api/unauthenticated.json",
+        "webhook/receive-text.json",
     ];
     let events: Vec<_> = names.iter().map(|n| event(n)).collect();
     let run = invoke(env!("CARGO_BIN_EXE_inbox-api"), &rig.env(), &events).await;
@@ -45,6 +46,7 @@ async fn the_inbox_api_function_answers_every_route_family() {
     assert_eq!((a[9].0, a[9].1["instagramHandle"].as_str()), (201, Some("ana.silva")));
     assert_eq!(a[10].1["data"].as_array().map(Vec::len), Some(1));
     assert_eq!((a[11].0, a[11].1["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")));
+    assert_eq!((a[12].0, a[12].1["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "not this function's route");
 
     // Two sends queued on SQS (the repeated one only once).
     let sqs = aws_sdk_sqs::Client::new(&rig.aws.sdk);

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use inbox_shared::config::AppEnv;
-use inbox_shared::{http, runtime, secrets};
+use inbox_shared::{http, runtime, secrets, worker};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -25,12 +25,13 @@ async fn main() -> anyhow::Result<()> {
     let built = runtime::build_core(config).await?;
     let core = built.core;
     match (built.memory_queue, &core.config.jobs_queue_url) {
-        (Some(queue), _) => drop(tokio::spawn(runtime::run_memory_worker(core.clone(), queue))),
-        (None, Some(url)) => drop(tokio::spawn(runtime::run_sqs_worker(core.clone(), url.clone()))),
+        (Some(queue), _) => drop(tokio::spawn(worker::run_memory_worker(core.clone(), queue))),
+        (None, Some(url)) => drop(tokio::spawn(worker::run_sqs_worker(core.clone(), url.clone()))),
         (None, None) => {}
     }
     // Every 6 hours, as template.yaml's schedule.
-    tokio::spawn(runtime::run_refresh_schedule(core.clone(), std::time::Duration::from_secs(6 * 3600)));
+    // Token refresh and the stranded-job sweep, every 15 minutes as in AWS (TokenRefreshSchedule).
+    tokio::spawn(worker::run_schedule(core.clone(), std::time::Duration::from_secs(15 * 60)));
     let app = http::router(core.clone());
     let listener =
         tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("bind 127.0.0.1:{port}"))?;

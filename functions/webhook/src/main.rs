@@ -1,8 +1,11 @@
-//! API Gateway Lambda function: serves the shared Router (API Gateway routes only this
-//! function's paths to it).
+//! API Gateway Lambda function: Meta's webhook routes only (anything else answers 404).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Secrets it uses: signatures and the verification handshake.
-    inbox_shared::runtime::run_http_lambda(&["META_APP_SECRET", "INSTAGRAM_VERIFY_TOKEN"]).await
+    inbox_shared::runtime::run_http_lambda(
+        &["META_APP_SECRET", "INSTAGRAM_VERIFY_TOKEN"],
+        inbox_shared::http::webhook_router,
+    )
+    .await
 }

@@ -21,6 +21,7 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
         "webhook/receive-reaction-react.json",
         "webhook/receive-bad-signature.json",
         "webhook/receive-not-json.json",
+        "inbox-api/list-conversations.json",
     ];
     let events: Vec<_> = names.iter().map(|n| event(n)).collect();
     let run = invoke(env!("CARGO_BIN_EXE_webhook"), &rig.env(), &events).await;
@@ -32,6 +33,7 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     }
     assert_eq!((answers[6].0, answers[6].1["error"]["code"].as_str()), (403, Some("INVALID_SIGNATURE")));
     assert_eq!((answers[7].0, answers[7].1["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+    assert_eq!((answers[8].0, answers[8].1["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "not its route");
 
     let conversations = core.store.list_conversations(EVENTS_ORG, None, &PageRequest::first(10)).await.unwrap();
     assert_eq!(conversations.data.len(), 2, "text + batch: two customers");

@@ -1,5 +1,5 @@
-//! The HTTP edge: one axum `Router` serves every route, under `lambda_http` in Lambda and
-//! under `axum::serve` in the local server.
+//! The HTTP edge: axum Routers under `lambda_http` in Lambda (each function its own routes)
+//! and under `axum::serve` in the local server (all of them).
 
 mod accounts;
 mod auth;
@@ -25,12 +25,28 @@ use crate::services::Core;
 
 pub type AppState = Arc<Core>;
 
-/// Every route of the product. The webhook and inbox-API functions serve the same Router;
-/// API Gateway only sends each its own routes.
+/// Every route of the product: the local server and the tests mount both functions' routes.
 pub fn router(core: Arc<Core>) -> Router {
+    finish(webhook_routes().merge(inbox_routes()), core)
+}
+
+/// The webhook function's routes (Meta's verification handshake and deliveries); any other
+/// path answers 404, whatever API Gateway sends it.
+pub fn webhook_router(core: Arc<Core>) -> Router {
+    finish(webhook_routes(), core)
+}
+
+/// The inbox API function's routes: inbox, integrations (jobs, OAuth, accounts) and leads.
+pub fn inbox_router(core: Arc<Core>) -> Router {
+    finish(inbox_routes(), core)
+}
+
+fn webhook_routes() -> Router<AppState> {
+    Router::new().route("/api/webhooks/instagram", get(webhook::verify).post(webhook::receive))
+}
+
+fn inbox_routes() -> Router<AppState> {
     Router::new()
-        .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .route("/api/webhooks/instagram", get(webhook::verify).post(webhook::receive))
         .route("/api/inbox/conversations", get(inbox::list_conversations))
         .route("/api/inbox/conversations/{id}", get(inbox::get_conversation))
         .route("/api/inbox/conversations/{id}/messages", get(inbox::list_messages))
@@ -48,6 +64,12 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/api/integrations/connected-accounts", get(accounts::list))
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/leads", get(leads::list).post(leads::create))
+}
+
+/// What every function's Router shares: health, JSON 404/405 and the request id.
+fn finish(routes: Router<AppState>, core: Arc<Core>) -> Router {
+    routes
+        .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .fallback(|| async { AppError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             AppError::new(crate::error::ErrorCode::MethodNotAllowed, "method not allowed on this route")

@@ -1,0 +1,130 @@
+//! Queued work and the schedule, run the same way by the Lambda functions and by the local
+//! server: one rule for what a delivery of a queue message means, one maintenance run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::adapters::memory_queue::MemoryQueue;
+use crate::error::AppError;
+use crate::ports::{JobQueue, QueueMessage};
+use crate::services::Core;
+
+/// How long one delivery may run when nothing else bounds it (the local server): a
+/// Lambda's own deadline is shorter.
+const LOCAL_DELIVERY_BUDGET: Duration = Duration::from_secs(60);
+
+/// One delivery of a queue message `body`, stopped at `deadline`. `Ok`: done, whatever its
+/// job's outcome (delete it). `Err`: deliver it again. A message stopped mid-send is safe to
+/// deliver again: its attempt was recorded before Meta was called, so it is confirmed, not
+/// resent. An unreadable message is an error too, so after `maxReceiveCount` it lands in the
+/// dead-letter queue instead of vanishing.
+pub async fn handle_delivery(core: &Core, id: &str, body: Option<&str>, deadline: Instant) -> Result<(), AppError> {
+    let message = match body.map(serde_json::from_str::<QueueMessage>) {
+        Some(Ok(message)) => message,
+        Some(Err(e)) => return Err(AppError::validation(format!("unreadable queue message: {e}"))),
+        None => return Err(AppError::validation("queue message without a body")),
+    };
+    handle_message(core, id, &message, deadline).await
+}
+
+/// `handle_delivery` for a message already parsed (the in-process queue holds them so).
+pub async fn handle_message(core: &Core, id: &str, message: &QueueMessage, deadline: Instant) -> Result<(), AppError> {
+    let work = core.process_until(message, deadline);
+    let handled = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
+        .await
+        .unwrap_or_else(|_| Err(AppError::unavailable("stopped at the deadline")));
+    match handled {
+        Ok(outcome) => {
+            tracing::info!(message_id = %id, ?outcome, "job message handled");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(message_id = %id, error = %e, "job message will be delivered again");
+            Err(e)
+        }
+    }
+}
+
+/// The schedule's work: refresh expiring tokens, and queue again any job whose queue message
+/// was lost. The event (EventBridge Scheduler or a rule) carries nothing we need.
+pub async fn scheduled_maintenance(core: &Core) -> Result<Value, AppError> {
+    let report = core.refresh_due_tokens().await?;
+    let requeued = core.requeue_stranded_jobs().await?;
+    let mut answer = serde_json::to_value(report).map_err(|e| AppError::internal(e.to_string()))?;
+    answer["jobsRequeued"] = requeued.into();
+    Ok(answer)
+}
+
+/// The local server's schedule: `scheduled_maintenance` at start, then every `every`, as the
+/// scheduled function does in AWS.
+pub async fn run_schedule(core: Arc<Core>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = scheduled_maintenance(&core).await {
+            tracing::error!(error = %e, "maintenance run failed; trying again at the next tick");
+        }
+    }
+}
+
+/// Consumes the in-process queue: runs every due message, then sleeps until the next one is
+/// due or something is enqueued. A failed delivery comes back 30 s later, as SQS would.
+pub async fn run_memory_worker(core: Arc<Core>, queue: Arc<MemoryQueue>) {
+    loop {
+        for message in queue.take_due() {
+            let deadline = Instant::now() + LOCAL_DELIVERY_BUDGET;
+            if handle_message(&core, "in-process", &message, deadline).await.is_err() {
+                let _ = queue.enqueue(&message, chrono::Duration::seconds(30)).await;
+            }
+        }
+        let wait = queue
+            .next_due_at()
+            .map(|due| (due - core.now()).to_std().unwrap_or_default())
+            .unwrap_or(Duration::from_secs(60))
+            .min(Duration::from_secs(60));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = queue.notify.notified() => {}
+        }
+    }
+}
+
+/// Consumes an SQS jobs queue from the local server, as the job-processor function's event
+/// source does in AWS: long-polls, handles each delivery, deletes what was handled (a failure
+/// reappears after the visibility timeout, then goes to the dead-letter queue).
+pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String) {
+    // Long polls wait up to 10 s: this client alone may take longer than the default bound.
+    let long_polls = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(15))
+        .operation_timeout(Duration::from_secs(30))
+        .build();
+    let sdk = crate::runtime::aws_config().await;
+    let client =
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).timeout_config(long_polls).build());
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(10)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(e) => {
+                tracing::error!(error = ?e, "receiving from the jobs queue failed");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        for m in messages {
+            let id = m.message_id().unwrap_or_default();
+            let handled = handle_delivery(&core, id, m.body(), Instant::now() + LOCAL_DELIVERY_BUDGET).await;
+            if let (Ok(()), Some(receipt)) = (handled, m.receipt_handle()) {
+                let _ = client.delete_message().queue_url(&queue_url).receipt_handle(receipt).send().await;
+            }
+        }
+    }
+}
