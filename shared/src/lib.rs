@@ -6,8 +6,6 @@ pub mod adapters;
 pub mod config;
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
-#[cfg(any(test, feature = "test-util"))]
-mod conformance_waiting;
 pub mod domain;
 pub mod error;
 #[cfg(any(test, feature = "test-util"))]

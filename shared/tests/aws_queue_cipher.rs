@@ -5,7 +5,8 @@ use inbox_shared::adapters::dynamodb::DynamoStore;
 use inbox_shared::adapters::kms_cipher::KmsCipher;
 use inbox_shared::adapters::sqs_queue::SqsQueue;
 use inbox_shared::domain::{JobType, OAuthToken, TokenKind};
-use inbox_shared::ports::{CipherError, JobQueue, QueueMessage, Store, TokenCipher, TokenContext};
+use inbox_shared::ports::AccountStore;
+use inbox_shared::ports::{CipherError, JobQueue, QueueMessage, TokenCipher, TokenContext};
 use inbox_shared::testing::local_aws::local_aws;
 
 async fn receive(

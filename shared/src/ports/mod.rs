@@ -16,4 +16,7 @@ pub use graph::{
 };
 pub use queue::{JobQueue, QueueError, QueueMessage};
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};
-pub use store::{Appended, MarkSent, ROUTE_CACHE_TTL, RawEvent, Store, StoreError};
+pub use store::{
+    AccountStore, Appended, ConversationStore, IdempotencyStore, JobStore, LeadStore, MarkSent, MessageStore,
+    ROUTE_CACHE_TTL, RawEvent, RawEventStore, Store, StoreError,
+};

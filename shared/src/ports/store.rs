@@ -57,20 +57,72 @@ pub struct RawEvent {
 /// Persistence, shaped by the access patterns: every method is one key lookup or one ordered
 /// range read (DynamoDB `GetItem`/`Query`/conditional writes), never a full iteration.
 /// Every read made for a user is keyed by the organization id.
+///
+/// One trait per aggregate: a service names the ones it uses; `Store` is all of them, for
+/// the adapters (each implements every part, one file per aggregate) and the conformance suite.
+pub trait Store:
+    AccountStore + ConversationStore + MessageStore + LeadStore + RawEventStore + JobStore + IdempotencyStore
+{
+}
+
+impl<
+    T: AccountStore + ConversationStore + MessageStore + LeadStore + RawEventStore + JobStore + IdempotencyStore + ?Sized,
+> Store for T
+{
+}
+
+/// Connected accounts and their encrypted tokens.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait AccountStore: Send + Sync {
     // Connected accounts.
     /// Creates or replaces the account and its lookup by external id (and page id).
     async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError>;
+
     async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError>;
+
     /// The account whose Instagram account id or page id is `external_id`, in any organization.
     /// May answer from a per-process cache up to `ROUTE_CACHE_TTL` old (webhook routing), so
     /// a disconnect made by another process stops routing within that time.
     async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError>;
+
     async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError>;
 
+    // Tokens and account status.
+    async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError>;
+
+    /// An account holds one token of each kind.
+    async fn get_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError>;
+
+    async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError>;
+
+    async fn set_account_status(
+        &self,
+        org: &str,
+        id: &str,
+        status: AccountStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError>;
+
+    /// Tokens expiring before `before` whose refresh has not failed, soonest first.
+    async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError>;
+
+    /// Claims a token for refreshing until `lease_until`, unless another run holds it.
+    async fn claim_token_refresh(
+        &self,
+        org: &str,
+        account_id: &str,
+        kind: TokenKind,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Conversations: one per (organization, account, customer), and appending messages to them.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
     // Conversations.
     async fn get_conversation(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError>;
+
     /// The conversation of (organization, account, customer), if one exists.
     async fn find_conversation(
         &self,
@@ -78,9 +130,11 @@ pub trait Store: Send + Sync {
         account_id: &str,
         participant_id: &str,
     ) -> Result<Option<Conversation>, StoreError>;
+
     /// Creates the conversation unless one exists for its (organization, account, customer);
     /// returns whichever is stored, so concurrent first messages share one conversation.
     async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError>;
+
     /// Sets the customer's handle, name and linked lead.
     async fn set_conversation_contact(
         &self,
@@ -90,6 +144,7 @@ pub trait Store: Send + Sync {
         display_name: Option<&str>,
         lead_id: Option<&str>,
     ) -> Result<Option<Conversation>, StoreError>;
+
     /// Replaces the preview, unless a message newer than `newest_at` arrived meanwhile.
     async fn set_conversation_preview(
         &self,
@@ -98,8 +153,10 @@ pub trait Store: Send + Sync {
         newest_at: DateTime<Utc>,
         preview: &str,
     ) -> Result<Option<Conversation>, StoreError>;
+
     /// Sets `unreadCount` to zero.
     async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError>;
+
     /// Newest `lastMessageAt` first.
     async fn list_conversations(
         &self,
@@ -120,11 +177,19 @@ pub trait Store: Send + Sync {
         message: &Message,
         activity: &Activity,
     ) -> Result<Appended, StoreError>;
+}
+
+/// Messages after they are appended: lookups by Meta id, status and content changes, and changes waiting for their message.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
     async fn get_message(&self, org: &str, id: &str) -> Result<Option<Message>, StoreError>;
+
     /// The id of the organization's message with this Meta id: one key lookup, the cheapest
     /// way to recognise a redelivery.
     async fn message_id_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<String>, StoreError>;
+
     async fn find_message_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<Message>, StoreError>;
+
     /// Newest `createdAt` first.
     async fn list_messages(
         &self,
@@ -133,34 +198,13 @@ pub trait Store: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<Message>, StoreError>;
 
-    // Leads and customer profiles.
-    /// Fails with `Conflict` when the Instagram handle or user id already names another lead.
-    async fn create_lead(&self, lead: &Lead) -> Result<(), StoreError>;
-    /// Newest first.
-    async fn list_leads(&self, org: &str, page: &PageRequest) -> Result<Page<Lead>, StoreError>;
-    async fn find_lead_by_instagram_user_id(&self, org: &str, user_id: &str) -> Result<Option<Lead>, StoreError>;
-    /// `handle` is normalised (lower case, no `@`).
-    async fn find_lead_by_instagram_handle(&self, org: &str, handle: &str) -> Result<Option<Lead>, StoreError>;
-    async fn get_profile(&self, org: &str, instagram_user_id: &str) -> Result<Option<CustomerProfile>, StoreError>;
-    async fn put_profile(&self, profile: &CustomerProfile) -> Result<(), StoreError>;
-
-    // Events kept for replay.
-    async fn put_raw_event(&self, event: &RawEvent) -> Result<(), StoreError>;
-    /// One page, oldest first (the replay job works through them page by page).
-    async fn raw_events_page(
-        &self,
-        external_account_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<RawEvent>, StoreError>;
-    /// Oldest first.
-    async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError>;
-    async fn delete_raw_event(&self, external_account_id: &str, id: &str) -> Result<(), StoreError>;
-
     // Changes waiting for their message (a reaction, edit, unsend or read receipt that
     // arrived before the message it names), keyed by the organization and the message's Meta id.
     /// Keeps the change once (its `id` is a digest: a redelivery overwrites nothing).
     async fn put_pending_change(&self, org: &str, mid: &str, change: &RawEvent) -> Result<(), StoreError>;
+
     async fn pending_changes(&self, org: &str, mid: &str) -> Result<Vec<RawEvent>, StoreError>;
+
     async fn delete_pending_change(&self, org: &str, mid: &str, id: &str) -> Result<(), StoreError>;
 
     // Outbound messages.
@@ -168,6 +212,7 @@ pub trait Store: Send + Sync {
     /// be sent). `Conflict` if its id or its `externalMessageId` is taken: a message once
     /// stored is never overwritten by a second insert.
     async fn insert_message(&self, message: &Message) -> Result<(), StoreError>;
+
     /// Applies one message's effect to its conversation's summary (see `Conversation::apply`).
     async fn apply_activity(
         &self,
@@ -175,6 +220,7 @@ pub trait Store: Send + Sync {
         conversation_id: &str,
         activity: &Activity,
     ) -> Result<Option<Conversation>, StoreError>;
+
     /// Status SENT with Meta's id, unless another message holds the id.
     async fn mark_message_sent(
         &self,
@@ -183,6 +229,7 @@ pub trait Store: Send + Sync {
         external_id: &str,
         at: DateTime<Utc>,
     ) -> Result<MarkSent, StoreError>;
+
     /// Status FAILED with the stable error code.
     async fn mark_message_failed(
         &self,
@@ -191,6 +238,7 @@ pub trait Store: Send + Sync {
         code: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError>;
+
     /// Applies a later event (reaction, read, edit, deletion) to a stored message; `None`
     /// when there is no such message.
     async fn update_message(
@@ -200,16 +248,63 @@ pub trait Store: Send + Sync {
         change: &MessageChange,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError>;
+
     /// Removes a message and its Meta id.
     async fn delete_message(&self, org: &str, id: &str) -> Result<(), StoreError>;
+}
 
+/// Leads and cached customer profiles.
+#[async_trait]
+pub trait LeadStore: Send + Sync {
+    // Leads and customer profiles.
+    /// Fails with `Conflict` when the Instagram handle or user id already names another lead.
+    async fn create_lead(&self, lead: &Lead) -> Result<(), StoreError>;
+
+    /// Newest first.
+    async fn list_leads(&self, org: &str, page: &PageRequest) -> Result<Page<Lead>, StoreError>;
+
+    async fn find_lead_by_instagram_user_id(&self, org: &str, user_id: &str) -> Result<Option<Lead>, StoreError>;
+
+    /// `handle` is normalised (lower case, no `@`).
+    async fn find_lead_by_instagram_handle(&self, org: &str, handle: &str) -> Result<Option<Lead>, StoreError>;
+
+    async fn get_profile(&self, org: &str, instagram_user_id: &str) -> Result<Option<CustomerProfile>, StoreError>;
+
+    async fn put_profile(&self, profile: &CustomerProfile) -> Result<(), StoreError>;
+}
+
+/// Webhook events kept for replay.
+#[async_trait]
+pub trait RawEventStore: Send + Sync {
+    // Events kept for replay.
+    async fn put_raw_event(&self, event: &RawEvent) -> Result<(), StoreError>;
+
+    /// One page, oldest first (the replay job works through them page by page).
+    async fn raw_events_page(
+        &self,
+        external_account_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<RawEvent>, StoreError>;
+
+    /// Oldest first.
+    async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError>;
+
+    async fn delete_raw_event(&self, external_account_id: &str, id: &str) -> Result<(), StoreError>;
+}
+
+/// Integration jobs: claims, leases and the stranded-job index.
+#[async_trait]
+pub trait JobStore: Send + Sync {
     // Jobs.
     /// Creates or replaces the job.
     async fn put_job(&self, job: &IntegrationJob) -> Result<(), StoreError>;
+
     async fn get_job(&self, org: &str, id: &str) -> Result<Option<IntegrationJob>, StoreError>;
+
     /// Writes the job only if the stored one meets `expected` (not there yet, held by a
     /// claim, in a status); false when it does not, and nothing is written.
     async fn replace_job(&self, job: &IntegrationJob, expected: JobExpectation<'_>) -> Result<bool, StoreError>;
+
     /// Atomically moves a claimable job (see `IntegrationJob::claimable`) to PROCESSING with
     /// one more attempt, a lease until `lease_until` and `claim_id` as its claim. `None` when
     /// it is not claimable, so two workers given the same queue message never both send.
@@ -225,7 +320,11 @@ pub trait Store: Send + Sync {
     /// Jobs still open whose time (`IntegrationJob::open_until`) is before `before`, oldest
     /// first: their queue message was lost, and they are queued again.
     async fn list_stranded_jobs(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<IntegrationJob>, StoreError>;
+}
 
+/// Idempotency keys (and spent OAuth states, in their own key space).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
     // Idempotency keys.
     /// Stores the record unless the organization already used its key; returns the earlier
     /// record in that case.
@@ -233,29 +332,4 @@ pub trait Store: Send + Sync {
         &self,
         record: &IdempotencyRecord,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
-
-    // Tokens and account status.
-    async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError>;
-    /// An account holds one token of each kind.
-    async fn get_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError>;
-    async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError>;
-    async fn set_account_status(
-        &self,
-        org: &str,
-        id: &str,
-        status: AccountStatus,
-        at: DateTime<Utc>,
-    ) -> Result<Option<ConnectedAccount>, StoreError>;
-
-    /// Tokens expiring before `before` whose refresh has not failed, soonest first.
-    async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError>;
-    /// Claims a token for refreshing until `lease_until`, unless another run holds it.
-    async fn claim_token_refresh(
-        &self,
-        org: &str,
-        account_id: &str,
-        kind: TokenKind,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
 }

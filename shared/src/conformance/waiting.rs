@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::conformance::{append, new_conversation, t, unique};
+use super::{append, new_conversation, t, unique};
 use crate::domain::Direction;
 use crate::ports::{RawEvent, Store};
 

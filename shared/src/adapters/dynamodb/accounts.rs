@@ -1,0 +1,185 @@
+//! DynamoDB: connected accounts and their encrypted tokens.
+
+use super::*;
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
+        let previous: Option<ConnectedAccount> = self.get_account(&account.organization_id, &account.id).await?;
+        let mut item = to_item(account)?;
+        ops::keyed(&mut item, keys::org(&account.organization_id), keys::account(&account.id));
+        let mut tx = vec![TxItem::put(item, None)];
+        let external_ids: Vec<&str> =
+            [Some(account.external_account_id.as_str()), account.page_id.as_deref()].into_iter().flatten().collect();
+        for ext in &external_ids {
+            tx.push(Self::account_lookup(account, ext));
+        }
+        // The lookups are conditional: an account is one organization's while connected there.
+        self.transact(tx).await.map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("account connected to another organization"),
+            other => other,
+        })?;
+        self.routes.clear();
+        // Lookups of ids the account no longer has (a page re-linked): removed if still ours.
+        let mut stale: Vec<String> = Vec::new();
+        if let Some(p) = previous {
+            stale.push(p.external_account_id);
+            stale.extend(p.page_id);
+        }
+        stale.retain(|e| !external_ids.contains(&e.as_str()));
+        for ext in stale {
+            let delete = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::external_account(&ext)))
+                .key(keys::SK, s("EXTACC"))
+                .condition_expression("accountId = :id AND organizationId = :org")
+                .expression_attribute_values(":id", s(&account.id))
+                .expression_attribute_values(":org", s(&account.organization_id));
+            if let Err(e) = delete.send().await
+                && !ops::is_conditional_failure(&e)
+            {
+                return Err(ops::backend(e));
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+        self.get(keys::org(org), keys::account(id)).await?.map(from_item).transpose()
+    }
+
+    async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+        if let Some(account) = self.routes.get(external_id) {
+            return Ok(Some(account));
+        }
+        let found =
+            self.follow(keys::external_account(external_id), "EXTACC".into(), "accountId", keys::account).await?;
+        let account: Option<ConnectedAccount> = found.map(from_item).transpose()?;
+        if let Some(a) = &account {
+            self.routes.put(external_id, a);
+        }
+        Ok(account)
+    }
+
+    async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
+        let items = self.query_prefix(keys::org(org), "ACCOUNT#").await?;
+        let mut accounts: Vec<ConnectedAccount> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        accounts.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(accounts)
+    }
+
+    async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
+        let mut item = to_item(token)?;
+        ops::keyed(&mut item, keys::org(&token.organization_id), keys::token(&token.connected_account_id, token.kind));
+        if let (Some(expires), None) = (token.expires_at, token.refresh_failed_at) {
+            item.insert("gsi2pk".into(), s(keys::TOKENS));
+            let owner = format!("{}#{}#{}", token.organization_id, token.connected_account_id, token.kind.as_str());
+            item.insert("gsi2sk".into(), s(keys::ordered(&time_sort_key(expires), &owner)));
+        }
+        self.put(item, None).await.map(|_| ())
+    }
+
+    async fn get_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError> {
+        self.get(keys::org(org), keys::token(account_id, kind)).await?.map(from_item).transpose()
+    }
+
+    async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::org(org)))
+            .key(keys::SK, s(keys::token(account_id, kind)))
+            .send()
+            .await
+            .map_err(ops::backend)?;
+        Ok(())
+    }
+
+    async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError> {
+        // gsi2sk starts with the expiry: everything below `before` is due, soonest first.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2)
+            .key_condition_expression("gsi2pk = :tokens AND gsi2sk < :before")
+            .expression_attribute_values(":tokens", s(keys::TOKENS))
+            .expression_attribute_values(":before", s(time_sort_key(before)))
+            .scan_index_forward(true)
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(ops::backend)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    async fn claim_token_refresh(
+        &self,
+        org: &str,
+        account_id: &str,
+        kind: TokenKind,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let claimed = self
+            .update_returning(
+                keys::org(org),
+                keys::token(account_id, kind),
+                "SET refreshLeaseUntil = :until, refreshLeaseMs = :untilMs",
+                "attribute_exists(pk) AND (attribute_not_exists(refreshLeaseMs) OR refreshLeaseMs <= :nowMs)",
+                vec![],
+                vec![
+                    (":until", attr_of(&lease_until)?),
+                    (":untilMs", n(lease_until.timestamp_millis())),
+                    (":nowMs", n(now.timestamp_millis())),
+                ],
+            )
+            .await?;
+        Ok(claimed.is_some())
+    }
+
+    async fn set_account_status(
+        &self,
+        org: &str,
+        id: &str,
+        status: AccountStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        let item = self
+            .update_returning(
+                keys::org(org),
+                keys::account(id),
+                "SET #status = :status, updatedAt = :at",
+                "attribute_exists(pk)",
+                vec![("#status", "status")],
+                vec![(":status", attr_of(&status)?), (":at", attr_of(&at)?)],
+            )
+            .await?;
+        self.routes.clear();
+        let account: Option<ConnectedAccount> = item.map(from_item).transpose()?;
+        if let Some(a) = &account {
+            // The lookups mirror whether the owner still holds the id.
+            for ext in [Some(a.external_account_id.as_str()), a.page_id.as_deref()].into_iter().flatten() {
+                let update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::external_account(ext)))
+                    .key(keys::SK, s("EXTACC"))
+                    .update_expression("SET ownerActive = :active")
+                    .condition_expression("accountId = :id AND organizationId = :org")
+                    .expression_attribute_values(":active", AttributeValue::Bool(status != AccountStatus::Disconnected))
+                    .expression_attribute_values(":id", s(&a.id))
+                    .expression_attribute_values(":org", s(&a.organization_id));
+                if let Err(e) = update.send().await
+                    && !ops::is_conditional_failure(&e)
+                {
+                    return Err(ops::backend(e));
+                }
+            }
+        }
+        Ok(account)
+    }
+}

@@ -1,0 +1,142 @@
+//! DynamoDB: conversations: one per (organization, account, customer), and appending messages to them.
+
+use super::*;
+
+#[async_trait]
+impl ConversationStore for DynamoStore {
+    async fn get_conversation(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.conversation_versioned(org, id).await?.map(|(c, _)| c))
+    }
+
+    async fn find_conversation(
+        &self,
+        org: &str,
+        account_id: &str,
+        participant_id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        // One lookup by the derived id; conversations created before ids were derived are
+        // found through their lookup item.
+        let derived = Conversation::id_for(org, account_id, participant_id);
+        if let Some(c) = self.get_conversation(org, &derived).await? {
+            return Ok(Some(c));
+        }
+        let sk = keys::conversation_key(account_id, participant_id);
+        self.follow(keys::org(org), sk, "conversationId", keys::conversation).await?.map(from_item).transpose()
+    }
+
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
+        let org = &conversation.organization_id;
+        let mut lookup = HashMap::from([("conversationId".to_owned(), s(&conversation.id))]);
+        let key_sk = keys::conversation_key(&conversation.connected_account_id, &conversation.participant_id);
+        ops::keyed(&mut lookup, keys::org(org), key_sk);
+        let tx = vec![
+            TxItem::put(lookup, Some("attribute_not_exists(pk)")),
+            TxItem::put(Self::conversation_item(conversation, 1)?, Some("attribute_not_exists(pk)")),
+        ];
+        match self.transact(tx).await {
+            Ok(()) => Ok(Conversation { version: 1, ..conversation.clone() }),
+            Err(StoreError::Conflict(_)) => self
+                .find_conversation(org, &conversation.connected_account_id, &conversation.participant_id)
+                .await?
+                .ok_or_else(|| StoreError::Backend("conversation key without conversation".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn set_conversation_contact(
+        &self,
+        org: &str,
+        id: &str,
+        handle: Option<&str>,
+        display_name: Option<&str>,
+        lead_id: Option<&str>,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.update_conversation(org, id, |c| {
+            if let Some(h) = handle {
+                c.handle = Some(h.to_owned());
+            }
+            if let Some(n) = display_name {
+                c.display_name = Some(n.to_owned());
+            }
+            if let Some(l) = lead_id {
+                c.lead_id = Some(l.to_owned());
+            }
+        })
+        .await
+    }
+
+    async fn set_conversation_preview(
+        &self,
+        org: &str,
+        id: &str,
+        newest_at: DateTime<Utc>,
+        preview: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.update_conversation(org, id, |c| c.set_preview_if_newest(newest_at, preview)).await
+    }
+
+    async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
+        self.update_conversation(org, id, |c| c.unread_count = 0).await
+    }
+
+    async fn list_conversations(
+        &self,
+        org: &str,
+        provider: Option<Provider>,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let index = if provider.is_some() { GSI1 } else { GSI2 };
+        self.query_page(index, keys::conversations_of(org, provider.map(Provider::as_str)), page, false).await
+    }
+
+    async fn append_message(
+        &self,
+        seen: &Conversation,
+        message: &Message,
+        activity: &Activity,
+    ) -> Result<Appended, StoreError> {
+        let org = &message.organization_id;
+        // First try over the revision the caller read (the caller looked for a duplicate
+        // beside that read); after a cancelled transaction, find out why and read again.
+        let mut known = (seen.version > 0 && seen.id == message.conversation_id).then(|| seen.clone());
+        for attempt in 0..MAX_RETRIES {
+            contention_pause(attempt).await;
+            let (mut conversation, version) = match known.take() {
+                Some(c) => {
+                    let v = c.version;
+                    (c, v)
+                }
+                None => {
+                    if let Some(mid) = &message.external_message_id
+                        && let Some(existing) = self.find_message_by_external_id(org, mid).await?
+                    {
+                        return Ok(Appended::Duplicate(Box::new(existing)));
+                    }
+                    self.conversation_versioned(org, &message.conversation_id).await?.ok_or_else(|| {
+                        StoreError::Backend(format!("conversation {} not found", message.conversation_id))
+                    })?
+                }
+            };
+            conversation.apply(activity);
+            conversation.version = version + 1;
+            let mut tx = vec![
+                TxItem::put(Self::message_item(message, 0)?, Some("attribute_not_exists(pk)")),
+                TxItem::put_if_version(Self::conversation_item(&conversation, version + 1)?, version),
+            ];
+            if let Some(mid) = &message.external_message_id {
+                tx.push(TxItem::put(Self::mid_lookup(org, mid, &message.id), Some("attribute_not_exists(pk)")));
+            }
+            match self.transact(tx).await {
+                Ok(()) => {
+                    return Ok(Appended::New {
+                        message: Box::new(message.clone()),
+                        conversation: Box::new(conversation),
+                    });
+                }
+                Err(StoreError::Conflict(_)) => continue, // a duplicate or a concurrent update: look again
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend("message append is too contended".into()))
+    }
+}

@@ -1,0 +1,103 @@
+//! Memory store: connected accounts and their encrypted tokens.
+
+use super::*;
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
+        self.with(|t| {
+            let k = key(&account.organization_id, &account.id);
+            // One organization's while connected there.
+            let held_elsewhere = [Some(&account.external_account_id), account.page_id.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|ext| t.account_by_external_id.get(ext).and_then(|owner| t.accounts.get(owner)))
+                .any(|owner| {
+                    owner.organization_id != account.organization_id && owner.status != AccountStatus::Disconnected
+                });
+            if held_elsewhere {
+                return Err(StoreError::Conflict("account connected to another organization"));
+            }
+            t.account_by_external_id.retain(|_, owner| *owner != k);
+            for external_id in [Some(&account.external_account_id), account.page_id.as_ref()].into_iter().flatten() {
+                t.account_by_external_id.insert(external_id.clone(), k.clone());
+            }
+            t.accounts.insert(k, account.clone());
+            Ok(())
+        })
+    }
+
+    async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| t.accounts.get(&key(org, id)).cloned()))
+    }
+
+    async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| t.account_by_external_id.get(external_id).and_then(|k| t.accounts.get(k)).cloned()))
+    }
+
+    async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| {
+            let mut v: Vec<_> = t.accounts.values().filter(|a| a.organization_id == org).cloned().collect();
+            v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+            v
+        }))
+    }
+
+    async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
+        self.with(|t| {
+            t.tokens.insert(token_key(&token.organization_id, &token.connected_account_id, token.kind), token.clone())
+        });
+        Ok(())
+    }
+
+    async fn get_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError> {
+        Ok(self.with(|t| t.tokens.get(&token_key(org, account_id, kind)).cloned()))
+    }
+
+    async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError> {
+        self.with(|t| t.tokens.remove(&token_key(org, account_id, kind)));
+        Ok(())
+    }
+
+    async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError> {
+        Ok(self.with(|t| {
+            let mut due: Vec<_> = t.tokens.values().filter(|tok| tok.due_before(before)).cloned().collect();
+            due.sort_by_key(|tok| (tok.expires_at, tok.organization_id.clone(), tok.connected_account_id.clone()));
+            due.truncate(limit);
+            due
+        }))
+    }
+
+    async fn claim_token_refresh(
+        &self,
+        org: &str,
+        account_id: &str,
+        kind: TokenKind,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|t| {
+            let Some(tok) = t.tokens.get_mut(&token_key(org, account_id, kind)) else { return false };
+            if tok.refresh_lease_until.is_some_and(|l| l > now) {
+                return false;
+            }
+            tok.refresh_lease_until = Some(lease_until);
+            true
+        }))
+    }
+
+    async fn set_account_status(
+        &self,
+        org: &str,
+        id: &str,
+        status: AccountStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| {
+            let a = t.accounts.get_mut(&key(org, id))?;
+            a.status = status;
+            a.updated_at = at;
+            Some(a.clone())
+        }))
+    }
+}

@@ -1,0 +1,117 @@
+//! Memory store: conversations: one per (organization, account, customer), and appending messages to them.
+
+use super::*;
+
+#[async_trait]
+impl ConversationStore for MemoryStore {
+    async fn get_conversation(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| t.conversations.get(&key(org, id)).cloned()))
+    }
+
+    async fn find_conversation(
+        &self,
+        org: &str,
+        account_id: &str,
+        participant_id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| t.conversation_of(org, account_id, participant_id).cloned()))
+    }
+
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
+        Ok(self.with(|t| {
+            let c = conversation;
+            if let Some(existing) = t.conversation_of(&c.organization_id, &c.connected_account_id, &c.participant_id) {
+                return existing.clone();
+            }
+            let owner = (c.organization_id.clone(), c.connected_account_id.clone(), c.participant_id.clone());
+            t.conversation_keys.insert(owner, c.id.clone());
+            t.conversations.insert(key(&c.organization_id, &c.id), c.clone());
+            conversation.clone()
+        }))
+    }
+
+    async fn set_conversation_contact(
+        &self,
+        org: &str,
+        id: &str,
+        handle: Option<&str>,
+        display_name: Option<&str>,
+        lead_id: Option<&str>,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            let c = t.conversations.get_mut(&key(org, id))?;
+            if let Some(h) = handle {
+                c.handle = Some(h.to_owned());
+            }
+            if let Some(n) = display_name {
+                c.display_name = Some(n.to_owned());
+            }
+            if let Some(l) = lead_id {
+                c.lead_id = Some(l.to_owned());
+            }
+            Some(c.clone())
+        }))
+    }
+
+    async fn set_conversation_preview(
+        &self,
+        org: &str,
+        id: &str,
+        newest_at: DateTime<Utc>,
+        preview: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            let c = t.conversations.get_mut(&key(org, id))?;
+            c.set_preview_if_newest(newest_at, preview);
+            Some(c.clone())
+        }))
+    }
+
+    async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            let c = t.conversations.get_mut(&key(org, id))?;
+            c.unread_count = 0;
+            Some(c.clone())
+        }))
+    }
+
+    async fn list_conversations(
+        &self,
+        org: &str,
+        provider: Option<Provider>,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        Ok(self.with(|t| {
+            let items = t
+                .conversations
+                .values()
+                .filter(|c| c.organization_id == org && provider.is_none_or(|p| c.provider == p))
+                .map(|c| (c.sort_key(), c.id.clone(), c.clone()))
+                .collect();
+            page_desc(items, page)
+        }))
+    }
+
+    async fn append_message(
+        &self,
+        _seen: &Conversation,
+        message: &Message,
+        activity: &Activity,
+    ) -> Result<Appended, StoreError> {
+        self.with(|t| {
+            if let Some(mid) = &message.external_message_id
+                && let Some(existing) = t.message_with_external_id(&message.organization_id, mid)
+            {
+                return Ok(Appended::Duplicate(Box::new(existing.clone())));
+            }
+            let conversation = t
+                .conversations
+                .get_mut(&key(&message.organization_id, &message.conversation_id))
+                .ok_or_else(|| StoreError::Backend(format!("conversation {} not found", message.conversation_id)))?;
+            conversation.apply(activity);
+            let conversation = conversation.clone();
+            t.insert_message(message);
+            Ok(Appended::New { message: Box::new(message.clone()), conversation: Box::new(conversation) })
+        })
+    }
+}

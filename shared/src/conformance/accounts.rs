@@ -1,0 +1,152 @@
+//! Conformance cases: connected accounts and their tokens.
+
+use super::*;
+
+pub async fn accounts_are_found_by_instagram_id_and_page_id(store: &dyn Store) {
+    let org = unique("org");
+    let a = account(&org);
+    store.put_account(&a).await.unwrap();
+    assert_eq!(store.get_account(&org, &a.id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(store.find_account_by_external_id(&a.external_account_id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(store.find_account_by_external_id(a.page_id.as_deref().unwrap()).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(store.get_account(&unique("org"), &a.id).await.unwrap(), None, "other organization");
+    assert_eq!(store.find_account_by_external_id(&unique("nobody")).await.unwrap(), None);
+    let mut updated = a.clone();
+    updated.status = AccountStatus::ReauthRequired;
+    updated.updated_at = t(5);
+    store.put_account(&updated).await.unwrap();
+    assert_eq!(store.find_account_by_external_id(&a.external_account_id).await.unwrap(), Some(updated.clone()));
+    assert_eq!(store.list_accounts(&org).await.unwrap(), vec![updated]);
+}
+
+/// An Instagram account is one organization's while connected there: another organization's
+/// write is refused (also when both write at once), and takes it over once it is
+/// disconnected; the earlier owner's record stays its own.
+pub async fn the_account_stored_last_owns_its_external_ids(store: &dyn Store) {
+    let first = account(&unique("org"));
+    store.put_account(&first).await.unwrap();
+    let mut second = account(&unique("org"));
+    second.external_account_id = first.external_account_id.clone();
+    second.page_id = first.page_id.clone();
+    assert!(matches!(store.put_account(&second).await, Err(StoreError::Conflict(_))), "connected elsewhere");
+    assert_eq!(store.find_account_by_external_id(&first.external_account_id).await.unwrap(), Some(first.clone()));
+    store.set_account_status(&first.organization_id, &first.id, AccountStatus::Disconnected, t(3)).await.unwrap();
+    store.put_account(&second).await.unwrap();
+    assert_eq!(store.find_account_by_external_id(&first.external_account_id).await.unwrap(), Some(second.clone()));
+    assert_eq!(
+        store.find_account_by_external_id(first.page_id.as_deref().unwrap()).await.unwrap(),
+        Some(second.clone())
+    );
+    let mut first_disconnected = first.clone();
+    first_disconnected.status = AccountStatus::Disconnected;
+    first_disconnected.updated_at = t(3);
+    assert_eq!(store.get_account(&first.organization_id, &first.id).await.unwrap(), Some(first_disconnected));
+    // Two organizations connecting one new account at the same moment: exactly one gets it.
+    let contested = unique("contested");
+    let racers: Vec<ConnectedAccount> = (0..4)
+        .map(|_| ConnectedAccount { external_account_id: contested.clone(), page_id: None, ..account(&unique("org")) })
+        .collect();
+    let results = futures_util::future::join_all(racers.iter().map(|a| store.put_account(a))).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    // A page re-linked to another account stops routing to the old one.
+    let mut moved = second.clone();
+    moved.page_id = Some(unique("page"));
+    store.put_account(&moved).await.unwrap();
+    assert_eq!(store.find_account_by_external_id(first.page_id.as_deref().unwrap()).await.unwrap(), None);
+    assert_eq!(store.find_account_by_external_id(moved.page_id.as_deref().unwrap()).await.unwrap(), Some(moved));
+}
+
+pub async fn tokens_and_account_status_are_kept_per_account(store: &dyn Store) {
+    let org = unique("org");
+    let a = account(&org);
+    store.put_account(&a).await.unwrap();
+    let token = OAuthToken {
+        organization_id: org.clone(),
+        connected_account_id: a.id.clone(),
+        kind: TokenKind::Page,
+        encrypted: EncryptedToken {
+            scheme: "AES256GCM".into(),
+            key_id: "k".into(),
+            nonce: "bm9uY2U=".into(),
+            ciphertext: "Y2lwaGVy".into(),
+            encrypted_data_key: None,
+        },
+        expires_at: Some(t(3600)),
+        refreshed_at: t(0),
+        created_at: t(0),
+        refresh_failed_at: None,
+        refresh_lease_until: None,
+    };
+    store.put_token(&token).await.unwrap();
+    assert_eq!(store.get_token(&org, &a.id, TokenKind::Page).await.unwrap(), Some(token.clone()));
+    assert_eq!(store.get_token(&org, &a.id, TokenKind::User).await.unwrap(), None, "one token per kind");
+    assert_eq!(store.get_token(&unique("org"), &a.id, TokenKind::Page).await.unwrap(), None);
+    let user = OAuthToken { kind: TokenKind::User, ..token.clone() };
+    store.put_token(&user).await.unwrap();
+    store.delete_token(&org, &a.id, TokenKind::Page).await.unwrap();
+    assert_eq!(store.get_token(&org, &a.id, TokenKind::Page).await.unwrap(), None);
+    assert_eq!(store.get_token(&org, &a.id, TokenKind::User).await.unwrap(), Some(user));
+    let flagged = store.set_account_status(&org, &a.id, AccountStatus::ReauthRequired, t(9)).await.unwrap().unwrap();
+    assert_eq!((flagged.status, flagged.updated_at), (AccountStatus::ReauthRequired, t(9)));
+    assert_eq!(store.get_account(&org, &a.id).await.unwrap().unwrap().status, AccountStatus::ReauthRequired);
+    assert_eq!(store.set_account_status(&unique("org"), &a.id, AccountStatus::Active, t(9)).await.unwrap(), None);
+}
+
+/// Tokens due soonest come first; failed ones never; one run at a time holds a token.
+/// Due lists span organizations, so this case uses expiries far from every other case's.
+pub async fn tokens_due_for_refresh_are_listed_soonest_first_and_claimed_once(store: &dyn Store) {
+    let org = unique("org");
+    let base = t(0) + chrono::Duration::days(365 * 300) + chrono::Duration::seconds(rand::random::<u32>() as i64);
+    let token = |account: &str, expires: Option<DateTime<Utc>>, failed: bool| OAuthToken {
+        organization_id: org.clone(),
+        connected_account_id: account.to_owned(),
+        kind: TokenKind::User,
+        encrypted: EncryptedToken {
+            scheme: "AES256GCM".into(),
+            key_id: "k".into(),
+            nonce: "bg==".into(),
+            ciphertext: "Yw==".into(),
+            encrypted_data_key: None,
+        },
+        expires_at: expires,
+        refreshed_at: t(0),
+        created_at: t(0),
+        refresh_failed_at: failed.then(|| t(1)),
+        refresh_lease_until: None,
+    };
+    let hour = chrono::Duration::hours(1);
+    store.put_token(&token("later", Some(base + hour * 2), false)).await.unwrap();
+    store.put_token(&token("sooner", Some(base + hour), false)).await.unwrap();
+    store.put_token(&token("failed", Some(base + hour), true)).await.unwrap();
+    store.put_token(&token("page", None, false)).await.unwrap();
+    store.put_token(&token("far", Some(base + hour * 10), false)).await.unwrap();
+    let due: Vec<_> = store
+        .list_tokens_due(base + hour * 3, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.organization_id == org)
+        .map(|t| t.connected_account_id)
+        .collect();
+    assert_eq!(due, ["sooner", "later"]);
+    assert!(
+        store
+            .claim_token_refresh(&org, "sooner", TokenKind::User, base, base + chrono::Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_token_refresh(&org, "sooner", TokenKind::User, base, base + chrono::Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+    let after = base + chrono::Duration::minutes(5);
+    assert!(
+        store
+            .claim_token_refresh(&org, "sooner", TokenKind::User, after, after + chrono::Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+    assert!(!store.claim_token_refresh(&org, "missing", TokenKind::User, base, after).await.unwrap());
+}

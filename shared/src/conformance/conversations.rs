@@ -1,0 +1,110 @@
+//! Conformance cases: conversations and their summary.
+
+use super::*;
+
+pub async fn one_conversation_per_customer_even_when_created_twice(store: &dyn Store) {
+    let org = unique("org");
+    let first = new_conversation(store, &org, "cust", t(0)).await;
+    let second = store.create_conversation(&conversation(&org, "acc_1", "cust", t(1))).await.unwrap();
+    assert_eq!(first.id, second.id);
+    let found = store.find_conversation(&org, "acc_1", "cust").await.unwrap().unwrap();
+    assert_eq!(found.id, first.id);
+    assert_eq!(store.find_conversation(&org, "acc_2", "cust").await.unwrap(), None);
+    assert_eq!(store.find_conversation(&unique("org"), "acc_1", "cust").await.unwrap(), None);
+    assert_eq!(store.get_conversation(&unique("org"), &first.id).await.unwrap(), None);
+}
+
+pub async fn conversation_summary_follows_the_newest_message_whatever_the_arrival_order(store: &dyn Store) {
+    let org = unique("org");
+    let c = new_conversation(store, &org, "cust", t(0)).await;
+    append(store, &c, &unique("m"), Direction::Inbound, t(20), "second").await;
+    append(store, &c, &unique("m"), Direction::Inbound, t(10), "first (late)").await;
+    let got = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
+    assert_eq!(got.preview_text.as_deref(), Some("second"));
+    assert_eq!(got.last_message_at, t(20));
+    assert_eq!(got.last_inbound_at, Some(t(20)));
+    assert_eq!(got.unread_count, 2);
+    assert_eq!(got.awaiting_reply_since, Some(t(10)));
+    assert_eq!(got.last_message_direction, Some(Direction::Inbound));
+    append(store, &c, &unique("m"), Direction::Outbound, t(30), "answer").await;
+    let got = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
+    assert_eq!(got.last_outbound_at, Some(t(30)));
+    assert_eq!(got.last_message_direction, Some(Direction::Outbound));
+    assert_eq!(got.preview_text.as_deref(), Some("answer"));
+    assert_eq!(got.awaiting_reply_since, None);
+    assert_eq!(got.unread_count, 2, "our own replies are not unread");
+    let read = store.mark_conversation_read(&org, &c.id).await.unwrap().unwrap();
+    assert_eq!(read.unread_count, 0);
+    assert_eq!(store.mark_conversation_read(&unique("org"), &c.id).await.unwrap(), None);
+}
+
+pub async fn conversations_list_newest_first_in_cursor_pages_within_one_organization(store: &dyn Store) {
+    let org = unique("org");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let c = new_conversation(store, &org, &format!("cust{i}"), t(0)).await;
+        append(store, &c, &unique("m"), Direction::Inbound, t(100 + i), "x").await;
+        ids.push(c.id);
+    }
+    new_conversation(store, &unique("org"), "stranger", t(500)).await;
+    ids.reverse();
+    let first = store.list_conversations(&org, Some(Provider::Instagram), &PageRequest::first(2)).await.unwrap();
+    assert_eq!(first.data.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), ids[..2]);
+    let mut seen: Vec<String> = first.data.iter().map(|c| c.id.clone()).collect();
+    let mut cursor = first.next_cursor;
+    while let Some(c) = cursor {
+        let page = PageRequest { limit: 2, after: Some(Cursor::decode(&c).unwrap()) };
+        let next = store.list_conversations(&org, None, &page).await.unwrap();
+        seen.extend(next.data.iter().map(|c| c.id.clone()));
+        cursor = next.next_cursor;
+    }
+    assert_eq!(seen, ids, "every conversation once, newest first, none of another organization");
+    let all = store.list_conversations(&org, None, &PageRequest::first(5)).await.unwrap();
+    assert_eq!(all.data.len(), 5);
+    assert_eq!(all.next_cursor, None, "an exactly full last page has no next cursor");
+}
+
+pub async fn contact_details_and_lead_link_are_set(store: &dyn Store) {
+    let org = unique("org");
+    let c = new_conversation(store, &org, "cust", t(0)).await;
+    let got =
+        store.set_conversation_contact(&org, &c.id, Some("ana"), Some("Ana"), Some("lead_1")).await.unwrap().unwrap();
+    assert_eq!(
+        (got.handle.as_deref(), got.display_name.as_deref(), got.lead_id.as_deref()),
+        (Some("ana"), Some("Ana"), Some("lead_1"))
+    );
+    let got = store.set_conversation_contact(&org, &c.id, None, None, Some("lead_2")).await.unwrap().unwrap();
+    assert_eq!(
+        (got.handle.as_deref(), got.lead_id.as_deref()),
+        (Some("ana"), Some("lead_2")),
+        "None leaves a field as it is"
+    );
+    assert_eq!(store.set_conversation_contact(&unique("org"), &c.id, Some("x"), None, None).await.unwrap(), None);
+}
+
+/// Concurrent writers never lose each other's updates: first messages from one customer
+/// share one conversation, every message is counted, one worker wins a job claim.
+pub async fn concurrent_writers_lose_nothing(store: &dyn Store) {
+    let org = unique("org");
+    let racers = 12;
+    let fresh: Vec<Conversation> = (0..racers).map(|i| conversation(&org, "acc_1", "cust", t(i))).collect();
+    let created = futures_util::future::join_all(fresh.iter().map(|c| store.create_conversation(c))).await;
+    let ids: std::collections::BTreeSet<_> = created.into_iter().map(|c| c.unwrap().id).collect();
+    assert_eq!(ids.len(), 1, "one conversation per customer");
+    let c = store.find_conversation(&org, "acc_1", "cust").await.unwrap().unwrap();
+    let mids: Vec<String> = (0..racers).map(|_| unique("mid")).collect();
+    let appended = futures_util::future::join_all(
+        mids.iter().enumerate().map(|(i, mid)| append(store, &c, mid, Direction::Inbound, t(10 + i as i64), "x")),
+    )
+    .await;
+    assert!(appended.iter().all(|a| matches!(a, Appended::New { .. })));
+    let got = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
+    assert_eq!(got.unread_count, racers as u32, "every concurrent message counted once");
+    assert_eq!(got.last_message_at, t(10 + racers - 1));
+    assert_eq!(store.list_messages(&org, &c.id, &PageRequest::first(100)).await.unwrap().data.len(), racers as usize);
+    let j = job(&org, t(0));
+    store.put_job(&j).await.unwrap();
+    let claims =
+        futures_util::future::join_all((0..racers).map(|_| store.claim_job(&org, &j.id, t(1), t(100), "racer"))).await;
+    assert_eq!(claims.into_iter().filter(|c| matches!(c, Ok(Some(_)))).count(), 1, "one worker wins the claim");
+}
