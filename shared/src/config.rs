@@ -79,6 +79,26 @@ pub struct Config {
     pub graph_api_version: String,
     /// `graph.instagram.com` (Instagram Login token refresh); `INSTAGRAM_GRAPH_API_BASE_URL`.
     pub instagram_graph_base_url: String,
+    /// Budgets, rates and retry limits (each from its own variable, with a default).
+    pub limits: Limits,
+    /// Webhook source ranges allowed (`WEBHOOK_ALLOWED_CIDRS`); empty: any.
+    pub webhook_allowed_cidrs: Vec<crate::http::source::Cidr>,
+    pub sla_response_minutes: i64,
+    pub human_agent_tag: bool,
+    pub token_encryption_key: Option<String>,
+    pub token_encryption_key_id: Option<String>,
+    /// Earlier static keys, `id:base64,...`, that still decrypt (`TOKEN_ENCRYPTION_KEYS`).
+    pub token_encryption_keys: Option<String>,
+    /// Production encrypts tokens with KMS; a static key there needs `ALLOW_STATIC_TOKEN_KEY=true`.
+    pub allow_static_token_key: bool,
+    pub kms_key_id: Option<String>,
+    pub table_name: Option<String>,
+    pub jobs_queue_url: Option<String>,
+}
+
+/// The tunable numbers: how long, how many, how fast.
+#[derive(Debug, Clone)]
+pub struct Limits {
     pub job_max_attempts: u32,
     /// How far ahead the scheduled refresh looks for expiring tokens.
     pub token_refresh_horizon: Duration,
@@ -96,23 +116,29 @@ pub struct Config {
     /// How long a send whose outcome is unknown waits for its echo before it is reported
     /// `DELIVERY_UNCONFIRMED` (`SEND_CONFIRM_WAIT_SECS`, default 300).
     pub send_confirm_wait: Duration,
-    /// Webhook source ranges allowed (`WEBHOOK_ALLOWED_CIDRS`); empty: any.
-    pub webhook_allowed_cidrs: Vec<crate::http::source::Cidr>,
     /// How long events kept raw (unknown account, unreadable) are kept (`RAW_EVENT_TTL_DAYS`).
     pub raw_event_ttl: Duration,
     /// Conversations of one webhook worked on at once (`WEBHOOK_CONCURRENCY`).
     pub webhook_concurrency: usize,
-    pub sla_response_minutes: i64,
-    pub human_agent_tag: bool,
-    pub token_encryption_key: Option<String>,
-    pub token_encryption_key_id: Option<String>,
-    /// Earlier static keys, `id:base64,...`, that still decrypt (`TOKEN_ENCRYPTION_KEYS`).
-    pub token_encryption_keys: Option<String>,
-    /// Production encrypts tokens with KMS; a static key there needs `ALLOW_STATIC_TOKEN_KEY=true`.
-    pub allow_static_token_key: bool,
-    pub kms_key_id: Option<String>,
-    pub table_name: Option<String>,
-    pub jobs_queue_url: Option<String>,
+}
+
+impl Limits {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Limits {
+            // 12 attempts from 2 s doubling (capped at 15 min): about 47 minutes in all, so
+            // a send outlasts a Meta incident of 15 minutes and more (CONTRACT.md said 5).
+            job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 12)?.max(1),
+            token_refresh_horizon: Duration::hours(parse_num(&get, "TOKEN_REFRESH_HORIZON_HOURS", 7 * 24)?),
+            job_retry_base_delay_ms: parse_num(&get, "JOB_RETRY_BASE_DELAY_MS", 2000)?,
+            webhook_ack_budget: std::time::Duration::from_millis(parse_num(&get, "WEBHOOK_ACK_BUDGET_MS", 1000)?),
+            job_max_age: Duration::minutes(parse_num(&get, "JOB_MAX_AGE_MINUTES", 60)?.max(1)),
+            send_rate_per_account: parse_num(&get, "SEND_RATE_PER_ACCOUNT", 20)?.max(1),
+            graph_timeout: std::time::Duration::from_millis(parse_num(&get, "GRAPH_TIMEOUT_MS", 10_000)?.max(1)),
+            send_confirm_wait: Duration::seconds(parse_num(&get, "SEND_CONFIRM_WAIT_SECS", 300)?.max(1)),
+            raw_event_ttl: Duration::days(parse_num(&get, "RAW_EVENT_TTL_DAYS", 30)?.max(1)),
+            webhook_concurrency: parse_num(&get, "WEBHOOK_CONCURRENCY", 32)?.max(1),
+        })
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -147,18 +173,7 @@ impl Config {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let app_env = match get("APP_ENV").or_else(|| get("NODE_ENV")).as_deref() {
-            None => default_env,
-            Some(v) if v.eq_ignore_ascii_case("development") || v.eq_ignore_ascii_case("dev") => AppEnv::Development,
-            Some(v) if v.eq_ignore_ascii_case("test") => AppEnv::Development,
-            Some(v) if v.eq_ignore_ascii_case("production") || v.eq_ignore_ascii_case("prod") => AppEnv::Production,
-            Some(v) => {
-                return Err(ConfigError::Malformed {
-                    name: "APP_ENV",
-                    why: format!("{v:?} is not development or production"),
-                });
-            }
-        };
+        let app_env = app_env(get("APP_ENV").or_else(|| get("NODE_ENV")).as_deref(), default_env)?;
         let production = app_env == AppEnv::Production;
         if let Some(missing) = needs.iter().find(|n| production && get(n).is_none()) {
             return Err(ConfigError::Missing(missing));
@@ -169,17 +184,7 @@ impl Config {
             app_secrets.insert(0, DEVELOPMENT_APP_SECRET.to_owned());
         }
         let dev_default = |v: &str| (!production).then(|| v.to_owned());
-        let jwt_secret = match get("AUTH_JWT_SECRET") {
-            Some(s) if production && s.len() < MIN_PRODUCTION_JWT_SECRET_BYTES => {
-                return Err(ConfigError::Malformed {
-                    name: "AUTH_JWT_SECRET",
-                    why: format!("must be at least {MIN_PRODUCTION_JWT_SECRET_BYTES} bytes in production"),
-                });
-            }
-            Some(s) => Some(s),
-            None if production => None, // only API Gateway authorizer claims are accepted then
-            None => Some(DEVELOPMENT_JWT_SECRET.to_owned()),
-        };
+        let jwt_secret = jwt_secret(get("AUTH_JWT_SECRET"), production)?;
         Ok(Config {
             app_env,
             verify_token: get("INSTAGRAM_VERIFY_TOKEN").or_else(|| dev_default(DEVELOPMENT_VERIFY_TOKEN)),
@@ -190,10 +195,7 @@ impl Config {
             instagram_app_id: get("INSTAGRAM_APP_ID"),
             instagram_app_secret: get("INSTAGRAM_APP_SECRET"),
             instagram_oauth_redirect_url: get("INSTAGRAM_OAUTH_REDIRECT_URL"),
-            instagram_api_base_url: get("INSTAGRAM_API_BASE_URL")
-                .unwrap_or_else(|| "https://api.instagram.com".to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
+            instagram_api_base_url: base_url(get("INSTAGRAM_API_BASE_URL"), "https://api.instagram.com"),
             jwt_secret,
             jwt_issuer: get("AUTH_JWT_ISSUER"),
             jwt_audience: get("AUTH_JWT_AUDIENCE"),
@@ -207,29 +209,12 @@ impl Config {
                 page_id: get("INSTAGRAM_PAGE_ID"),
                 access_token: get("META_PAGE_ACCESS_TOKEN"),
             },
-            graph_api_base_url: get("GRAPH_API_BASE_URL")
-                .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
+            graph_api_base_url: base_url(get("GRAPH_API_BASE_URL"), DEFAULT_GRAPH_API_BASE_URL),
             graph_api_version: get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
-            instagram_graph_base_url: get("INSTAGRAM_GRAPH_API_BASE_URL")
-                .unwrap_or_else(|| "https://graph.instagram.com".to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
-            token_refresh_horizon: Duration::hours(parse_num(&get, "TOKEN_REFRESH_HORIZON_HOURS", 7 * 24)?),
-            // 12 attempts from 2 s doubling (capped at 15 min): about 47 minutes in all, so
-            // a send outlasts a Meta incident of 15 minutes and more (CONTRACT.md said 5).
-            job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 12)?.max(1),
-            job_retry_base_delay_ms: parse_num(&get, "JOB_RETRY_BASE_DELAY_MS", 2000)?,
-            webhook_ack_budget: std::time::Duration::from_millis(parse_num(&get, "WEBHOOK_ACK_BUDGET_MS", 1000)?),
-            webhook_concurrency: parse_num(&get, "WEBHOOK_CONCURRENCY", 32)?.max(1),
-            job_max_age: Duration::minutes(parse_num(&get, "JOB_MAX_AGE_MINUTES", 60)?.max(1)),
-            send_rate_per_account: parse_num(&get, "SEND_RATE_PER_ACCOUNT", 20)?.max(1),
-            graph_timeout: std::time::Duration::from_millis(parse_num(&get, "GRAPH_TIMEOUT_MS", 10_000)?.max(1)),
-            send_confirm_wait: Duration::seconds(parse_num(&get, "SEND_CONFIRM_WAIT_SECS", 300)?.max(1)),
+            instagram_graph_base_url: base_url(get("INSTAGRAM_GRAPH_API_BASE_URL"), "https://graph.instagram.com"),
+            limits: Limits::from_lookup(&get)?,
             webhook_allowed_cidrs: crate::http::source::parse_list(&get("WEBHOOK_ALLOWED_CIDRS").unwrap_or_default())
                 .map_err(|why| ConfigError::Malformed { name: "WEBHOOK_ALLOWED_CIDRS", why })?,
-            raw_event_ttl: Duration::days(parse_num(&get, "RAW_EVENT_TTL_DAYS", 30)?.max(1)),
             sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),
             human_agent_tag: parse_bool(&get, "INSTAGRAM_HUMAN_AGENT_TAG")?,
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY"),
@@ -271,6 +256,37 @@ fn parse_bool(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Resu
         Some("true" | "1" | "yes") => Ok(true),
         Some(v) => Err(ConfigError::Malformed { name, why: format!("{v:?} is not true or false") }),
     }
+}
+
+/// `APP_ENV` (or `NODE_ENV`) as given, or `default` when neither is set.
+fn app_env(given: Option<&str>, default: AppEnv) -> Result<AppEnv, ConfigError> {
+    match given {
+        None => Ok(default),
+        Some(v) if ["development", "dev", "test"].iter().any(|d| v.eq_ignore_ascii_case(d)) => Ok(AppEnv::Development),
+        Some(v) if ["production", "prod"].iter().any(|p| v.eq_ignore_ascii_case(p)) => Ok(AppEnv::Production),
+        Some(v) => {
+            Err(ConfigError::Malformed { name: "APP_ENV", why: format!("{v:?} is not development or production") })
+        }
+    }
+}
+
+/// The HS256 secret: at least 32 bytes in production, where none means only API Gateway
+/// authorizer claims are accepted; a development default locally.
+fn jwt_secret(given: Option<String>, production: bool) -> Result<Option<String>, ConfigError> {
+    match given {
+        Some(s) if production && s.len() < MIN_PRODUCTION_JWT_SECRET_BYTES => Err(ConfigError::Malformed {
+            name: "AUTH_JWT_SECRET",
+            why: format!("must be at least {MIN_PRODUCTION_JWT_SECRET_BYTES} bytes in production"),
+        }),
+        Some(s) => Ok(Some(s)),
+        None if production => Ok(None),
+        None => Ok(Some(DEVELOPMENT_JWT_SECRET.to_owned())),
+    }
+}
+
+/// A base URL without its trailing slash.
+fn base_url(given: Option<String>, default: &str) -> String {
+    given.as_deref().unwrap_or(default).trim_end_matches('/').to_owned()
 }
 
 #[cfg(test)]
@@ -325,7 +341,10 @@ mod tests {
     #[test]
     fn defaults_match_the_contract() {
         let c = cfg(AppEnv::Development, &[]).unwrap();
-        assert_eq!((c.job_max_attempts, c.job_retry_base_delay_ms, c.sla_response_minutes), (12, 2000, 60));
+        assert_eq!(
+            (c.limits.job_max_attempts, c.limits.job_retry_base_delay_ms, c.sla_response_minutes),
+            (12, 2000, 60)
+        );
         assert_eq!(c.org_claim, "org_id");
         assert_eq!(c.graph_api_base_url, DEFAULT_GRAPH_API_BASE_URL);
     }

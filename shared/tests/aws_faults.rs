@@ -124,7 +124,7 @@ async fn drain(rig: &Rig) {
         }
         for m in messages {
             let message: QueueMessage = serde_json::from_str(m.body().unwrap()).unwrap();
-            if message.job_type == JobType::ProcessWebhook {
+            if message.job_type() == JobType::ProcessWebhook {
                 rig.core.process(&message).await.unwrap();
             }
             let receipt = m.receipt_handle().unwrap();
@@ -204,7 +204,7 @@ async fn a_1000_item_backlog_at_10_ms_per_call_is_acknowledged_fast_then_stored_
     assert_eq!(single.stored, 1);
 
     // The budget bounds the answer whatever the backlog: what it leaves is queued.
-    let budget = rig.core.config.webhook_ack_budget;
+    let budget = rig.core.config.limits.webhook_ack_budget;
     assert!(first < budget + Duration::from_secs(3), "first delivery answered in {first:?}");
     assert!(redelivered < budget + Duration::from_secs(3), "redelivery answered in {redelivered:?}");
     rig.proxy.set_latency(Duration::ZERO);

@@ -4,7 +4,7 @@ use chrono::Duration;
 use inbox_shared::adapters::dynamodb::DynamoStore;
 use inbox_shared::adapters::kms_cipher::KmsCipher;
 use inbox_shared::adapters::sqs_queue::SqsQueue;
-use inbox_shared::domain::{JobType, OAuthToken, TokenKind};
+use inbox_shared::domain::{OAuthToken, TokenKind};
 use inbox_shared::ports::AccountStore;
 use inbox_shared::ports::{CipherError, JobQueue, QueueMessage, TokenCipher, TokenContext};
 use inbox_shared::testing::local_aws::local_aws;
@@ -32,7 +32,7 @@ async fn a_delayed_job_stays_hidden_until_its_delay_has_passed() {
     let Some(aws) = local_aws().await else { return };
     let (url, _) = aws.fresh_queue().await;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws.sdk), &url);
-    let message = QueueMessage::job(JobType::SendMessage, "org_a", "job_1");
+    let message = QueueMessage::send("org_a", "job_1");
     queue.enqueue(&message, Duration::seconds(2)).await.unwrap();
     assert!(receive(queue.client(), &url, 0, None).await.is_empty(), "hidden during its delay");
     let mut got = Vec::new();
@@ -52,7 +52,7 @@ async fn a_job_received_too_often_moves_to_the_dead_letter_queue() {
     let Some(aws) = local_aws().await else { return };
     let (url, dlq) = aws.fresh_queue().await;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws.sdk), &url);
-    queue.enqueue(&QueueMessage::job(JobType::SendMessage, "org_a", "job_poison"), Duration::zero()).await.unwrap();
+    queue.enqueue(&QueueMessage::send("org_a", "job_poison"), Duration::zero()).await.unwrap();
     for attempt in 1..=aws.max_receives {
         // Received and not deleted: the processor failed it.
         assert_eq!(receive(queue.client(), &url, 1, Some(0)).await.len(), 1, "receive {attempt}");

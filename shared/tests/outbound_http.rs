@@ -285,12 +285,11 @@ async fn a_job_delivered_again_after_success_is_not_sent_twice() {
     let (app, conv) = connected().await;
     let (_, accepted) = send(&app, &conv, "hello").await;
     app.run_jobs().await;
-    let again = QueueMessage::job(inbox_shared::domain::JobType::SendMessage, ORG, accepted["jobId"].as_str().unwrap());
+    let again = QueueMessage::send(ORG, accepted["jobId"].as_str().unwrap());
     assert_eq!(app.core.process(&again).await.unwrap(), JobOutcome::Skipped);
     assert_eq!(sends(&app).len(), 1);
     // Another organization naming the job is not given it either.
-    let foreign =
-        QueueMessage::job(inbox_shared::domain::JobType::SendMessage, "org_b", accepted["jobId"].as_str().unwrap());
+    let foreign = QueueMessage::send("org_b", accepted["jobId"].as_str().unwrap());
     assert_eq!(app.core.process(&foreign).await.unwrap(), JobOutcome::Skipped);
     let (status, _) =
         app.get("org_b", &format!("/api/integrations/jobs/{}", accepted["jobId"].as_str().unwrap())).await;

@@ -252,7 +252,7 @@ async fn a_job_whose_workers_keep_dying_before_meta_is_called_ends_failed_unsent
     let app = app(false).await.unwrap();
     let (_, message_id, job_id) = reply(&app, "hello").await;
     app.queue.take_due();
-    let max = app.core.config.job_max_attempts;
+    let max = app.core.config.limits.job_max_attempts;
     for worker in 0..max {
         let now = app.clock_now();
         let claim = format!("w{worker}");

@@ -403,12 +403,12 @@ async fn a_deferred_webhook_item_is_processed_from_the_queue() {
     let app = TestApp::dev().await;
     let item = json!({"sender":{"id":CUSTOMER},"recipient":{"id":IG_ACCOUNT},"timestamp":1732460000123i64,
                       "message":{"mid":"deferred-1","text":"from the queue"}});
-    let message = inbox_shared::ports::QueueMessage {
-        job_type: inbox_shared::domain::JobType::ProcessWebhook,
-        job_id: None,
-        organization_id: None,
-        payload: Some(json!({"entryId": IG_ACCOUNT, "entryTime": null, "devOrg": "org_a", "attempt": 1, "item": item})),
-    };
+    // The older single-item form, as a message queued before packing may still hold it.
+    let message: inbox_shared::ports::QueueMessage = serde_json::from_value(json!({
+        "jobType": "PROCESS_WEBHOOK",
+        "payload": {"entryId": IG_ACCOUNT, "entryTime": null, "devOrg": "org_a", "attempt": 1, "item": item}
+    }))
+    .unwrap();
     assert_eq!(app.core.process(&message).await.unwrap(), inbox_shared::services::JobOutcome::Succeeded);
     assert_eq!(app.core.process(&message).await.unwrap(), inbox_shared::services::JobOutcome::Succeeded, "idempotent");
     let c = &app.conversations("org_a").await[0];

@@ -52,7 +52,7 @@ impl HttpGraphApi {
             &config.graph_api_version,
             app,
         );
-        api.client = Self::client(config.graph_timeout);
+        api.client = Self::client(config.limits.graph_timeout);
         api
     }
 

@@ -82,14 +82,13 @@ impl JobQueue for MemoryQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::JobType;
     use crate::ports::ManualClock;
 
     #[tokio::test]
     async fn messages_become_due_after_their_delay_in_due_order() {
         let clock = Arc::new(ManualClock::new(DateTime::from_timestamp(0, 0).unwrap()));
         let q = MemoryQueue::new(clock.clone());
-        let m = |id: &str| QueueMessage::job(JobType::SendMessage, "org", id);
+        let m = |id: &str| QueueMessage::send("org", id);
         q.enqueue(&m("late"), Duration::seconds(10)).await.unwrap();
         q.enqueue(&m("now"), Duration::zero()).await.unwrap();
         q.enqueue(&m("soon"), Duration::seconds(5)).await.unwrap();

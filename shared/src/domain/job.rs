@@ -117,6 +117,51 @@ impl IntegrationJob {
         }
     }
 
+    /// A worker takes the job (only when `claimable(now)`): one more attempt, under `claim_id`
+    /// until `lease_until`.
+    pub fn claim(&mut self, claim_id: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) {
+        self.status = JobStatus::Processing;
+        self.attempts += 1;
+        self.lease_expires_at = Some(lease_until);
+        self.claim_id = Some(claim_id.to_owned());
+        self.updated_at = now;
+    }
+
+    /// Done: Meta took the message under `mid`.
+    pub fn succeed(&mut self, mid: &str, now: DateTime<Utc>) {
+        self.status = JobStatus::Succeeded;
+        self.sent_message_id = Some(mid.to_owned());
+        self.next_attempt_at = None;
+        self.lease_expires_at = None;
+        self.last_error = None;
+        self.updated_at = now;
+    }
+
+    /// Waits, with `error` showing why, for its next run at `at` (a retry, or a check of an
+    /// unconfirmed send).
+    pub fn wait_until(&mut self, at: DateTime<Utc>, error: JobError, now: DateTime<Utc>) {
+        self.status = JobStatus::Pending;
+        self.next_attempt_at = Some(at);
+        self.lease_expires_at = None;
+        self.last_error = Some(error);
+        self.updated_at = now;
+    }
+
+    /// Failed for good, with `error`.
+    pub fn fail(&mut self, error: JobError, now: DateTime<Utc>) {
+        self.status = JobStatus::Failed;
+        self.next_attempt_at = None;
+        self.lease_expires_at = None;
+        self.last_error = Some(error);
+        self.updated_at = now;
+    }
+
+    /// A failed send taken up again by an agent: a new series of attempts from `now`, with
+    /// `payload` (the same message).
+    pub fn reopen(self, payload: Value, now: DateTime<Utc>) -> Self {
+        IntegrationJob::send_message(self.id, &self.organization_id, payload, now)
+    }
+
     /// Whether a worker may take the job at `now`: pending and due, or processing under an
     /// expired claim.
     pub fn claimable(&self, now: DateTime<Utc>) -> bool {

@@ -61,7 +61,7 @@ pub async fn receive(
     }
     // Work on items for the configured budget, and never so long that the function's own
     // deadline leaves no time to queue the rest.
-    let mut budget = core.config.webhook_ack_budget;
+    let mut budget = core.config.limits.webhook_ack_budget;
     if let Some(Extension(ctx)) = lambda {
         budget = budget.min(crate::runtime::time_to_work(&ctx));
     }

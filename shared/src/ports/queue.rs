@@ -1,32 +1,139 @@
 use async_trait::async_trait;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::JobType;
 
-/// What travels on the jobs queue: a reference to an `IntegrationJob`, or (for webhook items
-/// that could not be processed at once) the item itself.
+/// What travels on the jobs queue: one variant per kind of work, each with its typed payload.
+/// `Wire` is the one place it becomes JSON (`{"jobType","jobId","organizationId","payload"}`),
+/// so messages already on a queue keep their meaning across deployments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueueMessage {
-    pub job_type: JobType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payload: Option<Value>,
+#[serde(into = "Wire", try_from = "Wire")]
+pub enum QueueMessage {
+    /// Send the reply an `IntegrationJob` holds.
+    SendMessage { organization_id: String, job_id: String },
+    /// Webhook items that could not be stored at once, in lane order.
+    ProcessWebhook(QueuedItems),
+    /// One page of the events kept for an account, into its inbox.
+    ReplayEvents(ReplayPage),
+    /// Fetch a new customer's profile and link their lead, off the webhook's path.
+    EnrichContact { organization_id: String, conversation_id: String },
 }
 
 impl QueueMessage {
-    pub fn job(job_type: JobType, organization_id: &str, job_id: &str) -> Self {
-        QueueMessage {
-            job_type,
-            job_id: Some(job_id.to_owned()),
-            organization_id: Some(organization_id.to_owned()),
-            payload: None,
+    pub fn send(organization_id: &str, job_id: &str) -> Self {
+        QueueMessage::SendMessage { organization_id: organization_id.to_owned(), job_id: job_id.to_owned() }
+    }
+
+    pub fn job_type(&self) -> JobType {
+        match self {
+            QueueMessage::SendMessage { .. } => JobType::SendMessage,
+            QueueMessage::ProcessWebhook(_) => JobType::ProcessWebhook,
+            QueueMessage::ReplayEvents(_) => JobType::ReplayEvents,
+            QueueMessage::EnrichContact { .. } => JobType::EnrichContact,
         }
+    }
+}
+
+/// One webhook item as it travels on the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedItem {
+    pub entry_id: String,
+    #[serde(default)]
+    pub entry_time: Option<DateTime<Utc>>,
+    pub item: Value,
+}
+
+/// The payload of `ProcessWebhook`: items in lane order, and how many times they failed
+/// already. (A single `item` with `entryId` is the older form, still read.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedItems {
+    #[serde(default)]
+    pub items: Vec<QueuedItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev_org: Option<String>,
+    #[serde(default)]
+    pub attempt: u32,
+    #[serde(default, skip_serializing)]
+    pub entry_id: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub entry_time: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing)]
+    pub item: Option<Value>,
+}
+
+/// The payload of `ReplayEvents`: whose kept events, from where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayPage {
+    pub external_account_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// The JSON shape on the queue.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire {
+    job_type: JobType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    job_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    organization_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payload: Option<Value>,
+}
+
+impl From<QueueMessage> for Wire {
+    fn from(m: QueueMessage) -> Self {
+        let job_type = m.job_type();
+        let payload = |v: Result<Value, serde_json::Error>| v.ok();
+        match m {
+            QueueMessage::SendMessage { organization_id, job_id } => {
+                Wire { job_type, job_id: Some(job_id), organization_id: Some(organization_id), payload: None }
+            }
+            QueueMessage::ProcessWebhook(items) => {
+                Wire { job_type, job_id: None, organization_id: None, payload: payload(serde_json::to_value(items)) }
+            }
+            QueueMessage::ReplayEvents(page) => {
+                Wire { job_type, job_id: None, organization_id: None, payload: payload(serde_json::to_value(page)) }
+            }
+            QueueMessage::EnrichContact { organization_id, conversation_id } => Wire {
+                job_type,
+                job_id: None,
+                organization_id: Some(organization_id),
+                payload: Some(serde_json::json!({ "conversationId": conversation_id })),
+            },
+        }
+    }
+}
+
+impl TryFrom<Wire> for QueueMessage {
+    type Error = String;
+
+    fn try_from(w: Wire) -> Result<Self, String> {
+        let payload = w.payload.unwrap_or(Value::Null);
+        let unreadable = |e: serde_json::Error| format!("{:?} payload: {e}", w.job_type);
+        Ok(match w.job_type {
+            JobType::SendMessage => QueueMessage::SendMessage {
+                organization_id: w.organization_id.ok_or("SEND_MESSAGE without organizationId")?,
+                job_id: w.job_id.ok_or("SEND_MESSAGE without jobId")?,
+            },
+            JobType::ProcessWebhook => {
+                QueueMessage::ProcessWebhook(serde_json::from_value(payload).map_err(unreadable)?)
+            }
+            JobType::ReplayEvents => QueueMessage::ReplayEvents(serde_json::from_value(payload).map_err(unreadable)?),
+            JobType::EnrichContact => QueueMessage::EnrichContact {
+                organization_id: w.organization_id.ok_or("ENRICH_CONTACT without organizationId")?,
+                conversation_id: payload["conversationId"]
+                    .as_str()
+                    .ok_or("ENRICH_CONTACT without conversationId")?
+                    .to_owned(),
+            },
+        })
     }
 }
 
@@ -39,4 +146,53 @@ pub struct QueueError(pub String);
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), QueueError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn wire(m: &QueueMessage) -> Value {
+        serde_json::to_value(m).unwrap()
+    }
+
+    #[test]
+    fn every_kind_keeps_the_json_shape_messages_already_queued_have() {
+        let send = QueueMessage::send("org_a", "job_1");
+        assert_eq!(wire(&send), json!({"jobType": "SEND_MESSAGE", "jobId": "job_1", "organizationId": "org_a"}));
+        let enrich = QueueMessage::EnrichContact { organization_id: "org_a".into(), conversation_id: "c1".into() };
+        assert_eq!(
+            wire(&enrich),
+            json!({"jobType": "ENRICH_CONTACT", "organizationId": "org_a", "payload": {"conversationId": "c1"}})
+        );
+        let replay = QueueMessage::ReplayEvents(ReplayPage { external_account_id: "178".into(), cursor: None });
+        assert_eq!(wire(&replay), json!({"jobType": "REPLAY_EVENTS", "payload": {"externalAccountId": "178"}}));
+        let items = QueuedItems {
+            items: vec![QueuedItem { entry_id: "178".into(), entry_time: None, item: json!({"x": 1}) }],
+            attempt: 2,
+            ..Default::default()
+        };
+        let webhook = QueueMessage::ProcessWebhook(items);
+        assert_eq!(
+            wire(&webhook),
+            json!({"jobType": "PROCESS_WEBHOOK", "payload": {"items": [{"entryId": "178", "entryTime": null, "item": {"x": 1}}], "attempt": 2}})
+        );
+        for m in [send, enrich, replay, webhook] {
+            assert_eq!(serde_json::from_value::<QueueMessage>(wire(&m)).unwrap(), m, "round trip");
+        }
+    }
+
+    #[test]
+    fn a_message_missing_what_its_kind_needs_is_unreadable_not_a_default() {
+        for bad in [
+            json!({"jobType": "SEND_MESSAGE", "organizationId": "org_a"}),
+            json!({"jobType": "ENRICH_CONTACT", "organizationId": "org_a", "payload": {}}),
+            json!({"jobType": "REPLAY_EVENTS", "payload": {"cursor": "x"}}),
+            json!({"jobType": "PROCESS_WEBHOOK", "payload": {"items": "not a list"}}),
+            json!({"jobType": "SOMETHING_ELSE"}),
+        ] {
+            assert!(serde_json::from_value::<QueueMessage>(bad.clone()).is_err(), "{bad}");
+        }
+    }
 }

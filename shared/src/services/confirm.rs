@@ -9,7 +9,7 @@
 
 use chrono::Duration;
 
-use crate::domain::{Direction, IntegrationJob, JobError, JobStatus, JobType, Message, PageRequest};
+use crate::domain::{Direction, IntegrationJob, JobError, Message, PageRequest};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
 
@@ -33,7 +33,7 @@ impl Core {
             return self.succeed(job, p, &mid).await;
         }
         let now = self.now();
-        let give_up_at = started + self.config.send_confirm_wait;
+        let give_up_at = started + self.config.limits.send_confirm_wait;
         if now >= give_up_at {
             let failure = SendFailure::permanent(
                 ErrorCode::DeliveryUnconfirmed,
@@ -42,18 +42,15 @@ impl Core {
             return self.fail(job, Some(p), failure).await;
         }
         let delay = CHECK_EVERY.min(give_up_at - now);
-        job.status = JobStatus::Pending;
-        job.next_attempt_at = Some(now + delay);
-        job.lease_expires_at = None;
-        job.last_error = Some(JobError {
+        let waiting = JobError {
             code: ErrorCode::DeliveryUnconfirmed.as_str().to_owned(),
             message: "waiting for Meta's echo to confirm the send".to_owned(),
-        });
-        job.updated_at = now;
+        };
+        job.wait_until(now + delay, waiting, now);
         if !self.save_claimed(&job).await? {
             return Ok(JobOutcome::Skipped);
         }
-        let msg = QueueMessage::job(JobType::SendMessage, &job.organization_id, &job.id);
+        let msg = QueueMessage::send(&job.organization_id, &job.id);
         self.queue.enqueue(&msg, delay).await.map_err(AppError::unavailable)?;
         Ok(JobOutcome::AwaitingConfirmation { delay })
     }

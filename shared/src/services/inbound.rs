@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, JobType, Message, MessageChange,
-    MessageStatus, Provider, new_id,
+    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageChange, MessageStatus,
+    Provider, new_id,
 };
 use crate::error::AppError;
 use crate::meta::webhook::{EventKind, InboundMessage, Item, MessagingEvent, Rejected};
@@ -104,28 +104,32 @@ impl Core {
         match self.store.append_message(&conversation, &message, &activity).await? {
             Appended::Duplicate(_) => Ok(Outcome::Duplicate),
             Appended::New { conversation, .. } => {
-                // Changes that arrived before this message (a reaction, an unsend) apply now.
-                if let Some(mid) = &message.external_message_id {
-                    self.apply_pending_changes(org, mid).await?;
-                }
-                // Until the customer's profile is known (usually only the first message): a lead
-                // created later is linked when it is created (by Instagram user id).
-                // Queued, not done here: a slow Graph API must not delay Meta's 200 (5 s budget).
-                if conversation.handle.is_none() {
-                    let job = QueueMessage {
-                        job_type: JobType::EnrichContact,
-                        job_id: None,
-                        organization_id: Some(conversation.organization_id.clone()),
-                        payload: Some(json!({ "conversationId": conversation.id })),
-                    };
-                    // Best effort: the message is already safe; the next one queues it again.
-                    if let Err(e) = self.queue.enqueue(&job, Duration::zero()).await {
-                        tracing::warn!(error = %e, "contact enrichment not queued");
-                    }
-                }
+                self.after_new_message(&conversation, &message).await?;
                 Ok(Outcome::Stored)
             }
         }
+    }
+
+    /// What a newly stored message sets off: the changes that arrived before it (a reaction,
+    /// an unsend) apply now, and a customer whose profile is unknown gets it fetched.
+    async fn after_new_message(&self, conversation: &Conversation, message: &Message) -> Result<(), AppError> {
+        if let Some(mid) = &message.external_message_id {
+            self.apply_pending_changes(&conversation.organization_id, mid).await?;
+        }
+        // Until the customer's profile is known (usually only the first message): a lead
+        // created later is linked when it is created (by Instagram user id).
+        // Queued, not done here: a slow Graph API must not delay Meta's 200 (5 s budget).
+        if conversation.handle.is_none() {
+            let job = QueueMessage::EnrichContact {
+                organization_id: conversation.organization_id.clone(),
+                conversation_id: conversation.id.clone(),
+            };
+            // Best effort: the message is already safe; the next one queues it again.
+            if let Err(e) = self.queue.enqueue(&job, Duration::zero()).await {
+                tracing::warn!(error = %e, "contact enrichment not queued");
+            }
+        }
+        Ok(())
     }
 
     /// The conversation of (account, customer), created on the first message.
@@ -260,7 +264,7 @@ impl Core {
             reason: reason.to_owned(),
             payload: raw.clone(),
             received_at: now,
-            expires_at: Some(now + self.config.raw_event_ttl),
+            expires_at: Some(now + self.config.limits.raw_event_ttl),
         }
     }
 }

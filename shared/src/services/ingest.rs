@@ -11,13 +11,10 @@ use std::time::Instant;
 
 use chrono::Duration;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::domain::JobType;
 use crate::error::AppError;
 use crate::meta::webhook::{Envelope, Item, MessagingEvent, Source};
-use crate::ports::QueueMessage;
+use crate::ports::{QueueMessage, QueuedItem, QueuedItems};
 
 use super::Core;
 use super::backoff::retry_delay;
@@ -35,35 +32,6 @@ const IN_FLIGHT_GRACE: std::time::Duration = std::time::Duration::from_millis(30
 /// after that they are kept raw, still never lost.
 const ITEM_MAX_ATTEMPTS: u32 = 10;
 
-/// One webhook item as it travels on the queue.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct QueuedItem {
-    entry_id: String,
-    #[serde(default)]
-    entry_time: Option<chrono::DateTime<chrono::Utc>>,
-    item: Value,
-}
-
-/// The payload of a `PROCESS_WEBHOOK` queue message: items in lane order, and how many
-/// times they failed already. (A single `item` with `entryId` is the older form.)
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct QueuedItems {
-    #[serde(default)]
-    items: Vec<QueuedItem>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dev_org: Option<String>,
-    #[serde(default)]
-    attempt: u32,
-    #[serde(default, skip_serializing)]
-    entry_id: Option<String>,
-    #[serde(default, skip_serializing)]
-    entry_time: Option<chrono::DateTime<chrono::Utc>>,
-    #[serde(default, skip_serializing)]
-    item: Option<Value>,
-}
-
 /// What one lane left undone.
 #[derive(Default)]
 struct LaneEnd {
@@ -78,7 +46,7 @@ struct LaneEnd {
 impl Core {
     /// Accepts a verified webhook within the configured budget (`WEBHOOK_ACK_BUDGET_MS`).
     pub async fn accept_webhook(&self, envelope: Envelope, dev_org: Option<&str>) -> Result<AcceptReport, AppError> {
-        self.accept_webhook_until(envelope, dev_org, Instant::now() + self.config.webhook_ack_budget).await
+        self.accept_webhook_until(envelope, dev_org, Instant::now() + self.config.limits.webhook_ack_budget).await
     }
 
     /// Accepts every item of a verified webhook, working on them until `deadline` and
@@ -95,7 +63,7 @@ impl Core {
                 tracing::warn!(reason = %rejected.reason, "webhook item kept raw");
                 self.keep_raw_rejected(rejected)
             })
-            .buffer_unordered(self.config.webhook_concurrency)
+            .buffer_unordered(self.config.limits.webhook_concurrency)
             .collect::<Vec<_>>()
             .await;
         let mut report = self.ingest(envelope.items, dev_org, deadline, 0).await?;
@@ -117,7 +85,7 @@ impl Core {
     ) -> Result<AcceptReport, AppError> {
         let ends = futures_util::stream::iter(lanes(items))
             .map(|lane| self.run_lane(lane, dev_org, deadline))
-            .buffer_unordered(self.config.webhook_concurrency)
+            .buffer_unordered(self.config.limits.webhook_concurrency)
             .collect::<Vec<_>>()
             .await;
         let (mut report, mut unreached, mut failed) = (AcceptReport::default(), Vec::new(), Vec::new());
@@ -139,7 +107,8 @@ impl Core {
             }
         } else if !failed.is_empty() {
             report.deferred += failed.len();
-            let delay = retry_delay(self.config.job_retry_base_delay_ms, attempt + 1, self.jitter.sample(), None);
+            let delay =
+                retry_delay(self.config.limits.job_retry_base_delay_ms, attempt + 1, self.jitter.sample(), None);
             self.spill(failed, dev_org, attempt + 1, delay).await?;
         }
         Ok(report)
@@ -198,12 +167,7 @@ impl Core {
             messages.push(current);
         }
         let sent = futures_util::future::join_all(messages.iter().map(|m| {
-            let message = QueueMessage {
-                job_type: JobType::ProcessWebhook,
-                job_id: None,
-                organization_id: None,
-                payload: serde_json::to_value(m).ok(),
-            };
+            let message = QueueMessage::ProcessWebhook(m.clone());
             async move { self.queue.enqueue(&message, delay).await }
         }))
         .await;
@@ -216,13 +180,10 @@ impl Core {
     /// The `PROCESS_WEBHOOK` job: the queued items, worked on until `deadline`.
     pub(crate) async fn process_queued_items(
         &self,
-        payload: Option<&Value>,
+        queued: &QueuedItems,
         deadline: Instant,
     ) -> Result<AcceptReport, AppError> {
-        let Some(queued) = payload.and_then(|p| serde_json::from_value::<QueuedItems>(p.clone()).ok()) else {
-            tracing::error!("unreadable PROCESS_WEBHOOK payload; dropped");
-            return Ok(AcceptReport::default());
-        };
+        let queued = queued.clone();
         let mut items = Vec::new();
         let mut report = AcceptReport::default();
         let older = queued.item.clone().map(|item| QueuedItem {

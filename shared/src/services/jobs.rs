@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobStatus, JobType};
+use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobStatus};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::{FailureClass, classify};
 use crate::ports::{MarkSent, QueueMessage, SentMessage};
@@ -86,30 +86,21 @@ impl Core {
         message: &QueueMessage,
         deadline: std::time::Instant,
     ) -> Result<JobOutcome, AppError> {
-        match message.job_type {
-            JobType::SendMessage => {
-                let (Some(org), Some(id)) = (&message.organization_id, &message.job_id) else {
-                    tracing::error!("SEND_MESSAGE queue message without organization or job id; dropped");
-                    return Ok(JobOutcome::Skipped);
-                };
-                self.run_send_job(org, id).await
-            }
-            JobType::ProcessWebhook => {
+        match message {
+            QueueMessage::SendMessage { organization_id, job_id } => self.run_send_job(organization_id, job_id).await,
+            QueueMessage::ProcessWebhook(items) => {
                 let deadline = deadline.min(std::time::Instant::now() + QUEUED_ITEMS_BUDGET);
-                let report = self.process_queued_items(message.payload.as_ref(), deadline).await?;
+                let report = self.process_queued_items(items, deadline).await?;
                 tracing::info!(?report, "queued webhook items processed");
                 Ok(JobOutcome::Succeeded)
             }
-            JobType::ReplayEvents => {
-                let replayed = self.replay_kept_events(message.payload.as_ref()).await?;
+            QueueMessage::ReplayEvents(page) => {
+                let replayed = self.replay_kept_events(page).await?;
                 tracing::info!(replayed, "kept events replayed");
                 Ok(JobOutcome::Succeeded)
             }
-            JobType::EnrichContact => {
-                let org = message.organization_id.as_deref().unwrap_or_default();
-                let conversation =
-                    message.payload.as_ref().and_then(|p| p["conversationId"].as_str()).unwrap_or_default();
-                match self.enrich_conversation(org, conversation).await? {
+            QueueMessage::EnrichContact { organization_id, conversation_id } => {
+                match self.enrich_conversation(organization_id, conversation_id).await? {
                     true => Ok(JobOutcome::Succeeded),
                     false => Ok(JobOutcome::Skipped),
                 }
@@ -139,7 +130,7 @@ impl Core {
             return self.confirm_send(job, &payload).await;
         }
         // A job whose workers keep dying before Meta is called ends here.
-        if job.attempts > self.config.job_max_attempts {
+        if job.attempts > self.config.limits.job_max_attempts {
             let failure = SendFailure::permanent(ErrorCode::SendAttemptsExhausted, "no attempt finished");
             return self.fail(job, Some(&payload), failure).await;
         }
@@ -157,10 +148,10 @@ impl Core {
             }
             Err(failure) => {
                 job.send_started_at = None; // Meta answered: nothing was sent
-                let young = self.now() - job.created_at < self.config.job_max_age;
+                let young = self.now() - job.created_at < self.config.limits.job_max_age;
                 match failure.class {
                     FailureClass::Transient | FailureClass::Throttled
-                        if job.attempts < self.config.job_max_attempts && young =>
+                        if job.attempts < self.config.limits.job_max_attempts && young =>
                     {
                         self.retry(job, failure).await
                     }
@@ -191,7 +182,7 @@ impl Core {
             JobStatus::Succeeded | JobStatus::Failed => None,
         };
         if let Some(at) = claimable_at.filter(|at| *at > now) {
-            let msg = QueueMessage::job(JobType::SendMessage, org, job_id);
+            let msg = QueueMessage::send(org, job_id);
             self.queue.enqueue(&msg, at - now).await.map_err(AppError::unavailable)?;
         }
         Ok(JobOutcome::Skipped)
@@ -220,8 +211,8 @@ impl Core {
         }
         let target = token.send_target(&account);
         let per_second = match &p.attachment {
-            Some(a) if a.kind == "audio" || a.kind == "video" => self.config.send_rate_per_account.min(10),
-            _ => self.config.send_rate_per_account,
+            Some(a) if a.kind == "audio" || a.kind == "video" => self.config.limits.send_rate_per_account.min(10),
+            _ => self.config.limits.send_rate_per_account,
         };
         let wait = self.pacer.reserve(&account.id, per_second, std::time::Instant::now());
         if !wait.is_zero() {
@@ -254,12 +245,7 @@ impl Core {
             recorded_at: now,
         };
         self.store.apply_activity(&org, &p.conversation_id, &activity).await?;
-        job.status = JobStatus::Succeeded;
-        job.sent_message_id = Some(mid.to_owned());
-        job.next_attempt_at = None;
-        job.lease_expires_at = None;
-        job.last_error = None;
-        job.updated_at = now;
+        job.succeed(mid, now);
         self.save_claimed(&job).await?;
         Ok(JobOutcome::Succeeded)
     }
@@ -289,18 +275,18 @@ impl Core {
 
     async fn retry(&self, mut job: IntegrationJob, failure: SendFailure) -> Result<JobOutcome, AppError> {
         let now = self.now();
-        let delay =
-            retry_delay(self.config.job_retry_base_delay_ms, job.attempts, self.jitter.sample(), failure.retry_after);
-        job.status = JobStatus::Pending;
-        job.next_attempt_at = Some(now + delay);
-        job.lease_expires_at = None;
-        job.last_error =
-            Some(JobError { code: failure.class.final_code().as_str().to_owned(), message: failure.message });
-        job.updated_at = now;
+        let delay = retry_delay(
+            self.config.limits.job_retry_base_delay_ms,
+            job.attempts,
+            self.jitter.sample(),
+            failure.retry_after,
+        );
+        let error = JobError { code: failure.class.final_code().as_str().to_owned(), message: failure.message };
+        job.wait_until(now + delay, error, now);
         if !self.save_claimed(&job).await? {
             return Ok(JobOutcome::Skipped);
         }
-        let msg = QueueMessage::job(JobType::SendMessage, &job.organization_id, &job.id);
+        let msg = QueueMessage::send(&job.organization_id, &job.id);
         self.queue.enqueue(&msg, delay).await.map_err(AppError::unavailable)?;
         tracing::info!(job = %job.id, attempts = job.attempts, delay_ms = delay.num_milliseconds(), "send will be retried");
         Ok(JobOutcome::Retrying { delay })
@@ -315,11 +301,7 @@ impl Core {
         let org = job.organization_id.clone();
         let now = self.now();
         let code = failure.class.final_code();
-        job.status = JobStatus::Failed;
-        job.next_attempt_at = None;
-        job.lease_expires_at = None;
-        job.last_error = Some(JobError { code: code.as_str().to_owned(), message: failure.message });
-        job.updated_at = now;
+        job.fail(JobError { code: code.as_str().to_owned(), message: failure.message }, now);
         // The job first, under the claim: a late worker changes nothing else either.
         if !self.save_claimed(&job).await? {
             return Ok(JobOutcome::Skipped);
@@ -349,7 +331,8 @@ impl Core {
         let stranded = self.store.list_stranded_jobs(self.now() - STRANDED_AFTER, 500).await?;
         for job in &stranded {
             tracing::warn!(job = %job.id, status = ?job.status, "stranded job queued again");
-            let message = QueueMessage::job(job.job_type, &job.organization_id, &job.id);
+            // Sends are the only jobs stored as `IntegrationJob`s; the other kinds live on the queue alone.
+            let message = QueueMessage::send(&job.organization_id, &job.id);
             self.queue.enqueue(&message, Duration::zero()).await.map_err(AppError::unavailable)?;
         }
         Ok(stranded.len())

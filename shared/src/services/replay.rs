@@ -3,26 +3,17 @@
 //! callback's path. A kept event is deleted only after its replay is durable.
 
 use chrono::Duration;
-use serde::{Deserialize, Serialize};
 
-use crate::domain::{ConnectedAccount, Cursor, JobType, PageRequest};
+use crate::domain::{ConnectedAccount, Cursor, PageRequest};
 use crate::error::AppError;
 use crate::meta::webhook::{Item, MessagingEvent, Source};
-use crate::ports::QueueMessage;
+use crate::ports::{QueueMessage, ReplayPage};
 
 use super::Core;
 use super::inbound::{NO_ACCOUNT, Outcome};
 
 /// Kept events replayed by one job; the next page is another job.
 const REPLAY_PAGE: usize = 100;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReplayPayload {
-    external_account_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cursor: Option<String>,
-}
 
 impl Core {
     /// Queues the replay of what waited for the account (its Instagram id and its page id);
@@ -31,30 +22,21 @@ impl Core {
         let ids = [Some(account.external_account_id.as_str()), account.page_id.as_deref()];
         let mut queued = 0;
         for external_id in ids.into_iter().flatten() {
-            let payload = ReplayPayload { external_account_id: external_id.to_owned(), cursor: None };
+            let payload = ReplayPage { external_account_id: external_id.to_owned(), cursor: None };
             self.enqueue_replay(&payload).await?;
             queued += 1;
         }
         Ok(queued)
     }
 
-    async fn enqueue_replay(&self, payload: &ReplayPayload) -> Result<(), AppError> {
-        let message = QueueMessage {
-            job_type: JobType::ReplayEvents,
-            job_id: None,
-            organization_id: None,
-            payload: serde_json::to_value(payload).ok(),
-        };
+    async fn enqueue_replay(&self, payload: &ReplayPage) -> Result<(), AppError> {
+        let message = QueueMessage::ReplayEvents(payload.clone());
         self.queue.enqueue(&message, Duration::zero()).await.map_err(AppError::unavailable)
     }
 
     /// The `REPLAY_EVENTS` job: one page of kept events into the inbox; the next page queued.
     /// How many were replayed.
-    pub(super) async fn replay_kept_events(&self, payload: Option<&serde_json::Value>) -> Result<usize, AppError> {
-        let Some(p) = payload.and_then(|p| serde_json::from_value::<ReplayPayload>(p.clone()).ok()) else {
-            tracing::error!("unreadable REPLAY_EVENTS payload; dropped");
-            return Ok(0);
-        };
+    pub(super) async fn replay_kept_events(&self, p: &ReplayPage) -> Result<usize, AppError> {
         let external_id = p.external_account_id.as_str();
         // Still nobody's (disconnected again): the events keep waiting, untouched.
         if self.route_webhook(external_id, None).await?.is_none() {
@@ -81,8 +63,11 @@ impl Core {
             replayed += 1;
         }
         if let Some(cursor) = page.next_cursor {
-            self.enqueue_replay(&ReplayPayload { external_account_id: p.external_account_id, cursor: Some(cursor) })
-                .await?;
+            self.enqueue_replay(&ReplayPage {
+                external_account_id: p.external_account_id.clone(),
+                cursor: Some(cursor),
+            })
+            .await?;
         }
         Ok(replayed)
     }

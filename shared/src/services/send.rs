@@ -1,13 +1,13 @@
 //! Agents' replies: validated, recorded as QUEUED, handed to the jobs queue.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, JobType, Message, MessageChange, MessageStatus,
-    Provider, new_id,
+    ConnectedAccount, Conversation, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, JobType, Message,
+    MessageChange, MessageStatus, Provider, new_id,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
@@ -141,66 +141,25 @@ impl Core {
             }
         }
 
-        let message = Message {
-            id: accepted.message_id.clone(),
-            organization_id: org.to_owned(),
-            conversation_id: conversation.id.clone(),
-            provider: Provider::Instagram,
-            direction: crate::domain::Direction::Outbound,
-            from: account.as_ref().map(|a| a.external_account_id.clone()).unwrap_or_default(),
-            to: conversation.participant_id.clone(),
-            text: match &content {
-                Outgoing::Text(text) => Some(text.clone()),
-                Outgoing::Attachment(_) => None,
-            },
-            attachments: match &content {
-                Outgoing::Text(_) => Vec::new(),
-                Outgoing::Attachment(a) => vec![a.to_json()],
-            },
-            status: MessageStatus::Queued,
-            error_code: None,
-            external_message_id: None,
-            meta_json: json!({
-                "recipientId": conversation.participant_id,
-                "threadId": conversation.external_thread_id,
-                "jobId": accepted.job_id,
-            }),
-            created_at: now,
-            updated_at: now,
-        };
+        let message = queued_message(&conversation, account.as_ref(), &content, &accepted, now);
         // Conditional: a second request under the same Idempotency-Key (concurrent, or finishing
         // one that died) never overwrites what the first stored, nor resets a finished job.
         match self.store.insert_message(&message).await {
             Ok(()) | Err(crate::ports::StoreError::Conflict("message")) => {}
             Err(e) => return Err(e.into()),
         }
-        let payload = SendPayload {
-            conversation_id: conversation.id.clone(),
-            message_id: message.id.clone(),
-            text: match &content {
-                Outgoing::Text(text) => text.clone(),
-                Outgoing::Attachment(_) => String::new(),
-            },
-            attachment: match content {
-                Outgoing::Text(_) => None,
-                Outgoing::Attachment(a) => Some(a),
-            },
-            recipient_id: conversation.participant_id.clone(),
-            thread_id: conversation.external_thread_id.clone(),
-            human_agent_tag: policy.needs_human_agent_tag(conversation.last_inbound_at, now),
-        };
+        let human_agent_tag = policy.needs_human_agent_tag(conversation.last_inbound_at, now);
+        let payload = SendPayload::new(&conversation, &message.id, content, human_agent_tag);
         let payload = serde_json::to_value(&payload).expect("payload serialises");
         let job = IntegrationJob::send_message(accepted.job_id.clone(), org, payload, now);
         self.store.replace_job(&job, JobExpectation::Absent).await?;
-        self.queue.enqueue(&QueueMessage::job(JobType::SendMessage, org, &job.id), Duration::zero()).await.map_err(
-            |e| {
-                tracing::error!(error = %e, job = %job.id, "reply stored but not queued");
-                AppError::new(
-                    ErrorCode::ServiceUnavailable,
-                    "the reply is stored but could not be queued; retry with the same Idempotency-Key",
-                )
-            },
-        )?;
+        self.queue.enqueue(&QueueMessage::send(org, &job.id), Duration::zero()).await.map_err(|e| {
+            tracing::error!(error = %e, job = %job.id, "reply stored but not queued");
+            AppError::new(
+                ErrorCode::ServiceUnavailable,
+                "the reply is stored but could not be queued; retry with the same Idempotency-Key",
+            )
+        })?;
         Ok(accepted)
     }
 
@@ -237,27 +196,14 @@ impl Core {
         let (conversation, _) = self.sendable(org, &payload.conversation_id).await?;
         let now = self.now();
         payload.human_agent_tag = self.config.reply_policy().needs_human_agent_tag(conversation.last_inbound_at, now);
-        let reopened = IntegrationJob {
-            status: JobStatus::Pending,
-            attempts: 0,
-            next_attempt_at: Some(now),
-            last_error: None,
-            lease_expires_at: None,
-            claim_id: None,
-            send_started_at: None,
-            sent_message_id: None,
-            payload_json: serde_json::to_value(&payload).expect("payload serialises"),
-            created_at: now,
-            updated_at: now,
-            ..job
-        };
+        let reopened = job.reopen(serde_json::to_value(&payload).expect("payload serialises"), now);
         // Conditional: of two concurrent retries, one reopens the job.
         if !self.store.replace_job(&reopened, JobExpectation::Status(JobStatus::Failed)).await? {
             return Err(AppError::new(ErrorCode::Conflict, "the job is no longer failed"));
         }
         self.store.update_message(org, &payload.message_id, &MessageChange::Requeued, now).await?;
         self.queue
-            .enqueue(&QueueMessage::job(JobType::SendMessage, org, &reopened.id), Duration::zero())
+            .enqueue(&QueueMessage::send(org, &reopened.id), Duration::zero())
             .await
             .map_err(AppError::unavailable)?;
         Ok(reopened)
@@ -302,4 +248,58 @@ enum Reserved {
     New,
     Done(SendAccepted),
     Unfinished(SendAccepted),
+}
+
+/// The reply as the inbox shows it until Meta takes it: QUEUED, under the ids the answer gives.
+fn queued_message(
+    conversation: &Conversation,
+    account: Option<&ConnectedAccount>,
+    content: &Outgoing,
+    accepted: &SendAccepted,
+    now: DateTime<Utc>,
+) -> Message {
+    let (text, attachments) = match content {
+        Outgoing::Text(text) => (Some(text.clone()), Vec::new()),
+        Outgoing::Attachment(a) => (None, vec![a.to_json()]),
+    };
+    Message {
+        id: accepted.message_id.clone(),
+        organization_id: conversation.organization_id.clone(),
+        conversation_id: conversation.id.clone(),
+        provider: Provider::Instagram,
+        direction: crate::domain::Direction::Outbound,
+        from: account.map(|a| a.external_account_id.clone()).unwrap_or_default(),
+        to: conversation.participant_id.clone(),
+        text,
+        attachments,
+        status: MessageStatus::Queued,
+        error_code: None,
+        external_message_id: None,
+        meta_json: json!({
+            "recipientId": conversation.participant_id,
+            "threadId": conversation.external_thread_id,
+            "jobId": accepted.job_id,
+        }),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+impl SendPayload {
+    /// What the job needs to send `content` to the conversation's customer.
+    fn new(conversation: &Conversation, message_id: &str, content: Outgoing, human_agent_tag: bool) -> Self {
+        let (text, attachment) = match content {
+            Outgoing::Text(text) => (text, None),
+            Outgoing::Attachment(a) => (String::new(), Some(a)),
+        };
+        SendPayload {
+            conversation_id: conversation.id.clone(),
+            message_id: message_id.to_owned(),
+            text,
+            attachment,
+            recipient_id: conversation.participant_id.clone(),
+            thread_id: conversation.external_thread_id.clone(),
+            human_agent_tag,
+        }
+    }
 }

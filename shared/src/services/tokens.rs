@@ -44,7 +44,7 @@ enum RefreshFailure {
 impl Core {
     pub async fn refresh_due_tokens(&self) -> Result<RefreshReport, AppError> {
         let now = self.now();
-        let due = self.store.list_tokens_due(now + self.config.token_refresh_horizon, BATCH).await?;
+        let due = self.store.list_tokens_due(now + self.config.limits.token_refresh_horizon, BATCH).await?;
         let mut report = RefreshReport { due: due.len(), ..Default::default() };
         for token in due {
             let (org, account) = (token.organization_id.clone(), token.connected_account_id.clone());

@@ -34,11 +34,7 @@ impl JobStore for MemoryStore {
     ) -> Result<Option<IntegrationJob>, StoreError> {
         Ok(self.with(|t| {
             let job = t.jobs.get_mut(&key(org, id)).filter(|j| j.claimable(now))?;
-            job.status = JobStatus::Processing;
-            job.attempts += 1;
-            job.lease_expires_at = Some(lease_until);
-            job.claim_id = Some(claim_id.to_owned());
-            job.updated_at = now;
+            job.claim(claim_id, now, lease_until);
             Some(job.clone())
         }))
     }

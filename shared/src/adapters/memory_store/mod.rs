@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, IdempotencyRecord,
-    IntegrationJob, JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page,
-    PageRequest, Provider, TokenKind,
+    IntegrationJob, JobExpectation, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page, PageRequest,
+    Provider, TokenKind,
 };
 use crate::ports::{
     AccountStore, ConversationStore, IdempotencyStore, JobStore, LeadStore, MessageStore, RawEventStore,
