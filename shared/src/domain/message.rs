@@ -124,14 +124,8 @@ impl Message {
                 self.text = text.clone();
             }
             MessageChange::Reaction { by, reaction, emoji, removed } => {
-                let reactions = meta.entry("reactions").or_insert_with(|| serde_json::json!({}));
-                let Some(reactions) = reactions.as_object_mut() else { return false };
-                if *removed {
-                    if reactions.remove(by).is_none() {
-                        return false;
-                    }
-                } else {
-                    reactions.insert(by.clone(), serde_json::json!({"reaction": reaction, "emoji": emoji, "at": at}));
+                if !set_reaction(meta, by, (!*removed).then_some((reaction, emoji)), at) {
+                    return false;
                 }
             }
             MessageChange::Requeued => {
@@ -152,5 +146,24 @@ impl Message {
         }
         self.updated_at = self.updated_at.max(at);
         true
+    }
+}
+
+/// Sets (or with `None` removes) the reaction of `by` in a message's `metaJson`; false when
+/// nothing changes.
+fn set_reaction(
+    meta: &mut serde_json::Map<String, Value>,
+    by: &str,
+    reaction: Option<(&Option<String>, &Option<String>)>,
+    at: DateTime<Utc>,
+) -> bool {
+    let reactions = meta.entry("reactions").or_insert_with(|| serde_json::json!({}));
+    let Some(reactions) = reactions.as_object_mut() else { return false };
+    match reaction {
+        Some((reaction, emoji)) => {
+            reactions.insert(by.to_owned(), serde_json::json!({"reaction": reaction, "emoji": emoji, "at": at}));
+            true
+        }
+        None => reactions.remove(by).is_some(),
     }
 }

@@ -110,19 +110,7 @@ pub async fn invoke(binary: impl AsRef<Path>, env: &[(String, String)], events: 
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let mut cmd = tokio::process::Command::new(binary.as_ref());
-    cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "test-function")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test-stream")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "test-group")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = lambda_process(binary.as_ref(), &addr.to_string(), env);
     let mut child = cmd.spawn().expect("function binary starts");
     let mut stdout = child.stdout.take().expect("piped stdout");
     let logs = tokio::spawn(async move {
@@ -157,6 +145,25 @@ pub async fn invoke(binary: impl AsRef<Path>, env: &[(String, String)], events: 
     let logs = logs.await.unwrap_or_default();
     let done = rt.done.lock().unwrap();
     Run { invocations: ids.iter().map(|id| done[id].clone()).collect(), logs }
+}
+
+/// The function's process as Lambda starts it: the Runtime API address and the Lambda
+/// variables, on top of the test's environment and `env`.
+fn lambda_process(binary: &Path, runtime_api: &str, env: &[(String, String)]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(binary);
+    cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "test-function")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test-stream")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "test-group")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
 }
 
 /// An event from `events/` of the checkout.
