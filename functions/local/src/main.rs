@@ -29,7 +29,6 @@ async fn main() -> anyhow::Result<()> {
         (None, Some(url)) => drop(tokio::spawn(worker::run_sqs_worker(core.clone(), url.clone()))),
         (None, None) => {}
     }
-    // Every 6 hours, as template.yaml's schedule.
     // Token refresh and the stranded-job sweep, every 15 minutes as in AWS (TokenRefreshSchedule).
     tokio::spawn(worker::run_schedule(core.clone(), std::time::Duration::from_secs(15 * 60)));
     let app = http::router(core.clone());

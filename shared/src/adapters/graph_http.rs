@@ -263,9 +263,7 @@ impl GraphApi for HttpGraphApi {
         // Flat, or the first of `data[]`; `user_id` a number or a string.
         let grant = reply.get("data").and_then(|d| d.get(0)).unwrap_or(&reply);
         let access_token = grant.get("access_token").and_then(Value::as_str);
-        let user_id = grant
-            .get("user_id")
-            .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())));
+        let user_id = grant.get("user_id").and_then(crate::meta::id_string);
         match (access_token, user_id) {
             (Some(t), Some(id)) => Ok(InstagramGrant { access_token: t.to_owned(), user_id: id }),
             _ => Err(unreadable("Instagram code exchange")),
@@ -288,8 +286,7 @@ impl GraphApi for HttpGraphApi {
             token,
         )
         .await?;
-        let user_id =
-            me.get("user_id").and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())));
+        let user_id = me.get("user_id").and_then(crate::meta::id_string);
         let username = me.get("username").and_then(Value::as_str).map(str::to_owned);
         user_id.map(|user_id| InstagramMe { user_id, username }).ok_or_else(|| unreadable("Instagram account lookup"))
     }

@@ -74,18 +74,11 @@ fn authorizer_caller(ctx: &RequestContext, claim: &str) -> Option<Caller> {
     }
     // Lambda authorizers put their context in `fields`; Cognito (REST) nests `claims` there.
     let fields = &authorizer.fields;
-    let read =
-        |name: &str| fields.get(name).or_else(|| fields.get("claims").and_then(|c| c.get(name))).and_then(claim_string);
+    let read = |name: &str| {
+        fields.get(name).or_else(|| fields.get("claims").and_then(|c| c.get(name))).and_then(crate::meta::id_string)
+    };
     let organization_id = read(claim)?;
     Some(Caller { organization_id, subject: read("sub").or_else(|| read("principalId")) })
-}
-
-fn claim_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// Verifies an HS256 token (signature, a required `exp`, `nbf` when present, `iss` and `aud`
@@ -115,9 +108,9 @@ pub fn caller_from_jwt(config: &Config, token: &str) -> Result<Caller, AppError>
     let org = data
         .claims
         .get(&config.org_claim)
-        .and_then(claim_string)
+        .and_then(crate::meta::id_string)
         .ok_or_else(|| AppError::unauthorized(format!("token has no {} claim", config.org_claim)))?;
-    let subject = data.claims.get("sub").and_then(claim_string);
+    let subject = data.claims.get("sub").and_then(crate::meta::id_string);
     Ok(Caller { organization_id: checked_org(org)?, subject })
 }
 

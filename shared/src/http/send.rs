@@ -74,8 +74,7 @@ pub async fn get_job(
     OrgId(org): OrgId,
     Path(id): Path<String>,
 ) -> Result<Json<IntegrationJob>, AppError> {
-    let job = core.store.get_job(&org, &id).await?.ok_or_else(|| AppError::not_found("job"))?;
-    Ok(Json(job))
+    Ok(Json(core.job(&org, &id).await?))
 }
 
 /// `POST /api/integrations/jobs/:id/retry`: a failed send queued again.

@@ -3,3 +3,13 @@
 pub mod graph_errors;
 pub mod signature;
 pub mod webhook;
+
+/// An id that JSON may give as a string or a (big) number (Meta's ids, token claims): the one
+/// parser of such ids. An empty string is no id.
+pub fn id_string(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}

@@ -211,7 +211,7 @@ pub fn parse(body: &[u8]) -> Result<Envelope, EnvelopeError> {
 }
 
 fn parse_entry(entry: &Value, out: &mut Envelope) {
-    let entry_id = entry.get("id").and_then(id_of);
+    let entry_id = entry.get("id").and_then(super::id_string);
     let Some(entry_id) = entry_id else {
         out.rejected.push(Rejected { entry_id: None, reason: "entry without id".into(), raw: entry.clone() });
         return;
@@ -246,15 +246,6 @@ fn parse_entry(entry: &Value, out: &mut Envelope) {
     }
 }
 
-/// An id that JSON may give as a string or a (big) number.
-fn id_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// A time as epoch milliseconds or seconds, number or string, or RFC 3339.
 fn time_of(v: &Value) -> Option<DateTime<Utc>> {
     let n = match v {
@@ -274,17 +265,17 @@ fn time_of(v: &Value) -> Option<DateTime<Utc>> {
 
 fn flex_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Value::deserialize(d)?;
-    id_of(&v).ok_or_else(|| serde::de::Error::custom("expected a non-empty string or number"))
+    super::id_string(&v).ok_or_else(|| serde::de::Error::custom("expected a non-empty string or number"))
 }
 
 fn opt_flex_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Option::<Value>::deserialize(d)?;
-    Ok(v.as_ref().and_then(id_of))
+    Ok(v.as_ref().and_then(super::id_string))
 }
 
 fn party_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Value::deserialize(d)?;
-    v.get("id").and_then(id_of).ok_or_else(|| serde::de::Error::custom("party without id"))
+    v.get("id").and_then(super::id_string).ok_or_else(|| serde::de::Error::custom("party without id"))
 }
 
 fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
@@ -299,8 +290,8 @@ mod tests {
 
     #[test]
     fn ids_and_timestamps_accept_every_shape_meta_sends() {
-        assert_eq!(id_of(&json!(17841400000000001u64)).as_deref(), Some("17841400000000001"));
-        assert_eq!(id_of(&json!("17841400000000001")).as_deref(), Some("17841400000000001"));
+        assert_eq!(crate::meta::id_string(&json!(17841400000000001u64)).as_deref(), Some("17841400000000001"));
+        assert_eq!(crate::meta::id_string(&json!("17841400000000001")).as_deref(), Some("17841400000000001"));
         let ms = time_of(&json!(1732460000123i64)).unwrap();
         assert_eq!(ms.timestamp_millis(), 1732460000123);
         assert_eq!(time_of(&json!(1732460000)).unwrap().timestamp(), 1732460000);

@@ -183,11 +183,16 @@ impl Core {
         Ok((conversation, account))
     }
 
+    /// The organization's job (another organization's id is not found).
+    pub async fn job(&self, org: &str, job_id: &str) -> Result<IntegrationJob, AppError> {
+        self.store.get_job(org, job_id).await?.ok_or_else(|| AppError::not_found("job"))
+    }
+
     /// Queues a FAILED send again (same message, a new series of attempts) once what failed
     /// it no longer holds: the account can send (reconnected) and the window is open. Its
     /// `createdAt` becomes now, so the retry budget starts again.
     pub async fn retry_send(&self, org: &str, job_id: &str) -> Result<IntegrationJob, AppError> {
-        let job = self.store.get_job(org, job_id).await?.ok_or_else(|| AppError::not_found("job"))?;
+        let job = self.job(org, job_id).await?;
         if job.job_type != JobType::SendMessage || job.status != JobStatus::Failed {
             return Err(AppError::new(ErrorCode::Conflict, "only a failed send can be retried"));
         }

@@ -99,44 +99,44 @@ impl ConversationStore for DynamoStore {
         // First try over the revision the caller read (the caller looked for a duplicate
         // beside that read); after a cancelled transaction, find out why and read again.
         let mut known = (seen.version > 0 && seen.id == message.conversation_id).then(|| seen.clone());
-        for attempt in 0..MAX_RETRIES {
-            contention_pause(attempt).await;
-            let (mut conversation, version) = match known.take() {
-                Some(c) => {
-                    let v = c.version;
-                    (c, v)
-                }
-                None => {
-                    if let Some(mid) = &message.external_message_id
-                        && let Some(existing) = self.find_message_by_external_id(org, mid).await?
-                    {
-                        return Ok(Appended::Duplicate(Box::new(existing)));
+        optimistic("message append", move || {
+            let known = known.take();
+            async move {
+                let (mut conversation, version) = match known {
+                    Some(c) => {
+                        let v = c.version;
+                        (c, v)
                     }
-                    self.conversation_versioned(org, &message.conversation_id).await?.ok_or_else(|| {
-                        StoreError::Backend(format!("conversation {} not found", message.conversation_id))
-                    })?
+                    None => {
+                        if let Some(mid) = &message.external_message_id
+                            && let Some(existing) = self.find_message_by_external_id(org, mid).await?
+                        {
+                            return Ok(Round::Done(Appended::Duplicate(Box::new(existing))));
+                        }
+                        self.conversation_versioned(org, &message.conversation_id).await?.ok_or_else(|| {
+                            StoreError::Backend(format!("conversation {} not found", message.conversation_id))
+                        })?
+                    }
+                };
+                conversation.apply(activity);
+                conversation.version = version + 1;
+                let mut tx = vec![
+                    TxItem::put(Self::message_item(message, 0)?, Some("attribute_not_exists(pk)")),
+                    TxItem::put_if_version(Self::conversation_item(&conversation, version + 1)?, version),
+                ];
+                if let Some(mid) = &message.external_message_id {
+                    tx.push(TxItem::put(Self::mid_lookup(org, mid, &message.id), Some("attribute_not_exists(pk)")));
                 }
-            };
-            conversation.apply(activity);
-            conversation.version = version + 1;
-            let mut tx = vec![
-                TxItem::put(Self::message_item(message, 0)?, Some("attribute_not_exists(pk)")),
-                TxItem::put_if_version(Self::conversation_item(&conversation, version + 1)?, version),
-            ];
-            if let Some(mid) = &message.external_message_id {
-                tx.push(TxItem::put(Self::mid_lookup(org, mid, &message.id), Some("attribute_not_exists(pk)")));
-            }
-            match self.transact(tx).await {
-                Ok(()) => {
-                    return Ok(Appended::New {
+                match self.transact(tx).await {
+                    Ok(()) => Ok(Round::Done(Appended::New {
                         message: Box::new(message.clone()),
                         conversation: Box::new(conversation),
-                    });
+                    })),
+                    Err(StoreError::Conflict(_)) => Ok(Round::Lost), // a duplicate or a concurrent update: look again
+                    Err(e) => Err(e),
                 }
-                Err(StoreError::Conflict(_)) => continue, // a duplicate or a concurrent update: look again
-                Err(e) => return Err(e),
             }
-        }
-        Err(StoreError::Backend("message append is too contended".into()))
+        })
+        .await
     }
 }

@@ -102,12 +102,11 @@ impl MessageStore for DynamoStore {
         external_id: &str,
         at: DateTime<Utc>,
     ) -> Result<MarkSent, StoreError> {
-        for attempt in 0..MAX_RETRIES {
-            contention_pause(attempt).await;
+        optimistic("marking a message sent", move || async move {
             if let Some(holder) = self.find_message_by_external_id(org, external_id).await?
                 && holder.id != id
             {
-                return Ok(MarkSent::IdTakenBy(Box::new(holder)));
+                return Ok(Round::Done(MarkSent::IdTakenBy(Box::new(holder))));
             }
             let update = TxItem::update(
                 keys::org(org),
@@ -130,17 +129,16 @@ impl MessageStore for DynamoStore {
             match self.transact(vec![lookup, update]).await {
                 Ok(()) => {
                     let sent = self.get_message(org, id).await?;
-                    return Ok(sent.map_or(MarkSent::NotFound, |m| MarkSent::Sent(Box::new(m))));
+                    Ok(Round::Done(sent.map_or(MarkSent::NotFound, |m| MarkSent::Sent(Box::new(m)))))
                 }
-                Err(StoreError::Conflict(_)) => {
-                    if self.get_message(org, id).await?.is_none() {
-                        return Ok(MarkSent::NotFound);
-                    }
-                }
-                Err(e) => return Err(e),
+                Err(StoreError::Conflict(_)) => match self.get_message(org, id).await? {
+                    None => Ok(Round::Done(MarkSent::NotFound)),
+                    Some(_) => Ok(Round::Lost),
+                },
+                Err(e) => Err(e),
             }
-        }
-        Err(StoreError::Backend("marking a message sent is too contended".into()))
+        })
+        .await
     }
 
     async fn mark_message_failed(
@@ -175,23 +173,22 @@ impl MessageStore for DynamoStore {
         change: &MessageChange,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
-        for attempt in 0..MAX_RETRIES {
-            contention_pause(attempt).await;
-            let Some(item) = self.get(keys::org(org), keys::message(id)).await? else { return Ok(None) };
+        optimistic(&format!("message {id}"), move || async move {
+            let Some(item) = self.get(keys::org(org), keys::message(id)).await? else { return Ok(Round::Done(None)) };
             let rev = item.get("rev").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
             let mut message: Message = from_item(item)?;
             if !message.apply(change, at) {
-                return Ok(Some(message));
+                return Ok(Round::Done(Some(message)));
             }
             let mut put = TxItem::put(Self::message_item(&message, rev + 1)?, Some("rev = :rev"));
             put.values.push((":rev".into(), n(rev)));
             match self.transact(vec![put]).await {
-                Ok(()) => return Ok(Some(message)),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e),
+                Ok(()) => Ok(Round::Done(Some(message))),
+                Err(StoreError::Conflict(_)) => Ok(Round::Lost),
+                Err(e) => Err(e),
             }
-        }
-        Err(StoreError::Backend(format!("message {id} is too contended")))
+        })
+        .await
     }
 
     async fn delete_message(&self, org: &str, id: &str) -> Result<(), StoreError> {

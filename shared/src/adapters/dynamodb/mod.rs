@@ -42,6 +42,28 @@ const PENDING_CHANGE_TTL: chrono::Duration = chrono::Duration::days(30);
 /// How often a write that lost a race re-reads and tries again.
 const MAX_RETRIES: u32 = 16;
 
+/// One round of an optimistic write: done, or lost to a concurrent writer (read again).
+enum Round<T> {
+    Done(T),
+    Lost,
+}
+
+/// The one optimistic-write loop: runs `round` (read, change, conditional write) until it is
+/// done, pausing a little more after each lost race; `what` names the item if it stays
+/// contended through `MAX_RETRIES` rounds.
+async fn optimistic<T, Fut>(what: &str, mut round: impl FnMut() -> Fut) -> Result<T, StoreError>
+where
+    Fut: std::future::Future<Output = Result<Round<T>, StoreError>>,
+{
+    for attempt in 0..MAX_RETRIES {
+        contention_pause(attempt).await;
+        if let Round::Done(done) = round().await? {
+            return Ok(done);
+        }
+    }
+    Err(StoreError::Backend(format!("{what} is too contended")))
+}
+
 /// Before retry `attempt` (none before the first try): a random pause growing with the
 /// attempts, so writers that collided do not collide again in lockstep.
 async fn contention_pause(attempt: u32) {
@@ -147,9 +169,11 @@ impl DynamoStore {
         id: &str,
         change: impl Fn(&mut Conversation),
     ) -> Result<Option<Conversation>, StoreError> {
-        for attempt in 0..MAX_RETRIES {
-            contention_pause(attempt).await;
-            let Some((mut c, version)) = self.conversation_versioned(org, id).await? else { return Ok(None) };
+        let change = &change;
+        optimistic(&format!("conversation {id}"), move || async move {
+            let Some((mut c, version)) = self.conversation_versioned(org, id).await? else {
+                return Ok(Round::Done(None));
+            };
             change(&mut c);
             let item = Self::conversation_item(&c, version + 1)?;
             let put = self
@@ -160,12 +184,12 @@ impl DynamoStore {
                 .condition_expression("version = :v")
                 .expression_attribute_values(":v", n(version));
             match put.send().await {
-                Ok(_) => return Ok(Some(c)),
-                Err(e) if ops::is_conditional_failure(&e) => continue,
-                Err(e) => return Err(ops::backend(e)),
+                Ok(_) => Ok(Round::Done(Some(c))),
+                Err(e) if ops::is_conditional_failure(&e) => Ok(Round::Lost),
+                Err(e) => Err(ops::backend(e)),
             }
-        }
-        Err(StoreError::Backend(format!("conversation {id} is too contended")))
+        })
+        .await
     }
 
     /// The item a lookup item points at (`attr` names the target's id).
