@@ -12,6 +12,7 @@ use crate::worker;
 /// others), each stopped at `deadline` (see `worker::handle_delivery`). Only the ones that
 /// should be delivered again are reported (`batchItemFailures`).
 pub async fn process_sqs_batch(core: &Core, event: SqsEvent, deadline: std::time::Instant) -> SqsBatchResponse {
+    record_queue_age(&event);
     let handled = futures_util::future::join_all(event.records.into_iter().map(|record| async move {
         let id = record.message_id.clone().unwrap_or_default();
         let handled = worker::handle_delivery(core, &id, record.body.as_deref(), deadline).await;
@@ -46,4 +47,14 @@ pub async fn run_token_refresh() -> Result<(), Error> {
         async move { Ok::<_, Error>(worker::scheduled_maintenance(&core).await?) }
     }))
     .await
+}
+
+/// How long the batch's oldest record waited on the queue (SQS's `SentTimestamp`), as a metric.
+fn record_queue_age(event: &SqsEvent) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let sent = event.records.iter().filter_map(|r| r.attributes.get("SentTimestamp")?.parse::<i64>().ok());
+    if let Some(oldest) = sent.min() {
+        let age = (now - oldest).max(0) as f64;
+        crate::metrics::emit(&[], &[("QueueAge", age, crate::metrics::Unit::Milliseconds)]);
+    }
 }

@@ -13,6 +13,7 @@ pub mod fixtures;
 pub mod http;
 pub mod lambda;
 pub mod meta;
+pub mod metrics;
 pub mod ports;
 pub mod runtime;
 pub mod secrets;

@@ -16,10 +16,14 @@ use crate::ports::{Clock, JobQueue, Store, SystemClock, ThreadRngJitter, TokenCi
 use crate::services::Core;
 
 /// JSON logs without timestamps in Lambda (CloudWatch adds them); readable ones locally.
-/// `RUST_LOG` filters (default `info`).
+/// `RUST_LOG` filters; without it, Lambda's `AWS_LAMBDA_LOG_LEVEL` (the function's
+/// `LoggingConfig.ApplicationLogLevel`); else `info`.
 pub fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_lowercase());
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|e| lambda_level.map(EnvFilter::new).ok_or(e))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     // The runtime logs whole events (message text, tokens in OAuth callbacks) at debug and
     // trace: never below info for those crates, whatever RUST_LOG says.
     let filter = ["lambda_runtime=info", "lambda_runtime_api_client=info", "lambda_http=info"]
@@ -144,6 +148,7 @@ pub async fn run_http_lambda(
 /// refuses to start without them.
 pub async fn lambda_core(needs: &[&'static str]) -> anyhow::Result<Arc<Core>> {
     init_tracing(true);
+    crate::metrics::enable();
     let config = crate::secrets::load_config(crate::config::AppEnv::Production, needs).await?;
     // Development routes webhooks by a header and has a fallback account: never in Lambda.
     if config.is_development() {

@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::adapters::memory_queue::MemoryQueue;
+use crate::domain::JobType;
 use crate::error::AppError;
+use crate::metrics;
 use crate::ports::{JobQueue, QueueMessage};
 use crate::services::Core;
+use crate::services::JobOutcome;
 
 /// How long one delivery may run when nothing else bounds it (the local server): a
 /// Lambda's own deadline is shorter.
@@ -35,6 +38,7 @@ pub async fn handle_message(core: &Core, id: &str, message: &QueueMessage, deadl
     let handled = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
         .await
         .unwrap_or_else(|_| Err(AppError::unavailable("stopped at the deadline")));
+    record(message.job_type(), &handled);
     match handled {
         Ok(outcome) => {
             tracing::info!(message_id = %id, ?outcome, "job message handled");
@@ -47,11 +51,41 @@ pub async fn handle_message(core: &Core, id: &str, message: &QueueMessage, deadl
     }
 }
 
+/// A handled message as metrics: by kind and outcome; a send that failed for good by its
+/// error code; a send queued again.
+fn record(job_type: JobType, handled: &Result<JobOutcome, AppError>) {
+    let outcome = match handled {
+        Ok(JobOutcome::Succeeded) => "Succeeded",
+        Ok(JobOutcome::Retrying { .. }) => "Retrying",
+        Ok(JobOutcome::Failed(_)) => "Failed",
+        Ok(JobOutcome::AwaitingConfirmation { .. }) => "AwaitingConfirmation",
+        Ok(JobOutcome::Skipped) => "Skipped",
+        Err(_) => "Redelivered",
+    };
+    let kind = format!("{job_type:?}");
+    metrics::counts(&[("JobType", &kind), ("Outcome", outcome)], &[("JobsHandled", 1)]);
+    match handled {
+        Ok(JobOutcome::Failed(code)) => metrics::counts(&[("ErrorCode", code.as_str())], &[("SendsFailed", 1)]),
+        Ok(JobOutcome::Retrying { .. }) => metrics::counts(&[], &[("SendRetries", 1)]),
+        _ => {}
+    }
+}
+
 /// The schedule's work: refresh expiring tokens, and queue again any job whose queue message
 /// was lost. The event (EventBridge Scheduler or a rule) carries nothing we need.
 pub async fn scheduled_maintenance(core: &Core) -> Result<Value, AppError> {
     let report = core.refresh_due_tokens().await?;
     let requeued = core.requeue_stranded_jobs().await?;
+    metrics::counts(
+        &[],
+        &[
+            ("TokensDue", report.due),
+            ("TokensRefreshed", report.refreshed),
+            ("TokenRefreshFailed", report.failed),
+            ("TokensReauthRequired", report.reauth_required),
+            ("JobsRequeued", requeued),
+        ],
+    );
     let mut answer = serde_json::to_value(report).map_err(|e| AppError::internal(e.to_string()))?;
     answer["jobsRequeued"] = requeued.into();
     Ok(answer)

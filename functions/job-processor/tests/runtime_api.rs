@@ -36,4 +36,9 @@ async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     let sent = core.store.get_message(EVENTS_ORG, &message.id).await.unwrap().unwrap();
     assert_eq!((sent.status, sent.external_message_id.as_deref()), (MessageStatus::Sent, Some("aWdfZAG1fc2VudF8x")));
     assert!(!run.logs.contains("EAAB-page-token"), "tokens never logged");
+    // Metrics (CloudWatch Embedded Metric Format): one send succeeded, the second delivery
+    // was skipped, the unreadable record delivered again; how old the batch was.
+    assert_eq!(run.metric_sum("JobsHandled", &[("JobType", "SendMessage"), ("Outcome", "Succeeded")]), 1.0);
+    assert_eq!(run.metric_sum("JobsHandled", &[("Outcome", "Skipped")]), 1.0);
+    assert!(run.metric_sum("QueueAge", &[]) > 0.0, "{:?}", run.metric_lines());
 }

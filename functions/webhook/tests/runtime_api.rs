@@ -49,6 +49,13 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     let log: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
     assert!(log.to_string().contains("req-"), "request id in {log}");
     assert!(!run.logs.contains("EAAB-page-token"));
+    // Metrics (CloudWatch Embedded Metric Format): per delivery, its items by outcome and how
+    // long it took to answer.
+    assert_eq!(run.metric_sum("WebhookItemsStored", &[]), 4.0, "{:?}", run.metric_lines());
+    assert_eq!(run.metric_sum("WebhookDuplicates", &[]), 1.0);
+    assert!(
+        run.metric_lines().iter().all(|l| l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "UnifiedInbox/Instagram")
+    );
 }
 
 /// Production fails closed: without the app secret, or without the table and queue, the

@@ -51,6 +51,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, AppError> {
+    let started = std::time::Instant::now();
     let allowed = &core.config.webhook_allowed_cidrs;
     if let (false, Some(Extension(ctx))) = (allowed.is_empty(), &request_context) {
         let ip = super::source::source_ip(ctx);
@@ -92,5 +93,6 @@ pub async fn receive(
         deferred = report.deferred,
         "webhook accepted"
     );
+    report.emit_metrics(started.elapsed());
     Ok(Json(json!({"status": "ok"})))
 }

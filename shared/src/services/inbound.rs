@@ -35,6 +35,26 @@ pub struct AcceptReport {
     pub waiting: usize,
 }
 
+impl AcceptReport {
+    /// The delivery's counts and how long it took to answer, as metrics.
+    pub fn emit_metrics(&self, ack_time: std::time::Duration) {
+        use crate::metrics::Unit::{Count, Milliseconds};
+        let count = |n: usize| n as f64;
+        crate::metrics::emit(
+            &[],
+            &[
+                ("WebhookItemsStored", count(self.stored), Count),
+                ("WebhookItemsUpdated", count(self.updated), Count),
+                ("WebhookDuplicates", count(self.duplicates), Count),
+                ("WebhookItemsKeptRaw", count(self.kept_raw), Count),
+                ("WebhookItemsQueued", count(self.deferred), Count),
+                ("WebhookItemsWaiting", count(self.waiting), Count),
+                ("WebhookAckTime", ack_time.as_secs_f64() * 1000.0, Milliseconds),
+            ],
+        );
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Stored,

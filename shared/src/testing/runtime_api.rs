@@ -166,6 +166,21 @@ fn lambda_process(binary: &Path, runtime_api: &str, env: &[(String, String)]) ->
     cmd
 }
 
+impl Run {
+    /// The Embedded Metric Format lines the function printed (CloudWatch's metrics).
+    pub fn metric_lines(&self) -> Vec<Value> {
+        let lines = self.logs.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok());
+        lines.filter(|l| l.get("_aws").is_some()).collect()
+    }
+
+    /// The sum of `metric` over every line whose dimensions include `dims`.
+    pub fn metric_sum(&self, metric: &str, dims: &[(&str, &str)]) -> f64 {
+        let lines = self.metric_lines().into_iter();
+        let matching = lines.filter(|l| dims.iter().all(|(k, v)| l[*k] == *v));
+        matching.filter_map(|l| l[metric].as_f64()).sum()
+    }
+}
+
 /// An event from `events/` of the checkout.
 pub fn event(name: &str) -> Value {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
