@@ -64,7 +64,16 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/integrations/connected-accounts", get(accounts::list))
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/leads", get(leads::list).post(leads::create))
+        .route("/api/openapi.json", get(openapi))
 }
+
+/// The OpenAPI 3.1 document of every route (`shared/openapi.json`, checked against the Router
+/// and the answers by `shared/tests/openapi_http.rs`). No bearer.
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// What every function's Router shares: health, JSON 404/405 and the request id.
 fn finish(routes: Router<AppState>, core: Arc<Core>) -> Router {

@@ -1,0 +1,178 @@
+//! The OpenAPI document (`shared/openapi.json`, served at `/api/openapi.json`) against the
+//! code: every route the Router has is documented and every documented route is routed, and
+//! every answer of a scenario that touches each route matches the documented schema for its
+//! status.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use inbox_shared::fixtures;
+use serde_json::{Value, json};
+
+fn document() -> Value {
+    serde_json::from_str(inbox_shared::http::OPENAPI).expect("openapi.json is JSON")
+}
+
+/// (METHOD, path) of every documented operation.
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            ops.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    ops
+}
+
+/// (METHOD, path) of every `.route(...)` in the Router's source.
+fn routed() -> BTreeSet<(String, String)> {
+    let source = include_str!("../src/http/mod.rs");
+    let mut ops = BTreeSet::new();
+    for line in source.lines().filter_map(|l| l.find(".route(\"").map(|at| &l[at..])) {
+        let path = line.split('"').nth(1).unwrap().to_owned();
+        for method in ["get", "post", "delete", "put", "patch"] {
+            if line.contains(&format!("{method}(")) {
+                ops.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+#[test]
+fn every_route_is_documented_and_every_documented_route_exists() {
+    let (doc, code) = (documented(&document()), routed());
+    assert_eq!(doc.len(), 22, "{doc:?}");
+    assert_eq!(
+        doc,
+        code,
+        "documented but not routed: {:?}; routed but not documented: {:?}",
+        doc.difference(&code).collect::<Vec<_>>(),
+        code.difference(&doc).collect::<Vec<_>>()
+    );
+}
+
+/// Checks `body` against the schema documented for (method, path, status).
+fn check(doc: &Value, method: &str, path: &str, status: u16, body: &Value) {
+    let op = &doc["paths"][path][method.to_lowercase()];
+    assert!(op.is_object(), "{method} {path} is not documented");
+    let response = &op["responses"][status.to_string()];
+    assert!(response.is_object(), "{method} {path} answered {status}, not documented: {body}");
+    let Some(schema) = response["content"]["application/json"]["schema"].as_object() else { return };
+    let mut schema = Value::Object(schema.clone());
+    schema["components"] = doc["components"].clone();
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{method} {path} {status}: {errors:?}\n{body}");
+}
+
+#[tokio::test]
+async fn every_answer_matches_the_document() {
+    let app = TestApp::dev().await;
+    let doc = document();
+    let r = app.client.get(format!("{}/api/openapi.json", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "served without a bearer");
+    assert_eq!(r.json::<Value>().await.unwrap(), doc);
+
+    assert_eq!(app.deliver(&fixtures::webhook("text.json")).await.status(), 200);
+    let conv = app.conversations("org_a").await[0]["id"].as_str().unwrap().to_owned();
+    let c = |p: &str| p.replace("{id}", &conv);
+    let mut answers: Vec<(&str, &str, u16, Value)> = Vec::new();
+    let mut get = async |template: &'static str, path: String| {
+        let (status, body) = app.get("org_a", &path).await;
+        answers.push(("GET", template, status, body));
+    };
+    get("/api/inbox/conversations", "/api/inbox/conversations?limit=5".into()).await;
+    get("/api/inbox/conversations", "/api/inbox/conversations?limit=0".into()).await;
+    get("/api/inbox/conversations/{id}", c("/api/inbox/conversations/{id}")).await;
+    get("/api/inbox/conversations/{id}", "/api/inbox/conversations/nope".into()).await;
+    get("/api/inbox/conversations/{id}/messages", c("/api/inbox/conversations/{id}/messages")).await;
+    get("/api/integrations/connected-accounts", "/api/integrations/connected-accounts".into()).await;
+    get("/api/integrations/meta/oauth/start", "/api/integrations/meta/oauth/start".into()).await;
+    get("/api/integrations/instagram/oauth/start", "/api/integrations/instagram/oauth/start".into()).await;
+    get("/api/leads", "/api/leads".into()).await;
+    get("/health", "/health".into()).await;
+    get("/api/integrations/meta/oauth/callback", "/api/integrations/meta/oauth/callback?code=c&state=x.y".into()).await;
+    get(
+        "/api/integrations/instagram/oauth/callback",
+        "/api/integrations/instagram/oauth/callback?error=access_denied".into(),
+    )
+    .await;
+    let mut post = async |template: &'static str, path: String, body: Value| {
+        let (status, answer) = app.post("org_a", &path, body).await;
+        answers.push(("POST", template, status, answer));
+    };
+    post("/api/inbox/conversations/{id}/read", c("/api/inbox/conversations/{id}/read"), json!({})).await;
+    post(
+        "/api/inbox/conversations/{id}/send-text",
+        c("/api/inbox/conversations/{id}/send-text"),
+        json!({"text": "hi"}),
+    )
+    .await;
+    post("/api/inbox/conversations/{id}/send-text", c("/api/inbox/conversations/{id}/send-text"), json!({"text": ""}))
+        .await;
+    let attachment = json!({"type": "image", "url": "https://example.com/a.png"});
+    post(
+        "/api/inbox/conversations/{id}/send-attachment",
+        c("/api/inbox/conversations/{id}/send-attachment"),
+        attachment,
+    )
+    .await;
+    post(
+        "/api/integrations/instagram/send",
+        "/api/integrations/instagram/send".into(),
+        json!({"conversationId": conv, "text": "x"}),
+    )
+    .await;
+    post("/api/leads", "/api/leads".into(), json!({"name": "Ana", "instagramHandle": "@ana"})).await;
+    post(
+        "/api/integrations/meta/oauth/complete",
+        "/api/integrations/meta/oauth/complete".into(),
+        json!({"code": "c", "state": "x.y"}),
+    )
+    .await;
+    let job = answers.iter().find(|a| a.1.ends_with("send-text") && a.2 == 202).unwrap().3["jobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = app.get("org_a", &format!("/api/integrations/jobs/{job}")).await;
+    answers.push(("GET", "/api/integrations/jobs/{id}", status, body));
+    let (status, body) = app.post("org_a", &format!("/api/integrations/jobs/{job}/retry"), json!({})).await;
+    answers.push(("POST", "/api/integrations/jobs/{id}/retry", status, body));
+    let account = "env-fallback";
+    let r = app
+        .client
+        .delete(format!("{}/api/integrations/connected-accounts/{account}", app.url))
+        .bearer_auth(TestApp::token("org_a"))
+        .send()
+        .await
+        .unwrap();
+    answers.push(("DELETE", "/api/integrations/connected-accounts/{id}", r.status().as_u16(), r.json().await.unwrap()));
+    let r = app
+        .client
+        .get(format!("{}/api/webhooks/instagram", app.url))
+        .query(&[("hub.mode", "subscribe"), ("hub.verify_token", "nope"), ("hub.challenge", "1")])
+        .send()
+        .await
+        .unwrap();
+    answers.push(("GET", "/api/webhooks/instagram", r.status().as_u16(), r.json().await.unwrap_or(Value::Null)));
+    let r = app.deliver(&fixtures::webhook("text.json")).await;
+    answers.push(("POST", "/api/webhooks/instagram", r.status().as_u16(), r.json().await.unwrap()));
+    let r = app.client.get(format!("{}/api/inbox/conversations", app.url)).send().await.unwrap();
+    answers.push(("GET", "/api/inbox/conversations", r.status().as_u16(), r.json().await.unwrap()));
+
+    let touched: BTreeSet<(String, String)> = answers.iter().map(|a| (a.0.to_owned(), a.1.to_owned())).collect();
+    let mut untouched: Vec<_> = documented(&doc).difference(&touched).cloned().collect();
+    untouched.retain(|(_, p)| p != "/api/openapi.json");
+    assert!(untouched.is_empty(), "routes the scenario does not touch: {untouched:?}");
+    // The check can fail: a conversation without its fields is refused.
+    let wrong =
+        std::panic::catch_unwind(|| check(&doc, "GET", "/api/inbox/conversations/{id}", 200, &json!({"id": 1})));
+    assert!(wrong.is_err(), "the schema check refuses a wrong body");
+    for (method, template, status, body) in &answers {
+        assert_ne!((*status, body["error"]["message"].as_str()), (404, Some("route not found")), "{method} {template}");
+        check(&doc, method, template, *status, body);
+    }
+}
