@@ -15,7 +15,9 @@ pub async fn process_sqs_batch(core: &Core, event: SqsEvent, deadline: std::time
     record_queue_age(&event);
     let handled = futures_util::future::join_all(event.records.into_iter().map(|record| async move {
         let id = record.message_id.clone().unwrap_or_default();
-        let handled = worker::handle_delivery(core, &id, record.body.as_deref(), deadline).await;
+        let correlation =
+            record.message_attributes.get(crate::correlation::ATTRIBUTE).and_then(|a| a.string_value.clone());
+        let handled = worker::handle_delivery(core, &id, record.body.as_deref(), correlation, deadline).await;
         (id, handled)
     }))
     .await;

@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod config;
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
+pub mod correlation;
 pub mod domain;
 pub mod error;
 #[cfg(any(test, feature = "test-util"))]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::adapters::memory_queue::MemoryQueue;
 use crate::domain::JobType;
@@ -23,7 +24,17 @@ const LOCAL_DELIVERY_BUDGET: Duration = Duration::from_secs(60);
 /// deliver again: its attempt was recorded before Meta was called, so it is confirmed, not
 /// resent. An unreadable message is an error too, so after `maxReceiveCount` it lands in the
 /// dead-letter queue instead of vanishing.
-pub async fn handle_delivery(core: &Core, id: &str, body: Option<&str>, deadline: Instant) -> Result<(), AppError> {
+pub async fn handle_delivery(
+    core: &Core,
+    id: &str,
+    body: Option<&str>,
+    correlation: Option<String>,
+    deadline: Instant,
+) -> Result<(), AppError> {
+    crate::correlation::scope(correlation, handle_body(core, id, body, deadline)).await
+}
+
+async fn handle_body(core: &Core, id: &str, body: Option<&str>, deadline: Instant) -> Result<(), AppError> {
     let message = match body.map(serde_json::from_str::<QueueMessage>) {
         Some(Ok(message)) => message,
         Some(Err(e)) => return Err(AppError::validation(format!("unreadable queue message: {e}"))),
@@ -34,18 +45,21 @@ pub async fn handle_delivery(core: &Core, id: &str, body: Option<&str>, deadline
 
 /// `handle_delivery` for a message already parsed (the in-process queue holds them so).
 pub async fn handle_message(core: &Core, id: &str, message: &QueueMessage, deadline: Instant) -> Result<(), AppError> {
-    let work = core.process_until(message, deadline);
+    let correlation_id = crate::correlation::current().unwrap_or_default();
+    let span =
+        tracing::info_span!("job", message_id = %id, kind = ?message.job_type(), correlation_id = %correlation_id);
+    let work = core.process_until(message, deadline).instrument(span);
     let handled = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
         .await
         .unwrap_or_else(|_| Err(AppError::unavailable("stopped at the deadline")));
     record(message.job_type(), &handled);
     match handled {
         Ok(outcome) => {
-            tracing::info!(message_id = %id, ?outcome, "job message handled");
+            tracing::info!(message_id = %id, %correlation_id, ?outcome, "job message handled");
             Ok(())
         }
         Err(e) => {
-            tracing::error!(message_id = %id, error = %e, "job message will be delivered again");
+            tracing::error!(message_id = %id, %correlation_id, error = %e, "job message will be delivered again");
             Err(e)
         }
     }
@@ -143,6 +157,7 @@ pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String) {
             .queue_url(&queue_url)
             .max_number_of_messages(10)
             .wait_time_seconds(10)
+            .message_attribute_names(crate::correlation::ATTRIBUTE)
             .send()
             .await;
         let messages = match received {
@@ -155,7 +170,10 @@ pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String) {
         };
         for m in messages {
             let id = m.message_id().unwrap_or_default();
-            let handled = handle_delivery(&core, id, m.body(), Instant::now() + LOCAL_DELIVERY_BUDGET).await;
+            let correlation =
+                m.message_attributes().and_then(|a| a.get(crate::correlation::ATTRIBUTE)?.string_value.clone());
+            let handled =
+                handle_delivery(&core, id, m.body(), correlation, Instant::now() + LOCAL_DELIVERY_BUDGET).await;
             if let (Ok(()), Some(receipt)) = (handled, m.receipt_handle()) {
                 let _ = client.delete_message().queue_url(&queue_url).receipt_handle(receipt).send().await;
             }

@@ -57,15 +57,25 @@ async fn the_inbox_api_function_answers_every_route_family() {
             .queue_url(&rig.queue)
             .max_number_of_messages(10)
             .wait_time_seconds(1)
+            .message_attribute_names("correlationId")
             .send()
             .await
             .unwrap();
-        bodies.extend(out.messages.unwrap_or_default().into_iter().filter_map(|m| m.body));
+        for m in out.messages.unwrap_or_default() {
+            let correlation = m.message_attributes().and_then(|a| a.get("correlationId")?.string_value.clone());
+            bodies.push((m.body.unwrap_or_default(), correlation.unwrap_or_default()));
+        }
         if bodies.len() >= 2 {
             break;
         }
     }
     assert_eq!(bodies.len(), 2, "{bodies:?}");
-    let first: Value = serde_json::from_str(&bodies[0]).unwrap();
+    let first: Value = serde_json::from_str(&bodies[0].0).unwrap();
+    // Each carries the id of the request that queued it (send-text is event 5, the
+    // integrations send event 7).
+    let mut correlations: Vec<String> =
+        bodies.iter().map(|(_, c)| c.splitn(3, '-').take(2).collect::<Vec<_>>().join("-")).collect();
+    correlations.sort();
+    assert_eq!(correlations, ["req-5", "req-7"], "{bodies:?}");
     assert_eq!((first["jobType"].as_str(), first["organizationId"].as_str()), (Some("SEND_MESSAGE"), Some(EVENTS_ORG)));
 }

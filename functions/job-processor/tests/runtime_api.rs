@@ -17,7 +17,10 @@ async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     let (message, _) = seed::queued_reply(core, &conversation, EVENTS_JOB, "Yes, we ship!").await;
 
     // The same batch twice: the second delivery must not send again.
-    let batch = event("job-processor/sqs-batch.json");
+    let mut batch = event("job-processor/sqs-batch.json");
+    // The send was queued by an API request: its id travels as the correlation id.
+    batch["Records"][0]["messageAttributes"] =
+        json!({"correlationId": {"stringValue": "req-from-the-inbox-api", "dataType": "String"}});
     let run = invoke(env!("CARGO_BIN_EXE_job-processor"), &rig.env(), &[batch.clone(), batch]).await;
     for invocation in &run.invocations {
         assert_eq!(
@@ -36,6 +39,12 @@ async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     let sent = core.store.get_message(EVENTS_ORG, &message.id).await.unwrap().unwrap();
     assert_eq!((sent.status, sent.external_message_id.as_deref()), (MessageStatus::Sent, Some("aWdfZAG1fc2VudF8x")));
     assert!(!run.logs.contains("EAAB-page-token"), "tokens never logged");
+    let handled: Vec<&str> = run.logs.lines().filter(|l| l.contains("job message handled")).collect();
+    assert_eq!(handled.len(), 2, "the send, then the same send skipped: {handled:?}");
+    assert!(
+        handled.iter().all(|l| l.contains("sqs-msg-job") && l.contains("req-from-the-inbox-api")),
+        "the send logs the request that queued it: {handled:?}"
+    );
     // Metrics (CloudWatch Embedded Metric Format): one send succeeded, the second delivery
     // was skipped, the unreadable record delivered again; how old the batch was.
     assert_eq!(run.metric_sum("JobsHandled", &[("JobType", "SendMessage"), ("Outcome", "Succeeded")]), 1.0);

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::ProvideErrorMetadata;
+use aws_sdk_sqs::types::MessageAttributeValue;
 use chrono::Duration;
 
 use crate::ports::{JobQueue, QueueError, QueueMessage};
@@ -37,12 +38,18 @@ pub fn delay_seconds(delay: Duration) -> i32 {
 impl JobQueue for SqsQueue {
     async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
         let body = serde_json::to_string(message).map_err(|e| QueueError(e.to_string()))?;
-        self.client
+        let mut send = self
+            .client
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)
-            .delay_seconds(delay_seconds(delay))
-            .send()
+            .delay_seconds(delay_seconds(delay));
+        if let Some(id) = crate::correlation::current() {
+            let attribute = MessageAttributeValue::builder().data_type("String").string_value(id).build();
+            send = send
+                .message_attributes(crate::correlation::ATTRIBUTE, attribute.map_err(|e| QueueError(e.to_string()))?);
+        }
+        send.send()
             .await
             .map_err(|e| QueueError(e.message().map(str::to_owned).unwrap_or_else(|| format!("{e:?}"))))?;
         Ok(())

@@ -21,7 +21,8 @@ pub async fn with_request_id(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let span =
         tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
-    let mut response = next.run(request).instrument(span).await;
+    // The id also follows the work this request queues (see `correlation`).
+    let mut response = crate::correlation::scope(Some(id.clone()), next.run(request).instrument(span)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
