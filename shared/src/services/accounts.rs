@@ -18,7 +18,7 @@ impl Core {
         external_id: &str,
         dev_org: Option<&str>,
     ) -> Result<Option<ConnectedAccount>, AppError> {
-        if let Some(account) = self.store.find_account_by_external_id(external_id).await?
+        if let Some(account) = self.accounts().find_account_by_external_id(external_id).await?
             && account.status != AccountStatus::Disconnected
         {
             return Ok(Some(account));
@@ -46,7 +46,7 @@ impl Core {
                 ConnectedAccount::env_fallback(org, external, fb.page_id.clone(), self.now())
             }));
         }
-        Ok(self.store.get_account(org, account_id).await?)
+        Ok(self.accounts().get_account(org, account_id).await?)
     }
 
     /// The token to call the Graph API for `account` and the API it belongs to, decrypted
@@ -60,7 +60,7 @@ impl Core {
         }
         // A Facebook-Page account sends with its page token; an Instagram Login one with its user token.
         for (kind, host) in [(TokenKind::Page, GraphHost::Facebook), (TokenKind::InstagramUser, GraphHost::Instagram)] {
-            let Some(stored) = self.store.get_token(&account.organization_id, &account.id, kind).await? else {
+            let Some(stored) = self.accounts().get_token(&account.organization_id, &account.id, kind).await? else {
                 continue;
             };
             let context = TokenContext { organization_id: &account.organization_id, connected_account_id: &account.id };
@@ -112,7 +112,7 @@ impl Core {
     /// The organization's accounts; in development also the environment's fallback account,
     /// which every organization's webhooks may route to (its conversations name it).
     pub async fn list_connected_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, AppError> {
-        let mut accounts = self.store.list_accounts(org).await?;
+        let mut accounts = self.accounts().list_accounts(org).await?;
         if let Some(fallback) = self.account_of(org, crate::domain::ENV_FALLBACK_ACCOUNT_ID).await? {
             accounts.push(fallback);
         }
@@ -122,7 +122,8 @@ impl Core {
     /// Unsubscribes the Page (best effort), deletes the tokens and marks the account
     /// DISCONNECTED. Its later webhooks wait for a reconnect instead of reaching the inbox.
     pub async fn disconnect_account(&self, org: &str, id: &str) -> Result<ConnectedAccount, AppError> {
-        let account = self.store.get_account(org, id).await?.ok_or_else(|| AppError::not_found("connected account"))?;
+        let account =
+            self.accounts().get_account(org, id).await?.ok_or_else(|| AppError::not_found("connected account"))?;
         // Stop Meta's deliveries too (best effort): the Page's, or an Instagram Login account's own.
         if let Ok(Some(token)) = self.access_token(&account).await {
             let unsubscribed = match (token.host, &account.page_id) {
@@ -137,9 +138,9 @@ impl Core {
             }
         }
         for kind in [TokenKind::Page, TokenKind::User, TokenKind::InstagramUser] {
-            self.store.delete_token(org, id, kind).await?;
+            self.accounts().delete_token(org, id, kind).await?;
         }
-        self.store
+        self.accounts()
             .set_account_status(org, id, AccountStatus::Disconnected, self.now())
             .await?
             .ok_or_else(|| AppError::not_found("connected account"))

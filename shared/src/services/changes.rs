@@ -27,14 +27,14 @@ impl Core {
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
         let org = &account.organization_id;
-        if let Some(id) = self.store.message_id_by_external_id(org, mid).await? {
+        if let Some(id) = self.messages().message_id_by_external_id(org, mid).await? {
             self.change_message(org, &id, change, at).await?;
             return Ok(Outcome::Updated);
         }
         let waiting = self.raw_event(item.account_id(), "waiting for its message", &item.raw);
-        self.store.put_pending_change(org, mid, &waiting).await?;
+        self.messages().put_pending_change(org, mid, &waiting).await?;
         // The message may have been stored meanwhile, after it looked for waiting changes.
-        if self.store.message_id_by_external_id(org, mid).await?.is_some() {
+        if self.messages().message_id_by_external_id(org, mid).await?.is_some() {
             self.apply_pending_changes(org, mid).await?;
             return Ok(Outcome::Updated);
         }
@@ -43,11 +43,11 @@ impl Core {
 
     /// Applies the changes that waited for message `mid`, oldest first, then forgets them.
     pub(super) async fn apply_pending_changes(&self, org: &str, mid: &str) -> Result<usize, AppError> {
-        let mut waiting = self.store.pending_changes(org, mid).await?;
+        let mut waiting = self.messages().pending_changes(org, mid).await?;
         if waiting.is_empty() {
             return Ok(0);
         }
-        let Some(id) = self.store.message_id_by_external_id(org, mid).await? else { return Ok(0) };
+        let Some(id) = self.messages().message_id_by_external_id(org, mid).await? else { return Ok(0) };
         let when = |e: &crate::ports::RawEvent| {
             serde_json::from_value::<MessagingEvent>(e.payload.clone()).ok().and_then(|p| p.timestamp)
         };
@@ -58,7 +58,7 @@ impl Core {
             {
                 self.change_message(org, &id, &change, parsed.timestamp.unwrap_or(event.received_at)).await?;
             }
-            self.store.delete_pending_change(org, mid, &event.id).await?;
+            self.messages().delete_pending_change(org, mid, &event.id).await?;
         }
         Ok(waiting.len())
     }
@@ -70,7 +70,7 @@ impl Core {
         change: &MessageChange,
         at: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        let Some(message) = self.store.update_message(org, id, change, at).await? else { return Ok(()) };
+        let Some(message) = self.messages().update_message(org, id, change, at).await? else { return Ok(()) };
         if *change == MessageChange::Deleted {
             self.drop_unsent_preview(org, &message).await?;
         }
@@ -80,16 +80,16 @@ impl Core {
     /// An unsent message leaves the conversation list too: if it was the newest, the newest
     /// message still visible takes over the preview, or a neutral label.
     async fn drop_unsent_preview(&self, org: &str, unsent: &Message) -> Result<(), AppError> {
-        let Some(c) = self.store.get_conversation(org, &unsent.conversation_id).await? else { return Ok(()) };
+        let Some(c) = self.conversations().get_conversation(org, &unsent.conversation_id).await? else { return Ok(()) };
         if c.last_message_at > unsent.created_at {
             return Ok(());
         }
-        let recent = self.store.list_messages(org, &c.id, &PageRequest::first(PREVIEW_LOOKBACK)).await?;
+        let recent = self.messages().list_messages(org, &c.id, &PageRequest::first(PREVIEW_LOOKBACK)).await?;
         let preview = match recent.data.iter().find(|m| m.status != MessageStatus::Deleted) {
             Some(visible) => visible.preview(),
             None => UNSENT_PREVIEW.to_owned(),
         };
-        self.store.set_conversation_preview(org, &c.id, unsent.created_at, &preview).await?;
+        self.conversations().set_conversation_preview(org, &c.id, unsent.created_at, &preview).await?;
         Ok(())
     }
 }

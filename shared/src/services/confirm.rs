@@ -62,7 +62,7 @@ impl Core {
         p: &SendPayload,
         started: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>, AppError> {
-        let recent = self.store.list_messages(org, &p.conversation_id, &PageRequest::first(ECHO_LOOKBACK)).await?;
+        let recent = self.messages().list_messages(org, &p.conversation_id, &PageRequest::first(ECHO_LOOKBACK)).await?;
         Ok(recent.data.into_iter().find(|m| is_echo_of(m, p, started)).and_then(|m| m.external_message_id))
     }
 }

@@ -93,7 +93,7 @@ impl Core {
         let org = &account.organization_id;
         let seen = async {
             match &incoming.mid {
-                Some(mid) => self.store.message_id_by_external_id(org, mid).await,
+                Some(mid) => self.messages().message_id_by_external_id(org, mid).await,
                 None => Ok(None),
             }
         };
@@ -121,7 +121,7 @@ impl Core {
             updated_at: now,
         };
         let activity = Activity { direction, at, preview: Some(incoming.preview()), recorded_at: now };
-        match self.store.append_message(&conversation, &message, &activity).await? {
+        match self.conversations().append_message(&conversation, &message, &activity).await? {
             Appended::Duplicate(_) => Ok(Outcome::Duplicate),
             Appended::New { conversation, .. } => {
                 self.after_new_message(&conversation, &message).await?;
@@ -160,19 +160,21 @@ impl Core {
         at: DateTime<Utc>,
     ) -> Result<Conversation, AppError> {
         let org = &account.organization_id;
-        if let Some(c) = self.store.find_conversation(org, &account.id, customer_id).await? {
+        if let Some(c) = self.conversations().find_conversation(org, &account.id, customer_id).await? {
             return Ok(c);
         }
         let id = Conversation::id_for(org, &account.id, customer_id);
         let fresh = Conversation::opened(id, org, &account.id, customer_id, at, self.now());
-        Ok(self.store.create_conversation(&fresh).await?)
+        Ok(self.conversations().create_conversation(&fresh).await?)
     }
 
     /// Fills in the customer's handle and name (Graph profile, fetched once per organization
     /// and cached) and links the conversation to a lead with that Instagram id or handle.
     /// The EnrichContact job: the customer's profile and lead, unless already known.
     pub(crate) async fn enrich_conversation(&self, org: &str, conversation_id: &str) -> Result<bool, AppError> {
-        let Some(conversation) = self.store.get_conversation(org, conversation_id).await? else { return Ok(false) };
+        let Some(conversation) = self.conversations().get_conversation(org, conversation_id).await? else {
+            return Ok(false);
+        };
         if conversation.handle.is_some() {
             return Ok(false);
         }
@@ -186,11 +188,11 @@ impl Core {
         let igsid = &conversation.participant_id;
         let profile = self.customer_profile(account, igsid).await?;
         let username = profile.as_ref().and_then(|p| p.username.clone());
-        let lead = match self.store.find_lead_by_instagram_user_id(org, igsid).await? {
+        let lead = match self.leads().find_lead_by_instagram_user_id(org, igsid).await? {
             Some(lead) => Some(lead),
             None => match &username {
                 Some(u) => {
-                    self.store.find_lead_by_instagram_handle(org, &crate::domain::Lead::normalize_handle(u)).await?
+                    self.leads().find_lead_by_instagram_handle(org, &crate::domain::Lead::normalize_handle(u)).await?
                 }
                 None => None,
             },
@@ -201,7 +203,7 @@ impl Core {
             || (name.is_some() && name != conversation.display_name)
             || (lead_id.is_some() && lead_id != conversation.lead_id);
         if changed {
-            self.store
+            self.conversations()
                 .set_conversation_contact(
                     org,
                     &conversation.id,
@@ -221,7 +223,7 @@ impl Core {
     ) -> Result<Option<CustomerProfile>, AppError> {
         let org = &account.organization_id;
         let now = self.now();
-        if let Some(p) = self.store.get_profile(org, igsid).await?
+        if let Some(p) = self.leads().get_profile(org, igsid).await?
             && (p.fetched || now - p.fetched_at < PROFILE_RETRY_AFTER)
         {
             return Ok(Some(p));
@@ -251,7 +253,7 @@ impl Core {
                 }
             }
         };
-        self.store.put_profile(&profile).await?;
+        self.leads().put_profile(&profile).await?;
         Ok(Some(profile))
     }
 
@@ -263,7 +265,7 @@ impl Core {
     /// Stores an event we cannot (yet) put in an inbox. Its id is a digest of the account and
     /// the payload, so a redelivery overwrites rather than duplicates it.
     pub(crate) async fn keep_raw(&self, external_account_id: &str, reason: &str, raw: &Value) -> Result<(), AppError> {
-        Ok(self.store.put_raw_event(&self.raw_event(external_account_id, reason, raw)).await?)
+        Ok(self.raw_events().put_raw_event(&self.raw_event(external_account_id, reason, raw)).await?)
     }
 
     /// An event kept as Meta sent it, under a digest of the account, the reason and the

@@ -47,7 +47,7 @@ impl ListQuery {
 
 impl Core {
     pub async fn list_conversations(&self, org: &str, query: &ListQuery) -> Result<Page<ConversationView>, AppError> {
-        let page = self.store.list_conversations(org, query.provider()?, &query.page()?).await?;
+        let page = self.conversations().list_conversations(org, query.provider()?, &query.page()?).await?;
         // A page usually spans few accounts: look each up once, not once per conversation.
         let mut active: HashMap<String, bool> = HashMap::new();
         for c in &page.data {
@@ -76,18 +76,22 @@ impl Core {
     ) -> Result<Page<Message>, AppError> {
         let page = query.page()?;
         self.conversation(org, conversation_id).await?;
-        Ok(self.store.list_messages(org, conversation_id, &page).await?)
+        Ok(self.messages().list_messages(org, conversation_id, &page).await?)
     }
 
     pub async fn mark_read(&self, org: &str, id: &str) -> Result<ConversationView, AppError> {
-        let c = self.store.mark_conversation_read(org, id).await?.ok_or_else(|| AppError::not_found("conversation"))?;
+        let c = self
+            .conversations()
+            .mark_conversation_read(org, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("conversation"))?;
         self.view(c).await
     }
 
     /// The organization's conversation, or `NOT_FOUND`, whether it is another organization's
     /// or does not exist at all.
     pub(crate) async fn conversation(&self, org: &str, id: &str) -> Result<Conversation, AppError> {
-        self.store.get_conversation(org, id).await?.ok_or_else(|| AppError::not_found("conversation"))
+        self.conversations().get_conversation(org, id).await?.ok_or_else(|| AppError::not_found("conversation"))
     }
 
     async fn account_active(&self, org: &str, account_id: &str) -> Result<bool, AppError> {

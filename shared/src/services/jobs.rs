@@ -111,7 +111,7 @@ impl Core {
     async fn run_send_job(&self, org: &str, job_id: &str) -> Result<JobOutcome, AppError> {
         let now = self.now();
         let claim = crate::domain::new_id("claim");
-        let Some(mut job) = self.store.claim_job(org, job_id, now, now + LEASE, &claim).await? else {
+        let Some(mut job) = self.jobs().claim_job(org, job_id, now, now + LEASE, &claim).await? else {
             return self.not_claimed(org, job_id, now).await;
         };
         let payload: SendPayload = match serde_json::from_value(job.payload_json.clone()) {
@@ -164,7 +164,7 @@ impl Core {
     /// Writes the job if this worker still holds its claim; false when a newer claim took it.
     pub(super) async fn save_claimed(&self, job: &IntegrationJob) -> Result<bool, AppError> {
         let claim = job.claim_id.as_deref().unwrap_or_default();
-        let saved = self.store.replace_job(job, crate::domain::JobExpectation::ClaimedBy(claim)).await?;
+        let saved = self.jobs().replace_job(job, crate::domain::JobExpectation::ClaimedBy(claim)).await?;
         if !saved {
             tracing::warn!(job = %job.id, "claim lost to a newer worker; its state is kept");
         }
@@ -175,7 +175,7 @@ impl Core {
     /// (SQS delays stop at 15 minutes), or claimed by a worker that may have died. The last
     /// two are queued again for when they can be claimed, so no job is left behind.
     async fn not_claimed(&self, org: &str, job_id: &str, now: DateTime<Utc>) -> Result<JobOutcome, AppError> {
-        let Some(job) = self.store.get_job(org, job_id).await? else { return Ok(JobOutcome::Skipped) };
+        let Some(job) = self.jobs().get_job(org, job_id).await? else { return Ok(JobOutcome::Skipped) };
         let claimable_at = match job.status {
             JobStatus::Pending => job.next_attempt_at,
             JobStatus::Processing => job.lease_expires_at,
@@ -244,7 +244,7 @@ impl Core {
             }),
             recorded_at: now,
         };
-        self.store.apply_activity(&org, &p.conversation_id, &activity).await?;
+        self.messages().apply_activity(&org, &p.conversation_id, &activity).await?;
         job.succeed(mid, now);
         self.save_claimed(&job).await?;
         Ok(JobOutcome::Succeeded)
@@ -255,14 +255,14 @@ impl Core {
     /// echo's copy is removed and ours takes the id.
     async fn record_sent(&self, org: &str, message_id: &str, mid: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         for _ in 0..2 {
-            match self.store.mark_message_sent(org, message_id, mid, now).await? {
+            match self.messages().mark_message_sent(org, message_id, mid, now).await? {
                 MarkSent::Sent(_) => return Ok(()),
                 MarkSent::NotFound => {
                     tracing::warn!(message = message_id, "sent message no longer exists");
                     return Ok(());
                 }
                 MarkSent::IdTakenBy(holder) if holder.meta_json.get("isEcho") == Some(&Value::Bool(true)) => {
-                    self.store.delete_message(org, &holder.id).await?;
+                    self.messages().delete_message(org, &holder.id).await?;
                 }
                 MarkSent::IdTakenBy(holder) => {
                     tracing::error!(message = message_id, holder = %holder.id, "Meta id already belongs to another message");
@@ -307,7 +307,7 @@ impl Core {
             return Ok(JobOutcome::Skipped);
         }
         if let Some(p) = p {
-            self.store.mark_message_failed(&org, &p.message_id, code.as_str(), now).await?;
+            self.messages().mark_message_failed(&org, &p.message_id, code.as_str(), now).await?;
             if code == ErrorCode::AccountReauthRequired {
                 self.flag_reauth(&org, &p.conversation_id, now).await?;
             }
@@ -319,16 +319,18 @@ impl Core {
     /// Meta refused the token: the account needs its owner to reconnect it. Inbound events
     /// keep flowing meanwhile; sends fail fast until then.
     async fn flag_reauth(&self, org: &str, conversation_id: &str, now: DateTime<Utc>) -> Result<(), AppError> {
-        let Some(c) = self.store.get_conversation(org, conversation_id).await? else { return Ok(()) };
+        let Some(c) = self.conversations().get_conversation(org, conversation_id).await? else { return Ok(()) };
         if c.connected_account_id != crate::domain::ENV_FALLBACK_ACCOUNT_ID {
-            self.store.set_account_status(org, &c.connected_account_id, AccountStatus::ReauthRequired, now).await?;
+            self.accounts()
+                .set_account_status(org, &c.connected_account_id, AccountStatus::ReauthRequired, now)
+                .await?;
         }
         Ok(())
     }
 
     /// Queues again every job stranded without a queue message; how many.
     pub async fn requeue_stranded_jobs(&self) -> Result<usize, AppError> {
-        let stranded = self.store.list_stranded_jobs(self.now() - STRANDED_AFTER, 500).await?;
+        let stranded = self.jobs().list_stranded_jobs(self.now() - STRANDED_AFTER, 500).await?;
         for job in &stranded {
             tracing::warn!(job = %job.id, status = ?job.status, "stranded job queued again");
             // Sends are the only jobs stored as `IntegrationJob`s; the other kinds live on the queue alone.

@@ -55,13 +55,13 @@ impl Core {
         {
             return Err(AppError::validation("a lead needs a name, an email or an Instagram handle or id"));
         }
-        self.store.create_lead(&lead).await?;
+        self.leads().create_lead(&lead).await?;
         self.link_conversations_to(&lead).await?;
         Ok(lead)
     }
 
     pub async fn list_leads(&self, org: &str, query: &ListQuery) -> Result<Page<Lead>, AppError> {
-        Ok(self.store.list_leads(org, &query.page()?).await?)
+        Ok(self.leads().list_leads(org, &query.page()?).await?)
     }
 
     /// A lead created after the customer wrote is linked to their conversations at once.
@@ -70,13 +70,16 @@ impl Core {
             return Ok(());
         };
         let mut account_ids: Vec<String> =
-            self.store.list_accounts(&lead.organization_id).await?.into_iter().map(|a| a.id).collect();
+            self.accounts().list_accounts(&lead.organization_id).await?.into_iter().map(|a| a.id).collect();
         if self.config.is_development() {
             account_ids.push(crate::domain::ENV_FALLBACK_ACCOUNT_ID.to_owned());
         }
         for account_id in account_ids {
-            if let Some(c) = self.store.find_conversation(&lead.organization_id, &account_id, user_id).await? {
-                self.store.set_conversation_contact(&lead.organization_id, &c.id, None, None, Some(&lead.id)).await?;
+            if let Some(c) = self.conversations().find_conversation(&lead.organization_id, &account_id, user_id).await?
+            {
+                self.conversations()
+                    .set_conversation_contact(&lead.organization_id, &c.id, None, None, Some(&lead.id))
+                    .await?;
             }
         }
         Ok(())

@@ -31,7 +31,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::ports::{Clock, GraphApi, Jitter, JobQueue, Store, TokenCipher};
+use crate::ports::{
+    AccountStore, Clock, ConversationStore, GraphApi, IdempotencyStore, Jitter, JobQueue, JobStore, LeadStore,
+    MessageStore, RawEventStore, Store, TokenCipher,
+};
 
 pub struct Core {
     pub config: Arc<Config>,
@@ -48,5 +51,34 @@ pub struct Core {
 impl Core {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    // One view of the store per aggregate: each use case names the part it works on.
+    pub(crate) fn accounts(&self) -> &dyn AccountStore {
+        &*self.store
+    }
+
+    pub(crate) fn conversations(&self) -> &dyn ConversationStore {
+        &*self.store
+    }
+
+    pub(crate) fn messages(&self) -> &dyn MessageStore {
+        &*self.store
+    }
+
+    pub(crate) fn leads(&self) -> &dyn LeadStore {
+        &*self.store
+    }
+
+    pub(crate) fn raw_events(&self) -> &dyn RawEventStore {
+        &*self.store
+    }
+
+    pub(crate) fn jobs(&self) -> &dyn JobStore {
+        &*self.store
+    }
+
+    pub(crate) fn idempotency(&self) -> &dyn IdempotencyStore {
+        &*self.store
     }
 }

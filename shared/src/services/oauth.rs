@@ -204,7 +204,7 @@ impl Core {
         let refuse = |code, message: String| {
             Ok(Err(RefusedAccount { external_account_id: link.external_id.to_owned(), code, message }))
         };
-        let existing = self.store.find_account_by_external_id(link.external_id).await?;
+        let existing = self.accounts().find_account_by_external_id(link.external_id).await?;
         if let Some(other) =
             existing.as_ref().filter(|a| a.organization_id != org && a.status != AccountStatus::Disconnected)
         {
@@ -237,12 +237,12 @@ impl Core {
         for (kind, token, expires_at) in tokens {
             self.store_token(&account, *kind, token, *expires_at).await?;
         }
-        match self.store.put_account(&account).await {
+        match self.accounts().put_account(&account).await {
             Ok(()) => Ok(Ok(account)),
             // Another organization connected it at the same moment and won.
             Err(crate::ports::StoreError::Conflict(_)) => {
                 for (kind, _, _) in tokens {
-                    self.store.delete_token(org, &account.id, *kind).await?;
+                    self.accounts().delete_token(org, &account.id, *kind).await?;
                 }
                 refuse(
                     "ACCOUNT_CONNECTED_ELSEWHERE",
@@ -320,6 +320,6 @@ impl Core {
         let context = TokenContext { organization_id: &account.organization_id, connected_account_id: &account.id };
         let encrypted = self.cipher.encrypt(plaintext, &context).await.map_err(AppError::unavailable)?;
         let token = OAuthToken::issued(&account.organization_id, &account.id, kind, encrypted, expires_at, self.now());
-        Ok(self.store.put_token(&token).await?)
+        Ok(self.accounts().put_token(&token).await?)
     }
 }

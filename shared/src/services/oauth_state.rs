@@ -117,7 +117,7 @@ impl Core {
             response: serde_json::Value::Null,
             created_at: self.now(),
         };
-        if self.store.reserve_idempotency_key(&spent).await?.is_some() {
+        if self.idempotency().reserve_idempotency_key(&spent).await?.is_some() {
             return Err(state_invalid("was already used"));
         }
         Ok(claims)

@@ -43,7 +43,7 @@ impl Core {
             return Ok(0);
         }
         let after = p.cursor.as_deref().and_then(Cursor::decode);
-        let page = self.store.raw_events_page(external_id, &PageRequest { limit: REPLAY_PAGE, after }).await?;
+        let page = self.raw_events().raw_events_page(external_id, &PageRequest { limit: REPLAY_PAGE, after }).await?;
         let mut replayed = 0;
         for event in page.data.iter().filter(|e| e.reason == NO_ACCOUNT) {
             let Ok(parsed) = serde_json::from_value::<MessagingEvent>(event.payload.clone()) else { continue };
@@ -59,7 +59,7 @@ impl Core {
             if self.accept_item(&item, None).await? == Outcome::NoAccount {
                 return Ok(replayed); // disconnected meanwhile: it waits on
             }
-            self.store.delete_raw_event(external_id, &event.id).await?;
+            self.raw_events().delete_raw_event(external_id, &event.id).await?;
             replayed += 1;
         }
         if let Some(cursor) = page.next_cursor {

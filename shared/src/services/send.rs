@@ -144,7 +144,7 @@ impl Core {
         let message = queued_message(&conversation, account.as_ref(), &content, &accepted, now);
         // Conditional: a second request under the same Idempotency-Key (concurrent, or finishing
         // one that died) never overwrites what the first stored, nor resets a finished job.
-        match self.store.insert_message(&message).await {
+        match self.messages().insert_message(&message).await {
             Ok(()) | Err(crate::ports::StoreError::Conflict("message")) => {}
             Err(e) => return Err(e.into()),
         }
@@ -152,7 +152,7 @@ impl Core {
         let payload = SendPayload::new(&conversation, &message.id, content, human_agent_tag);
         let payload = serde_json::to_value(&payload).expect("payload serialises");
         let job = IntegrationJob::send_message(accepted.job_id.clone(), org, payload, now);
-        self.store.replace_job(&job, JobExpectation::Absent).await?;
+        self.jobs().replace_job(&job, JobExpectation::Absent).await?;
         self.queue.enqueue(&QueueMessage::send(org, &job.id), Duration::zero()).await.map_err(|e| {
             tracing::error!(error = %e, job = %job.id, "reply stored but not queued");
             AppError::new(
@@ -185,7 +185,7 @@ impl Core {
 
     /// The organization's job (another organization's id is not found).
     pub async fn job(&self, org: &str, job_id: &str) -> Result<IntegrationJob, AppError> {
-        self.store.get_job(org, job_id).await?.ok_or_else(|| AppError::not_found("job"))
+        self.jobs().get_job(org, job_id).await?.ok_or_else(|| AppError::not_found("job"))
     }
 
     /// Queues a FAILED send again (same message, a new series of attempts) once what failed
@@ -203,10 +203,10 @@ impl Core {
         payload.human_agent_tag = self.config.reply_policy().needs_human_agent_tag(conversation.last_inbound_at, now);
         let reopened = job.reopen(serde_json::to_value(&payload).expect("payload serialises"), now);
         // Conditional: of two concurrent retries, one reopens the job.
-        if !self.store.replace_job(&reopened, JobExpectation::Status(JobStatus::Failed)).await? {
+        if !self.jobs().replace_job(&reopened, JobExpectation::Status(JobStatus::Failed)).await? {
             return Err(AppError::new(ErrorCode::Conflict, "the job is no longer failed"));
         }
-        self.store.update_message(org, &payload.message_id, &MessageChange::Requeued, now).await?;
+        self.messages().update_message(org, &payload.message_id, &MessageChange::Requeued, now).await?;
         self.queue
             .enqueue(&QueueMessage::send(org, &reopened.id), Duration::zero())
             .await
@@ -234,7 +234,7 @@ impl Core {
             response: serde_json::to_value(accepted).expect("answer serialises"),
             created_at: self.now(),
         };
-        let Some(first) = self.store.reserve_idempotency_key(&record).await? else {
+        let Some(first) = self.idempotency().reserve_idempotency_key(&record).await? else {
             return Ok(Reserved::New);
         };
         if first.request_digest != digest {
@@ -242,7 +242,7 @@ impl Core {
         }
         let answer: SendAccepted = serde_json::from_value(first.response)
             .map_err(|e| AppError::internal(format!("stored idempotent answer unreadable: {e}")))?;
-        Ok(match self.store.get_job(org, &answer.job_id).await? {
+        Ok(match self.jobs().get_job(org, &answer.job_id).await? {
             Some(_) => Reserved::Done(answer),
             None => Reserved::Unfinished(answer),
         })

@@ -44,11 +44,11 @@ enum RefreshFailure {
 impl Core {
     pub async fn refresh_due_tokens(&self) -> Result<RefreshReport, AppError> {
         let now = self.now();
-        let due = self.store.list_tokens_due(now + self.config.limits.token_refresh_horizon, BATCH).await?;
+        let due = self.accounts().list_tokens_due(now + self.config.limits.token_refresh_horizon, BATCH).await?;
         let mut report = RefreshReport { due: due.len(), ..Default::default() };
         for token in due {
             let (org, account) = (token.organization_id.clone(), token.connected_account_id.clone());
-            match self.store.claim_token_refresh(&org, &account, token.kind, now, now + REFRESH_LEASE).await {
+            match self.accounts().claim_token_refresh(&org, &account, token.kind, now, now + REFRESH_LEASE).await {
                 Ok(true) => {}
                 Ok(false) => {
                     report.skipped += 1;
@@ -96,11 +96,11 @@ impl Core {
         let mut failed = token.clone();
         failed.refresh_failed_at = Some(now);
         failed.refresh_lease_until = None;
-        self.store.put_token(&failed).await?;
+        self.accounts().put_token(&failed).await?;
         let sends_with_it = matches!(token.kind, TokenKind::Page | TokenKind::InstagramUser);
         if sends_with_it {
             tracing::warn!(organization = %org, account = %account, "token invalid; account needs re-auth");
-            self.store.set_account_status(org, account, AccountStatus::ReauthRequired, now).await?;
+            self.accounts().set_account_status(org, account, AccountStatus::ReauthRequired, now).await?;
         } else {
             tracing::warn!(organization = %org, account = %account, "user token invalid; sends go on with the Page token");
         }
@@ -141,6 +141,9 @@ impl Core {
                 now,
             )
         };
-        self.store.put_token(&refreshed).await.map_err(|e| RefreshFailure::Transient("store_failed", e.to_string()))
+        self.accounts()
+            .put_token(&refreshed)
+            .await
+            .map_err(|e| RefreshFailure::Transient("store_failed", e.to_string()))
     }
 }
