@@ -71,7 +71,9 @@ cargo test --workspace --locked "$@"
 # from it (deterministic seed) and fails on any 5xx or any answer the document does not
 # describe. OAuth is configured so its routes answer rather than 503.
 echo "== schemathesis against inbox-local"
-cargo build --locked -p inbox-local
+# `cargo test --workspace` built target/debug/inbox-local (functions/local/tests use it);
+# only a run narrowed with -p needs to build it here.
+[ -x target/debug/inbox-local ] || cargo build --locked -p inbox-local
 lport=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 env -u TABLE_NAME -u JOBS_QUEUE_URL -u KMS_KEY_ID APP_ENV=development PORT="$lport" \
   META_APP_ID=1 META_OAUTH_REDIRECT_URL=https://inbox.example/cb INSTAGRAM_APP_ID=2 INSTAGRAM_OAUTH_REDIRECT_URL=https://inbox.example/icb \

@@ -99,6 +99,19 @@ impl Conversation {
         }
     }
 
+    /// Sets the contact details given; those not given stay as they are.
+    pub fn set_contact(&mut self, handle: Option<&str>, display_name: Option<&str>, lead_id: Option<&str>) {
+        if let Some(h) = handle {
+            self.handle = Some(h.to_owned());
+        }
+        if let Some(n) = display_name {
+            self.display_name = Some(n.to_owned());
+        }
+        if let Some(l) = lead_id {
+            self.lead_id = Some(l.to_owned());
+        }
+    }
+
     pub fn sort_key(&self) -> String {
         time_sort_key(self.last_message_at)
     }

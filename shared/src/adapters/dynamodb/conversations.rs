@@ -51,18 +51,7 @@ impl ConversationStore for DynamoStore {
         display_name: Option<&str>,
         lead_id: Option<&str>,
     ) -> Result<Option<Conversation>, StoreError> {
-        self.update_conversation(org, id, |c| {
-            if let Some(h) = handle {
-                c.handle = Some(h.to_owned());
-            }
-            if let Some(n) = display_name {
-                c.display_name = Some(n.to_owned());
-            }
-            if let Some(l) = lead_id {
-                c.lead_id = Some(l.to_owned());
-            }
-        })
-        .await
+        self.update_conversation(org, id, |c| c.set_contact(handle, display_name, lead_id)).await
     }
 
     async fn set_conversation_preview(

@@ -25,7 +25,7 @@ impl ConversationStore for MemoryStore {
             }
             let owner = (c.organization_id.clone(), c.connected_account_id.clone(), c.participant_id.clone());
             t.conversation_keys.insert(owner, c.id.clone());
-            t.conversations.insert(key(&c.organization_id, &c.id), c.clone());
+            t.insert_conversation(c);
             conversation.clone()
         }))
     }
@@ -38,19 +38,7 @@ impl ConversationStore for MemoryStore {
         display_name: Option<&str>,
         lead_id: Option<&str>,
     ) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| {
-            let c = t.conversations.get_mut(&key(org, id))?;
-            if let Some(h) = handle {
-                c.handle = Some(h.to_owned());
-            }
-            if let Some(n) = display_name {
-                c.display_name = Some(n.to_owned());
-            }
-            if let Some(l) = lead_id {
-                c.lead_id = Some(l.to_owned());
-            }
-            Some(c.clone())
-        }))
+        Ok(self.with(|t| t.update_conversation(org, id, |c| c.set_contact(handle, display_name, lead_id))))
     }
 
     async fn set_conversation_preview(
@@ -60,19 +48,11 @@ impl ConversationStore for MemoryStore {
         newest_at: DateTime<Utc>,
         preview: &str,
     ) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| {
-            let c = t.conversations.get_mut(&key(org, id))?;
-            c.set_preview_if_newest(newest_at, preview);
-            Some(c.clone())
-        }))
+        Ok(self.with(|t| t.update_conversation(org, id, |c| c.set_preview_if_newest(newest_at, preview))))
     }
 
     async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| {
-            let c = t.conversations.get_mut(&key(org, id))?;
-            c.unread_count = 0;
-            Some(c.clone())
-        }))
+        Ok(self.with(|t| t.update_conversation(org, id, |c| c.unread_count = 0)))
     }
 
     async fn list_conversations(
@@ -81,15 +61,7 @@ impl ConversationStore for MemoryStore {
         provider: Option<Provider>,
         page: &PageRequest,
     ) -> Result<Page<Conversation>, StoreError> {
-        Ok(self.with(|t| {
-            let items = t
-                .conversations
-                .values()
-                .filter(|c| c.organization_id == org && provider.is_none_or(|p| c.provider == p))
-                .map(|c| (c.sort_key(), c.id.clone(), c.clone()))
-                .collect();
-            page_desc(items, page)
-        }))
+        Ok(self.with(|t| t.conversation_page(org, provider, page)))
     }
 
     async fn append_message(
@@ -105,11 +77,8 @@ impl ConversationStore for MemoryStore {
                 return Ok(Appended::Duplicate(Box::new(existing.clone())));
             }
             let conversation = t
-                .conversations
-                .get_mut(&key(&message.organization_id, &message.conversation_id))
+                .update_conversation(&message.organization_id, &message.conversation_id, |c| c.apply(activity))
                 .ok_or_else(|| StoreError::Backend(format!("conversation {} not found", message.conversation_id)))?;
-            conversation.apply(activity);
-            let conversation = conversation.clone();
             t.insert_message(message);
             Ok(Appended::New { message: Box::new(message.clone()), conversation: Box::new(conversation) })
         })

@@ -22,15 +22,7 @@ impl MessageStore for MemoryStore {
         conversation_id: &str,
         page: &PageRequest,
     ) -> Result<Page<Message>, StoreError> {
-        Ok(self.with(|t| {
-            let items = t
-                .messages
-                .values()
-                .filter(|m| m.organization_id == org && m.conversation_id == conversation_id)
-                .map(|m| (time_sort_key(m.created_at), m.id.clone(), m.clone()))
-                .collect();
-            page_desc(items, page)
-        }))
+        Ok(self.with(|t| t.message_page(org, conversation_id, page)))
     }
 
     async fn put_pending_change(&self, org: &str, mid: &str, change: &RawEvent) -> Result<(), StoreError> {
@@ -79,11 +71,7 @@ impl MessageStore for MemoryStore {
         conversation_id: &str,
         activity: &Activity,
     ) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| {
-            let c = t.conversations.get_mut(&key(org, conversation_id))?;
-            c.apply(activity);
-            Some(c.clone())
-        }))
+        Ok(self.with(|t| t.update_conversation(org, conversation_id, |c| c.apply(activity))))
     }
 
     async fn mark_message_sent(
@@ -141,7 +129,7 @@ impl MessageStore for MemoryStore {
 
     async fn delete_message(&self, org: &str, id: &str) -> Result<(), StoreError> {
         self.with(|t| {
-            let removed = t.messages.remove(&key(org, id));
+            let removed = t.remove_message(org, id);
             if let Some(mid) = removed.and_then(|m| m.external_message_id) {
                 t.message_ids.remove(&key(org, &mid));
             }

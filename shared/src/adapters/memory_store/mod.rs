@@ -35,9 +35,14 @@ struct Tables {
     /// Instagram account id or page id → the account last stored with it.
     account_by_external_id: HashMap<String, OrgKey>,
     conversations: HashMap<OrgKey, Conversation>,
+    /// (organization, sort key, id) of every conversation: the inbox order, kept as DynamoDB's
+    /// index is, so a page reads only its own entries whatever the inbox's size.
+    conversation_order: std::collections::BTreeSet<(String, String, String)>,
     /// (organization, account, customer) → conversation id: the conversation key items.
     conversation_keys: HashMap<(String, String, String), String>,
     messages: HashMap<OrgKey, Message>,
+    /// (organization, conversation, sort key, id) of every message: each conversation's order.
+    message_order: std::collections::BTreeSet<(String, String, String, String)>,
     /// (organization, Meta `mid`) → message id: the `mid` lookup items.
     message_ids: HashMap<OrgKey, String>,
     leads: HashMap<OrgKey, Lead>,
@@ -60,7 +65,82 @@ impl Tables {
         if let Some(mid) = &message.external_message_id {
             self.message_ids.insert(key(&message.organization_id, mid), message.id.clone());
         }
-        self.messages.insert(key(&message.organization_id, &message.id), message.clone());
+        let m = message;
+        let place = (m.organization_id.clone(), m.conversation_id.clone(), time_sort_key(m.created_at), m.id.clone());
+        if let Some(old) = self.messages.insert(key(&m.organization_id, &m.id), m.clone()) {
+            self.message_order.remove(&Self::message_place(&old));
+        }
+        self.message_order.insert(place);
+    }
+
+    fn remove_message(&mut self, org: &str, id: &str) -> Option<Message> {
+        let removed = self.messages.remove(&key(org, id))?;
+        self.message_order.remove(&Self::message_place(&removed));
+        Some(removed)
+    }
+
+    fn message_place(m: &Message) -> (String, String, String, String) {
+        (m.organization_id.clone(), m.conversation_id.clone(), time_sort_key(m.created_at), m.id.clone())
+    }
+
+    /// One page of a conversation's messages, newest first, from the order index.
+    fn message_page(&self, org: &str, conversation_id: &str, page: &PageRequest) -> Page<Message> {
+        use std::ops::Bound;
+        let (o, c) = (org.to_owned(), conversation_id.to_owned());
+        let low = Bound::Included((o.clone(), c.clone(), String::new(), String::new()));
+        let high = match &page.after {
+            Some(after) => Bound::Excluded((o, c, after.sort_key.clone(), after.id.clone())),
+            None => Bound::Excluded((o, c, "\u{10ffff}".to_owned(), String::new())),
+        };
+        let mut entries =
+            self.message_order.range((low, high)).rev().filter_map(|(_, _, _, id)| self.messages.get(&key(org, id)));
+        let data: Vec<Message> = entries.by_ref().take(page.limit).cloned().collect();
+        let more = entries.next().is_some();
+        let next_cursor = data
+            .last()
+            .filter(|_| more)
+            .map(|m| Cursor { sort_key: time_sort_key(m.created_at), id: m.id.clone() }.encode());
+        Page { data, next_cursor }
+    }
+
+    fn insert_conversation(&mut self, c: &Conversation) {
+        self.conversation_order.insert((c.organization_id.clone(), c.sort_key(), c.id.clone()));
+        self.conversations.insert(key(&c.organization_id, &c.id), c.clone());
+    }
+
+    /// Changes a stored conversation and keeps its place in the inbox order.
+    fn update_conversation(
+        &mut self,
+        org: &str,
+        id: &str,
+        change: impl FnOnce(&mut Conversation),
+    ) -> Option<Conversation> {
+        let c = self.conversations.get_mut(&key(org, id))?;
+        self.conversation_order.remove(&(org.to_owned(), c.sort_key(), id.to_owned()));
+        change(c);
+        self.conversation_order.insert((org.to_owned(), c.sort_key(), id.to_owned()));
+        Some(c.clone())
+    }
+
+    /// One page of the organization's conversations, newest first, from the order index.
+    fn conversation_page(&self, org: &str, provider: Option<Provider>, page: &PageRequest) -> Page<Conversation> {
+        use std::ops::Bound;
+        let low = Bound::Included((org.to_owned(), String::new(), String::new()));
+        let high = match &page.after {
+            Some(c) => Bound::Excluded((org.to_owned(), c.sort_key.clone(), c.id.clone())),
+            None => Bound::Excluded((org.to_owned(), "\u{10ffff}".to_owned(), String::new())),
+        };
+        let mut entries = self
+            .conversation_order
+            .range((low, high))
+            .rev()
+            .filter_map(|(_, _, id)| self.conversations.get(&key(org, id)))
+            .filter(|c| provider.is_none_or(|p| c.provider == p));
+        let data: Vec<Conversation> = entries.by_ref().take(page.limit).cloned().collect();
+        let more = entries.next().is_some();
+        let next_cursor =
+            data.last().filter(|_| more).map(|c| Cursor { sort_key: c.sort_key(), id: c.id.clone() }.encode());
+        Page { data, next_cursor }
     }
 
     fn conversation_of(&self, org: &str, account_id: &str, participant_id: &str) -> Option<&Conversation> {
