@@ -44,7 +44,10 @@ impl Unit {
 /// One EMF line: `metrics` under one set of `dimensions` (`Function` is added: the Lambda
 /// function's name).
 pub fn line(dimensions: &[(&str, &str)], metrics: &[(&str, f64, Unit)], timestamp_ms: i64) -> Value {
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".to_owned());
+    // Read once: the name does not change for the life of the process.
+    static FUNCTION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let function =
+        FUNCTION.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".to_owned()));
     let mut root = Map::new();
     let mut names: Vec<&str> = vec!["Function"];
     root.insert("Function".into(), json!(function));

@@ -75,9 +75,18 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 /// The adapters the configuration asks for: DynamoDB with `TABLE_NAME`, SQS with
 /// `JOBS_QUEUE_URL`, KMS with `KMS_KEY_ID`; the embedded ones otherwise.
 pub async fn build_core(config: Config) -> anyhow::Result<Built> {
+    build_core_with(config, None).await
+}
+
+/// `build_core`, reusing the AWS SDK configuration start-up already loaded (`sdk`).
+pub async fn build_core_with(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let uses_aws = config.table_name.is_some() || config.jobs_queue_url.is_some() || config.kms_key_id.is_some();
-    let aws = if uses_aws { Some(aws_config().await) } else { None };
+    let aws = match (uses_aws, sdk) {
+        (false, _) => None,
+        (true, Some(sdk)) => Some(sdk),
+        (true, None) => Some(aws_config().await),
+    };
     let store: Arc<dyn Store> = match (&config.table_name, &aws) {
         (Some(table), Some(aws)) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
         _ => Arc::new(MemoryStore::new()),
@@ -149,7 +158,7 @@ pub async fn run_http_lambda(
 pub async fn lambda_core(needs: &[&'static str]) -> anyhow::Result<Arc<Core>> {
     init_tracing(true);
     crate::metrics::enable();
-    let config = crate::secrets::load_config(crate::config::AppEnv::Production, needs).await?;
+    let (config, sdk) = crate::secrets::load_config(crate::config::AppEnv::Production, needs).await?;
     // Development routes webhooks by a header and has a fallback account: never in Lambda.
     if config.is_development() {
         anyhow::bail!("APP_ENV=development (or NODE_ENV) cannot run in Lambda; it is for the local server");
@@ -158,5 +167,5 @@ pub async fn lambda_core(needs: &[&'static str]) -> anyhow::Result<Arc<Core>> {
     if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
         anyhow::bail!("{name} is required in production (the in-memory adapters would lose data)");
     }
-    Ok(build_core(config).await?.core)
+    Ok(build_core_with(config, sdk).await?.core)
 }

@@ -77,13 +77,21 @@ fn answered_names(name: &str) -> impl Iterator<Item = &str> {
 
 /// The configuration of a process: the environment, with the secrets named by `*_PARAM` read
 /// from Parameter Store first. `needs` are the secrets this process uses; production refuses to
-/// start without them.
-pub async fn load_config(default_env: AppEnv, needs: &[&'static str]) -> anyhow::Result<Config> {
+/// start without them. Also the AWS SDK configuration, when reading the secrets loaded it, so
+/// the cold start loads it once (`runtime::build_core_with`).
+pub async fn load_config(
+    default_env: AppEnv,
+    needs: &[&'static str],
+) -> anyhow::Result<(Config, Option<aws_config::SdkConfig>)> {
     let env = |k: &str| std::env::var(k).ok();
     let wanted = wanted_parameters(&env)?;
-    let fetched = match wanted.is_empty() {
-        true => HashMap::new(),
-        false => fetch(&aws_sdk_ssm::Client::new(&crate::runtime::aws_config().await), &wanted).await?,
+    let sdk = match wanted.is_empty() {
+        true => None,
+        false => Some(crate::runtime::aws_config().await),
+    };
+    let fetched = match &sdk {
+        None => HashMap::new(),
+        Some(sdk) => fetch(&aws_sdk_ssm::Client::new(sdk), &wanted).await?,
     };
     let lookup = |k: &str| fetched.get(k).cloned().or_else(|| env(k));
     let config = Config::from_lookup_needing(default_env, needs, lookup)?;
@@ -94,5 +102,5 @@ pub async fn load_config(default_env: AppEnv, needs: &[&'static str]) -> anyhow:
             tracing::warn!(?plain, "secrets read from the plain environment; name SSM parameters with *_PARAM instead");
         }
     }
-    Ok(config)
+    Ok((config, sdk))
 }

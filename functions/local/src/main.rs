@@ -10,7 +10,8 @@ use inbox_shared::{http, runtime, secrets, worker};
 async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     // Every route runs here, so every secret is needed (in production mode).
-    let config = secrets::load_config(AppEnv::Development, &["META_APP_SECRET"]).await.context("configuration")?;
+    let (config, sdk) =
+        secrets::load_config(AppEnv::Development, &["META_APP_SECRET"]).await.context("configuration")?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [cmd, org] = args.as_slice()
         && cmd == "token"
@@ -22,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
     }
     runtime::init_tracing(false);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
-    let built = runtime::build_core(config).await?;
+    let built = runtime::build_core_with(config, sdk).await?;
     let core = built.core;
     match (built.memory_queue, &core.config.jobs_queue_url) {
         (Some(queue), _) => drop(tokio::spawn(worker::run_memory_worker(core.clone(), queue))),

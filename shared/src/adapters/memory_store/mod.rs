@@ -65,12 +65,10 @@ impl Tables {
         if let Some(mid) = &message.external_message_id {
             self.message_ids.insert(key(&message.organization_id, mid), message.id.clone());
         }
-        let m = message;
-        let place = (m.organization_id.clone(), m.conversation_id.clone(), time_sort_key(m.created_at), m.id.clone());
-        if let Some(old) = self.messages.insert(key(&m.organization_id, &m.id), m.clone()) {
+        if let Some(old) = self.messages.insert(key(&message.organization_id, &message.id), message.clone()) {
             self.message_order.remove(&Self::message_place(&old));
         }
-        self.message_order.insert(place);
+        self.message_order.insert(Self::message_place(message));
     }
 
     fn remove_message(&mut self, org: &str, id: &str) -> Option<Message> {
@@ -85,22 +83,14 @@ impl Tables {
 
     /// One page of a conversation's messages, newest first, from the order index.
     fn message_page(&self, org: &str, conversation_id: &str, page: &PageRequest) -> Page<Message> {
-        use std::ops::Bound;
         let (o, c) = (org.to_owned(), conversation_id.to_owned());
-        let low = Bound::Included((o.clone(), c.clone(), String::new(), String::new()));
-        let high = match &page.after {
-            Some(after) => Bound::Excluded((o, c, after.sort_key.clone(), after.id.clone())),
-            None => Bound::Excluded((o, c, "\u{10ffff}".to_owned(), String::new())),
-        };
-        let mut entries =
-            self.message_order.range((low, high)).rev().filter_map(|(_, _, _, id)| self.messages.get(&key(org, id)));
-        let data: Vec<Message> = entries.by_ref().take(page.limit).cloned().collect();
-        let more = entries.next().is_some();
-        let next_cursor = data
-            .last()
-            .filter(|_| more)
-            .map(|m| Cursor { sort_key: time_sort_key(m.created_at), id: m.id.clone() }.encode());
-        Page { data, next_cursor }
+        let (low, high) = (
+            (o.clone(), c.clone(), String::new(), String::new()),
+            (o.clone(), c.clone(), MAX_KEY.to_owned(), String::new()),
+        );
+        let bounds = index_bounds(low, high, page, |k, id| (o.clone(), c.clone(), k, id));
+        let items = self.message_order.range(bounds).rev().filter_map(|(_, _, _, id)| self.messages.get(&key(org, id)));
+        page_newest_first(items, page, |m| (time_sort_key(m.created_at), m.id.clone()))
     }
 
     fn insert_conversation(&mut self, c: &Conversation) {
@@ -124,23 +114,14 @@ impl Tables {
 
     /// One page of the organization's conversations, newest first, from the order index.
     fn conversation_page(&self, org: &str, provider: Option<Provider>, page: &PageRequest) -> Page<Conversation> {
-        use std::ops::Bound;
-        let low = Bound::Included((org.to_owned(), String::new(), String::new()));
-        let high = match &page.after {
-            Some(c) => Bound::Excluded((org.to_owned(), c.sort_key.clone(), c.id.clone())),
-            None => Bound::Excluded((org.to_owned(), "\u{10ffff}".to_owned(), String::new())),
-        };
-        let mut entries = self
-            .conversation_order
-            .range((low, high))
-            .rev()
-            .filter_map(|(_, _, id)| self.conversations.get(&key(org, id)))
-            .filter(|c| provider.is_none_or(|p| c.provider == p));
-        let data: Vec<Conversation> = entries.by_ref().take(page.limit).cloned().collect();
-        let more = entries.next().is_some();
-        let next_cursor =
-            data.last().filter(|_| more).map(|c| Cursor { sort_key: c.sort_key(), id: c.id.clone() }.encode());
-        Page { data, next_cursor }
+        let (low, high) =
+            ((org.to_owned(), String::new(), String::new()), (org.to_owned(), MAX_KEY.to_owned(), String::new()));
+        let bounds = index_bounds(low, high, page, |k, id| (org.to_owned(), k, id));
+        let items =
+            self.conversation_order.range(bounds).rev().filter_map(|(_, _, id)| self.conversations.get(&key(org, id)));
+        page_newest_first(items.filter(|c| provider.is_none_or(|p| c.provider == p)), page, |c| {
+            (c.sort_key(), c.id.clone())
+        })
     }
 
     fn conversation_of(&self, org: &str, account_id: &str, participant_id: &str) -> Option<&Conversation> {
@@ -162,6 +143,37 @@ impl MemoryStore {
     fn with<T>(&self, f: impl FnOnce(&mut Tables) -> T) -> T {
         f(&mut self.tables.lock().expect("memory store lock poisoned"))
     }
+}
+
+/// Above every sort key (they are digits): the open end of an index range.
+const MAX_KEY: &str = "\u{10ffff}";
+
+type Bounds<K> = (std::ops::Bound<K>, std::ops::Bound<K>);
+
+/// The index range of one listing: from `low`, up to the cursor (excluded) or `high`.
+fn index_bounds<K>(low: K, high: K, page: &PageRequest, at: impl Fn(String, String) -> K) -> Bounds<K> {
+    use std::ops::Bound::{Excluded, Included};
+    let high = match &page.after {
+        Some(c) => at(c.sort_key.clone(), c.id.clone()),
+        None => high,
+    };
+    (Included(low), Excluded(high))
+}
+
+/// A page from items already newest first: at most `limit`, and a cursor (the last item's
+/// sort key and id, `place`) when more follow.
+fn page_newest_first<'a, T: Clone + 'a>(
+    mut items: impl Iterator<Item = &'a T>,
+    page: &PageRequest,
+    place: impl Fn(&T) -> (String, String),
+) -> Page<T> {
+    let data: Vec<T> = items.by_ref().take(page.limit).cloned().collect();
+    let more = items.next().is_some();
+    let next_cursor = data.last().filter(|_| more).map(|last| {
+        let (sort_key, id) = place(last);
+        Cursor { sort_key, id }.encode()
+    });
+    Page { data, next_cursor }
 }
 
 fn key(org: &str, id: &str) -> OrgKey {
