@@ -74,8 +74,9 @@ echo "== schemathesis against inbox-local"
 # `cargo test --workspace` built target/debug/inbox-local (functions/local/tests use it);
 # only a run narrowed with -p needs to build it here.
 [ -x target/debug/inbox-local ] || cargo build --locked -p inbox-local
+rm -rf target/schemathesis-data # the local server's SQLite store, fresh each run
 lport=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-env -u TABLE_NAME -u JOBS_QUEUE_URL -u KMS_KEY_ID APP_ENV=development PORT="$lport" \
+env -u TABLE_NAME -u JOBS_QUEUE_URL -u KMS_KEY_ID -u STORE APP_ENV=development PORT="$lport" DATA_DIR=target/schemathesis-data \
   META_APP_ID=1 META_OAUTH_REDIRECT_URL=https://inbox.example/cb INSTAGRAM_APP_ID=2 INSTAGRAM_OAUTH_REDIRECT_URL=https://inbox.example/icb \
   target/debug/inbox-local > target/inbox-local.log 2>&1 &
 local_pid=$!

@@ -94,6 +94,20 @@ pub struct Config {
     pub kms_key_id: Option<String>,
     pub table_name: Option<String>,
     pub jobs_queue_url: Option<String>,
+    /// Without `TABLE_NAME`: which embedded store (`STORE`); unset, the process decides
+    /// (the local server keeps its data in SQLite, tests and Lambda use memory).
+    pub store: Option<EmbeddedStore>,
+    /// Where the SQLite store keeps its file (`DATA_DIR`, default `./data`).
+    pub data_dir: std::path::PathBuf,
+}
+
+/// The store used without DynamoDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbeddedStore {
+    /// Lost with the process (tests).
+    Memory,
+    /// `DATA_DIR/inbox.sqlite3`, with the jobs queue in the same file.
+    Sqlite,
 }
 
 /// The tunable numbers: how long, how many, how fast.
@@ -120,6 +134,9 @@ pub struct Limits {
     pub raw_event_ttl: Duration,
     /// Conversations of one webhook worked on at once (`WEBHOOK_CONCURRENCY`).
     pub webhook_concurrency: usize,
+    /// How long a worker's claim on a send holds (`JOB_LEASE_SECS`, default 300): longer
+    /// than any function timeout, so a claim only expires when its worker died.
+    pub job_lease: Duration,
 }
 
 impl Limits {
@@ -137,6 +154,7 @@ impl Limits {
             send_confirm_wait: Duration::seconds(parse_num(&get, "SEND_CONFIRM_WAIT_SECS", 300)?.max(1)),
             raw_event_ttl: Duration::days(parse_num(&get, "RAW_EVENT_TTL_DAYS", 30)?.max(1)),
             webhook_concurrency: parse_num(&get, "WEBHOOK_CONCURRENCY", 32)?.max(1),
+            job_lease: Duration::seconds(parse_num(&get, "JOB_LEASE_SECS", 300)?.max(1)),
         })
     }
 }
@@ -224,6 +242,8 @@ impl Config {
             kms_key_id: get("KMS_KEY_ID"),
             table_name: get("TABLE_NAME"),
             jobs_queue_url: get("JOBS_QUEUE_URL"),
+            store: embedded_store(get("STORE").as_deref())?,
+            data_dir: get("DATA_DIR").unwrap_or_else(|| "./data".to_owned()).into(),
         })
     }
 
@@ -281,6 +301,15 @@ fn jwt_secret(given: Option<String>, production: bool) -> Result<Option<String>,
         Some(s) => Ok(Some(s)),
         None if production => Ok(None),
         None => Ok(Some(DEVELOPMENT_JWT_SECRET.to_owned())),
+    }
+}
+
+fn embedded_store(given: Option<&str>) -> Result<Option<EmbeddedStore>, ConfigError> {
+    match given.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("memory") => Ok(Some(EmbeddedStore::Memory)),
+        Some("sqlite") => Ok(Some(EmbeddedStore::Sqlite)),
+        Some(v) => Err(ConfigError::Malformed { name: "STORE", why: format!("{v:?} is not memory or sqlite") }),
     }
 }
 

@@ -9,10 +9,12 @@ use crate::adapters::graph_http::HttpGraphApi;
 use crate::adapters::kms_cipher::KmsCipher;
 use crate::adapters::memory_queue::MemoryQueue;
 use crate::adapters::memory_store::MemoryStore;
+#[cfg(feature = "sqlite")]
+use crate::adapters::sqlite::{self, Db, SqliteStore, queue::SqliteQueue};
 use crate::adapters::sqs_queue::SqsQueue;
 use crate::adapters::static_cipher::StaticKeyCipher;
-use crate::config::Config;
-use crate::ports::{Clock, JobQueue, Store, SystemClock, ThreadRngJitter, TokenCipher};
+use crate::config::{Config, EmbeddedStore};
+use crate::ports::{Clock, JobQueue, LocalQueue, Store, SystemClock, ThreadRngJitter, TokenCipher};
 use crate::services::Core;
 
 /// JSON logs without timestamps in Lambda (CloudWatch adds them); readable ones locally.
@@ -44,10 +46,10 @@ pub fn time_to_work(ctx: &lambda_runtime::Context) -> std::time::Duration {
     left.saturating_sub(ANSWER_RESERVE)
 }
 
-/// The core and, when the embedded queue is used, that queue (its consumer runs in-process).
+/// The core and, when an embedded queue is used, that queue (its consumer runs in-process).
 pub struct Built {
     pub core: Arc<Core>,
-    pub memory_queue: Option<Arc<MemoryQueue>>,
+    pub local_queue: Option<Arc<dyn LocalQueue>>,
 }
 
 /// The AWS SDK configuration: region and credentials from the environment as usual, and
@@ -87,20 +89,24 @@ pub async fn build_core_with(config: Config, sdk: Option<aws_config::SdkConfig>)
         (true, Some(sdk)) => Some(sdk),
         (true, None) => Some(aws_config().await),
     };
-    let store: Arc<dyn Store> = match (&config.table_name, &aws) {
-        (Some(table), Some(aws)) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
+    let durable = durable_store(&config, &clock).await?;
+    let store: Arc<dyn Store> = match (&config.table_name, &aws, &durable) {
+        (Some(table), Some(aws), _) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
+        (_, _, Some((store, _))) => store.clone(),
         _ => Arc::new(MemoryStore::new()),
     };
-    let (queue, memory_queue): (Arc<dyn JobQueue>, _) = match (&config.jobs_queue_url, &aws) {
-        (Some(url), Some(aws)) => (Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(aws), url)), None),
-        _ => {
-            let q = Arc::new(MemoryQueue::new(clock.clone()));
-            (q.clone(), Some(q))
-        }
-    };
+    let (queue, local_queue): (Arc<dyn JobQueue>, Option<Arc<dyn LocalQueue>>) =
+        match (&config.jobs_queue_url, &aws, &durable) {
+            (Some(url), Some(aws), _) => (Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(aws), url)), None),
+            (_, _, Some((_, queue))) => (queue.clone(), Some(queue.clone())),
+            _ => {
+                let q = Arc::new(MemoryQueue::new(clock.clone()));
+                (q.clone(), Some(q))
+            }
+        };
     let cipher: Arc<dyn TokenCipher> = match (&config.kms_key_id, &aws) {
         (Some(key), Some(aws)) => Arc::new(KmsCipher::new(aws_sdk_kms::Client::new(aws), key)),
-        _ => static_cipher(&config)?,
+        _ => static_cipher(&config, durable.is_some())?,
     };
     let graph = Arc::new(HttpGraphApi::from_config(&config));
     let core = Core {
@@ -113,10 +119,36 @@ pub async fn build_core_with(config: Config, sdk: Option<aws_config::SdkConfig>)
         jitter: Arc::new(ThreadRngJitter),
         pacer: Default::default(),
     };
-    Ok(Built { core: Arc::new(core), memory_queue })
+    Ok(Built { core: Arc::new(core), local_queue })
 }
 
-fn static_cipher(config: &Config) -> anyhow::Result<Arc<dyn TokenCipher>> {
+/// The static-key cipher. In development without a key, the tokens of a store that
+/// outlives the process (`durable`) are sealed with a key kept beside it.
+/// The SQLite store and the jobs queue in its file, when the configuration asks for them
+/// (`STORE=sqlite` without `TABLE_NAME`).
+#[cfg(feature = "sqlite")]
+async fn durable_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Option<Durable>> {
+    if config.table_name.is_some() || config.store != Some(EmbeddedStore::Sqlite) {
+        return Ok(None);
+    }
+    let path = config.data_dir.join("inbox.sqlite3");
+    let db = Db::open(&path, sqlite::DEFAULT_GROUP).with_context(|| format!("opening {}", path.display()))?;
+    let queue = SqliteQueue::open(db.clone(), clock.clone()).await?;
+    tracing::info!(path = %path.display(), "data and queued jobs kept in SQLite");
+    Ok(Some((Arc::new(SqliteStore::new(db)), Arc::new(queue))))
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn durable_store(config: &Config, _clock: &Arc<dyn Clock>) -> anyhow::Result<Option<Durable>> {
+    match (&config.table_name, config.store) {
+        (None, Some(EmbeddedStore::Sqlite)) => anyhow::bail!("STORE=sqlite: this binary is built without SQLite"),
+        _ => Ok(None),
+    }
+}
+
+type Durable = (Arc<dyn Store>, Arc<dyn LocalQueue>);
+
+fn static_cipher(config: &Config, durable: bool) -> anyhow::Result<Arc<dyn TokenCipher>> {
     match &config.token_encryption_key {
         Some(_) if !config.is_development() && !config.allow_static_token_key => anyhow::bail!(
             "TOKEN_ENCRYPTION_KEY in production needs ALLOW_STATIC_TOKEN_KEY=true: KMS_KEY_ID is the production cipher"
@@ -129,6 +161,10 @@ fn static_cipher(config: &Config) -> anyhow::Result<Arc<dyn TokenCipher>> {
                 .context("TOKEN_ENCRYPTION_KEY")?;
             Ok(Arc::new(cipher))
         }
+        None if config.is_development() && durable => {
+            let key = local_token_key(&config.data_dir.join("token.key"))?;
+            Ok(Arc::new(StaticKeyCipher::from_base64("local-1", &key).map_err(anyhow::Error::msg)?))
+        }
         None if config.is_development() => {
             tracing::warn!(
                 "TOKEN_ENCRYPTION_KEY unset: tokens are encrypted with a key that lives only in this process"
@@ -137,6 +173,27 @@ fn static_cipher(config: &Config) -> anyhow::Result<Arc<dyn TokenCipher>> {
         }
         None => anyhow::bail!("TOKEN_ENCRYPTION_KEY (or KMS_KEY_ID) is required in production"),
     }
+}
+
+/// The development token key kept at `path` (created on first use, readable by its owner
+/// only), so tokens stored in the SQLite file can be opened after a restart.
+fn local_token_key(path: &std::path::Path) -> anyhow::Result<String> {
+    use base64::Engine;
+    use rand::RngCore;
+    if let Ok(key) = std::fs::read_to_string(path) {
+        return Ok(key.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut file, key.as_bytes())?;
+    tracing::warn!(path = %path.display(), "TOKEN_ENCRYPTION_KEY unset: tokens are sealed with a key kept in this file");
+    Ok(key)
 }
 
 /// Runs the HTTP Router as an API Gateway Lambda function (webhook, inbox API): production

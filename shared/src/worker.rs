@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::adapters::memory_queue::MemoryQueue;
 use crate::domain::JobType;
 use crate::error::AppError;
 use crate::metrics;
-use crate::ports::{JobQueue, QueueMessage};
+use crate::ports::{LocalQueue, QueueMessage};
 use crate::services::Core;
 use crate::services::JobOutcome;
 
@@ -117,24 +116,30 @@ pub async fn run_schedule(core: Arc<Core>, every: Duration) {
     }
 }
 
-/// Consumes the in-process queue: runs every due message, then sleeps until the next one is
-/// due or something is enqueued. A failed delivery comes back 30 s later, as SQS would.
-pub async fn run_memory_worker(core: Arc<Core>, queue: Arc<MemoryQueue>) {
+/// Consumes a queue drained in this process (the local server's, in memory or in SQLite):
+/// runs every due message, then sleeps until the next one is due or something is enqueued.
+/// A failed delivery comes back 30 s later, as SQS would.
+pub async fn run_local_worker(core: Arc<Core>, queue: Arc<dyn LocalQueue>) {
     loop {
-        for message in queue.take_due() {
+        let due = queue.take_due().await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reading the local jobs queue failed");
+            Vec::new()
+        });
+        for d in due {
             let deadline = Instant::now() + LOCAL_DELIVERY_BUDGET;
-            if handle_message(&core, "in-process", &message, deadline).await.is_err() {
-                let _ = queue.enqueue(&message, chrono::Duration::seconds(30)).await;
+            let handled = handle_delivery(&core, &d.id, Some(&d.body), d.correlation.clone(), deadline).await;
+            if let Err(e) = queue.settle(&d, handled.is_ok(), chrono::Duration::seconds(30)).await {
+                tracing::error!(error = %e, "settling a local job message failed; it comes back after its lease");
             }
         }
-        let wait = queue
-            .next_due_at()
+        let next = queue.next_due_at().await.ok().flatten();
+        let wait = next
             .map(|due| (due - core.now()).to_std().unwrap_or_default())
             .unwrap_or(Duration::from_secs(60))
             .min(Duration::from_secs(60));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = queue.notify.notified() => {}
+            _ = queue.wakeup().notified() => {}
         }
     }
 }

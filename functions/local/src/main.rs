@@ -1,9 +1,10 @@
 //! `inbox-local`: every HTTP route of the product in one process on port 3000, on embedded
-//! defaults (in-memory store). `inbox-local token <org>` prints a bearer token for the
+//! defaults: data in SQLite under `DATA_DIR` (`STORE=memory`: in memory).
+//! `inbox-local token <org>` prints a bearer token for the
 //! inbox API signed with `AUTH_JWT_SECRET` (or the development default).
 
 use anyhow::Context;
-use inbox_shared::config::AppEnv;
+use inbox_shared::config::{AppEnv, Config, EmbeddedStore};
 use inbox_shared::{http, runtime, secrets, worker};
 
 #[tokio::main]
@@ -23,10 +24,12 @@ async fn main() -> anyhow::Result<()> {
     }
     runtime::init_tracing(false);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
+    // The local server keeps its data (SQLite under DATA_DIR) unless STORE says otherwise.
+    let config = Config { store: config.store.or(Some(EmbeddedStore::Sqlite)), ..config };
     let built = runtime::build_core_with(config, sdk).await?;
     let core = built.core;
-    match (built.memory_queue, &core.config.jobs_queue_url) {
-        (Some(queue), _) => drop(tokio::spawn(worker::run_memory_worker(core.clone(), queue))),
+    match (built.local_queue, &core.config.jobs_queue_url) {
+        (Some(queue), _) => drop(tokio::spawn(worker::run_local_worker(core.clone(), queue))),
         (None, Some(url)) => drop(tokio::spawn(worker::run_sqs_worker(core.clone(), url.clone()))),
         (None, None) => {}
     }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Notify;
 
-use crate::ports::{Clock, JobQueue, QueueError, QueueMessage};
+use crate::ports::{Clock, Delivery, JobQueue, LocalQueue, QueueError, QueueMessage};
 
 struct Entry {
     due: DateTime<Utc>,
@@ -76,6 +76,37 @@ impl JobQueue for MemoryQueue {
         }
         self.notify.notify_one();
         Ok(())
+    }
+}
+
+/// The worker's view: a taken message is already out of the heap; one not handled is
+/// enqueued again. (Nothing survives the process: the SQLite queue is the durable one.)
+#[async_trait]
+impl LocalQueue for MemoryQueue {
+    async fn take_due(&self) -> Result<Vec<Delivery>, QueueError> {
+        MemoryQueue::take_due(self)
+            .into_iter()
+            .map(|m| {
+                let body = serde_json::to_string(&m).map_err(|e| QueueError(e.to_string()))?;
+                Ok(Delivery { id: "in-process".into(), body, correlation: None })
+            })
+            .collect()
+    }
+
+    async fn settle(&self, delivery: &Delivery, handled: bool, retry_in: Duration) -> Result<(), QueueError> {
+        if handled {
+            return Ok(());
+        }
+        let message = serde_json::from_str(&delivery.body).map_err(|e| QueueError(e.to_string()))?;
+        self.enqueue(&message, retry_in).await
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, QueueError> {
+        Ok(MemoryQueue::next_due_at(self))
+    }
+
+    fn wakeup(&self) -> &Notify {
+        &self.notify
     }
 }
 

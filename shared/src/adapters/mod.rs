@@ -1,4 +1,4 @@
-//! Adapters of the ports: embedded ones (memory, static key, in-process queue) and
+//! Adapters of the ports: embedded ones (memory, SQLite, static key, in-process queue) and
 //! production ones (DynamoDB, SQS, KMS, the Graph API over HTTPS).
 
 pub mod dynamodb;
@@ -6,5 +6,7 @@ pub mod graph_http;
 pub mod kms_cipher;
 pub mod memory_queue;
 pub mod memory_store;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod sqs_queue;
 pub mod static_cipher;

@@ -14,7 +14,7 @@ pub use graph::{
     GraphApi, GraphError, GraphHost, InstagramGrant, InstagramMe, LinkedInstagram, ManagedPage, SendTarget,
     SentMessage, TokenGrant, UserProfile,
 };
-pub use queue::{JobQueue, QueueError, QueueMessage, QueuedItem, QueuedItems, ReplayPage};
+pub use queue::{Delivery, JobQueue, LocalQueue, QueueError, QueueMessage, QueuedItem, QueuedItems, ReplayPage};
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};
 pub use store::{
     AccountStore, Appended, ConversationStore, IdempotencyStore, JobStore, LeadStore, MarkSent, MessageStore,

@@ -148,6 +148,31 @@ pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), QueueError>;
 }
 
+/// One delivery of a message from a queue this process drains itself (the local server's).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    pub body: String,
+    pub correlation: Option<String>,
+}
+
+/// A jobs queue drained in this process (`worker::run_local_worker`): the in-memory one,
+/// or the durable one in the SQLite file. A taken message is the worker's until settled:
+/// handled, it is gone; not handled, it comes back after `retry_in`.
+#[async_trait]
+pub trait LocalQueue: JobQueue {
+    /// Every message due now, each leased to the caller.
+    async fn take_due(&self) -> Result<Vec<Delivery>, QueueError>;
+
+    async fn settle(&self, delivery: &Delivery, handled: bool, retry_in: Duration) -> Result<(), QueueError>;
+
+    /// When the next message becomes due, if any waits.
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, QueueError>;
+
+    /// Woken when a message is enqueued.
+    fn wakeup(&self) -> &tokio::sync::Notify;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

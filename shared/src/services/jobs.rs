@@ -21,10 +21,6 @@ const STRANDED_AFTER: Duration = Duration::minutes(2);
 /// again: well inside the processor's timeout.
 const QUEUED_ITEMS_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// How long a worker's claim on a job holds; longer than any function timeout, so a claim
-/// only expires when its worker died.
-const LEASE: Duration = Duration::minutes(5);
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
     Succeeded,
@@ -111,7 +107,8 @@ impl Core {
     async fn run_send_job(&self, org: &str, job_id: &str) -> Result<JobOutcome, AppError> {
         let now = self.now();
         let claim = crate::domain::new_id("claim");
-        let Some(mut job) = self.jobs().claim_job(org, job_id, now, now + LEASE, &claim).await? else {
+        let Some(mut job) = self.jobs().claim_job(org, job_id, now, now + self.config.limits.job_lease, &claim).await?
+        else {
             return self.not_claimed(org, job_id, now).await;
         };
         let payload: SendPayload = match serde_json::from_value(job.payload_json.clone()) {

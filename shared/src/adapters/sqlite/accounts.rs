@@ -1,0 +1,185 @@
+//! SQLite store: connected accounts and their encrypted tokens.
+
+use rusqlite::{Connection, params};
+
+use super::*;
+use crate::domain::{AccountStatus, ConnectedAccount, OAuthToken, TokenKind};
+use crate::ports::AccountStore;
+
+fn save_account(conn: &Connection, a: &ConnectedAccount) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO accounts (org, id, created_at, body) VALUES (?, ?, ?, ?)",
+        params![a.organization_id, a.id, time(a.created_at), to_json(a)?],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn account(conn: &Connection, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+    one(conn, "SELECT body FROM accounts WHERE org = ? AND id = ?", &[&org, &id])
+}
+
+fn save_token(conn: &Connection, t: &OAuthToken) -> Result<(), StoreError> {
+    let due_at = t.refresh_failed_at.is_none().then_some(t.expires_at).flatten().map(time);
+    conn.execute(
+        "INSERT OR REPLACE INTO tokens (org, account_id, kind, due_at, body) VALUES (?, ?, ?, ?, ?)",
+        params![t.organization_id, t.connected_account_id, t.kind.as_str(), due_at, to_json(t)?],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn token(conn: &Connection, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError> {
+    one(
+        conn,
+        "SELECT body FROM tokens WHERE org = ? AND account_id = ? AND kind = ?",
+        &[&org, &account_id, &kind.as_str()],
+    )
+}
+
+/// The account of one organization holding `external_id`, while it is not disconnected.
+fn held_elsewhere(conn: &Connection, account: &ConnectedAccount) -> Result<bool, StoreError> {
+    for external_id in [Some(&account.external_account_id), account.page_id.as_ref()].into_iter().flatten() {
+        let owner: Option<ConnectedAccount> = one(
+            conn,
+            "SELECT a.body FROM account_routes r JOIN accounts a ON a.org = r.org AND a.id = r.id \
+             WHERE r.external_id = ?",
+            &[external_id],
+        )?;
+        if owner
+            .is_some_and(|o| o.organization_id != account.organization_id && o.status != AccountStatus::Disconnected)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+#[async_trait::async_trait]
+impl AccountStore for SqliteStore {
+    async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
+        let account = account.clone();
+        self.db
+            .call(move |conn| {
+                if held_elsewhere(conn, &account)? {
+                    return Err(StoreError::Conflict("account connected to another organization"));
+                }
+                let (org, id) = (&account.organization_id, &account.id);
+                conn.execute("DELETE FROM account_routes WHERE org = ? AND id = ?", params![org, id]).map_err(sql)?;
+                for external_id in [Some(&account.external_account_id), account.page_id.as_ref()].into_iter().flatten()
+                {
+                    conn.execute(
+                        "INSERT OR REPLACE INTO account_routes (external_id, org, id) VALUES (?, ?, ?)",
+                        params![external_id, org, id],
+                    )
+                    .map_err(sql)?;
+                }
+                save_account(conn, &account)
+            })
+            .await
+    }
+
+    async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+        let (org, id) = (owned(org), owned(id));
+        self.db.call(move |conn| account(conn, &org, &id)).await
+    }
+
+    async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
+        let external_id = owned(external_id);
+        self.db
+            .call(move |conn| {
+                one(
+                    conn,
+                    "SELECT a.body FROM account_routes r JOIN accounts a ON a.org = r.org AND a.id = r.id \
+                     WHERE r.external_id = ?",
+                    &[&external_id],
+                )
+            })
+            .await
+    }
+
+    async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
+        let org = owned(org);
+        self.db
+            .call(move |conn| all(conn, "SELECT body FROM accounts WHERE org = ? ORDER BY created_at, id", &[&org]))
+            .await
+    }
+
+    async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.db.call(move |conn| save_token(conn, &token)).await
+    }
+
+    async fn get_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError> {
+        let (org, account_id) = (owned(org), owned(account_id));
+        self.db.call(move |conn| token(conn, &org, &account_id, kind)).await
+    }
+
+    async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError> {
+        let (org, account_id) = (owned(org), owned(account_id));
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "DELETE FROM tokens WHERE org = ? AND account_id = ? AND kind = ?",
+                    params![org, account_id, kind.as_str()],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError> {
+        self.db
+            .call(move |conn| {
+                all(
+                    conn,
+                    "SELECT body FROM tokens WHERE due_at IS NOT NULL AND due_at < ? \
+                     ORDER BY due_at, org, account_id LIMIT ?",
+                    &[&time(before), &(limit as i64)],
+                )
+            })
+            .await
+    }
+
+    async fn claim_token_refresh(
+        &self,
+        org: &str,
+        account_id: &str,
+        kind: TokenKind,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (org, account_id) = (owned(org), owned(account_id));
+        self.db
+            .call(move |conn| {
+                let Some(mut tok) = token(conn, &org, &account_id, kind)? else { return Ok(false) };
+                if tok.refresh_lease_until.is_some_and(|l| l > now) {
+                    return Ok(false);
+                }
+                tok.refresh_lease_until = Some(lease_until);
+                save_token(conn, &tok)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn set_account_status(
+        &self,
+        org: &str,
+        id: &str,
+        status: AccountStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        let (org, id) = (owned(org), owned(id));
+        self.db
+            .call(move |conn| {
+                let Some(mut a) = account(conn, &org, &id)? else { return Ok(None) };
+                a.status = status;
+                a.updated_at = at;
+                save_account(conn, &a)?;
+                Ok(Some(a))
+            })
+            .await
+    }
+}

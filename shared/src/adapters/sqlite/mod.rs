@@ -1,0 +1,231 @@
+//! The embedded durable store: SQLite in one file (WAL), the local server's default. It
+//! answers exactly as the memory and DynamoDB adapters do (the conformance suite holds all
+//! three to that), and every list is an ordered index range, as DynamoDB's queries are.
+//!
+//! One thread owns the connection. Calls queue their work to it; it runs whatever has
+//! queued up in one transaction, each call in its own savepoint (a failed call undoes only
+//! itself), and answers every caller once that transaction is committed. Concurrent writers
+//! (a webhook's lanes) so share one commit, and one disk sync, instead of paying one each.
+
+mod accounts;
+mod conversations;
+mod idempotency;
+mod jobs;
+mod leads;
+mod messages;
+pub mod queue;
+mod raw_events;
+
+use std::path::Path;
+use std::sync::mpsc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, ToSql};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::{Cursor, Page, PageRequest};
+use crate::ports::StoreError;
+
+/// The most calls one transaction takes.
+pub const DEFAULT_GROUP: usize = 256;
+
+type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Work = Box<dyn FnOnce(&Connection) -> Answer + Send>;
+
+/// The handle to the thread that owns the connection; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    work: mpsc::Sender<Work>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`. `group`: the most calls one
+    /// transaction takes (1: a transaction per call).
+    pub fn open(path: &Path, group: usize) -> Result<Db, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| backend(format!("{}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path).map_err(|e| backend(format!("{}: {e}", path.display())))?;
+        // FULL: a committed call survives a power cut, not only a killed process; grouping
+        // calls into one commit is what keeps that affordable.
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
+            .map_err(sql)?;
+        conn.execute_batch(include_str!("schema.sql")).map_err(sql)?;
+        let (work, queued) = mpsc::channel::<Work>();
+        std::thread::Builder::new()
+            .name("sqlite".into())
+            .spawn(move || serve(conn, queued, group.max(1)))
+            .map_err(|e| backend(e.to_string()))?;
+        Ok(Db { work })
+    }
+
+    /// Runs `f` on the connection, inside a transaction shared with other calls; answers
+    /// once that transaction is committed.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let work: Work = Box::new(move |conn| {
+            let result = in_savepoint(conn, f);
+            Box::new(move |committed| {
+                let _ = answer.send(committed.map_err(StoreError::Backend).and(result));
+            })
+        });
+        self.work.send(work).map_err(|_| backend("the sqlite thread stopped".into()))?;
+        answered.await.map_err(|_| backend("the sqlite thread stopped".into()))?
+    }
+}
+
+/// The connection's thread: takes what has queued (up to `group`), runs it in one
+/// transaction, commits, answers each caller with the commit's outcome.
+fn serve(conn: Connection, queued: mpsc::Receiver<Work>, group: usize) {
+    while let Ok(first) = queued.recv() {
+        let mut batch = vec![first];
+        batch.extend(queued.try_iter().take(group - 1));
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let answers: Vec<Answer> = batch.into_iter().map(|w| w(&conn)).collect();
+            answers.into_iter().for_each(|a| a(Err(format!("begin: {e}"))));
+            continue;
+        }
+        let answers: Vec<Answer> = batch.into_iter().map(|w| w(&conn)).collect();
+        let committed = conn.execute_batch("COMMIT").map_err(|e| format!("commit: {e}"));
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        answers.into_iter().for_each(|a| a(committed.clone()));
+    }
+}
+
+/// One call in its own savepoint: an error (or a panic) undoes its writes and only its.
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT call").map_err(sql)?;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(backend("a store call panicked".into())));
+    let end = if result.is_ok() { "RELEASE call" } else { "ROLLBACK TO call; RELEASE call" };
+    conn.execute_batch(end).map_err(sql)?;
+    result
+}
+
+/// The durable store; `queue::SqliteQueue` shares its file (`Db`).
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    pub fn new(db: Db) -> Self {
+        SqliteStore { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+pub(crate) fn backend(why: String) -> StoreError {
+    StoreError::Backend(why)
+}
+
+pub(crate) fn sql(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(format!("sqlite: {e}"))
+}
+
+/// A uniqueness constraint failed: `Conflict(what)`; any other error is the backend's.
+fn conflict_or_sql(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Conflict(what),
+        _ => sql(e),
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| backend(format!("encoding a row: {e}")))
+}
+
+fn from_json<T: DeserializeOwned>(body: &str) -> Result<T, StoreError> {
+    serde_json::from_str(body).map_err(|e| backend(format!("decoding a row: {e}")))
+}
+
+/// The document of the one row `query` selects (its first column), if any.
+fn one<T: DeserializeOwned>(conn: &Connection, query: &str, params: &[&dyn ToSql]) -> Result<Option<T>, StoreError> {
+    let body: Option<String> = conn.query_row(query, params, |r| r.get(0)).optional().map_err(sql)?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
+/// The documents of every row `query` selects (their first column), in its order.
+fn all<T: DeserializeOwned>(conn: &Connection, query: &str, params: &[&dyn ToSql]) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(query).map_err(sql)?;
+    let bodies = stmt.query_map(params, |r| r.get::<_, String>(0)).map_err(sql)?;
+    bodies.map(|b| from_json(&b.map_err(sql)?)).collect()
+}
+
+/// One page of `table`'s rows that match `filter` (with `params`), ordered by
+/// `(sort_key, id)`: newest first when `descending`, resuming after the cursor. The index
+/// on the filter's columns and `(sort_key, id)` makes this a range read of one page.
+fn page<T: DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    filter: &str,
+    params: &[&dyn ToSql],
+    page: &PageRequest,
+    descending: bool,
+) -> Result<Page<T>, StoreError> {
+    let (cmp, order, start) = match descending {
+        true => ("<", "DESC", MAX_KEY),
+        false => (">", "ASC", ""),
+    };
+    let (after_key, after_id) = match &page.after {
+        Some(c) => (c.sort_key.clone(), c.id.clone()),
+        None => (start.to_owned(), String::new()),
+    };
+    let query = format!(
+        "SELECT sort_key, id, body FROM {table} WHERE {filter} AND (sort_key, id) {cmp} (?, ?) \
+         ORDER BY sort_key {order}, id {order} LIMIT ?"
+    );
+    let limit = (page.limit + 1) as i64;
+    let mut all_params: Vec<&dyn ToSql> = params.to_vec();
+    all_params.extend([&after_key as &dyn ToSql, &after_id, &limit]);
+    let mut stmt = conn.prepare_cached(&query).map_err(sql)?;
+    let rows = stmt
+        .query_map(all_params.as_slice(), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })
+        .map_err(sql)?;
+    let mut rows: Vec<(String, String, String)> = rows.collect::<Result<_, _>>().map_err(sql)?;
+    let more = rows.len() > page.limit;
+    rows.truncate(page.limit);
+    let next_cursor =
+        rows.last().filter(|_| more).map(|(k, id, _)| Cursor { sort_key: k.clone(), id: id.clone() }.encode());
+    let data = rows.iter().map(|(_, _, body)| from_json(body)).collect::<Result<_, _>>()?;
+    Ok(Page { data, next_cursor })
+}
+
+/// Above every sort key (they are digits): where a newest-first listing starts.
+const MAX_KEY: &str = "\u{10ffff}";
+
+fn time(t: DateTime<Utc>) -> String {
+    crate::domain::time_sort_key(t)
+}
+
+fn owned(s: &str) -> String {
+    s.to_owned()
+}
+
+#[cfg(test)]
+mod conformance {
+    use std::sync::OnceLock;
+
+    /// One file for the whole suite (its cases use fresh ids), as one server would.
+    fn shared() -> super::SqliteStore {
+        static DB: OnceLock<super::Db> = OnceLock::new();
+        let db = DB.get_or_init(|| {
+            let dir = std::env::temp_dir().join(crate::domain::new_id("sqlite-conformance"));
+            super::Db::open(&dir.join("inbox.sqlite3"), super::DEFAULT_GROUP).unwrap()
+        });
+        super::SqliteStore::new(db.clone())
+    }
+
+    crate::store_conformance_tests!(async { Some(std::sync::Arc::new(shared())) });
+}
