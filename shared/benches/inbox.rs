@@ -62,15 +62,15 @@ async fn insert_messages(store: &Arc<dyn Store>, convs: &[Conversation], n: usiz
 fn row(rt: &tokio::runtime::Runtime, store: &Arc<dyn Store>, convs: &[Conversation]) -> [Duration; 3] {
     let page = |after: Option<Cursor>| PageRequest { limit: 20, after };
     let first = time(Duration::from_secs(1), || {
-        rt.block_on(store.list_conversations(ORG, None, &page(None))).unwrap();
+        rt.block_on(store.list_conversations(ORG, Default::default(), &page(None))).unwrap();
     });
     let mut after = None; // the cursor of page 4, so the timed call reads page 5
     for _ in 0..4 {
-        let p = rt.block_on(store.list_conversations(ORG, None, &page(after.clone()))).unwrap();
+        let p = rt.block_on(store.list_conversations(ORG, Default::default(), &page(after.clone()))).unwrap();
         after = p.next_cursor.as_deref().and_then(Cursor::decode);
     }
     let later = time(Duration::from_secs(1), || {
-        rt.block_on(store.list_conversations(ORG, None, &page(after.clone()))).unwrap();
+        rt.block_on(store.list_conversations(ORG, Default::default(), &page(after.clone()))).unwrap();
     });
     let messages = time(Duration::from_secs(1), || {
         rt.block_on(store.list_messages(ORG, &convs[3].id, &page(None))).unwrap();

@@ -39,6 +39,16 @@ pub enum ErrorCode {
     DeliveryUnconfirmed,
     /// Every attempt at a job ended without an outcome (its workers died).
     SendAttemptsExhausted,
+    /// A comment reply or moderation asked of a DM conversation.
+    NotACommentThread,
+    /// The comment named is not in this thread.
+    CommentNotFound,
+    /// Meta allows one private reply per comment.
+    PrivateReplyAlreadySent,
+    /// Meta allows a private reply within 7 days of the comment.
+    PrivateReplyWindowClosed,
+    /// The comment has nobody to reply to privately (a mention, or the account's own).
+    PrivateReplyUnavailable,
     /// Storage or the queue cannot be reached for now: try again (webhooks: Meta redelivers).
     ServiceUnavailable,
     InternalError,
@@ -72,6 +82,11 @@ impl ErrorCode {
             ErrorCode::MetaRequestRejected => "META_REQUEST_REJECTED",
             ErrorCode::DeliveryUnconfirmed => "DELIVERY_UNCONFIRMED",
             ErrorCode::SendAttemptsExhausted => "SEND_ATTEMPTS_EXHAUSTED",
+            ErrorCode::NotACommentThread => "NOT_A_COMMENT_THREAD",
+            ErrorCode::CommentNotFound => "COMMENT_NOT_FOUND",
+            ErrorCode::PrivateReplyAlreadySent => "PRIVATE_REPLY_ALREADY_SENT",
+            ErrorCode::PrivateReplyWindowClosed => "PRIVATE_REPLY_WINDOW_CLOSED",
+            ErrorCode::PrivateReplyUnavailable => "PRIVATE_REPLY_UNAVAILABLE",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }

@@ -1,4 +1,5 @@
-//! Meta's sample payloads from `../shared/fixtures/meta/` beside the checkout, for tests.
+//! Meta's sample payloads from `../shared/fixtures/meta/` beside the checkout, and this
+//! project's own (`shared/fixtures/meta/`: comments, mentions, Page messages), for tests.
 
 use std::path::PathBuf;
 
@@ -9,8 +10,14 @@ pub fn dir() -> PathBuf {
     root.join("fixtures/meta")
 }
 
+/// This project's fixtures, in Meta's shapes, for the events `../shared` has none of.
+pub fn own_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/meta")
+}
+
 fn read(kind: &str, name: &str) -> String {
-    let path = dir().join(kind).join(name);
+    let own = own_dir().join(kind).join(name);
+    let path = if own.exists() { own } else { dir().join(kind).join(name) };
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -24,8 +31,9 @@ pub fn graph(name: &str) -> String {
 
 /// Every webhook fixture, by file name.
 pub fn all_webhooks() -> Vec<(String, String)> {
-    let mut names: Vec<_> = std::fs::read_dir(dir().join("webhooks"))
-        .expect("webhook fixtures folder")
+    let listed = |d: PathBuf| std::fs::read_dir(d.join("webhooks")).expect("webhook fixtures folder");
+    let mut names: Vec<_> = listed(dir())
+        .chain(listed(own_dir()))
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".json"))

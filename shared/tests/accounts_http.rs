@@ -60,7 +60,8 @@ async fn scenario(app: TestApp) {
     assert_eq!(connected["connected"][0]["externalAccountId"], IG_ACCOUNT);
     assert_eq!(connected["connected"][0]["pageId"], PAGE_ID);
     assert_eq!(connected["connected"][0]["status"], "ACTIVE");
-    assert_eq!(connected["replayQueued"], 2, "replay queued for the Instagram id and the page id");
+    assert_eq!(connected["connected"][1]["provider"], "MESSENGER", "the Page's own DMs: {connected}");
+    assert_eq!(connected["replayQueued"], 3, "replay queued for the Instagram id, the page id, the Page's Messenger");
     assert!(app.conversations(ORG_A).await.is_empty(), "replayed by the job processor, not the callback");
     app.run_jobs().await;
     let calls = app.graph.calls();
@@ -75,6 +76,7 @@ async fn scenario(app: TestApp) {
     assert_eq!(conversations.len(), 1);
     assert_eq!(conversations[0]["previewText"], "Hello! Do you ship to Lisbon?");
     let account_a = connected["connected"][0]["id"].as_str().unwrap().to_owned();
+    let messenger_a = connected["connected"][1]["id"].as_str().unwrap().to_owned();
 
     // The state is single-use, signed and expiring.
     let (status, body) = connect(&app, ORG_A, &[("code", "again"), ("state", &state)]).await;
@@ -111,8 +113,10 @@ async fn scenario(app: TestApp) {
     assert_eq!((status, error_code(&body)), (409, "ACCOUNT_CONNECTED_ELSEWHERE"));
     let a_accounts = accounts(&app, ORG_A).await;
     let b_accounts = accounts(&app, ORG_B).await;
-    assert_eq!(a_accounts.iter().map(|a| a["externalAccountId"].clone()).collect::<Vec<_>>(), [json!(IG_ACCOUNT)]);
-    assert_eq!(b_accounts.iter().map(|a| a["externalAccountId"].clone()).collect::<Vec<_>>(), [json!(IG_B)]);
+    // Each Page's Instagram account and its Messenger channel.
+    let external = |accounts: &[Value]| accounts.iter().map(|a| a["externalAccountId"].clone()).collect::<Vec<_>>();
+    assert_eq!(external(&a_accounts), [json!(IG_ACCOUNT), json!(PAGE_ID)]);
+    assert_eq!(external(&b_accounts), [json!(IG_B), json!(PAGE_B)]);
     let ctx = TokenContext { organization_id: ORG_A, connected_account_id: &account_a };
     let stored = app.store.get_token(ORG_A, &account_a, TokenKind::Page).await.unwrap().unwrap();
     assert_eq!(
@@ -167,24 +171,15 @@ async fn scenario(app: TestApp) {
     assert_eq!(accounts(&app, ORG_A).await[0]["status"], "ACTIVE");
     assert_eq!(app.get(ORG_A, &format!("/api/inbox/conversations/{conv_a}")).await.1["canReply"], true);
 
-    // Disconnect: unsubscribed, tokens gone, later events wait for a reconnect.
-    let r = app
-        .client
-        .delete(format!("{}/api/integrations/connected-accounts/{account_a}", app.url))
-        .bearer_auth(TestApp::token(ORG_B))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404, "another organization cannot disconnect it");
-    let r = app
-        .client
-        .delete(format!("{}/api/integrations/connected-accounts/{account_a}", app.url))
-        .bearer_auth(TestApp::token(ORG_A))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["status"], "DISCONNECTED");
+    // Disconnect: unsubscribed (once the Page's Messenger channel is gone too), tokens gone,
+    // later events wait for a reconnect.
+    let (status, _) = app.delete(ORG_A, &format!("/api/integrations/connected-accounts/{messenger_a}")).await;
+    assert_eq!(status, 200);
+    assert!(!app.graph.calls().iter().any(|c| c.method == "DELETE"), "the Instagram account still uses the Page");
+    let (status, _) = app.delete(ORG_B, &format!("/api/integrations/connected-accounts/{account_a}")).await;
+    assert_eq!(status, 404, "another organization cannot disconnect it");
+    let (status, disconnected) = app.delete(ORG_A, &format!("/api/integrations/connected-accounts/{account_a}")).await;
+    assert_eq!((status, disconnected["status"].as_str()), (200, Some("DISCONNECTED")));
     assert!(
         app.graph.calls().iter().any(|c| c.method == "DELETE" && c.path == format!("/v21.0/{PAGE_ID}/subscribed_apps"))
     );
@@ -196,14 +191,18 @@ async fn scenario(app: TestApp) {
     // Now org_b may connect it, and gets the waiting event.
     script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token-b2")]));
     let (status, body) = connect(&app, ORG_B, &[("code", "t"), ("state", &start(&app, ORG_B).await)]).await;
-    assert_eq!((status, body["replayQueued"].as_u64()), (200, Some(2)), "{body}");
+    assert_eq!((status, body["replayQueued"].as_u64()), (200, Some(3)), "{body}");
     app.run_jobs().await;
     assert!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty(), "deleted once replayed");
     assert!(app.conversations(ORG_B).await.iter().any(|c| c["previewText"] == "anyone?"));
 
     let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
     assert!(logs.contains("Instagram accounts connected"), "logs were captured");
-    assert!(!logs.contains("EAAB"), "no token in any log line");
+    assert!(
+        !logs.contains("EAAB"),
+        "no token in any log line: {}",
+        logs.lines().filter(|l| l.contains("EAAB")).collect::<Vec<_>>().join("\n")
+    );
 }
 
 #[tokio::test]
@@ -292,7 +291,10 @@ async fn an_instagram_login_account_connects_and_sends_through_graph_instagram_c
     assert_eq!((url.host_str(), url.path()), (Some("www.instagram.com"), "/oauth/authorize"));
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(q["client_id"], "9876543210");
-    assert_eq!(q["scope"], "instagram_business_basic,instagram_business_manage_messages");
+    assert_eq!(
+        q["scope"],
+        "instagram_business_basic,instagram_business_manage_messages,instagram_business_manage_comments"
+    );
 
     // The code exchange answers inside `data[]` with a numeric id, as Meta sometimes does.
     app.graph.answer(
@@ -343,14 +345,8 @@ async fn an_instagram_login_account_connects_and_sends_through_graph_instagram_c
     assert_eq!(send.authorization.as_deref(), Some("Bearer IGAA-long"));
 
     // Disconnecting stops Meta's deliveries for the account itself (it has no Page).
-    let r = app
-        .client
-        .delete(format!("{}/api/integrations/connected-accounts/{account}", app.url))
-        .bearer_auth(TestApp::token(ORG_A))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (status, _) = app.delete(ORG_A, &format!("/api/integrations/connected-accounts/{account}")).await;
+    assert_eq!(status, 200);
     let unsubscribe = app.graph.calls().into_iter().rfind(|c| c.method == "DELETE").expect("an unsubscribe call");
     assert_eq!(unsubscribe.path, "/v21.0/me/subscribed_apps");
     assert_eq!(unsubscribe.authorization.as_deref(), Some("Bearer IGAA-long"));
@@ -379,7 +375,7 @@ async fn with_a_return_url_the_callback_sends_the_browser_back_to_the_frontend()
     // The frontend completes under the agent's own bearer.
     let completion = json!({"code": authorized["code"], "state": authorized["state"]});
     let (status, connected) = app.post(ORG_A, "/api/integrations/meta/oauth/complete", completion).await;
-    assert_eq!((status, connected["connected"].as_array().map(Vec::len)), (200, Some(1)), "{connected}");
+    assert_eq!((status, connected["connected"].as_array().map(Vec::len)), (200, Some(2)), "{connected}");
     assert!(!connected.to_string().contains("EAAB"), "no token in the answer");
 }
 
@@ -397,11 +393,12 @@ async fn a_large_backlog_that_waited_for_its_account_is_replayed_by_queued_jobs_
     assert_eq!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().len(), 150);
 
     let (status, connected) = connect(&app, ORG_A, &[("code", "c"), ("state", &start(&app, ORG_A).await)]).await;
-    assert_eq!((status, connected["replayQueued"].as_u64()), (200, Some(2)), "{connected}");
+    assert_eq!((status, connected["replayQueued"].as_u64()), (200, Some(3)), "{connected}");
     app.run_jobs().await;
     assert!(app.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty(), "each deleted once replayed");
-    let first = app.store.list_conversations(ORG_A, None, &PageRequest::first(100)).await.unwrap();
+    let first = app.store.list_conversations(ORG_A, Default::default(), &PageRequest::first(100)).await.unwrap();
     let after = first.next_cursor.as_deref().and_then(inbox_shared::domain::Cursor::decode);
-    let second = app.store.list_conversations(ORG_A, None, &PageRequest { limit: 100, after }).await.unwrap();
+    let second =
+        app.store.list_conversations(ORG_A, Default::default(), &PageRequest { limit: 100, after }).await.unwrap();
     assert_eq!(first.data.len() + second.data.len(), 150, "every waiting message reached the inbox once");
 }

@@ -44,7 +44,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 22, "{doc:?}");
+    assert_eq!(doc.len(), 25, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -127,6 +127,18 @@ async fn every_answer_matches_the_document() {
     )
     .await;
     post("/api/leads", "/api/leads".into(), json!({"name": "Ana", "instagramHandle": "@ana"})).await;
+    // A comment thread: its replies and moderation (and the DM thread's refusal of them).
+    assert_eq!(app.deliver(&fixtures::webhook("comment.json")).await.status(), 200);
+    let (_, threads) = app.get("org_a", "/api/inbox/conversations?kind=COMMENT").await;
+    let thread = threads["data"][0]["id"].as_str().unwrap().to_owned();
+    let t = |p: &str| p.replace("{id}", &thread);
+    for route in ["/api/inbox/conversations/{id}/reply-public", "/api/inbox/conversations/{id}/reply-private"] {
+        post(route, t(route), json!({"text": "Thanks!"})).await;
+        post(route, c(route), json!({"text": "Thanks!"})).await;
+    }
+    let hide = "/api/inbox/conversations/{id}/hide";
+    post(hide, t(hide), json!({})).await;
+    post(hide, t(hide), json!({"commentId": "nope"})).await;
     post(
         "/api/integrations/meta/oauth/complete",
         "/api/integrations/meta/oauth/complete".into(),

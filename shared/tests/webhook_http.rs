@@ -97,7 +97,7 @@ async fn signatures_are_checked_over_the_raw_bytes() {
 #[tokio::test]
 async fn malformed_bodies_get_400_and_oversized_ones_413() {
     let app = TestApp::dev().await;
-    for bad in ["not json", "[]", r#"{"object":"page","entry":[]}"#, r#"{"object":"instagram","entry":{}}"#] {
+    for bad in ["not json", "[]", r#"{"object":"user","entry":[]}"#, r#"{"object":"instagram","entry":{}}"#] {
         let r = app.deliver(bad).await;
         assert_eq!(r.status(), 400, "{bad}");
         assert_eq!(error_code(&r.json().await.unwrap()), "VALIDATION_ERROR");
@@ -143,8 +143,14 @@ async fn every_fixture_is_acknowledged_and_nothing_is_lost() {
         let r = app.deliver(&body).await;
         assert_eq!(r.status(), 200, "{name}: {}", r.text().await.unwrap());
     }
-    let conversations = app.conversations("org_a").await;
-    assert_eq!(conversations.len(), 2, "batch.json adds a second customer");
+    let (_, every) = app.get("org_a", "/api/inbox/conversations?provider=ALL&limit=100").await;
+    let conversations = every["data"].as_array().unwrap().clone();
+    let of = |provider: &str, kind: &str| {
+        conversations.iter().filter(|c| c["provider"] == provider && c["kind"] == kind).count()
+    };
+    assert_eq!(of("INSTAGRAM", "DM"), 2, "batch.json adds a second customer");
+    assert_eq!(of("INSTAGRAM", "COMMENT"), 2, "a comment thread (with its reply) and a mention's");
+    assert_eq!(of("MESSENGER", "DM"), 1, "the Page's customer");
     // Alphabetical order: the edit and the deletion of text.json's message come before it,
     // so they wait for it and apply when it arrives; the referral is not a message event and
     // is kept raw. Nothing is dropped.
@@ -153,7 +159,10 @@ async fn every_fixture_is_acknowledged_and_nothing_is_lost() {
         raw.iter().map(|e| e.payload.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",")).collect();
     assert!(raw.iter().any(|e| e.payload.get("referral").is_some()), "{kinds:?}");
     assert!(!raw.iter().any(|e| e.payload.get("message_edit").is_some()), "{kinds:?}");
-    let c = conversations.iter().find(|c| c["participantId"] == CUSTOMER).unwrap();
+    let c = conversations
+        .iter()
+        .find(|c| c["participantId"] == CUSTOMER && c["kind"] == "DM" && c["provider"] == "INSTAGRAM")
+        .unwrap();
     let messages = app.messages("org_a", c["id"].as_str().unwrap()).await;
     let unsent = messages.iter().find(|m| m["externalMessageId"] == "aWdfZAG1fdGV4dF8x").unwrap();
     assert_eq!((unsent["status"].as_str(), unsent["text"].as_str()), (Some("DELETED"), None), "{unsent}");

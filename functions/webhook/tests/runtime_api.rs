@@ -35,7 +35,8 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     assert_eq!((answers[7].0, answers[7].1["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
     assert_eq!((answers[8].0, answers[8].1["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "not its route");
 
-    let conversations = core.store.list_conversations(EVENTS_ORG, None, &PageRequest::first(10)).await.unwrap();
+    let conversations =
+        core.store.list_conversations(EVENTS_ORG, Default::default(), &PageRequest::first(10)).await.unwrap();
     assert_eq!(conversations.data.len(), 2, "text + batch: two customers");
     let ana = conversations.data.iter().find(|c| c.participant_id == CUSTOMER).unwrap();
     assert_eq!(ana.unread_count, 3, "the redelivered text counted once, plus the batch's two");

@@ -205,6 +205,27 @@ impl GraphApi for HttpGraphApi {
         call(self.client.post(url).json(body), target.access_token).await
     }
 
+    async fn reply_to_comment(
+        &self,
+        target: &SendTarget<'_>,
+        comment_id: &str,
+        text: &str,
+    ) -> Result<SentMessage, GraphError> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: String,
+        }
+        let url = self.url_on(target.host, &format!("{comment_id}/replies"));
+        let created: Created = call(self.client.post(url).query(&[("message", text)]), target.access_token).await?;
+        Ok(SentMessage { message_id: created.id, recipient_id: None })
+    }
+
+    async fn hide_comment(&self, target: &SendTarget<'_>, comment_id: &str, hide: bool) -> Result<(), GraphError> {
+        let url = self.url_on(target.host, comment_id);
+        let _: Value = call(self.client.post(url).query(&[("hide", hide)]), target.access_token).await?;
+        Ok(())
+    }
+
     async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<TokenGrant, GraphError> {
         let query = [
             ("client_id", self.app.app_id.as_str()),
@@ -241,7 +262,9 @@ impl GraphApi for HttpGraphApi {
     async fn set_page_subscription(&self, page_id: &str, page_token: &str, subscribe: bool) -> Result<(), GraphError> {
         let url = self.url(&format!("{page_id}/subscribed_apps"));
         let request = if subscribe {
-            let fields = "messages,messaging_postbacks,messaging_seen,message_reactions,message_echoes";
+            // Instagram's fields and the Page's Messenger ones (deliveries, reads).
+            let fields = "messages,messaging_postbacks,messaging_seen,message_reactions,message_echoes,\
+                          message_deliveries,message_reads";
             self.client.post(url).query(&[("subscribed_fields", fields)])
         } else {
             self.client.delete(url)
@@ -292,7 +315,7 @@ impl GraphApi for HttpGraphApi {
     }
 
     async fn set_instagram_subscription(&self, token: &str, subscribe: bool) -> Result<(), GraphError> {
-        let fields = "messages,messaging_postbacks,messaging_seen,message_reactions";
+        let fields = "messages,messaging_postbacks,messaging_seen,message_reactions,comments,live_comments";
         let url = self.url_on(GraphHost::Instagram, "me/subscribed_apps");
         let request = if subscribe {
             self.client.post(url).query(&[("subscribed_fields", fields)])

@@ -48,18 +48,18 @@ pub async fn conversations_list_newest_first_in_cursor_pages_within_one_organiza
     }
     new_conversation(store, &unique("org"), "stranger", t(500)).await;
     ids.reverse();
-    let first = store.list_conversations(&org, Some(Provider::Instagram), &PageRequest::first(2)).await.unwrap();
+    let first = store.list_conversations(&org, instagram(), &PageRequest::first(2)).await.unwrap();
     assert_eq!(first.data.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), ids[..2]);
     let mut seen: Vec<String> = first.data.iter().map(|c| c.id.clone()).collect();
     let mut cursor = first.next_cursor;
     while let Some(c) = cursor {
         let page = PageRequest { limit: 2, after: Some(Cursor::decode(&c).unwrap()) };
-        let next = store.list_conversations(&org, None, &page).await.unwrap();
+        let next = store.list_conversations(&org, ConversationFilter::default(), &page).await.unwrap();
         seen.extend(next.data.iter().map(|c| c.id.clone()));
         cursor = next.next_cursor;
     }
     assert_eq!(seen, ids, "every conversation once, newest first, none of another organization");
-    let all = store.list_conversations(&org, None, &PageRequest::first(5)).await.unwrap();
+    let all = store.list_conversations(&org, ConversationFilter::default(), &PageRequest::first(5)).await.unwrap();
     assert_eq!(all.data.len(), 5);
     assert_eq!(all.next_cursor, None, "an exactly full last page has no next cursor");
 }
@@ -107,4 +107,40 @@ pub async fn concurrent_writers_lose_nothing(store: &dyn Store) {
     let claims =
         futures_util::future::join_all((0..racers).map(|_| store.claim_job(&org, &j.id, t(1), t(100), "racer"))).await;
     assert_eq!(claims.into_iter().filter(|c| matches!(c, Ok(Some(_)))).count(), 1, "one worker wins the claim");
+}
+
+fn instagram() -> ConversationFilter {
+    ConversationFilter { provider: Some(Provider::Instagram), kind: None }
+}
+
+pub async fn comment_threads_are_conversations_of_their_own_listed_by_kind(store: &dyn Store) {
+    let org = unique("org");
+    let dm = new_conversation(store, &org, "cust", t(0)).await;
+    let thread = CommentThread {
+        comment_id: "c1".into(),
+        media_id: Some("m1".into()),
+        media_product_type: None,
+        permalink: None,
+    };
+    let comments = Conversation::comment_thread(&org, "acc_1", "cust", thread, t(5), t(5));
+    let stored = store.create_conversation(&comments).await.unwrap();
+    assert_ne!(stored.id, dm.id, "the same customer's comment thread is not their DM thread");
+    assert_eq!(store.create_conversation(&comments).await.unwrap().id, stored.id, "created once");
+    let found = store.find_conversation(&org, "acc_1", "comment:c1").await.unwrap().unwrap();
+    assert_eq!(
+        (found.kind, found.comment.as_ref().map(|c| c.comment_id.as_str())),
+        (ConversationKind::Comment, Some("c1"))
+    );
+    assert_eq!(store.find_conversation(&org, "acc_1", "cust").await.unwrap().unwrap().id, dm.id);
+    for (kind, provider, expected) in [
+        (ConversationKind::Comment, None, &stored.id),
+        (ConversationKind::Dm, None, &dm.id),
+        (ConversationKind::Comment, Some(Provider::Instagram), &stored.id),
+    ] {
+        let filter = ConversationFilter { provider, kind: Some(kind) };
+        let page = store.list_conversations(&org, filter, &PageRequest::first(10)).await.unwrap();
+        assert_eq!(page.data.into_iter().map(|c| c.id).collect::<Vec<_>>(), vec![expected.clone()], "{filter:?}");
+    }
+    let all = store.list_conversations(&org, instagram(), &PageRequest::first(10)).await.unwrap();
+    assert_eq!(all.data.len(), 2, "a provider lists both kinds");
 }

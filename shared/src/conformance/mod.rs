@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::domain::{
-    AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, Direction, EncryptedToken,
-    IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus,
-    OAuthToken, PageRequest, Provider, TokenKind, new_id,
+    AccountStatus, Activity, CommentThread, ConnectedAccount, Conversation, ConversationFilter, ConversationKind,
+    Cursor, CustomerProfile, Direction, EncryptedToken, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus,
+    Lead, Message, MessageChange, MessageStatus, OAuthToken, PageRequest, Provider, TokenKind, new_id,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -128,6 +128,7 @@ macro_rules! store_conformance_tests {
             tokens_due_for_refresh_are_listed_soonest_first_and_claimed_once,
             changes_wait_for_their_message_once_each,
             an_unsent_preview_is_replaced_only_while_nothing_newer_came,
+            comment_threads_are_conversations_of_their_own_listed_by_kind,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

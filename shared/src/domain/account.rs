@@ -15,7 +15,8 @@ pub enum AccountStatus {
     Disconnected,
 }
 
-/// An Instagram professional account connected by an organization.
+/// An Instagram professional account connected by an organization, or the Messenger channel
+/// of its Facebook Page (`provider: MESSENGER`, `externalAccountId` the Page id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectedAccount {
@@ -51,6 +52,26 @@ impl ConnectedAccount {
             status: AccountStatus::Active,
             created_at: now,
             updated_at: now,
+        }
+    }
+
+    /// The keys webhooks find this account by: an Instagram account by its id and its Page's
+    /// id (Instagram's entries name either); a Page's Messenger channel by `messenger:<page>`,
+    /// so the Page's two channels never take each other's events.
+    pub fn route_keys(&self) -> Vec<String> {
+        match self.provider {
+            Provider::Instagram => {
+                [Some(&self.external_account_id), self.page_id.as_ref()].into_iter().flatten().cloned().collect()
+            }
+            Provider::Messenger => vec![Self::route_key(Provider::Messenger, &self.external_account_id)],
+        }
+    }
+
+    /// The key a webhook entry of `provider` addressed to `external_id` is routed by.
+    pub fn route_key(provider: Provider, external_id: &str) -> String {
+        match provider {
+            Provider::Instagram => external_id.to_owned(),
+            Provider::Messenger => format!("messenger:{external_id}"),
         }
     }
 

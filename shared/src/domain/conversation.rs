@@ -28,10 +28,74 @@ pub struct Conversation {
     pub awaiting_reply_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A direct-message thread or a thread of comments under a post.
+    #[serde(default)]
+    pub kind: ConversationKind,
+    /// For a comment thread: its top-level comment and the media it is under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<CommentThread>,
     /// The stored revision this copy was read at (0: not read from a store). A store that
     /// writes summaries optimistically starts from it instead of reading the item again.
     #[serde(default, skip_serializing)]
     pub version: i64,
+}
+
+/// What a conversation is: DMs with one customer, or one top-level comment and its replies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConversationKind {
+    #[default]
+    Dm,
+    Comment,
+}
+
+impl ConversationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationKind::Dm => "DM",
+            ConversationKind::Comment => "COMMENT",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ConversationKind::Dm, ConversationKind::Comment].into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A comment thread's anchor: the top-level comment (replies nest under it) and its media.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentThread {
+    pub comment_id: String,
+    #[serde(default)]
+    pub media_id: Option<String>,
+    #[serde(default)]
+    pub media_product_type: Option<String>,
+    #[serde(default)]
+    pub permalink: Option<String>,
+}
+
+impl CommentThread {
+    /// The key its conversation is found by, beside DM threads' customer ids.
+    pub fn thread_key(comment_id: &str) -> String {
+        format!("comment:{comment_id}")
+    }
+}
+
+/// How long after a comment its author may be sent a private reply (Meta's rule).
+pub const PRIVATE_REPLY_WINDOW: chrono::Duration = chrono::Duration::days(7);
+
+/// Which conversations a listing wants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConversationFilter {
+    pub provider: Option<Provider>,
+    pub kind: Option<ConversationKind>,
+}
+
+impl ConversationFilter {
+    pub fn admits(&self, c: &Conversation) -> bool {
+        self.provider.is_none_or(|p| c.provider == p) && self.kind.is_none_or(|k| c.kind == k)
+    }
 }
 
 /// The conversation list's one-line preview of a message text.
@@ -74,8 +138,35 @@ impl Conversation {
             awaiting_reply_since: None,
             created_at: now,
             updated_at: now,
+            kind: ConversationKind::Dm,
+            comment: None,
             version: 0,
         }
+    }
+
+    /// A comment thread under `thread` (its top-level comment), opened by `commenter`.
+    pub fn comment_thread(
+        org: &str,
+        account_id: &str,
+        commenter: &str,
+        thread: CommentThread,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let key = CommentThread::thread_key(&thread.comment_id);
+        let id = Self::id_for(org, account_id, &key);
+        Conversation {
+            external_thread_id: key,
+            kind: ConversationKind::Comment,
+            comment: Some(thread),
+            ..Self::opened(id, org, account_id, commenter, at, now)
+        }
+    }
+
+    /// What the conversation is found by within its account: the customer's id for DMs,
+    /// `comment:<id>` for a comment thread (`external_thread_id`).
+    pub fn thread_key(&self) -> &str {
+        &self.external_thread_id
     }
 
     /// The id of the conversation of (organization, account, customer): derived, not drawn,
@@ -174,10 +265,15 @@ pub struct ConversationView {
 }
 
 impl ConversationView {
+    /// A comment thread can always be answered in public; its window is the private reply's
+    /// (7 days after the newest comment). A DM thread's is Instagram's messaging window.
     pub fn new(conversation: Conversation, account_active: bool, policy: &ReplyPolicy, now: DateTime<Utc>) -> Self {
-        let reply_window_ends_at = policy.window_ends_at(conversation.last_inbound_at);
+        let (reply_window_ends_at, public) = match conversation.kind {
+            ConversationKind::Dm => (policy.window_ends_at(conversation.last_inbound_at), false),
+            ConversationKind::Comment => (conversation.last_inbound_at.map(|t| t + PRIVATE_REPLY_WINDOW), true),
+        };
         ConversationView {
-            can_reply: account_active && reply_window_ends_at.is_some_and(|end| now < end),
+            can_reply: account_active && (public || reply_window_ends_at.is_some_and(|end| now < end)),
             requires_template: false,
             sla_status: policy.sla_status(conversation.awaiting_reply_since, now),
             reply_window_ends_at,

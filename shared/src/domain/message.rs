@@ -68,6 +68,12 @@ pub enum MessageChange {
     Read,
     /// A failed send queued again (an agent's retry): QUEUED, its error code cleared.
     Requeued,
+    /// Messenger: it reached the recipient's device (for our outbound messages).
+    Delivered,
+    /// A comment hidden from the public (moderation), or shown again.
+    Hidden {
+        hidden: bool,
+    },
 }
 
 /// The conversation list's one-line preview of a message's content.
@@ -134,6 +140,20 @@ impl Message {
                 }
                 self.status = MessageStatus::Queued;
                 self.error_code = None;
+            }
+            MessageChange::Hidden { hidden } => {
+                if meta.get("hidden").and_then(Value::as_bool).unwrap_or(false) == *hidden {
+                    return false;
+                }
+                meta.insert("hidden".into(), serde_json::json!(hidden));
+                meta.insert("hiddenAt".into(), serde_json::json!(at));
+            }
+            MessageChange::Delivered => {
+                if self.direction != Direction::Outbound || self.status != MessageStatus::Sent {
+                    return false;
+                }
+                self.status = MessageStatus::Delivered;
+                meta.insert("deliveredAt".into(), serde_json::json!(at));
             }
             MessageChange::Read => {
                 let readable = matches!(self.status, MessageStatus::Sent | MessageStatus::Delivered);

@@ -13,7 +13,10 @@ mod token;
 
 pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
 pub use caller::Caller;
-pub use conversation::{Activity, Conversation, ConversationView, preview_text, time_sort_key};
+pub use conversation::{
+    Activity, CommentThread, Conversation, ConversationFilter, ConversationKind, ConversationView,
+    PRIVATE_REPLY_WINDOW, preview_text, time_sort_key,
+};
 pub use idempotency::IdempotencyRecord;
 pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType};
 pub use lead::{CustomerProfile, Lead};
@@ -24,23 +27,26 @@ pub use token::{EncryptedToken, OAuthToken, TokenKind};
 
 use serde::{Deserialize, Serialize};
 
-/// The channel a record belongs to. Only Instagram lives in this service, but every record
-/// carries it so the unified inbox can list channels side by side.
+/// The channel a record belongs to: Instagram, or the Messenger DMs of the Facebook Page an
+/// Instagram account is linked to. Every record carries it so the unified inbox can list
+/// channels side by side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Provider {
     Instagram,
+    Messenger,
 }
 
 impl Provider {
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Instagram => "INSTAGRAM",
+            Provider::Messenger => "MESSENGER",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        s.eq_ignore_ascii_case("INSTAGRAM").then_some(Provider::Instagram)
+        [Provider::Instagram, Provider::Messenger].into_iter().find(|p| p.as_str().eq_ignore_ascii_case(s))
     }
 }
 

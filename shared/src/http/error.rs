@@ -10,18 +10,21 @@ use crate::error::{AppError, ErrorCode};
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::NotFound | ErrorCode::CommentNotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
         ErrorCode::InvalidSignature | ErrorCode::Forbidden | ErrorCode::OauthInitiatorMismatch => StatusCode::FORBIDDEN,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Conflict | ErrorCode::PrivateReplyAlreadySent => StatusCode::CONFLICT,
         ErrorCode::MessagingWindowClosed
         | ErrorCode::InstagramMessagingNotSupported
         | ErrorCode::AccountReauthRequired
         | ErrorCode::RecipientUnavailable
         | ErrorCode::AccountDisconnected
-        | ErrorCode::MetaRequestRejected => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::MetaRequestRejected
+        | ErrorCode::NotACommentThread
+        | ErrorCode::PrivateReplyWindowClosed
+        | ErrorCode::PrivateReplyUnavailable => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::MetaUnavailable | ErrorCode::OauthExchangeFailed | ErrorCode::DeliveryUnconfirmed => {
             StatusCode::BAD_GATEWAY
         }

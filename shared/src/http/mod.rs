@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth;
+mod comments;
 mod error;
 mod extract;
 mod inbox;
@@ -53,6 +54,9 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/inbox/conversations/{id}/read", post(inbox::mark_read))
         .route("/api/inbox/conversations/{id}/send-text", post(send::send_text))
         .route("/api/inbox/conversations/{id}/send-attachment", post(send::send_attachment))
+        .route("/api/inbox/conversations/{id}/reply-public", post(comments::reply_public))
+        .route("/api/inbox/conversations/{id}/reply-private", post(comments::reply_private))
+        .route("/api/inbox/conversations/{id}/hide", post(comments::hide))
         .route("/api/integrations/instagram/send", post(send::send))
         .route("/api/integrations/jobs/{id}", get(send::get_job))
         .route("/api/integrations/jobs/{id}/retry", post(send::retry_job))

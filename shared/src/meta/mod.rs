@@ -1,5 +1,6 @@
 //! Meta's wire formats: webhook signatures and payloads.
 
+pub mod comments;
 pub mod graph_errors;
 pub mod signature;
 pub mod webhook;

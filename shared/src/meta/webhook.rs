@@ -2,6 +2,8 @@
 //! reported beside the good ones instead of failing the batch.
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::{ConnectedAccount, Provider};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -9,7 +11,7 @@ use serde_json::Value;
 pub enum EnvelopeError {
     #[error("body is not JSON: {0}")]
     NotJson(String),
-    #[error("body is not an {{\"object\":\"instagram\",\"entry\":[...]}} envelope")]
+    #[error("body is not an {{\"object\":\"instagram\" or \"page\",\"entry\":[...]}} envelope")]
     NotInstagram,
 }
 
@@ -26,8 +28,11 @@ pub enum Source {
 /// One messaging item with the account it was addressed to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
-    /// `entry[].id`: our Instagram account id ("0" from the dashboard's test button).
+    /// `entry[].id`: our Instagram account id ("0" from the dashboard's test button), or the
+    /// Page id of a Messenger (`object: "page"`) entry.
     pub entry_id: String,
+    /// Instagram, or Messenger for `object: "page"`.
+    pub provider: Provider,
     pub entry_time: Option<DateTime<Utc>>,
     pub source: Source,
     pub event: MessagingEvent,
@@ -36,6 +41,28 @@ pub struct Item {
 }
 
 impl Item {
+    /// An item again from what `raw` kept (queued, or kept for replay) under its `route_key`:
+    /// a messaging item, or a comment change (`{"field","value"}`).
+    pub fn from_raw(route_key: &str, entry_time: Option<DateTime<Utc>>, raw: Value) -> Result<Item, String> {
+        let (provider, entry_id) = match route_key.strip_prefix("messenger:") {
+            Some(page) => (Provider::Messenger, page),
+            None => (Provider::Instagram, route_key),
+        };
+        let field = raw.get("field").and_then(Value::as_str).filter(|f| super::comments::is_comment_field(f));
+        let event = match (field, raw.get("value")) {
+            (Some(field), Some(value)) => super::comments::comment_event(field, value, entry_id)?,
+            _ => MessagingEvent::deserialize(&raw).map_err(|e| format!("unreadable messaging item: {e}"))?,
+        };
+        let source = if field.is_some() { Source::Changes } else { Source::Messaging };
+        Ok(Item { entry_id: entry_id.to_owned(), provider, entry_time, source, event, raw })
+    }
+
+    /// What routes it to an account (`ConnectedAccount::route_key`), and what it is kept
+    /// and queued under.
+    pub fn route_key(&self) -> String {
+        ConnectedAccount::route_key(self.provider, self.account_id())
+    }
+
     /// Our account's id: the entry id, or our side of the item when the entry has none.
     pub fn account_id(&self) -> &str {
         if self.entry_id.is_empty() || self.entry_id == "0" { self.event.our_id() } else { &self.entry_id }
@@ -80,10 +107,21 @@ struct WireMessaging {
     timestamp: Option<DateTime<Utc>>,
     message: Option<InboundMessage>,
     reaction: Option<Reaction>,
-    read: Option<MidOnly>,
+    /// Instagram names the message read (`mid`); Messenger a time (`watermark`).
+    read: Option<Value>,
     postback: Option<Postback>,
     message_edit: Option<MessageEdit>,
     referral: Option<Value>,
+    /// Messenger: delivery receipts (`mids`, `watermark`).
+    delivery: Option<WireDelivery>,
+}
+
+#[derive(Deserialize)]
+struct WireDelivery {
+    #[serde(default)]
+    mids: Vec<String>,
+    #[serde(default, deserialize_with = "opt_time")]
+    watermark: Option<DateTime<Utc>>,
 }
 
 impl From<WireMessaging> for MessagingEvent {
@@ -93,7 +131,13 @@ impl From<WireMessaging> for MessagingEvent {
         } else if let Some(r) = w.reaction {
             EventKind::Reaction(r)
         } else if let Some(r) = w.read {
-            EventKind::Read(r)
+            match (r.get("mid").and_then(super::id_string), r.get("watermark").and_then(time_of)) {
+                (Some(mid), _) => EventKind::Read(MidOnly { mid }),
+                (None, Some(watermark)) => EventKind::ReadUpTo(watermark),
+                (None, None) => EventKind::Unknown,
+            }
+        } else if let Some(d) = w.delivery {
+            EventKind::Delivered { mids: d.mids, watermark: d.watermark }
         } else if let Some(p) = w.postback {
             EventKind::Postback(p)
         } else if let Some(e) = w.message_edit {
@@ -110,6 +154,14 @@ impl From<WireMessaging> for MessagingEvent {
 impl MessagingEvent {
     pub fn is_echo(&self) -> bool {
         matches!(&self.kind, EventKind::Message(m) if m.is_echo)
+    }
+
+    /// What orders its events: a comment thread, else the customer (a webhook's lanes).
+    pub fn thread_key(&self) -> std::borrow::Cow<'_, str> {
+        match &self.kind {
+            EventKind::Comment(c) => crate::domain::CommentThread::thread_key(c.thread_root()).into(),
+            _ => self.customer_id().into(),
+        }
     }
 
     /// The customer: the sender of inbound events, the recipient of echoes.
@@ -129,9 +181,18 @@ pub enum EventKind {
     Message(InboundMessage),
     Reaction(Reaction),
     Read(MidOnly),
+    /// Messenger: every message sent before this time was read.
+    ReadUpTo(DateTime<Utc>),
+    /// Messenger: these messages (and, with a watermark, all sent before it) were delivered.
+    Delivered {
+        mids: Vec<String>,
+        watermark: Option<DateTime<Utc>>,
+    },
     Postback(Postback),
     Referral(Value),
     MessageEdit(MessageEdit),
+    /// A comment on the account's media, a reply to one, or a mention (`meta::comments`).
+    Comment(super::comments::Comment),
     Unknown,
 }
 
@@ -198,19 +259,22 @@ pub struct MessageEdit {
 /// bad entries and items land in `rejected`.
 pub fn parse(body: &[u8]) -> Result<Envelope, EnvelopeError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-    let (Some("instagram"), Some(entries)) =
-        (value.get("object").and_then(Value::as_str), value.get("entry").and_then(Value::as_array))
-    else {
+    let provider = match value.get("object").and_then(Value::as_str) {
+        Some("instagram") => Provider::Instagram,
+        Some("page") => Provider::Messenger,
+        _ => return Err(EnvelopeError::NotInstagram),
+    };
+    let Some(entries) = value.get("entry").and_then(Value::as_array) else {
         return Err(EnvelopeError::NotInstagram);
     };
     let mut envelope = Envelope::default();
     for entry in entries {
-        parse_entry(entry, &mut envelope);
+        parse_entry(entry, provider, &mut envelope);
     }
     Ok(envelope)
 }
 
-fn parse_entry(entry: &Value, out: &mut Envelope) {
+fn parse_entry(entry: &Value, provider: Provider, out: &mut Envelope) {
     let entry_id = entry.get("id").and_then(super::id_string);
     let Some(entry_id) = entry_id else {
         out.rejected.push(Rejected { entry_id: None, reason: "entry without id".into(), raw: entry.clone() });
@@ -218,7 +282,9 @@ fn parse_entry(entry: &Value, out: &mut Envelope) {
     };
     let entry_time = entry.get("time").and_then(time_of);
     let push = |out: &mut Envelope, source: Source, raw: &Value| match MessagingEvent::deserialize(raw) {
-        Ok(event) => out.items.push(Item { entry_id: entry_id.clone(), entry_time, source, event, raw: raw.clone() }),
+        Ok(event) => {
+            out.items.push(Item { entry_id: entry_id.clone(), provider, entry_time, source, event, raw: raw.clone() })
+        }
         Err(e) => out.rejected.push(Rejected {
             entry_id: Some(entry_id.clone()),
             reason: format!("unreadable messaging item: {e}"),
@@ -237,6 +303,14 @@ fn parse_entry(entry: &Value, out: &mut Envelope) {
             Some(value) if field.starts_with("messag") || field == "message_reactions" => {
                 push(out, Source::Changes, value)
             }
+            Some(_) if super::comments::is_comment_field(field) => {
+                match Item::from_raw(&ConnectedAccount::route_key(provider, &entry_id), entry_time, change.clone()) {
+                    Ok(item) => out.items.push(item),
+                    Err(reason) => {
+                        out.rejected.push(Rejected { entry_id: Some(entry_id.clone()), reason, raw: change.clone() })
+                    }
+                }
+            }
             _ => out.rejected.push(Rejected {
                 entry_id: Some(entry_id.clone()),
                 reason: format!("unsupported change field {field:?}"),
@@ -247,7 +321,7 @@ fn parse_entry(entry: &Value, out: &mut Envelope) {
 }
 
 /// A time as epoch milliseconds or seconds, number or string, or RFC 3339.
-fn time_of(v: &Value) -> Option<DateTime<Utc>> {
+pub(super) fn time_of(v: &Value) -> Option<DateTime<Utc>> {
     let n = match v {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => match s.trim().parse::<f64>() {
@@ -284,87 +358,5 @@ fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D:
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn ids_and_timestamps_accept_every_shape_meta_sends() {
-        assert_eq!(crate::meta::id_string(&json!(17841400000000001u64)).as_deref(), Some("17841400000000001"));
-        assert_eq!(crate::meta::id_string(&json!("17841400000000001")).as_deref(), Some("17841400000000001"));
-        let ms = time_of(&json!(1732460000123i64)).unwrap();
-        assert_eq!(ms.timestamp_millis(), 1732460000123);
-        assert_eq!(time_of(&json!(1732460000)).unwrap().timestamp(), 1732460000);
-        assert_eq!(time_of(&json!("1732460000123")).unwrap(), ms);
-        assert_eq!(time_of(&json!("2024-11-24T14:53:20.123Z")).unwrap(), ms);
-        assert_eq!(time_of(&json!(true)), None);
-    }
-
-    #[test]
-    fn numeric_ids_and_string_timestamps_parse_in_messaging_items() {
-        let body = json!({"object":"instagram","entry":[{"id":17841400000000001u64,"time":"1732460000","messaging":[
-            {"sender":{"id":6185000000000001u64},"recipient":{"id":"17841400000000001"},"timestamp":"1732460000123",
-             "message":{"mid":"m1","text":"hi"}}]}]});
-        let env = parse(body.to_string().as_bytes()).unwrap();
-        assert!(env.rejected.is_empty());
-        let item = &env.items[0];
-        assert_eq!(item.entry_id, "17841400000000001");
-        assert_eq!(item.event.sender, "6185000000000001");
-        assert_eq!(item.occurred_at().unwrap().timestamp_millis(), 1732460000123);
-    }
-
-    #[test]
-    fn a_bad_item_is_rejected_beside_the_good_ones() {
-        let body = json!({"object":"instagram","entry":[
-            {"id":"1","messaging":[{"sender":{},"recipient":{"id":"1"}},
-                                   {"sender":{"id":"2"},"recipient":{"id":"1"},"message":{"mid":"m","text":"ok"}}]},
-            "not an entry"]});
-        let env = parse(body.to_string().as_bytes()).unwrap();
-        assert_eq!(env.items.len(), 1);
-        assert_eq!(env.rejected.len(), 2);
-    }
-
-    #[test]
-    fn unknown_kinds_parse_as_unknown() {
-        let body = json!({"object":"instagram","entry":[{"id":"1","messaging":[
-            {"sender":{"id":"2"},"recipient":{"id":"1"},"timestamp":1,"something_new":{"x":1}}]}]});
-        let env = parse(body.to_string().as_bytes()).unwrap();
-        assert_eq!(env.items[0].event.kind, EventKind::Unknown);
-    }
-
-    #[test]
-    fn standby_and_changes_forms_yield_items() {
-        let msg = json!({"sender":{"id":"2"},"recipient":{"id":"1"},"timestamp":1732460000123i64,"message":{"mid":"m","text":"t"}});
-        let body = json!({"object":"instagram","entry":[
-            {"id":"1","standby":[msg.clone()]},
-            {"id":"0","time":1732460000,"changes":[{"field":"messages","value":msg},{"field":"comments","value":{}}]}]});
-        let env = parse(body.to_string().as_bytes()).unwrap();
-        assert_eq!(env.items.len(), 2);
-        assert_eq!(env.items[0].source, Source::Standby);
-        assert_eq!(env.items[1].source, Source::Changes);
-        assert_eq!(env.items[1].account_id(), "1", "entry id 0 falls back to the recipient");
-        assert_eq!(env.rejected.len(), 1);
-    }
-
-    #[test]
-    fn every_meta_fixture_parses_without_a_rejected_item() {
-        let fixtures = crate::fixtures::all_webhooks();
-        assert!(fixtures.len() >= 20, "fixtures found: {}", fixtures.len());
-        for (name, body) in fixtures {
-            let envelope = parse(body.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(envelope.rejected.is_empty(), "{name}: {:?}", envelope.rejected);
-            assert!(!envelope.items.is_empty(), "{name}");
-            for item in &envelope.items {
-                assert!(item.occurred_at().is_some(), "{name}: no timestamp");
-                assert_ne!(item.event.kind, EventKind::Unknown, "{name}: kind not recognised");
-            }
-        }
-    }
-
-    #[test]
-    fn envelope_errors_are_distinguished() {
-        assert!(matches!(parse(b"{nope"), Err(EnvelopeError::NotJson(_))));
-        assert_eq!(parse(br#"{"object":"page","entry":[]}"#), Err(EnvelopeError::NotInstagram));
-        assert_eq!(parse(br#"{"object":"instagram"}"#), Err(EnvelopeError::NotInstagram));
-    }
-}
+#[path = "webhook_tests.rs"]
+mod tests;

@@ -123,6 +123,15 @@ pub trait GraphApi: Send + Sync {
     async fn user_profile(&self, host: GraphHost, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError>;
     /// POSTs a Send API body (`{"recipient":..,"message":..}`) and returns Meta's message id.
     async fn send_message(&self, target: &SendTarget<'_>, body: &serde_json::Value) -> Result<SentMessage, GraphError>;
+    /// A public reply under a comment (`POST /{comment-id}/replies`); the reply comment's id.
+    async fn reply_to_comment(
+        &self,
+        target: &SendTarget<'_>,
+        comment_id: &str,
+        text: &str,
+    ) -> Result<SentMessage, GraphError>;
+    /// Hides (or shows again) a comment on the account's media (`POST /{comment-id}?hide=`).
+    async fn hide_comment(&self, target: &SendTarget<'_>, comment_id: &str, hide: bool) -> Result<(), GraphError>;
     /// OAuth: the authorization code for a (short-lived) user token.
     async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<TokenGrant, GraphError>;
     /// `grant_type=fb_exchange_token`: a long-lived user token (also how one is refreshed).

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::{
-    AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob,
-    JobExpectation, Lead, Message, MessageChange, OAuthToken, Page, PageRequest, Provider, TokenKind,
+    AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, CustomerProfile, IdempotencyRecord,
+    IntegrationJob, JobExpectation, Lead, Message, MessageChange, OAuthToken, Page, PageRequest, TokenKind,
 };
 
 /// How long a webhook's account routing may be served from a process's cache.
@@ -123,15 +123,17 @@ pub trait ConversationStore: Send + Sync {
     // Conversations.
     async fn get_conversation(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError>;
 
-    /// The conversation of (organization, account, customer), if one exists.
+    /// The conversation of (organization, account, thread key), if one exists: the thread key
+    /// is the customer's id for DMs, `comment:<id>` for a comment thread
+    /// (`Conversation::thread_key`).
     async fn find_conversation(
         &self,
         org: &str,
         account_id: &str,
-        participant_id: &str,
+        thread_key: &str,
     ) -> Result<Option<Conversation>, StoreError>;
 
-    /// Creates the conversation unless one exists for its (organization, account, customer);
+    /// Creates the conversation unless one exists for its (organization, account, thread key);
     /// returns whichever is stored, so concurrent first messages share one conversation.
     async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError>;
 
@@ -157,11 +159,11 @@ pub trait ConversationStore: Send + Sync {
     /// Sets `unreadCount` to zero.
     async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError>;
 
-    /// Newest `lastMessageAt` first.
+    /// Newest `lastMessageAt` first, those `filter` admits.
     async fn list_conversations(
         &self,
         org: &str,
-        provider: Option<Provider>,
+        filter: ConversationFilter,
         page: &PageRequest,
     ) -> Result<Page<Conversation>, StoreError>;
 

@@ -2,7 +2,7 @@
 //! accounts.
 
 use crate::domain::TokenKind;
-use crate::domain::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
+use crate::domain::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID, Provider};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{CipherError, GraphHost, TokenContext};
 
@@ -29,12 +29,13 @@ impl Core {
         let Some(org) = dev_org.or(self.config.default_organization_id.as_deref()) else {
             return Ok(None);
         };
-        Ok(Some(ConnectedAccount::env_fallback(
-            org,
-            external_id,
-            self.config.fallback_account.page_id.clone(),
-            self.now(),
-        )))
+        let (provider, external_id) = match external_id.strip_prefix("messenger:") {
+            Some(page) => (Provider::Messenger, page),
+            None => (Provider::Instagram, external_id),
+        };
+        let fallback =
+            ConnectedAccount::env_fallback(org, external_id, self.config.fallback_account.page_id.clone(), self.now());
+        Ok(Some(ConnectedAccount { provider, ..fallback }))
     }
 
     /// The account a conversation belongs to, from the organization's own accounts.
@@ -119,6 +120,15 @@ impl Core {
         Ok(accounts)
     }
 
+    /// Whether another connected account of the organization (the Page's Instagram account,
+    /// or its Messenger channel) uses `account`'s Page.
+    async fn page_still_used(&self, account: &ConnectedAccount) -> Result<bool, AppError> {
+        let siblings = self.accounts().list_accounts(&account.organization_id).await?;
+        Ok(siblings
+            .iter()
+            .any(|a| a.id != account.id && a.page_id == account.page_id && a.status != AccountStatus::Disconnected))
+    }
+
     /// Unsubscribes the Page (best effort), deletes the tokens and marks the account
     /// DISCONNECTED. Its later webhooks wait for a reconnect instead of reaching the inbox.
     pub async fn disconnect_account(&self, org: &str, id: &str) -> Result<ConnectedAccount, AppError> {
@@ -130,6 +140,8 @@ impl Core {
                 (crate::ports::GraphHost::Instagram, _) => {
                     self.graph.set_instagram_subscription(&token.token, false).await
                 }
+                // The Page's other channel still connected keeps the Page subscribed.
+                (_, Some(_)) if self.page_still_used(&account).await? => Ok(()),
                 (_, Some(page_id)) => self.graph.set_page_subscription(page_id, &token.token, false).await,
                 (_, None) => Ok(()),
             };

@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{ConnectedAccount, Message, MessageChange, MessageStatus, PageRequest, UNSENT_PREVIEW};
 use crate::error::AppError;
-use crate::meta::webhook::{Item, MessagingEvent};
+use crate::meta::comments::CommentVerb;
+use crate::meta::webhook::{EventKind, Item, MessagingEvent};
 
 use super::Core;
-use super::inbound::{Outcome, change_of};
+use super::inbound::Outcome;
 
 /// How far back an unsent newest message looks for a visible one to preview instead.
 const PREVIEW_LOOKBACK: usize = 20;
@@ -31,7 +32,7 @@ impl Core {
             self.change_message(org, &id, change, at).await?;
             return Ok(Outcome::Updated);
         }
-        let waiting = self.raw_event(item.account_id(), "waiting for its message", &item.raw);
+        let waiting = self.raw_event(&item.route_key(), "waiting for its message", &item.raw);
         self.messages().put_pending_change(org, mid, &waiting).await?;
         // The message may have been stored meanwhile, after it looked for waiting changes.
         if self.messages().message_id_by_external_id(org, mid).await?.is_some() {
@@ -48,12 +49,11 @@ impl Core {
             return Ok(0);
         }
         let Some(id) = self.messages().message_id_by_external_id(org, mid).await? else { return Ok(0) };
-        let when = |e: &crate::ports::RawEvent| {
-            serde_json::from_value::<MessagingEvent>(e.payload.clone()).ok().and_then(|p| p.timestamp)
-        };
-        waiting.sort_by_key(|e| when(e).unwrap_or(e.received_at));
+        // Kept as Meta sent them: a messaging item, or a comment change.
+        let parsed = |e: &crate::ports::RawEvent| Item::from_raw(&e.external_account_id, None, e.payload.clone()).ok();
+        waiting.sort_by_key(|e| parsed(e).and_then(|p| p.event.timestamp).unwrap_or(e.received_at));
         for event in &waiting {
-            if let Ok(parsed) = serde_json::from_value::<MessagingEvent>(event.payload.clone())
+            if let Some(parsed) = parsed(event).map(|item| item.event)
                 && let Some((_, change)) = change_of(&parsed)
             {
                 self.change_message(org, &id, &change, parsed.timestamp.unwrap_or(event.received_at)).await?;
@@ -92,4 +92,32 @@ impl Core {
         self.conversations().set_conversation_preview(org, &c.id, unsent.created_at, &preview).await?;
         Ok(())
     }
+}
+
+/// What an event does to a message already stored, and the Meta id of that message.
+pub(super) fn change_of(event: &MessagingEvent) -> Option<(&str, MessageChange)> {
+    Some(match &event.kind {
+        EventKind::Message(m) if m.is_deleted => (&m.mid, MessageChange::Deleted),
+        EventKind::MessageEdit(e) => {
+            (&e.mid, MessageChange::Edited { text: e.text.clone(), edits: e.num_edit.clone() })
+        }
+        EventKind::Reaction(r) => (
+            &r.mid,
+            MessageChange::Reaction {
+                by: event.sender.clone(),
+                reaction: r.reaction.clone(),
+                emoji: r.emoji.clone(),
+                removed: r.action == "unreact",
+            },
+        ),
+        EventKind::Read(r) => (&r.mid, MessageChange::Read),
+        // (Waiting for its message, a delivery applies to that one message: see `receipts.rs`.)
+        EventKind::Delivered { mids, .. } => (mids.first()?, MessageChange::Delivered),
+        EventKind::Comment(c) => match c.verb {
+            CommentVerb::Edited => (&c.id, MessageChange::Edited { text: c.text.clone(), edits: None }),
+            CommentVerb::Removed => (&c.id, MessageChange::Deleted),
+            CommentVerb::Add => return None,
+        },
+        _ => return None,
+    })
 }

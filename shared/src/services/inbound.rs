@@ -5,14 +5,14 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageChange, MessageStatus,
-    Provider, new_id,
+    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageStatus, new_id,
 };
 use crate::error::AppError;
-use crate::meta::webhook::{EventKind, InboundMessage, Item, MessagingEvent, Rejected};
+use crate::meta::webhook::{EventKind, InboundMessage, Item, Rejected};
 use crate::ports::{Appended, QueueMessage, RawEvent};
 
 use super::Core;
+use super::changes::change_of;
 
 /// Why an event waits for replay: nobody has connected its account (yet).
 pub(crate) const NO_ACCOUNT: &str = "no connected account";
@@ -70,20 +70,26 @@ pub(crate) enum Outcome {
 
 impl Core {
     pub(crate) async fn accept_item(&self, item: &Item, dev_org: Option<&str>) -> Result<Outcome, AppError> {
-        let Some(account) = self.route_webhook(item.account_id(), dev_org).await? else {
-            self.keep_raw(item.account_id(), NO_ACCOUNT, &item.raw).await?;
+        let Some(account) = self.route_webhook(&item.route_key(), dev_org).await? else {
+            self.keep_raw(&item.route_key(), NO_ACCOUNT, &item.raw).await?;
             return Ok(Outcome::NoAccount);
         };
         let event = &item.event;
         let at = item.occurred_at().unwrap_or_else(|| self.now());
+        if let Some(outcome) = self.apply_receipt(&account, item, at).await? {
+            return Ok(outcome);
+        }
         if let Some((mid, change)) = change_of(event) {
             return self.apply_change(&account, item, mid, &change, at).await;
+        }
+        if let EventKind::Comment(c) = &event.kind {
+            return self.accept_comment(&account, item, c, at).await;
         }
         let incoming = match &event.kind {
             EventKind::Message(m) => IncomingMessage::from_message(m),
             EventKind::Postback(p) => IncomingMessage::from_postback(p, item),
             _ => {
-                self.keep_raw(item.account_id(), "event kind not turned into a message", &item.raw).await?;
+                self.keep_raw(&item.route_key(), "event kind not turned into a message", &item.raw).await?;
                 return Ok(Outcome::KeptRaw);
             }
         };
@@ -107,7 +113,7 @@ impl Core {
             id: new_id("msg"),
             organization_id: account.organization_id.clone(),
             conversation_id: conversation.id.clone(),
-            provider: Provider::Instagram,
+            provider: account.provider,
             direction,
             from: event.sender.clone(),
             to: event.recipient.clone(),
@@ -132,14 +138,19 @@ impl Core {
 
     /// What a newly stored message sets off: the changes that arrived before it (a reaction,
     /// an unsend) apply now, and a customer whose profile is unknown gets it fetched.
-    async fn after_new_message(&self, conversation: &Conversation, message: &Message) -> Result<(), AppError> {
+    pub(super) async fn after_new_message(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+    ) -> Result<(), AppError> {
         if let Some(mid) = &message.external_message_id {
             self.apply_pending_changes(&conversation.organization_id, mid).await?;
         }
         // Until the customer's profile is known (usually only the first message): a lead
         // created later is linked when it is created (by Instagram user id).
         // Queued, not done here: a slow Graph API must not delay Meta's 200 (5 s budget).
-        if conversation.handle.is_none() {
+        // (A mention names no author: nobody to look up.)
+        if conversation.handle.is_none() && !conversation.participant_id.is_empty() {
             let job = QueueMessage::EnrichContact {
                 organization_id: conversation.organization_id.clone(),
                 conversation_id: conversation.id.clone(),
@@ -153,7 +164,7 @@ impl Core {
     }
 
     /// The conversation of (account, customer), created on the first message.
-    async fn conversation_for(
+    pub(super) async fn conversation_for(
         &self,
         account: &ConnectedAccount,
         customer_id: &str,
@@ -164,7 +175,8 @@ impl Core {
             return Ok(c);
         }
         let id = Conversation::id_for(org, &account.id, customer_id);
-        let fresh = Conversation::opened(id, org, &account.id, customer_id, at, self.now());
+        let opened = Conversation::opened(id, org, &account.id, customer_id, at, self.now());
+        let fresh = Conversation { provider: account.provider, ..opened };
         Ok(self.conversations().create_conversation(&fresh).await?)
     }
 
@@ -289,27 +301,6 @@ impl Core {
             expires_at: Some(now + self.config.limits.raw_event_ttl),
         }
     }
-}
-
-/// What an event does to a message already stored, and the Meta id of that message.
-pub(super) fn change_of(event: &MessagingEvent) -> Option<(&str, MessageChange)> {
-    Some(match &event.kind {
-        EventKind::Message(m) if m.is_deleted => (&m.mid, MessageChange::Deleted),
-        EventKind::MessageEdit(e) => {
-            (&e.mid, MessageChange::Edited { text: e.text.clone(), edits: e.num_edit.clone() })
-        }
-        EventKind::Reaction(r) => (
-            &r.mid,
-            MessageChange::Reaction {
-                by: event.sender.clone(),
-                reaction: r.reaction.clone(),
-                emoji: r.emoji.clone(),
-                removed: r.action == "unreact",
-            },
-        ),
-        EventKind::Read(r) => (&r.mid, MessageChange::Read),
-        _ => return None,
-    })
 }
 
 /// The parts of a message-like event (message, postback) that become a `MessageLog`.

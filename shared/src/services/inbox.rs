@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{Conversation, ConversationView, Cursor, Message, Page, PageRequest, Provider, page};
+use crate::domain::{
+    Conversation, ConversationFilter, ConversationKind, ConversationView, Cursor, Message, Page, PageRequest, Provider,
+    page,
+};
 use crate::error::AppError;
 
 use super::Core;
@@ -13,6 +16,8 @@ pub struct ListQuery {
     pub limit: Option<String>,
     pub cursor: Option<String>,
     pub provider: Option<String>,
+    /// `DM` or `COMMENT`.
+    pub kind: Option<String>,
 }
 
 impl ListQuery {
@@ -35,19 +40,32 @@ impl ListQuery {
         Ok(PageRequest { limit, after })
     }
 
+    /// `INSTAGRAM`, `MESSENGER`, or `ALL` (the same as none).
     pub fn provider(&self) -> Result<Option<Provider>, AppError> {
         match self.provider.as_deref() {
             None | Some("") => Ok(None),
+            Some(all) if all.eq_ignore_ascii_case("ALL") => Ok(None),
             Some(p) => {
                 Provider::parse(p).map(Some).ok_or_else(|| AppError::validation(format!("unknown provider {p:?}")))
             }
         }
     }
+
+    pub fn filter(&self) -> Result<ConversationFilter, AppError> {
+        let kind = match self.kind.as_deref() {
+            None | Some("") => None,
+            Some(k) => Some(
+                ConversationKind::parse(k)
+                    .ok_or_else(|| AppError::validation(format!("unknown kind {k:?}: DM or COMMENT")))?,
+            ),
+        };
+        Ok(ConversationFilter { provider: self.provider()?, kind })
+    }
 }
 
 impl Core {
     pub async fn list_conversations(&self, org: &str, query: &ListQuery) -> Result<Page<ConversationView>, AppError> {
-        let page = self.conversations().list_conversations(org, query.provider()?, &query.page()?).await?;
+        let page = self.conversations().list_conversations(org, query.filter()?, &query.page()?).await?;
         // A page usually spans few accounts: look each up once, not once per conversation.
         let mut active: HashMap<String, bool> = HashMap::new();
         for c in &page.data {

@@ -13,7 +13,7 @@ use chrono::Duration;
 use futures_util::StreamExt;
 
 use crate::error::AppError;
-use crate::meta::webhook::{Envelope, Item, MessagingEvent, Source};
+use crate::meta::webhook::{Envelope, Item};
 use crate::ports::{QueueMessage, QueuedItem, QueuedItems};
 
 use super::Core;
@@ -102,7 +102,7 @@ impl Core {
         if attempt + 1 >= ITEM_MAX_ATTEMPTS {
             // Out of attempts: kept raw for replay rather than retried for ever.
             for item in &failed {
-                self.keep_raw(item.account_id(), "processing failed repeatedly", &item.raw).await?;
+                self.keep_raw(&item.route_key(), "processing failed repeatedly", &item.raw).await?;
                 report.kept_raw += 1;
             }
         } else if !failed.is_empty() {
@@ -161,7 +161,7 @@ impl Core {
                 bytes = 0;
             }
             bytes += size;
-            current.items.push(QueuedItem { entry_id: item.entry_id, entry_time: item.entry_time, item: item.raw });
+            current.items.push(QueuedItem { entry_id: item.route_key(), entry_time: item.entry_time, item: item.raw });
         }
         if !current.items.is_empty() {
             messages.push(current);
@@ -192,14 +192,8 @@ impl Core {
             item,
         });
         for q in queued.items.into_iter().chain(older) {
-            match serde_json::from_value::<MessagingEvent>(q.item.clone()) {
-                Ok(event) => items.push(Item {
-                    entry_id: q.entry_id,
-                    entry_time: q.entry_time,
-                    source: Source::Messaging,
-                    event,
-                    raw: q.item,
-                }),
+            match Item::from_raw(&q.entry_id, q.entry_time, q.item.clone()) {
+                Ok(item) => items.push(item),
                 Err(_) => {
                     self.keep_raw(&q.entry_id, "unreadable queued webhook item", &q.item).await?;
                     report.kept_raw += 1;
@@ -238,7 +232,7 @@ fn lanes(items: Vec<Item>) -> Vec<Vec<Item>> {
     let mut index: std::collections::HashMap<(String, String), usize> = std::collections::HashMap::new();
     let mut lanes: Vec<Vec<Item>> = Vec::new();
     for item in items {
-        let key = (item.account_id().to_owned(), item.event.customer_id().to_owned());
+        let key = (item.route_key(), item.event.thread_key().into_owned());
         let at = *index.entry(key).or_insert_with(|| {
             lanes.push(Vec::new());
             lanes.len() - 1

@@ -11,7 +11,7 @@ use crate::ports::{MarkSent, QueueMessage, SentMessage};
 
 use super::Core;
 use super::backoff::retry_delay;
-use super::send::SendPayload;
+use super::send::{SendPayload, SendRoute};
 
 /// A job open this long past its time lost its queue message (a queue write that failed, a
 /// worker that died): the sweep queues it again. Duplicates are harmless (claims).
@@ -197,15 +197,6 @@ impl Core {
                 "no usable access token for the account",
             ));
         };
-        let message = match &p.attachment {
-            Some(a) => json!({ "attachment": a.to_json() }),
-            None => json!({ "text": p.text }),
-        };
-        let mut body = json!({ "recipient": { "id": p.recipient_id }, "message": message });
-        if p.human_agent_tag {
-            body["messaging_type"] = json!("MESSAGE_TAG");
-            body["tag"] = json!("HUMAN_AGENT");
-        }
         let target = token.send_target(&account);
         let per_second = match &p.attachment {
             Some(a) if a.kind == "audio" || a.kind == "video" => self.config.limits.send_rate_per_account.min(10),
@@ -215,7 +206,11 @@ impl Core {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        self.graph.send_message(&target, &body).await.map_err(|e| SendFailure {
+        let sent = match &p.route {
+            SendRoute::PublicReply { comment_id } => self.graph.reply_to_comment(&target, comment_id, &p.text).await,
+            _ => self.graph.send_message(&target, &send_api_body(p)).await,
+        };
+        sent.map_err(|e| SendFailure {
             class: classify(&e),
             retry_after: e.retry_after_minutes.map(|m| Duration::minutes(m as i64)),
             outcome_unknown: e.outcome_unknown,
@@ -336,4 +331,22 @@ impl Core {
         }
         Ok(stranded.len())
     }
+}
+
+/// The Send API body of a DM or a private reply (addressed by the comment, not the person).
+fn send_api_body(p: &SendPayload) -> serde_json::Value {
+    let message = match &p.attachment {
+        Some(a) => json!({ "attachment": a.to_json() }),
+        None => json!({ "text": p.text }),
+    };
+    let recipient = match &p.route {
+        SendRoute::PrivateReply { comment_id } => json!({ "comment_id": comment_id }),
+        _ => json!({ "id": p.recipient_id }),
+    };
+    let mut body = json!({ "recipient": recipient, "message": message });
+    if p.human_agent_tag {
+        body["messaging_type"] = json!("MESSAGE_TAG");
+        body["tag"] = json!("HUMAN_AGENT");
+    }
+    body
 }

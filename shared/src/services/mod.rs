@@ -4,6 +4,8 @@
 mod accounts;
 pub mod backoff;
 mod changes;
+mod comment_replies;
+mod comments;
 mod confirm;
 mod inbound;
 mod inbox;
@@ -13,17 +15,19 @@ mod leads;
 mod oauth;
 mod oauth_state;
 pub mod pacing;
+mod receipts;
 mod replay;
 mod send;
 mod tokens;
 
+pub use comment_replies::PrivateReplyAccepted;
 pub use inbound::AcceptReport;
 pub use inbox::ListQuery;
 pub use jobs::JobOutcome;
 pub use leads::NewLead;
 pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};
 pub use oauth_state::Flow;
-pub use send::{Outgoing, OutgoingAttachment, SendAccepted};
+pub use send::{Outgoing, OutgoingAttachment, SendAccepted, SendRoute};
 pub use tokens::RefreshReport;
 
 use std::sync::Arc;

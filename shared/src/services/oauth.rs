@@ -11,11 +11,11 @@ use crate::ports::{GraphError, ManagedPage, TokenContext};
 use super::Core;
 use super::oauth_state::{Flow, StateClaims};
 
-pub const SCOPES: &str =
-    "instagram_basic,instagram_manage_messages,pages_show_list,pages_manage_metadata,pages_read_engagement";
+pub const SCOPES: &str = "instagram_basic,instagram_manage_messages,instagram_manage_comments,pages_show_list,pages_manage_metadata,pages_read_engagement,pages_messaging";
 const DIALOG_BASE: &str = "https://www.facebook.com";
 const INSTAGRAM_DIALOG: &str = "https://www.instagram.com/oauth/authorize";
-pub const INSTAGRAM_SCOPES: &str = "instagram_business_basic,instagram_business_manage_messages";
+pub const INSTAGRAM_SCOPES: &str =
+    "instagram_business_basic,instagram_business_manage_messages,instagram_business_manage_comments";
 /// Meta's codes are a few hundred characters; anything far longer is not one.
 const MAX_CODE_LEN: usize = 4096;
 const MAX_STATE_LEN: usize = 2048;
@@ -44,6 +44,7 @@ fn dialog_url(dialog: &str, app_id: &str, redirect: &str, state: &str, scope: &s
 
 /// The account an OAuth flow found.
 struct Link<'a> {
+    provider: Provider,
     external_id: &'a str,
     page_id: Option<&'a str>,
     name: Option<String>,
@@ -177,6 +178,7 @@ impl Core {
         for page in candidates {
             let ig = page.instagram_business_account.as_ref().expect("filtered");
             let link = Link {
+                provider: Provider::Instagram,
                 external_id: &ig.id,
                 page_id: Some(&page.id),
                 name: page.name.clone(),
@@ -187,7 +189,22 @@ impl Core {
                 (TokenKind::Page, page.access_token.as_str(), None),
                 (TokenKind::User, &long.access_token, user_expiry),
             ];
-            outcomes.push(self.connect(org, link, subscribe, &tokens).await?);
+            let instagram = self.connect(org, link, subscribe, &tokens).await?;
+            let instagram_connected = instagram.is_ok();
+            outcomes.push(instagram);
+            // The Page's Messenger DMs: a channel of their own beside the Instagram account,
+            // on the same Page token and subscription (a Page token does not expire).
+            if instagram_connected {
+                let link = Link {
+                    provider: Provider::Messenger,
+                    external_id: &page.id,
+                    page_id: Some(&page.id),
+                    name: page.name.clone(),
+                    username: None,
+                };
+                let page_token = [(TokenKind::Page, page.access_token.as_str(), None)];
+                outcomes.push(self.connect(org, link, async { Ok(()) }, &page_token).await?);
+            }
         }
         self.finish_connect(org, outcomes).await
     }
@@ -204,7 +221,8 @@ impl Core {
         let refuse = |code, message: String| {
             Ok(Err(RefusedAccount { external_account_id: link.external_id.to_owned(), code, message }))
         };
-        let existing = self.accounts().find_account_by_external_id(link.external_id).await?;
+        let route_key = ConnectedAccount::route_key(link.provider, link.external_id);
+        let existing = self.accounts().find_account_by_external_id(&route_key).await?;
         if let Some(other) =
             existing.as_ref().filter(|a| a.organization_id != org && a.status != AccountStatus::Disconnected)
         {
@@ -225,7 +243,7 @@ impl Core {
         let account = ConnectedAccount {
             id: same_org.as_ref().map_or_else(|| new_id("acc"), |a| a.id.clone()),
             organization_id: org.to_owned(),
-            provider: Provider::Instagram,
+            provider: link.provider,
             external_account_id: link.external_id.to_owned(),
             page_id: link.page_id.map(str::to_owned),
             display_name: link.name,
@@ -302,8 +320,13 @@ impl Core {
             self.graph.instagram_long_lived(&short.access_token).await.map_err(exchange_failed("token exchange"))?;
         let me = self.graph.instagram_me(&long.access_token).await.map_err(exchange_failed("account lookup"))?;
         let expiry = long.expires_in.map(|s| self.now() + Duration::seconds(s));
-        let link =
-            Link { external_id: &me.user_id, page_id: None, name: me.username.clone(), username: me.username.clone() };
+        let link = Link {
+            provider: Provider::Instagram,
+            external_id: &me.user_id,
+            page_id: None,
+            name: me.username.clone(),
+            username: me.username.clone(),
+        };
         let subscribe = self.graph.set_instagram_subscription(&long.access_token, true);
         let tokens = [(TokenKind::InstagramUser, long.access_token.as_str(), expiry)];
         let outcome = self.connect(org, link, subscribe, &tokens).await?;

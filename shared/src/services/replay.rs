@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use crate::domain::{ConnectedAccount, Cursor, PageRequest};
 use crate::error::AppError;
-use crate::meta::webhook::{Item, MessagingEvent, Source};
+use crate::meta::webhook::Item;
 use crate::ports::{QueueMessage, ReplayPage};
 
 use super::Core;
@@ -19,10 +19,9 @@ impl Core {
     /// Queues the replay of what waited for the account (its Instagram id and its page id);
     /// how many replay jobs were queued.
     pub(super) async fn queue_replay(&self, account: &ConnectedAccount) -> Result<usize, AppError> {
-        let ids = [Some(account.external_account_id.as_str()), account.page_id.as_deref()];
         let mut queued = 0;
-        for external_id in ids.into_iter().flatten() {
-            let payload = ReplayPage { external_account_id: external_id.to_owned(), cursor: None };
+        for route_key in account.route_keys() {
+            let payload = ReplayPage { external_account_id: route_key, cursor: None };
             self.enqueue_replay(&payload).await?;
             queued += 1;
         }
@@ -46,14 +45,7 @@ impl Core {
         let page = self.raw_events().raw_events_page(external_id, &PageRequest { limit: REPLAY_PAGE, after }).await?;
         let mut replayed = 0;
         for event in page.data.iter().filter(|e| e.reason == NO_ACCOUNT) {
-            let Ok(parsed) = serde_json::from_value::<MessagingEvent>(event.payload.clone()) else { continue };
-            let item = Item {
-                entry_id: external_id.to_owned(),
-                entry_time: None,
-                source: Source::Messaging,
-                event: parsed,
-                raw: event.payload.clone(),
-            };
+            let Ok(item) = Item::from_raw(external_id, None, event.payload.clone()) else { continue };
             // Durable first (stored, waiting for its message, or kept under another reason,
             // which is another id), then forgotten. An error leaves it for the retry.
             if self.accept_item(&item, None).await? == Outcome::NoAccount {

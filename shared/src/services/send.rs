@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{
     ConnectedAccount, Conversation, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, JobType, Message,
-    MessageChange, MessageStatus, Provider, new_id,
+    MessageChange, MessageStatus, new_id,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
@@ -64,7 +64,7 @@ pub enum Outgoing {
 }
 
 impl Outgoing {
-    fn validate(&self) -> Result<(), AppError> {
+    pub(super) fn validate(&self) -> Result<(), AppError> {
         match self {
             Outgoing::Text(text) if text.trim().is_empty() => Err(AppError::validation("text must not be empty")),
             Outgoing::Text(text) if text.len() > MAX_TEXT_BYTES => Err(AppError::validation(format!(
@@ -101,6 +101,28 @@ pub struct SendPayload {
     /// Sent after the 24 h window under the 7-day `HUMAN_AGENT` tag.
     #[serde(default)]
     pub human_agent_tag: bool,
+    /// How it goes out: a DM (the default), or a reply to a comment.
+    #[serde(default, skip_serializing_if = "SendRoute::is_direct")]
+    pub route: SendRoute,
+}
+
+/// Where a send goes: the customer's DMs, a comment's author's DMs (Meta's private reply,
+/// `recipient: {comment_id}`), or a public reply under the comment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SendRoute {
+    #[default]
+    Direct,
+    #[serde(rename_all = "camelCase")]
+    PrivateReply { comment_id: String },
+    #[serde(rename_all = "camelCase")]
+    PublicReply { comment_id: String },
+}
+
+impl SendRoute {
+    fn is_direct(&self) -> bool {
+        *self == SendRoute::Direct
+    }
 }
 
 impl Core {
@@ -141,15 +163,33 @@ impl Core {
             }
         }
 
-        let message = queued_message(&conversation, account.as_ref(), &content, &accepted, now);
-        // Conditional: a second request under the same Idempotency-Key (concurrent, or finishing
-        // one that died) never overwrites what the first stored, nor resets a finished job.
+        let human_agent_tag = policy.needs_human_agent_tag(conversation.last_inbound_at, now);
+        let queued = Queued {
+            conversation: &conversation,
+            account: account.as_ref(),
+            human_agent_tag,
+            route: SendRoute::Direct,
+        };
+        self.queue_send(org, queued, content, accepted).await
+    }
+
+    /// Stores the reply QUEUED under `accepted`'s ids, creates its job and queues it. Each
+    /// step is conditional or idempotent, so a request finishing one that died (the same
+    /// ids) never overwrites what the first stored, nor resets a finished job.
+    pub(super) async fn queue_send(
+        &self,
+        org: &str,
+        queued: Queued<'_>,
+        content: Outgoing,
+        accepted: SendAccepted,
+    ) -> Result<SendAccepted, AppError> {
+        let now = self.now();
+        let message = queued_message(&queued, &content, &accepted, now);
         match self.messages().insert_message(&message).await {
             Ok(()) | Err(crate::ports::StoreError::Conflict("message")) => {}
             Err(e) => return Err(e.into()),
         }
-        let human_agent_tag = policy.needs_human_agent_tag(conversation.last_inbound_at, now);
-        let payload = SendPayload::new(&conversation, &message.id, content, human_agent_tag);
+        let payload = SendPayload::new(&queued, &message.id, content);
         let payload = serde_json::to_value(&payload).expect("payload serialises");
         let job = IntegrationJob::send_message(accepted.job_id.clone(), org, payload, now);
         self.jobs().replace_job(&job, JobExpectation::Absent).await?;
@@ -198,7 +238,11 @@ impl Core {
         }
         let mut payload: SendPayload = serde_json::from_value(job.payload_json.clone())
             .map_err(|e| AppError::internal(format!("unreadable job payload: {e}")))?;
-        let (conversation, _) = self.sendable(org, &payload.conversation_id).await?;
+        // A DM needs its window open again; a comment reply only an account that can send.
+        let conversation = match payload.route {
+            SendRoute::Direct => self.sendable(org, &payload.conversation_id).await?.0,
+            _ => self.comment_reply_target(org, &payload.conversation_id).await?.0,
+        };
         let now = self.now();
         payload.human_agent_tag = self.config.reply_policy().needs_human_agent_tag(conversation.last_inbound_at, now);
         let reopened = job.reopen(serde_json::to_value(&payload).expect("payload serialises"), now);
@@ -255,23 +299,26 @@ enum Reserved {
     Unfinished(SendAccepted),
 }
 
+/// What a queued send goes into: its conversation, its account, how it goes out.
+pub(super) struct Queued<'a> {
+    pub conversation: &'a Conversation,
+    pub account: Option<&'a ConnectedAccount>,
+    pub human_agent_tag: bool,
+    pub route: SendRoute,
+}
+
 /// The reply as the inbox shows it until Meta takes it: QUEUED, under the ids the answer gives.
-fn queued_message(
-    conversation: &Conversation,
-    account: Option<&ConnectedAccount>,
-    content: &Outgoing,
-    accepted: &SendAccepted,
-    now: DateTime<Utc>,
-) -> Message {
+fn queued_message(queued: &Queued<'_>, content: &Outgoing, accepted: &SendAccepted, now: DateTime<Utc>) -> Message {
+    let (conversation, account) = (queued.conversation, queued.account);
     let (text, attachments) = match content {
         Outgoing::Text(text) => (Some(text.clone()), Vec::new()),
         Outgoing::Attachment(a) => (None, vec![a.to_json()]),
     };
-    Message {
+    let mut message = Message {
         id: accepted.message_id.clone(),
         organization_id: conversation.organization_id.clone(),
         conversation_id: conversation.id.clone(),
-        provider: Provider::Instagram,
+        provider: conversation.provider,
         direction: crate::domain::Direction::Outbound,
         from: account.map(|a| a.external_account_id.clone()).unwrap_or_default(),
         to: conversation.participant_id.clone(),
@@ -287,12 +334,17 @@ fn queued_message(
         }),
         created_at: now,
         updated_at: now,
+    };
+    if !queued.route.is_direct() {
+        message.meta_json["route"] = json!(queued.route);
     }
+    message
 }
 
 impl SendPayload {
     /// What the job needs to send `content` to the conversation's customer.
-    fn new(conversation: &Conversation, message_id: &str, content: Outgoing, human_agent_tag: bool) -> Self {
+    fn new(queued: &Queued<'_>, message_id: &str, content: Outgoing) -> Self {
+        let conversation = queued.conversation;
         let (text, attachment) = match content {
             Outgoing::Text(text) => (text, None),
             Outgoing::Attachment(a) => (String::new(), Some(a)),
@@ -304,7 +356,8 @@ impl SendPayload {
             attachment,
             recipient_id: conversation.participant_id.clone(),
             thread_id: conversation.external_thread_id.clone(),
-            human_agent_tag,
+            human_agent_tag: queued.human_agent_tag,
+            route: queued.route.clone(),
         }
     }
 }

@@ -120,6 +120,10 @@ async fn fake_graph_handler(State(state): State<Arc<FakeGraphState>>, req: Reque
 fn default_fixture(path: &str, query: &str) -> &'static str {
     if path.ends_with("/messages") {
         "send_ok.json"
+    } else if path.ends_with("/replies") {
+        "comment_reply_ok.json"
+    } else if query.contains("hide=") {
+        "success.json"
     } else if path.ends_with("/oauth/access_token") && query.contains("fb_exchange_token") {
         "oauth_long_lived.json"
     } else if path.ends_with("/oauth/access_token") {

@@ -236,6 +236,18 @@ impl TestApp {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn delete(&self, org: &str, path: &str) -> (u16, Value) {
+        let r = self.client.delete(format!("{}{path}", self.url)).bearer_auth(Self::token(org)).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// One page of the organization's conversations for `query` (`kind=COMMENT`, `provider=ALL`...).
+    pub async fn list_conversations(&self, org: &str, query: &str) -> Vec<Value> {
+        let (status, page) = self.get(org, &format!("/api/inbox/conversations?limit=100&{query}")).await;
+        assert_eq!(status, 200, "{page}");
+        page["data"].as_array().unwrap().clone()
+    }
+
     pub async fn post(&self, org: &str, path: &str, body: Value) -> (u16, Value) {
         let r = self
             .client

@@ -9,8 +9,7 @@ impl AccountStore for DynamoStore {
         let mut item = to_item(account)?;
         ops::keyed(&mut item, keys::org(&account.organization_id), keys::account(&account.id));
         let mut tx = vec![TxItem::put(item, None)];
-        let external_ids: Vec<&str> =
-            [Some(account.external_account_id.as_str()), account.page_id.as_deref()].into_iter().flatten().collect();
+        let external_ids = account.route_keys();
         for ext in &external_ids {
             tx.push(Self::account_lookup(account, ext));
         }
@@ -23,10 +22,9 @@ impl AccountStore for DynamoStore {
         // Lookups of ids the account no longer has (a page re-linked): removed if still ours.
         let mut stale: Vec<String> = Vec::new();
         if let Some(p) = previous {
-            stale.push(p.external_account_id);
-            stale.extend(p.page_id);
+            stale = p.route_keys();
         }
-        stale.retain(|e| !external_ids.contains(&e.as_str()));
+        stale.retain(|e| !external_ids.contains(e));
         for ext in stale {
             let delete = self
                 .client
@@ -161,7 +159,7 @@ impl AccountStore for DynamoStore {
         let account: Option<ConnectedAccount> = item.map(from_item).transpose()?;
         if let Some(a) = &account {
             // The lookups mirror whether the owner still holds the id.
-            for ext in [Some(a.external_account_id.as_str()), a.page_id.as_deref()].into_iter().flatten() {
+            for ext in &a.route_keys() {
                 let update = self
                     .client
                     .update_item()

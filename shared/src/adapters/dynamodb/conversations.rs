@@ -12,22 +12,22 @@ impl ConversationStore for DynamoStore {
         &self,
         org: &str,
         account_id: &str,
-        participant_id: &str,
+        thread_key: &str,
     ) -> Result<Option<Conversation>, StoreError> {
         // One lookup by the derived id; conversations created before ids were derived are
         // found through their lookup item.
-        let derived = Conversation::id_for(org, account_id, participant_id);
+        let derived = Conversation::id_for(org, account_id, thread_key);
         if let Some(c) = self.get_conversation(org, &derived).await? {
             return Ok(Some(c));
         }
-        let sk = keys::conversation_key(account_id, participant_id);
+        let sk = keys::conversation_key(account_id, thread_key);
         self.follow(keys::org(org), sk, "conversationId", keys::conversation).await?.map(from_item).transpose()
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
         let org = &conversation.organization_id;
         let mut lookup = HashMap::from([("conversationId".to_owned(), s(&conversation.id))]);
-        let key_sk = keys::conversation_key(&conversation.connected_account_id, &conversation.participant_id);
+        let key_sk = keys::conversation_key(&conversation.connected_account_id, conversation.thread_key());
         ops::keyed(&mut lookup, keys::org(org), key_sk);
         let tx = vec![
             TxItem::put(lookup, Some("attribute_not_exists(pk)")),
@@ -36,7 +36,7 @@ impl ConversationStore for DynamoStore {
         match self.transact(tx).await {
             Ok(()) => Ok(Conversation { version: 1, ..conversation.clone() }),
             Err(StoreError::Conflict(_)) => self
-                .find_conversation(org, &conversation.connected_account_id, &conversation.participant_id)
+                .find_conversation(org, &conversation.connected_account_id, conversation.thread_key())
                 .await?
                 .ok_or_else(|| StoreError::Backend("conversation key without conversation".into())),
             Err(e) => Err(e),
@@ -71,11 +71,21 @@ impl ConversationStore for DynamoStore {
     async fn list_conversations(
         &self,
         org: &str,
-        provider: Option<Provider>,
+        filter: ConversationFilter,
         page: &PageRequest,
     ) -> Result<Page<Conversation>, StoreError> {
-        let index = if provider.is_some() { GSI1 } else { GSI2 };
-        self.query_page(index, keys::conversations_of(org, provider.map(Provider::as_str)), page, false).await
+        let provider = filter.provider.map(Provider::as_str);
+        match filter.kind {
+            // A kind's own index; a provider too is a filter on it (one provider has comments).
+            Some(kind) => {
+                let only = provider.map(|p| ("provider", p));
+                self.query_page_where(GSI3, keys::conversations_of_kind(org, kind.as_str()), page, false, only).await
+            }
+            None => {
+                let index = if provider.is_some() { GSI1 } else { GSI2 };
+                self.query_page(index, keys::conversations_of(org, provider), page, false).await
+            }
+        }
     }
 
     async fn append_message(

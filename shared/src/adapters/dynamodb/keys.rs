@@ -1,12 +1,13 @@
-//! The table's key design. One table, string keys `pk`/`sk`, two GSIs (`gsi1`, `gsi2`,
+//! The table's key design. One table, string keys `pk`/`sk`, three GSIs (`gsi1`..`gsi3`,
 //! each `<name>pk`/`<name>sk`). Every item of an organization lives under `ORG#<org>`.
 //!
 //! | item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
 //! |---|---|---|---|---|
+//! (Conversations also have gsi3: `ORG#o#CONVS#KIND#<DM or COMMENT>` / `<lastMessageAt>#id`.)
 //! | account | `ORG#o` | `ACCOUNT#id` | | |
 //! | account lookup | `EXTACC#<ig id or page id>` | `EXTACC` | | |
 //! | conversation | `ORG#o` | `CONV#id` | `ORG#o#CONVS#<provider>` / `<lastMessageAt>#id` | `ORG#o#CONVS` / same |
-//! | conversation key | `ORG#o` | `CONVKEY#<account>#<customer>` | | |
+//! | conversation key | `ORG#o` | `CONVKEY#<account>#<customer id, or comment:<id>>` | | |
 //! | message | `ORG#o` | `MSG#id` | `ORG#o#CONV#c#MSGS` / `<createdAt>#id` | |
 //! | Meta id lookup | `ORG#o` | `MID#<mid>` | | |
 //! | lead | `ORG#o` | `LEAD#id` | `ORG#o#LEADS` / `<createdAt>#id` | |
@@ -21,6 +22,7 @@ pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 pub const GSI1: &str = "gsi1";
 pub const GSI2: &str = "gsi2";
+pub const GSI3: &str = "gsi3";
 
 pub fn org(org: &str) -> String {
     format!("ORG#{org}")
@@ -38,8 +40,8 @@ pub fn conversation(id: &str) -> String {
     format!("CONV#{id}")
 }
 
-pub fn conversation_key(account_id: &str, participant_id: &str) -> String {
-    format!("CONVKEY#{account_id}#{participant_id}")
+pub fn conversation_key(account_id: &str, thread_key: &str) -> String {
+    format!("CONVKEY#{account_id}#{thread_key}")
 }
 
 pub fn conversations_of(org: &str, provider: Option<&str>) -> String {
@@ -47,6 +49,10 @@ pub fn conversations_of(org: &str, provider: Option<&str>) -> String {
         Some(p) => format!("ORG#{org}#CONVS#{p}"),
         None => format!("ORG#{org}#CONVS"),
     }
+}
+
+pub fn conversations_of_kind(org: &str, kind: &str) -> String {
+    format!("ORG#{org}#CONVS#KIND#{kind}")
 }
 
 pub fn message(id: &str) -> String {

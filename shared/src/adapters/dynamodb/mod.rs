@@ -23,16 +23,16 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AccountStatus, Activity, ConnectedAccount, Conversation, CustomerProfile, IdempotencyRecord, IntegrationJob,
-    JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page, PageRequest, Provider,
-    TokenKind, time_sort_key,
+    AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, CustomerProfile, IdempotencyRecord,
+    IntegrationJob, JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page,
+    PageRequest, Provider, TokenKind, time_sort_key,
 };
 use crate::ports::{
     AccountStore, ConversationStore, IdempotencyStore, JobStore, LeadStore, MessageStore, RawEventStore,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, StoreError};
 
-pub use keys::{GSI1, GSI2};
+pub use keys::{GSI1, GSI2, GSI3};
 use ops::{Item, TxItem, attr_of, from_item, n, s, to_item};
 use route_cache::RouteCache;
 
@@ -93,7 +93,9 @@ impl DynamoStore {
         item.insert("gsi1pk".into(), s(keys::conversations_of(&c.organization_id, Some(c.provider.as_str()))));
         item.insert("gsi1sk".into(), s(order.clone()));
         item.insert("gsi2pk".into(), s(keys::conversations_of(&c.organization_id, None)));
-        item.insert("gsi2sk".into(), s(order));
+        item.insert("gsi2sk".into(), s(order.clone()));
+        item.insert("gsi3pk".into(), s(keys::conversations_of_kind(&c.organization_id, c.kind.as_str())));
+        item.insert("gsi3sk".into(), s(order));
         item.insert("version".into(), n(version));
         Ok(item)
     }

@@ -223,10 +223,28 @@ impl DynamoStore {
         page: &PageRequest,
         ascending: bool,
     ) -> Result<Page<T>, StoreError> {
+        self.query_page_where(index, partition, page, ascending, None).await
+    }
+
+    /// `query_page` keeping only the items whose attribute `only.0` is `only.1` (a filter
+    /// expression: DynamoDB reads on until the page is full or the partition ends).
+    pub(super) async fn query_page_where<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        partition: String,
+        page: &PageRequest,
+        ascending: bool,
+        only: Option<(&str, &str)>,
+    ) -> Result<Page<T>, StoreError> {
         let (pk_attr, sk_attr) = (format!("{index}pk"), format!("{index}sk"));
         let mut condition = "#pk = :pk".to_owned();
         let mut values = HashMap::from([(":pk".to_owned(), s(partition))]);
         let mut names = HashMap::from([("#pk".to_owned(), pk_attr)]);
+        let filter = only.map(|(attr, value)| {
+            names.insert("#only".into(), attr.to_owned());
+            values.insert(":only".into(), s(value));
+            "#only = :only"
+        });
         if let Some(after) = &page.after {
             condition.push_str(if ascending { " AND #sk > :after" } else { " AND #sk < :after" });
             values.insert(":after".into(), s(keys::ordered(&after.sort_key, &after.id)));
@@ -241,6 +259,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .index_name(index)
                 .key_condition_expression(&condition)
+                .set_filter_expression(filter.map(str::to_owned))
                 .set_expression_attribute_names(Some(names.clone()))
                 .set_expression_attribute_values(Some(values.clone()))
                 .scan_index_forward(ascending)

@@ -8,9 +8,9 @@ impl AccountStore for MemoryStore {
         self.with(|t| {
             let k = key(&account.organization_id, &account.id);
             // One organization's while connected there.
-            let held_elsewhere = [Some(&account.external_account_id), account.page_id.as_ref()]
-                .into_iter()
-                .flatten()
+            let keys = account.route_keys();
+            let held_elsewhere = keys
+                .iter()
                 .filter_map(|ext| t.account_by_external_id.get(ext).and_then(|owner| t.accounts.get(owner)))
                 .any(|owner| {
                     owner.organization_id != account.organization_id && owner.status != AccountStatus::Disconnected
@@ -19,8 +19,8 @@ impl AccountStore for MemoryStore {
                 return Err(StoreError::Conflict("account connected to another organization"));
             }
             t.account_by_external_id.retain(|_, owner| *owner != k);
-            for external_id in [Some(&account.external_account_id), account.page_id.as_ref()].into_iter().flatten() {
-                t.account_by_external_id.insert(external_id.clone(), k.clone());
+            for key in keys {
+                t.account_by_external_id.insert(key, k.clone());
             }
             t.accounts.insert(k, account.clone());
             Ok(())

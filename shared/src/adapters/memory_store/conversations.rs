@@ -12,18 +12,18 @@ impl ConversationStore for MemoryStore {
         &self,
         org: &str,
         account_id: &str,
-        participant_id: &str,
+        thread_key: &str,
     ) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| t.conversation_of(org, account_id, participant_id).cloned()))
+        Ok(self.with(|t| t.conversation_of(org, account_id, thread_key).cloned()))
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
         Ok(self.with(|t| {
             let c = conversation;
-            if let Some(existing) = t.conversation_of(&c.organization_id, &c.connected_account_id, &c.participant_id) {
+            if let Some(existing) = t.conversation_of(&c.organization_id, &c.connected_account_id, c.thread_key()) {
                 return existing.clone();
             }
-            let owner = (c.organization_id.clone(), c.connected_account_id.clone(), c.participant_id.clone());
+            let owner = (c.organization_id.clone(), c.connected_account_id.clone(), c.thread_key().to_owned());
             t.conversation_keys.insert(owner, c.id.clone());
             t.insert_conversation(c);
             conversation.clone()
@@ -58,10 +58,10 @@ impl ConversationStore for MemoryStore {
     async fn list_conversations(
         &self,
         org: &str,
-        provider: Option<Provider>,
+        filter: ConversationFilter,
         page: &PageRequest,
     ) -> Result<Page<Conversation>, StoreError> {
-        Ok(self.with(|t| t.conversation_page(org, provider, page)))
+        Ok(self.with(|t| t.conversation_page(org, filter, page)))
     }
 
     async fn append_message(

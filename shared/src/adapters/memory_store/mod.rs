@@ -18,9 +18,9 @@ use crate::domain::time_sort_key;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AccountStatus, Activity, ConnectedAccount, Conversation, Cursor, CustomerProfile, IdempotencyRecord,
-    IntegrationJob, JobExpectation, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page, PageRequest,
-    Provider, TokenKind,
+    AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, Cursor, CustomerProfile,
+    IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page,
+    PageRequest, TokenKind,
 };
 use crate::ports::{
     AccountStore, ConversationStore, IdempotencyStore, JobStore, LeadStore, MessageStore, RawEventStore,
@@ -38,7 +38,7 @@ struct Tables {
     /// (organization, sort key, id) of every conversation: the inbox order, kept as DynamoDB's
     /// index is, so a page reads only its own entries whatever the inbox's size.
     conversation_order: std::collections::BTreeSet<(String, String, String)>,
-    /// (organization, account, customer) → conversation id: the conversation key items.
+    /// (organization, account, thread key) → conversation id: the conversation key items.
     conversation_keys: HashMap<(String, String, String), String>,
     messages: HashMap<OrgKey, Message>,
     /// (organization, conversation, sort key, id) of every message: each conversation's order.
@@ -113,19 +113,17 @@ impl Tables {
     }
 
     /// One page of the organization's conversations, newest first, from the order index.
-    fn conversation_page(&self, org: &str, provider: Option<Provider>, page: &PageRequest) -> Page<Conversation> {
+    fn conversation_page(&self, org: &str, filter: ConversationFilter, page: &PageRequest) -> Page<Conversation> {
         let (low, high) =
             ((org.to_owned(), String::new(), String::new()), (org.to_owned(), MAX_KEY.to_owned(), String::new()));
         let bounds = index_bounds(low, high, page, |k, id| (org.to_owned(), k, id));
         let items =
             self.conversation_order.range(bounds).rev().filter_map(|(_, _, id)| self.conversations.get(&key(org, id)));
-        page_newest_first(items.filter(|c| provider.is_none_or(|p| c.provider == p)), page, |c| {
-            (c.sort_key(), c.id.clone())
-        })
+        page_newest_first(items.filter(|c| filter.admits(c)), page, |c| (c.sort_key(), c.id.clone()))
     }
 
-    fn conversation_of(&self, org: &str, account_id: &str, participant_id: &str) -> Option<&Conversation> {
-        let id = self.conversation_keys.get(&(org.to_owned(), account_id.to_owned(), participant_id.to_owned()))?;
+    fn conversation_of(&self, org: &str, account_id: &str, thread_key: &str) -> Option<&Conversation> {
+        let id = self.conversation_keys.get(&(org.to_owned(), account_id.to_owned(), thread_key.to_owned()))?;
         self.conversations.get(&key(org, id))
     }
 }

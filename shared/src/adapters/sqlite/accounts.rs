@@ -39,7 +39,7 @@ fn token(conn: &Connection, org: &str, account_id: &str, kind: TokenKind) -> Res
 
 /// The account of one organization holding `external_id`, while it is not disconnected.
 fn held_elsewhere(conn: &Connection, account: &ConnectedAccount) -> Result<bool, StoreError> {
-    for external_id in [Some(&account.external_account_id), account.page_id.as_ref()].into_iter().flatten() {
+    for external_id in &account.route_keys() {
         let owner: Option<ConnectedAccount> = one(
             conn,
             "SELECT a.body FROM account_routes r JOIN accounts a ON a.org = r.org AND a.id = r.id \
@@ -66,8 +66,7 @@ impl AccountStore for SqliteStore {
                 }
                 let (org, id) = (&account.organization_id, &account.id);
                 conn.execute("DELETE FROM account_routes WHERE org = ? AND id = ?", params![org, id]).map_err(sql)?;
-                for external_id in [Some(&account.external_account_id), account.page_id.as_ref()].into_iter().flatten()
-                {
+                for external_id in &account.route_keys() {
                     conn.execute(
                         "INSERT OR REPLACE INTO account_routes (external_id, org, id) VALUES (?, ?, ?)",
                         params![external_id, org, id],

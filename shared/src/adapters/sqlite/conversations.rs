@@ -4,19 +4,20 @@ use rusqlite::{Connection, params};
 
 use super::messages::{message_by_external_id, save_message};
 use super::*;
-use crate::domain::{Activity, Conversation, Message, Provider};
+use crate::domain::{Activity, Conversation, ConversationFilter, ConversationKind, Message, Provider};
 use crate::ports::{Appended, ConversationStore};
 
 pub(super) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT OR REPLACE INTO conversations (org, id, account_id, participant_id, provider, sort_key, body) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO conversations (org, id, account_id, thread_key, provider, kind, sort_key, body) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             c.organization_id,
             c.id,
             c.connected_account_id,
-            c.participant_id,
-            to_json(&c.provider)?,
+            c.thread_key(),
+            c.provider.as_str(),
+            c.kind.as_str(),
             c.sort_key(),
             to_json(c)?
         ],
@@ -33,12 +34,12 @@ fn conversation_of(
     conn: &Connection,
     org: &str,
     account_id: &str,
-    participant: &str,
+    thread_key: &str,
 ) -> Result<Option<Conversation>, StoreError> {
     one(
         conn,
-        "SELECT body FROM conversations WHERE org = ? AND account_id = ? AND participant_id = ?",
-        &[&org, &account_id, &participant],
+        "SELECT body FROM conversations WHERE org = ? AND account_id = ? AND thread_key = ?",
+        &[&org, &account_id, &thread_key],
     )
 }
 
@@ -78,10 +79,10 @@ impl ConversationStore for SqliteStore {
         &self,
         org: &str,
         account_id: &str,
-        participant_id: &str,
+        thread_key: &str,
     ) -> Result<Option<Conversation>, StoreError> {
-        let (org, account_id, participant_id) = (owned(org), owned(account_id), owned(participant_id));
-        self.db.call(move |conn| conversation_of(conn, &org, &account_id, &participant_id)).await
+        let (org, account_id, thread_key) = (owned(org), owned(account_id), owned(thread_key));
+        self.db.call(move |conn| conversation_of(conn, &org, &account_id, &thread_key)).await
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
@@ -89,7 +90,7 @@ impl ConversationStore for SqliteStore {
         self.db
             .call(move |conn| {
                 if let Some(existing) =
-                    conversation_of(conn, &c.organization_id, &c.connected_account_id, &c.participant_id)?
+                    conversation_of(conn, &c.organization_id, &c.connected_account_id, c.thread_key())?
                 {
                     return Ok(existing);
                 }
@@ -130,15 +131,21 @@ impl ConversationStore for SqliteStore {
     async fn list_conversations(
         &self,
         org: &str,
-        provider: Option<Provider>,
+        filter: ConversationFilter,
         request: &PageRequest,
     ) -> Result<Page<Conversation>, StoreError> {
         let (org, request) = (owned(org), request.clone());
-        let provider = provider.map(|p| to_json(&p)).transpose()?;
+        let (provider, kind) = (filter.provider.map(Provider::as_str), filter.kind.map(ConversationKind::as_str));
         self.db
-            .call(move |conn| match &provider {
-                Some(p) => page(conn, "conversations", "org = ? AND provider = ?", &[&org, p], &request, true),
-                None => page(conn, "conversations", "org = ?", &[&org], &request, true),
+            .call(move |conn| {
+                // Each combination reads its own index: (org[, provider][, kind], sort_key, id).
+                let (clause, params): (&str, Vec<&dyn rusqlite::ToSql>) = match (&provider, &kind) {
+                    (Some(p), Some(k)) => ("org = ? AND provider = ? AND kind = ?", vec![&org, p, k]),
+                    (Some(p), None) => ("org = ? AND provider = ?", vec![&org, p]),
+                    (None, Some(k)) => ("org = ? AND kind = ?", vec![&org, k]),
+                    (None, None) => ("org = ?", vec![&org]),
+                };
+                page(conn, "conversations", clause, &params, &request, true)
             })
             .await
     }

@@ -51,7 +51,9 @@ impl Db {
         // calls into one commit is what keeps that affordable.
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
             .map_err(sql)?;
+        check_schema_version(&conn, path)?;
         conn.execute_batch(include_str!("schema.sql")).map_err(sql)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(sql)?;
         let (work, queued) = mpsc::channel::<Work>();
         std::thread::Builder::new()
             .name("sqlite".into())
@@ -96,6 +98,22 @@ fn serve(conn: Connection, queued: mpsc::Receiver<Work>, group: usize) {
         }
         answers.into_iter().for_each(|a| a(committed.clone()));
     }
+}
+
+/// The layout `schema.sql` creates; a file of another layout is refused, not half-used.
+const SCHEMA_VERSION: i64 = 1;
+
+fn check_schema_version(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(sql)?;
+    let tables: i64 =
+        conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0)).map_err(sql)?;
+    if tables > 0 && version != SCHEMA_VERSION {
+        return Err(backend(format!(
+            "{} has schema version {version}, this build reads {SCHEMA_VERSION}: move it away (or set another DATA_DIR)",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// One call in its own savepoint: an error (or a panic) undoes its writes and only its.
@@ -228,4 +246,17 @@ mod conformance {
     }
 
     crate::store_conformance_tests!(async { Some(std::sync::Arc::new(shared())) });
+
+    #[test]
+    fn a_file_of_another_layout_is_refused_and_this_one_reopens() {
+        let dir = std::env::temp_dir().join(crate::domain::new_id("sqlite-version"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = dir.join("old.sqlite3");
+        rusqlite::Connection::open(&old).unwrap().execute_batch("CREATE TABLE conversations (x TEXT)").unwrap();
+        let Err(refused) = super::Db::open(&old, 1) else { panic!("an older layout was opened") };
+        assert!(refused.to_string().contains("schema version 0"), "{refused}");
+        let fresh = dir.join("inbox.sqlite3");
+        drop(super::Db::open(&fresh, 1).unwrap());
+        assert!(super::Db::open(&fresh, 1).is_ok(), "its own layout reopens");
+    }
 }

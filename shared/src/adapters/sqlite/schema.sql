@@ -19,14 +19,17 @@ CREATE TABLE IF NOT EXISTS tokens (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tokens_due ON tokens (due_at, org, account_id) WHERE due_at IS NOT NULL;
 
+-- `thread_key`: the customer's id (DMs) or `comment:<id>` (a comment thread).
 CREATE TABLE IF NOT EXISTS conversations (
-    org TEXT NOT NULL, id TEXT NOT NULL, account_id TEXT NOT NULL, participant_id TEXT NOT NULL,
-    provider TEXT NOT NULL, sort_key TEXT NOT NULL, body TEXT NOT NULL,
+    org TEXT NOT NULL, id TEXT NOT NULL, account_id TEXT NOT NULL, thread_key TEXT NOT NULL,
+    provider TEXT NOT NULL, kind TEXT NOT NULL, sort_key TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (org, id)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS conversations_by_customer ON conversations (org, account_id, participant_id);
+CREATE UNIQUE INDEX IF NOT EXISTS conversations_by_thread ON conversations (org, account_id, thread_key);
 CREATE INDEX IF NOT EXISTS conversations_inbox ON conversations (org, sort_key, id);
 CREATE INDEX IF NOT EXISTS conversations_inbox_by_provider ON conversations (org, provider, sort_key, id);
+CREATE INDEX IF NOT EXISTS conversations_inbox_by_kind ON conversations (org, kind, sort_key, id);
+CREATE INDEX IF NOT EXISTS conversations_inbox_by_provider_kind ON conversations (org, provider, kind, sort_key, id);
 
 CREATE TABLE IF NOT EXISTS messages (
     org TEXT NOT NULL, id TEXT NOT NULL, conversation_id TEXT NOT NULL, sort_key TEXT NOT NULL,

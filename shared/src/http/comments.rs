@@ -1,0 +1,70 @@
+//! Comment thread routes: public and private replies (queued, 202) and moderation.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use crate::domain::Message;
+use crate::error::AppError;
+use crate::services::{PrivateReplyAccepted, SendAccepted};
+
+use super::extract::ApiJson;
+use super::{AppState, OrgId};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicReplyBody {
+    text: String,
+}
+
+/// A private reply: to the author of `commentId` (default: the thread's top-level comment).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrivateReplyBody {
+    text: String,
+    #[serde(default)]
+    comment_id: Option<String>,
+}
+
+/// Hides `commentId` (default: the thread's top-level comment); `hidden: false` shows it again.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HideBody {
+    #[serde(default)]
+    comment_id: Option<String>,
+    #[serde(default = "yes")]
+    hidden: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub async fn reply_public(
+    State(core): State<AppState>,
+    OrgId(org): OrgId,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PublicReplyBody>,
+) -> Result<(StatusCode, Json<SendAccepted>), AppError> {
+    Ok((StatusCode::ACCEPTED, Json(core.reply_public(&org, &id, body.text).await?)))
+}
+
+pub async fn reply_private(
+    State(core): State<AppState>,
+    OrgId(org): OrgId,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PrivateReplyBody>,
+) -> Result<(StatusCode, Json<PrivateReplyAccepted>), AppError> {
+    let accepted = core.reply_private(&org, &id, body.comment_id.as_deref(), body.text).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+pub async fn hide(
+    State(core): State<AppState>,
+    OrgId(org): OrgId,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<HideBody>,
+) -> Result<Json<Message>, AppError> {
+    Ok(Json(core.hide_comment(&org, &id, body.comment_id.as_deref(), body.hidden).await?))
+}

@@ -1,0 +1,167 @@
+//! Comment webhooks: the `comments` and `live_comments` change fields (a comment on the
+//! account's media, or a reply to one) and `mentions` (the account @mentioned in a comment),
+//! for the Instagram API with Facebook Login and with Instagram Login alike.
+//!
+//! Instagram sends no edit or deletion of a comment; Facebook's Page feed does, as a
+//! `verb` (`edited`, `remove`) beside the comment. A `comments` value carrying such a verb is
+//! read the same way, so those changes update the stored comment.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::webhook::{EventKind, MessagingEvent};
+
+/// One comment event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub id: String,
+    /// The top-level comment this one replies to (Instagram nests one level).
+    pub parent_id: Option<String>,
+    pub text: Option<String>,
+    pub username: Option<String>,
+    pub media_id: Option<String>,
+    pub media_product_type: Option<String>,
+    pub verb: CommentVerb,
+    /// From the `mentions` field: our account was @mentioned (Meta sends no text or author).
+    pub mention: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentVerb {
+    Add,
+    Edited,
+    Removed,
+}
+
+impl Comment {
+    /// The top-level comment of its thread.
+    pub fn thread_root(&self) -> &str {
+        self.parent_id.as_deref().unwrap_or(&self.id)
+    }
+}
+
+#[derive(Deserialize)]
+struct WireComment {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    comment_id: Option<Value>,
+    #[serde(default)]
+    from: Option<WireFrom>,
+    #[serde(default)]
+    parent_id: Option<Value>,
+    #[serde(default, alias = "message")]
+    text: Option<String>,
+    #[serde(default)]
+    media: Option<WireMedia>,
+    #[serde(default)]
+    media_id: Option<Value>,
+    #[serde(default)]
+    verb: Option<String>,
+    #[serde(default)]
+    created_time: Option<Value>,
+    #[serde(default)]
+    timestamp: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireFrom {
+    id: Value,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireMedia {
+    id: Value,
+    #[serde(default)]
+    media_product_type: Option<String>,
+}
+
+/// Whether a change field carries comments.
+pub fn is_comment_field(field: &str) -> bool {
+    matches!(field, "comments" | "live_comments" | "mentions")
+}
+
+/// The event of one `comments`/`live_comments`/`mentions` change addressed to `entry_id`:
+/// the commenter is its sender, our account its recipient.
+pub fn comment_event(field: &str, value: &Value, entry_id: &str) -> Result<MessagingEvent, String> {
+    let w = WireComment::deserialize(value).map_err(|e| format!("unreadable {field} change: {e}"))?;
+    let id = w.id.as_ref().or(w.comment_id.as_ref()).and_then(super::id_string);
+    let id = id.ok_or_else(|| format!("{field} change without a comment id"))?;
+    let verb = match w.verb.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("add") => CommentVerb::Add,
+        Some("edited" | "edit") => CommentVerb::Edited,
+        Some("remove" | "removed" | "delete" | "deleted") => CommentVerb::Removed,
+        Some(other) => return Err(format!("{field} change with an unknown verb {other:?}")),
+    };
+    let mention = field == "mentions";
+    let from = w.from.as_ref().and_then(|f| super::id_string(&f.id));
+    if from.is_none() && !mention && verb == CommentVerb::Add {
+        return Err(format!("{field} change without its author (from.id)"));
+    }
+    let media_id =
+        w.media.as_ref().and_then(|m| super::id_string(&m.id)).or(w.media_id.as_ref().and_then(super::id_string));
+    let comment = Comment {
+        parent_id: w.parent_id.as_ref().and_then(super::id_string),
+        text: w.text,
+        username: w.from.as_ref().and_then(|f| f.username.clone()),
+        media_id,
+        media_product_type: w.media.and_then(|m| m.media_product_type),
+        verb,
+        mention,
+        id,
+    };
+    let timestamp = w.timestamp.as_ref().or(w.created_time.as_ref()).and_then(super::webhook::time_of);
+    Ok(MessagingEvent {
+        // A mention names no author: the thread is the comment's own.
+        sender: from.unwrap_or_default(),
+        recipient: entry_id.to_owned(),
+        timestamp,
+        kind: EventKind::Comment(comment),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_comment_a_reply_and_a_mention_read_as_meta_sends_them() {
+        let value = json!({"from":{"id":"6185000000000001","username":"ana"},"media":{"id":"1790","media_product_type":"FEED"},
+                           "id":"17865799348089039","text":"Price?"});
+        let e = comment_event("comments", &value, "17841400000000001").unwrap();
+        let EventKind::Comment(c) = &e.kind else { panic!("{e:?}") };
+        assert_eq!((e.sender.as_str(), e.recipient.as_str()), ("6185000000000001", "17841400000000001"));
+        assert_eq!(
+            (c.thread_root(), c.media_id.as_deref(), c.username.as_deref()),
+            ("17865799348089039", Some("1790"), Some("ana"))
+        );
+        let reply = json!({"from":{"id":"2"},"id":17900000000000001u64,"parent_id":"17865799348089039","text":"M"});
+        let EventKind::Comment(r) = comment_event("comments", &reply, "1").unwrap().kind else { panic!() };
+        assert_eq!((r.id.as_str(), r.thread_root()), ("17900000000000001", "17865799348089039"));
+        let mention = json!({"media_id":"1791","comment_id":"17999"});
+        let m = comment_event("mentions", &mention, "1").unwrap();
+        let EventKind::Comment(c) = &m.kind else { panic!() };
+        assert!(c.mention && m.sender.is_empty() && c.id == "17999");
+    }
+
+    #[test]
+    fn edits_and_removals_carry_their_verb_and_bad_changes_say_why() {
+        let edited = json!({"id":"5","verb":"edited","message":"new text"});
+        let EventKind::Comment(c) = comment_event("comments", &edited, "1").unwrap().kind else { panic!() };
+        assert_eq!((c.verb, c.text.as_deref()), (CommentVerb::Edited, Some("new text")));
+        let removed = json!({"id":"5","verb":"remove"});
+        let EventKind::Comment(c) = comment_event("comments", &removed, "1").unwrap().kind else { panic!() };
+        assert_eq!(c.verb, CommentVerb::Removed);
+        for bad in [
+            json!({}),
+            json!({"id":"5","text":"no author"}),
+            json!({"id":"5","from":{"id":"2"},"verb":"zap"}),
+            json!("x"),
+        ] {
+            assert!(comment_event("comments", &bad, "1").is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Answering comments: a public reply under the thread's comment, a private reply to a
+//! comment's author (their DM conversation, opened or joined), and hiding a comment.
+//!
+//! Both replies are queued sends (`send::queue_send`): the same job, retries, pacing and
+//! exactly-once rules as DMs; only the Graph call differs (`SendRoute`). A private reply is
+//! allowed once per comment and within `PRIVATE_REPLY_WINDOW` of it, as Meta allows.
+
+use serde::Serialize;
+
+use crate::domain::{
+    ConnectedAccount, Conversation, ConversationKind, IdempotencyRecord, Message, MessageChange, PRIVATE_REPLY_WINDOW,
+    new_id,
+};
+use crate::error::{AppError, ErrorCode};
+
+use super::Core;
+use super::send::{Outgoing, Queued, SendAccepted, SendRoute};
+
+/// The answer of `reply-private`: the send, and the DM conversation it went into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateReplyAccepted {
+    #[serde(flatten)]
+    pub accepted: SendAccepted,
+    pub conversation_id: String,
+}
+
+impl Core {
+    /// Queues a public reply in the comment thread `conversation_id`, under its top-level
+    /// comment (Instagram nests replies one level: a reply to a reply joins the same list).
+    pub async fn reply_public(&self, org: &str, conversation_id: &str, text: String) -> Result<SendAccepted, AppError> {
+        let content = Outgoing::Text(text);
+        content.validate()?;
+        let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
+        let comment_id = thread.comment.as_ref().map(|c| c.comment_id.clone()).unwrap_or_default();
+        let queued = Queued {
+            conversation: &thread,
+            account: Some(&account),
+            human_agent_tag: false,
+            route: SendRoute::PublicReply { comment_id },
+        };
+        self.queue_send(org, queued, content, fresh_ids()).await
+    }
+
+    /// Queues a private reply to the author of `comment_id` (by default the thread's
+    /// top-level comment), into their DM conversation with the account.
+    pub async fn reply_private(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        comment_id: Option<&str>,
+        text: String,
+    ) -> Result<PrivateReplyAccepted, AppError> {
+        let content = Outgoing::Text(text);
+        content.validate()?;
+        let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
+        let comment = self.thread_comment(&thread, comment_id).await?;
+        let comment_id = comment.external_message_id.clone().unwrap_or_default();
+        if comment.from.is_empty() || comment.from == account.external_account_id {
+            return Err(AppError::new(
+                ErrorCode::PrivateReplyUnavailable,
+                "this comment has no author to reply to privately (a mention, or the account's own)",
+            ));
+        }
+        if self.now() >= comment.created_at + PRIVATE_REPLY_WINDOW {
+            return Err(AppError::new(
+                ErrorCode::PrivateReplyWindowClosed,
+                "Meta allows a private reply within 7 days of the comment",
+            ));
+        }
+        let accepted = self.reserve_private_reply(org, &comment_id).await?;
+        let dm = self.conversation_for(&account, &comment.from, self.now()).await?;
+        let queued = Queued {
+            conversation: &dm,
+            account: Some(&account),
+            human_agent_tag: false,
+            route: SendRoute::PrivateReply { comment_id },
+        };
+        let accepted = self.queue_send(org, queued, content, accepted).await?;
+        Ok(PrivateReplyAccepted { accepted, conversation_id: dm.id })
+    }
+
+    /// Hides (or shows again) a comment of the thread, at once (no queue: nothing is sent to
+    /// anyone, and the agent wants to see it done). Answers the comment as stored after.
+    pub async fn hide_comment(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        comment_id: Option<&str>,
+        hidden: bool,
+    ) -> Result<Message, AppError> {
+        let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
+        let comment = self.thread_comment(&thread, comment_id).await?;
+        let Some(token) = self.access_token(&account).await? else {
+            return Err(AppError::new(ErrorCode::AccountReauthRequired, "no usable access token for the account"));
+        };
+        let external_id = comment.external_message_id.as_deref().unwrap_or_default();
+        self.graph.hide_comment(&token.send_target(&account), external_id, hidden).await.map_err(graph_refusal)?;
+        let change = MessageChange::Hidden { hidden };
+        let stored = self.messages().update_message(org, &comment.id, &change, self.now()).await?;
+        stored.ok_or_else(|| AppError::not_found("comment"))
+    }
+
+    /// The comment thread and its account, if the account can send.
+    pub(super) async fn comment_reply_target(
+        &self,
+        org: &str,
+        conversation_id: &str,
+    ) -> Result<(Conversation, ConnectedAccount), AppError> {
+        let thread = self.conversation(org, conversation_id).await?;
+        if thread.kind != ConversationKind::Comment {
+            return Err(AppError::new(ErrorCode::NotACommentThread, "this conversation is not a comment thread"));
+        }
+        let account = self.account_of(org, &thread.connected_account_id).await?;
+        Self::ensure_can_send(account.as_ref())?;
+        Ok((thread, account.expect("ensure_can_send checked it exists")))
+    }
+
+    /// The thread's comment `comment_id` (a Meta comment id), or its top-level comment.
+    async fn thread_comment(&self, thread: &Conversation, comment_id: Option<&str>) -> Result<Message, AppError> {
+        let top = thread.comment.as_ref().map(|c| c.comment_id.as_str());
+        let wanted = comment_id.or(top).unwrap_or_default();
+        let found = self.messages().find_message_by_external_id(&thread.organization_id, wanted).await?;
+        found
+            .filter(|m| m.conversation_id == thread.id)
+            .ok_or_else(|| AppError::new(ErrorCode::CommentNotFound, "no such comment in this thread"))
+    }
+
+    /// Claims the comment's one private reply for a new send. A claim whose send was never
+    /// queued (its request died) is finished under its ids; a queued one is refused.
+    async fn reserve_private_reply(&self, org: &str, comment_id: &str) -> Result<SendAccepted, AppError> {
+        let fresh = fresh_ids();
+        let record = IdempotencyRecord {
+            organization_id: org.to_owned(),
+            key: format!("private-reply#{comment_id}"),
+            request_digest: String::new(),
+            response: serde_json::to_value(&fresh).expect("answer serialises"),
+            created_at: self.now(),
+        };
+        let Some(earlier) = self.idempotency().reserve_idempotency_key(&record).await? else { return Ok(fresh) };
+        let first: SendAccepted = serde_json::from_value(earlier.response)
+            .map_err(|e| AppError::internal(format!("stored private reply unreadable: {e}")))?;
+        match self.jobs().get_job(org, &first.job_id).await? {
+            None => Ok(first),
+            Some(job) => Err(AppError::new(
+                ErrorCode::PrivateReplyAlreadySent,
+                format!("this comment already has its private reply (job {})", job.id),
+            )),
+        }
+    }
+}
+
+fn fresh_ids() -> SendAccepted {
+    SendAccepted { message_id: new_id("msg"), job_id: new_id("job"), status: "QUEUED".to_owned() }
+}
+
+/// A Graph refusal of a call made on the agent's behalf, as the API answers it.
+fn graph_refusal(e: crate::ports::GraphError) -> AppError {
+    match e.code {
+        Some(190) => AppError::new(ErrorCode::AccountReauthRequired, "Meta refused the account's token"),
+        _ if e.is_transient || e.http_status >= 500 || e.http_status == 0 => {
+            AppError::new(ErrorCode::MetaUnavailable, "Meta did not answer; try again")
+        }
+        _ => AppError::new(ErrorCode::MetaRequestRejected, format!("Meta refused: {}", e.message)),
+    }
+}

@@ -1,0 +1,115 @@
+//! Comments in: each comment on an account's media becomes a message in its thread's
+//! conversation (one per top-level comment: the comment and every reply to it), beside the
+//! account's DM conversations. Redeliveries are recognised by the comment id (the message's
+//! Meta id); edits and removals change the stored comment, or wait for it.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::domain::{
+    Activity, CommentThread, ConnectedAccount, Conversation, Direction, Message, MessageStatus, Provider, new_id,
+    preview_text,
+};
+use crate::error::AppError;
+use crate::meta::comments::Comment;
+use crate::meta::webhook::Item;
+use crate::ports::Appended;
+
+use super::Core;
+use super::inbound::Outcome;
+
+impl Core {
+    pub(super) async fn accept_comment(
+        &self,
+        account: &ConnectedAccount,
+        item: &Item,
+        c: &Comment,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        // (Edits and removals are changes: `inbound::change_of` routes them.)
+        let org = &account.organization_id;
+        if self.messages().message_id_by_external_id(org, &c.id).await?.is_some() {
+            return Ok(Outcome::Duplicate);
+        }
+        let conversation = self.comment_thread_for(account, item, c, at).await?;
+        let now = self.now();
+        // Our own reply, as Meta notifies it too: the account's side of the thread, and the
+        // echo that confirms a public reply whose answer was lost (`confirm.rs`).
+        let ours = item.event.sender == account.external_account_id;
+        let direction = if ours { Direction::Outbound } else { Direction::Inbound };
+        let to = if ours { &conversation.participant_id } else { &account.external_account_id };
+        let message = Message {
+            id: new_id("msg"),
+            organization_id: org.clone(),
+            conversation_id: conversation.id.clone(),
+            provider: Provider::Instagram,
+            direction,
+            from: item.event.sender.clone(),
+            to: to.clone(),
+            text: c.text.clone(),
+            attachments: Vec::new(),
+            status: if direction == Direction::Inbound { MessageStatus::Received } else { MessageStatus::Sent },
+            error_code: None,
+            external_message_id: Some(c.id.clone()),
+            meta_json: comment_meta(c, ours),
+            created_at: at,
+            updated_at: now,
+        };
+        let preview = match (&c.text, c.mention) {
+            (Some(text), _) => preview_text(text),
+            (None, true) => "Mentioned you in a comment".to_owned(),
+            (None, false) => String::new(),
+        };
+        let activity = Activity { direction, at, preview: Some(preview), recorded_at: now };
+        match self.conversations().append_message(&conversation, &message, &activity).await? {
+            Appended::Duplicate(_) => Ok(Outcome::Duplicate),
+            Appended::New { conversation, .. } => {
+                self.after_new_message(&conversation, &message).await?;
+                Ok(Outcome::Stored)
+            }
+        }
+    }
+
+    /// The conversation of the comment's thread (its top-level comment), opened by the first
+    /// comment of it that arrives; the commenter's handle comes with the webhook.
+    async fn comment_thread_for(
+        &self,
+        account: &ConnectedAccount,
+        item: &Item,
+        c: &Comment,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, AppError> {
+        let org = &account.organization_id;
+        let key = CommentThread::thread_key(c.thread_root());
+        if let Some(found) = self.conversations().find_conversation(org, &account.id, &key).await? {
+            return Ok(found);
+        }
+        let thread = CommentThread {
+            comment_id: c.thread_root().to_owned(),
+            media_id: c.media_id.clone(),
+            media_product_type: c.media_product_type.clone(),
+            permalink: None,
+        };
+        let mut fresh = Conversation::comment_thread(org, &account.id, &item.event.sender, thread, at, self.now());
+        fresh.handle = c.username.clone().filter(|_| c.parent_id.is_none());
+        Ok(self.conversations().create_conversation(&fresh).await?)
+    }
+}
+
+/// What the inbox shows of a comment beside its text.
+fn comment_meta(c: &Comment, ours: bool) -> serde_json::Value {
+    let mut meta = json!({
+        "commentId": c.id,
+        "parentId": c.parent_id,
+        "mediaId": c.media_id,
+        "mediaProductType": c.media_product_type,
+        "username": c.username,
+    });
+    if c.mention {
+        meta["mention"] = true.into();
+    }
+    if ours {
+        meta["isEcho"] = true.into();
+    }
+    meta
+}

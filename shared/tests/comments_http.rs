@@ -1,0 +1,100 @@
+//! Comments in, over HTTP: Meta-shaped `comments` and `mentions` webhooks become comment
+//! threads (one conversation per top-level comment, `kind: "COMMENT"`), replies nest in their
+//! thread, edits and removals update, redeliveries change nothing, and the inbox lists by kind.
+
+mod common;
+
+use common::*;
+use inbox_shared::fixtures;
+use serde_json::Value;
+
+const ORG: &str = "org_a";
+const TOP: &str = "17865799348089039";
+const REPLY: &str = "17865799348089040";
+
+async fn app_with_account() -> TestApp {
+    let app = TestApp::prod().await;
+    app.connect_account(ORG, "acc_a", IG_ACCOUNT, "EAAB-page-token").await;
+    app
+}
+
+async fn deliver(app: &TestApp, fixture: &str) {
+    assert_eq!(app.deliver(&fixtures::webhook(fixture)).await.status(), 200, "{fixture}");
+}
+
+async fn list(app: &TestApp, query: &str) -> Vec<Value> {
+    app.list_conversations(ORG, query).await
+}
+
+#[tokio::test]
+async fn a_comment_and_its_reply_are_one_thread_beside_the_dms_and_listed_by_kind() {
+    let app = app_with_account().await;
+    deliver(&app, "text.json").await; // a DM from the same customer
+    deliver(&app, "comment.json").await;
+    deliver(&app, "comment_reply.json").await;
+    deliver(&app, "comment.json").await; // redelivered
+    let threads = list(&app, "kind=COMMENT").await;
+    assert_eq!(threads.len(), 1, "{threads:?}");
+    let thread = &threads[0];
+    assert_eq!(thread["kind"], "COMMENT");
+    assert_eq!(thread["comment"]["commentId"], TOP);
+    assert_eq!(thread["comment"]["mediaId"], "17900000000000100");
+    assert_eq!(thread["comment"]["mediaProductType"], "FEED");
+    assert_eq!(thread["participantId"], CUSTOMER, "the thread's author");
+    assert_eq!(thread["handle"], "ana.lisboa", "from the webhook, no profile lookup");
+    assert_eq!(thread["unreadCount"], 2);
+    assert_eq!(thread["previewText"], "Same question, and in size M?");
+    assert_eq!(thread["canReply"], true, "a public reply is always possible");
+    let dms = list(&app, "kind=DM").await;
+    assert_eq!(dms.len(), 1);
+    assert_eq!((dms[0]["kind"].as_str(), dms[0]["participantId"].as_str()), (Some("DM"), Some(CUSTOMER)));
+    assert_eq!(list(&app, "").await.len(), 2, "no filter: both");
+    assert_eq!(list(&app, "provider=INSTAGRAM&kind=COMMENT").await.len(), 1);
+
+    let comments = app.messages(ORG, thread["id"].as_str().unwrap()).await;
+    assert_eq!(comments.len(), 2, "stored once each: {comments:?}");
+    let reply = comments.iter().find(|m| m["externalMessageId"] == REPLY).expect("the reply nests in the thread");
+    assert_eq!(reply["metaJson"]["parentId"], TOP);
+    assert_eq!(reply["metaJson"]["username"], "rui.porto");
+    assert_eq!((reply["direction"].as_str(), reply["from"].as_str()), (Some("INBOUND"), Some("6185000000000002")));
+    let graph_profile_calls = app.graph.calls().iter().filter(|c| c.path.ends_with(TOP)).count();
+    assert_eq!(graph_profile_calls, 0);
+}
+
+#[tokio::test]
+async fn edited_and_removed_comments_update_even_when_the_change_comes_first() {
+    let app = app_with_account().await;
+    deliver(&app, "comment_removed.json").await; // the reply's removal, before the reply
+    deliver(&app, "comment.json").await;
+    deliver(&app, "comment_reply.json").await;
+    deliver(&app, "comment_edited.json").await;
+    let thread = &list(&app, "kind=COMMENT").await[0];
+    let comments = app.messages(ORG, thread["id"].as_str().unwrap()).await;
+    let top = comments.iter().find(|m| m["externalMessageId"] == TOP).unwrap();
+    assert_eq!(top["text"], "How much is the blue jacket in size S?", "{top}");
+    let reply = comments.iter().find(|m| m["externalMessageId"] == REPLY).unwrap();
+    assert_eq!(reply["status"], "DELETED", "{reply}");
+    assert_ne!(reply["text"], "Same question, and in size M?", "a removed comment's text is gone");
+}
+
+#[tokio::test]
+async fn a_mention_opens_a_thread_of_its_own_and_bad_comment_changes_are_kept_raw() {
+    let app = app_with_account().await;
+    deliver(&app, "mention.json").await;
+    let threads = list(&app, "kind=COMMENT").await;
+    assert_eq!(threads.len(), 1);
+    assert_eq!(threads[0]["comment"]["commentId"], "17865799348089100");
+    assert_eq!(threads[0]["previewText"], "Mentioned you in a comment");
+    let messages = app.messages(ORG, threads[0]["id"].as_str().unwrap()).await;
+    assert_eq!(messages[0]["metaJson"]["mention"], true);
+    assert!(app.graph.calls().is_empty(), "a mention names nobody to look up");
+
+    let bad = r#"{"object":"instagram","entry":[{"id":"17841400000000001","time":1732460600000,
+        "changes":[{"field":"comments","value":{"id":"1","text":"who wrote me?"}}]}]}"#;
+    assert_eq!(app.deliver(bad).await.status(), 200);
+    let kept = app.store.list_raw_events(IG_ACCOUNT).await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].reason.contains("without its author"), "{}", kept[0].reason);
+    let (status, body) = app.get(ORG, "/api/inbox/conversations?kind=STORY").await;
+    assert_eq!((status, error_code(&body)), (400, "VALIDATION_ERROR"), "{body}");
+}

@@ -1,0 +1,119 @@
+//! Facebook Page messages on the same pipeline, over HTTP: connecting a Page with an
+//! Instagram account connects both channels; `object: "page"` webhooks (messages, echoes,
+//! postbacks, reactions, deliveries, read watermarks) become `MESSENGER` conversations; replies
+//! go out through `/{page-id}/messages`; each channel disconnects alone.
+
+mod common;
+
+use common::oauth::{connect, page, script_connect, start};
+use common::*;
+use inbox_shared::fixtures;
+use serde_json::{Value, json};
+
+const ORG: &str = "org_a";
+const PSID: &str = "24000000000000001";
+
+/// `org_a` connected through Facebook Login: (Instagram account id, Messenger account id).
+async fn connected(app: &TestApp) -> (String, String) {
+    script_connect(app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token")]));
+    let (status, body) = connect(app, ORG, &[("code", "c"), ("state", &start(app, ORG).await)]).await;
+    assert_eq!(status, 200, "{body}");
+    let connected = body["connected"].as_array().unwrap();
+    let id_of = |provider: &str| {
+        let a = connected.iter().find(|a| a["provider"] == provider).unwrap_or_else(|| panic!("{provider}: {body}"));
+        (a["id"].as_str().unwrap().to_owned(), a["externalAccountId"].as_str().unwrap().to_owned())
+    };
+    let ((ig, ig_external), (messenger, page_external)) = (id_of("INSTAGRAM"), id_of("MESSENGER"));
+    assert_eq!((ig_external.as_str(), page_external.as_str()), (IG_ACCOUNT, PAGE_ID));
+    (ig, messenger)
+}
+
+async fn deliver(app: &TestApp, fixture: &str) {
+    assert_eq!(app.deliver(&fixtures::webhook(fixture)).await.status(), 200, "{fixture}");
+}
+
+async fn list(app: &TestApp, provider: &str) -> Vec<Value> {
+    app.list_conversations(ORG, &format!("provider={provider}")).await
+}
+
+#[tokio::test]
+async fn page_messages_are_messenger_conversations_beside_instagram_and_replies_go_through_the_page() {
+    let app = TestApp::prod().await;
+    let (_, messenger) = connected(&app).await;
+    let oauth = app.graph.calls();
+    let subscribed = oauth.iter().any(|c| c.path.ends_with("/subscribed_apps") && c.query.contains("message_reads"));
+    assert!(subscribed, "the Page is subscribed to Messenger's fields too: {oauth:?}");
+    deliver(&app, "page_message.json").await;
+    deliver(&app, "page_message.json").await; // redelivered
+    deliver(&app, "text.json").await; // an Instagram DM, to the Instagram account
+    let page_threads = list(&app, "MESSENGER").await;
+    assert_eq!(page_threads.len(), 1, "{page_threads:?}");
+    let thread = &page_threads[0];
+    assert_eq!(
+        (thread["participantId"].as_str(), thread["connectedAccountId"].as_str()),
+        (Some(PSID), Some(messenger.as_str()))
+    );
+    assert_eq!(thread["unreadCount"], 1);
+    assert_eq!(list(&app, "INSTAGRAM").await.len(), 1);
+    assert_eq!(list(&app, "ALL").await.len(), 2);
+    let conv = thread["id"].as_str().unwrap().to_owned();
+
+    let (status, accepted) =
+        app.post(ORG, &format!("/api/inbox/conversations/{conv}/send-text"), json!({"text": "Open 10-16"})).await;
+    assert_eq!(status, 202, "{accepted}");
+    app.run_jobs().await;
+    let sends: Vec<GraphCall> = app.graph.calls().into_iter().filter(|c| c.path.ends_with("/messages")).collect();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].path, format!("/v21.0/{PAGE_ID}/messages"));
+    assert_eq!(sends[0].authorization.as_deref(), Some("Bearer EAAB-page-token"));
+    assert_eq!(sends[0].body["recipient"]["id"], PSID);
+    let messages = app.messages(ORG, &conv).await;
+    let sent = messages.iter().find(|m| m["id"] == accepted["messageId"]).unwrap();
+    assert_eq!((sent["provider"].as_str(), sent["status"].as_str()), (Some("MESSENGER"), Some("SENT")));
+}
+
+#[tokio::test]
+async fn echoes_postbacks_reactions_deliveries_and_read_watermarks_apply() {
+    let app = TestApp::prod().await;
+    connected(&app).await;
+    // The delivery comes before the echo it names: it waits for it.
+    for f in ["page_message.json", "page_delivery.json", "page_echo.json", "page_postback.json", "page_reaction.json"] {
+        deliver(&app, f).await;
+    }
+    let conv = list(&app, "MESSENGER").await[0]["id"].as_str().unwrap().to_owned();
+    let by_mid =
+        |messages: &[Value], mid: &str| messages.iter().find(|m| m["externalMessageId"] == mid).cloned().unwrap();
+    let messages = app.messages(ORG, &conv).await;
+    assert_eq!(messages.len(), 3, "message, echo, postback: {messages:?}");
+    let echo = by_mid(&messages, "m_page_echo_1");
+    assert_eq!((echo["direction"].as_str(), echo["status"].as_str()), (Some("OUTBOUND"), Some("DELIVERED")), "{echo}");
+    assert_eq!(echo["metaJson"]["reactions"][PSID]["emoji"], "❤️");
+    assert_eq!(by_mid(&messages, "m_page_postback_1")["metaJson"]["postback"]["payload"], "HOURS");
+    deliver(&app, "page_read.json").await;
+    let read = by_mid(&app.messages(ORG, &conv).await, "m_page_echo_1");
+    assert_eq!(read["status"], "READ", "read up to the watermark: {read}");
+    assert_eq!(by_mid(&app.messages(ORG, &conv).await, "m_page_in_1")["status"], "RECEIVED", "inbound untouched");
+}
+
+#[tokio::test]
+async fn each_channel_of_a_page_disconnects_alone() {
+    let app = TestApp::prod().await;
+    let (ig, messenger) = connected(&app).await;
+    app.graph.state.calls.lock().unwrap().clear();
+    let (status, _) = app.delete(ORG, &format!("/api/integrations/connected-accounts/{messenger}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        !app.graph.calls().iter().any(|c| c.method == "DELETE"),
+        "the Page stays subscribed for its Instagram account: {:?}",
+        app.graph.calls()
+    );
+    deliver(&app, "page_message.json").await;
+    deliver(&app, "text.json").await;
+    assert!(list(&app, "MESSENGER").await.is_empty(), "the Page's DMs wait for a reconnect");
+    assert_eq!(app.store.list_raw_events(&format!("messenger:{PAGE_ID}")).await.unwrap().len(), 1, "kept for replay");
+    assert_eq!(list(&app, "INSTAGRAM").await.len(), 1, "Instagram still flows");
+    let (_, accounts) = app.get(ORG, "/api/integrations/connected-accounts").await;
+    let status =
+        |id: &str| accounts["data"].as_array().unwrap().iter().find(|a| a["id"] == id).unwrap()["status"].clone();
+    assert_eq!((status(&ig), status(&messenger)), (json!("ACTIVE"), json!("DISCONNECTED")));
+}
