@@ -1,6 +1,7 @@
 """Writes events/: sample Lambda events for every function and route family, in the shapes
 API Gateway (HTTP API, payload 2.0), SQS and EventBridge Scheduler send. Webhook bodies are
-Meta's fixtures (../shared/fixtures/meta), signed with the secret the Runtime API tests
+Meta's fixtures (../shared/fixtures/meta, and this project's own in shared/fixtures/meta for
+comments and Page messages), signed with the secret the Runtime API tests
 configure. Run again after changing a fixture: python3 infra/make_events.py
 """
 
@@ -12,6 +13,12 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = pathlib.Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared")) / "fixtures" / "meta" / "webhooks"
+OWN_FIXTURES = ROOT / "shared" / "fixtures" / "meta" / "webhooks"
+
+
+def fixture(name):
+    own = OWN_FIXTURES / f"{name}.json"
+    return (own if own.exists() else FIXTURES / f"{name}.json").read_text()
 APP_SECRET = "events-app-secret"
 VERIFY_TOKEN = "events-verify-token"
 ORG = "org_events"
@@ -88,8 +95,8 @@ def main():
     events["webhook/verify-wrong-token.json"] = http_event(
         "GET", webhook, "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1158201444"
     )
-    for name in ["text", "batch", "reaction_react", "echo"]:
-        body = (FIXTURES / f"{name}.json").read_text()
+    for name in ["text", "batch", "reaction_react", "echo", "comment", "page_message"]:
+        body = fixture(name)
         events[f"webhook/receive-{name.replace('_', '-')}.json"] = http_event("POST", webhook, body=body, headers=signed(body))
     body = (FIXTURES / "text.json").read_text()
     events["webhook/receive-bad-signature.json"] = http_event("POST", webhook, body=body, headers=signed(body, "not-the-secret"))

@@ -176,3 +176,18 @@ async fn hiding_a_comment_calls_meta_at_once_and_marks_it() {
     let (status, shown) = app.post(ORG, &path, json!({"commentId": REPLY, "hidden": false})).await;
     assert_eq!((status, shown["metaJson"]["hidden"].as_bool()), (200, Some(false)), "{shown}");
 }
+
+#[tokio::test]
+async fn two_agents_replying_privately_at_once_send_one_reply() {
+    let (app, thread) = thread_app().await;
+    let path = format!("/api/inbox/conversations/{thread}/reply-private");
+    let (a, b) = tokio::join!(
+        app.post(ORG, &path, json!({"text": "From Ana's colleague"})),
+        app.post("org_a", &path, json!({"text": "From another agent"}))
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [202, 409], "{a:?} {b:?}");
+    app.run_jobs().await;
+    assert_eq!(calls_to(&app, "/messages").len(), 1, "the customer gets one private reply");
+}

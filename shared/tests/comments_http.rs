@@ -59,6 +59,16 @@ async fn a_comment_and_its_reply_are_one_thread_beside_the_dms_and_listed_by_kin
     assert_eq!((reply["direction"].as_str(), reply["from"].as_str()), (Some("INBOUND"), Some("6185000000000002")));
     let graph_profile_calls = app.graph.calls().iter().filter(|c| c.path.ends_with(TOP)).count();
     assert_eq!(graph_profile_calls, 0);
+    // The media's link, looked up once off the webhook's path.
+    app.run_jobs().await;
+    let thread = &list(&app, "kind=COMMENT").await[0];
+    assert_eq!(thread["comment"]["permalink"], "https://www.instagram.com/p/C0coastshop1/", "{thread}");
+    deliver(&app, "comment_reply.json").await;
+    app.run_jobs().await;
+    let lookups: Vec<GraphCall> =
+        app.graph.calls().into_iter().filter(|c| c.query.contains("fields=permalink")).collect();
+    assert_eq!(lookups.len(), 1, "{lookups:?}");
+    assert_eq!(lookups[0].path, "/v21.0/17900000000000100");
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The webhook function, as Lambda runs it: through the Runtime API with the sample events,
 //! against DynamoDB, SQS and KMS on the local AWS-compatible server.
 
-use inbox_shared::domain::PageRequest;
+use inbox_shared::domain::{ConversationFilter, ConversationKind, PageRequest};
 use inbox_shared::testing::local_aws::*;
 use inbox_shared::testing::runtime_api::{event, http_answer, invoke};
 use serde_json::json;
@@ -19,6 +19,8 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
         "webhook/receive-text.json",
         "webhook/receive-batch.json",
         "webhook/receive-reaction-react.json",
+        "webhook/receive-comment.json",
+        "webhook/receive-page-message.json",
         "webhook/receive-bad-signature.json",
         "webhook/receive-not-json.json",
         "inbox-api/list-conversations.json",
@@ -28,16 +30,28 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     let answers: Vec<_> = run.invocations.iter().map(http_answer).collect();
     assert_eq!(answers[0], (200, json!(1158201444)), "the challenge, as the raw body");
     assert_eq!(answers[1].0, 403);
-    for (i, answer) in answers.iter().enumerate().take(6).skip(2) {
+    for (i, answer) in answers.iter().enumerate().take(8).skip(2) {
         assert_eq!(answer, &(200, json!({"status": "ok"})), "{}", names[i]);
     }
-    assert_eq!((answers[6].0, answers[6].1["error"]["code"].as_str()), (403, Some("INVALID_SIGNATURE")));
-    assert_eq!((answers[7].0, answers[7].1["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
-    assert_eq!((answers[8].0, answers[8].1["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "not its route");
+    assert_eq!((answers[8].0, answers[8].1["error"]["code"].as_str()), (403, Some("INVALID_SIGNATURE")));
+    assert_eq!((answers[9].0, answers[9].1["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+    assert_eq!((answers[10].0, answers[10].1["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "not its route");
 
-    let conversations =
-        core.store.list_conversations(EVENTS_ORG, Default::default(), &PageRequest::first(10)).await.unwrap();
+    let of_kind = |kind| ConversationFilter { provider: None, kind: Some(kind) };
+    let conversations = core
+        .store
+        .list_conversations(EVENTS_ORG, of_kind(ConversationKind::Dm), &PageRequest::first(10))
+        .await
+        .unwrap();
     assert_eq!(conversations.data.len(), 2, "text + batch: two customers");
+    let first = PageRequest::first(10);
+    let threads = core.store.list_conversations(EVENTS_ORG, of_kind(ConversationKind::Comment), &first).await;
+    let threads = threads.unwrap().data;
+    assert_eq!(threads.len(), 1, "the comment's thread");
+    assert_eq!(threads[0].comment.as_ref().unwrap().comment_id, "17865799348089039");
+    // The Page's Messenger channel is not connected here: its message waits for it, kept.
+    let page_kept = core.store.list_raw_events(&format!("messenger:{PAGE_ID}")).await.unwrap();
+    assert_eq!(page_kept.len(), 1, "kept under the Page's Messenger key");
     let ana = conversations.data.iter().find(|c| c.participant_id == CUSTOMER).unwrap();
     assert_eq!(ana.unread_count, 3, "the redelivered text counted once, plus the batch's two");
     let messages = core.store.list_messages(EVENTS_ORG, &ana.id, &PageRequest::first(10)).await.unwrap();
@@ -52,7 +66,8 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     assert!(!run.logs.contains("EAAB-page-token"));
     // Metrics (CloudWatch Embedded Metric Format): per delivery, its items by outcome and how
     // long it took to answer.
-    assert_eq!(run.metric_sum("WebhookItemsStored", &[]), 4.0, "{:?}", run.metric_lines());
+    assert_eq!(run.metric_sum("WebhookItemsStored", &[]), 5.0, "{:?}", run.metric_lines());
+    assert_eq!(run.metric_sum("WebhookItemsKeptRaw", &[]), 1.0, "the Page's message");
     assert_eq!(run.metric_sum("WebhookDuplicates", &[]), 1.0);
     assert!(
         run.metric_lines().iter().all(|l| l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "UnifiedInbox/Instagram")

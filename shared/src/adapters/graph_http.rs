@@ -200,6 +200,16 @@ impl GraphApi for HttpGraphApi {
         call(self.client.get(self.url_on(host, igsid)).query(&[("fields", "name,username")]), access_token).await
     }
 
+    async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError> {
+        #[derive(Deserialize)]
+        struct Media {
+            permalink: String,
+        }
+        let url = self.url_on(host, media_id);
+        let media: Media = call(self.client.get(url).query(&[("fields", "permalink")]), access_token).await?;
+        Ok(media.permalink)
+    }
+
     async fn send_message(&self, target: &SendTarget<'_>, body: &Value) -> Result<SentMessage, GraphError> {
         let url = self.url_on(target.host, &format!("{}/messages", target.sender_id));
         call(self.client.post(url).json(body), target.access_token).await

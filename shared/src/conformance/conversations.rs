@@ -143,4 +143,10 @@ pub async fn comment_threads_are_conversations_of_their_own_listed_by_kind(store
     }
     let all = store.list_conversations(&org, instagram(), &PageRequest::first(10)).await.unwrap();
     assert_eq!(all.data.len(), 2, "a provider lists both kinds");
+    let linked =
+        CommentThread { permalink: Some("https://instagram.com/p/x/".into()), ..found.comment.clone().unwrap() };
+    store.set_comment_thread(&org, &stored.id, &linked).await.unwrap();
+    let got = store.get_conversation(&org, &stored.id).await.unwrap().unwrap();
+    assert_eq!(got.comment.unwrap().permalink.as_deref(), Some("https://instagram.com/p/x/"));
+    assert_eq!(store.set_comment_thread(&unique("org"), &stored.id, &linked).await.unwrap(), None, "another org's");
 }

@@ -121,6 +121,8 @@ pub struct InstagramMe {
 #[async_trait]
 pub trait GraphApi: Send + Sync {
     async fn user_profile(&self, host: GraphHost, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError>;
+    /// A media's public link (`GET /{media-id}?fields=permalink`).
+    async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError>;
     /// POSTs a Send API body (`{"recipient":..,"message":..}`) and returns Meta's message id.
     async fn send_message(&self, target: &SendTarget<'_>, body: &serde_json::Value) -> Result<SentMessage, GraphError>;
     /// A public reply under a comment (`POST /{comment-id}/replies`); the reply comment's id.

@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::{
-    AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, CustomerProfile, IdempotencyRecord,
-    IntegrationJob, JobExpectation, Lead, Message, MessageChange, OAuthToken, Page, PageRequest, TokenKind,
+    AccountStatus, Activity, CommentThread, ConnectedAccount, Conversation, ConversationFilter, CustomerProfile,
+    IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange, OAuthToken, Page, PageRequest,
+    TokenKind,
 };
 
 /// How long a webhook's account routing may be served from a process's cache.
@@ -154,6 +155,14 @@ pub trait ConversationStore: Send + Sync {
         id: &str,
         newest_at: DateTime<Utc>,
         preview: &str,
+    ) -> Result<Option<Conversation>, StoreError>;
+
+    /// Replaces a comment thread's anchor (its media's permalink, once fetched).
+    async fn set_comment_thread(
+        &self,
+        org: &str,
+        id: &str,
+        thread: &CommentThread,
     ) -> Result<Option<Conversation>, StoreError>;
 
     /// Sets `unreadCount` to zero.

@@ -96,6 +96,24 @@ impl Core {
     }
 }
 
+impl Core {
+    /// A comment thread's media link, fetched once (a failure is tried again with the thread's
+    /// next comment; the thread does without it meanwhile).
+    pub(super) async fn fetch_permalink(&self, account: &ConnectedAccount, c: &Conversation) -> Result<(), AppError> {
+        let Some(thread) = c.comment.as_ref().filter(|t| t.permalink.is_none()) else { return Ok(()) };
+        let Some(media_id) = thread.media_id.as_deref() else { return Ok(()) };
+        let Some(token) = self.access_token(account).await? else { return Ok(()) };
+        match self.graph.media_permalink(token.host, &token.token, media_id).await {
+            Ok(permalink) => {
+                let thread = CommentThread { permalink: Some(permalink), ..thread.clone() };
+                self.conversations().set_comment_thread(&c.organization_id, &c.id, &thread).await?;
+            }
+            Err(e) => tracing::info!(code = ?e.code, status = e.http_status, "media permalink lookup failed"),
+        }
+        Ok(())
+    }
+}
+
 /// What the inbox shows of a comment beside its text.
 fn comment_meta(c: &Comment, ours: bool) -> serde_json::Value {
     let mut meta = json!({

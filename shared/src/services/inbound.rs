@@ -149,8 +149,7 @@ impl Core {
         // Until the customer's profile is known (usually only the first message): a lead
         // created later is linked when it is created (by Instagram user id).
         // Queued, not done here: a slow Graph API must not delay Meta's 200 (5 s budget).
-        // (A mention names no author: nobody to look up.)
-        if conversation.handle.is_none() && !conversation.participant_id.is_empty() {
+        if needs_enrichment(conversation) {
             let job = QueueMessage::EnrichContact {
                 organization_id: conversation.organization_id.clone(),
                 conversation_id: conversation.id.clone(),
@@ -187,11 +186,14 @@ impl Core {
         let Some(conversation) = self.conversations().get_conversation(org, conversation_id).await? else {
             return Ok(false);
         };
-        if conversation.handle.is_some() {
+        if !needs_enrichment(&conversation) {
             return Ok(false);
         }
         let Some(account) = self.account_of(org, &conversation.connected_account_id).await? else { return Ok(false) };
-        self.enrich_contact(&account, &conversation).await?;
+        if needs_contact(&conversation) {
+            self.enrich_contact(&account, &conversation).await?;
+        }
+        self.fetch_permalink(&account, &conversation).await?;
         Ok(true)
     }
 
@@ -374,4 +376,14 @@ impl IncomingMessage {
         }
         meta
     }
+}
+
+/// A customer whose profile is unknown (a mention names no author: nobody to look up).
+fn needs_contact(c: &Conversation) -> bool {
+    c.handle.is_none() && !c.participant_id.is_empty()
+}
+
+/// What the `ENRICH_CONTACT` job would fill in: the customer, or a comment thread's permalink.
+fn needs_enrichment(c: &Conversation) -> bool {
+    needs_contact(c) || c.comment.as_ref().is_some_and(|t| t.permalink.is_none() && t.media_id.is_some())
 }

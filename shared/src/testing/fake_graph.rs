@@ -122,6 +122,8 @@ fn default_fixture(path: &str, query: &str) -> &'static str {
         "send_ok.json"
     } else if path.ends_with("/replies") {
         "comment_reply_ok.json"
+    } else if query.contains("fields=permalink") {
+        "media_permalink.json"
     } else if query.contains("hide=") {
         "success.json"
     } else if path.ends_with("/oauth/access_token") && query.contains("fb_exchange_token") {

@@ -64,6 +64,15 @@ impl ConversationStore for DynamoStore {
         self.update_conversation(org, id, |c| c.set_preview_if_newest(newest_at, preview)).await
     }
 
+    async fn set_comment_thread(
+        &self,
+        org: &str,
+        id: &str,
+        thread: &CommentThread,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.update_conversation(org, id, |c| c.comment = Some(thread.clone())).await
+    }
+
     async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
         self.update_conversation(org, id, |c| c.unread_count = 0).await
     }

@@ -51,6 +51,15 @@ impl ConversationStore for MemoryStore {
         Ok(self.with(|t| t.update_conversation(org, id, |c| c.set_preview_if_newest(newest_at, preview))))
     }
 
+    async fn set_comment_thread(
+        &self,
+        org: &str,
+        id: &str,
+        thread: &CommentThread,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.with(|t| t.update_conversation(org, id, |c| c.comment = Some(thread.clone()))))
+    }
+
     async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
         Ok(self.with(|t| t.update_conversation(org, id, |c| c.unread_count = 0)))
     }

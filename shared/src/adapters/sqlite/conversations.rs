@@ -4,7 +4,7 @@ use rusqlite::{Connection, params};
 
 use super::messages::{message_by_external_id, save_message};
 use super::*;
-use crate::domain::{Activity, Conversation, ConversationFilter, ConversationKind, Message, Provider};
+use crate::domain::{Activity, CommentThread, Conversation, ConversationFilter, ConversationKind, Message, Provider};
 use crate::ports::{Appended, ConversationStore};
 
 pub(super) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
@@ -122,6 +122,16 @@ impl ConversationStore for SqliteStore {
     ) -> Result<Option<Conversation>, StoreError> {
         let preview = owned(preview);
         self.update_conversation(org, id, move |c| c.set_preview_if_newest(newest_at, &preview)).await
+    }
+
+    async fn set_comment_thread(
+        &self,
+        org: &str,
+        id: &str,
+        thread: &CommentThread,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let thread = thread.clone();
+        self.update_conversation(org, id, move |c| c.comment = Some(thread)).await
     }
 
     async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
