@@ -191,3 +191,20 @@ async fn two_agents_replying_privately_at_once_send_one_reply() {
     app.run_jobs().await;
     assert_eq!(calls_to(&app, "/messages").len(), 1, "the customer gets one private reply");
 }
+
+#[tokio::test]
+async fn a_reply_retried_under_its_idempotency_key_answers_the_same_and_goes_out_once() {
+    let (app, thread) = thread_app().await;
+    for route in ["reply-public", "reply-private"] {
+        let path = format!("/api/inbox/conversations/{thread}/{route}");
+        let first = app.post_with_key(ORG, &path, &format!("{route}-1"), json!({"text": "Thanks!"})).await;
+        let again = app.post_with_key(ORG, &path, &format!("{route}-1"), json!({"text": "Thanks!"})).await;
+        assert_eq!(first.0, 202, "{route}: {first:?}");
+        assert_eq!(first, again, "{route}: the first answer again, not a second reply (nor a 409)");
+        let other = app.post_with_key(ORG, &path, &format!("{route}-1"), json!({"text": "Other"})).await;
+        assert_eq!((other.0, error_code(&other.1)), (409, "CONFLICT"), "{route}: the key names another request");
+    }
+    app.run_jobs().await;
+    assert_eq!(calls_to(&app, "/replies").len(), 1);
+    assert_eq!(calls_to(&app, "/messages").len(), 1);
+}

@@ -172,16 +172,27 @@ async fn fetch<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder)
         return Err(error_from(response).await);
     }
     let body = response.bytes().await.map_err(transport_error)?;
-    // A success whose body we cannot read still succeeded at Meta.
-    serde_json::from_slice(&body).map_err(|e| GraphError {
+    serde_json::from_slice(&body).map_err(|e| unreadable_body(http_status, &e))
+}
+
+/// A success whose body we cannot read: it still succeeded at Meta. The message names where
+/// reading failed, never what it read (serde's text quotes values, and the body may hold a
+/// token).
+fn unreadable_body(http_status: u16, e: &serde_json::Error) -> GraphError {
+    GraphError {
         http_status,
         code: None,
         subcode: None,
         is_transient: true,
         outcome_unknown: true,
-        message: format!("HTTP {http_status} with an unreadable body: {e}"),
+        message: format!(
+            "HTTP {http_status} with an unreadable body ({:?} error at line {}, column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
         retry_after_minutes: None,
-    })
+    }
 }
 
 /// A call authorised by a token in the `Authorization` header.
@@ -196,8 +207,18 @@ struct Paged<T> {
 
 #[async_trait]
 impl GraphApi for HttpGraphApi {
-    async fn user_profile(&self, host: GraphHost, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError> {
-        call(self.client.get(self.url_on(host, igsid)).query(&[("fields", "name,username")]), access_token).await
+    async fn user_profile(
+        &self,
+        host: GraphHost,
+        access_token: &str,
+        user_id: &str,
+        provider: crate::domain::Provider,
+    ) -> Result<UserProfile, GraphError> {
+        let fields = match provider {
+            crate::domain::Provider::Instagram => "name,username",
+            crate::domain::Provider::Messenger => "name",
+        };
+        call(self.client.get(self.url_on(host, user_id)).query(&[("fields", fields)]), access_token).await
     }
 
     async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError> {
@@ -352,6 +373,17 @@ fn unreadable(what: &str) -> GraphError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_answer_never_quotes_what_it_held() {
+        // A token where a number was expected: serde's own message would quote it.
+        let e =
+            serde_json::from_str::<TokenGrant>(r#"{"access_token":"EAAB-secret","expires_in":"EAAB-x"}"#).unwrap_err();
+        assert!(e.to_string().contains("EAAB"), "serde quotes values: {e}");
+        let error = unreadable_body(200, &e);
+        assert!(!error.message.contains("EAAB"), "{}", error.message);
+        assert!(error.message.contains("line 1"), "{}", error.message);
+    }
 
     #[test]
     fn usage_header_gives_the_longest_wait() {

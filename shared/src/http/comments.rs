@@ -2,14 +2,15 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
 use crate::domain::Message;
 use crate::error::AppError;
-use crate::services::{PrivateReplyAccepted, SendAccepted};
+use crate::services::{PrivateReply, PrivateReplyAccepted, SendAccepted};
 
 use super::extract::ApiJson;
+use super::send::idempotency_key;
 use super::{AppState, OrgId};
 
 #[derive(Deserialize)]
@@ -45,19 +46,26 @@ pub async fn reply_public(
     State(core): State<AppState>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<PublicReplyBody>,
 ) -> Result<(StatusCode, Json<SendAccepted>), AppError> {
-    Ok((StatusCode::ACCEPTED, Json(core.reply_public(&org, &id, body.text).await?)))
+    let accepted = core.reply_public(&org, &id, body.text, idempotency_key(&headers)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
 pub async fn reply_private(
     State(core): State<AppState>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<PrivateReplyBody>,
 ) -> Result<(StatusCode, Json<PrivateReplyAccepted>), AppError> {
-    let accepted = core.reply_private(&org, &id, body.comment_id.as_deref(), body.text).await?;
-    Ok((StatusCode::ACCEPTED, Json(accepted)))
+    let reply = PrivateReply {
+        text: &body.text,
+        comment_id: body.comment_id.as_deref(),
+        idempotency_key: idempotency_key(&headers)?,
+    };
+    Ok((StatusCode::ACCEPTED, Json(core.reply_private(&org, &id, reply).await?)))
 }
 
 pub async fn hide(

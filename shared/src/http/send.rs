@@ -25,7 +25,7 @@ pub struct SendBody {
     text: String,
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
     headers
         .get("idempotency-key")
         .map(|v| v.to_str().map_err(|_| AppError::validation("Idempotency-Key must be printable ASCII")))

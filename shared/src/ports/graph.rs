@@ -1,9 +1,11 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-/// An Instagram user's profile (`GET /{igsid}?fields=name,username`).
+/// An Instagram user's profile (`GET /{igsid}?fields=name,username`), or a Messenger user's
+/// (`fields=name`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct UserProfile {
+    #[serde(default)]
     pub username: Option<String>,
     pub name: Option<String>,
 }
@@ -120,7 +122,15 @@ pub struct InstagramMe {
 /// The part of the Graph API the core uses.
 #[async_trait]
 pub trait GraphApi: Send + Sync {
-    async fn user_profile(&self, host: GraphHost, access_token: &str, igsid: &str) -> Result<UserProfile, GraphError>;
+    /// A customer's profile: an Instagram user's name and username, or a Messenger user's
+    /// (page-scoped id) name, which is all Messenger has.
+    async fn user_profile(
+        &self,
+        host: GraphHost,
+        access_token: &str,
+        user_id: &str,
+        provider: crate::domain::Provider,
+    ) -> Result<UserProfile, GraphError>;
     /// A media's public link (`GET /{media-id}?fields=permalink`).
     async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError>;
     /// POSTs a Send API body (`{"recipient":..,"message":..}`) and returns Meta's message id.

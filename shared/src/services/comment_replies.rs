@@ -9,12 +9,11 @@ use serde::Serialize;
 
 use crate::domain::{
     ConnectedAccount, Conversation, ConversationKind, IdempotencyRecord, Message, MessageChange, PRIVATE_REPLY_WINDOW,
-    new_id,
 };
 use crate::error::{AppError, ErrorCode};
 
 use super::Core;
-use super::send::{Outgoing, Queued, SendAccepted, SendRoute};
+use super::send::{Ids, Outgoing, Queued, SendAccepted, SendRoute};
 
 /// The answer of `reply-private`: the send, and the DM conversation it went into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,10 +27,22 @@ pub struct PrivateReplyAccepted {
 impl Core {
     /// Queues a public reply in the comment thread `conversation_id`, under its top-level
     /// comment (Instagram nests replies one level: a reply to a reply joins the same list).
-    pub async fn reply_public(&self, org: &str, conversation_id: &str, text: String) -> Result<SendAccepted, AppError> {
+    /// With an Idempotency-Key, the same key and request answer the same and post once.
+    pub async fn reply_public(
+        &self,
+        org: &str,
+        conversation_id: &str,
+        text: String,
+        idempotency_key: Option<&str>,
+    ) -> Result<SendAccepted, AppError> {
         let content = Outgoing::Text(text);
         content.validate()?;
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
+        let fingerprint = format!("public\0{}", content.fingerprint());
+        let ids = match self.send_ids(org, idempotency_key, conversation_id, &fingerprint).await? {
+            Ids::Go(ids) => ids,
+            Ids::Done(first) => return Ok(first),
+        };
         let comment_id = thread.comment.as_ref().map(|c| c.comment_id.clone()).unwrap_or_default();
         let queued = Queued {
             conversation: &thread,
@@ -39,23 +50,32 @@ impl Core {
             human_agent_tag: false,
             route: SendRoute::PublicReply { comment_id },
         };
-        self.queue_send(org, queued, content, fresh_ids()).await
+        self.queue_send(org, queued, content, ids).await
     }
 
     /// Queues a private reply to the author of `comment_id` (by default the thread's
-    /// top-level comment), into their DM conversation with the account.
+    /// top-level comment), into their DM conversation with the account. With an
+    /// Idempotency-Key, the same key and request answer the same (not 409).
     pub async fn reply_private(
         &self,
         org: &str,
         conversation_id: &str,
-        comment_id: Option<&str>,
-        text: String,
+        reply: PrivateReply<'_>,
     ) -> Result<PrivateReplyAccepted, AppError> {
-        let content = Outgoing::Text(text);
+        let content = Outgoing::Text(reply.text.to_owned());
         content.validate()?;
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
-        let comment = self.thread_comment(&thread, comment_id).await?;
+        let comment = self.thread_comment(&thread, reply.comment_id).await?;
         let comment_id = comment.external_message_id.clone().unwrap_or_default();
+        let fingerprint = format!("private\0{comment_id}\0{}", content.fingerprint());
+        let ids = match self.send_ids(org, reply.idempotency_key, conversation_id, &fingerprint).await? {
+            Ids::Go(ids) => ids,
+            Ids::Done(first) => {
+                let sent = self.messages().get_message(org, &first.message_id).await?;
+                let conversation_id = sent.map(|m| m.conversation_id).unwrap_or_default();
+                return Ok(PrivateReplyAccepted { accepted: first, conversation_id });
+            }
+        };
         if comment.from.is_empty() || comment.from == account.external_account_id {
             return Err(AppError::new(
                 ErrorCode::PrivateReplyUnavailable,
@@ -68,7 +88,7 @@ impl Core {
                 "Meta allows a private reply within 7 days of the comment",
             ));
         }
-        let accepted = self.reserve_private_reply(org, &comment_id).await?;
+        let accepted = self.reserve_private_reply(org, &comment_id, ids).await?;
         let dm = self.conversation_for(&account, &comment.from, self.now()).await?;
         let queued = Queued {
             conversation: &dm,
@@ -126,10 +146,14 @@ impl Core {
             .ok_or_else(|| AppError::new(ErrorCode::CommentNotFound, "no such comment in this thread"))
     }
 
-    /// Claims the comment's one private reply for a new send. A claim whose send was never
-    /// queued (its request died) is finished under its ids; a queued one is refused.
-    async fn reserve_private_reply(&self, org: &str, comment_id: &str) -> Result<SendAccepted, AppError> {
-        let fresh = fresh_ids();
+    /// Claims the comment's one private reply for the send `fresh`. A claim whose send was
+    /// never queued (its request died) is finished under its ids; a queued one is refused.
+    async fn reserve_private_reply(
+        &self,
+        org: &str,
+        comment_id: &str,
+        fresh: SendAccepted,
+    ) -> Result<SendAccepted, AppError> {
         let record = IdempotencyRecord {
             organization_id: org.to_owned(),
             key: format!("private-reply#{comment_id}"),
@@ -140,6 +164,9 @@ impl Core {
         let Some(earlier) = self.idempotency().reserve_idempotency_key(&record).await? else { return Ok(fresh) };
         let first: SendAccepted = serde_json::from_value(earlier.response)
             .map_err(|e| AppError::internal(format!("stored private reply unreadable: {e}")))?;
+        if first.job_id == fresh.job_id {
+            return Ok(first); // this very request, finishing what it started
+        }
         match self.jobs().get_job(org, &first.job_id).await? {
             None => Ok(first),
             Some(job) => Err(AppError::new(
@@ -150,8 +177,11 @@ impl Core {
     }
 }
 
-fn fresh_ids() -> SendAccepted {
-    SendAccepted { message_id: new_id("msg"), job_id: new_id("job"), status: "QUEUED".to_owned() }
+/// What an agent's private reply says, to which comment, under which Idempotency-Key.
+pub struct PrivateReply<'a> {
+    pub text: &'a str,
+    pub comment_id: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
 }
 
 /// A Graph refusal of a call made on the agent's behalf, as the API answers it.

@@ -245,7 +245,7 @@ impl Core {
         let Some(token) = self.access_token(account).await? else {
             return Ok(None);
         };
-        let fetched = self.graph.user_profile(token.host, &token.token, igsid).await;
+        let fetched = self.graph.user_profile(token.host, &token.token, igsid, account.provider).await;
         let profile = match fetched {
             Ok(p) => CustomerProfile {
                 organization_id: org.clone(),
@@ -378,9 +378,10 @@ impl IncomingMessage {
     }
 }
 
-/// A customer whose profile is unknown (a mention names no author: nobody to look up).
+/// A customer whose profile is unknown (a mention names no author: nobody to look up; a
+/// Messenger user has a name and never a handle).
 fn needs_contact(c: &Conversation) -> bool {
-    c.handle.is_none() && !c.participant_id.is_empty()
+    c.handle.is_none() && c.display_name.is_none() && !c.participant_id.is_empty()
 }
 
 /// What the `ENRICH_CONTACT` job would fill in: the customer, or a comment thread's permalink.

@@ -20,7 +20,7 @@ mod replay;
 mod send;
 mod tokens;
 
-pub use comment_replies::PrivateReplyAccepted;
+pub use comment_replies::{PrivateReply, PrivateReplyAccepted};
 pub use inbound::AcceptReport;
 pub use inbox::ListQuery;
 pub use jobs::JobOutcome;

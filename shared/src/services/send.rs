@@ -77,7 +77,7 @@ impl Outgoing {
     }
 
     /// What identifies the request for its idempotency key.
-    fn fingerprint(&self) -> String {
+    pub(super) fn fingerprint(&self) -> String {
         match self {
             Outgoing::Text(text) => text.clone(),
             Outgoing::Attachment(a) => format!("{}\0{}", a.kind, a.url),
@@ -152,16 +152,10 @@ impl Core {
         let now = self.now();
         let policy = self.config.reply_policy();
 
-        let mut accepted =
-            SendAccepted { message_id: new_id("msg"), job_id: new_id("job"), status: "QUEUED".to_owned() };
-        if let Some(key) = idempotency_key {
-            match self.reserve_key(org, key, conversation_id, &content.fingerprint(), &accepted).await? {
-                Reserved::New => {}
-                Reserved::Done(first) => return Ok(first),
-                // The first request died before its job existed: finish it under its ids.
-                Reserved::Unfinished(first) => accepted = first,
-            }
-        }
+        let accepted = match self.send_ids(org, idempotency_key, conversation_id, &content.fingerprint()).await? {
+            Ids::Go(ids) => ids,
+            Ids::Done(first) => return Ok(first),
+        };
 
         let human_agent_tag = policy.needs_human_agent_tag(conversation.last_inbound_at, now);
         let queued = Queued {
@@ -258,6 +252,25 @@ impl Core {
         Ok(reopened)
     }
 
+    /// The ids a send goes under: fresh ones, or with an Idempotency-Key the first request's
+    /// (`Done` when that one was queued: answer it again, send nothing more).
+    pub(super) async fn send_ids(
+        &self,
+        org: &str,
+        idempotency_key: Option<&str>,
+        conversation_id: &str,
+        fingerprint: &str,
+    ) -> Result<Ids, AppError> {
+        let fresh = SendAccepted { message_id: new_id("msg"), job_id: new_id("job"), status: "QUEUED".to_owned() };
+        let Some(key) = idempotency_key else { return Ok(Ids::Go(fresh)) };
+        Ok(match self.reserve_key(org, key, conversation_id, fingerprint, &fresh).await? {
+            Reserved::New => Ids::Go(fresh),
+            Reserved::Done(first) => Ids::Done(first),
+            // The first request died before its job existed: finish it under its ids.
+            Reserved::Unfinished(first) => Ids::Go(first),
+        })
+    }
+
     async fn reserve_key(
         &self,
         org: &str,
@@ -297,6 +310,12 @@ enum Reserved {
     New,
     Done(SendAccepted),
     Unfinished(SendAccepted),
+}
+
+/// See `Core::send_ids`.
+pub(super) enum Ids {
+    Go(SendAccepted),
+    Done(SendAccepted),
 }
 
 /// What a queued send goes into: its conversation, its account, how it goes out.

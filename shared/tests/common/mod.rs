@@ -236,6 +236,14 @@ impl TestApp {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `post` under an `Idempotency-Key`.
+    pub async fn post_with_key(&self, org: &str, path: &str, key: &str, body: Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        let request = self.client.post(url).bearer_auth(Self::token(org)).header("idempotency-key", key);
+        let r = request.json(&body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn delete(&self, org: &str, path: &str) -> (u16, Value) {
         let r = self.client.delete(format!("{}{path}", self.url)).bearer_auth(Self::token(org)).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
