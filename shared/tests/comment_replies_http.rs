@@ -208,3 +208,29 @@ async fn a_reply_retried_under_its_idempotency_key_answers_the_same_and_goes_out
     assert_eq!(calls_to(&app, "/replies").len(), 1);
     assert_eq!(calls_to(&app, "/messages").len(), 1);
 }
+
+#[tokio::test]
+async fn a_private_reply_whose_answer_is_lost_is_confirmed_by_its_dm_echo_not_sent_again() {
+    let (app, thread) = thread_app().await;
+    let path = format!("/api/inbox/conversations/{thread}/reply-private");
+    let (_, accepted) = app.post(ORG, &path, json!({"text": "Check your DMs"})).await;
+    *app.graph.state.answer_delay.lock().unwrap() = Some(StdDuration::from_secs(3600)); // no answer
+    let first = app.queue.take_due();
+    let outcome = app.core.process(&first[0]).await.unwrap();
+    assert!(matches!(outcome, JobOutcome::AwaitingConfirmation { .. }), "{outcome:?}");
+    // Meta's echo of the private reply, in the commenter's DM thread.
+    let echo = json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":1732460800000i64,"messaging":[
+        {"sender":{"id":IG_ACCOUNT},"recipient":{"id":CUSTOMER},"timestamp":1732460800000i64,
+         "message":{"mid":"m_private_echo","text":"Check your DMs","is_echo":true}}]}]});
+    assert_eq!(app.deliver(&echo.to_string()).await.status(), 200);
+    let ran = app.run_jobs().await;
+    assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded, "{ran:?}");
+    assert_eq!(calls_to(&app, "/messages").len(), 1, "sent once");
+    let dm = app.messages(ORG, accepted["conversationId"].as_str().unwrap()).await;
+    let ours: Vec<&Value> = dm.iter().filter(|m| m["direction"] == "OUTBOUND").collect();
+    assert_eq!(ours.len(), 1, "the echo folded into the reply: {ours:?}");
+    assert_eq!(
+        (ours[0]["externalMessageId"].as_str(), ours[0]["status"].as_str()),
+        (Some("m_private_echo"), Some("SENT"))
+    );
+}
