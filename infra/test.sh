@@ -60,12 +60,22 @@ if [ -z "$up" ]; then
 fi
 resources=$(.venv/bin/python infra/local_aws.py template.yaml)
 eval "$resources"
+echo "== the conversation-kind backfill on moto"
+(cd infra && ../.venv/bin/python test_backfill.py)
 # The AWS tests fail (not skip) when these are missing from here on.
 export REQUIRE_AWS_TESTS=1
 
 echo "== cargo test"
 # Extra arguments go to cargo test (e.g. `bash infra/test.sh -p inbox-shared -- --nocapture`).
 cargo test --workspace --locked "$@"
+# The workspace build enables inbox-shared's sqlite feature for inbox-local; the Lambda
+# binaries built beside it must still not contain SQLite (only the local server reaches it).
+for f in webhook inbox-api job-processor token-refresh; do
+  if [ -f "target/debug/$f" ] && grep -q sqlite3_prepare_v2 "target/debug/$f"; then
+    echo "$f links SQLite" >&2
+    exit 1
+  fi
+done
 
 # The OpenAPI document against the running local server: schemathesis generates requests
 # from it (deterministic seed) and fails on any 5xx or any answer the document does not

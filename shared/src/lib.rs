@@ -13,6 +13,9 @@ pub mod error;
 pub mod fixtures;
 pub mod http;
 pub mod lambda;
+/// The local server's start-up on SQLite: only with the `sqlite` feature (`inbox-local`).
+#[cfg(feature = "sqlite")]
+pub mod local;
 pub mod meta;
 pub mod metrics;
 pub mod ports;

@@ -9,8 +9,6 @@ use crate::adapters::graph_http::HttpGraphApi;
 use crate::adapters::kms_cipher::KmsCipher;
 use crate::adapters::memory_queue::MemoryQueue;
 use crate::adapters::memory_store::MemoryStore;
-#[cfg(feature = "sqlite")]
-use crate::adapters::sqlite::{self, Db, SqliteStore, queue::SqliteQueue};
 use crate::adapters::sqs_queue::SqsQueue;
 use crate::adapters::static_cipher::StaticKeyCipher;
 use crate::config::{Config, EmbeddedStore};
@@ -82,6 +80,20 @@ pub async fn build_core(config: Config) -> anyhow::Result<Built> {
 
 /// `build_core`, reusing the AWS SDK configuration start-up already loaded (`sdk`).
 pub async fn build_core_with(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
+    if config.table_name.is_none() && config.store == Some(EmbeddedStore::Sqlite) {
+        anyhow::bail!("STORE=sqlite is the local server's store (inbox-local); this process keeps data in memory");
+    }
+    assemble(config, sdk, None).await
+}
+
+/// The core on the configured adapters, or on `durable` (store and queue) when given and no
+/// AWS table and queue are configured. Only the local server passes one, so no Lambda
+/// binary links SQLite even when the workspace is built with the feature on.
+pub async fn assemble(
+    config: Config,
+    sdk: Option<aws_config::SdkConfig>,
+    durable: Option<Durable>,
+) -> anyhow::Result<Built> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let uses_aws = config.table_name.is_some() || config.jobs_queue_url.is_some() || config.kms_key_id.is_some();
     let aws = match (uses_aws, sdk) {
@@ -89,7 +101,6 @@ pub async fn build_core_with(config: Config, sdk: Option<aws_config::SdkConfig>)
         (true, Some(sdk)) => Some(sdk),
         (true, None) => Some(aws_config().await),
     };
-    let durable = durable_store(&config, &clock).await?;
     let store: Arc<dyn Store> = match (&config.table_name, &aws, &durable) {
         (Some(table), Some(aws), _) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
         (_, _, Some((store, _))) => store.clone(),
@@ -122,32 +133,12 @@ pub async fn build_core_with(config: Config, sdk: Option<aws_config::SdkConfig>)
     Ok(Built { core: Arc::new(core), local_queue })
 }
 
+/// A store that outlives the process, with the jobs queue beside it (the local server's
+/// SQLite file: `crate::local`).
+pub type Durable = (Arc<dyn Store>, Arc<dyn LocalQueue>);
+
 /// The static-key cipher. In development without a key, the tokens of a store that
 /// outlives the process (`durable`) are sealed with a key kept beside it.
-/// The SQLite store and the jobs queue in its file, when the configuration asks for them
-/// (`STORE=sqlite` without `TABLE_NAME`).
-#[cfg(feature = "sqlite")]
-async fn durable_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Option<Durable>> {
-    if config.table_name.is_some() || config.store != Some(EmbeddedStore::Sqlite) {
-        return Ok(None);
-    }
-    let path = config.data_dir.join("inbox.sqlite3");
-    let db = Db::open(&path, sqlite::DEFAULT_GROUP).with_context(|| format!("opening {}", path.display()))?;
-    let queue = SqliteQueue::open(db.clone(), clock.clone()).await?;
-    tracing::info!(path = %path.display(), "data and queued jobs kept in SQLite");
-    Ok(Some((Arc::new(SqliteStore::new(db)), Arc::new(queue))))
-}
-
-#[cfg(not(feature = "sqlite"))]
-async fn durable_store(config: &Config, _clock: &Arc<dyn Clock>) -> anyhow::Result<Option<Durable>> {
-    match (&config.table_name, config.store) {
-        (None, Some(EmbeddedStore::Sqlite)) => anyhow::bail!("STORE=sqlite: this binary is built without SQLite"),
-        _ => Ok(None),
-    }
-}
-
-type Durable = (Arc<dyn Store>, Arc<dyn LocalQueue>);
-
 fn static_cipher(config: &Config, durable: bool) -> anyhow::Result<Arc<dyn TokenCipher>> {
     match &config.token_encryption_key {
         Some(_) if !config.is_development() && !config.allow_static_token_key => anyhow::bail!(

@@ -4,7 +4,7 @@
 //! inbox API signed with `AUTH_JWT_SECRET` (or the development default).
 
 use anyhow::Context;
-use inbox_shared::config::{AppEnv, Config, EmbeddedStore};
+use inbox_shared::config::AppEnv;
 use inbox_shared::{http, runtime, secrets, worker};
 
 #[tokio::main]
@@ -25,8 +25,7 @@ async fn main() -> anyhow::Result<()> {
     runtime::init_tracing(false);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
     // The local server keeps its data (SQLite under DATA_DIR) unless STORE says otherwise.
-    let config = Config { store: config.store.or(Some(EmbeddedStore::Sqlite)), ..config };
-    let built = runtime::build_core_with(config, sdk).await?;
+    let built = inbox_shared::local::build_local_core(config, sdk).await?;
     let core = built.core;
     match (built.local_queue, &core.config.jobs_queue_url) {
         (Some(queue), _) => drop(tokio::spawn(worker::run_local_worker(core.clone(), queue))),
