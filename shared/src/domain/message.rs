@@ -149,18 +149,15 @@ impl Message {
                 meta.insert("hiddenAt".into(), serde_json::json!(at));
             }
             MessageChange::Delivered => {
-                if self.direction != Direction::Outbound || self.status != MessageStatus::Sent {
+                if !receipt_moves(self.direction, &mut self.status, MessageStatus::Delivered) {
                     return false;
                 }
-                self.status = MessageStatus::Delivered;
                 meta.insert("deliveredAt".into(), serde_json::json!(at));
             }
             MessageChange::Read => {
-                let readable = matches!(self.status, MessageStatus::Sent | MessageStatus::Delivered);
-                if self.direction != Direction::Outbound || !readable {
+                if !receipt_moves(self.direction, &mut self.status, MessageStatus::Read) {
                     return false;
                 }
-                self.status = MessageStatus::Read;
                 meta.insert("readAt".into(), serde_json::json!(at));
             }
         }
@@ -186,4 +183,18 @@ fn set_reaction(
         }
         None => reactions.remove(by).is_some(),
     }
+}
+
+/// A receipt for our outbound message moves it forward (SENT → DELIVERED → READ), never
+/// back: true when it moved.
+fn receipt_moves(direction: Direction, status: &mut MessageStatus, to: MessageStatus) -> bool {
+    let from: &[MessageStatus] = match to {
+        MessageStatus::Delivered => &[MessageStatus::Sent],
+        _ => &[MessageStatus::Sent, MessageStatus::Delivered],
+    };
+    if direction != Direction::Outbound || !from.contains(status) {
+        return false;
+    }
+    *status = to;
+    true
 }

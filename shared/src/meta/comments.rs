@@ -15,6 +15,9 @@ use super::webhook::{EventKind, MessagingEvent};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comment {
     pub id: String,
+    /// `from.id` as Meta gave it (with Instagram Login, the commenter's Instagram user id;
+    /// the event's sender is then `from.self_ig_scoped_id`, the id their DMs carry).
+    pub from_id: Option<String>,
     /// The top-level comment this one replies to (Instagram nests one level).
     pub parent_id: Option<String>,
     pub text: Option<String>,
@@ -69,6 +72,8 @@ struct WireFrom {
     id: Value,
     #[serde(default)]
     username: Option<String>,
+    #[serde(default)]
+    self_ig_scoped_id: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -96,13 +101,17 @@ pub fn comment_event(field: &str, value: &Value, entry_id: &str) -> Result<Messa
         Some(other) => return Err(format!("{field} change with an unknown verb {other:?}")),
     };
     let mention = field == "mentions";
-    let from = w.from.as_ref().and_then(|f| super::id_string(&f.id));
+    let from_id = w.from.as_ref().and_then(|f| super::id_string(&f.id));
+    // The id the commenter's DMs carry, so a private reply joins the thread they write in.
+    let scoped = w.from.as_ref().and_then(|f| f.self_ig_scoped_id.as_ref()).and_then(super::id_string);
+    let from = scoped.or(from_id.clone());
     if from.is_none() && !mention && verb == CommentVerb::Add {
         return Err(format!("{field} change without its author (from.id)"));
     }
     let media_id =
         w.media.as_ref().and_then(|m| super::id_string(&m.id)).or(w.media_id.as_ref().and_then(super::id_string));
     let comment = Comment {
+        from_id,
         parent_id: w.parent_id.as_ref().and_then(super::id_string),
         text: w.text,
         username: w.from.as_ref().and_then(|f| f.username.clone()),
@@ -145,6 +154,12 @@ mod tests {
         let m = comment_event("mentions", &mention, "1").unwrap();
         let EventKind::Comment(c) = &m.kind else { panic!() };
         assert!(c.mention && m.sender.is_empty() && c.id == "17999");
+        // Instagram Login: the commenter's messaging id is `self_ig_scoped_id`.
+        let login = json!({"from":{"id":"17841474524784050","username":"ana","self_ig_scoped_id":"2105722729836161"},
+                           "media":{"id":"18172143295349192","media_product_type":"FEED"},"id":"17919697626119712","text":"hi"});
+        let e = comment_event("comments", &login, "1").unwrap();
+        let EventKind::Comment(c) = &e.kind else { panic!() };
+        assert_eq!((e.sender.as_str(), c.from_id.as_deref()), ("2105722729836161", Some("17841474524784050")));
     }
 
     #[test]

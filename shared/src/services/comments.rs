@@ -13,7 +13,6 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::meta::comments::Comment;
 use crate::meta::webhook::Item;
-use crate::ports::Appended;
 
 use super::Core;
 use super::inbound::Outcome;
@@ -35,7 +34,10 @@ impl Core {
         let now = self.now();
         // Our own reply, as Meta notifies it too: the account's side of the thread, and the
         // echo that confirms a public reply whose answer was lost (`confirm.rs`).
-        let ours = item.event.sender == account.external_account_id;
+        let ours = [Some(&item.event.sender), c.from_id.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|id| *id == account.external_account_id);
         let direction = if ours { Direction::Outbound } else { Direction::Inbound };
         let to = if ours { &conversation.participant_id } else { &account.external_account_id };
         let message = Message {
@@ -61,13 +63,7 @@ impl Core {
             (None, false) => String::new(),
         };
         let activity = Activity { direction, at, preview: Some(preview), recorded_at: now };
-        match self.conversations().append_message(&conversation, &message, &activity).await? {
-            Appended::Duplicate(_) => Ok(Outcome::Duplicate),
-            Appended::New { conversation, .. } => {
-                self.after_new_message(&conversation, &message).await?;
-                Ok(Outcome::Stored)
-            }
-        }
+        self.append_new(&conversation, &message, &activity).await
     }
 
     /// The conversation of the comment's thread (its top-level comment), opened by the first

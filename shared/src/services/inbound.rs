@@ -93,6 +93,18 @@ impl Core {
                 return Ok(Outcome::KeptRaw);
             }
         };
+        self.accept_message(&account, item, incoming, at).await
+    }
+
+    /// A message-like event (message, echo, postback) into its customer's conversation.
+    async fn accept_message(
+        &self,
+        account: &ConnectedAccount,
+        item: &Item,
+        incoming: IncomingMessage,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        let event = &item.event;
         let direction = if event.is_echo() { Direction::Outbound } else { Direction::Inbound };
         // A redelivery is recognised by its Meta id in the same round trip as the conversation
         // is found: one lookup each, side by side.
@@ -103,7 +115,7 @@ impl Core {
                 None => Ok(None),
             }
         };
-        let (seen, conversation) = tokio::join!(seen, self.conversation_for(&account, event.customer_id(), at));
+        let (seen, conversation) = tokio::join!(seen, self.conversation_for(account, event.customer_id(), at));
         if seen?.is_some() {
             return Ok(Outcome::Duplicate);
         }
@@ -127,10 +139,20 @@ impl Core {
             updated_at: now,
         };
         let activity = Activity { direction, at, preview: Some(incoming.preview()), recorded_at: now };
-        match self.conversations().append_message(&conversation, &message, &activity).await? {
+        self.append_new(&conversation, &message, &activity).await
+    }
+
+    /// Appends a new message once (by its Meta id), then what it sets off.
+    pub(super) async fn append_new(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+        activity: &Activity,
+    ) -> Result<Outcome, AppError> {
+        match self.conversations().append_message(conversation, message, activity).await? {
             Appended::Duplicate(_) => Ok(Outcome::Duplicate),
             Appended::New { conversation, .. } => {
-                self.after_new_message(&conversation, &message).await?;
+                self.after_new_message(&conversation, message).await?;
                 Ok(Outcome::Stored)
             }
         }
