@@ -13,10 +13,21 @@ use crate::ports::SystemClock;
 use crate::runtime::{Built, Durable, assemble};
 
 /// The local server's core: SQLite under `DATA_DIR` unless `STORE=memory` or `TABLE_NAME`.
+/// In development without `TOKEN_ENCRYPTION_KEY` (or KMS), the stored tokens are sealed with
+/// a key kept beside the file, so they can be opened after a restart.
 pub async fn build_local_core(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
     let durable = match (&config.table_name, config.store.unwrap_or(EmbeddedStore::Sqlite)) {
         (None, EmbeddedStore::Sqlite) => Some(open(&config).await?),
         _ => None,
+    };
+    let keyless = config.token_encryption_key.is_none() && config.kms_key_id.is_none() && config.is_development();
+    let config = match durable.is_some() && keyless {
+        true => Config {
+            token_encryption_key: Some(local_token_key(&config.data_dir.join("token.key"))?),
+            token_encryption_key_id: Some("local-1".to_owned()),
+            ..config
+        },
+        false => config,
     };
     assemble(config, sdk, durable).await
 }
@@ -27,4 +38,25 @@ async fn open(config: &Config) -> anyhow::Result<Durable> {
     let queue = SqliteQueue::open(db.clone(), Arc::new(SystemClock)).await?;
     tracing::info!(path = %path.display(), "data and queued jobs kept in SQLite");
     Ok((Arc::new(SqliteStore::new(db)), Arc::new(queue)))
+}
+
+/// The development token key kept at `path` (created on first use, readable by its owner
+/// only), so tokens stored in the SQLite file can be opened after a restart.
+fn local_token_key(path: &std::path::Path) -> anyhow::Result<String> {
+    use base64::Engine;
+    use rand::RngCore;
+    if let Ok(key) = std::fs::read_to_string(path) {
+        return Ok(key.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut file, key.as_bytes())?;
+    tracing::warn!(path = %path.display(), "TOKEN_ENCRYPTION_KEY unset: tokens are sealed with a key kept in this file");
+    Ok(key)
 }

@@ -117,7 +117,7 @@ pub async fn assemble(
         };
     let cipher: Arc<dyn TokenCipher> = match (&config.kms_key_id, &aws) {
         (Some(key), Some(aws)) => Arc::new(KmsCipher::new(aws_sdk_kms::Client::new(aws), key)),
-        _ => static_cipher(&config, durable.is_some())?,
+        _ => static_cipher(&config)?,
     };
     let graph = Arc::new(HttpGraphApi::from_config(&config));
     let core = Core {
@@ -137,9 +137,9 @@ pub async fn assemble(
 /// SQLite file: `crate::local`).
 pub type Durable = (Arc<dyn Store>, Arc<dyn LocalQueue>);
 
-/// The static-key cipher. In development without a key, the tokens of a store that
-/// outlives the process (`durable`) are sealed with a key kept beside it.
-fn static_cipher(config: &Config, durable: bool) -> anyhow::Result<Arc<dyn TokenCipher>> {
+/// The static-key cipher (`TOKEN_ENCRYPTION_KEY`), or in development without one a key that
+/// lives only in this process.
+fn static_cipher(config: &Config) -> anyhow::Result<Arc<dyn TokenCipher>> {
     match &config.token_encryption_key {
         Some(_) if !config.is_development() && !config.allow_static_token_key => anyhow::bail!(
             "TOKEN_ENCRYPTION_KEY in production needs ALLOW_STATIC_TOKEN_KEY=true: KMS_KEY_ID is the production cipher"
@@ -152,10 +152,6 @@ fn static_cipher(config: &Config, durable: bool) -> anyhow::Result<Arc<dyn Token
                 .context("TOKEN_ENCRYPTION_KEY")?;
             Ok(Arc::new(cipher))
         }
-        None if config.is_development() && durable => {
-            let key = local_token_key(&config.data_dir.join("token.key"))?;
-            Ok(Arc::new(StaticKeyCipher::from_base64("local-1", &key).map_err(anyhow::Error::msg)?))
-        }
         None if config.is_development() => {
             tracing::warn!(
                 "TOKEN_ENCRYPTION_KEY unset: tokens are encrypted with a key that lives only in this process"
@@ -164,27 +160,6 @@ fn static_cipher(config: &Config, durable: bool) -> anyhow::Result<Arc<dyn Token
         }
         None => anyhow::bail!("TOKEN_ENCRYPTION_KEY (or KMS_KEY_ID) is required in production"),
     }
-}
-
-/// The development token key kept at `path` (created on first use, readable by its owner
-/// only), so tokens stored in the SQLite file can be opened after a restart.
-fn local_token_key(path: &std::path::Path) -> anyhow::Result<String> {
-    use base64::Engine;
-    use rand::RngCore;
-    if let Ok(key) = std::fs::read_to_string(path) {
-        return Ok(key.trim().to_owned());
-    }
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let key = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    std::io::Write::write_all(&mut file, key.as_bytes())?;
-    tracing::warn!(path = %path.display(), "TOKEN_ENCRYPTION_KEY unset: tokens are sealed with a key kept in this file");
-    Ok(key)
 }
 
 /// Runs the HTTP Router as an API Gateway Lambda function (webhook, inbox API): production

@@ -75,6 +75,14 @@ impl ConnectedAccount {
         }
     }
 
+    /// The channel and external id a route key names (the inverse of `route_key`).
+    pub fn parse_route_key(key: &str) -> (Provider, &str) {
+        match key.strip_prefix("messenger:") {
+            Some(page) => (Provider::Messenger, page),
+            None => (Provider::Instagram, key),
+        }
+    }
+
     pub fn is_env_fallback(&self) -> bool {
         self.id == ENV_FALLBACK_ACCOUNT_ID
     }

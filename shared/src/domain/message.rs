@@ -92,6 +92,21 @@ pub fn message_preview(text: Option<&str>, attachments: &[Value], unsupported: b
 pub const UNSENT_PREVIEW: &str = "[message unsent]";
 
 impl Message {
+    /// Meta took it, under `external_id`.
+    pub fn mark_sent(&mut self, external_id: &str, at: DateTime<Utc>) {
+        self.status = MessageStatus::Sent;
+        self.external_message_id = Some(external_id.to_owned());
+        self.error_code = None;
+        self.updated_at = at;
+    }
+
+    /// The send failed for good with the stable error `code`.
+    pub fn mark_failed(&mut self, code: &str, at: DateTime<Utc>) {
+        self.status = MessageStatus::Failed;
+        self.error_code = Some(code.to_owned());
+        self.updated_at = at;
+    }
+
     pub fn preview(&self) -> String {
         let unsupported = self.meta_json.get("unsupported").is_some();
         message_preview(self.text.as_deref(), &self.attachments, unsupported)

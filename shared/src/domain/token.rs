@@ -60,6 +60,15 @@ pub struct OAuthToken {
 }
 
 impl OAuthToken {
+    /// Takes the refresh lease until `lease_until`, unless another run holds it at `now`.
+    pub fn take_refresh_lease(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> bool {
+        if self.refresh_lease_until.is_some_and(|l| l > now) {
+            return false;
+        }
+        self.refresh_lease_until = Some(lease_until);
+        true
+    }
+
     /// A token just obtained (or refreshed) at `now`.
     pub fn issued(
         organization_id: &str,

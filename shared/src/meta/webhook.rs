@@ -44,10 +44,7 @@ impl Item {
     /// An item again from what `raw` kept (queued, or kept for replay) under its `route_key`:
     /// a messaging item, or a comment change (`{"field","value"}`).
     pub fn from_raw(route_key: &str, entry_time: Option<DateTime<Utc>>, raw: Value) -> Result<Item, String> {
-        let (provider, entry_id) = match route_key.strip_prefix("messenger:") {
-            Some(page) => (Provider::Messenger, page),
-            None => (Provider::Instagram, route_key),
-        };
+        let (provider, entry_id) = ConnectedAccount::parse_route_key(route_key);
         let field = raw.get("field").and_then(Value::as_str).filter(|f| super::comments::is_comment_field(f));
         let event = match (field, raw.get("value")) {
             (Some(field), Some(value)) => super::comments::comment_event(field, value, entry_id)?,

@@ -2,7 +2,7 @@
 //! accounts.
 
 use crate::domain::TokenKind;
-use crate::domain::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID, Provider};
+use crate::domain::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{CipherError, GraphHost, TokenContext};
 
@@ -29,10 +29,7 @@ impl Core {
         let Some(org) = dev_org.or(self.config.default_organization_id.as_deref()) else {
             return Ok(None);
         };
-        let (provider, external_id) = match external_id.strip_prefix("messenger:") {
-            Some(page) => (Provider::Messenger, page),
-            None => (Provider::Instagram, external_id),
-        };
+        let (provider, external_id) = ConnectedAccount::parse_route_key(external_id);
         let fallback =
             ConnectedAccount::env_fallback(org, external_id, self.config.fallback_account.page_id.clone(), self.now());
         Ok(Some(ConnectedAccount { provider, ..fallback }))

@@ -7,13 +7,11 @@
 
 use serde::Serialize;
 
-use crate::domain::{
-    ConnectedAccount, Conversation, ConversationKind, IdempotencyRecord, Message, MessageChange, PRIVATE_REPLY_WINDOW,
-};
+use crate::domain::{ConnectedAccount, Conversation, ConversationKind, Message, MessageChange, PRIVATE_REPLY_WINDOW};
 use crate::error::{AppError, ErrorCode};
 
 use super::Core;
-use super::send::{Ids, Outgoing, Queued, SendAccepted, SendRoute};
+use super::send::{Ids, Outgoing, Queued, Reserved, SendAccepted, SendRoute};
 
 /// The answer of `reply-private`: the send, and the DM conversation it went into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -154,24 +152,13 @@ impl Core {
         comment_id: &str,
         fresh: SendAccepted,
     ) -> Result<SendAccepted, AppError> {
-        let record = IdempotencyRecord {
-            organization_id: org.to_owned(),
-            key: format!("private-reply#{comment_id}"),
-            request_digest: String::new(),
-            response: serde_json::to_value(&fresh).expect("answer serialises"),
-            created_at: self.now(),
-        };
-        let Some(earlier) = self.idempotency().reserve_idempotency_key(&record).await? else { return Ok(fresh) };
-        let first: SendAccepted = serde_json::from_value(earlier.response)
-            .map_err(|e| AppError::internal(format!("stored private reply unreadable: {e}")))?;
-        if first.job_id == fresh.job_id {
-            return Ok(first); // this very request, finishing what it started
-        }
-        match self.jobs().get_job(org, &first.job_id).await? {
-            None => Ok(first),
-            Some(job) => Err(AppError::new(
+        let key = format!("private-reply#{comment_id}");
+        match self.claim_ids(org, &key, "private-reply", &fresh).await? {
+            Reserved::New => Ok(fresh),
+            Reserved::Unfinished(first) => Ok(first),
+            Reserved::Done(first) => Err(AppError::new(
                 ErrorCode::PrivateReplyAlreadySent,
-                format!("this comment already has its private reply (job {})", job.id),
+                format!("this comment already has its private reply (job {})", first.job_id),
             )),
         }
     }

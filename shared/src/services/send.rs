@@ -284,10 +284,23 @@ impl Core {
         }
         let digest =
             hex::encode(Sha256::new().chain_update(conversation_id).chain_update([0]).chain_update(text).finalize());
+        self.claim_ids(org, key, &digest, accepted).await
+    }
+
+    /// Reserves `key` in the organization's idempotency space for the send `accepted` (a
+    /// request's Idempotency-Key, or a comment's one private reply). Held already: the first
+    /// holder's ids, `Done` once its job exists; a holder with another `digest` is refused.
+    pub(super) async fn claim_ids(
+        &self,
+        org: &str,
+        key: &str,
+        digest: &str,
+        accepted: &SendAccepted,
+    ) -> Result<Reserved, AppError> {
         let record = IdempotencyRecord {
             organization_id: org.to_owned(),
             key: key.to_owned(),
-            request_digest: digest.clone(),
+            request_digest: digest.to_owned(),
             response: serde_json::to_value(accepted).expect("answer serialises"),
             created_at: self.now(),
         };
@@ -306,7 +319,7 @@ impl Core {
     }
 }
 
-enum Reserved {
+pub(super) enum Reserved {
     New,
     Done(SendAccepted),
     Unfinished(SendAccepted),

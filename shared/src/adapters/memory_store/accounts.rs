@@ -78,11 +78,7 @@ impl AccountStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         Ok(self.with(|t| {
             let Some(tok) = t.tokens.get_mut(&token_key(org, account_id, kind)) else { return false };
-            if tok.refresh_lease_until.is_some_and(|l| l > now) {
-                return false;
-            }
-            tok.refresh_lease_until = Some(lease_until);
-            true
+            tok.take_refresh_lease(now, lease_until)
         }))
     }
 

@@ -89,10 +89,7 @@ impl MessageStore for MemoryStore {
             }
             let Some(m) = t.messages.get_mut(&key(org, id)) else { return MarkSent::NotFound };
             t.message_ids.insert(key(org, external_id), id.to_owned());
-            m.status = MessageStatus::Sent;
-            m.external_message_id = Some(external_id.to_owned());
-            m.error_code = None;
-            m.updated_at = at;
+            m.mark_sent(external_id, at);
             MarkSent::Sent(Box::new(m.clone()))
         }))
     }
@@ -106,9 +103,7 @@ impl MessageStore for MemoryStore {
     ) -> Result<Option<Message>, StoreError> {
         Ok(self.with(|t| {
             let m = t.messages.get_mut(&key(org, id))?;
-            m.status = MessageStatus::Failed;
-            m.error_code = Some(code.to_owned());
-            m.updated_at = at;
+            m.mark_failed(code, at);
             Some(m.clone())
         }))
     }

@@ -153,12 +153,11 @@ impl AccountStore for SqliteStore {
         self.db
             .call(move |conn| {
                 let Some(mut tok) = token(conn, &org, &account_id, kind)? else { return Ok(false) };
-                if tok.refresh_lease_until.is_some_and(|l| l > now) {
-                    return Ok(false);
+                let taken = tok.take_refresh_lease(now, lease_until);
+                if taken {
+                    save_token(conn, &tok)?;
                 }
-                tok.refresh_lease_until = Some(lease_until);
-                save_token(conn, &tok)?;
-                Ok(true)
+                Ok(taken)
             })
             .await
     }

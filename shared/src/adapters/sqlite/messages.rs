@@ -4,7 +4,7 @@ use rusqlite::{Connection, params};
 
 use super::conversations::update_conversation;
 use super::*;
-use crate::domain::{Activity, Conversation, Message, MessageChange, MessageStatus};
+use crate::domain::{Activity, Conversation, Message, MessageChange};
 use crate::ports::{MarkSent, MessageStore, RawEvent};
 
 pub(super) fn save_message(conn: &Connection, m: &Message) -> Result<(), StoreError> {
@@ -161,10 +161,7 @@ impl MessageStore for SqliteStore {
                     return Ok(MarkSent::IdTakenBy(Box::new(holder)));
                 }
                 let Some(mut m) = message_row(conn, &org, &id)? else { return Ok(MarkSent::NotFound) };
-                m.status = MessageStatus::Sent;
-                m.external_message_id = Some(mid);
-                m.error_code = None;
-                m.updated_at = at;
+                m.mark_sent(&mid, at);
                 save_message(conn, &m)?;
                 Ok(MarkSent::Sent(Box::new(m)))
             })
@@ -179,12 +176,7 @@ impl MessageStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
         let code = owned(code);
-        self.update(org, id, move |m| {
-            m.status = MessageStatus::Failed;
-            m.error_code = Some(code);
-            m.updated_at = at;
-        })
-        .await
+        self.update(org, id, move |m| m.mark_failed(&code, at)).await
     }
 
     async fn update_message(
