@@ -23,7 +23,7 @@ use inbox_shared::domain::TokenKind;
 use inbox_shared::meta::webhook;
 use inbox_shared::ports::{QueueMessage, SystemClock, ThreadRngJitter};
 use inbox_shared::services::{Core, JobOutcome};
-use inbox_shared::testing::fake_graph::FakeGraph;
+use inbox_shared::testing::fake_graph::{FakeGraph, Object};
 use inbox_shared::testing::local_aws::{CUSTOMER, IG_ACCOUNT, PAGE_ID, local_aws};
 use inbox_shared::testing::seed;
 
@@ -115,9 +115,10 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
     let kms = aws_sdk_kms::Client::from_conf(
         aws_sdk_kms::config::Builder::from(&aws.sdk).interceptor(counter.clone()).build(),
     );
-    let vars = [("META_APP_SECRET", "s"), ("GRAPH_API_BASE_URL", graph.url.as_str())];
+    let mut vars = vec![("META_APP_SECRET", "s".to_owned())];
+    vars.extend(graph.env());
     let config =
-        Config::from_lookup(AppEnv::Production, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+        Config::from_lookup(AppEnv::Production, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
     let core = Core {
         graph: Arc::new(HttpGraphApi::from_config(&config)),
@@ -130,6 +131,9 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
         pacer: Default::default(),
     };
     seed::connect_account(&core, "org_calls", "acc_calls", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
+    // Meta knows the Page and the customer who writes (the webhooks below are Meta's).
+    graph.world().page(PAGE_ID, "EAAB-t");
+    graph.world().know(CUSTOMER, Object::InstagramUser);
     let now_ms = chrono::Utc::now().timestamp_millis();
     core.accept_webhook(text("first", now_ms - 1000), None).await.unwrap();
     // The new customer's profile lookup, queued by the first message.

@@ -131,7 +131,7 @@ proptest! {
 
 #[test]
 fn bearer_tokens_of_any_shape_are_refused_without_a_panic() {
-    let config = config(AppEnv::Production, &[], "http://127.0.0.1:9");
+    let config = config(AppEnv::Production, &[], &[("GRAPH_API_BASE_URL", "http://127.0.0.1:9".into())]);
     let mut runner = proptest::test_runner::TestRunner::default();
     runner
         .run(&".{0,300}", |token| {

@@ -70,7 +70,8 @@ async fn a_reply_reaches_the_graph_api_and_ends_sent() {
     assert_eq!(calls[0].authorization.as_deref(), Some(format!("Bearer {TOKEN}").as_str()));
     assert_eq!(
         calls[0].body,
-        json!({"recipient": {"id": CUSTOMER}, "message": {"text": "We do! Shipping takes 3 days."}})
+        json!({"recipient": {"id": CUSTOMER}, "message": {"text": "We do! Shipping takes 3 days."},
+               "messaging_type": "RESPONSE"})
     );
 
     let sent = message(&app, &conv, message_id).await;
@@ -384,25 +385,65 @@ async fn human_agent_replies_after_24_hours_carry_the_tag() {
     app.deliver(&fixtures::webhook("text.json")).await;
     let conv = app.conversations(ORG).await[0]["id"].as_str().unwrap().to_owned();
     send(&app, &conv, "within a day").await;
+    app.run_jobs().await;
     app.clock.advance(Duration::hours(30));
     send(&app, &conv, "two days later").await;
     app.run_jobs().await;
     let calls = sends(&app);
-    assert_eq!(calls[0].body.get("tag"), None);
+    assert_eq!((calls[0].body.get("tag"), &calls[0].body["messaging_type"]), (None, &json!("RESPONSE")));
     assert_eq!(calls[1].body["tag"], "HUMAN_AGENT");
     assert_eq!(calls[1].body["messaging_type"], "MESSAGE_TAG");
+}
+
+/// The tag is decided when each attempt is made: a reply queued inside the 24 h and retried
+/// after it goes out under HUMAN_AGENT (a person wrote it), or, written by an automation,
+/// not at all.
+#[tokio::test]
+async fn the_tag_is_decided_at_each_attempt_and_never_for_an_automated_reply() {
+    let app = TestApp::with(inbox_shared::config::AppEnv::Production, &[("INSTAGRAM_HUMAN_AGENT_TAG", "true")]).await;
+    app.connect_account(ORG, "acc_a", IG_ACCOUNT, TOKEN).await;
+    app.deliver(&fixtures::webhook("text.json")).await;
+    let conv = app.conversations(ORG).await[0]["id"].as_str().unwrap().to_owned();
+    app.run_jobs().await; // the customer's profile
+    // The last second of the window (the fixture's DM came at 1732460000.123 s).
+    let inbound = chrono::DateTime::from_timestamp_millis(1_732_460_000_123).unwrap();
+    app.clock.set(inbound + Duration::hours(24) - Duration::seconds(1));
+    app.graph.answer(500, &[], &fixtures::graph("error_temporary.json"));
+    app.graph.answer(500, &[], &fixtures::graph("error_temporary.json"));
+    let path = format!("/api/inbox/conversations/{conv}/send-text");
+    let (status, person) = app.post(ORG, &path, json!({"text": "on it"})).await;
+    assert_eq!(status, 202, "{person}");
+    let (status, bot) = app.post(ORG, &path, json!({"text": "auto: we got it", "automated": true})).await;
+    assert_eq!(status, 202, "{bot}");
+    let ran = app.run_jobs().await; // both refused once for now, retried after the 24 h
+    assert!(ran.iter().any(|(at, _)| *at > inbound + Duration::hours(24)), "{ran:?}");
+    let calls = sends(&app);
+    let tagged: Vec<&GraphCall> = calls.iter().filter(|c| c.body["tag"] == "HUMAN_AGENT").collect();
+    assert_eq!(tagged.len(), 1, "{calls:?}");
+    assert_eq!(tagged[0].body["message"]["text"], "on it");
+    assert!(calls.iter().all(|c| c.body["message"]["text"] != "auto: we got it" || c.body.get("tag").is_none()));
+    let job = |accepted: &Value| accepted["jobId"].as_str().unwrap().to_owned();
+    let (_, bot_job) = app.get(ORG, &format!("/api/integrations/jobs/{}", job(&bot))).await;
+    assert_eq!(
+        (bot_job["status"].as_str(), bot_job["lastError"]["code"].as_str()),
+        (Some("FAILED"), Some("MESSAGING_WINDOW_CLOSED"))
+    );
+    let (_, person_job) = app.get(ORG, &format!("/api/integrations/jobs/{}", job(&person))).await;
+    assert_eq!(person_job["status"], "SUCCEEDED");
+    // After 24 h an automation cannot even queue one; a person still can.
+    let (status, body) = app.post(ORG, &path, json!({"text": "auto again", "automated": true})).await;
+    assert_eq!((status, error_code(&body)), (422, "MESSAGING_WINDOW_CLOSED"));
+    assert_eq!(app.post(ORG, &path, json!({"text": "a person again"})).await.0, 202);
 }
 
 #[tokio::test]
 async fn an_instagram_login_account_sends_from_its_own_id_with_its_user_token() {
     use inbox_shared::domain::{OAuthToken, TokenKind};
     use inbox_shared::ports::TokenContext;
-    let instagram = FakeGraph::start().await; // graph.instagram.com, apart from graph.facebook.com
-    let app =
-        TestApp::with(inbox_shared::config::AppEnv::Production, &[("INSTAGRAM_GRAPH_API_BASE_URL", &instagram.url)])
-            .await;
+    let app = TestApp::prod().await;
     let account = app.connect_account(ORG, "acc_ig", IG_ACCOUNT, "unused").await;
     app.store.delete_token(ORG, "acc_ig", TokenKind::Page).await.unwrap();
+    app.graph.world().instagram_login(IG_ACCOUNT, "IGAA-instagram-user-token");
     let ctx = TokenContext { organization_id: ORG, connected_account_id: "acc_ig" };
     let encrypted = app.cipher.encrypt("IGAA-instagram-user-token", &ctx).await.unwrap();
     let expires = Some(app.clock_now() + Duration::days(60));
@@ -410,17 +451,18 @@ async fn an_instagram_login_account_sends_from_its_own_id_with_its_user_token() 
     app.store.put_token(&token).await.unwrap();
     app.deliver(&fixtures::webhook("text.json")).await;
     app.run_jobs().await;
-    let profile = instagram.calls().remove(0);
+    // graph.instagram.com, apart from graph.facebook.com
+    let instagram = || app.graph.calls().into_iter().filter(|c| c.host == Host::Instagram).collect::<Vec<_>>();
+    let profile = instagram().remove(0);
     assert_eq!(profile.path, format!("/v21.0/{CUSTOMER}"));
     assert_eq!(profile.authorization.as_deref(), Some("Bearer IGAA-instagram-user-token"));
     let conv = app.conversations(ORG).await[0]["id"].as_str().unwrap().to_owned();
     send(&app, &conv, "hi from Instagram Login").await;
     assert_eq!(app.run_jobs().await.last().unwrap().1, JobOutcome::Succeeded);
-    let call =
-        instagram.calls().into_iter().find(|c| c.path.ends_with("/messages")).expect("sent on graph.instagram.com");
+    let call = instagram().into_iter().find(|c| c.path.ends_with("/messages")).expect("sent on graph.instagram.com");
     assert_eq!(call.path, format!("/v21.0/{IG_ACCOUNT}/messages"));
     assert_eq!(call.authorization.as_deref(), Some("Bearer IGAA-instagram-user-token"));
-    assert!(app.graph.calls().is_empty(), "nothing went to graph.facebook.com");
+    assert!(app.graph.calls().iter().all(|c| c.host == Host::Instagram), "nothing went to graph.facebook.com");
 }
 
 #[tokio::test]
@@ -447,7 +489,8 @@ async fn an_agent_sends_media_by_url() {
     let call = sends(&app).remove(0);
     assert_eq!(
         call.body,
-        json!({"recipient": {"id": CUSTOMER}, "message": {"attachment": {"type": "image", "payload": {"url": "https://cdn.example.com/catalogue/sandals.jpg"}}}})
+        json!({"recipient": {"id": CUSTOMER}, "messaging_type": "RESPONSE",
+               "message": {"attachment": {"type": "image", "payload": {"url": "https://cdn.example.com/catalogue/sandals.jpg"}}}})
     );
     let m = message(&app, &conv, accepted["messageId"].as_str().unwrap()).await;
     assert_eq!((m["status"].as_str(), m["text"].is_null()), (Some("SENT"), true));

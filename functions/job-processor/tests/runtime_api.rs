@@ -2,6 +2,7 @@
 //! AWS-compatible server and a fake Graph API.
 
 use inbox_shared::domain::{JobStatus, MessageStatus};
+use inbox_shared::testing::fake_graph::Object;
 use inbox_shared::testing::local_aws::*;
 use inbox_shared::testing::runtime_api::{event, invoke};
 use inbox_shared::testing::seed;
@@ -14,6 +15,7 @@ async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     rig.connect_events_account("EAAB-page-token").await;
     let conversation =
         seed::conversation_with_inbound(core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "hi").await;
+    graph.world().know(CUSTOMER, Object::InstagramUser); // Meta delivered that DM
     let (message, _) = seed::queued_reply(core, &conversation, EVENTS_JOB, "Yes, we ship!").await;
 
     // The same batch twice: the second delivery must not send again.
@@ -33,7 +35,10 @@ async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     assert_eq!(sends.len(), 1);
     assert_eq!(sends[0].path, format!("/{}/{PAGE_ID}/messages", inbox_shared::config::DEFAULT_GRAPH_API_VERSION));
     assert_eq!(sends[0].authorization.as_deref(), Some("Bearer EAAB-page-token"), "decrypted through KMS");
-    assert_eq!(sends[0].body, json!({"recipient": {"id": CUSTOMER}, "message": {"text": "Yes, we ship!"}}));
+    assert_eq!(
+        sends[0].body,
+        json!({"recipient": {"id": CUSTOMER}, "message": {"text": "Yes, we ship!"}, "messaging_type": "RESPONSE"})
+    );
     let job = core.store.get_job(EVENTS_ORG, EVENTS_JOB).await.unwrap().unwrap();
     assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 1));
     let sent = core.store.get_message(EVENTS_ORG, &message.id).await.unwrap().unwrap();

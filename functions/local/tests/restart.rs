@@ -25,7 +25,7 @@ struct Server {
 
 impl Server {
     /// `inbox-local` on `port`, its data in `dir`, Meta at `graph`; ready when it answers.
-    async fn start(dir: &Path, port: u16, graph: &str) -> Server {
+    async fn start(dir: &Path, port: u16, graph: &FakeGraph) -> Server {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_inbox-local"))
             .env_clear()
@@ -33,7 +33,6 @@ impl Server {
                 ("APP_ENV", "development"),
                 ("PORT", &port.to_string()),
                 ("DATA_DIR", &dir.join("data").display().to_string()),
-                ("GRAPH_API_BASE_URL", graph),
                 ("META_APP_ID", "1234567890"),
                 ("META_OAUTH_REDIRECT_URL", "https://inbox.example.com/api/integrations/meta/oauth/callback"),
                 ("META_APP_SECRET", APP_SECRET),
@@ -42,6 +41,7 @@ impl Server {
                 ("GRAPH_TIMEOUT_MS", "2000"),
                 ("RUST_LOG", "info"),
             ])
+            .envs(graph.env())
             .current_dir(dir) // no .env
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
@@ -67,8 +67,10 @@ impl Server {
         r.json().await.unwrap()
     }
 
-    async fn webhook(&self, body: &Value) {
+    /// Meta delivers `body` (and knows what it names from then on).
+    async fn webhook(&self, graph: &FakeGraph, body: &Value) {
         let body = body.to_string();
+        graph.learn_webhook(&body);
         let r = self
             .client
             .post(format!("{}/api/webhooks/instagram", self.url))
@@ -142,11 +144,11 @@ async fn a_killed_server_restarts_with_its_data_and_sends_a_queued_reply_once() 
     let dir = std::env::temp_dir().join(inbox_shared::domain::new_id("inbox-local-restart"));
     std::fs::create_dir_all(&dir).unwrap();
     let (graph, port) = (FakeGraph::start().await, free_port());
-    let first = Server::start(&dir, port, &graph.url).await;
+    let first = Server::start(&dir, port, &graph).await;
     connect(&first).await;
     let now = chrono::Utc::now().timestamp_millis();
     for (i, text) in ["Hi", "Is the blue one in stock?", "Size M"].iter().enumerate() {
-        first.webhook(&dm(&format!("m_restart_{i}"), text, now + i as i64)).await;
+        first.webhook(&graph, &dm(&format!("m_restart_{i}"), text, now + i as i64)).await;
     }
     let conversation = first.get("/api/inbox/conversations").await["data"][0]["id"].as_str().unwrap().to_owned();
     // Meta takes the send but answers late, and echoes it 2.5 s after it arrived.
@@ -164,7 +166,7 @@ async fn a_killed_server_restarts_with_its_data_and_sends_a_queued_reply_once() 
     first.kill_9();
     *graph.state.answer_delay.lock().unwrap() = None;
 
-    let second = Server::start(&dir, port, &graph.url).await;
+    let second = Server::start(&dir, port, &graph).await;
     let accounts = second.get("/api/integrations/connected-accounts").await;
     assert_eq!(accounts["data"][0]["externalAccountId"], IG_ACCOUNT, "{accounts}");
     let job = wait_for("the reply to be confirmed", async || {

@@ -8,6 +8,7 @@ use reqwest::{Client, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::meta::subscriptions;
 use crate::ports::{
     GraphApi, GraphError, GraphHost, InstagramGrant, InstagramMe, ManagedPage, SendTarget, SentMessage, TokenGrant,
     UserProfile,
@@ -293,9 +294,7 @@ impl GraphApi for HttpGraphApi {
     async fn set_page_subscription(&self, page_id: &str, page_token: &str, subscribe: bool) -> Result<(), GraphError> {
         let url = self.url(&format!("{page_id}/subscribed_apps"));
         let request = if subscribe {
-            // Instagram's fields and the Page's Messenger ones (deliveries, reads).
-            let fields = "messages,messaging_postbacks,messaging_seen,message_reactions,message_echoes,\
-                          message_deliveries,message_reads";
+            let fields = subscriptions::joined(&subscriptions::PAGE_FIELDS);
             self.client.post(url).query(&[("subscribed_fields", fields)])
         } else {
             self.client.delete(url)
@@ -346,9 +345,9 @@ impl GraphApi for HttpGraphApi {
     }
 
     async fn set_instagram_subscription(&self, token: &str, subscribe: bool) -> Result<(), GraphError> {
-        let fields = "messages,messaging_postbacks,messaging_seen,message_reactions,comments,live_comments";
         let url = self.url_on(GraphHost::Instagram, "me/subscribed_apps");
         let request = if subscribe {
+            let fields = subscriptions::joined(&subscriptions::INSTAGRAM_FIELDS);
             self.client.post(url).query(&[("subscribed_fields", fields)])
         } else {
             self.client.delete(url)

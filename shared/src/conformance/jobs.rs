@@ -3,7 +3,7 @@
 use super::*;
 
 pub fn job(org: &str, at: DateTime<Utc>) -> IntegrationJob {
-    IntegrationJob::send_message(unique("job"), org, json!({"text": "hi"}), at)
+    IntegrationJob::send_message(unique("job"), org, Provider::Instagram, json!({"text": "hi"}), at)
 }
 
 pub async fn a_job_is_claimed_by_one_worker_until_its_lease_expires(store: &dyn Store) {

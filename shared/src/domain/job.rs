@@ -87,11 +87,11 @@ pub struct IntegrationJob {
 
 impl IntegrationJob {
     /// A SEND_MESSAGE job due at once.
-    pub fn send_message(id: String, org: &str, payload: Value, now: DateTime<Utc>) -> Self {
+    pub fn send_message(id: String, org: &str, provider: Provider, payload: Value, now: DateTime<Utc>) -> Self {
         IntegrationJob {
             id,
             organization_id: org.to_owned(),
-            provider: Provider::Instagram,
+            provider,
             job_type: JobType::SendMessage,
             status: JobStatus::Pending,
             attempts: 0,
@@ -156,10 +156,10 @@ impl IntegrationJob {
         self.updated_at = now;
     }
 
-    /// A failed send taken up again by an agent: a new series of attempts from `now`, with
-    /// `payload` (the same message).
-    pub fn reopen(self, payload: Value, now: DateTime<Utc>) -> Self {
-        IntegrationJob::send_message(self.id, &self.organization_id, payload, now)
+    /// A failed send taken up again by an agent: a new series of attempts from `now`, for the
+    /// same message.
+    pub fn reopen(self, now: DateTime<Utc>) -> Self {
+        IntegrationJob::send_message(self.id, &self.organization_id, self.provider, self.payload_json, now)
     }
 
     /// Whether a worker may take the job at `now`: pending and due, or processing under an

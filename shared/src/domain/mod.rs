@@ -22,7 +22,7 @@ pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType};
 pub use lead::{CustomerProfile, Lead};
 pub use message::{Direction, Message, MessageChange, MessageStatus, UNSENT_PREVIEW, message_preview};
 pub use page::{Cursor, Page, PageRequest};
-pub use reply_window::{ReplyPolicy, SlaStatus};
+pub use reply_window::{Author, MessagingBasis, ReplyPolicy, SlaStatus};
 pub use token::{EncryptedToken, OAuthToken, TokenKind};
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Instagram lets a business answer for 24 h after the customer's last message.
 pub const STANDARD_WINDOW: Duration = Duration::hours(24);
@@ -13,6 +13,25 @@ pub enum SlaStatus {
     OnTrack,
     AtRisk,
     Breached,
+}
+
+/// Who wrote a reply. Meta's `HUMAN_AGENT` tag (the 7-day window) is for a person's replies
+/// only; an automation's replies have the 24 h window, whatever the configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Author {
+    #[default]
+    Person,
+    Automation,
+}
+
+/// On what basis a DM goes out, as the Send API's `messaging_type` states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessagingBasis {
+    /// Inside the 24 h window: `RESPONSE`.
+    Response,
+    /// A person's reply after 24 h, inside 7 days: `MESSAGE_TAG` with `HUMAN_AGENT`.
+    HumanAgent,
 }
 
 /// The messaging-window and SLA rules of CONTRACT.md, from configuration.
@@ -31,9 +50,30 @@ impl ReplyPolicy {
         last_inbound_at.map(|t| t + self.window())
     }
 
-    /// Whether a reply sent `now` needs the `HUMAN_AGENT` tag (past 24 h, inside 7 days).
-    pub fn needs_human_agent_tag(&self, last_inbound_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-        self.human_agent_tag && last_inbound_at.is_some_and(|t| now >= t + STANDARD_WINDOW)
+    /// When the window closes for a reply by `author`.
+    pub fn window_ends_for(&self, last_inbound_at: Option<DateTime<Utc>>, author: Author) -> Option<DateTime<Utc>> {
+        match author {
+            Author::Person => self.window_ends_at(last_inbound_at),
+            Author::Automation => last_inbound_at.map(|t| t + STANDARD_WINDOW),
+        }
+    }
+
+    /// The basis a reply by `author` goes out on at `now` (decided at each attempt, so a send
+    /// retried after the 24 h carries the tag); `None`: the window is closed for it.
+    pub fn basis_at(
+        &self,
+        last_inbound_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        author: Author,
+    ) -> Option<MessagingBasis> {
+        let last = last_inbound_at?;
+        if now < last + STANDARD_WINDOW {
+            Some(MessagingBasis::Response)
+        } else if self.window_ends_for(last_inbound_at, author).is_some_and(|end| now < end) {
+            Some(MessagingBasis::HumanAgent)
+        } else {
+            None
+        }
     }
 
     pub fn sla_status(&self, awaiting_since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> SlaStatus {
@@ -74,9 +114,17 @@ mod tests {
         let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         assert_eq!(policy(false).window_ends_at(Some(t0)), Some(t0 + Duration::hours(24)));
         assert_eq!(policy(true).window_ends_at(Some(t0)), Some(t0 + Duration::days(7)));
-        assert!(!policy(true).needs_human_agent_tag(Some(t0), t0 + Duration::hours(23)));
-        assert!(policy(true).needs_human_agent_tag(Some(t0), t0 + Duration::hours(25)));
-        assert!(!policy(false).needs_human_agent_tag(Some(t0), t0 + Duration::hours(25)));
+        let (person, bot) = (Author::Person, Author::Automation);
+        let at = |h: i64| t0 + Duration::hours(h);
+        assert_eq!(policy(true).basis_at(Some(t0), at(23), person), Some(MessagingBasis::Response));
+        assert_eq!(policy(true).basis_at(Some(t0), at(25), person), Some(MessagingBasis::HumanAgent));
+        assert_eq!(policy(true).basis_at(Some(t0), at(24 * 7), person), None);
+        assert_eq!(policy(false).basis_at(Some(t0), at(25), person), None);
+        // An automation never gets the tag, nor the 7 days.
+        assert_eq!(policy(true).basis_at(Some(t0), at(23), bot), Some(MessagingBasis::Response));
+        assert_eq!(policy(true).basis_at(Some(t0), at(25), bot), None);
+        assert_eq!(policy(true).window_ends_for(Some(t0), bot), Some(at(24)));
+        assert_eq!(policy(true).basis_at(None, at(0), person), None);
         assert_eq!(policy(false).window_ends_at(None), None);
     }
 }

@@ -5,17 +5,21 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use crate::domain::IntegrationJob;
+use crate::domain::{Author, IntegrationJob};
 use crate::error::AppError;
 use crate::services::{Outgoing, OutgoingAttachment, SendAccepted};
 
 use super::extract::ApiJson;
 use super::{AppState, OrgId};
 
+/// `automated: true` marks a reply no person wrote (a bot, a rule): Meta allows it the 24 h
+/// window only, never the `HUMAN_AGENT` tag.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TextBody {
     text: String,
+    #[serde(default)]
+    automated: bool,
 }
 
 #[derive(Deserialize)]
@@ -23,6 +27,22 @@ pub struct TextBody {
 pub struct SendBody {
     conversation_id: String,
     text: String,
+    #[serde(default)]
+    automated: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentBody {
+    #[serde(rename = "type")]
+    kind: String,
+    url: String,
+    #[serde(default)]
+    automated: bool,
+}
+
+fn author(automated: bool) -> Author {
+    if automated { Author::Automation } else { Author::Person }
 }
 
 pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
@@ -35,8 +55,15 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppEr
 type Accepted = Result<(StatusCode, Json<SendAccepted>), AppError>;
 
 /// Every send route: queue `content` with the request's Idempotency-Key, answer 202.
-async fn queue(core: &AppState, org: &str, conversation_id: &str, content: Outgoing, headers: &HeaderMap) -> Accepted {
-    let accepted = core.send(org, conversation_id, content, idempotency_key(headers)?).await?;
+async fn queue(
+    core: &AppState,
+    org: &str,
+    conversation_id: &str,
+    content: Outgoing,
+    automated: bool,
+    headers: &HeaderMap,
+) -> Accepted {
+    let accepted = core.send(org, conversation_id, content, author(automated), idempotency_key(headers)?).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
@@ -47,7 +74,7 @@ pub async fn send_text(
     headers: HeaderMap,
     ApiJson(body): ApiJson<TextBody>,
 ) -> Accepted {
-    queue(&core, &org, &id, Outgoing::Text(body.text), &headers).await
+    queue(&core, &org, &id, Outgoing::Text(body.text), body.automated, &headers).await
 }
 
 pub async fn send_attachment(
@@ -55,9 +82,10 @@ pub async fn send_attachment(
     OrgId(org): OrgId,
     Path(id): Path<String>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<OutgoingAttachment>,
+    ApiJson(body): ApiJson<AttachmentBody>,
 ) -> Accepted {
-    queue(&core, &org, &id, Outgoing::Attachment(body), &headers).await
+    let attachment = OutgoingAttachment { kind: body.kind, url: body.url };
+    queue(&core, &org, &id, Outgoing::Attachment(attachment), body.automated, &headers).await
 }
 
 pub async fn send(
@@ -66,7 +94,7 @@ pub async fn send(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Accepted {
-    queue(&core, &org, &body.conversation_id, Outgoing::Text(body.text), &headers).await
+    queue(&core, &org, &body.conversation_id, Outgoing::Text(body.text), body.automated, &headers).await
 }
 
 pub async fn get_job(

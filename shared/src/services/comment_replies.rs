@@ -7,7 +7,9 @@
 
 use serde::Serialize;
 
-use crate::domain::{ConnectedAccount, Conversation, ConversationKind, Message, MessageChange, PRIVATE_REPLY_WINDOW};
+use crate::domain::{
+    Author, ConnectedAccount, Conversation, ConversationKind, Message, MessageChange, PRIVATE_REPLY_WINDOW,
+};
 use crate::error::{AppError, ErrorCode};
 
 use super::Core;
@@ -45,7 +47,7 @@ impl Core {
         let queued = Queued {
             conversation: &thread,
             account: Some(&account),
-            human_agent_tag: false,
+            author: Author::Person,
             route: SendRoute::PublicReply { comment_id },
         };
         self.queue_send(org, queued, content, ids).await
@@ -91,7 +93,7 @@ impl Core {
         let queued = Queued {
             conversation: &dm,
             account: Some(&account),
-            human_agent_tag: false,
+            author: Author::Person,
             route: SendRoute::PrivateReply { comment_id },
         };
         let accepted = self.queue_send(org, queued, content, accepted).await?;

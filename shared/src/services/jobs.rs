@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobStatus};
+use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobStatus, MessagingBasis};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::{FailureClass, classify};
 use crate::ports::{MarkSent, QueueMessage, SentMessage};
@@ -198,6 +198,21 @@ impl Core {
             ));
         };
         let target = token.send_target(&account);
+        // The basis (and so the tag) is this attempt's: a send retried past the 24 h goes
+        // out under HUMAN_AGENT if a person wrote it, or not at all.
+        let basis = match &p.route {
+            SendRoute::Direct => {
+                let policy = self.config.reply_policy();
+                policy.basis_at(conversation.last_inbound_at, self.now(), p.author).ok_or_else(|| {
+                    SendFailure::permanent(
+                        ErrorCode::MessagingWindowClosed,
+                        "the messaging window closed before the reply could go out",
+                    )
+                })?
+            }
+            // A reply to a comment has the comment's own window, checked when it was asked.
+            _ => MessagingBasis::Response,
+        };
         let per_second = match &p.attachment {
             Some(a) if a.kind == "audio" || a.kind == "video" => self.config.limits.send_rate_per_account.min(10),
             _ => self.config.limits.send_rate_per_account,
@@ -208,7 +223,7 @@ impl Core {
         }
         let sent = match &p.route {
             SendRoute::PublicReply { comment_id } => self.graph.reply_to_comment(&target, comment_id, &p.text).await,
-            _ => self.graph.send_message(&target, &send_api_body(p)).await,
+            _ => self.graph.send_message(&target, &send_api_body(p, basis)).await,
         };
         sent.map_err(|e| SendFailure {
             class: classify(&e),
@@ -334,7 +349,9 @@ impl Core {
 }
 
 /// The Send API body of a DM or a private reply (addressed by the comment, not the person).
-fn send_api_body(p: &SendPayload) -> serde_json::Value {
+/// Every send states its `messaging_type`: Messenger refuses a Page send without one, and
+/// Instagram's sends take it too.
+fn send_api_body(p: &SendPayload, basis: MessagingBasis) -> serde_json::Value {
     let message = match &p.attachment {
         Some(a) => json!({ "attachment": a.to_json() }),
         None => json!({ "text": p.text }),
@@ -343,10 +360,10 @@ fn send_api_body(p: &SendPayload) -> serde_json::Value {
         SendRoute::PrivateReply { comment_id } => json!({ "comment_id": comment_id }),
         _ => json!({ "id": p.recipient_id }),
     };
-    let mut body = json!({ "recipient": recipient, "message": message });
-    if p.human_agent_tag {
-        body["messaging_type"] = json!("MESSAGE_TAG");
-        body["tag"] = json!("HUMAN_AGENT");
+    match basis {
+        MessagingBasis::Response => json!({ "recipient": recipient, "message": message, "messaging_type": "RESPONSE" }),
+        MessagingBasis::HumanAgent => json!({
+            "recipient": recipient, "message": message, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"
+        }),
     }
-    body
 }

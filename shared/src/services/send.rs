@@ -6,8 +6,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    ConnectedAccount, Conversation, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, JobType, Message,
-    MessageChange, MessageStatus, new_id,
+    Author, ConnectedAccount, Conversation, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, JobType,
+    Message, MessageChange, MessageStatus, new_id,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
@@ -98,9 +98,10 @@ pub struct SendPayload {
     pub attachment: Option<OutgoingAttachment>,
     pub recipient_id: String,
     pub thread_id: String,
-    /// Sent after the 24 h window under the 7-day `HUMAN_AGENT` tag.
+    /// Who wrote it: whether the `HUMAN_AGENT` tag may carry it past 24 h is decided at each
+    /// attempt from this and the conversation's window.
     #[serde(default)]
-    pub human_agent_tag: bool,
+    pub author: Author,
     /// How it goes out: a DM (the default), or a reply to a comment.
     #[serde(default, skip_serializing_if = "SendRoute::is_direct")]
     pub route: SendRoute,
@@ -135,7 +136,7 @@ impl Core {
         text: &str,
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
-        self.send(org, conversation_id, Outgoing::Text(text.to_owned()), idempotency_key).await
+        self.send(org, conversation_id, Outgoing::Text(text.to_owned()), Author::Person, idempotency_key).await
     }
 
     /// Queues `content` as a reply in the organization's conversation. With an idempotency
@@ -145,25 +146,19 @@ impl Core {
         org: &str,
         conversation_id: &str,
         content: Outgoing,
+        author: Author,
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
         content.validate()?;
-        let (conversation, account) = self.sendable(org, conversation_id).await?;
-        let now = self.now();
-        let policy = self.config.reply_policy();
+        let (conversation, account) = self.sendable(org, conversation_id, author).await?;
 
         let accepted = match self.send_ids(org, idempotency_key, conversation_id, &content.fingerprint()).await? {
             Ids::Go(ids) => ids,
             Ids::Done(first) => return Ok(first),
         };
 
-        let human_agent_tag = policy.needs_human_agent_tag(conversation.last_inbound_at, now);
-        let queued = Queued {
-            conversation: &conversation,
-            account: account.as_ref(),
-            human_agent_tag,
-            route: SendRoute::Direct,
-        };
+        let queued =
+            Queued { conversation: &conversation, account: account.as_ref(), author, route: SendRoute::Direct };
         self.queue_send(org, queued, content, accepted).await
     }
 
@@ -185,7 +180,8 @@ impl Core {
         }
         let payload = SendPayload::new(&queued, &message.id, content);
         let payload = serde_json::to_value(&payload).expect("payload serialises");
-        let job = IntegrationJob::send_message(accepted.job_id.clone(), org, payload, now);
+        let provider = queued.conversation.provider;
+        let job = IntegrationJob::send_message(accepted.job_id.clone(), org, provider, payload, now);
         self.jobs().replace_job(&job, JobExpectation::Absent).await?;
         self.queue.enqueue(&QueueMessage::send(org, &job.id), Duration::zero()).await.map_err(|e| {
             tracing::error!(error = %e, job = %job.id, "reply stored but not queued");
@@ -197,18 +193,20 @@ impl Core {
         Ok(accepted)
     }
 
-    /// The conversation and its account, if a reply can go out now: the account can send and
-    /// the messaging window is open.
+    /// The conversation and its account, if a reply by `author` can go out now: the account
+    /// can send and the messaging window is open for it.
     async fn sendable(
         &self,
         org: &str,
         conversation_id: &str,
+        author: Author,
     ) -> Result<(crate::domain::Conversation, Option<crate::domain::ConnectedAccount>), AppError> {
         let conversation = self.conversation(org, conversation_id).await?;
         let account = self.account_of(org, &conversation.connected_account_id).await?;
         Self::ensure_can_send(account.as_ref())?;
         let now = self.now();
-        if self.config.reply_policy().window_ends_at(conversation.last_inbound_at).is_none_or(|end| now >= end) {
+        let window_end = self.config.reply_policy().window_ends_for(conversation.last_inbound_at, author);
+        if window_end.is_none_or(|end| now >= end) {
             return Err(AppError::new(
                 ErrorCode::MessagingWindowClosed,
                 "the customer has not written within the messaging window; Instagram refuses replies",
@@ -230,16 +228,15 @@ impl Core {
         if job.job_type != JobType::SendMessage || job.status != JobStatus::Failed {
             return Err(AppError::new(ErrorCode::Conflict, "only a failed send can be retried"));
         }
-        let mut payload: SendPayload = serde_json::from_value(job.payload_json.clone())
+        let payload: SendPayload = serde_json::from_value(job.payload_json.clone())
             .map_err(|e| AppError::internal(format!("unreadable job payload: {e}")))?;
         // A DM needs its window open again; a comment reply only an account that can send.
-        let conversation = match payload.route {
-            SendRoute::Direct => self.sendable(org, &payload.conversation_id).await?.0,
-            _ => self.comment_reply_target(org, &payload.conversation_id).await?.0,
-        };
+        match payload.route {
+            SendRoute::Direct => drop(self.sendable(org, &payload.conversation_id, payload.author).await?),
+            _ => drop(self.comment_reply_target(org, &payload.conversation_id).await?),
+        }
         let now = self.now();
-        payload.human_agent_tag = self.config.reply_policy().needs_human_agent_tag(conversation.last_inbound_at, now);
-        let reopened = job.reopen(serde_json::to_value(&payload).expect("payload serialises"), now);
+        let reopened = job.reopen(now);
         // Conditional: of two concurrent retries, one reopens the job.
         if !self.jobs().replace_job(&reopened, JobExpectation::Status(JobStatus::Failed)).await? {
             return Err(AppError::new(ErrorCode::Conflict, "the job is no longer failed"));
@@ -335,7 +332,7 @@ pub(super) enum Ids {
 pub(super) struct Queued<'a> {
     pub conversation: &'a Conversation,
     pub account: Option<&'a ConnectedAccount>,
-    pub human_agent_tag: bool,
+    pub author: Author,
     pub route: SendRoute,
 }
 
@@ -388,7 +385,7 @@ impl SendPayload {
             attachment,
             recipient_id: conversation.participant_id.clone(),
             thread_id: conversation.external_thread_id.clone(),
-            human_agent_tag: queued.human_agent_tag,
+            author: queued.author,
             route: queued.route.clone(),
         }
     }

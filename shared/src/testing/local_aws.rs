@@ -115,29 +115,35 @@ pub const CUSTOMER: &str = "6185000000000001";
 
 impl LocalAws {
     /// The environment of a function binary run against this server's `table` and `queue`,
-    /// with the Graph API at `graph_url`: production, as deployed.
-    pub fn function_env(&self, table: &str, queue: &str, graph_url: &str) -> Vec<(String, String)> {
-        [
+    /// with Meta's hosts at `graph` (`FakeGraph::env`): production, as deployed.
+    pub fn function_env(&self, table: &str, queue: &str, graph: &[(&str, String)]) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = [
             ("APP_ENV", "production"),
             ("META_APP_SECRET", EVENTS_APP_SECRET),
+            ("META_APP_ID", crate::testing::fake_graph::TEST_APP_ID),
             ("INSTAGRAM_VERIFY_TOKEN", EVENTS_VERIFY_TOKEN),
             ("TABLE_NAME", table),
             ("JOBS_QUEUE_URL", queue),
             ("KMS_KEY_ID", &self.kms_key_id),
-            ("GRAPH_API_BASE_URL", graph_url),
-            ("INSTAGRAM_GRAPH_API_BASE_URL", graph_url),
             ("RUST_LOG", "info"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        .collect();
+        env.extend(graph.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        env
     }
 
     /// A core on the same adapters and configuration as a function run with `function_env`,
     /// to seed data and read results.
-    pub async fn core(&self, table: &str, queue: &str, graph_url: &str) -> std::sync::Arc<crate::services::Core> {
+    pub async fn core(
+        &self,
+        table: &str,
+        queue: &str,
+        graph: &[(&str, String)],
+    ) -> std::sync::Arc<crate::services::Core> {
         let env: std::collections::HashMap<String, String> =
-            self.function_env(table, queue, graph_url).into_iter().collect();
+            self.function_env(table, queue, graph).into_iter().collect();
         let config =
             crate::config::Config::from_lookup(crate::config::AppEnv::Production, |k| env.get(k).cloned()).unwrap();
         crate::runtime::build_core(config).await.unwrap().core
@@ -162,7 +168,7 @@ impl FunctionRig {
         let table = aws.fresh_table().await;
         let (queue, _) = aws.fresh_queue().await;
         let graph = crate::testing::fake_graph::FakeGraph::start().await;
-        let core = aws.core(&table, &queue, &graph.url).await;
+        let core = aws.core(&table, &queue, &graph.env()).await;
         let prefix = format!("/inbox-test/{}", uuid::Uuid::now_v7().simple());
         let mut secret_params = Vec::new();
         for (var, value) in [("META_APP_SECRET", EVENTS_APP_SECRET), ("INSTAGRAM_VERIFY_TOKEN", EVENTS_VERIFY_TOKEN)] {
@@ -176,7 +182,7 @@ impl FunctionRig {
     /// The function's environment as deployed: `LocalAws::function_env` with the secrets
     /// named as SSM parameters (`<NAME>_PARAM`) instead of given in plain.
     pub fn env(&self) -> Vec<(String, String)> {
-        let mut env = self.aws.function_env(&self.table, &self.queue, &self.graph.url);
+        let mut env = self.aws.function_env(&self.table, &self.queue, &self.graph.env());
         env.retain(|(k, _)| !self.secret_params.iter().any(|(var, _)| k == var));
         env.extend(self.secret_params.iter().map(|(var, name)| (format!("{var}_PARAM"), name.clone())));
         env
@@ -185,6 +191,8 @@ impl FunctionRig {
     /// Connects the events' Instagram account to the events' organization with a page token.
     pub async fn connect_events_account(&self, page_token: &str) {
         let (core, kind) = (&self.core, crate::domain::TokenKind::Page);
+        self.graph.world().page(PAGE_ID, page_token);
+        self.graph.world().know(IG_ACCOUNT, crate::testing::fake_graph::Object::InstagramAccount);
         crate::testing::seed::connect_account(
             core,
             EVENTS_ORG,

@@ -111,7 +111,7 @@ pub async fn queued_reply(
         "recipientId": conversation.participant_id,
         "threadId": conversation.external_thread_id,
     });
-    let job = IntegrationJob::send_message(job_id.into(), org, payload, now);
+    let job = IntegrationJob::send_message(job_id.into(), org, conversation.provider, payload, now);
     core.store.put_job(&job).await.unwrap();
     (message, job)
 }

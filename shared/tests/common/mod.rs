@@ -18,7 +18,7 @@ use inbox_shared::http::{mint_jwt, router};
 use inbox_shared::meta::signature;
 use inbox_shared::ports::{FixedJitter, ManualClock, Store, TokenCipher, TokenContext};
 use inbox_shared::services::{Core, JobOutcome};
-pub use inbox_shared::testing::fake_graph::{FakeGraph, GraphCall};
+pub use inbox_shared::testing::fake_graph::{FakeGraph, GraphCall, Host, Object};
 use serde_json::Value;
 
 pub const APP_SECRET: &str = "test-app-secret";
@@ -46,7 +46,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
 }
 
-pub fn config(env: AppEnv, extra: &[(&str, &str)], graph_url: &str) -> Config {
+/// A configuration with Meta's hosts at `graph` (`FakeGraph::env`).
+pub fn config(env: AppEnv, extra: &[(&str, &str)], graph: &[(&str, String)]) -> Config {
     let mut vars: HashMap<String, String> = [
         ("META_APP_SECRET", APP_SECRET),
         ("AUTH_JWT_SECRET", JWT_SECRET),
@@ -56,12 +57,10 @@ pub fn config(env: AppEnv, extra: &[(&str, &str)], graph_url: &str) -> Config {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    vars.insert("GRAPH_API_BASE_URL".into(), graph_url.to_owned());
-    vars.insert("INSTAGRAM_GRAPH_API_BASE_URL".into(), graph_url.to_owned());
+    vars.extend(graph.iter().map(|(k, v)| (k.to_string(), v.clone())));
     vars.insert("META_APP_ID".into(), "1234567890".to_owned());
     vars.insert("INSTAGRAM_APP_ID".into(), "9876543210".to_owned());
     vars.insert("INSTAGRAM_APP_SECRET".into(), "test-instagram-app-secret".to_owned());
-    vars.insert("INSTAGRAM_API_BASE_URL".into(), graph_url.to_owned());
     vars.insert(
         "INSTAGRAM_OAUTH_REDIRECT_URL".into(),
         "https://inbox.example.com/api/integrations/instagram/oauth/callback".to_owned(),
@@ -119,7 +118,12 @@ impl TestApp {
 
     async fn on(env: AppEnv, extra: &[(&str, &str)], store: Arc<dyn Store>, cipher: Arc<dyn TokenCipher>) -> Self {
         let graph = FakeGraph::start().await;
-        let config = config(env, extra, &graph.url);
+        let config = config(env, extra, &graph.env());
+        // The development fallback account's Page exists at Meta, with its token.
+        let fallback = &config.fallback_account;
+        if let (Some(page), Some(token)) = (&fallback.page_id, &fallback.access_token) {
+            graph.world().page(page, token);
+        }
         let clock = Arc::new(ManualClock::new(start_time()));
         let queue = Arc::new(MemoryQueue::new(clock.clone()));
         let core = Arc::new(Core {
@@ -173,6 +177,8 @@ impl TestApp {
             updated_at: now,
         };
         self.store.put_account(&account).await.unwrap();
+        self.graph.world().page(page_id, token);
+        self.graph.world().know(external_id, Object::InstagramAccount);
         let ctx = TokenContext { organization_id: org, connected_account_id: account_id };
         let encrypted = self.cipher.encrypt(token, &ctx).await.unwrap();
         self.store
@@ -219,6 +225,8 @@ impl TestApp {
     }
 
     pub async fn deliver_with(&self, body: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        // Meta knows what it delivers: the people, comments and media it names.
+        self.graph.learn_webhook(body);
         let mut req = self
             .client
             .post(format!("{}/api/webhooks/instagram", self.url))

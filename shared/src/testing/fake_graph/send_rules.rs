@@ -1,0 +1,258 @@
+//! The Send API's documented rules, which Meta's spec leaves out (it types `message` as a bare
+//! object): who may be addressed, `messaging_type` on Messenger, text and quick-reply limits,
+//! sender actions. See `../shared/fixtures/meta/specs/README.md`.
+
+use serde_json::{Map, Value};
+
+use super::refusal::Refusal;
+use super::spec::{Params, as_object, scalar};
+use super::world::{Object, World};
+
+/// Instagram's text limit, in UTF-8 bytes.
+const INSTAGRAM_TEXT_BYTES: usize = 1000;
+/// Messenger's text limit, in characters.
+const MESSENGER_TEXT_CHARS: usize = 2000;
+const MAX_QUICK_REPLIES: usize = 13;
+const QUICK_REPLY_TITLE_CHARS: usize = 20;
+const MESSENGER_TAGS: [&str; 4] = ["HUMAN_AGENT", "ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE"];
+
+/// The channel a send goes out on, from whom it addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Instagram,
+    Messenger,
+}
+
+/// Checks a `POST /{sender}/messages` body. `instagram_host`: sent on graph.instagram.com
+/// (Instagram Login), where only Instagram people can be addressed.
+pub fn check(params: &Params, world: &World, instagram_host: bool) -> Result<(), Refusal> {
+    let recipient = params.get("recipient").and_then(as_object).unwrap_or_default();
+    let channel = channel_of(&recipient, world, instagram_host)?;
+    let message = params
+        .get("message")
+        .map(|m| as_object(m).ok_or_else(|| Refusal::param("Param message must be a JSON object")));
+    let action = params.get("sender_action").map(scalar);
+    match (message, action) {
+        (Some(_), Some(_)) => return Err(Refusal::param("Cannot send a message and a sender_action in one request")),
+        (None, None) => return Err(Refusal::param("The parameter message or sender_action is required")),
+        (Some(message), None) => check_message(&message?, channel)?,
+        (None, Some(action)) => check_action(&action, params, channel)?,
+    }
+    check_messaging_type(params, channel)
+}
+
+/// The recipient must be someone Meta knows on a channel the sender can reach.
+fn channel_of(recipient: &Map<String, Value>, world: &World, instagram_host: bool) -> Result<Channel, Refusal> {
+    let id_of = |k: &str| recipient.get(k).and_then(crate::meta::id_string);
+    if let Some(comment) = id_of("comment_id") {
+        return match world.object(&comment) {
+            Some(Object::InstagramComment) => Ok(Channel::Instagram),
+            _ => Err(Refusal::unsupported("post", &comment)),
+        };
+    }
+    if !instagram_host && (id_of("post_id").is_some() || id_of("user_ref").is_some()) {
+        return Ok(Channel::Messenger);
+    }
+    let Some(id) = id_of("id") else {
+        return Err(Refusal::param("param recipient must be non-empty."));
+    };
+    match world.object(&id) {
+        Some(Object::InstagramUser) => Ok(Channel::Instagram),
+        Some(Object::MessengerUser) if !instagram_host => Ok(Channel::Messenger),
+        _ => Err(Refusal::no_matching_user()),
+    }
+}
+
+/// Messenger sends say why they are sent (`RESPONSE`, `UPDATE`, or `MESSAGE_TAG` with a tag);
+/// a tag only comes with `MESSAGE_TAG`.
+fn check_messaging_type(params: &Params, channel: Channel) -> Result<(), Refusal> {
+    let messaging_type = params.get("messaging_type").map(scalar).map(|t| t.to_uppercase());
+    let tag = params.get("tag").map(scalar);
+    if channel == Channel::Messenger && messaging_type.is_none() && params.get("sender_action").is_none() {
+        return Err(Refusal::param("The parameter messaging_type is required"));
+    }
+    match (messaging_type.as_deref(), tag) {
+        (Some("MESSAGE_TAG"), None) => Err(Refusal::param("The parameter tag is required with MESSAGE_TAG")),
+        (Some("MESSAGE_TAG"), Some(tag)) => {
+            let allowed: &[&str] = match channel {
+                Channel::Messenger => &MESSENGER_TAGS,
+                Channel::Instagram => &["HUMAN_AGENT"],
+            };
+            if allowed.contains(&tag.as_str()) {
+                Ok(())
+            } else {
+                Err(Refusal::param(format!("Param tag must be one of {{{}}} - got \"{tag}\"", allowed.join(", "))))
+            }
+        }
+        (_, Some(_)) => Err(Refusal::param("Param tag is only allowed with messaging_type MESSAGE_TAG")),
+        _ => Ok(()),
+    }
+}
+
+fn check_message(message: &Map<String, Value>, channel: Channel) -> Result<(), Refusal> {
+    let text = message.get("text");
+    let attachment = message.get("attachment").or(message.get("attachments"));
+    match (text, attachment) {
+        (Some(_), Some(_)) => return Err(Refusal::param("Param message must have text or an attachment, not both")),
+        (None, None) => return Err(Refusal::param("Param message must have text or an attachment")),
+        (Some(text), None) => check_text(text, channel)?,
+        (None, Some(attachment)) => check_attachments(attachment)?,
+    }
+    if let Some(replies) = message.get("quick_replies") {
+        check_quick_replies(replies)?;
+    }
+    Ok(())
+}
+
+fn check_text(text: &Value, channel: Channel) -> Result<(), Refusal> {
+    let Some(text) = text.as_str().filter(|t| !t.trim().is_empty()) else {
+        return Err(Refusal::param("Param message[text] must be a non-empty UTF-8 encoded string"));
+    };
+    let (too_long, limit) = match channel {
+        Channel::Instagram => (text.len() > INSTAGRAM_TEXT_BYTES, INSTAGRAM_TEXT_BYTES),
+        Channel::Messenger => (text.chars().count() > MESSENGER_TEXT_CHARS, MESSENGER_TEXT_CHARS),
+    };
+    if too_long {
+        return Err(Refusal::param(format!("Length of param message[text] must be less than or equal to {limit}")));
+    }
+    Ok(())
+}
+
+fn check_attachments(attachment: &Value) -> Result<(), Refusal> {
+    let list = match attachment {
+        Value::Array(items) => items.clone(),
+        one => vec![one.clone()],
+    };
+    for a in &list {
+        let kind = a.get("type").and_then(Value::as_str).unwrap_or_default();
+        if !["image", "video", "audio", "file", "template", "MEDIA_SHARE"].contains(&kind) {
+            return Err(Refusal::param(format!("Param message[attachment][type] is invalid: \"{kind}\"")));
+        }
+        let payload = a.get("payload").and_then(Value::as_object);
+        let addressed =
+            payload.is_some_and(|p| p.contains_key("url") || p.contains_key("attachment_id") || p.contains_key("id"));
+        if kind == "template" {
+            check_template(payload)?;
+        } else if !addressed {
+            return Err(Refusal::param("Param message[attachment][payload] must have a url or an attachment_id"));
+        }
+    }
+    Ok(())
+}
+
+fn check_template(payload: Option<&Map<String, Value>>) -> Result<(), Refusal> {
+    let elements = payload.and_then(|p| p.get("elements")).and_then(Value::as_array);
+    let Some(elements) = elements.filter(|e| !e.is_empty() && e.len() <= 10) else {
+        return Err(Refusal::param("Param message[attachment][payload][elements] must have 1 to 10 elements"));
+    };
+    for e in elements {
+        if e.get("buttons").and_then(Value::as_array).is_some_and(|b| b.len() > 3) {
+            return Err(Refusal::param(
+                "Param message[attachment][payload][elements][buttons] has more than 3 buttons",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_quick_replies(replies: &Value) -> Result<(), Refusal> {
+    let Some(replies) = replies.as_array().filter(|r| r.len() <= MAX_QUICK_REPLIES) else {
+        return Err(Refusal::param(format!(
+            "Param message[quick_replies] must have at most {MAX_QUICK_REPLIES} items"
+        )));
+    };
+    for (i, reply) in replies.iter().enumerate() {
+        match reply.get("content_type").and_then(Value::as_str) {
+            Some("user_phone_number" | "user_email") => {}
+            Some("text") => {
+                let title = reply.get("title").and_then(Value::as_str).unwrap_or_default();
+                if title.is_empty() || title.chars().count() > QUICK_REPLY_TITLE_CHARS || reply.get("payload").is_none()
+                {
+                    return Err(Refusal::param(format!(
+                        "Param message[quick_replies][{i}] needs a title of 1 to {QUICK_REPLY_TITLE_CHARS} characters and a payload"
+                    )));
+                }
+            }
+            _ => return Err(Refusal::param(format!("Param message[quick_replies][{i}][content_type] is invalid"))),
+        }
+    }
+    Ok(())
+}
+
+fn check_action(action: &str, params: &Params, channel: Channel) -> Result<(), Refusal> {
+    match (action.to_lowercase().as_str(), channel) {
+        ("typing_on" | "typing_off" | "mark_seen", _) => Ok(()),
+        ("react" | "unreact", Channel::Instagram) => {
+            let payload = params.get("payload").and_then(as_object).unwrap_or_default();
+            if payload.get("message_id").and_then(Value::as_str).is_none() {
+                return Err(Refusal::param("Param payload[message_id] is required to react"));
+            }
+            Ok(())
+        }
+        _ => Err(Refusal::param(format!("Param sender_action is invalid for this recipient: \"{action}\""))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn world() -> World {
+        let mut w = World::default();
+        w.know("igsid", Object::InstagramUser);
+        w.know("psid", Object::MessengerUser);
+        w.know("c1", Object::InstagramComment);
+        w
+    }
+
+    fn send(body: Value) -> Result<(), Refusal> {
+        let params: Params = body.as_object().unwrap().clone().into_iter().collect();
+        check(&params, &world(), false)
+    }
+
+    #[test]
+    fn a_messenger_send_needs_its_messaging_type_and_an_instagram_one_does_not() {
+        let refusal = send(json!({"recipient": {"id": "psid"}, "message": {"text": "hi"}})).unwrap_err();
+        assert_eq!(refusal.message, "(#100) The parameter messaging_type is required");
+        send(json!({"recipient": {"id": "psid"}, "messaging_type": "RESPONSE", "message": {"text": "hi"}})).unwrap();
+        send(json!({"recipient": {"id": "igsid"}, "message": {"text": "hi"}})).unwrap();
+        let untagged = json!({"recipient": {"id": "psid"}, "messaging_type": "MESSAGE_TAG", "message": {"text": "x"}});
+        assert!(send(untagged).is_err());
+        let tagged = json!({"recipient": {"id": "igsid"}, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT",
+                            "message": {"text": "x"}});
+        send(tagged).unwrap();
+    }
+
+    #[test]
+    fn unknown_recipients_and_long_texts_are_refused() {
+        assert_eq!(
+            send(json!({"recipient": {"id": "nobody"}, "message": {"text": "hi"}})).unwrap_err().subcode,
+            Some(2534014)
+        );
+        let long = "é".repeat(501); // 1002 bytes, 501 characters
+        assert!(send(json!({"recipient": {"id": "igsid"}, "message": {"text": long}})).is_err());
+        send(json!({"recipient": {"id": "psid"}, "messaging_type": "UPDATE", "message": {"text": long}})).unwrap();
+        send(json!({"recipient": {"comment_id": "c1"}, "message": {"text": "thanks"}})).unwrap();
+        assert!(send(json!({"recipient": {"comment_id": "c2"}, "message": {"text": "thanks"}})).is_err());
+    }
+
+    #[test]
+    fn quick_replies_and_sender_actions_follow_the_documented_limits() {
+        let reply = json!({"content_type": "text", "title": "Yes", "payload": "Y"});
+        let fourteen = vec![reply.clone(); 14];
+        let body = json!({"recipient": {"id": "igsid"}, "message": {"text": "?", "quick_replies": fourteen}});
+        assert!(send(body).is_err());
+        let thirteen = vec![reply; 13];
+        send(json!({"recipient": {"id": "igsid"}, "message": {"text": "?", "quick_replies": thirteen}})).unwrap();
+        send(json!({"recipient": {"id": "psid"}, "sender_action": "typing_on"})).unwrap();
+        assert!(send(json!({"recipient": {"id": "psid"}, "sender_action": "react"})).is_err());
+        let react = json!({"recipient": {"id": "igsid"}, "sender_action": "react",
+                           "payload": {"message_id": "m1", "reaction": "love"}});
+        send(react).unwrap();
+        assert!(
+            send(json!({"recipient": {"id": "igsid"}, "sender_action": "typing_on", "message": {"text": "x"}}))
+                .is_err()
+        );
+    }
+}
