@@ -49,6 +49,8 @@ pub enum ErrorCode {
     PrivateReplyWindowClosed,
     /// The comment has nobody to reply to privately (a mention, or the account's own).
     PrivateReplyUnavailable,
+    /// A live broadcast's comments take private replies only.
+    PublicReplyUnavailable,
     /// Storage or the queue cannot be reached for now: try again (webhooks: Meta redelivers).
     ServiceUnavailable,
     InternalError,
@@ -87,6 +89,7 @@ impl ErrorCode {
             ErrorCode::PrivateReplyAlreadySent => "PRIVATE_REPLY_ALREADY_SENT",
             ErrorCode::PrivateReplyWindowClosed => "PRIVATE_REPLY_WINDOW_CLOSED",
             ErrorCode::PrivateReplyUnavailable => "PRIVATE_REPLY_UNAVAILABLE",
+            ErrorCode::PublicReplyUnavailable => "PUBLIC_REPLY_UNAVAILABLE",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }

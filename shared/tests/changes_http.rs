@@ -102,3 +102,25 @@ async fn a_postback_without_a_mid_redelivered_is_stored_once() {
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert_eq!(c["unreadCount"], 2);
 }
+
+#[tokio::test]
+async fn an_edit_of_the_newest_message_reaches_the_inbox_list_and_an_older_one_does_not() {
+    let app = TestApp::dev().await;
+    let ts = 1_732_460_000_123i64;
+    app.deliver(&text("m-old", ts, "Do you ship to Lisbon?")).await;
+    app.deliver(&text("m-new", ts + 10, "And to Porto?")).await;
+    app.deliver(&change(ts + 20, json!({"message_edit":{"mid":"m-new","text":"And to Faro?","num_edit":1}}))).await;
+    let (c, _) = only_conversation(&app).await;
+    assert_eq!(c["previewText"], "And to Faro?");
+    // An edit of an older message changes that message only.
+    app.deliver(&change(ts + 30, json!({"message_edit":{"mid":"m-old","text":"Do you ship to Madrid?","num_edit":1}})))
+        .await;
+    let (c, messages) = only_conversation(&app).await;
+    assert_eq!(c["previewText"], "And to Faro?");
+    assert_eq!(messages[1]["text"], "Do you ship to Madrid?");
+    // An edit that arrives before its message: the preview follows once both are in.
+    app.deliver(&change(ts + 50, json!({"message_edit":{"mid":"m-late","text":"Or Braga?","num_edit":1}}))).await;
+    app.deliver(&text("m-late", ts + 40, "Or Coimbra?")).await;
+    let (c, _) = only_conversation(&app).await;
+    assert_eq!(c["previewText"], "Or Braga?");
+}

@@ -234,3 +234,51 @@ async fn a_private_reply_whose_answer_is_lost_is_confirmed_by_its_dm_echo_not_se
         (Some("m_private_echo"), Some("SENT"))
     );
 }
+
+fn live_comment(id: &str, from: &str, username: &str, text: &str) -> String {
+    json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":1732460100000i64,"changes":[{"field":"live_comments",
+        "value":{"id":id,"from":{"id":from,"username":username},"text":text,
+                 "media":{"id":"17895695668004551","media_product_type":"LIVE"}}}]}]})
+    .to_string()
+}
+
+/// A live broadcast's comments share one thread; a private reply is allowed only while the
+/// broadcast lasts (Meta lists the account's live media then), a public one never.
+#[tokio::test]
+async fn a_live_broadcast_is_one_thread_whose_comments_take_private_replies_while_it_lasts() {
+    let (app, _) = thread_app().await;
+    app.graph.world().live_media.insert(IG_ACCOUNT.into(), vec!["17895695668004551".into()]);
+    app.deliver(&live_comment("17865799348089050", "1394710235447892", "live.viewer", "Hello from the live!")).await;
+    app.deliver(&live_comment("17865799348089051", "1394710235447893", "another", "Which size is that?")).await;
+    let live: Vec<Value> = app
+        .list_conversations(ORG, "kind=COMMENT")
+        .await
+        .into_iter()
+        .filter(|c| c["comment"]["live"] == true)
+        .collect();
+    assert_eq!(live.len(), 1, "one thread for the broadcast: {live:?}");
+    assert_eq!(live[0]["comment"]["commentId"], "17895695668004551");
+    assert!(live[0]["handle"].is_null(), "a broadcast's thread is nobody's: {}", live[0]);
+    let thread = live[0]["id"].as_str().unwrap();
+    assert_eq!(app.messages(ORG, thread).await.len(), 2);
+
+    let public = app.post(ORG, &format!("/api/inbox/conversations/{thread}/reply-public"), json!({"text": "M"})).await;
+    assert_eq!((public.0, error_code(&public.1)), (422, "PUBLIC_REPLY_UNAVAILABLE"));
+    let private = format!("/api/inbox/conversations/{thread}/reply-private");
+    let unnamed = app.post(ORG, &private, json!({"text": "Size M"})).await;
+    assert_eq!((unnamed.0, error_code(&unnamed.1)), (400, "VALIDATION_ERROR"));
+    let body = json!({"text": "It is an M", "commentId": "17865799348089051"});
+    let (status, accepted) = app.post(ORG, &private, body).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(app.run_jobs().await.last().unwrap().1, JobOutcome::Succeeded);
+    let sent = calls_to(&app, "/messages");
+    assert_eq!(sent[0].body["recipient"], json!({"comment_id": "17865799348089051"}));
+
+    // The broadcast ends: however young the comment, no private reply.
+    app.graph.world().live_media.clear();
+    let late = json!({"text": "Thanks for watching", "commentId": "17865799348089050"});
+    let (status, body) = app.post(ORG, &private, late).await;
+    assert_eq!((status, error_code(&body)), (422, "PRIVATE_REPLY_WINDOW_CLOSED"));
+    let asked = calls_to(&app, &format!("{IG_ACCOUNT}/live_media"));
+    assert_eq!(asked.len(), 2, "Meta asked once per private reply");
+}

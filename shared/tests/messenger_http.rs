@@ -120,3 +120,25 @@ async fn each_channel_of_a_page_disconnects_alone() {
         |id: &str| accounts["data"].as_array().unwrap().iter().find(|a| a["id"] == id).unwrap()["status"].clone();
     assert_eq!((status(&ig), status(&messenger)), (json!("ACTIVE"), json!("DISCONNECTED")));
 }
+
+/// The development account takes a Page's messages too: the customer's profile is asked as
+/// Messenger has it (a name; a page-scoped person has no username, and Meta refuses the field).
+#[tokio::test]
+async fn in_development_a_messenger_customer_is_asked_only_for_what_messenger_profiles_have() {
+    let app = TestApp::with(
+        inbox_shared::config::AppEnv::Development,
+        &[
+            ("DEFAULT_ORGANIZATION_ID", ORG),
+            ("META_PAGE_ACCESS_TOKEN", "dev-page-token"),
+            ("INSTAGRAM_PAGE_ID", PAGE_ID),
+        ],
+    )
+    .await;
+    deliver(&app, "page_message.json").await;
+    app.run_jobs().await;
+    let lookups: Vec<GraphCall> = app.graph.calls().into_iter().filter(|c| c.path.ends_with(PSID)).collect();
+    assert_eq!(lookups.len(), 1, "{lookups:?}");
+    assert_eq!(lookups[0].params["fields"], "name");
+    let conversation = &list(&app, "MESSENGER").await[0];
+    assert_eq!(conversation["displayName"], "Rui Costa", "{conversation}");
+}

@@ -222,6 +222,21 @@ impl GraphApi for HttpGraphApi {
         call(self.client.get(self.url_on(host, user_id)).query(&[("fields", fields)]), access_token).await
     }
 
+    async fn live_media(
+        &self,
+        host: GraphHost,
+        access_token: &str,
+        account_id: &str,
+    ) -> Result<Vec<String>, GraphError> {
+        #[derive(Deserialize)]
+        struct Media {
+            id: String,
+        }
+        let url = self.url_on(host, &format!("{account_id}/live_media"));
+        let live: Paged<Media> = call(self.client.get(url).query(&[("fields", "id")]), access_token).await?;
+        Ok(live.data.into_iter().map(|m| m.id).collect())
+    }
+
     async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError> {
         #[derive(Deserialize)]
         struct Media {

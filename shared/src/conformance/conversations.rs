@@ -121,6 +121,7 @@ pub async fn comment_threads_are_conversations_of_their_own_listed_by_kind(store
         media_id: Some("m1".into()),
         media_product_type: None,
         permalink: None,
+        live: false,
     };
     let comments = Conversation::comment_thread(&org, "acc_1", "cust", thread, t(5), t(5));
     let stored = store.create_conversation(&comments).await.unwrap();

@@ -73,6 +73,10 @@ pub struct CommentThread {
     pub media_product_type: Option<String>,
     #[serde(default)]
     pub permalink: Option<String>,
+    /// A live broadcast's thread (`comment_id` is then the broadcast's media id): every
+    /// comment of the broadcast, private replies only while it lasts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live: bool,
 }
 
 impl CommentThread {

@@ -24,7 +24,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::MetaRequestRejected
         | ErrorCode::NotACommentThread
         | ErrorCode::PrivateReplyWindowClosed
-        | ErrorCode::PrivateReplyUnavailable => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::PrivateReplyUnavailable
+        | ErrorCode::PublicReplyUnavailable => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::MetaUnavailable | ErrorCode::OauthExchangeFailed | ErrorCode::DeliveryUnconfirmed => {
             StatusCode::BAD_GATEWAY
         }

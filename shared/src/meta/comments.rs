@@ -27,6 +27,8 @@ pub struct Comment {
     pub verb: CommentVerb,
     /// From the `mentions` field: our account was @mentioned (Meta sends no text or author).
     pub mention: bool,
+    /// A comment on a live broadcast (`live_comments`): its thread is the broadcast's.
+    pub live: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +39,13 @@ pub enum CommentVerb {
 }
 
 impl Comment {
-    /// The top-level comment of its thread.
+    /// What its thread is named by: the top-level comment, or for a live broadcast (whose
+    /// comments are flat and many) the broadcast's media.
     pub fn thread_root(&self) -> &str {
-        self.parent_id.as_deref().unwrap_or(&self.id)
+        match (&self.media_id, self.live) {
+            (Some(media), true) => media,
+            _ => self.parent_id.as_deref().unwrap_or(&self.id),
+        }
     }
 }
 
@@ -110,13 +116,15 @@ pub fn comment_event(field: &str, value: &Value, entry_id: &str) -> Result<Messa
     }
     let media_id =
         w.media.as_ref().and_then(|m| super::id_string(&m.id)).or(w.media_id.as_ref().and_then(super::id_string));
+    let media_product_type = w.media.and_then(|m| m.media_product_type);
     let comment = Comment {
+        live: field == "live_comments" || media_product_type.as_deref() == Some("LIVE"),
         from_id,
         parent_id: w.parent_id.as_ref().and_then(super::id_string),
         text: w.text,
         username: w.from.as_ref().and_then(|f| f.username.clone()),
         media_id,
-        media_product_type: w.media.and_then(|m| m.media_product_type),
+        media_product_type,
         verb,
         mention,
         id,
@@ -160,6 +168,12 @@ mod tests {
         let e = comment_event("comments", &login, "1").unwrap();
         let EventKind::Comment(c) = &e.kind else { panic!() };
         assert_eq!((e.sender.as_str(), c.from_id.as_deref()), ("2105722729836161", Some("17841474524784050")));
+        // A live broadcast's comments share one thread: the broadcast's.
+        let live = json!({"from":{"id":"3","username":"v"},"media":{"id":"17895695668004551","media_product_type":"LIVE"},
+                          "id":"17865799348089040","text":"Hello from the live!"});
+        let EventKind::Comment(c) = comment_event("live_comments", &live, "1").unwrap().kind else { panic!() };
+        assert!(c.live);
+        assert_eq!(c.thread_root(), "17895695668004551");
     }
 
     #[test]

@@ -317,14 +317,18 @@ fn parse_entry(entry: &Value, provider: Provider, out: &mut Envelope) {
     }
 }
 
-/// A time as epoch milliseconds or seconds, number or string, or RFC 3339.
+/// A time as epoch milliseconds or seconds, number or string, RFC 3339, or the Graph API's
+/// own ISO 8601 form (`2021-09-08T06:34:04+0000`: the offset without a colon).
 pub(super) fn time_of(v: &Value) -> Option<DateTime<Utc>> {
     let n = match v {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => match s.trim().parse::<f64>() {
             Ok(n) => n,
             Err(_) => {
-                return DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.with_timezone(&Utc));
+                let s = s.trim();
+                let parsed =
+                    DateTime::parse_from_rfc3339(s).or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z"));
+                return parsed.ok().map(|t| t.with_timezone(&Utc));
             }
         },
         _ => return None,

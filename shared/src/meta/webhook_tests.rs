@@ -12,6 +12,11 @@ fn ids_and_timestamps_accept_every_shape_meta_sends() {
     assert_eq!(time_of(&json!(1732460000)).unwrap().timestamp(), 1732460000);
     assert_eq!(time_of(&json!("1732460000123")).unwrap(), ms);
     assert_eq!(time_of(&json!("2024-11-24T14:53:20.123Z")).unwrap(), ms);
+    // The Graph API's own form: the offset without a colon.
+    let graph = time_of(&json!("2021-09-08T06:34:04+0000")).unwrap();
+    assert_eq!(graph, DateTime::parse_from_rfc3339("2021-09-08T06:34:04Z").unwrap());
+    assert_eq!(time_of(&json!("2021-09-08T08:34:04+0200")).unwrap(), graph);
+    assert_eq!(time_of(&json!("2021-09-08 06:34")), None);
     assert_eq!(time_of(&json!(true)), None);
 }
 

@@ -131,6 +131,13 @@ pub trait GraphApi: Send + Sync {
         user_id: &str,
         provider: crate::domain::Provider,
     ) -> Result<UserProfile, GraphError>;
+    /// The media an Instagram account is broadcasting live now (`GET /{ig-id}/live_media`).
+    async fn live_media(
+        &self,
+        host: GraphHost,
+        access_token: &str,
+        account_id: &str,
+    ) -> Result<Vec<String>, GraphError>;
     /// A media's public link (`GET /{media-id}?fields=permalink`).
     async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError>;
     /// POSTs a Send API body (`{"recipient":..,"message":..}`) and returns Meta's message id.

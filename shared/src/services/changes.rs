@@ -71,8 +71,17 @@ impl Core {
         at: DateTime<Utc>,
     ) -> Result<(), AppError> {
         let Some(message) = self.messages().update_message(org, id, change, at).await? else { return Ok(()) };
-        if *change == MessageChange::Deleted {
-            self.drop_unsent_preview(org, &message).await?;
+        match change {
+            MessageChange::Deleted => self.drop_unsent_preview(org, &message).await?,
+            // The list shows what the newest message says now (the store keeps the preview
+            // only while no newer message has arrived).
+            MessageChange::Edited { .. } if message.status != MessageStatus::Deleted => {
+                let conversations = self.conversations();
+                conversations
+                    .set_conversation_preview(org, &message.conversation_id, message.created_at, &message.preview())
+                    .await?;
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -38,6 +38,12 @@ impl Core {
         let content = Outgoing::Text(text);
         content.validate()?;
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
+        if thread.comment.as_ref().is_some_and(|t| t.live) {
+            return Err(AppError::new(
+                ErrorCode::PublicReplyUnavailable,
+                "a live broadcast's comments take private replies only",
+            ));
+        }
         let fingerprint = format!("public\0{}", content.fingerprint());
         let ids = match self.send_ids(org, idempotency_key, conversation_id, &fingerprint).await? {
             Ids::Go(ids) => ids,
@@ -65,6 +71,10 @@ impl Core {
         let content = Outgoing::Text(reply.text.to_owned());
         content.validate()?;
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
+        let live = thread.comment.as_ref().is_some_and(|t| t.live);
+        if live && reply.comment_id.is_none() {
+            return Err(AppError::validation("commentId is required in a live broadcast's thread"));
+        }
         let comment = self.thread_comment(&thread, reply.comment_id).await?;
         let comment_id = comment.external_message_id.clone().unwrap_or_default();
         let fingerprint = format!("private\0{comment_id}\0{}", content.fingerprint());
@@ -82,10 +92,14 @@ impl Core {
                 "this comment has no author to reply to privately (a mention, or the account's own)",
             ));
         }
-        if self.now() >= comment.created_at + PRIVATE_REPLY_WINDOW {
+        let open = match thread.comment.as_ref().filter(|t| t.live) {
+            Some(broadcast) => self.broadcast_is_live(&account, &broadcast.comment_id).await?,
+            None => self.now() < comment.created_at + PRIVATE_REPLY_WINDOW,
+        };
+        if !open {
             return Err(AppError::new(
                 ErrorCode::PrivateReplyWindowClosed,
-                "Meta allows a private reply within 7 days of the comment",
+                "Meta allows a private reply within 7 days of the comment, or during the live broadcast",
             ));
         }
         let accepted = self.reserve_private_reply(org, &comment_id, ids).await?;
@@ -119,6 +133,16 @@ impl Core {
         let change = MessageChange::Hidden { hidden };
         let stored = self.messages().update_message(org, &comment.id, &change, self.now()).await?;
         stored.ok_or_else(|| AppError::not_found("comment"))
+    }
+
+    /// Whether the account's live broadcast `media_id` is still on the air (Meta lists the
+    /// account's live media while they broadcast).
+    async fn broadcast_is_live(&self, account: &ConnectedAccount, media_id: &str) -> Result<bool, AppError> {
+        let Some(token) = self.access_token(account).await? else {
+            return Err(AppError::new(ErrorCode::AccountReauthRequired, "no usable access token for the account"));
+        };
+        let live = self.graph.live_media(token.host, &token.token, &account.external_account_id).await;
+        Ok(live.map_err(graph_refusal)?.iter().any(|id| id == media_id))
     }
 
     /// The comment thread and its account, if the account can send.

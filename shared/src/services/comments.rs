@@ -85,9 +85,11 @@ impl Core {
             media_id: c.media_id.clone(),
             media_product_type: c.media_product_type.clone(),
             permalink: None,
+            live: c.live,
         };
         let mut fresh = Conversation::comment_thread(org, &account.id, &item.event.sender, thread, at, self.now());
-        fresh.handle = c.username.clone().filter(|_| c.parent_id.is_none());
+        // The thread is named after its first commenter, but a broadcast's has many.
+        fresh.handle = c.username.clone().filter(|_| c.parent_id.is_none() && !c.live);
         Ok(self.conversations().create_conversation(&fresh).await?)
     }
 }

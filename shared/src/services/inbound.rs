@@ -222,7 +222,9 @@ impl Core {
     async fn enrich_contact(&self, account: &ConnectedAccount, conversation: &Conversation) -> Result<(), AppError> {
         let org = &account.organization_id;
         let igsid = &conversation.participant_id;
-        let profile = self.customer_profile(account, igsid).await?;
+        // The conversation's channel decides what a profile has (a Messenger person has no
+        // username), not the account's: the development account serves both.
+        let profile = self.customer_profile(account, igsid, conversation.provider).await?;
         let username = profile.as_ref().and_then(|p| p.username.clone());
         let lead = match self.leads().find_lead_by_instagram_user_id(org, igsid).await? {
             Some(lead) => Some(lead),
@@ -256,6 +258,7 @@ impl Core {
         &self,
         account: &ConnectedAccount,
         igsid: &str,
+        provider: crate::domain::Provider,
     ) -> Result<Option<CustomerProfile>, AppError> {
         let org = &account.organization_id;
         let now = self.now();
@@ -267,7 +270,7 @@ impl Core {
         let Some(token) = self.access_token(account).await? else {
             return Ok(None);
         };
-        let fetched = self.graph.user_profile(token.host, &token.token, igsid, account.provider).await;
+        let fetched = self.graph.user_profile(token.host, &token.token, igsid, provider).await;
         let profile = match fetched {
             Ok(p) => CustomerProfile {
                 organization_id: org.clone(),

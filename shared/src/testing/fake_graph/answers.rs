@@ -41,6 +41,10 @@ fn graph_answer(node: &str, id: &str, edge: &str, req: &Request<'_>, world: &mut
         ("Page" | "IGUserForIGOnlyAPI", _, "subscribed_apps") => subscribed_apps(node, id, req, world),
         ("Page" | "IGUserForIGOnlyAPI", "GET", "conversations") => conversations(id, world),
         ("Application", _, "subscriptions") => app_subscriptions(req, world),
+        (_, "GET", "live_media") => {
+            let live = world.live_media.get(id).into_iter().flatten().map(|m| json!({"id": m}));
+            ok(json!({ "data": live.collect::<Vec<_>>() }).to_string())
+        }
         ("User", "GET", "accounts") => ok(fixtures::graph("me_accounts.json")),
         ("IGComment", "POST", "replies") => ok(fixtures::graph("comment_reply_ok.json")),
         ("IGComment", "POST", "") => success(),

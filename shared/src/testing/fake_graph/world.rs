@@ -61,6 +61,8 @@ pub struct World {
     pub token_info: HashMap<String, TokenInfo>,
     /// Instagram accounts whose owner turned off "Allow access to messages".
     pub messaging_disabled: HashSet<String>,
+    /// What each Instagram account is broadcasting live now (`/{ig-id}/live_media`).
+    pub live_media: HashMap<String, Vec<String>>,
     app_id: String,
 }
 
