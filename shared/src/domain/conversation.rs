@@ -130,7 +130,8 @@ impl Conversation {
             connected_account_id: account_id.to_owned(),
             external_thread_id: customer_id.to_owned(),
             participant_id: customer_id.to_owned(),
-            handle: None,
+            // The sender's id until their username is known (a Messenger person has none).
+            handle: (!customer_id.is_empty()).then(|| customer_id.to_owned()),
             display_name: None,
             lead_id: None,
             unread_count: 0,

@@ -82,6 +82,9 @@ pub struct Rejected {
 pub struct Envelope {
     pub items: Vec<Item>,
     pub rejected: Vec<Rejected>,
+    /// Items of no use to an inbox, acknowledged and kept nowhere (a postback from a
+    /// plugin's `user_ref`, with no person to answer).
+    pub ignored: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -109,6 +112,9 @@ struct WireMessaging {
     postback: Option<Postback>,
     message_edit: Option<MessageEdit>,
     referral: Option<Value>,
+    pass_thread_control: Option<Value>,
+    take_thread_control: Option<Value>,
+    request_thread_control: Option<Value>,
     /// Messenger: delivery receipts (`mids`, `watermark`).
     delivery: Option<WireDelivery>,
 }
@@ -141,6 +147,8 @@ impl From<WireMessaging> for MessagingEvent {
             EventKind::MessageEdit(e)
         } else if let Some(r) = w.referral {
             EventKind::Referral(r)
+        } else if w.pass_thread_control.or(w.take_thread_control).or(w.request_thread_control).is_some() {
+            EventKind::Handover
         } else {
             EventKind::Unknown
         };
@@ -186,7 +194,10 @@ pub enum EventKind {
         watermark: Option<DateTime<Utc>>,
     },
     Postback(Postback),
+    /// A customer opened the thread from a link or an ad, writing nothing (yet).
     Referral(Value),
+    /// Thread control passing between apps (the handover protocol).
+    Handover,
     MessageEdit(MessageEdit),
     /// A comment on the account's media, a reply to one, or a mention (`meta::comments`).
     Comment(super::comments::Comment),
@@ -281,6 +292,10 @@ fn parse_entry(entry: &Value, provider: Provider, out: &mut Envelope) {
     let push = |out: &mut Envelope, source: Source, raw: &Value| match MessagingEvent::deserialize(raw) {
         Ok(event) => {
             out.items.push(Item { entry_id: entry_id.clone(), provider, entry_time, source, event, raw: raw.clone() })
+        }
+        // A plugin's person (`sender.user_ref`, no id): nobody the inbox can answer.
+        Err(_) if raw.get("sender").is_some_and(|s| s.get("id").is_none() && s.get("user_ref").is_some()) => {
+            out.ignored += 1
         }
         Err(e) => out.rejected.push(Rejected {
             entry_id: Some(entry_id.clone()),

@@ -33,6 +33,9 @@ pub struct AcceptReport {
     pub deferred: usize,
     /// Changes kept until the message they name arrives.
     pub waiting: usize,
+    /// Of no use to an inbox (referrals without a message, thread handovers, plugin users):
+    /// acknowledged, kept nowhere.
+    pub ignored: usize,
 }
 
 impl AcceptReport {
@@ -49,6 +52,7 @@ impl AcceptReport {
                 ("WebhookItemsKeptRaw", count(self.kept_raw), Count),
                 ("WebhookItemsQueued", count(self.deferred), Count),
                 ("WebhookItemsWaiting", count(self.waiting), Count),
+                ("WebhookItemsIgnored", count(self.ignored), Count),
                 ("WebhookAckTime", ack_time.as_secs_f64() * 1000.0, Milliseconds),
             ],
         );
@@ -66,6 +70,8 @@ pub(crate) enum Outcome {
     NoAccount,
     /// A change kept until the message it names arrives.
     Waiting,
+    /// Of no use to an inbox: acknowledged, kept nowhere.
+    Ignored,
 }
 
 impl Core {
@@ -88,6 +94,9 @@ impl Core {
         let incoming = match &event.kind {
             EventKind::Message(m) => IncomingMessage::from_message(m),
             EventKind::Postback(p) => IncomingMessage::from_postback(p, item),
+            // A referral alone (the customer opened the thread from a link, writing nothing;
+            // a first message carries its referral itself) or a handover between apps.
+            EventKind::Referral(_) | EventKind::Handover => return Ok(Outcome::Ignored),
             _ => {
                 self.keep_raw(&item.route_key(), "event kind not turned into a message", &item.raw).await?;
                 return Ok(Outcome::KeptRaw);
@@ -406,7 +415,9 @@ impl IncomingMessage {
 /// A customer whose profile is unknown (a mention names no author: nobody to look up; a
 /// Messenger user has a name and never a handle).
 fn needs_contact(c: &Conversation) -> bool {
-    c.handle.is_none() && c.display_name.is_none() && !c.participant_id.is_empty()
+    let broadcast = c.comment.as_ref().is_some_and(|t| t.live);
+    let no_handle = c.handle.as_ref().is_none_or(|h| *h == c.participant_id);
+    no_handle && c.display_name.is_none() && !c.participant_id.is_empty() && !broadcast
 }
 
 /// What the `ENRICH_CONTACT` job would fill in: the customer, or a comment thread's permalink.

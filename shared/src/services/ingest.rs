@@ -67,6 +67,7 @@ impl Core {
             .collect::<Vec<_>>()
             .await;
         let mut report = self.ingest(envelope.items, dev_org, deadline, 0).await?;
+        report.ignored += envelope.ignored;
         for result in kept {
             result?;
             report.kept_raw += 1;
@@ -214,6 +215,7 @@ impl AcceptReport {
             Outcome::Duplicate => self.duplicates += 1,
             Outcome::KeptRaw | Outcome::NoAccount => self.kept_raw += 1,
             Outcome::Waiting => self.waiting += 1,
+            Outcome::Ignored => self.ignored += 1,
         }
     }
 
@@ -224,6 +226,7 @@ impl AcceptReport {
         self.kept_raw += other.kept_raw;
         self.deferred += other.deferred;
         self.waiting += other.waiting;
+        self.ignored += other.ignored;
     }
 }
 

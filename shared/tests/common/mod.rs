@@ -163,11 +163,28 @@ impl TestApp {
         page_id: &str,
         token: &str,
     ) -> ConnectedAccount {
+        self.connect_channel(Provider::Instagram, org, account_id, external_id, page_id, token).await
+    }
+
+    /// Connects a Page's Messenger channel (`external_id` the Page id), as OAuth would.
+    pub async fn connect_messenger(&self, org: &str, account_id: &str, page_id: &str, token: &str) -> ConnectedAccount {
+        self.connect_channel(Provider::Messenger, org, account_id, page_id, page_id, token).await
+    }
+
+    async fn connect_channel(
+        &self,
+        provider: Provider,
+        org: &str,
+        account_id: &str,
+        external_id: &str,
+        page_id: &str,
+        token: &str,
+    ) -> ConnectedAccount {
         let now = self.clock_now();
         let account = ConnectedAccount {
             id: account_id.into(),
             organization_id: org.into(),
-            provider: Provider::Instagram,
+            provider,
             external_account_id: external_id.into(),
             page_id: Some(page_id.into()),
             display_name: Some("Shop".into()),
@@ -178,7 +195,9 @@ impl TestApp {
         };
         self.store.put_account(&account).await.unwrap();
         self.graph.world().page(page_id, token);
-        self.graph.world().know(external_id, Object::InstagramAccount);
+        if provider == Provider::Instagram {
+            self.graph.world().know(external_id, Object::InstagramAccount);
+        }
         let ctx = TokenContext { organization_id: org, connected_account_id: account_id };
         let encrypted = self.cipher.encrypt(token, &ctx).await.unwrap();
         self.store
