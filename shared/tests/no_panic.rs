@@ -123,7 +123,7 @@ proptest! {
     ) {
         let e = GraphError {
             http_status: status, code, subcode, is_transient: transient, message: String::new(),
-            retry_after_minutes: None, outcome_unknown: false,
+            usage: None, outcome_unknown: false,
         };
         let _ = graph_errors::classify(&e);
     }

@@ -313,3 +313,33 @@ async fn a_send_keeps_retrying_through_a_15_minute_meta_outage() {
     assert_eq!(deliveries(&app), 12, "11 refusals, then the send");
     assert_eq!(outbound(&app, &conv).await.len(), 1);
 }
+
+/// Meta's usage headers on a send's answer say the account is at 96 % and regains access in
+/// 3 minutes: the next send waits that out (no attempt spent, nothing sent meanwhile) instead
+/// of running into Meta's throttling, then goes out once.
+#[tokio::test]
+async fn usage_headers_hold_the_accounts_sends_until_meta_said() {
+    let app = app(false).await.unwrap();
+    let usage = fixtures::graph("usage_header_x_business_use_case_usage.json").replace('\n', "");
+    *app.graph.state.usage_headers.lock().unwrap() = vec![("X-Business-Use-Case-Usage".into(), usage)];
+    let (_, _, first) = reply(&app, "first").await;
+    let (_, _, second) = reply(&app, "second").await;
+    let started = app.clock_now();
+    let due = app.queue.take_due();
+    assert_eq!(app.core.process(&due[0]).await.unwrap(), JobOutcome::Succeeded);
+    let held = app.core.process(&due[1]).await.unwrap();
+    assert_eq!(held, JobOutcome::Retrying { delay: Duration::minutes(3) });
+    assert_eq!(deliveries(&app), 1, "nothing more sent while Meta asked to wait");
+    let (_, waiting) = app.get(ORG, &format!("/api/integrations/jobs/{second}")).await;
+    assert_eq!((waiting["status"].as_str(), waiting["attempts"].as_u64()), (Some("PENDING"), Some(0)), "{waiting}");
+    assert_eq!(waiting["lastError"]["code"], "RATE_LIMITED");
+    app.graph.state.usage_headers.lock().unwrap().clear();
+    let ran = app.run_jobs().await;
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert_eq!(ran[0].1, JobOutcome::Succeeded);
+    assert!(ran[0].0 >= started + Duration::minutes(3), "{ran:?}");
+    assert_eq!(deliveries(&app), 2, "each reply sent once");
+    for job in [first, second] {
+        assert_eq!(app.get(ORG, &format!("/api/integrations/jobs/{job}")).await.1["status"], "SUCCEEDED");
+    }
+}

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::meta::subscriptions;
+use crate::meta::usage::Usage;
 use crate::ports::{
     GraphApi, GraphError, GraphHost, InstagramGrant, InstagramMe, ManagedPage, SendTarget, SentMessage, TokenGrant,
     UserProfile,
@@ -104,28 +105,15 @@ struct GraphErrorFields {
     is_transient: bool,
 }
 
-/// The longest `estimated_time_to_regain_access` (minutes) across the business objects of an
-/// `X-Business-Use-Case-Usage` header.
-pub fn regain_access_minutes(header: &str) -> Option<u64> {
-    let usage: Value = serde_json::from_str(header).ok()?;
-    usage
-        .as_object()?
-        .values()
-        .filter_map(Value::as_array)
-        .flatten()
-        .filter_map(|u| u.get("estimated_time_to_regain_access").and_then(Value::as_u64))
-        .max()
-        .filter(|m| *m > 0)
+/// What Meta's usage headers on an answer say.
+fn usage_of(response: &Response) -> Option<Usage> {
+    Usage::from_headers(response.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))))
 }
 
 /// Turns a non-success answer into a `GraphError` with Meta's fields.
 async fn error_from(response: Response) -> GraphError {
     let http_status = response.status().as_u16();
-    let retry_after_minutes = response
-        .headers()
-        .get("x-business-use-case-usage")
-        .and_then(|h| h.to_str().ok())
-        .and_then(regain_access_minutes);
+    let usage = usage_of(&response);
     let body = response.bytes().await.unwrap_or_default();
     match serde_json::from_slice::<GraphErrorBody>(&body) {
         Ok(b) => GraphError {
@@ -134,7 +122,7 @@ async fn error_from(response: Response) -> GraphError {
             subcode: b.error.error_subcode,
             is_transient: b.error.is_transient,
             message: b.error.message,
-            retry_after_minutes,
+            usage,
             // Meta's own error body: its refusal, nothing sent.
             outcome_unknown: false,
         },
@@ -144,7 +132,7 @@ async fn error_from(response: Response) -> GraphError {
             subcode: None,
             is_transient: false,
             message: format!("HTTP {http_status} without a Graph error body"),
-            retry_after_minutes,
+            usage,
             // A gateway's 5xx (HTML, empty) may hide a send Meta did make.
             outcome_unknown: http_status >= 500,
         },
@@ -161,19 +149,28 @@ fn transport_error(e: reqwest::Error) -> GraphError {
         outcome_unknown: !e.is_connect(),
         // Without the URL: some OAuth endpoints carry tokens in the query string.
         message: format!("Graph API unreachable: {}", e.without_url()),
-        retry_after_minutes: None,
+        usage: None,
     }
 }
 
 /// Sends a request and reads a success body as `T`, or the failure as a `GraphError`.
 async fn fetch<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, GraphError> {
+    Ok(fetch_with_usage(request).await?.0)
+}
+
+/// `fetch`, with what the answer's usage headers say.
+async fn fetch_with_usage<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> Result<(T, Option<Usage>), GraphError> {
     let response = request.send().await.map_err(transport_error)?;
     let http_status = response.status().as_u16();
     if !response.status().is_success() {
         return Err(error_from(response).await);
     }
+    let usage = usage_of(&response);
     let body = response.bytes().await.map_err(transport_error)?;
-    serde_json::from_slice(&body).map_err(|e| unreadable_body(http_status, &e))
+    let parsed = serde_json::from_slice(&body).map_err(|e| GraphError { usage, ..unreadable_body(http_status, &e) })?;
+    Ok((parsed, usage))
 }
 
 /// A success whose body we cannot read: it still succeeded at Meta. The message names where
@@ -192,7 +189,7 @@ fn unreadable_body(http_status: u16, e: &serde_json::Error) -> GraphError {
             e.line(),
             e.column()
         ),
-        retry_after_minutes: None,
+        usage: None,
     }
 }
 
@@ -249,7 +246,9 @@ impl GraphApi for HttpGraphApi {
 
     async fn send_message(&self, target: &SendTarget<'_>, body: &Value) -> Result<SentMessage, GraphError> {
         let url = self.url_on(target.host, &format!("{}/messages", target.sender_id));
-        call(self.client.post(url).json(body), target.access_token).await
+        let (sent, usage): (SentMessage, _) =
+            fetch_with_usage(self.client.post(url).json(body).bearer_auth(target.access_token)).await?;
+        Ok(SentMessage { usage, ..sent })
     }
 
     async fn reply_to_comment(
@@ -263,8 +262,9 @@ impl GraphApi for HttpGraphApi {
             id: String,
         }
         let url = self.url_on(target.host, &format!("{comment_id}/replies"));
-        let created: Created = call(self.client.post(url).query(&[("message", text)]), target.access_token).await?;
-        Ok(SentMessage { message_id: created.id, recipient_id: None })
+        let request = self.client.post(url).query(&[("message", text)]).bearer_auth(target.access_token);
+        let (created, usage): (Created, _) = fetch_with_usage(request).await?;
+        Ok(SentMessage { message_id: created.id, recipient_id: None, usage })
     }
 
     async fn hide_comment(&self, target: &SendTarget<'_>, comment_id: &str, hide: bool) -> Result<(), GraphError> {
@@ -379,7 +379,7 @@ fn unreadable(what: &str) -> GraphError {
         subcode: None,
         is_transient: false,
         message: format!("{what}: answer without the expected fields"),
-        retry_after_minutes: None,
+        usage: None,
         outcome_unknown: false,
     }
 }
@@ -397,15 +397,5 @@ mod tests {
         let error = unreadable_body(200, &e);
         assert!(!error.message.contains("EAAB"), "{}", error.message);
         assert!(error.message.contains("line 1"), "{}", error.message);
-    }
-
-    #[test]
-    fn usage_header_gives_the_longest_wait() {
-        let fixture = crate::fixtures::graph("usage_header_x_business_use_case_usage.json");
-        assert_eq!(regain_access_minutes(&fixture), Some(3));
-        let two = r#"{"1":[{"estimated_time_to_regain_access":2}],"2":[{"estimated_time_to_regain_access":7}]}"#;
-        assert_eq!(regain_access_minutes(two), Some(7));
-        assert_eq!(regain_access_minutes(r#"{"1":[{"estimated_time_to_regain_access":0}]}"#), None);
-        assert_eq!(regain_access_minutes("not json"), None);
     }
 }

@@ -57,7 +57,7 @@ mod tests {
             subcode: e["error_subcode"].as_i64(),
             is_transient: e["is_transient"].as_bool().unwrap_or(false),
             message: e["message"].as_str().unwrap().to_owned(),
-            retry_after_minutes: None,
+            usage: None,
             outcome_unknown: false,
         }
     }
@@ -90,7 +90,7 @@ mod tests {
             subcode: None,
             is_transient: false,
             message: String::new(),
-            retry_after_minutes: None,
+            usage: None,
             outcome_unknown: false,
         };
         assert_eq!(classify(&bare(429)), FailureClass::Throttled);

@@ -4,6 +4,7 @@ pub mod comments;
 pub mod graph_errors;
 pub mod signature;
 pub mod subscriptions;
+pub mod usage;
 pub mod webhook;
 
 /// An id that JSON may give as a string or a (big) number (Meta's ids, token claims): the one

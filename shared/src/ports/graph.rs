@@ -20,8 +20,9 @@ pub struct GraphError {
     pub subcode: Option<i64>,
     pub is_transient: bool,
     pub message: String,
-    /// Minutes until the rate-limited account regains access (`X-Business-Use-Case-Usage`).
-    pub retry_after_minutes: Option<u64>,
+    /// What Meta's usage headers on the answer said (how close to its limits, how long until
+    /// a throttled account regains access).
+    pub usage: Option<crate::meta::usage::Usage>,
     /// Meta may have acted on the request all the same: no answer after it was sent (a
     /// timeout, a reset), a 5xx without Meta's error body (a gateway's), or a 2xx whose body
     /// could not be read. (A Graph error body, 5xx or not, is Meta's refusal.) A send that ends so
@@ -46,12 +47,14 @@ pub struct SendTarget<'a> {
     pub access_token: &'a str,
 }
 
-/// Meta's answer to a send: `{"recipient_id", "message_id"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Meta's answer to a send: `{"recipient_id", "message_id"}`, and its usage headers.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SentMessage {
     pub message_id: String,
     #[serde(default)]
     pub recipient_id: Option<String>,
+    #[serde(skip)]
+    pub usage: Option<crate::meta::usage::Usage>,
 }
 
 /// A token grant (`{"access_token","token_type","expires_in"}`).
@@ -61,6 +64,13 @@ pub struct TokenGrant {
     /// Seconds; absent for tokens that do not expire.
     #[serde(default)]
     pub expires_in: Option<i64>,
+}
+
+impl GraphError {
+    /// Minutes until a throttled account regains access, when Meta said.
+    pub fn retry_after_minutes(&self) -> Option<u64> {
+        self.usage.map(|u| u.regain_minutes).filter(|m| *m > 0)
+    }
 }
 
 impl std::fmt::Debug for TokenGrant {

@@ -14,7 +14,8 @@ use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
 
 use super::Core;
-use super::jobs::{JobOutcome, SendFailure};
+use super::delivery::SendFailure;
+use super::jobs::JobOutcome;
 use super::send::SendPayload;
 
 /// How often an unconfirmed send looks for its echo.

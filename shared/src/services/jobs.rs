@@ -2,16 +2,17 @@
 //! later, and fails the rest at once with a stable code.
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobStatus, MessagingBasis};
+use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobStatus};
 use crate::error::{AppError, ErrorCode};
-use crate::meta::graph_errors::{FailureClass, classify};
-use crate::ports::{MarkSent, QueueMessage, SentMessage};
+use crate::meta::graph_errors::FailureClass;
+use crate::ports::{MarkSent, QueueMessage};
 
 use super::Core;
 use super::backoff::retry_delay;
-use super::send::{SendPayload, SendRoute};
+use super::delivery::SendFailure;
+use super::send::SendPayload;
 
 /// A job open this long past its time lost its queue message (a queue write that failed, a
 /// worker that died): the sweep queues it again. Duplicates are harmless (claims).
@@ -36,36 +37,6 @@ pub enum JobOutcome {
     },
     /// Nothing to do: already done, taken by another worker, or not yet due (re-queued).
     Skipped,
-}
-
-/// Why a send did not go through.
-pub(super) struct SendFailure {
-    class: FailureClass,
-    message: String,
-    retry_after: Option<Duration>,
-    /// Meta may have sent it all the same (see `GraphError::outcome_unknown`).
-    outcome_unknown: bool,
-}
-
-impl SendFailure {
-    pub(super) fn permanent(code: ErrorCode, message: impl Into<String>) -> Self {
-        SendFailure {
-            class: FailureClass::Permanent(code),
-            message: message.into(),
-            retry_after: None,
-            outcome_unknown: false,
-        }
-    }
-}
-
-impl From<AppError> for SendFailure {
-    fn from(e: AppError) -> Self {
-        let class = match e.code {
-            ErrorCode::InternalError | ErrorCode::ServiceUnavailable => FailureClass::Transient,
-            code => FailureClass::Permanent(code),
-        };
-        SendFailure { class, message: e.message, retry_after: None, outcome_unknown: false }
-    }
 }
 
 impl Core {
@@ -143,6 +114,12 @@ impl Core {
                 tracing::warn!(job = %job.id, error = %failure.message, "send outcome unknown; confirming by echo");
                 self.confirm_send(job, &payload).await
             }
+            Err(failure) if failure.paced => {
+                // Not tried: the account waits out Meta's usage; no attempt is spent on it.
+                job.send_started_at = None;
+                job.attempts = job.attempts.saturating_sub(1);
+                self.retry(job, failure).await
+            }
             Err(failure) => {
                 job.send_started_at = None; // Meta answered: nothing was sent
                 let young = self.now() - job.created_at < self.config.limits.job_max_age;
@@ -183,54 +160,6 @@ impl Core {
             self.queue.enqueue(&msg, at - now).await.map_err(AppError::unavailable)?;
         }
         Ok(JobOutcome::Skipped)
-    }
-
-    /// Sends the reply through the Graph API with the account's token.
-    async fn deliver(&self, org: &str, p: &SendPayload) -> Result<SentMessage, SendFailure> {
-        let conversation = self.conversation(org, &p.conversation_id).await?;
-        let account = self.account_of(org, &conversation.connected_account_id).await?;
-        Self::ensure_can_send(account.as_ref())?;
-        let account = account.expect("ensure_can_send checked it exists");
-        let Some(token) = self.access_token(&account).await? else {
-            return Err(SendFailure::permanent(
-                ErrorCode::AccountReauthRequired,
-                "no usable access token for the account",
-            ));
-        };
-        let target = token.send_target(&account);
-        // The basis (and so the tag) is this attempt's: a send retried past the 24 h goes
-        // out under HUMAN_AGENT if a person wrote it, or not at all.
-        let basis = match &p.route {
-            SendRoute::Direct => {
-                let policy = self.config.reply_policy();
-                policy.basis_at(conversation.last_inbound_at, self.now(), p.author).ok_or_else(|| {
-                    SendFailure::permanent(
-                        ErrorCode::MessagingWindowClosed,
-                        "the messaging window closed before the reply could go out",
-                    )
-                })?
-            }
-            // A reply to a comment has the comment's own window, checked when it was asked.
-            _ => MessagingBasis::Response,
-        };
-        let per_second = match &p.attachment {
-            Some(a) if a.kind == "audio" || a.kind == "video" => self.config.limits.send_rate_per_account.min(10),
-            _ => self.config.limits.send_rate_per_account,
-        };
-        let wait = self.pacer.reserve(&account.id, per_second, std::time::Instant::now());
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-        let sent = match &p.route {
-            SendRoute::PublicReply { comment_id } => self.graph.reply_to_comment(&target, comment_id, &p.text).await,
-            _ => self.graph.send_message(&target, &send_api_body(p, basis)).await,
-        };
-        sent.map_err(|e| SendFailure {
-            class: classify(&e),
-            retry_after: e.retry_after_minutes.map(|m| Duration::minutes(m as i64)),
-            outcome_unknown: e.outcome_unknown,
-            message: e.message,
-        })
     }
 
     pub(super) async fn succeed(
@@ -345,25 +274,5 @@ impl Core {
             self.queue.enqueue(&message, Duration::zero()).await.map_err(AppError::unavailable)?;
         }
         Ok(stranded.len())
-    }
-}
-
-/// The Send API body of a DM or a private reply (addressed by the comment, not the person).
-/// Every send states its `messaging_type`: Messenger refuses a Page send without one, and
-/// Instagram's sends take it too.
-fn send_api_body(p: &SendPayload, basis: MessagingBasis) -> serde_json::Value {
-    let message = match &p.attachment {
-        Some(a) => json!({ "attachment": a.to_json() }),
-        None => json!({ "text": p.text }),
-    };
-    let recipient = match &p.route {
-        SendRoute::PrivateReply { comment_id } => json!({ "comment_id": comment_id }),
-        _ => json!({ "id": p.recipient_id }),
-    };
-    match basis {
-        MessagingBasis::Response => json!({ "recipient": recipient, "message": message, "messaging_type": "RESPONSE" }),
-        MessagingBasis::HumanAgent => json!({
-            "recipient": recipient, "message": message, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"
-        }),
     }
 }

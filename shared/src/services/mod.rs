@@ -7,6 +7,7 @@ mod changes;
 mod comment_replies;
 mod comments;
 mod confirm;
+mod delivery;
 mod inbound;
 mod inbox;
 mod ingest;

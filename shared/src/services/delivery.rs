@@ -1,0 +1,155 @@
+//! One attempt at a queued send: the account and its token, the messaging basis decided now,
+//! the account's pace (Meta's usage headers included), the Graph call, and what its answer
+//! says of the account's use.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use crate::domain::{ConnectedAccount, MessagingBasis};
+use crate::error::{AppError, ErrorCode};
+use crate::meta::graph_errors::{FailureClass, classify};
+use crate::ports::SentMessage;
+
+use super::Core;
+use super::send::{SendPayload, SendRoute};
+
+/// The longest wait for the account's next send slot spent inside the worker; a longer one
+/// (Meta asked to wait) goes back to the queue instead.
+const MAX_INLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Why a send did not go through.
+pub(super) struct SendFailure {
+    pub(super) class: FailureClass,
+    pub(super) message: String,
+    pub(super) retry_after: Option<Duration>,
+    /// Meta may have sent it all the same (see `GraphError::outcome_unknown`).
+    pub(super) outcome_unknown: bool,
+    /// Not tried: the account must wait (Meta's usage), so it costs no attempt.
+    pub(super) paced: bool,
+}
+
+impl SendFailure {
+    pub(super) fn permanent(code: ErrorCode, message: impl Into<String>) -> Self {
+        SendFailure {
+            class: FailureClass::Permanent(code),
+            message: message.into(),
+            retry_after: None,
+            outcome_unknown: false,
+            paced: false,
+        }
+    }
+
+    /// The account's sends wait until `until` (Meta's word), this one with them.
+    fn paced(until: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        SendFailure {
+            class: FailureClass::Throttled,
+            message: format!("Meta asked this account to wait until {until}"),
+            retry_after: Some(until - now),
+            outcome_unknown: false,
+            paced: true,
+        }
+    }
+}
+
+impl From<AppError> for SendFailure {
+    fn from(e: AppError) -> Self {
+        let class = match e.code {
+            ErrorCode::InternalError | ErrorCode::ServiceUnavailable => FailureClass::Transient,
+            code => FailureClass::Permanent(code),
+        };
+        SendFailure { class, message: e.message, retry_after: None, outcome_unknown: false, paced: false }
+    }
+}
+
+impl Core {
+    /// Sends the reply through the Graph API with the account's token.
+    pub(super) async fn deliver(&self, org: &str, p: &SendPayload) -> Result<SentMessage, SendFailure> {
+        let conversation = self.conversation(org, &p.conversation_id).await?;
+        let account = self.account_of(org, &conversation.connected_account_id).await?;
+        Self::ensure_can_send(account.as_ref())?;
+        let account = account.expect("ensure_can_send checked it exists");
+        let Some(token) = self.access_token(&account).await? else {
+            return Err(SendFailure::permanent(
+                ErrorCode::AccountReauthRequired,
+                "no usable access token for the account",
+            ));
+        };
+        let target = token.send_target(&account);
+        // The basis (and so the tag) is this attempt's: a send retried past the 24 h goes
+        // out under HUMAN_AGENT if a person wrote it, or not at all.
+        let basis = match &p.route {
+            SendRoute::Direct => {
+                let policy = self.config.reply_policy();
+                policy.basis_at(conversation.last_inbound_at, self.now(), p.author).ok_or_else(|| {
+                    SendFailure::permanent(
+                        ErrorCode::MessagingWindowClosed,
+                        "the messaging window closed before the reply could go out",
+                    )
+                })?
+            }
+            // A reply to a comment has the comment's own window, checked when it was asked.
+            _ => MessagingBasis::Response,
+        };
+        self.take_send_slot(&account, p).await?;
+        let sent = match &p.route {
+            SendRoute::PublicReply { comment_id } => self.graph.reply_to_comment(&target, comment_id, &p.text).await,
+            _ => self.graph.send_message(&target, &send_api_body(p, basis)).await,
+        };
+        let usage = match &sent {
+            Ok(s) => s.usage,
+            Err(e) => e.usage,
+        };
+        if let Some(usage) = usage {
+            self.pacer.observe(&account.id, &usage, self.now());
+        }
+        sent.map_err(|e| SendFailure {
+            class: classify(&e),
+            retry_after: e.retry_after_minutes().map(|m| Duration::minutes(m as i64)),
+            outcome_unknown: e.outcome_unknown,
+            message: e.message,
+            paced: false,
+        })
+    }
+
+    /// Waits for the account's next send slot, or (Meta asked it to wait, or the wait is
+    /// long) hands the send back to the queue for then.
+    async fn take_send_slot(&self, account: &ConnectedAccount, p: &SendPayload) -> Result<(), SendFailure> {
+        let now = self.now();
+        if let Some(until) = self.pacer.held_until(&account.id, now) {
+            return Err(SendFailure::paced(until, now));
+        }
+        let per_second = match &p.attachment {
+            Some(a) if a.kind == "audio" || a.kind == "video" => self.config.limits.send_rate_per_account.min(10),
+            _ => self.config.limits.send_rate_per_account,
+        };
+        let wait = self.pacer.reserve(&account.id, per_second, std::time::Instant::now());
+        if wait > MAX_INLINE_WAIT {
+            let later = Duration::from_std(wait).unwrap_or(Duration::seconds(60));
+            return Err(SendFailure::paced(now + later, now));
+        }
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
+    }
+}
+
+/// The Send API body of a DM or a private reply (addressed by the comment, not the person).
+/// Every send states its `messaging_type`: Messenger refuses a Page send without one, and
+/// Instagram's sends take it too.
+fn send_api_body(p: &SendPayload, basis: MessagingBasis) -> serde_json::Value {
+    let message = match &p.attachment {
+        Some(a) => json!({ "attachment": a.to_json() }),
+        None => json!({ "text": p.text }),
+    };
+    let recipient = match &p.route {
+        SendRoute::PrivateReply { comment_id } => json!({ "comment_id": comment_id }),
+        _ => json!({ "id": p.recipient_id }),
+    };
+    match basis {
+        MessagingBasis::Response => json!({ "recipient": recipient, "message": message, "messaging_type": "RESPONSE" }),
+        MessagingBasis::HumanAgent => json!({
+            "recipient": recipient, "message": message, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"
+        }),
+    }
+}
