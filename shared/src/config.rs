@@ -68,6 +68,9 @@ pub struct Config {
     /// Where the OAuth callbacks send the browser back, with the outcome in the query; unset,
     /// they answer JSON.
     pub oauth_return_url: Option<String>,
+    /// This deployment's webhook URL as Meta should call it (`WEBHOOK_URL`); the doctor
+    /// compares the app's subscriptions with it.
+    pub webhook_url: Option<String>,
     pub jwt_secret: Option<String>,
     /// When set, bearer tokens must carry this `iss` (`AUTH_JWT_ISSUER`) / `aud` (`AUTH_JWT_AUDIENCE`).
     pub jwt_issuer: Option<String>,
@@ -210,6 +213,7 @@ impl Config {
             meta_app_id: get("META_APP_ID"),
             oauth_redirect_url: get("META_OAUTH_REDIRECT_URL"),
             oauth_return_url: get("OAUTH_RETURN_URL"),
+            webhook_url: get("WEBHOOK_URL"),
             instagram_app_id: get("INSTAGRAM_APP_ID"),
             instagram_app_secret: get("INSTAGRAM_APP_SECRET"),
             instagram_oauth_redirect_url: get("INSTAGRAM_OAUTH_REDIRECT_URL"),

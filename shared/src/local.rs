@@ -16,8 +16,24 @@ use crate::runtime::{Built, Durable, assemble};
 /// In development without `TOKEN_ENCRYPTION_KEY` (or KMS), the stored tokens are sealed with
 /// a key kept beside the file, so they can be opened after a restart.
 pub async fn build_local_core(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
+    build(config, sdk, Use::Serve).await
+}
+
+/// The core of a command run beside a server that may be running on the same data (the
+/// doctor): the same store, without taking over the queue's leases.
+pub async fn build_reading_core(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
+    build(config, sdk, Use::Read).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Serve,
+    Read,
+}
+
+async fn build(config: Config, sdk: Option<aws_config::SdkConfig>, mode: Use) -> anyhow::Result<Built> {
     let durable = match (&config.table_name, config.store.unwrap_or(EmbeddedStore::Sqlite)) {
-        (None, EmbeddedStore::Sqlite) => Some(open(&config).await?),
+        (None, EmbeddedStore::Sqlite) => Some(open(&config, mode).await?),
         _ => None,
     };
     let keyless = config.token_encryption_key.is_none() && config.kms_key_id.is_none() && config.is_development();
@@ -32,10 +48,14 @@ pub async fn build_local_core(config: Config, sdk: Option<aws_config::SdkConfig>
     assemble(config, sdk, durable).await
 }
 
-async fn open(config: &Config) -> anyhow::Result<Durable> {
+async fn open(config: &Config, mode: Use) -> anyhow::Result<Durable> {
     let path = config.data_dir.join("inbox.sqlite3");
     let db = Db::open(&path, DEFAULT_GROUP).with_context(|| format!("opening {}", path.display()))?;
-    let queue = SqliteQueue::open(db.clone(), Arc::new(SystemClock)).await?;
+    let queue = match mode {
+        // A server starting takes over the leases of one that died.
+        Use::Serve => SqliteQueue::open(db.clone(), Arc::new(SystemClock)).await?,
+        Use::Read => SqliteQueue::attach(db.clone(), Arc::new(SystemClock)),
+    };
     tracing::info!(path = %path.display(), "data and queued jobs kept in SQLite");
     Ok((Arc::new(SqliteStore::new(db)), Arc::new(queue)))
 }

@@ -44,7 +44,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 25, "{doc:?}");
+    assert_eq!(doc.len(), 26, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -154,6 +154,10 @@ async fn every_answer_matches_the_document() {
     let (status, body) = app.post("org_a", &format!("/api/integrations/jobs/{job}/retry"), json!({})).await;
     answers.push(("POST", "/api/integrations/jobs/{id}/retry", status, body));
     let account = "env-fallback";
+    for id in [account, "nope"] {
+        let (status, body) = app.get("org_a", &format!("/api/integrations/connected-accounts/{id}/health")).await;
+        answers.push(("GET", "/api/integrations/connected-accounts/{id}/health", status, body));
+    }
     let r = app
         .client
         .delete(format!("{}/api/integrations/connected-accounts/{account}", app.url))

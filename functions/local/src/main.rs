@@ -2,6 +2,9 @@
 //! defaults: data in SQLite under `DATA_DIR` (`STORE=memory`: in memory).
 //! `inbox-local token <org>` prints a bearer token for the
 //! inbox API signed with `AUTH_JWT_SECRET` (or the development default).
+//! `inbox-local doctor [org]` checks the live setup at Meta (see `doctor.rs`).
+
+mod doctor;
 
 use anyhow::Context;
 use inbox_shared::config::AppEnv;
@@ -21,6 +24,10 @@ async fn main() -> anyhow::Result<()> {
         let expires = chrono_now() + 30 * 24 * 3600;
         println!("{}", http::mint_jwt(secret, &config.org_claim, org, expires));
         return Ok(());
+    }
+    if args.first().map(String::as_str) == Some("doctor") {
+        let healthy = doctor::run(config, sdk, args.get(1).map(String::as_str)).await?;
+        std::process::exit(if healthy { 0 } else { 1 });
     }
     runtime::init_tracing(false);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);

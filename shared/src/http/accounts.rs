@@ -97,3 +97,14 @@ pub async fn disconnect(
 ) -> Result<Json<ConnectedAccount>, AppError> {
     Ok(Json(core.disconnect_account(&org, &id).await?))
 }
+
+/// `GET /api/integrations/connected-accounts/:id/health`: the account's setup as Meta sees it
+/// now (the app's webhooks, the account's token, subscription and messaging), each check with
+/// its fix. `200` whatever the verdict; another organization's id is `404`.
+pub async fn health(
+    State(core): State<AppState>,
+    OrgId(org): OrgId,
+    Path(id): Path<String>,
+) -> Result<Json<crate::services::HealthReport>, AppError> {
+    Ok(Json(core.account_health(&org, &id).await?))
+}

@@ -129,9 +129,44 @@ pub struct InstagramMe {
     pub username: Option<String>,
 }
 
-/// The part of the Graph API the core uses.
+/// What `GET /debug_token` says of a token.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TokenDebug {
+    pub valid: bool,
+    pub app_id: Option<String>,
+    /// `USER`, `PAGE`, `APP`...
+    pub kind: Option<String>,
+    pub scopes: Vec<String>,
+    /// `None`: it does not expire.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One webhook object of the app (`GET /{app-id}/subscriptions`): `instagram`, `page`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppWebhook {
+    pub object: String,
+    pub callback_url: String,
+    pub active: bool,
+    pub fields: Vec<String>,
+}
+
+/// An app subscribed to a Page's or an Instagram account's webhooks, with its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SubscribedApp {
+    pub id: String,
+    #[serde(default)]
+    pub subscribed_fields: Vec<String>,
+}
+
+/// The part of the Graph API the core uses: messaging, OAuth and the account's subscriptions,
+/// and reading how a live setup stands.
+pub trait GraphApi: GraphMessaging + GraphOAuth + GraphSetup {}
+
+impl<T: GraphMessaging + GraphOAuth + GraphSetup> GraphApi for T {}
+
+/// Customers, comments and sends.
 #[async_trait]
-pub trait GraphApi: Send + Sync {
+pub trait GraphMessaging: Send + Sync {
     /// A customer's profile: an Instagram user's name and username, or a Messenger user's
     /// (page-scoped id) name, which is all Messenger has.
     async fn user_profile(
@@ -161,6 +196,11 @@ pub trait GraphApi: Send + Sync {
     ) -> Result<SentMessage, GraphError>;
     /// Hides (or shows again) a comment on the account's media (`POST /{comment-id}?hide=`).
     async fn hide_comment(&self, target: &SendTarget<'_>, comment_id: &str, hide: bool) -> Result<(), GraphError>;
+}
+
+/// Connecting accounts: OAuth exchanges, token refresh, webhook subscriptions.
+#[async_trait]
+pub trait GraphOAuth: Send + Sync {
     /// OAuth: the authorization code for a (short-lived) user token.
     async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<TokenGrant, GraphError>;
     /// `grant_type=fb_exchange_token`: a long-lived user token (also how one is refreshed).
@@ -176,7 +216,32 @@ pub trait GraphApi: Send + Sync {
     /// Instagram Login: `grant_type=ig_exchange_token`, a 60-day token.
     async fn instagram_long_lived(&self, short_token: &str) -> Result<TokenGrant, GraphError>;
     async fn instagram_me(&self, token: &str) -> Result<InstagramMe, GraphError>;
-    /// Instagram Login: subscribes the account to the messaging webhook fields.
     /// Instagram Login: subscribes (or unsubscribes) the account's own webhooks.
     async fn set_instagram_subscription(&self, token: &str, subscribe: bool) -> Result<(), GraphError>;
+}
+
+/// How a live setup stands at Meta (the doctor's questions).
+#[async_trait]
+pub trait GraphSetup: Send + Sync {
+    /// What Meta says of `token` (asked with the app's own token).
+    async fn debug_token(&self, token: &str) -> Result<TokenDebug, GraphError>;
+    /// The app's webhook objects, their callback URL and fields (asked with the app's token).
+    async fn app_webhooks(&self) -> Result<Vec<AppWebhook>, GraphError>;
+    /// The apps a Page (`owner`: its id, Facebook host) or an Instagram Login account (`me`,
+    /// Instagram host) sends its webhooks to.
+    async fn subscribed_apps(
+        &self,
+        host: GraphHost,
+        owner: &str,
+        token: &str,
+    ) -> Result<Vec<SubscribedApp>, GraphError>;
+    /// Reads one conversation of `owner` on `platform` (`instagram`, `messenger`): Meta
+    /// refuses it when the account's owner turned off access to messages.
+    async fn read_conversations(
+        &self,
+        host: GraphHost,
+        owner: &str,
+        platform: &str,
+        token: &str,
+    ) -> Result<(), GraphError>;
 }

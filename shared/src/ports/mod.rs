@@ -11,8 +11,8 @@ mod store;
 pub use cipher::{CipherError, TokenCipher, TokenContext};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use graph::{
-    GraphApi, GraphError, GraphHost, InstagramGrant, InstagramMe, LinkedInstagram, ManagedPage, SendTarget,
-    SentMessage, TokenGrant, UserProfile,
+    AppWebhook, GraphApi, GraphError, GraphHost, GraphMessaging, GraphOAuth, GraphSetup, InstagramGrant, InstagramMe,
+    LinkedInstagram, ManagedPage, SendTarget, SentMessage, SubscribedApp, TokenDebug, TokenGrant, UserProfile,
 };
 pub use queue::{Delivery, JobQueue, LocalQueue, QueueError, QueueMessage, QueuedItem, QueuedItems, ReplayPage};
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};

@@ -8,6 +8,7 @@ mod comment_replies;
 mod comments;
 mod confirm;
 mod delivery;
+mod health;
 mod inbound;
 mod inbox;
 mod ingest;
@@ -22,11 +23,17 @@ mod send;
 mod tokens;
 
 pub use comment_replies::{PrivateReply, PrivateReplyAccepted};
+pub use health::{CheckStatus, HealthCheck, HealthReport};
 pub use inbound::AcceptReport;
 pub use inbox::ListQuery;
 pub use jobs::JobOutcome;
 pub use leads::NewLead;
 pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};
+
+/// The permissions Facebook Login asks for (the doctor checks a token has them all).
+pub fn oauth_scopes() -> &'static str {
+    oauth::SCOPES
+}
 pub use oauth_state::Flow;
 pub use send::{Outgoing, OutgoingAttachment, SendAccepted, SendRoute};
 pub use tokens::RefreshReport;

@@ -32,6 +32,12 @@ fn failed(e: StoreError) -> QueueError {
 impl SqliteQueue {
     /// The queue in `db`'s file. A message leased when this process starts was leased by a
     /// process that is gone (only one server uses a file): it is due again at once.
+    /// The queue of a file no other server uses (`open`), for a process that only reads
+    /// beside a running server (the doctor): its leases stay as they are.
+    pub fn attach(db: Db, clock: Arc<dyn Clock>) -> Self {
+        SqliteQueue { db, clock, notify: Notify::new() }
+    }
+
     pub async fn open(db: Db, clock: Arc<dyn Clock>) -> Result<Self, QueueError> {
         let now = clock.now().timestamp_millis();
         db.call(move |conn| {

@@ -140,6 +140,10 @@ fn debug_token(req: &Request<'_>, world: &World) -> Value {
     let mut answer: Value = serde_json::from_str(&fixtures::graph("debug_token.json")).expect("fixture");
     let input = req.params.get("input_token").map(scalar).unwrap_or_default();
     answer["data"]["app_id"] = json!(world.app_id());
+    if let Some((app, secret)) = input.split_once('|') {
+        let valid = app == world.app_id() && world.app_secret.as_deref().is_none_or(|s| s == secret);
+        return json!({"data": {"app_id": app, "type": "APP", "application": "Coast Inbox", "is_valid": valid}});
+    }
     if let Some(info) = world.token_info.get(&input) {
         answer["data"]["is_valid"] = json!(info.valid);
         answer["data"]["scopes"] = json!(info.scopes);

@@ -64,6 +64,9 @@ pub struct World {
     /// What each Instagram account is broadcasting live now (`/{ig-id}/live_media`).
     pub live_media: HashMap<String, Vec<String>>,
     app_id: String,
+    /// The app's secret, when a test says it: `debug_token` then refuses the app token of
+    /// another secret, as Meta does.
+    pub app_secret: Option<String>,
 }
 
 /// The app id the tests configure (`META_APP_ID`), as the fixtures name it.

@@ -1,0 +1,79 @@
+//! Customers, comments and sends.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{HttpGraphApi, Paged, call, fetch_with_usage};
+use crate::ports::{GraphError, GraphHost, GraphMessaging, SendTarget, SentMessage, UserProfile};
+
+#[async_trait]
+impl GraphMessaging for HttpGraphApi {
+    async fn user_profile(
+        &self,
+        host: GraphHost,
+        access_token: &str,
+        user_id: &str,
+        provider: crate::domain::Provider,
+    ) -> Result<UserProfile, GraphError> {
+        let fields = match provider {
+            crate::domain::Provider::Instagram => "name,username",
+            crate::domain::Provider::Messenger => "name",
+        };
+        call(self.client.get(self.url_on(host, user_id)).query(&[("fields", fields)]), access_token).await
+    }
+
+    async fn live_media(
+        &self,
+        host: GraphHost,
+        access_token: &str,
+        account_id: &str,
+    ) -> Result<Vec<String>, GraphError> {
+        #[derive(Deserialize)]
+        struct Media {
+            id: String,
+        }
+        let url = self.url_on(host, &format!("{account_id}/live_media"));
+        let live: Paged<Media> = call(self.client.get(url).query(&[("fields", "id")]), access_token).await?;
+        Ok(live.data.into_iter().map(|m| m.id).collect())
+    }
+
+    async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError> {
+        #[derive(Deserialize)]
+        struct Media {
+            permalink: String,
+        }
+        let url = self.url_on(host, media_id);
+        let media: Media = call(self.client.get(url).query(&[("fields", "permalink")]), access_token).await?;
+        Ok(media.permalink)
+    }
+
+    async fn send_message(&self, target: &SendTarget<'_>, body: &Value) -> Result<SentMessage, GraphError> {
+        let url = self.url_on(target.host, &format!("{}/messages", target.sender_id));
+        let (sent, usage): (SentMessage, _) =
+            fetch_with_usage(self.client.post(url).json(body).bearer_auth(target.access_token)).await?;
+        Ok(SentMessage { usage, ..sent })
+    }
+
+    async fn reply_to_comment(
+        &self,
+        target: &SendTarget<'_>,
+        comment_id: &str,
+        text: &str,
+    ) -> Result<SentMessage, GraphError> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: String,
+        }
+        let url = self.url_on(target.host, &format!("{comment_id}/replies"));
+        let request = self.client.post(url).query(&[("message", text)]).bearer_auth(target.access_token);
+        let (created, usage): (Created, _) = fetch_with_usage(request).await?;
+        Ok(SentMessage { message_id: created.id, recipient_id: None, usage })
+    }
+
+    async fn hide_comment(&self, target: &SendTarget<'_>, comment_id: &str, hide: bool) -> Result<(), GraphError> {
+        let url = self.url_on(target.host, comment_id);
+        let _: Value = call(self.client.post(url).query(&[("hide", hide)]), target.access_token).await?;
+        Ok(())
+    }
+}
