@@ -30,7 +30,9 @@ pub fn init_tracing(json: bool) {
         .iter()
         .filter_map(|d| d.parse().ok())
         .fold(filter, |f, d| f.add_directive(d));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // Colour codes only for a person's terminal: a file, a pipe or CloudWatch gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
     let result =
         if json { builder.json().without_time().with_current_span(true).try_init() } else { builder.try_init() };
     let _ = result; // already initialised (tests): keep the first

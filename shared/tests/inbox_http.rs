@@ -107,13 +107,24 @@ async fn bad_list_parameters_are_validation_errors() {
         "/api/inbox/conversations?limit=101".to_owned(),
         "/api/inbox/conversations?limit=ten".to_owned(),
         "/api/inbox/conversations?cursor=not-a-cursor".to_owned(),
-        "/api/inbox/conversations?provider=WHATSAPP".to_owned(),
+        "/api/inbox/conversations?provider=FAXMACHINE".to_owned(),
+        "/api/inbox/conversations?provider=WHATSAPP&limit=0".to_owned(),
         format!("/api/inbox/conversations/{id}/messages?cursor=%%%"),
         "/api/leads?limit=-1".to_owned(),
     ] {
         let (status, body) = app.get("org_a", &path).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert_eq!(error_code(&body), "VALIDATION_ERROR");
+    }
+}
+
+/// A unified inbox asks every channel alike: one this service does not own has nothing here.
+#[tokio::test]
+async fn another_services_channel_answers_an_empty_page() {
+    let (app, _) = app_with_conversation().await;
+    for provider in ["WHATSAPP", "whatsapp", "EMAIL"] {
+        let (status, body) = app.get("org_a", &format!("/api/inbox/conversations?provider={provider}")).await;
+        assert_eq!((status, body), (200, serde_json::json!({"data": [], "nextCursor": null})), "{provider}");
     }
 }
 

@@ -142,3 +142,53 @@ async fn in_development_a_messenger_customer_is_asked_only_for_what_messenger_pr
     let conversation = &list(&app, "MESSENGER").await[0];
     assert_eq!(conversation["displayName"], "Rui Costa", "{conversation}");
 }
+
+/// One organization, two Pages each with an Instagram account: one connection connects all
+/// four channels, subscribes both Pages (with a Page's own fields), and each channel's events
+/// and replies stay with its Page.
+#[tokio::test]
+async fn two_pages_connect_to_one_organization_and_keep_their_own_channels() {
+    use inbox_shared::meta::subscriptions::PAGE_FIELDS;
+    const PAGE_B: &str = "998877665544332";
+    const IG_B: &str = "17841400000000002";
+    let app = TestApp::prod().await;
+    script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token"), page(PAGE_B, IG_B, "EAAB-page-b")]));
+    let (status, body) = connect(&app, ORG, &[("code", "c"), ("state", &start(&app, ORG).await)]).await;
+    assert_eq!(status, 200, "{body}");
+    let mut connected: Vec<(String, String)> = body["connected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["provider"].as_str().unwrap().to_owned(), a["externalAccountId"].as_str().unwrap().to_owned()))
+        .collect();
+    connected.sort();
+    let want = [("INSTAGRAM", IG_ACCOUNT), ("INSTAGRAM", IG_B), ("MESSENGER", PAGE_ID), ("MESSENGER", PAGE_B)];
+    assert_eq!(connected, want.map(|(p, e)| (p.to_owned(), e.to_owned())));
+    for page_id in [PAGE_ID, PAGE_B] {
+        let fields: Vec<String> = app.graph.world().page_subscriptions[page_id].iter().cloned().collect();
+        let mut expected: Vec<String> = PAGE_FIELDS.iter().map(|f| f.to_string()).collect();
+        expected.sort();
+        assert_eq!(fields, expected, "{page_id}");
+    }
+    // A customer of Page B's Messenger and of Page B's Instagram account: their own threads.
+    let on_b = fixtures::webhook("page_message.json").replace(PAGE_ID, PAGE_B);
+    assert_eq!(app.deliver(&on_b).await.status(), 200);
+    assert_eq!(app.deliver(&text_webhook(IG_B, CUSTOMER, "m-b", "hi B", 1_732_460_000_500)).await.status(), 200);
+    app.run_jobs().await;
+    let messenger = list(&app, "MESSENGER").await;
+    let instagram = list(&app, "INSTAGRAM").await;
+    assert_eq!((messenger.len(), instagram.len()), (1, 1));
+    for conversation in [&messenger[0], &instagram[0]] {
+        let id = conversation["id"].as_str().unwrap();
+        let (status, _) =
+            app.post(ORG, &format!("/api/inbox/conversations/{id}/send-text"), json!({"text": "hello"})).await;
+        assert_eq!(status, 202);
+    }
+    app.run_jobs().await;
+    let sends: Vec<GraphCall> = app.graph.calls().into_iter().filter(|c| c.path.ends_with("/messages")).collect();
+    assert_eq!(sends.len(), 2);
+    for send in &sends {
+        assert!(send.path.contains(PAGE_B), "{}", send.path);
+        assert_eq!(send.authorization.as_deref(), Some("Bearer EAAB-page-b"));
+    }
+}

@@ -365,6 +365,7 @@ async fn development_sends_use_the_fallback_token() {
             ("DEFAULT_ORGANIZATION_ID", ORG),
             ("META_PAGE_ACCESS_TOKEN", "dev-page-token"),
             ("INSTAGRAM_PAGE_ID", PAGE_ID),
+            ("INSTAGRAM_USER_ID", IG_ACCOUNT),
         ],
     )
     .await;

@@ -273,6 +273,23 @@ async fn development_routes_by_header_then_default_organization() {
     assert_eq!(app.conversations("org_a").await.len(), 1);
 }
 
+/// The development account named by INSTAGRAM_USER_ID takes its own events only: another
+/// account's wait for the account that owns them, as in production.
+#[tokio::test]
+async fn a_named_development_account_takes_only_its_own_events() {
+    let app = TestApp::dev().await; // INSTAGRAM_USER_ID = IG_ACCOUNT
+    let other = "17841499999999999";
+    assert_eq!(app.deliver(&text_webhook(other, CUSTOMER, "m-other", "not yours", 1732460000123)).await.status(), 200);
+    assert!(app.conversations("org_a").await.is_empty());
+    assert_eq!(app.store.list_raw_events(other).await.unwrap().len(), 1, "kept for its owner");
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "m-own", "yours", 1732460000123)).await;
+    assert_eq!(app.conversations("org_a").await.len(), 1);
+    // Without an id named, any account's events go to it (as before).
+    let open = TestApp::with(AppEnv::Development, &[("DEFAULT_ORGANIZATION_ID", "org_a")]).await;
+    open.deliver(&text_webhook(other, CUSTOMER, "m-any", "anyone's", 1732460000123)).await;
+    assert_eq!(open.conversations("org_a").await.len(), 1);
+}
+
 #[tokio::test]
 async fn production_routes_by_connected_account_and_ignores_the_org_header() {
     let app = TestApp::prod().await;
@@ -404,6 +421,22 @@ async fn a_lead_with_the_instagram_user_id_is_linked_without_a_profile() {
     app.run_jobs().await;
     assert!(app.graph.calls().is_empty());
     assert_eq!(app.conversations("org_a").await[0]["leadId"], lead["id"]);
+}
+
+/// A lead added after the customer wrote, known by handle only: the profile fetched for the
+/// conversation names the same person, so the lead links to it at once.
+#[tokio::test]
+async fn a_lead_created_later_with_only_a_handle_links_to_the_conversation() {
+    let app = TestApp::dev().await;
+    app.deliver(&fixtures::webhook("text.json")).await;
+    app.run_jobs().await; // the profile: username ana.silva
+    assert_eq!(app.conversations("org_a").await[0]["handle"], "ana.silva");
+    let (status, lead) = app.post("org_a", "/api/leads", json!({"name": "Ana", "instagramHandle": "@Ana.Silva"})).await;
+    assert_eq!(status, 201, "{lead}");
+    assert_eq!(app.conversations("org_a").await[0]["leadId"], lead["id"]);
+    // A handle nobody wrote from links nothing.
+    let (_, other) = app.post("org_a", "/api/leads", json!({"instagramHandle": "someone.else"})).await;
+    assert_ne!(app.conversations("org_a").await[0]["leadId"], other["id"]);
 }
 
 #[tokio::test]

@@ -183,5 +183,7 @@ async fn a_killed_server_restarts_with_its_data_and_sends_a_queued_reply_once() 
     assert_eq!(sent[0]["externalMessageId"], "m_echo_restart");
     assert_eq!(messages.len() - sent.len(), 3, "every DM kept");
     second.kill_9();
+    let log = log_of(&dir);
+    assert!(log.contains("inbox-local listening") && !log.contains('\u{1b}'), "plain text in a file: {log}");
     let _ = std::fs::remove_dir_all(&dir);
 }

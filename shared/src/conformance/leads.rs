@@ -45,6 +45,13 @@ pub async fn profiles_are_cached_per_organization(store: &dyn Store) {
         fetched_at: t(0),
     };
     store.put_profile(&p).await.unwrap();
-    assert_eq!(store.get_profile(&org, "6185").await.unwrap(), Some(p));
+    assert_eq!(store.get_profile(&org, "6185").await.unwrap(), Some(p.clone()));
     assert_eq!(store.get_profile(&unique("org"), "6185").await.unwrap(), None);
+    // Found by username (as a lead's handle names it), in its organization only.
+    assert_eq!(store.find_profile_by_username(&org, "ana").await.unwrap(), Some(p.clone()));
+    assert_eq!(store.find_profile_by_username(&unique("org"), "ana").await.unwrap(), None);
+    let renamed = CustomerProfile { username: Some("Ana.Costa".into()), ..p };
+    store.put_profile(&renamed).await.unwrap();
+    assert_eq!(store.find_profile_by_username(&org, "ana").await.unwrap(), None, "the old name no longer");
+    assert_eq!(store.find_profile_by_username(&org, "ana.costa").await.unwrap(), Some(renamed));
 }

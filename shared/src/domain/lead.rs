@@ -35,3 +35,10 @@ pub struct CustomerProfile {
     pub fetched: bool,
     pub fetched_at: DateTime<Utc>,
 }
+
+impl CustomerProfile {
+    /// The username as a lead's handle is written (normalised), if the profile has one.
+    pub fn handle(&self) -> Option<String> {
+        self.username.as_deref().map(Lead::normalize_handle).filter(|h| !h.is_empty())
+    }
+}

@@ -282,6 +282,9 @@ pub trait LeadStore: Send + Sync {
     async fn get_profile(&self, org: &str, instagram_user_id: &str) -> Result<Option<CustomerProfile>, StoreError>;
 
     async fn put_profile(&self, profile: &CustomerProfile) -> Result<(), StoreError>;
+
+    /// The profile whose username is `username` (normalised: lower case, no `@`) now.
+    async fn find_profile_by_username(&self, org: &str, username: &str) -> Result<Option<CustomerProfile>, StoreError>;
 }
 
 /// Webhook events kept for replay.

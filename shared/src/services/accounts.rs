@@ -11,7 +11,8 @@ use super::Core;
 impl Core {
     /// The account a webhook addressed to `external_id` belongs to: a connected account
     /// (not disconnected) in production; in development, when none matches, the environment's
-    /// fallback account in the organization the request names (or `DEFAULT_ORGANIZATION_ID`).
+    /// fallback account in the organization the request names (or `DEFAULT_ORGANIZATION_ID`),
+    /// for any id, or only its own when `INSTAGRAM_USER_ID` or `INSTAGRAM_PAGE_ID` names it.
     /// `None`: nobody owns it yet, and the event is kept for replay.
     pub(crate) async fn route_webhook(
         &self,
@@ -30,6 +31,13 @@ impl Core {
             return Ok(None);
         };
         let (provider, external_id) = ConnectedAccount::parse_route_key(external_id);
+        // A fallback account named by its ids takes only their events; others wait for the
+        // account that owns them, as in production.
+        let fb = &self.config.fallback_account;
+        let named: Vec<&str> = [&fb.instagram_user_id, &fb.page_id].into_iter().flatten().map(String::as_str).collect();
+        if !named.is_empty() && !named.contains(&external_id) {
+            return Ok(None);
+        }
         let fallback =
             ConnectedAccount::env_fallback(org, external_id, self.config.fallback_account.page_id.clone(), self.now());
         Ok(Some(ConnectedAccount { provider, ..fallback }))

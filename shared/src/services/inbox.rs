@@ -10,6 +10,10 @@ use crate::error::AppError;
 
 use super::Core;
 
+/// Channels of a unified inbox that other services own: asked here, they have no
+/// conversations (an empty page), so a shared inbox can ask every channel alike.
+pub const OTHER_CHANNELS: [&str; 5] = ["WHATSAPP", "SMS", "EMAIL", "WEBCHAT", "TELEGRAM"];
+
 /// `limit` and `cursor` as the client sent them, validated here.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct ListQuery {
@@ -40,6 +44,11 @@ impl ListQuery {
         Ok(PageRequest { limit, after })
     }
 
+    /// Whether the query names a channel another service owns (`OTHER_CHANNELS`).
+    fn other_channel(&self) -> bool {
+        self.provider.as_deref().is_some_and(|p| OTHER_CHANNELS.iter().any(|c| c.eq_ignore_ascii_case(p)))
+    }
+
     /// `INSTAGRAM`, `MESSENGER`, or `ALL` (the same as none).
     pub fn provider(&self) -> Result<Option<Provider>, AppError> {
         match self.provider.as_deref() {
@@ -65,6 +74,10 @@ impl ListQuery {
 
 impl Core {
     pub async fn list_conversations(&self, org: &str, query: &ListQuery) -> Result<Page<ConversationView>, AppError> {
+        if query.other_channel() {
+            query.page()?; // a bad limit or cursor is still refused
+            return Ok(Page { data: Vec::new(), next_cursor: None });
+        }
         let page = self.conversations().list_conversations(org, query.filter()?, &query.page()?).await?;
         // A page usually spans few accounts: look each up once, not once per conversation.
         let mut active: HashMap<String, bool> = HashMap::new();

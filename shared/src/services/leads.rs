@@ -64,11 +64,19 @@ impl Core {
         Ok(self.leads().list_leads(org, &query.page()?).await?)
     }
 
-    /// A lead created after the customer wrote is linked to their conversations at once.
+    /// A lead created after the customer wrote is linked to their conversations at once: by
+    /// its Instagram id, or by its handle through the profile fetched for that username.
     async fn link_conversations_to(&self, lead: &Lead) -> Result<(), AppError> {
-        let Some(user_id) = &lead.instagram_user_id else {
-            return Ok(());
+        let org = &lead.organization_id;
+        let user_id = match (&lead.instagram_user_id, &lead.instagram_handle) {
+            (Some(id), _) => id.clone(),
+            (None, Some(handle)) => match self.leads().find_profile_by_username(org, handle).await? {
+                Some(profile) => profile.instagram_user_id,
+                None => return Ok(()),
+            },
+            (None, None) => return Ok(()),
         };
+        let user_id = &user_id;
         let mut account_ids: Vec<String> =
             self.accounts().list_accounts(&lead.organization_id).await?.into_iter().map(|a| a.id).collect();
         if self.config.is_development() {

@@ -76,7 +76,8 @@ pub fn config(env: AppEnv, extra: &[(&str, &str)], graph: &[(&str, String)]) -> 
 }
 
 impl TestApp {
-    /// Development mode with the env fallback account and `org_a` as default organization.
+    /// Development mode with the env fallback account (the fixtures' Instagram account and
+    /// Page) and `org_a` as default organization.
     pub async fn dev() -> Self {
         Self::with(
             AppEnv::Development,
@@ -84,6 +85,7 @@ impl TestApp {
                 ("DEFAULT_ORGANIZATION_ID", "org_a"),
                 ("META_PAGE_ACCESS_TOKEN", "dev-page-token"),
                 ("INSTAGRAM_USER_ID", IG_ACCOUNT),
+                ("INSTAGRAM_PAGE_ID", PAGE_ID),
             ],
         )
         .await

@@ -92,6 +92,11 @@ pub fn profile(igsid: &str) -> String {
     format!("PROFILE#{igsid}")
 }
 
+/// A copy of a customer's profile under their (normalised) username.
+pub fn profile_by_username(username: &str) -> String {
+    format!("PROFILEUSER#{username}")
+}
+
 pub fn job(id: &str) -> String {
     format!("JOB#{id}")
 }

@@ -47,6 +47,22 @@ impl LeadStore for DynamoStore {
     async fn put_profile(&self, profile: &CustomerProfile) -> Result<(), StoreError> {
         let mut item = to_item(profile)?;
         ops::keyed(&mut item, keys::org(&profile.organization_id), keys::profile(&profile.instagram_user_id));
-        self.put(item, None).await.map(|_| ())
+        self.put(item, None).await?;
+        // A copy under its username, for a lead known by handle only (a stale copy, left by a
+        // changed username, is told apart by the profile it holds).
+        if let Some(handle) = profile.handle() {
+            let mut by_name = to_item(profile)?;
+            ops::keyed(&mut by_name, keys::org(&profile.organization_id), keys::profile_by_username(&handle));
+            self.put(by_name, None).await?;
+        }
+        Ok(())
+    }
+
+    async fn find_profile_by_username(&self, org: &str, username: &str) -> Result<Option<CustomerProfile>, StoreError> {
+        let Some(copy) = self.get(keys::org(org), keys::profile_by_username(username)).await? else { return Ok(None) };
+        let copy: CustomerProfile = from_item(copy)?;
+        // The profile as it is now must still carry that username.
+        let current = self.get_profile(org, &copy.instagram_user_id).await?;
+        Ok(current.filter(|p| p.handle().as_deref() == Some(username)))
     }
 }

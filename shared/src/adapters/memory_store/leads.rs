@@ -59,4 +59,10 @@ impl LeadStore for MemoryStore {
         });
         Ok(())
     }
+
+    async fn find_profile_by_username(&self, org: &str, username: &str) -> Result<Option<CustomerProfile>, StoreError> {
+        Ok(self.with(|t| {
+            t.profiles.values().find(|p| p.organization_id == org && p.handle().as_deref() == Some(username)).cloned()
+        }))
+    }
 }

@@ -72,4 +72,11 @@ impl LeadStore for SqliteStore {
             })
             .await
     }
+
+    async fn find_profile_by_username(&self, org: &str, username: &str) -> Result<Option<CustomerProfile>, StoreError> {
+        let (org, username) = (owned(org), owned(username));
+        // `profiles_by_username` indexes this expression.
+        let query = "SELECT body FROM profiles WHERE org = ? AND lower(json_extract(body, '$.username')) = ?";
+        self.db.call(move |conn| one(conn, query, &[&org, &username])).await
+    }
 }

@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS profiles (
     org TEXT NOT NULL, instagram_user_id TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (org, instagram_user_id)
 ) WITHOUT ROWID;
+-- A lead known by handle only finds its customer's profile (added to layout 1: an index only).
+CREATE INDEX IF NOT EXISTS profiles_by_username ON profiles (org, lower(json_extract(body, '$.username')));
 
 CREATE TABLE IF NOT EXISTS raw_events (
     id TEXT PRIMARY KEY, external_account_id TEXT NOT NULL, sort_key TEXT NOT NULL, body TEXT NOT NULL
