@@ -32,6 +32,9 @@ def main() -> None:
         out = transform(template, {}, NoManagedPolicies())
     except Exception as e:  # the translator's exceptions list every problem it found
         sys.exit(f"SAM transform failed: {e}")
+    cycle = dependency_cycle(out["Resources"])
+    if cycle:
+        sys.exit("circular dependency between resources (CloudFormation refuses it): " + " -> ".join(cycle))
     apis = [r for r in out["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
     for api in apis:
         body = api["Properties"].get("Body", {})
@@ -43,6 +46,63 @@ def main() -> None:
                 security = op.get("security", [])
                 print(f"  {method.upper():>24} {path}  auth={security or 'none'}")
     print(f"SAM transform: ok ({len(out['Resources'])} resources)")
+
+
+def references(node, names):
+    """The resources a piece of the template names (Ref, Fn::GetAtt, ${X} in Fn::Sub)."""
+    found = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and value in names:
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else value.split(".")[0]
+                if target in names:
+                    found.add(target)
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                for name in names:
+                    if "${" + name + "}" in text or "${" + name + "." in text:
+                        found.add(name)
+                found |= references(value[1] if isinstance(value, list) else {}, names)
+            else:
+                found |= references(value, names)
+    elif isinstance(node, list):
+        for item in node:
+            found |= references(item, names)
+    return found
+
+
+def dependency_cycle(resources):
+    """A cycle of resources that depend on each other, as CloudFormation would refuse it."""
+    names = set(resources)
+    edges = {}
+    for name, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        depends = [depends] if isinstance(depends, str) else depends
+        edges[name] = (references(resource.get("Properties", {}), names) | set(depends)) - {name}
+    state, path = {}, []
+
+    def visit(name):
+        state[name] = "open"
+        path.append(name)
+        for other in sorted(edges[name]):
+            if state.get(other) == "open":
+                return path[path.index(other):] + [other]
+            if other not in state:
+                found = visit(other)
+                if found:
+                    return found
+        state[name] = "done"
+        path.pop()
+        return None
+
+    for name in sorted(resources):
+        if name not in state:
+            found = visit(name)
+            if found:
+                return found
+    return None
 
 
 if __name__ == "__main__":

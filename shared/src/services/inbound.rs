@@ -20,45 +20,6 @@ pub(crate) const NO_ACCOUNT: &str = "no connected account";
 /// A failed profile lookup is not retried for every message, only after this long.
 const PROFILE_RETRY_AFTER: Duration = Duration::hours(24);
 
-/// What became of a webhook's items.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct AcceptReport {
-    pub stored: usize,
-    /// Reactions, reads, edits and deletions applied to stored messages.
-    pub updated: usize,
-    pub duplicates: usize,
-    /// Unknown account, unreadable, or a kind not turned into a message: kept raw for replay.
-    pub kept_raw: usize,
-    /// Failed for now, or not reached within the time budget: queued to be processed.
-    pub deferred: usize,
-    /// Changes kept until the message they name arrives.
-    pub waiting: usize,
-    /// Of no use to an inbox (referrals without a message, thread handovers, plugin users):
-    /// acknowledged, kept nowhere.
-    pub ignored: usize,
-}
-
-impl AcceptReport {
-    /// The delivery's counts and how long it took to answer, as metrics.
-    pub fn emit_metrics(&self, ack_time: std::time::Duration) {
-        use crate::metrics::Unit::{Count, Milliseconds};
-        let count = |n: usize| n as f64;
-        crate::metrics::emit(
-            &[],
-            &[
-                ("WebhookItemsStored", count(self.stored), Count),
-                ("WebhookItemsUpdated", count(self.updated), Count),
-                ("WebhookDuplicates", count(self.duplicates), Count),
-                ("WebhookItemsKeptRaw", count(self.kept_raw), Count),
-                ("WebhookItemsQueued", count(self.deferred), Count),
-                ("WebhookItemsWaiting", count(self.waiting), Count),
-                ("WebhookItemsIgnored", count(self.ignored), Count),
-                ("WebhookAckTime", ack_time.as_secs_f64() * 1000.0, Milliseconds),
-            ],
-        );
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Stored,

@@ -24,8 +24,8 @@ mod tokens;
 
 pub use comment_replies::{PrivateReply, PrivateReplyAccepted};
 pub use health::{CheckStatus, HealthCheck, HealthReport};
-pub use inbound::AcceptReport;
 pub use inbox::ListQuery;
+pub use ingest::AcceptReport;
 pub use jobs::JobOutcome;
 pub use leads::NewLead;
 pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};
