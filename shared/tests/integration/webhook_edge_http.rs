@@ -1,10 +1,8 @@
 //! The webhook's optional source allow-list: the address API Gateway saw decides, never a
 //! header the caller writes.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
-use common::*;
 use inbox_shared::config::AppEnv;
 use inbox_shared::meta::signature;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;

@@ -1,9 +1,7 @@
 //! Outbound: replies queued over HTTP, sent by the job processor to a fake Graph API.
 
-mod common;
-
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use inbox_shared::domain::AccountStatus;
 use inbox_shared::error::ErrorCode;
 use inbox_shared::fixtures;

@@ -1,8 +1,6 @@
 //! CONTRACT.md's webhook rules, over HTTP against the real Router.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use inbox_shared::config::AppEnv;
 use inbox_shared::domain::{AccountStatus, ConnectedAccount, Provider};
 use inbox_shared::fixtures;

@@ -1,10 +1,8 @@
 //! CONTRACT.md's inbox API rules, over HTTP against the real Router.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use chrono::{Duration, Utc};
-use common::*;
 use inbox_shared::http::mint_jwt;
 use serde_json::{Value, json};
 use tower::ServiceExt;

@@ -2,10 +2,8 @@
 //! failure leave the account ACTIVE and the token due for the next run; only Meta's 190 on
 //! a token that sends flags REAUTH_REQUIRED. On the embedded adapters and on DynamoDB + KMS.
 
-mod common;
-
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use inbox_shared::config::AppEnv;
 use inbox_shared::domain::{AccountStatus, TokenKind};
 use inbox_shared::fixtures;

@@ -2,9 +2,7 @@
 //! HTTP on the embedded store (the store methods behind them pass the conformance suite on
 //! DynamoDB too).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use inbox_shared::fixtures;
 use serde_json::{Value, json};
 

@@ -3,11 +3,9 @@
 //! tokens, nothing is dropped while an account waits for (re)connection. The same scenario
 //! runs on the embedded adapters and on DynamoDB + KMS (moto).
 
-mod common;
-
+use crate::common::oauth::*;
+use crate::common::*;
 use chrono::Duration;
-use common::oauth::*;
-use common::*;
 use inbox_shared::config::AppEnv;
 use inbox_shared::domain::{AccountStatus, PageRequest, TokenKind};
 use inbox_shared::fixtures;

@@ -2,9 +2,7 @@
 //! route is called as one of them with every id and cursor of the other (and malformed ones).
 //! Ids answer 404 or 400, and no body ever carries anything of the other organization.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 const ORG_A: &str = "org_a";

@@ -2,12 +2,10 @@
 //! commenter's DMs (once per comment, within 7 days), hiding, each error code, and a public
 //! reply whose answer is lost confirmed by Meta's notification of it, never posted twice.
 
-mod common;
-
 use std::time::Duration as StdDuration;
 
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use inbox_shared::fixtures;
 use inbox_shared::services::JobOutcome;
 use serde_json::{Value, json};

@@ -2,9 +2,7 @@
 //! threads (one conversation per top-level comment, `kind: "COMMENT"`), replies nest in their
 //! thread, edits and removals update, redeliveries change nothing, and the inbox lists by kind.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use inbox_shared::fixtures;
 use serde_json::Value;
 

@@ -3,9 +3,7 @@
 //! the webhook parser, the signature check, cursor decoding, bearer-token decoding and the
 //! Graph error classifier. A short run here (PROPTEST_CASES raises it: see the README).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use inbox_shared::config::AppEnv;
 use inbox_shared::domain::Cursor;
 use inbox_shared::meta::{graph_errors, signature, webhook};

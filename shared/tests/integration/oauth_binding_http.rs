@@ -2,11 +2,9 @@
 //! someone else ("reconnect your inbox") and approved there connects nothing, whoever tries
 //! to complete it.
 
-mod common;
-
+use crate::common::oauth::*;
+use crate::common::*;
 use chrono::{Duration, Utc};
-use common::oauth::*;
-use common::*;
 use inbox_shared::config::AppEnv;
 use inbox_shared::http::mint_jwt_for;
 use serde_json::{Value, json};

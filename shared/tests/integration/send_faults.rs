@@ -3,12 +3,10 @@
 //! answers 200 with garbage, or never answers; and with a processor killed after the Graph
 //! call. Each scenario runs on the embedded adapters and on DynamoDB + KMS (moto).
 
-mod common;
-
 use std::time::Duration as StdDuration;
 
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use inbox_shared::config::AppEnv;
 use inbox_shared::error::ErrorCode;
 use inbox_shared::fixtures;

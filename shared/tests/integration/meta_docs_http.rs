@@ -4,10 +4,8 @@
 //! to an inbox are acknowledged and kept nowhere. Every example in the folder must have its
 //! expectation here.
 
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, Utc};
-use common::*;
 use inbox_shared::fixtures::{self, Documented};
 use serde_json::{Value, json};
 

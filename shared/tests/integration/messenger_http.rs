@@ -3,10 +3,8 @@
 //! postbacks, reactions, deliveries, read watermarks) become `MESSENGER` conversations; replies
 //! go out through `/{page-id}/messages`; each channel disconnects alone.
 
-mod common;
-
-use common::oauth::{connect, page, script_connect, start};
-use common::*;
+use crate::common::oauth::{connect, page, script_connect, start};
+use crate::common::*;
 use inbox_shared::fixtures;
 use serde_json::{Value, json};
 

@@ -2,10 +2,8 @@
 //! healthy setup passes every check; a misconfigured app, Page and account fail the checks
 //! that name them, each with its fix; another organization's account is not found.
 
-mod common;
-
-use common::oauth::{connect, page, script_connect, start};
-use common::*;
+use crate::common::oauth::{connect, page, script_connect, start};
+use crate::common::*;
 use inbox_shared::meta::subscriptions::{INSTAGRAM_FIELDS, PAGE_FIELDS};
 use inbox_shared::services::oauth_scopes;
 use inbox_shared::testing::fake_graph::{AppSubscription, TokenInfo};

@@ -1,0 +1,28 @@
+//! Every integration test of `inbox-shared` in one test binary (one link of the AWS SDK
+//! instead of one per file): HTTP behaviour over HTTP, the stores on memory and DynamoDB (moto),
+//! SQS, KMS and SSM, faults, Meta's documented examples, the OpenAPI document. Each module is
+//! one family; `common` is the harness.
+
+mod accounts_http;
+mod aws_calls;
+mod aws_faults;
+mod aws_queue_cipher;
+mod aws_secrets;
+mod aws_store;
+mod changes_http;
+mod comment_replies_http;
+mod comments_http;
+mod common;
+mod health_http;
+mod inbox_http;
+mod isolation_http;
+mod messenger_http;
+mod meta_docs_http;
+mod no_panic;
+mod oauth_binding_http;
+mod openapi_http;
+mod outbound_http;
+mod refresh_faults;
+mod send_faults;
+mod webhook_edge_http;
+mod webhook_http;
