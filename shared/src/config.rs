@@ -85,7 +85,7 @@ pub struct Config {
     /// Budgets, rates and retry limits (each from its own variable, with a default).
     pub limits: Limits,
     /// Webhook source ranges allowed (`WEBHOOK_ALLOWED_CIDRS`); empty: any.
-    pub webhook_allowed_cidrs: Vec<crate::http::source::Cidr>,
+    pub webhook_allowed_cidrs: Vec<crate::cidr::Cidr>,
     pub sla_response_minutes: i64,
     pub human_agent_tag: bool,
     pub token_encryption_key: Option<String>,
@@ -235,7 +235,7 @@ impl Config {
             graph_api_version: get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
             instagram_graph_base_url: base_url(get("INSTAGRAM_GRAPH_API_BASE_URL"), "https://graph.instagram.com"),
             limits: Limits::from_lookup(&get)?,
-            webhook_allowed_cidrs: crate::http::source::parse_list(&get("WEBHOOK_ALLOWED_CIDRS").unwrap_or_default())
+            webhook_allowed_cidrs: crate::cidr::parse_list(&get("WEBHOOK_ALLOWED_CIDRS").unwrap_or_default())
                 .map_err(|why| ConfigError::Malformed { name: "WEBHOOK_ALLOWED_CIDRS", why })?,
             sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),
             human_agent_tag: parse_bool(&get, "INSTAGRAM_HUMAN_AGENT_TAG")?,

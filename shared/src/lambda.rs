@@ -35,7 +35,7 @@ pub async fn run_job_processor() -> Result<(), Error> {
     let core = crate::runtime::lambda_core(&[]).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let core = core.clone();
-        let deadline = std::time::Instant::now() + crate::runtime::time_to_work(&event.context);
+        let deadline = std::time::Instant::now() + crate::deadline::time_to_work(&event.context);
         async move { Ok::<_, Error>(process_sqs_batch(&core, event.payload, deadline).await) }
     }))
     .await

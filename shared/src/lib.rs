@@ -3,10 +3,12 @@
 //! functions and the local server are thin shells around it.
 
 pub mod adapters;
+pub mod cidr;
 pub mod config;
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
 pub mod correlation;
+pub mod deadline;
 pub mod domain;
 pub mod error;
 #[cfg(any(test, feature = "test-util"))]

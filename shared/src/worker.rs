@@ -146,14 +146,14 @@ pub async fn run_local_worker(core: Arc<Core>, queue: Arc<dyn LocalQueue>) {
 
 /// Consumes an SQS jobs queue from the local server, as the job-processor function's event
 /// source does in AWS: long-polls, handles each delivery, deletes what was handled (a failure
-/// reappears after the visibility timeout, then goes to the dead-letter queue).
-pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String) {
+/// reappears after the visibility timeout, then goes to the dead-letter queue). `sdk`: the
+/// start-up's AWS configuration.
+pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String, sdk: aws_config::SdkConfig) {
     // Long polls wait up to 10 s: this client alone may take longer than the default bound.
     let long_polls = aws_config::timeout::TimeoutConfig::builder()
         .operation_attempt_timeout(Duration::from_secs(15))
         .operation_timeout(Duration::from_secs(30))
         .build();
-    let sdk = crate::runtime::aws_config().await;
     let client =
         aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).timeout_config(long_polls).build());
     loop {

@@ -32,11 +32,17 @@ async fn main() -> anyhow::Result<()> {
     runtime::init_tracing(false);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
     // The local server keeps its data (SQLite under DATA_DIR) unless STORE says otherwise.
-    let built = inbox_shared::local::build_local_core(config, sdk).await?;
+    let built = inbox_shared::local::build_local_core(config, sdk.clone()).await?;
     let core = built.core;
     match (built.local_queue, &core.config.jobs_queue_url) {
         (Some(queue), _) => drop(tokio::spawn(worker::run_local_worker(core.clone(), queue))),
-        (None, Some(url)) => drop(tokio::spawn(worker::run_sqs_worker(core.clone(), url.clone()))),
+        (None, Some(url)) => {
+            let sdk = match sdk {
+                Some(sdk) => sdk,
+                None => runtime::aws_config().await,
+            };
+            drop(tokio::spawn(worker::run_sqs_worker(core.clone(), url.clone(), sdk)))
+        }
         (None, None) => {}
     }
     // Token refresh and the stranded-job sweep, every 15 minutes as in AWS (TokenRefreshSchedule).

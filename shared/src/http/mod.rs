@@ -43,7 +43,11 @@ pub fn inbox_router(core: Arc<Core>) -> Router {
 }
 
 fn webhook_routes() -> Router<AppState> {
-    Router::new().route("/api/webhooks/instagram", get(webhook::verify).post(webhook::receive))
+    // One handler for both of Meta's objects (`instagram`, `page`): `/api/webhooks/meta` names
+    // it neutrally; `/api/webhooks/instagram` stays for apps already pointed at it.
+    Router::new()
+        .route("/api/webhooks/instagram", get(webhook::verify).post(webhook::receive))
+        .route("/api/webhooks/meta", get(webhook::verify).post(webhook::receive))
 }
 
 fn inbox_routes() -> Router<AppState> {

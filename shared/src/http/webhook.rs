@@ -64,7 +64,7 @@ pub async fn receive(
     // deadline leaves no time to queue the rest.
     let mut budget = core.config.limits.webhook_ack_budget;
     if let Some(Extension(ctx)) = lambda {
-        budget = budget.min(crate::runtime::time_to_work(&ctx));
+        budget = budget.min(crate::deadline::time_to_work(&ctx));
     }
     let deadline = std::time::Instant::now() + budget;
     let too_large = || AppError::new(ErrorCode::PayloadTooLarge, "webhook body is over 1 MiB");

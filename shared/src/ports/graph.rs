@@ -10,6 +10,15 @@ pub struct UserProfile {
     pub name: Option<String>,
 }
 
+/// The highest use any header reports, and the longest wait it asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    /// The highest of every percentage given (0 to 100, or more once over).
+    pub percent: f64,
+    /// Minutes until a throttled object regains access (`estimated_time_to_regain_access`).
+    pub regain_minutes: u64,
+}
+
 /// A Graph API failure, with Meta's error fields when the body carried them.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("Graph API error (HTTP {http_status}, code {code:?}/{subcode:?}): {message}")]
@@ -22,7 +31,7 @@ pub struct GraphError {
     pub message: String,
     /// What Meta's usage headers on the answer said (how close to its limits, how long until
     /// a throttled account regains access).
-    pub usage: Option<crate::meta::usage::Usage>,
+    pub usage: Option<Usage>,
     /// Meta may have acted on the request all the same: no answer after it was sent (a
     /// timeout, a reset), a 5xx without Meta's error body (a gateway's), or a 2xx whose body
     /// could not be read. (A Graph error body, 5xx or not, is Meta's refusal.) A send that ends so
@@ -54,7 +63,7 @@ pub struct SentMessage {
     #[serde(default)]
     pub recipient_id: Option<String>,
     #[serde(skip)]
-    pub usage: Option<crate::meta::usage::Usage>,
+    pub usage: Option<Usage>,
 }
 
 /// A token grant (`{"access_token","token_type","expires_in"}`).

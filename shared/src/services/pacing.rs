@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::meta::usage::Usage;
+use crate::ports::Usage;
 
 /// Use above which an account's sends slow down.
 pub const SLOW_DOWN_ABOVE_PERCENT: f64 = 80.0;

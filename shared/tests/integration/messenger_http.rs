@@ -42,7 +42,9 @@ async fn page_messages_are_messenger_conversations_beside_instagram_and_replies_
     let subscribed = oauth.iter().any(|c| c.path.ends_with("/subscribed_apps") && c.query.contains("message_reads"));
     assert!(subscribed, "the Page is subscribed to Messenger's fields too: {oauth:?}");
     deliver(&app, "page_message.json").await;
-    deliver(&app, "page_message.json").await; // redelivered
+    // Redelivered on the neutral route (the same handler, both objects): stored once.
+    let again = app.deliver_to("/api/webhooks/meta", &fixtures::webhook("page_message.json")).await;
+    assert_eq!(again.status(), 200);
     deliver(&app, "text.json").await; // an Instagram DM, to the Instagram account
     let page_threads = list(&app, "MESSENGER").await;
     assert_eq!(page_threads.len(), 1, "{page_threads:?}");

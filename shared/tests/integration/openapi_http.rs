@@ -42,7 +42,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 26, "{doc:?}");
+    assert_eq!(doc.len(), 28, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -164,16 +164,20 @@ async fn every_answer_matches_the_document() {
         .await
         .unwrap();
     answers.push(("DELETE", "/api/integrations/connected-accounts/{id}", r.status().as_u16(), r.json().await.unwrap()));
-    let r = app
-        .client
-        .get(format!("{}/api/webhooks/instagram", app.url))
-        .query(&[("hub.mode", "subscribe"), ("hub.verify_token", "nope"), ("hub.challenge", "1")])
-        .send()
-        .await
-        .unwrap();
-    answers.push(("GET", "/api/webhooks/instagram", r.status().as_u16(), r.json().await.unwrap_or(Value::Null)));
+    for route in ["/api/webhooks/instagram", "/api/webhooks/meta"] {
+        let r = app
+            .client
+            .get(format!("{}{route}", app.url))
+            .query(&[("hub.mode", "subscribe"), ("hub.verify_token", "nope"), ("hub.challenge", "1")])
+            .send()
+            .await
+            .unwrap();
+        answers.push(("GET", route, r.status().as_u16(), r.json().await.unwrap_or(Value::Null)));
+    }
     let r = app.deliver(&fixtures::webhook("text.json")).await;
     answers.push(("POST", "/api/webhooks/instagram", r.status().as_u16(), r.json().await.unwrap()));
+    let r = app.deliver_to("/api/webhooks/meta", &fixtures::webhook("page_message.json")).await;
+    answers.push(("POST", "/api/webhooks/meta", r.status().as_u16(), r.json().await.unwrap()));
     let r = app.client.get(format!("{}/api/inbox/conversations", app.url)).send().await.unwrap();
     answers.push(("GET", "/api/inbox/conversations", r.status().as_u16(), r.json().await.unwrap()));
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use reqwest::{Client, Response};
 use serde::Deserialize;
 
-use crate::meta::usage::Usage;
+use crate::meta::usage;
+use crate::ports::Usage;
 use crate::ports::{GraphError, GraphHost};
 
 mod messaging;
@@ -106,7 +107,7 @@ struct GraphErrorFields {
 
 /// What Meta's usage headers on an answer say.
 fn usage_of(response: &Response) -> Option<Usage> {
-    Usage::from_headers(response.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))))
+    usage::from_headers(response.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))))
 }
 
 /// Turns a non-success answer into a `GraphError` with Meta's fields.

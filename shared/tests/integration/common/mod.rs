@@ -246,11 +246,20 @@ impl TestApp {
     }
 
     pub async fn deliver_with(&self, body: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        self.deliver_on("/api/webhooks/instagram", body, headers).await
+    }
+
+    /// `deliver` on another webhook route (`/api/webhooks/meta`).
+    pub async fn deliver_to(&self, route: &str, body: &str) -> reqwest::Response {
+        self.deliver_on(route, body, &[]).await
+    }
+
+    async fn deliver_on(&self, route: &str, body: &str, headers: &[(&str, &str)]) -> reqwest::Response {
         // Meta knows what it delivers: the people, comments and media it names.
         self.graph.learn_webhook(body);
         let mut req = self
             .client
-            .post(format!("{}/api/webhooks/instagram", self.url))
+            .post(format!("{}{route}", self.url))
             .header("content-type", "application/json")
             .header("x-hub-signature-256", signature::sign(APP_SECRET, body.as_bytes()))
             .body(body.to_owned());
