@@ -33,9 +33,9 @@ pub async fn conversation_summary_follows_the_newest_message_whatever_the_arriva
     assert_eq!(got.preview_text.as_deref(), Some("answer"));
     assert_eq!(got.awaiting_reply_since, None);
     assert_eq!(got.unread_count, 2, "our own replies are not unread");
-    let read = store.mark_conversation_read(&org, &c.id).await.unwrap().unwrap();
+    let read = store.change_conversation(&org, &c.id, &ConversationChange::Read).await.unwrap().unwrap();
     assert_eq!(read.unread_count, 0);
-    assert_eq!(store.mark_conversation_read(&unique("org"), &c.id).await.unwrap(), None);
+    assert_eq!(store.change_conversation(&unique("org"), &c.id, &ConversationChange::Read).await.unwrap(), None);
 }
 
 pub async fn conversations_list_newest_first_in_cursor_pages_within_one_organization(store: &dyn Store) {
@@ -67,19 +67,32 @@ pub async fn conversations_list_newest_first_in_cursor_pages_within_one_organiza
 pub async fn contact_details_and_lead_link_are_set(store: &dyn Store) {
     let org = unique("org");
     let c = new_conversation(store, &org, "cust", t(0)).await;
-    let got =
-        store.set_conversation_contact(&org, &c.id, Some("ana"), Some("Ana"), Some("lead_1")).await.unwrap().unwrap();
+    let got = store
+        .change_conversation(&org, &c.id, &ConversationChange::contact(Some("ana"), Some("Ana"), Some("lead_1")))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (got.handle.as_deref(), got.display_name.as_deref(), got.lead_id.as_deref()),
         (Some("ana"), Some("Ana"), Some("lead_1"))
     );
-    let got = store.set_conversation_contact(&org, &c.id, None, None, Some("lead_2")).await.unwrap().unwrap();
+    let got = store
+        .change_conversation(&org, &c.id, &ConversationChange::contact(None, None, Some("lead_2")))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (got.handle.as_deref(), got.lead_id.as_deref()),
         (Some("ana"), Some("lead_2")),
         "None leaves a field as it is"
     );
-    assert_eq!(store.set_conversation_contact(&unique("org"), &c.id, Some("x"), None, None).await.unwrap(), None);
+    assert_eq!(
+        store
+            .change_conversation(&unique("org"), &c.id, &ConversationChange::contact(Some("x"), None, None))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// Concurrent writers never lose each other's updates: first messages from one customer
@@ -146,8 +159,15 @@ pub async fn comment_threads_are_conversations_of_their_own_listed_by_kind(store
     assert_eq!(all.data.len(), 2, "a provider lists both kinds");
     let linked =
         CommentThread { permalink: Some("https://instagram.com/p/x/".into()), ..found.comment.clone().unwrap() };
-    store.set_comment_thread(&org, &stored.id, &linked).await.unwrap();
+    store.change_conversation(&org, &stored.id, &ConversationChange::CommentThread(linked.clone())).await.unwrap();
     let got = store.get_conversation(&org, &stored.id).await.unwrap().unwrap();
     assert_eq!(got.comment.unwrap().permalink.as_deref(), Some("https://instagram.com/p/x/"));
-    assert_eq!(store.set_comment_thread(&unique("org"), &stored.id, &linked).await.unwrap(), None, "another org's");
+    assert_eq!(
+        store
+            .change_conversation(&unique("org"), &stored.id, &ConversationChange::CommentThread(linked.clone()))
+            .await
+            .unwrap(),
+        None,
+        "another org's"
+    );
 }

@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::domain::{
-    AccountStatus, Activity, CommentThread, ConnectedAccount, Conversation, ConversationFilter, ConversationKind,
-    Cursor, CustomerProfile, Direction, EncryptedToken, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus,
-    Lead, Message, MessageChange, MessageStatus, OAuthToken, PageRequest, Provider, TokenKind, new_id,
+    AccountStatus, Activity, CommentThread, ConnectedAccount, Conversation, ConversationChange, ConversationFilter,
+    ConversationKind, Cursor, CustomerProfile, Direction, EncryptedToken, IdempotencyRecord, IntegrationJob,
+    JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, PageRequest, Provider,
+    TokenKind, new_id,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 

@@ -1,10 +1,11 @@
 //! Conformance cases for changes that wait for their message, and for the preview an unsent
 //! message gives back (see `crate::conformance`).
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{append, new_conversation, t, unique};
-use crate::domain::Direction;
+use crate::domain::{ConversationChange, Direction};
 use crate::ports::{RawEvent, Store};
 
 fn waiting(id: &str, at: i64) -> RawEvent {
@@ -37,11 +38,15 @@ pub async fn an_unsent_preview_is_replaced_only_while_nothing_newer_came(store: 
     let org = unique("org");
     let c = new_conversation(store, &org, "cust", t(0)).await;
     append(store, &c, &unique("mid"), Direction::Inbound, t(5), "hello").await;
-    let got = store.set_conversation_preview(&org, &c.id, t(5), "[message unsent]").await.unwrap().unwrap();
+    let got = store.change_conversation(&org, &c.id, &preview(t(5), "[message unsent]")).await.unwrap().unwrap();
     assert_eq!(got.preview_text.as_deref(), Some("[message unsent]"));
     append(store, &c, &unique("mid"), Direction::Inbound, t(9), "newer").await;
-    let got = store.set_conversation_preview(&org, &c.id, t(5), "stale").await.unwrap().unwrap();
+    let got = store.change_conversation(&org, &c.id, &preview(t(5), "stale")).await.unwrap().unwrap();
     assert_eq!(got.preview_text.as_deref(), Some("newer"), "a newer message keeps its preview");
     assert_eq!(store.get_conversation(&org, &c.id).await.unwrap().unwrap().preview_text.as_deref(), Some("newer"));
     assert_eq!(got.unread_count, 2);
+}
+
+fn preview(newest_at: DateTime<Utc>, text: &str) -> ConversationChange {
+    ConversationChange::Preview { newest_at, text: text.to_owned() }
 }

@@ -86,6 +86,32 @@ impl CommentThread {
     }
 }
 
+/// A change to a stored conversation's summary, applied alike by every store
+/// (`ConversationStore::change_conversation`, under its optimistic write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConversationChange {
+    /// The contact details given; those not given stay as they are.
+    Contact { handle: Option<String>, display_name: Option<String>, lead_id: Option<String> },
+    /// The preview, replaced only while no message newer than `newest_at` has arrived.
+    Preview { newest_at: DateTime<Utc>, text: String },
+    /// A comment thread's anchor (its media's permalink, once fetched).
+    CommentThread(CommentThread),
+    /// Read by an agent: nothing unread.
+    Read,
+}
+
+impl ConversationChange {
+    /// The contact details given (the others stay).
+    pub fn contact(handle: Option<&str>, display_name: Option<&str>, lead_id: Option<&str>) -> Self {
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        ConversationChange::Contact {
+            handle: owned(handle),
+            display_name: owned(display_name),
+            lead_id: owned(lead_id),
+        }
+    }
+}
+
 /// How long after a comment its author may be sent a private reply (Meta's rule).
 pub const PRIVATE_REPLY_WINDOW: chrono::Duration = chrono::Duration::days(7);
 
@@ -188,15 +214,27 @@ impl Conversation {
         format!("conv_{}", hex::encode(&digest[..16]))
     }
 
+    /// Applies `change` (every store does it this way).
+    pub fn change(&mut self, change: &ConversationChange) {
+        match change {
+            ConversationChange::Contact { handle, display_name, lead_id } => {
+                self.set_contact(handle.as_deref(), display_name.as_deref(), lead_id.as_deref())
+            }
+            ConversationChange::Preview { newest_at, text } => self.set_preview_if_newest(*newest_at, text),
+            ConversationChange::CommentThread(thread) => self.comment = Some(thread.clone()),
+            ConversationChange::Read => self.unread_count = 0,
+        }
+    }
+
     /// The preview, replaced only while no message newer than `newest_at` has arrived.
-    pub fn set_preview_if_newest(&mut self, newest_at: DateTime<Utc>, preview: &str) {
+    fn set_preview_if_newest(&mut self, newest_at: DateTime<Utc>, preview: &str) {
         if self.last_message_at <= newest_at {
             self.preview_text = Some(preview.to_owned());
         }
     }
 
     /// Sets the contact details given; those not given stay as they are.
-    pub fn set_contact(&mut self, handle: Option<&str>, display_name: Option<&str>, lead_id: Option<&str>) {
+    fn set_contact(&mut self, handle: Option<&str>, display_name: Option<&str>, lead_id: Option<&str>) {
         if let Some(h) = handle {
             self.handle = Some(h.to_owned());
         }

@@ -14,7 +14,7 @@ mod token;
 pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
 pub use caller::Caller;
 pub use conversation::{
-    Activity, CommentThread, Conversation, ConversationFilter, ConversationKind, ConversationView,
+    Activity, CommentThread, Conversation, ConversationChange, ConversationFilter, ConversationKind, ConversationView,
     PRIVATE_REPLY_WINDOW, preview_text, time_sort_key,
 };
 pub use idempotency::IdempotencyRecord;

@@ -2,6 +2,7 @@
 
 pub mod comments;
 pub mod graph_errors;
+pub mod send_api;
 pub mod signature;
 pub mod subscriptions;
 pub mod usage;

@@ -56,6 +56,34 @@ pub struct SendTarget<'a> {
     pub access_token: &'a str,
 }
 
+/// Whom a send addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient<'a> {
+    /// A person, by the id the channel gives them (IGSID, PSID).
+    Person(&'a str),
+    /// A comment's author, by the comment (Meta's private reply).
+    CommentAuthor(&'a str),
+}
+
+/// What a send carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutgoingContent<'a> {
+    Text(&'a str),
+    /// Media Meta fetches from `url`: `image`, `video`, `audio`, `file`.
+    Attachment {
+        kind: &'a str,
+        url: &'a str,
+    },
+}
+
+/// One Send API message: to whom, what, and on what basis (`messaging_type`, and the tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutgoingMessage<'a> {
+    pub recipient: Recipient<'a>,
+    pub content: OutgoingContent<'a>,
+    pub basis: crate::domain::MessagingBasis,
+}
+
 /// Meta's answer to a send: `{"recipient_id", "message_id"}`, and its usage headers.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SentMessage {
@@ -194,8 +222,8 @@ pub trait GraphMessaging: Send + Sync {
     ) -> Result<Vec<String>, GraphError>;
     /// A media's public link (`GET /{media-id}?fields=permalink`).
     async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError>;
-    /// POSTs a Send API body (`{"recipient":..,"message":..}`) and returns Meta's message id.
-    async fn send_message(&self, target: &SendTarget<'_>, body: &serde_json::Value) -> Result<SentMessage, GraphError>;
+    /// Sends `message` through the Send API (`/{sender}/messages`); Meta's message id.
+    async fn send(&self, target: &SendTarget<'_>, message: &OutgoingMessage<'_>) -> Result<SentMessage, GraphError>;
     /// A public reply under a comment (`POST /{comment-id}/replies`); the reply comment's id.
     async fn reply_to_comment(
         &self,

@@ -12,7 +12,8 @@ pub use cipher::{CipherError, TokenCipher, TokenContext};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use graph::{
     AppWebhook, GraphApi, GraphError, GraphHost, GraphMessaging, GraphOAuth, GraphSetup, InstagramGrant, InstagramMe,
-    LinkedInstagram, ManagedPage, SendTarget, SentMessage, SubscribedApp, TokenDebug, TokenGrant, Usage, UserProfile,
+    LinkedInstagram, ManagedPage, OutgoingContent, OutgoingMessage, Recipient, SendTarget, SentMessage, SubscribedApp,
+    TokenDebug, TokenGrant, Usage, UserProfile,
 };
 pub use queue::{Delivery, JobQueue, LocalQueue, QueueError, QueueMessage, QueuedItem, QueuedItems, ReplayPage};
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};

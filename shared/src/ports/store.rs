@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::{
-    AccountStatus, Activity, CommentThread, ConnectedAccount, Conversation, ConversationFilter, CustomerProfile,
+    AccountStatus, Activity, ConnectedAccount, Conversation, ConversationChange, ConversationFilter, CustomerProfile,
     IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange, OAuthToken, Page, PageRequest,
     TokenKind,
 };
@@ -138,35 +138,14 @@ pub trait ConversationStore: Send + Sync {
     /// returns whichever is stored, so concurrent first messages share one conversation.
     async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError>;
 
-    /// Sets the customer's handle, name and linked lead.
-    async fn set_conversation_contact(
+    /// Applies `change` to the organization's conversation (`Conversation::apply`, under the
+    /// store's concurrency rule): the conversation after, or `None` when there is none.
+    async fn change_conversation(
         &self,
         org: &str,
         id: &str,
-        handle: Option<&str>,
-        display_name: Option<&str>,
-        lead_id: Option<&str>,
+        change: &ConversationChange,
     ) -> Result<Option<Conversation>, StoreError>;
-
-    /// Replaces the preview, unless a message newer than `newest_at` arrived meanwhile.
-    async fn set_conversation_preview(
-        &self,
-        org: &str,
-        id: &str,
-        newest_at: DateTime<Utc>,
-        preview: &str,
-    ) -> Result<Option<Conversation>, StoreError>;
-
-    /// Replaces a comment thread's anchor (its media's permalink, once fetched).
-    async fn set_comment_thread(
-        &self,
-        org: &str,
-        id: &str,
-        thread: &CommentThread,
-    ) -> Result<Option<Conversation>, StoreError>;
-
-    /// Sets `unreadCount` to zero.
-    async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError>;
 
     /// Newest `lastMessageAt` first, those `filter` admits.
     async fn list_conversations(

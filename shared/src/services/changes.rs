@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{ConnectedAccount, Message, MessageChange, MessageStatus, PageRequest, UNSENT_PREVIEW};
+use crate::domain::{
+    ConnectedAccount, ConversationChange, Message, MessageChange, MessageStatus, PageRequest, UNSENT_PREVIEW,
+};
 use crate::error::AppError;
 use crate::meta::comments::CommentVerb;
 use crate::meta::webhook::{EventKind, Item, MessagingEvent};
@@ -77,9 +79,8 @@ impl Core {
             // only while no newer message has arrived).
             MessageChange::Edited { .. } if message.status != MessageStatus::Deleted => {
                 let conversations = self.conversations();
-                conversations
-                    .set_conversation_preview(org, &message.conversation_id, message.created_at, &message.preview())
-                    .await?;
+                let preview = ConversationChange::Preview { newest_at: message.created_at, text: message.preview() };
+                conversations.change_conversation(org, &message.conversation_id, &preview).await?;
             }
             _ => {}
         }
@@ -98,7 +99,8 @@ impl Core {
             Some(visible) => visible.preview(),
             None => UNSENT_PREVIEW.to_owned(),
         };
-        self.conversations().set_conversation_preview(org, &c.id, unsent.created_at, &preview).await?;
+        let change = ConversationChange::Preview { newest_at: unsent.created_at, text: preview };
+        self.conversations().change_conversation(org, &c.id, &change).await?;
         Ok(())
     }
 }

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::domain::{
-    Activity, CommentThread, ConnectedAccount, Conversation, Direction, Message, MessageStatus, Provider, new_id,
-    preview_text,
+    Activity, CommentThread, ConnectedAccount, Conversation, ConversationChange, Direction, Message, MessageStatus,
+    Provider, new_id, preview_text,
 };
 use crate::error::AppError;
 use crate::meta::comments::Comment;
@@ -104,7 +104,8 @@ impl Core {
         match self.graph.media_permalink(token.host, &token.token, media_id).await {
             Ok(permalink) => {
                 let thread = CommentThread { permalink: Some(permalink), ..thread.clone() };
-                self.conversations().set_comment_thread(&c.organization_id, &c.id, &thread).await?;
+                let change = ConversationChange::CommentThread(thread);
+                self.conversations().change_conversation(&c.organization_id, &c.id, &change).await?;
             }
             Err(e) => tracing::info!(code = ?e.code, status = e.http_status, "media permalink lookup failed"),
         }

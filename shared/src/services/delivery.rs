@@ -3,12 +3,11 @@
 //! says of the account's use.
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
 
 use crate::domain::{ConnectedAccount, MessagingBasis};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::{FailureClass, classify};
-use crate::ports::SentMessage;
+use crate::ports::{OutgoingContent, OutgoingMessage, Recipient, SentMessage};
 
 use super::Core;
 use super::send::{SendPayload, SendRoute};
@@ -93,7 +92,7 @@ impl Core {
         self.take_send_slot(&account, p).await?;
         let sent = match &p.route {
             SendRoute::PublicReply { comment_id } => self.graph.reply_to_comment(&target, comment_id, &p.text).await,
-            _ => self.graph.send_message(&target, &send_api_body(p, basis)).await,
+            _ => self.graph.send(&target, &outgoing(p, basis)).await,
         };
         let usage = match &sent {
             Ok(s) => s.usage,
@@ -134,22 +133,15 @@ impl Core {
     }
 }
 
-/// The Send API body of a DM or a private reply (addressed by the comment, not the person).
-/// Every send states its `messaging_type`: Messenger refuses a Page send without one, and
-/// Instagram's sends take it too.
-fn send_api_body(p: &SendPayload, basis: MessagingBasis) -> serde_json::Value {
-    let message = match &p.attachment {
-        Some(a) => json!({ "attachment": a.to_json() }),
-        None => json!({ "text": p.text }),
-    };
+/// What the send carries, to whom, on what basis: the Graph adapter writes Meta's JSON.
+fn outgoing(p: &SendPayload, basis: MessagingBasis) -> OutgoingMessage<'_> {
     let recipient = match &p.route {
-        SendRoute::PrivateReply { comment_id } => json!({ "comment_id": comment_id }),
-        _ => json!({ "id": p.recipient_id }),
+        SendRoute::PrivateReply { comment_id } => Recipient::CommentAuthor(comment_id),
+        _ => Recipient::Person(&p.recipient_id),
     };
-    match basis {
-        MessagingBasis::Response => json!({ "recipient": recipient, "message": message, "messaging_type": "RESPONSE" }),
-        MessagingBasis::HumanAgent => json!({
-            "recipient": recipient, "message": message, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"
-        }),
-    }
+    let content = match &p.attachment {
+        Some(a) => OutgoingContent::Attachment { kind: &a.kind, url: &a.url },
+        None => OutgoingContent::Text(&p.text),
+    };
+    OutgoingMessage { recipient, content, basis }
 }

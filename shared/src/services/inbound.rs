@@ -5,9 +5,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, CustomerProfile, Direction, Message, MessageStatus, new_id,
+    Activity, ConnectedAccount, Conversation, ConversationChange, CustomerProfile, Direction, Message, MessageStatus,
+    new_id,
 };
 use crate::error::AppError;
+use crate::meta::comments::CommentVerb;
 use crate::meta::webhook::{EventKind, InboundMessage, Item, Rejected};
 use crate::ports::{Appended, QueueMessage, RawEvent};
 
@@ -43,27 +45,39 @@ impl Core {
         };
         let event = &item.event;
         let at = item.occurred_at().unwrap_or_else(|| self.now());
-        if let Some(outcome) = self.apply_receipt(&account, item, at).await? {
-            return Ok(outcome);
-        }
-        if let Some((mid, change)) = change_of(event) {
-            return self.apply_change(&account, item, mid, &change, at).await;
-        }
-        if let EventKind::Comment(c) = &event.kind {
-            return self.accept_comment(&account, item, c, at).await;
-        }
-        let incoming = match &event.kind {
-            EventKind::Message(m) => IncomingMessage::from_message(m),
-            EventKind::Postback(p) => IncomingMessage::from_postback(p, item),
+        // One handler per kind, and every kind named: a new kind does not compile without one.
+        match &event.kind {
+            EventKind::Message(m) if !m.is_deleted => {
+                self.accept_message(&account, item, IncomingMessage::from_message(m), at).await
+            }
+            EventKind::Postback(p) => {
+                self.accept_message(&account, item, IncomingMessage::from_postback(p, item), at).await
+            }
+            EventKind::Comment(c) if c.verb == CommentVerb::Add => self.accept_comment(&account, item, c, at).await,
+            // Receipts by time (Messenger) and deliveries: every message they cover.
+            EventKind::ReadUpTo(watermark) => self.mark_read_up_to(&account, item, *watermark, at).await,
+            EventKind::Delivered { mids, watermark } => self.mark_delivered(&account, item, mids, *watermark, at).await,
+            // A change to one stored message: an unsend, an edit, a reaction, a read receipt,
+            // a comment's edit or removal.
+            EventKind::Message(_)
+            | EventKind::MessageEdit(_)
+            | EventKind::Reaction(_)
+            | EventKind::Read(_)
+            | EventKind::Comment(_) => match change_of(event) {
+                Some((mid, change)) => self.apply_change(&account, item, mid, &change, at).await,
+                None => self.keep_unhandled(item).await,
+            },
             // A referral alone (the customer opened the thread from a link, writing nothing;
             // a first message carries its referral itself) or a handover between apps.
-            EventKind::Referral(_) | EventKind::Handover => return Ok(Outcome::Ignored),
-            _ => {
-                self.keep_raw(&item.route_key(), "event kind not turned into a message", &item.raw).await?;
-                return Ok(Outcome::KeptRaw);
-            }
-        };
-        self.accept_message(&account, item, incoming, at).await
+            EventKind::Referral(_) | EventKind::Handover => Ok(Outcome::Ignored),
+            EventKind::Unknown => self.keep_unhandled(item).await,
+        }
+    }
+
+    /// An event no handler turns into inbox state: kept raw, never dropped.
+    async fn keep_unhandled(&self, item: &Item) -> Result<Outcome, AppError> {
+        self.keep_raw(&item.route_key(), "event kind not turned into a message", &item.raw).await?;
+        Ok(Outcome::KeptRaw)
     }
 
     /// A message-like event (message, echo, postback) into its customer's conversation.
@@ -211,15 +225,8 @@ impl Core {
             || (name.is_some() && name != conversation.display_name)
             || (lead_id.is_some() && lead_id != conversation.lead_id);
         if changed {
-            self.conversations()
-                .set_conversation_contact(
-                    org,
-                    &conversation.id,
-                    username.as_deref(),
-                    name.as_deref(),
-                    lead_id.as_deref(),
-                )
-                .await?;
+            let contact = ConversationChange::Contact { handle: username, display_name: name, lead_id };
+            self.conversations().change_conversation(org, &conversation.id, &contact).await?;
         }
         Ok(())
     }

@@ -113,7 +113,7 @@ impl Core {
     pub async fn mark_read(&self, org: &str, id: &str) -> Result<ConversationView, AppError> {
         let c = self
             .conversations()
-            .mark_conversation_read(org, id)
+            .change_conversation(org, id, &crate::domain::ConversationChange::Read)
             .await?
             .ok_or_else(|| AppError::not_found("conversation"))?;
         self.view(c).await

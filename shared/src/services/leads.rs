@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::{Lead, Page, new_id};
+use crate::domain::{ConversationChange, Lead, Page, new_id};
 use crate::error::AppError;
 
 use super::{Core, ListQuery};
@@ -86,7 +86,7 @@ impl Core {
             if let Some(c) = self.conversations().find_conversation(&lead.organization_id, &account_id, user_id).await?
             {
                 self.conversations()
-                    .set_conversation_contact(&lead.organization_id, &c.id, None, None, Some(&lead.id))
+                    .change_conversation(org, &c.id, &ConversationChange::contact(None, None, Some(&lead.id)))
                     .await?;
             }
         }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{ConnectedAccount, Direction, MessageChange, PageRequest};
 use crate::error::AppError;
-use crate::meta::webhook::{EventKind, Item};
+use crate::meta::webhook::Item;
 
 use super::Core;
 use super::inbound::Outcome;
@@ -16,29 +16,34 @@ const RECEIPT_LOOKBACK: usize = 50;
 
 impl Core {
     /// The receipt's effect, or `None` when the item is not a Messenger receipt.
-    pub(super) async fn apply_receipt(
+    /// Messenger's read receipt: every outbound message sent up to `watermark` is read.
+    pub(super) async fn mark_read_up_to(
         &self,
         account: &ConnectedAccount,
         item: &Item,
+        watermark: DateTime<Utc>,
         at: DateTime<Utc>,
-    ) -> Result<Option<Outcome>, AppError> {
-        match &item.event.kind {
-            EventKind::ReadUpTo(watermark) => {
-                Ok(Some(self.mark_up_to(account, item, *watermark, MessageChange::Read, at).await?))
-            }
-            EventKind::Delivered { mids, watermark } => {
-                // Each named message now, or when it is stored (a delivery may overtake the
-                // answer to our send).
-                for mid in mids {
-                    self.apply_change(account, item, mid, &MessageChange::Delivered, at).await?;
-                }
-                if let Some(watermark) = watermark {
-                    self.mark_up_to(account, item, *watermark, MessageChange::Delivered, at).await?;
-                }
-                Ok(Some(Outcome::Updated))
-            }
-            _ => Ok(None),
+    ) -> Result<Outcome, AppError> {
+        self.mark_up_to(account, item, watermark, MessageChange::Read, at).await
+    }
+
+    /// A delivery receipt: each named message now, or when it is stored (a delivery may
+    /// overtake the answer to our send), and with a watermark every message sent before it.
+    pub(super) async fn mark_delivered(
+        &self,
+        account: &ConnectedAccount,
+        item: &Item,
+        mids: &[String],
+        watermark: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        for mid in mids {
+            self.apply_change(account, item, mid, &MessageChange::Delivered, at).await?;
         }
+        if let Some(watermark) = watermark {
+            self.mark_up_to(account, item, watermark, MessageChange::Delivered, at).await?;
+        }
+        Ok(Outcome::Updated)
     }
 
     async fn mark_up_to(

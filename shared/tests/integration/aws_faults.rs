@@ -195,7 +195,8 @@ async fn a_1000_item_backlog_at_10_ms_per_call_is_acknowledged_fast_then_stored_
     // One more message into an existing conversation whose customer's profile is known (no
     // enrichment job to queue).
     let c0 = rig.core.store.find_conversation(ORG, "acc_faults", &customer(0)).await.unwrap().unwrap();
-    rig.core.store.set_conversation_contact(ORG, &c0.id, Some("ana"), Some("Ana"), None).await.unwrap();
+    let contact = inbox_shared::domain::ConversationChange::contact(Some("ana"), Some("Ana"), None);
+    rig.core.store.change_conversation(ORG, &c0.id, &contact).await.unwrap();
     let one = json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"messaging":[{"sender":{"id":customer(0)},
         "recipient":{"id":IG_ACCOUNT},"timestamp":chrono::Utc::now().timestamp_millis(),
         "message":{"mid":"a-single","text":"one more"}}]}]});

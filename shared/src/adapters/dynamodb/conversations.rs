@@ -1,6 +1,7 @@
 //! DynamoDB: conversations: one per (organization, account, customer), and appending messages to them.
 
 use super::*;
+use crate::domain::ConversationChange;
 
 #[async_trait]
 impl ConversationStore for DynamoStore {
@@ -43,38 +44,13 @@ impl ConversationStore for DynamoStore {
         }
     }
 
-    async fn set_conversation_contact(
+    async fn change_conversation(
         &self,
         org: &str,
         id: &str,
-        handle: Option<&str>,
-        display_name: Option<&str>,
-        lead_id: Option<&str>,
+        change: &ConversationChange,
     ) -> Result<Option<Conversation>, StoreError> {
-        self.update_conversation(org, id, |c| c.set_contact(handle, display_name, lead_id)).await
-    }
-
-    async fn set_conversation_preview(
-        &self,
-        org: &str,
-        id: &str,
-        newest_at: DateTime<Utc>,
-        preview: &str,
-    ) -> Result<Option<Conversation>, StoreError> {
-        self.update_conversation(org, id, |c| c.set_preview_if_newest(newest_at, preview)).await
-    }
-
-    async fn set_comment_thread(
-        &self,
-        org: &str,
-        id: &str,
-        thread: &CommentThread,
-    ) -> Result<Option<Conversation>, StoreError> {
-        self.update_conversation(org, id, |c| c.comment = Some(thread.clone())).await
-    }
-
-    async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
-        self.update_conversation(org, id, |c| c.unread_count = 0).await
+        self.update_conversation(org, id, |c| c.change(change)).await
     }
 
     async fn list_conversations(

@@ -23,9 +23,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AccountStatus, Activity, CommentThread, ConnectedAccount, Conversation, ConversationFilter, CustomerProfile,
-    IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus,
-    OAuthToken, Page, PageRequest, Provider, TokenKind, time_sort_key,
+    AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, CustomerProfile, IdempotencyRecord,
+    IntegrationJob, JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page,
+    PageRequest, Provider, TokenKind, time_sort_key,
 };
 use crate::ports::{
     AccountStore, ConversationStore, IdempotencyStore, JobStore, LeadStore, MessageStore, RawEventStore,

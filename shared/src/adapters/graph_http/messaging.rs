@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{HttpGraphApi, Paged, call, fetch_with_usage};
-use crate::ports::{GraphError, GraphHost, GraphMessaging, SendTarget, SentMessage, UserProfile};
+use crate::ports::{GraphError, GraphHost, GraphMessaging, OutgoingMessage, SendTarget, SentMessage, UserProfile};
 
 #[async_trait]
 impl GraphMessaging for HttpGraphApi {
@@ -48,10 +48,11 @@ impl GraphMessaging for HttpGraphApi {
         Ok(media.permalink)
     }
 
-    async fn send_message(&self, target: &SendTarget<'_>, body: &Value) -> Result<SentMessage, GraphError> {
+    async fn send(&self, target: &SendTarget<'_>, message: &OutgoingMessage<'_>) -> Result<SentMessage, GraphError> {
+        let body = crate::meta::send_api::body(message);
         let url = self.url_on(target.host, &format!("{}/messages", target.sender_id));
         let (sent, usage): (SentMessage, _) =
-            fetch_with_usage(self.client.post(url).json(body).bearer_auth(target.access_token)).await?;
+            fetch_with_usage(self.client.post(url).json(&body).bearer_auth(target.access_token)).await?;
         Ok(SentMessage { usage, ..sent })
     }
 

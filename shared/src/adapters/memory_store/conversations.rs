@@ -1,6 +1,7 @@
 //! Memory store: conversations: one per (organization, account, customer), and appending messages to them.
 
 use super::*;
+use crate::domain::ConversationChange;
 
 #[async_trait]
 impl ConversationStore for MemoryStore {
@@ -30,38 +31,13 @@ impl ConversationStore for MemoryStore {
         }))
     }
 
-    async fn set_conversation_contact(
+    async fn change_conversation(
         &self,
         org: &str,
         id: &str,
-        handle: Option<&str>,
-        display_name: Option<&str>,
-        lead_id: Option<&str>,
+        change: &ConversationChange,
     ) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| t.update_conversation(org, id, |c| c.set_contact(handle, display_name, lead_id))))
-    }
-
-    async fn set_conversation_preview(
-        &self,
-        org: &str,
-        id: &str,
-        newest_at: DateTime<Utc>,
-        preview: &str,
-    ) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| t.update_conversation(org, id, |c| c.set_preview_if_newest(newest_at, preview))))
-    }
-
-    async fn set_comment_thread(
-        &self,
-        org: &str,
-        id: &str,
-        thread: &CommentThread,
-    ) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| t.update_conversation(org, id, |c| c.comment = Some(thread.clone()))))
-    }
-
-    async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.with(|t| t.update_conversation(org, id, |c| c.unread_count = 0)))
+        Ok(self.with(|t| t.update_conversation(org, id, |c| c.change(change))))
     }
 
     async fn list_conversations(

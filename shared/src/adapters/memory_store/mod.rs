@@ -18,9 +18,9 @@ use crate::domain::time_sort_key;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AccountStatus, Activity, CommentThread, ConnectedAccount, Conversation, ConversationFilter, Cursor,
-    CustomerProfile, IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange, OAuthToken, Page,
-    PageRequest, TokenKind,
+    AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, Cursor, CustomerProfile,
+    IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange, OAuthToken, Page, PageRequest,
+    TokenKind,
 };
 use crate::ports::{
     AccountStore, ConversationStore, IdempotencyStore, JobStore, LeadStore, MessageStore, RawEventStore,

@@ -4,7 +4,9 @@ use rusqlite::{Connection, params};
 
 use super::messages::{message_by_external_id, save_message};
 use super::*;
-use crate::domain::{Activity, CommentThread, Conversation, ConversationFilter, ConversationKind, Message, Provider};
+use crate::domain::{
+    Activity, Conversation, ConversationChange, ConversationFilter, ConversationKind, Message, Provider,
+};
 use crate::ports::{Appended, ConversationStore};
 
 pub(super) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
@@ -100,42 +102,14 @@ impl ConversationStore for SqliteStore {
             .await
     }
 
-    async fn set_conversation_contact(
+    async fn change_conversation(
         &self,
         org: &str,
         id: &str,
-        handle: Option<&str>,
-        display_name: Option<&str>,
-        lead_id: Option<&str>,
+        change: &ConversationChange,
     ) -> Result<Option<Conversation>, StoreError> {
-        let (handle, name, lead) = (handle.map(owned), display_name.map(owned), lead_id.map(owned));
-        self.update_conversation(org, id, move |c| c.set_contact(handle.as_deref(), name.as_deref(), lead.as_deref()))
-            .await
-    }
-
-    async fn set_conversation_preview(
-        &self,
-        org: &str,
-        id: &str,
-        newest_at: DateTime<Utc>,
-        preview: &str,
-    ) -> Result<Option<Conversation>, StoreError> {
-        let preview = owned(preview);
-        self.update_conversation(org, id, move |c| c.set_preview_if_newest(newest_at, &preview)).await
-    }
-
-    async fn set_comment_thread(
-        &self,
-        org: &str,
-        id: &str,
-        thread: &CommentThread,
-    ) -> Result<Option<Conversation>, StoreError> {
-        let thread = thread.clone();
-        self.update_conversation(org, id, move |c| c.comment = Some(thread)).await
-    }
-
-    async fn mark_conversation_read(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
-        self.update_conversation(org, id, |c| c.unread_count = 0).await
+        let change = change.clone();
+        self.update_conversation(org, id, move |c| c.change(&change)).await
     }
 
     async fn list_conversations(
