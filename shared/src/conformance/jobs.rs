@@ -1,9 +1,20 @@
 //! Conformance cases: jobs and idempotency keys.
 
 use super::*;
+use crate::domain::{Author, SendPayload, SendRoute};
 
 pub fn job(org: &str, at: DateTime<Utc>) -> IntegrationJob {
-    IntegrationJob::send_message(unique("job"), org, Provider::Instagram, json!({"text": "hi"}), at)
+    let payload = SendPayload {
+        conversation_id: unique("conv"),
+        message_id: unique("msg"),
+        text: "hi".into(),
+        attachment: None,
+        recipient_id: "6185".into(),
+        thread_id: "6185".into(),
+        author: Author::Person,
+        route: SendRoute::Direct,
+    };
+    IntegrationJob::send_message(unique("job"), org, Provider::Instagram, payload, at)
 }
 
 pub async fn a_job_is_claimed_by_one_worker_until_its_lease_expires(store: &dyn Store) {

@@ -1,8 +1,6 @@
+use super::{Provider, SendPayload};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-use super::Provider;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -52,6 +50,17 @@ pub struct JobError {
     pub message: String,
 }
 
+/// Where a send's current attempt stands: the rule that keeps a reply from going out twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendAttempt<'a> {
+    /// Not handed to Meta: it may be sent.
+    NotStarted,
+    /// Handed to Meta at `since`, no answer recorded: confirmed by Meta's echo, never resent.
+    InFlight { since: DateTime<Utc> },
+    /// Meta took it under `mid`.
+    Sent { mid: &'a str },
+}
+
 /// Work done outside the request that asked for it: a send to Meta, a webhook to reprocess.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,7 +73,9 @@ pub struct IntegrationJob {
     pub attempts: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<JobError>,
-    pub payload_json: Value,
+    /// What the send carries, typed (`payloadJson` as stored and answered).
+    #[serde(rename = "payloadJson")]
+    pub payload: SendPayload,
     /// While PROCESSING: until when the claim holds. A worker that died mid-job (Lambda
     /// timeout) leaves a claim that expires, so the job is not stuck forever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,19 +86,19 @@ pub struct IntegrationJob {
     pub claim_id: Option<String>,
     /// Set, durably, just before a send is handed to Meta, and cleared only when Meta's
     /// answer proves nothing was sent: a job found with it set is confirmed (by Meta's echo),
-    /// never sent again.
+    /// never sent again. Read through `attempt()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_started_at: Option<DateTime<Utc>>,
+    send_started_at: Option<DateTime<Utc>>,
     /// Meta's id for the sent message, recorded as soon as Meta answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent_message_id: Option<String>,
+    sent_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl IntegrationJob {
     /// A SEND_MESSAGE job due at once.
-    pub fn send_message(id: String, org: &str, provider: Provider, payload: Value, now: DateTime<Utc>) -> Self {
+    pub fn send_message(id: String, org: &str, provider: Provider, payload: SendPayload, now: DateTime<Utc>) -> Self {
         IntegrationJob {
             id,
             organization_id: org.to_owned(),
@@ -97,7 +108,7 @@ impl IntegrationJob {
             attempts: 0,
             next_attempt_at: Some(now),
             last_error: None,
-            payload_json: payload,
+            payload,
             lease_expires_at: None,
             claim_id: None,
             send_started_at: None,
@@ -137,6 +148,26 @@ impl IntegrationJob {
         self.updated_at = now;
     }
 
+    /// Where its current attempt stands.
+    pub fn attempt(&self) -> SendAttempt<'_> {
+        match (&self.sent_message_id, self.send_started_at) {
+            (Some(mid), _) => SendAttempt::Sent { mid },
+            (None, Some(since)) => SendAttempt::InFlight { since },
+            (None, None) => SendAttempt::NotStarted,
+        }
+    }
+
+    /// The attempt is handed to Meta (recorded, durably, before Meta is called).
+    pub fn start_attempt(&mut self, now: DateTime<Utc>) {
+        self.send_started_at = Some(now);
+    }
+
+    /// Meta's answer proves nothing was sent (a refusal, or the attempt was never made): the
+    /// next attempt starts from scratch.
+    pub fn attempt_not_made(&mut self) {
+        self.send_started_at = None;
+    }
+
     /// Waits, with `error` showing why, for its next run at `at` (a retry, or a check of an
     /// unconfirmed send).
     pub fn wait_until(&mut self, at: DateTime<Utc>, error: JobError, now: DateTime<Utc>) {
@@ -159,7 +190,7 @@ impl IntegrationJob {
     /// A failed send taken up again by an agent: a new series of attempts from `now`, for the
     /// same message.
     pub fn reopen(self, now: DateTime<Utc>) -> Self {
-        IntegrationJob::send_message(self.id, &self.organization_id, self.provider, self.payload_json, now)
+        IntegrationJob::send_message(self.id, &self.organization_id, self.provider, self.payload, now)
     }
 
     /// Whether a worker may take the job at `now`: pending and due, or processing under an

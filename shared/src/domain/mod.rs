@@ -9,6 +9,7 @@ mod lead;
 mod message;
 pub mod page;
 mod reply_window;
+mod send;
 mod token;
 
 pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
@@ -18,11 +19,12 @@ pub use conversation::{
     PRIVATE_REPLY_WINDOW, preview_text, time_sort_key,
 };
 pub use idempotency::IdempotencyRecord;
-pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType};
+pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType, SendAttempt};
 pub use lead::{CustomerProfile, Lead};
 pub use message::{Direction, Message, MessageChange, MessageStatus, UNSENT_PREVIEW, message_preview};
 pub use page::{Cursor, Page, PageRequest};
 pub use reply_window::{Author, MessagingBasis, ReplyPolicy, SlaStatus};
+pub use send::{OutgoingAttachment, SendPayload, SendRoute};
 pub use token::{EncryptedToken, OAuthToken, TokenKind};
 
 use serde::{Deserialize, Serialize};

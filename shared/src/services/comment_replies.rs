@@ -13,7 +13,8 @@ use crate::domain::{
 use crate::error::{AppError, ErrorCode};
 
 use super::Core;
-use super::send::{Ids, Outgoing, Queued, Reserved, SendAccepted, SendRoute};
+use super::send::{Ids, Outgoing, Queued, Reserved, SendAccepted};
+use crate::domain::SendRoute;
 
 /// The answer of `reply-private`: the send, and the DM conversation it went into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

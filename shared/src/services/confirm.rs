@@ -16,7 +16,7 @@ use crate::ports::QueueMessage;
 use super::Core;
 use super::delivery::SendFailure;
 use super::jobs::JobOutcome;
-use super::send::SendPayload;
+use crate::domain::{SendAttempt, SendPayload};
 
 /// How often an unconfirmed send looks for its echo.
 const CHECK_EVERY: Duration = Duration::seconds(15);
@@ -28,7 +28,10 @@ const ECHO_LOOKBACK: usize = 30;
 impl Core {
     /// Confirms a send by its echo, or waits for it, or gives up on it without resending.
     pub(super) async fn confirm_send(&self, mut job: IntegrationJob, p: &SendPayload) -> Result<JobOutcome, AppError> {
-        let started = job.send_started_at.unwrap_or(job.updated_at);
+        let started = match job.attempt() {
+            SendAttempt::InFlight { since } => since,
+            _ => job.updated_at,
+        };
         if let Some(mid) = self.find_echo(&job.organization_id, p, started).await? {
             tracing::info!(job = %job.id, "unconfirmed send confirmed by its echo");
             return self.succeed(job, p, &mid).await;

@@ -10,7 +10,7 @@ use crate::meta::graph_errors::{FailureClass, classify};
 use crate::ports::{OutgoingContent, OutgoingMessage, Recipient, SentMessage};
 
 use super::Core;
-use super::send::{SendPayload, SendRoute};
+use crate::domain::{SendPayload, SendRoute};
 
 /// The longest wait for the account's next send slot spent inside the worker; a longer one
 /// (Meta asked to wait) goes back to the queue instead.

@@ -12,7 +12,7 @@ use crate::ports::{MarkSent, QueueMessage};
 use super::Core;
 use super::backoff::retry_delay;
 use super::delivery::SendFailure;
-use super::send::SendPayload;
+use crate::domain::{SendAttempt, SendPayload};
 
 /// A job open this long past its time lost its queue message (a queue write that failed, a
 /// worker that died): the sweep queues it again. Duplicates are harmless (claims).
@@ -82,33 +82,31 @@ impl Core {
         else {
             return self.not_claimed(org, job_id, now).await;
         };
-        let payload: SendPayload = match serde_json::from_value(job.payload_json.clone()) {
-            Ok(p) => p,
-            Err(e) => {
-                let failure = SendFailure::permanent(ErrorCode::InternalError, format!("unreadable job payload: {e}"));
-                return self.fail(job, None, failure).await;
-            }
-        };
+        let payload = job.payload.clone();
         // An earlier attempt reached Meta, or may have: finish or confirm it, never send again.
-        if let Some(mid) = job.sent_message_id.clone() {
-            return self.succeed(job, &payload, &mid).await;
-        }
-        if job.send_started_at.is_some() {
-            job.attempts = job.attempts.saturating_sub(1); // a check, not another attempt
-            return self.confirm_send(job, &payload).await;
+        match job.attempt() {
+            SendAttempt::Sent { mid } => {
+                let mid = mid.to_owned();
+                return self.succeed(job, &payload, &mid).await;
+            }
+            SendAttempt::InFlight { .. } => {
+                job.attempts = job.attempts.saturating_sub(1); // a check, not another attempt
+                return self.confirm_send(job, &payload).await;
+            }
+            SendAttempt::NotStarted => {}
         }
         // A job whose workers keep dying before Meta is called ends here.
         if job.attempts > self.config.limits.job_max_attempts {
             let failure = SendFailure::permanent(ErrorCode::SendAttemptsExhausted, "no attempt finished");
             return self.fail(job, Some(&payload), failure).await;
         }
-        job.send_started_at = Some(now);
+        job.start_attempt(now);
         if !self.save_claimed(&job).await? {
             return Ok(JobOutcome::Skipped);
         }
         match self.deliver(org, &payload).await {
-            // If the bookkeeping fails from here, the next claim finds `send_started_at` and
-            // confirms the send by its echo instead of sending it again.
+            // If the bookkeeping fails from here, the next claim finds the attempt in flight
+            // and confirms the send by its echo instead of sending it again.
             Ok(sent) => self.succeed(job, &payload, &sent.message_id).await,
             Err(failure) if failure.outcome_unknown => {
                 tracing::warn!(job = %job.id, error = %failure.message, "send outcome unknown; confirming by echo");
@@ -116,12 +114,12 @@ impl Core {
             }
             Err(failure) if failure.paced => {
                 // Not tried: the account waits out Meta's usage; no attempt is spent on it.
-                job.send_started_at = None;
+                job.attempt_not_made();
                 job.attempts = job.attempts.saturating_sub(1);
                 self.retry(job, failure).await
             }
             Err(failure) => {
-                job.send_started_at = None; // Meta answered: nothing was sent
+                job.attempt_not_made(); // Meta answered: nothing was sent
                 let young = self.now() - job.created_at < self.config.limits.job_max_age;
                 match failure.class {
                     FailureClass::Transient | FailureClass::Throttled

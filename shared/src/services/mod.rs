@@ -34,8 +34,9 @@ pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};
 pub fn oauth_scopes() -> &'static str {
     oauth::SCOPES
 }
+pub use crate::domain::{OutgoingAttachment, SendRoute};
 pub use oauth_state::Flow;
-pub use send::{Outgoing, OutgoingAttachment, SendAccepted, SendRoute};
+pub use send::{Outgoing, SendAccepted};
 pub use tokens::RefreshReport;
 
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{
     Author, ConnectedAccount, Conversation, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, JobType,
-    Message, MessageChange, MessageStatus, new_id,
+    Message, MessageChange, MessageStatus, OutgoingAttachment, SendPayload, SendRoute, new_id,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
@@ -27,35 +27,6 @@ pub struct SendAccepted {
     pub status: String,
 }
 
-/// Media an agent sends by URL (`message.attachment{type,payload{url}}`); Meta fetches it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OutgoingAttachment {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub url: String,
-}
-
-impl OutgoingAttachment {
-    pub const KINDS: [&'static str; 4] = ["image", "video", "audio", "file"];
-
-    fn validate(&self) -> Result<(), AppError> {
-        if !Self::KINDS.contains(&self.kind.as_str()) {
-            return Err(AppError::validation(format!("type must be one of {}", Self::KINDS.join(", "))));
-        }
-        let url = reqwest::Url::parse(&self.url).map_err(|_| AppError::validation("url is not a URL"))?;
-        if url.scheme() != "https" || self.url.len() > 2048 {
-            return Err(AppError::validation("url must be an https URL of at most 2048 characters"));
-        }
-        Ok(())
-    }
-
-    /// As Meta's webhooks and the Send API shape it.
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({ "type": self.kind, "payload": { "url": self.url } })
-    }
-}
-
 /// What an agent sends: text, or one attachment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
@@ -72,7 +43,7 @@ impl Outgoing {
                 text.len()
             ))),
             Outgoing::Text(_) => Ok(()),
-            Outgoing::Attachment(a) => a.validate(),
+            Outgoing::Attachment(a) => validate_attachment(a),
         }
     }
 
@@ -82,47 +53,6 @@ impl Outgoing {
             Outgoing::Text(text) => text.clone(),
             Outgoing::Attachment(a) => format!("{}\0{}", a.kind, a.url),
         }
-    }
-}
-
-/// What a SEND_MESSAGE job carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SendPayload {
-    pub conversation_id: String,
-    pub message_id: String,
-    /// Empty when the message is an attachment.
-    #[serde(default)]
-    pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachment: Option<OutgoingAttachment>,
-    pub recipient_id: String,
-    pub thread_id: String,
-    /// Who wrote it: whether the `HUMAN_AGENT` tag may carry it past 24 h is decided at each
-    /// attempt from this and the conversation's window.
-    #[serde(default)]
-    pub author: Author,
-    /// How it goes out: a DM (the default), or a reply to a comment.
-    #[serde(default, skip_serializing_if = "SendRoute::is_direct")]
-    pub route: SendRoute,
-}
-
-/// Where a send goes: the customer's DMs, a comment's author's DMs (Meta's private reply,
-/// `recipient: {comment_id}`), or a public reply under the comment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SendRoute {
-    #[default]
-    Direct,
-    #[serde(rename_all = "camelCase")]
-    PrivateReply { comment_id: String },
-    #[serde(rename_all = "camelCase")]
-    PublicReply { comment_id: String },
-}
-
-impl SendRoute {
-    fn is_direct(&self) -> bool {
-        *self == SendRoute::Direct
     }
 }
 
@@ -179,7 +109,6 @@ impl Core {
             Err(e) => return Err(e.into()),
         }
         let payload = SendPayload::new(&queued, &message.id, content);
-        let payload = serde_json::to_value(&payload).expect("payload serialises");
         let provider = queued.conversation.provider;
         let job = IntegrationJob::send_message(accepted.job_id.clone(), org, provider, payload, now);
         self.jobs().replace_job(&job, JobExpectation::Absent).await?;
@@ -228,8 +157,7 @@ impl Core {
         if job.job_type != JobType::SendMessage || job.status != JobStatus::Failed {
             return Err(AppError::new(ErrorCode::Conflict, "only a failed send can be retried"));
         }
-        let payload: SendPayload = serde_json::from_value(job.payload_json.clone())
-            .map_err(|e| AppError::internal(format!("unreadable job payload: {e}")))?;
+        let payload = job.payload.clone();
         // A DM needs its window open again; a comment reply only an account that can send.
         match payload.route {
             SendRoute::Direct => drop(self.sendable(org, &payload.conversation_id, payload.author).await?),
@@ -389,4 +317,16 @@ impl SendPayload {
             route: queued.route.clone(),
         }
     }
+}
+
+/// An attachment an agent may send: a kind Meta takes, at an https URL.
+fn validate_attachment(a: &OutgoingAttachment) -> Result<(), AppError> {
+    if !OutgoingAttachment::KINDS.contains(&a.kind.as_str()) {
+        return Err(AppError::validation(format!("type must be one of {}", OutgoingAttachment::KINDS.join(", "))));
+    }
+    let url = reqwest::Url::parse(&a.url).map_err(|_| AppError::validation("url is not a URL"))?;
+    if url.scheme() != "https" || a.url.len() > 2048 {
+        return Err(AppError::validation("url must be an https URL of at most 2048 characters"));
+    }
+    Ok(())
 }

@@ -104,13 +104,16 @@ pub async fn queued_reply(
         updated_at: now,
     };
     core.store.insert_message(&message).await.unwrap();
-    let payload = json!({
-        "conversationId": conversation.id,
-        "messageId": message.id,
-        "text": text,
-        "recipientId": conversation.participant_id,
-        "threadId": conversation.external_thread_id,
-    });
+    let payload = crate::domain::SendPayload {
+        conversation_id: conversation.id.clone(),
+        message_id: message.id.clone(),
+        text: text.to_owned(),
+        attachment: None,
+        recipient_id: conversation.participant_id.clone(),
+        thread_id: conversation.external_thread_id.clone(),
+        author: crate::domain::Author::Person,
+        route: crate::domain::SendRoute::Direct,
+    };
     let job = IntegrationJob::send_message(job_id.into(), org, conversation.provider, payload, now);
     core.store.put_job(&job).await.unwrap();
     (message, job)
