@@ -39,12 +39,16 @@ fn core() -> Arc<Core> {
         Config::from_lookup(AppEnv::Development, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
             .unwrap();
     let clock = Arc::new(SystemClock);
+    let store: Arc<dyn inbox_shared::ports::Store> = Arc::new(MemoryStore::new());
+    let cipher: Arc<dyn inbox_shared::ports::TokenCipher> = Arc::new(StaticKeyCipher::ephemeral());
+    let directory = inbox_shared::runtime::directory_for(&config, store.clone(), cipher.clone(), clock.clone());
     Arc::new(Core {
         graph: Arc::new(HttpGraphApi::from_config(&config)),
         config: Arc::new(config),
-        store: Arc::new(MemoryStore::new()),
+        store,
         queue: Arc::new(MemoryQueue::new(clock.clone())),
-        cipher: Arc::new(StaticKeyCipher::ephemeral()),
+        cipher,
+        directory,
         clock,
         jitter: Arc::new(ThreadRngJitter),
         pacer: Default::default(),
@@ -95,12 +99,12 @@ fn main() {
     let accept_k = time(20, Duration::ZERO, |r| {
         let body = if r == usize::MAX { batch(1000, 50, 999) } else { bodies[r % bodies.len()].clone() };
         let envelope = webhook::parse(body.as_bytes()).unwrap();
-        rt.block_on(core.accept_webhook(envelope, None)).unwrap();
+        rt.block_on(core.accept_webhook(envelope)).unwrap();
     });
     report("accept into memory store, 1000 new items", accept_k, 1000);
     let dup = webhook::parse(bodies[0].as_bytes()).unwrap();
     let accept_dup = time(20, min, |_| {
-        let report = rt.block_on(core.accept_webhook(dup.clone(), None)).unwrap();
+        let report = rt.block_on(core.accept_webhook(dup.clone())).unwrap();
         assert_eq!(report.duplicates, 1000);
     });
     report("accept redelivered batch (all duplicates)", accept_dup, 1000);

@@ -176,6 +176,12 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
+    /// In development without a frontend to return to (`OAUTH_RETURN_URL`), Meta's redirect
+    /// back connects the account at once.
+    pub fn oauth_connects_on_callback(&self) -> bool {
+        self.is_development() && self.oauth_return_url.is_none()
+    }
+
     /// Reads the process environment. `default_env` is the environment when neither
     /// `APP_ENV` nor `NODE_ENV` says (production in Lambda, development locally).
     pub fn from_env(default_env: AppEnv) -> Result<Self, ConfigError> {

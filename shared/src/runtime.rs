@@ -12,7 +12,7 @@ use crate::adapters::memory_store::MemoryStore;
 use crate::adapters::sqs_queue::SqsQueue;
 use crate::adapters::static_cipher::StaticKeyCipher;
 use crate::config::{Config, EmbeddedStore};
-use crate::ports::{Clock, JobQueue, LocalQueue, Store, SystemClock, ThreadRngJitter, TokenCipher};
+use crate::ports::{AccountDirectory, Clock, JobQueue, LocalQueue, Store, SystemClock, ThreadRngJitter, TokenCipher};
 use crate::services::Core;
 
 /// JSON logs without timestamps in Lambda (CloudWatch adds them); readable ones locally.
@@ -114,17 +114,36 @@ pub async fn assemble(
         _ => static_cipher(&config)?,
     };
     let graph = Arc::new(HttpGraphApi::from_config(&config));
+    let directory = directory_for(&config, store.clone(), cipher.clone(), clock.clone());
     let core = Core {
         config: Arc::new(config),
         store,
         queue,
         cipher,
         graph,
+        directory,
         clock,
         jitter: Arc::new(ThreadRngJitter),
         pacer: Default::default(),
     };
     Ok(Built { core: Arc::new(core), local_queue })
+}
+
+/// The account directory: the store's, and in development (the local server only: Lambda
+/// refuses development) with the environment's fallback account.
+pub fn directory_for(
+    config: &Config,
+    store: Arc<dyn Store>,
+    cipher: Arc<dyn TokenCipher>,
+    clock: Arc<dyn Clock>,
+) -> Arc<dyn AccountDirectory> {
+    let accounts: Arc<dyn crate::ports::AccountStore> = store;
+    let production = Arc::new(crate::services::StoreDirectory::new(accounts, cipher));
+    if !config.is_development() {
+        return production;
+    }
+    let (fallback, org) = (config.fallback_account.clone(), config.default_organization_id.clone());
+    Arc::new(crate::adapters::development::DevelopmentDirectory::new(production, fallback, org, clock))
 }
 
 /// A store that outlives the process, with the jobs queue beside it (the local server's

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::error::{AppError, ErrorCode};
 use crate::meta::{signature, webhook};
+use crate::ports::with_requested_org;
 
 use super::AppState;
 
@@ -78,13 +79,18 @@ pub async fn receive(
         return Err(AppError::new(ErrorCode::InvalidSignature, "X-Hub-Signature-256 is missing or does not match"));
     }
     let envelope = webhook::parse(&body).map_err(|e| AppError::validation(e.to_string()))?;
-    let dev_org = core
+    // Development: the organization the request names, for the development directory.
+    let named_org = core
         .config
         .is_development()
         .then(|| headers.get("x-organization-id").and_then(|v| v.to_str().ok()))
         .flatten()
         .filter(|o| !o.trim().is_empty());
-    let report = core.accept_webhook_until(envelope, dev_org, deadline).await?;
+    let accepted = core.accept_webhook_until(envelope, deadline);
+    let report = match named_org {
+        Some(org) => with_requested_org(org.to_owned(), accepted).await?,
+        None => accepted.await?,
+    };
     tracing::info!(
         stored = report.stored,
         updated = report.updated,

@@ -3,6 +3,7 @@
 
 mod cipher;
 mod clock;
+mod directory;
 mod graph;
 mod queue;
 mod random;
@@ -10,6 +11,7 @@ mod store;
 
 pub use cipher::{CipherError, TokenCipher, TokenContext};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use directory::{AccountDirectory, AccountToken, requested_org, with_requested_org};
 pub use graph::{
     AppWebhook, GraphApi, GraphError, GraphHost, GraphMessaging, GraphOAuth, GraphSetup, InstagramGrant, InstagramMe,
     LinkedInstagram, ManagedPage, OutgoingContent, OutgoingMessage, Recipient, SendTarget, SentMessage, SubscribedApp,

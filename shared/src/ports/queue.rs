@@ -53,8 +53,6 @@ pub struct QueuedItem {
 pub struct QueuedItems {
     #[serde(default)]
     pub items: Vec<QueuedItem>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dev_org: Option<String>,
     #[serde(default)]
     pub attempt: u32,
     #[serde(default, skip_serializing)]

@@ -14,8 +14,8 @@ use crate::meta::subscriptions::{INSTAGRAM_FIELDS, PAGE_FIELDS};
 use crate::ports::{GraphError, GraphHost};
 
 use super::Core;
-use super::accounts::AccountToken;
 use super::oauth::{INSTAGRAM_SCOPES, SCOPES};
+use crate::ports::AccountToken;
 
 /// A token expiring sooner than this is worth a warning.
 const EXPIRY_WARNING: Duration = Duration::days(7);

@@ -38,8 +38,8 @@ pub(crate) enum Outcome {
 }
 
 impl Core {
-    pub(crate) async fn accept_item(&self, item: &Item, dev_org: Option<&str>) -> Result<Outcome, AppError> {
-        let Some(account) = self.route_webhook(&item.route_key(), dev_org).await? else {
+    pub(crate) async fn accept_item(&self, item: &Item) -> Result<Outcome, AppError> {
+        let Some(account) = self.route_webhook(&item.route_key()).await? else {
             self.keep_raw(&item.route_key(), NO_ACCOUNT, &item.raw).await?;
             return Ok(Outcome::NoAccount);
         };

@@ -45,19 +45,14 @@ struct LaneEnd {
 
 impl Core {
     /// Accepts a verified webhook within the configured budget (`WEBHOOK_ACK_BUDGET_MS`).
-    pub async fn accept_webhook(&self, envelope: Envelope, dev_org: Option<&str>) -> Result<AcceptReport, AppError> {
-        self.accept_webhook_until(envelope, dev_org, Instant::now() + self.config.limits.webhook_ack_budget).await
+    pub async fn accept_webhook(&self, envelope: Envelope) -> Result<AcceptReport, AppError> {
+        self.accept_webhook_until(envelope, Instant::now() + self.config.limits.webhook_ack_budget).await
     }
 
     /// Accepts every item of a verified webhook, working on them until `deadline` and
     /// queueing the rest. Fails (so Meta redelivers; de-duplication makes that harmless)
     /// only when something could be neither stored nor queued.
-    pub async fn accept_webhook_until(
-        &self,
-        envelope: Envelope,
-        dev_org: Option<&str>,
-        deadline: Instant,
-    ) -> Result<AcceptReport, AppError> {
+    pub async fn accept_webhook_until(&self, envelope: Envelope, deadline: Instant) -> Result<AcceptReport, AppError> {
         let kept = futures_util::stream::iter(envelope.rejected)
             .map(|rejected| {
                 tracing::warn!(reason = %rejected.reason, "webhook item kept raw");
@@ -66,7 +61,7 @@ impl Core {
             .buffer_unordered(self.config.limits.webhook_concurrency)
             .collect::<Vec<_>>()
             .await;
-        let mut report = self.ingest(envelope.items, dev_org, deadline, 0).await?;
+        let mut report = self.ingest(envelope.items, deadline, 0).await?;
         report.ignored += envelope.ignored;
         for result in kept {
             result?;
@@ -77,15 +72,9 @@ impl Core {
 
     /// Works on `items` (which failed `attempt` times before) until `deadline`; queues
     /// what is left. `Err` only when the queue refused what had to go on it.
-    async fn ingest(
-        &self,
-        items: Vec<Item>,
-        dev_org: Option<&str>,
-        deadline: Instant,
-        attempt: u32,
-    ) -> Result<AcceptReport, AppError> {
+    async fn ingest(&self, items: Vec<Item>, deadline: Instant, attempt: u32) -> Result<AcceptReport, AppError> {
         let ends = futures_util::stream::iter(lanes(items))
-            .map(|lane| self.run_lane(lane, dev_org, deadline))
+            .map(|lane| self.run_lane(lane, deadline))
             .buffer_unordered(self.config.limits.webhook_concurrency)
             .collect::<Vec<_>>()
             .await;
@@ -99,7 +88,7 @@ impl Core {
             failed.extend(end.failed);
         }
         report.deferred += unreached.len();
-        self.spill(unreached, dev_org, attempt, Duration::zero()).await?;
+        self.spill(unreached, attempt, Duration::zero()).await?;
         if attempt + 1 >= ITEM_MAX_ATTEMPTS {
             // Out of attempts: kept raw for replay rather than retried for ever.
             for item in &failed {
@@ -110,12 +99,12 @@ impl Core {
             report.deferred += failed.len();
             let delay =
                 retry_delay(self.config.limits.job_retry_base_delay_ms, attempt + 1, self.jitter.sample(), None);
-            self.spill(failed, dev_org, attempt + 1, delay).await?;
+            self.spill(failed, attempt + 1, delay).await?;
         }
         Ok(report)
     }
 
-    async fn run_lane(&self, lane: Vec<Item>, dev_org: Option<&str>, deadline: Instant) -> LaneEnd {
+    async fn run_lane(&self, lane: Vec<Item>, deadline: Instant) -> LaneEnd {
         let mut end = LaneEnd::default();
         let mut items = lane.into_iter();
         while let Some(item) = items.next() {
@@ -125,7 +114,7 @@ impl Core {
                 break;
             }
             let hard_stop = tokio::time::Instant::from_std(deadline + IN_FLIGHT_GRACE);
-            match tokio::time::timeout_at(hard_stop, self.accept_item(&item, dev_org)).await {
+            match tokio::time::timeout_at(hard_stop, self.accept_item(&item)).await {
                 Err(_) => {
                     end.unreached.push(item);
                     end.unreached.extend(items);
@@ -144,20 +133,14 @@ impl Core {
     }
 
     /// Queues items as `PROCESS_WEBHOOK` messages of at most `SPILL_BYTES` each, all at once.
-    async fn spill(
-        &self,
-        items: Vec<Item>,
-        dev_org: Option<&str>,
-        attempt: u32,
-        delay: Duration,
-    ) -> Result<(), AppError> {
+    async fn spill(&self, items: Vec<Item>, attempt: u32, delay: Duration) -> Result<(), AppError> {
         let mut messages = Vec::new();
-        let mut current = QueuedItems { dev_org: dev_org.map(str::to_owned), attempt, ..Default::default() };
+        let mut current = QueuedItems { attempt, ..Default::default() };
         let mut bytes = 0;
         for item in items {
             let size = item.raw.to_string().len() + item.entry_id.len() + 64;
             if bytes + size > SPILL_BYTES && !current.items.is_empty() {
-                let next = QueuedItems { dev_org: current.dev_org.clone(), attempt, ..Default::default() };
+                let next = QueuedItems { attempt, ..Default::default() };
                 messages.push(std::mem::replace(&mut current, next));
                 bytes = 0;
             }
@@ -201,7 +184,7 @@ impl Core {
                 }
             }
         }
-        let done = self.ingest(items, queued.dev_org.as_deref(), deadline, queued.attempt).await?;
+        let done = self.ingest(items, deadline, queued.attempt).await?;
         report.add(&done);
         Ok(report)
     }

@@ -77,12 +77,7 @@ impl Core {
             (None, None) => return Ok(()),
         };
         let user_id = &user_id;
-        let mut account_ids: Vec<String> =
-            self.accounts().list_accounts(&lead.organization_id).await?.into_iter().map(|a| a.id).collect();
-        if self.config.is_development() {
-            account_ids.push(crate::domain::ENV_FALLBACK_ACCOUNT_ID.to_owned());
-        }
-        for account_id in account_ids {
+        for account_id in self.directory.accounts(org).await?.into_iter().map(|a| a.id) {
             if let Some(c) = self.conversations().find_conversation(&lead.organization_id, &account_id, user_id).await?
             {
                 self.conversations()

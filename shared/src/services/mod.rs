@@ -8,6 +8,7 @@ mod comment_replies;
 mod comments;
 mod confirm;
 mod delivery;
+mod directory;
 mod health;
 mod inbound;
 mod inbox;
@@ -23,6 +24,7 @@ mod send;
 mod tokens;
 
 pub use comment_replies::{PrivateReply, PrivateReplyAccepted};
+pub use directory::StoreDirectory;
 pub use health::{CheckStatus, HealthCheck, HealthReport};
 pub use inbox::ListQuery;
 pub use ingest::AcceptReport;
@@ -45,8 +47,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::ports::{
-    AccountStore, Clock, ConversationStore, GraphApi, IdempotencyStore, Jitter, JobQueue, JobStore, LeadStore,
-    MessageStore, RawEventStore, Store, TokenCipher,
+    AccountDirectory, AccountStore, Clock, ConversationStore, GraphApi, IdempotencyStore, Jitter, JobQueue, JobStore,
+    LeadStore, MessageStore, RawEventStore, Store, TokenCipher,
 };
 
 pub struct Core {
@@ -55,6 +57,9 @@ pub struct Core {
     pub queue: Arc<dyn JobQueue>,
     pub cipher: Arc<dyn TokenCipher>,
     pub graph: Arc<dyn GraphApi>,
+    /// Which account an event or conversation belongs to, and its token (development adds
+    /// the fallback account there, at start-up).
+    pub directory: Arc<dyn AccountDirectory>,
     pub clock: Arc<dyn Clock>,
     pub jitter: Arc<dyn Jitter>,
     /// Spaces out sends per account (see `pacing`).

@@ -132,7 +132,7 @@ impl Core {
     /// under their own bearer token, so an approval by anyone else connects nothing.
     pub async fn oauth_callback(&self, flow: Flow, params: CallbackParams) -> Result<CallbackOutcome, AppError> {
         let (state, code) = callback_parts(&params)?;
-        if self.config.is_development() && self.config.oauth_return_url.is_none() {
+        if self.config.oauth_connects_on_callback() {
             let claims = self.redeem_state(state, Some(flow), None).await?;
             return self.exchange_and_connect(&claims, code).await.map(CallbackOutcome::Connected);
         }

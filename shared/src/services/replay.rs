@@ -38,7 +38,7 @@ impl Core {
     pub(super) async fn replay_kept_events(&self, p: &ReplayPage) -> Result<usize, AppError> {
         let external_id = p.external_account_id.as_str();
         // Still nobody's (disconnected again): the events keep waiting, untouched.
-        if self.route_webhook(external_id, None).await?.is_none() {
+        if self.route_webhook(external_id).await?.is_none() {
             return Ok(0);
         }
         let after = p.cursor.as_deref().and_then(Cursor::decode);
@@ -48,7 +48,7 @@ impl Core {
             let Ok(item) = Item::from_raw(external_id, None, event.payload.clone()) else { continue };
             // Durable first (stored, waiting for its message, or kept under another reason,
             // which is another id), then forgotten. An error leaves it for the retry.
-            if self.accept_item(&item, None).await? == Outcome::NoAccount {
+            if self.accept_item(&item).await? == Outcome::NoAccount {
                 return Ok(replayed); // disconnected meanwhile: it waits on
             }
             self.raw_events().delete_raw_event(external_id, &event.id).await?;

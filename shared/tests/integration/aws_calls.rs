@@ -120,12 +120,16 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
     let config =
         Config::from_lookup(AppEnv::Production, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
+    let store: Arc<dyn inbox_shared::ports::Store> = Arc::new(DynamoStore::new(ddb, &table));
+    let cipher: Arc<dyn inbox_shared::ports::TokenCipher> = Arc::new(KmsCipher::new(kms, &aws.kms_key_id));
+    let directory = inbox_shared::runtime::directory_for(&config, store.clone(), cipher.clone(), Arc::new(SystemClock));
     let core = Core {
         graph: Arc::new(HttpGraphApi::from_config(&config)),
         config: Arc::new(config),
-        store: Arc::new(DynamoStore::new(ddb, &table)),
+        store,
         queue: Arc::new(SqsQueue::new(sqs.clone(), &queue_url)),
-        cipher: Arc::new(KmsCipher::new(kms, &aws.kms_key_id)),
+        cipher,
+        directory,
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
         pacer: Default::default(),
@@ -135,7 +139,7 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
     graph.world().page(PAGE_ID, "EAAB-t");
     graph.world().know(CUSTOMER, Object::InstagramUser);
     let now_ms = chrono::Utc::now().timestamp_millis();
-    core.accept_webhook(text("first", now_ms - 1000), None).await.unwrap();
+    core.accept_webhook(text("first", now_ms - 1000)).await.unwrap();
     // The new customer's profile lookup, queued by the first message.
     let queued = sqs.receive_message().queue_url(&queue_url).wait_time_seconds(2).send().await.unwrap();
     for m in queued.messages.unwrap_or_default() {
@@ -144,9 +148,9 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
     }
     counter.take();
 
-    core.accept_webhook(text("second", now_ms), None).await.unwrap();
+    core.accept_webhook(text("second", now_ms)).await.unwrap();
     let (inbound, inbound_rounds) = counter.take();
-    core.accept_webhook(text("second", now_ms), None).await.unwrap();
+    core.accept_webhook(text("second", now_ms)).await.unwrap();
     let (duplicate, duplicate_rounds) = counter.take();
 
     let conversation = core.store.find_conversation("org_calls", "acc_calls", CUSTOMER).await.unwrap().unwrap();

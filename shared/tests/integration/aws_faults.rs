@@ -58,22 +58,23 @@ async fn rig(aws: &LocalAws) -> Rig {
     let config =
         Config::from_lookup(AppEnv::Production, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
             .unwrap();
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(&aws.sdk).endpoint_url(&proxy.url).build();
+    let store: Arc<dyn inbox_shared::ports::Store> =
+        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), &table));
+    let cipher: Arc<dyn inbox_shared::ports::TokenCipher> = Arc::new(StaticKeyCipher::ephemeral());
+    let directory = inbox_shared::runtime::directory_for(&config, store.clone(), cipher.clone(), Arc::new(SystemClock));
     let core = Arc::new(Core {
         graph: Arc::new(HttpGraphApi::from_config(&config)),
         config: Arc::new(config),
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&aws.sdk).endpoint_url(&proxy.url).build(),
-            ),
-            &table,
-        )),
+        store,
+        directory,
         queue: Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::from_conf(
                 aws_sdk_sqs::config::Builder::from(&aws.sdk).endpoint_url(&proxy.url).build(),
             ),
             &queue_url,
         )),
-        cipher: Arc::new(StaticKeyCipher::ephemeral()),
+        cipher,
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
         pacer: Default::default(),
@@ -177,7 +178,7 @@ async fn a_1000_item_backlog_at_10_ms_per_call_is_acknowledged_fast_then_stored_
     rig.proxy.set_latency(Duration::from_millis(10));
 
     let started = Instant::now();
-    let report = rig.core.accept_webhook(webhook::parse(&body).unwrap(), None).await.unwrap();
+    let report = rig.core.accept_webhook(webhook::parse(&body).unwrap()).await.unwrap();
     let first = started.elapsed();
     eprintln!("1000 new items at 10 ms per AWS call: acknowledged in {first:?}: {report:?}");
     assert_eq!(report.stored + report.deferred, 1000, "{report:?}");
@@ -185,7 +186,7 @@ async fn a_1000_item_backlog_at_10_ms_per_call_is_acknowledged_fast_then_stored_
 
     rig.proxy.set_latency(Duration::from_millis(10));
     let started = Instant::now();
-    let again = rig.core.accept_webhook(webhook::parse(&body).unwrap(), None).await.unwrap();
+    let again = rig.core.accept_webhook(webhook::parse(&body).unwrap()).await.unwrap();
     let redelivered = started.elapsed();
     eprintln!("the same 1000 items redelivered: acknowledged in {redelivered:?}: {again:?}");
     assert_eq!(again.stored, 0, "{again:?}");
@@ -202,7 +203,7 @@ async fn a_1000_item_backlog_at_10_ms_per_call_is_acknowledged_fast_then_stored_
         "message":{"mid":"a-single","text":"one more"}}]}]});
     rig.proxy.set_latency(Duration::from_millis(10));
     let started = Instant::now();
-    let single = rig.core.accept_webhook(webhook::parse(one.to_string().as_bytes()).unwrap(), None).await.unwrap();
+    let single = rig.core.accept_webhook(webhook::parse(one.to_string().as_bytes()).unwrap()).await.unwrap();
     eprintln!("1 item into an existing conversation at 10 ms per AWS call: acknowledged in {:?}", started.elapsed());
     assert_eq!(single.stored, 1);
 
@@ -231,7 +232,7 @@ async fn the_same_backlog_delivered_five_times_at_once_is_stored_once() {
     let deliveries = (0..5).map(|_| {
         let core = rig.core.clone();
         let envelope = webhook::parse(&body).unwrap();
-        tokio::spawn(async move { core.accept_webhook(envelope, None).await })
+        tokio::spawn(async move { core.accept_webhook(envelope).await })
     });
     for d in futures_util::future::join_all(deliveries).await {
         d.unwrap().expect("every delivery is acknowledged");

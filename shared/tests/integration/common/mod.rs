@@ -128,12 +128,14 @@ impl TestApp {
         }
         let clock = Arc::new(ManualClock::new(start_time()));
         let queue = Arc::new(MemoryQueue::new(clock.clone()));
+        let directory = inbox_shared::runtime::directory_for(&config, store.clone(), cipher.clone(), clock.clone());
         let core = Arc::new(Core {
             graph: Arc::new(HttpGraphApi::from_config(&config)),
             config: Arc::new(config),
             store: store.clone(),
             queue: queue.clone(),
             cipher: cipher.clone(),
+            directory,
             clock: clock.clone(),
             jitter: Arc::new(FixedJitter(JITTER)),
             pacer: Default::default(),
