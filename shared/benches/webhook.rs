@@ -41,18 +41,15 @@ fn core() -> Arc<Core> {
     let clock = Arc::new(SystemClock);
     let store: Arc<dyn inbox_shared::ports::Store> = Arc::new(MemoryStore::new());
     let cipher: Arc<dyn inbox_shared::ports::TokenCipher> = Arc::new(StaticKeyCipher::ephemeral());
-    let directory = inbox_shared::runtime::directory_for(&config, store.clone(), cipher.clone(), clock.clone());
-    Arc::new(Core {
+    let adapters = inbox_shared::runtime::Adapters {
         graph: Arc::new(HttpGraphApi::from_config(&config)),
-        config: Arc::new(config),
         store,
         queue: Arc::new(MemoryQueue::new(clock.clone())),
         cipher,
-        directory,
         clock,
         jitter: Arc::new(ThreadRngJitter),
-        pacer: Default::default(),
-    })
+    };
+    Arc::new(inbox_shared::runtime::core_on(config, adapters))
 }
 
 /// Runs `f` for at least `min` and at least `rounds` times; returns the mean time per call.

@@ -1,5 +1,6 @@
-//! Lambda entry points that are not HTTP: the SQS job processor and the scheduled token
-//! refresh. Each binary under `functions/` calls one of these (or `runtime::run_http_lambda`).
+//! All the Lambda glue: each binary under `functions/` calls one entry point here (the HTTP
+//! Router as an API Gateway function, the SQS job processor, the scheduled token refresh),
+//! and every one starts the same way (`lambda_core`).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -32,7 +33,7 @@ pub async fn process_sqs_batch(core: &Core, event: SqsEvent, deadline: std::time
 
 pub async fn run_job_processor() -> Result<(), Error> {
     // Sends use the stored (KMS-encrypted) tokens: no app secret needed.
-    let core = crate::runtime::lambda_core(&[]).await?;
+    let core = lambda_core(&[]).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let core = core.clone();
         let deadline = std::time::Instant::now() + crate::deadline::time_to_work(&event.context);
@@ -43,12 +44,43 @@ pub async fn run_job_processor() -> Result<(), Error> {
 
 pub async fn run_token_refresh() -> Result<(), Error> {
     // `fb_exchange_token` authenticates with the app secret.
-    let core = crate::runtime::lambda_core(&["META_APP_SECRET"]).await?;
+    let core = lambda_core(&["META_APP_SECRET"]).await?;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
         let core = core.clone();
         async move { Ok::<_, Error>(worker::scheduled_maintenance(&core).await?) }
     }))
     .await
+}
+
+/// Runs the HTTP Router as an API Gateway Lambda function (webhook, inbox API): production
+/// environment unless `APP_ENV` says otherwise, adapters built once for every invocation.
+/// `needs`: the secrets the function uses (see `lambda_core`); `routes`: its Router.
+pub async fn run_http_lambda(
+    needs: &[&'static str],
+    routes: fn(std::sync::Arc<Core>) -> axum::Router,
+) -> Result<(), lambda_http::Error> {
+    let core = lambda_core(needs).await?;
+    lambda_http::run(routes(core)).await
+}
+
+/// The core of a Lambda function. A function instance's memory lives minutes and is not
+/// shared, so the embedded store and queue would lose data: in production the AWS adapters
+/// are required, and a missing variable stops the function at start-up. `needs` are the
+/// secret variables this function uses (each may come from SSM through `<NAME>_PARAM`); it
+/// refuses to start without them.
+pub async fn lambda_core(needs: &[&'static str]) -> anyhow::Result<std::sync::Arc<Core>> {
+    crate::runtime::init_tracing(true);
+    crate::metrics::enable();
+    let (config, sdk) = crate::secrets::load_config(crate::config::AppEnv::Production, needs).await?;
+    // Development routes webhooks by a header and has a fallback account: never in Lambda.
+    if config.is_development() {
+        anyhow::bail!("APP_ENV=development (or NODE_ENV) cannot run in Lambda; it is for the local server");
+    }
+    let missing = [("TABLE_NAME", config.table_name.is_none()), ("JOBS_QUEUE_URL", config.jobs_queue_url.is_none())];
+    if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
+        anyhow::bail!("{name} is required in production (the in-memory adapters would lose data)");
+    }
+    Ok(crate::runtime::assemble(config, sdk, None).await?.core)
 }
 
 /// How long the batch's oldest record waited on the queue (SQS's `SentTimestamp`), as a metric.

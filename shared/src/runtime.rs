@@ -1,4 +1,6 @@
-//! Start-up shared by every binary: logging and building the adapters once.
+//! Start-up shared by every binary: logging, and the one assembly of the core on the
+//! backend the configuration names. The Lambda glue is `lambda.rs`; the local server's
+//! SQLite opening is `local.rs`.
 
 use std::sync::Arc;
 
@@ -66,28 +68,19 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// The adapters the configuration asks for: DynamoDB with `TABLE_NAME`, SQS with
-/// `JOBS_QUEUE_URL`, KMS with `KMS_KEY_ID`; the embedded ones otherwise.
-pub async fn build_core(config: Config) -> anyhow::Result<Built> {
-    build_core_with(config, None).await
-}
-
-/// `build_core`, reusing the AWS SDK configuration start-up already loaded (`sdk`).
-pub async fn build_core_with(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
-    if config.table_name.is_none() && config.store == Some(EmbeddedStore::Sqlite) {
-        anyhow::bail!("STORE=sqlite is the local server's store (inbox-local); this process keeps data in memory");
-    }
-    assemble(config, sdk, None).await
-}
-
-/// The core on the configured adapters, or on `durable` (store and queue) when given and no
-/// AWS table and queue are configured. Only the local server passes one, so no Lambda
-/// binary links SQLite even when the workspace is built with the feature on.
+/// The one assembly of the core, for every process. The backend is decided here, once, from
+/// the configuration: DynamoDB with `TABLE_NAME`, SQS with `JOBS_QUEUE_URL`, KMS with
+/// `KMS_KEY_ID`; else `durable` (the local server's SQLite store and queue, which only it
+/// passes, so no Lambda binary links SQLite); else memory. `sdk`: the AWS configuration
+/// start-up already loaded (secrets), if any.
 pub async fn assemble(
     config: Config,
     sdk: Option<aws_config::SdkConfig>,
     durable: Option<Durable>,
 ) -> anyhow::Result<Built> {
+    if config.table_name.is_none() && durable.is_none() && config.store == Some(EmbeddedStore::Sqlite) {
+        anyhow::bail!("STORE=sqlite is the local server's store (inbox-local); this process keeps data in memory");
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let uses_aws = config.table_name.is_some() || config.jobs_queue_url.is_some() || config.kms_key_id.is_some();
     let aws = match (uses_aws, sdk) {
@@ -114,24 +107,33 @@ pub async fn assemble(
         _ => static_cipher(&config)?,
     };
     let graph = Arc::new(HttpGraphApi::from_config(&config));
-    let directory = directory_for(&config, store.clone(), cipher.clone(), clock.clone());
-    let core = Core {
-        config: Arc::new(config),
-        store,
-        queue,
-        cipher,
-        graph,
-        directory,
-        clock,
-        jitter: Arc::new(ThreadRngJitter),
-        pacer: Default::default(),
-    };
+    let jitter = Arc::new(ThreadRngJitter);
+    let core = core_on(config, Adapters { store, queue, cipher, graph, clock, jitter });
     Ok(Built { core: Arc::new(core), local_queue })
+}
+
+/// The outside world a core talks to (a test rig gives its own: a manual clock, a proxied
+/// client, a fake Graph API).
+pub struct Adapters {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn JobQueue>,
+    pub cipher: Arc<dyn TokenCipher>,
+    pub graph: Arc<dyn crate::ports::GraphApi>,
+    pub clock: Arc<dyn Clock>,
+    pub jitter: Arc<dyn crate::ports::Jitter>,
+}
+
+/// The core on `adapters`: what follows from the configuration (the account directory) is
+/// decided here, for `assemble` and every test rig alike.
+pub fn core_on(config: Config, adapters: Adapters) -> Core {
+    let Adapters { store, queue, cipher, graph, clock, jitter } = adapters;
+    let directory = directory_for(&config, store.clone(), cipher.clone(), clock.clone());
+    Core { config: Arc::new(config), store, queue, cipher, graph, directory, clock, jitter, pacer: Default::default() }
 }
 
 /// The account directory: the store's, and in development (the local server only: Lambda
 /// refuses development) with the environment's fallback account.
-pub fn directory_for(
+fn directory_for(
     config: &Config,
     store: Arc<dyn Store>,
     cipher: Arc<dyn TokenCipher>,
@@ -173,35 +175,4 @@ fn static_cipher(config: &Config) -> anyhow::Result<Arc<dyn TokenCipher>> {
         }
         None => anyhow::bail!("TOKEN_ENCRYPTION_KEY (or KMS_KEY_ID) is required in production"),
     }
-}
-
-/// Runs the HTTP Router as an API Gateway Lambda function (webhook, inbox API): production
-/// environment unless `APP_ENV` says otherwise, adapters built once for every invocation.
-/// `needs`: the secrets the function uses (see `lambda_core`); `routes`: its Router.
-pub async fn run_http_lambda(
-    needs: &[&'static str],
-    routes: fn(Arc<Core>) -> axum::Router,
-) -> Result<(), lambda_http::Error> {
-    let core = lambda_core(needs).await?;
-    lambda_http::run(routes(core)).await
-}
-
-/// The core of a Lambda function. A function instance's memory lives minutes and is not
-/// shared, so the embedded store and queue would lose data: in production the AWS adapters
-/// are required, and a missing variable stops the function at start-up. `needs` are the
-/// secret variables this function uses (each may come from SSM through `<NAME>_PARAM`); it
-/// refuses to start without them.
-pub async fn lambda_core(needs: &[&'static str]) -> anyhow::Result<Arc<Core>> {
-    init_tracing(true);
-    crate::metrics::enable();
-    let (config, sdk) = crate::secrets::load_config(crate::config::AppEnv::Production, needs).await?;
-    // Development routes webhooks by a header and has a fallback account: never in Lambda.
-    if config.is_development() {
-        anyhow::bail!("APP_ENV=development (or NODE_ENV) cannot run in Lambda; it is for the local server");
-    }
-    let missing = [("TABLE_NAME", config.table_name.is_none()), ("JOBS_QUEUE_URL", config.jobs_queue_url.is_none())];
-    if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
-        anyhow::bail!("{name} is required in production (the in-memory adapters would lose data)");
-    }
-    Ok(build_core_with(config, sdk).await?.core)
 }

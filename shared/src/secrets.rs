@@ -78,7 +78,7 @@ fn answered_names(name: &str) -> impl Iterator<Item = &str> {
 /// The configuration of a process: the environment, with the secrets named by `*_PARAM` read
 /// from Parameter Store first. `needs` are the secrets this process uses; production refuses to
 /// start without them. Also the AWS SDK configuration, when reading the secrets loaded it, so
-/// the cold start loads it once (`runtime::build_core_with`).
+/// the cold start loads it once (`runtime::assemble`).
 pub async fn load_config(
     default_env: AppEnv,
     needs: &[&'static str],

@@ -146,7 +146,7 @@ impl LocalAws {
             self.function_env(table, queue, graph).into_iter().collect();
         let config =
             crate::config::Config::from_lookup(crate::config::AppEnv::Production, |k| env.get(k).cloned()).unwrap();
-        crate::runtime::build_core(config).await.unwrap().core
+        crate::runtime::assemble(config, None, None).await.unwrap().core
     }
 }
 

@@ -22,7 +22,7 @@ use inbox_shared::config::{AppEnv, Config};
 use inbox_shared::domain::TokenKind;
 use inbox_shared::meta::webhook;
 use inbox_shared::ports::{QueueMessage, SystemClock, ThreadRngJitter};
-use inbox_shared::services::{Core, JobOutcome};
+use inbox_shared::services::JobOutcome;
 use inbox_shared::testing::fake_graph::{FakeGraph, Object};
 use inbox_shared::testing::local_aws::{CUSTOMER, IG_ACCOUNT, PAGE_ID, local_aws};
 use inbox_shared::testing::seed;
@@ -122,18 +122,15 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
             .unwrap();
     let store: Arc<dyn inbox_shared::ports::Store> = Arc::new(DynamoStore::new(ddb, &table));
     let cipher: Arc<dyn inbox_shared::ports::TokenCipher> = Arc::new(KmsCipher::new(kms, &aws.kms_key_id));
-    let directory = inbox_shared::runtime::directory_for(&config, store.clone(), cipher.clone(), Arc::new(SystemClock));
-    let core = Core {
+    let adapters = inbox_shared::runtime::Adapters {
         graph: Arc::new(HttpGraphApi::from_config(&config)),
-        config: Arc::new(config),
         store,
         queue: Arc::new(SqsQueue::new(sqs.clone(), &queue_url)),
         cipher,
-        directory,
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
-        pacer: Default::default(),
     };
+    let core = inbox_shared::runtime::core_on(config, adapters);
     seed::connect_account(&core, "org_calls", "acc_calls", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
     // Meta knows the Page and the customer who writes (the webhooks below are Meta's).
     graph.world().page(PAGE_ID, "EAAB-t");

@@ -62,23 +62,16 @@ async fn rig(aws: &LocalAws) -> Rig {
     let store: Arc<dyn inbox_shared::ports::Store> =
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), &table));
     let cipher: Arc<dyn inbox_shared::ports::TokenCipher> = Arc::new(StaticKeyCipher::ephemeral());
-    let directory = inbox_shared::runtime::directory_for(&config, store.clone(), cipher.clone(), Arc::new(SystemClock));
-    let core = Arc::new(Core {
+    let sqs = aws_sdk_sqs::config::Builder::from(&aws.sdk).endpoint_url(&proxy.url).build();
+    let adapters = inbox_shared::runtime::Adapters {
         graph: Arc::new(HttpGraphApi::from_config(&config)),
-        config: Arc::new(config),
         store,
-        directory,
-        queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::from_conf(
-                aws_sdk_sqs::config::Builder::from(&aws.sdk).endpoint_url(&proxy.url).build(),
-            ),
-            &queue_url,
-        )),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::from_conf(sqs), &queue_url)),
         cipher,
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
-        pacer: Default::default(),
-    });
+    };
+    let core = Arc::new(inbox_shared::runtime::core_on(config, adapters));
     seed::connect_account(&core, ORG, "acc_faults", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
     Rig { core, proxy, sqs: aws_sdk_sqs::Client::new(&aws.sdk), queue_url }
 }

@@ -17,6 +17,7 @@ use inbox_shared::domain::{AccountStatus, ConnectedAccount, OAuthToken, Provider
 use inbox_shared::http::{mint_jwt, router};
 use inbox_shared::meta::signature;
 use inbox_shared::ports::{FixedJitter, ManualClock, Store, TokenCipher, TokenContext};
+use inbox_shared::runtime::{Adapters, core_on};
 use inbox_shared::services::{Core, JobOutcome};
 pub use inbox_shared::testing::fake_graph::{FakeGraph, GraphCall, Host, Object};
 use serde_json::Value;
@@ -128,18 +129,15 @@ impl TestApp {
         }
         let clock = Arc::new(ManualClock::new(start_time()));
         let queue = Arc::new(MemoryQueue::new(clock.clone()));
-        let directory = inbox_shared::runtime::directory_for(&config, store.clone(), cipher.clone(), clock.clone());
-        let core = Arc::new(Core {
+        let adapters = Adapters {
             graph: Arc::new(HttpGraphApi::from_config(&config)),
-            config: Arc::new(config),
             store: store.clone(),
             queue: queue.clone(),
             cipher: cipher.clone(),
-            directory,
             clock: clock.clone(),
             jitter: Arc::new(FixedJitter(JITTER)),
-            pacer: Default::default(),
-        });
+        };
+        let core = Arc::new(core_on(config, adapters));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = router(core.clone());
