@@ -1,5 +1,5 @@
 //! Metrics as CloudWatch Embedded Metric Format: one JSON line on stdout per observation,
-//! which CloudWatch Logs turns into metrics in the `UnifiedInbox/Instagram` namespace. No API
+//! which CloudWatch Logs turns into metrics in the `UnifiedInbox/Meta` namespace. No API
 //! call, nothing to fail. On only inside Lambda (`enable` at start-up); the local server's
 //! console stays readable.
 //!
@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value, json};
 
-pub const NAMESPACE: &str = "UnifiedInbox/Instagram";
+pub const NAMESPACE: &str = "UnifiedInbox/Meta";
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 

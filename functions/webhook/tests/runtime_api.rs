@@ -69,9 +69,7 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     assert_eq!(run.metric_sum("WebhookItemsStored", &[]), 5.0, "{:?}", run.metric_lines());
     assert_eq!(run.metric_sum("WebhookItemsKeptRaw", &[]), 1.0, "the Page's message");
     assert_eq!(run.metric_sum("WebhookDuplicates", &[]), 1.0);
-    assert!(
-        run.metric_lines().iter().all(|l| l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "UnifiedInbox/Instagram")
-    );
+    assert!(run.metric_lines().iter().all(|l| l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "UnifiedInbox/Meta"));
 }
 
 /// Production fails closed: without the app secret, or without the table and queue, the

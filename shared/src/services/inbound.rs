@@ -205,12 +205,12 @@ impl Core {
 
     async fn enrich_contact(&self, account: &ConnectedAccount, conversation: &Conversation) -> Result<(), AppError> {
         let org = &account.organization_id;
-        let igsid = &conversation.participant_id;
+        let customer_id = &conversation.participant_id;
         // The conversation's channel decides what a profile has (a Messenger person has no
         // username), not the account's: the development account serves both.
-        let profile = self.customer_profile(account, igsid, conversation.provider).await?;
+        let profile = self.customer_profile(account, customer_id, conversation.provider).await?;
         let username = profile.as_ref().and_then(|p| p.username.clone());
-        let lead = match self.leads().find_lead_by_instagram_user_id(org, igsid).await? {
+        let lead = match self.leads().find_lead_by_instagram_user_id(org, customer_id).await? {
             Some(lead) => Some(lead),
             None => match &username {
                 Some(u) => {
@@ -234,12 +234,12 @@ impl Core {
     async fn customer_profile(
         &self,
         account: &ConnectedAccount,
-        igsid: &str,
+        customer_id: &str,
         provider: crate::domain::Provider,
     ) -> Result<Option<CustomerProfile>, AppError> {
         let org = &account.organization_id;
         let now = self.now();
-        if let Some(p) = self.leads().get_profile(org, igsid).await?
+        if let Some(p) = self.leads().get_profile(org, customer_id).await?
             && (p.fetched || now - p.fetched_at < PROFILE_RETRY_AFTER)
         {
             return Ok(Some(p));
@@ -247,11 +247,11 @@ impl Core {
         let Some(token) = self.access_token(account).await? else {
             return Ok(None);
         };
-        let fetched = self.graph.user_profile(token.host, &token.token, igsid, provider).await;
+        let fetched = self.graph.user_profile(token.host, &token.token, customer_id, provider).await;
         let profile = match fetched {
             Ok(p) => CustomerProfile {
                 organization_id: org.clone(),
-                instagram_user_id: igsid.to_owned(),
+                instagram_user_id: customer_id.to_owned(),
                 username: p.username,
                 name: p.name,
                 fetched: true,
@@ -261,7 +261,7 @@ impl Core {
                 tracing::info!(code = ?e.code, status = e.http_status, "profile lookup failed; will retry later");
                 CustomerProfile {
                     organization_id: org.clone(),
-                    instagram_user_id: igsid.to_owned(),
+                    instagram_user_id: customer_id.to_owned(),
                     username: None,
                     name: None,
                     fetched: false,

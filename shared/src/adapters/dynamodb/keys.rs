@@ -12,7 +12,7 @@
 //! | Meta id lookup | `ORG#o` | `MID#<mid>` | | |
 //! | lead | `ORG#o` | `LEAD#id` | `ORG#o#LEADS` / `<createdAt>#id` | |
 //! | lead lookups | `ORG#o` | `LEADHANDLE#h`, `LEADIGID#id` | | |
-//! | profile | `ORG#o` | `PROFILE#<igsid>` | | |
+//! | profile | `ORG#o` | `PROFILE#<customer id>` | | |
 //! | job | `ORG#o` | `JOB#id` | `JOBS#OPEN#<shard>` / `<openUntil>#o#id` (open jobs only) | |
 //! | idempotency key | `ORG#o` | `IDEMP#key` | | |
 //! | token | `ORG#o` | `TOKEN#<account>#<kind>` | | `TOKENS` / `<expiresAt>#o#account#kind` (expiring, not failed) |
@@ -88,8 +88,8 @@ pub fn lead_ig_id(user_id: &str) -> String {
     format!("LEADIGID#{user_id}")
 }
 
-pub fn profile(igsid: &str) -> String {
-    format!("PROFILE#{igsid}")
+pub fn profile(customer_id: &str) -> String {
+    format!("PROFILE#{customer_id}")
 }
 
 /// A copy of a customer's profile under their (normalised) username.
