@@ -185,11 +185,18 @@ async fn handle(State((state, host)): State<(Arc<FakeGraphState>, Host)>, req: R
     let scripted = state.script.lock().unwrap().pop_front();
     // What Meta does (a subscription made) happens whenever it says yes, scripted or not.
     let succeeded = scripted.as_ref().is_none_or(|(status, _, _)| (200..300).contains(status));
-    let own = succeeded.then(|| answers::answer(&endpoint, &request, &mut state.world.lock().unwrap()));
-    let (status, mut headers, body) = match (scripted, own) {
-        (Some(answer), _) => answer,
-        (None, Some((status, body))) => (status, vec![], body),
-        (None, None) => unreachable!("an unscripted answer is Meta's own"),
+    let own = || answers::answer(&endpoint, &request, &mut state.world.lock().unwrap());
+    let (status, mut headers, body) = match scripted {
+        Some(answer) => {
+            if succeeded {
+                own();
+            }
+            answer
+        }
+        None => {
+            let (status, body) = own();
+            (status, vec![], body)
+        }
     };
     if (200..300).contains(&status) {
         learn_answer(&state, &endpoint, &body, token.as_deref());
