@@ -31,8 +31,3 @@ pub const INSTAGRAM_FIELDS: [&str; 9] = [
     "live_comments",
     "mentions",
 ];
-
-/// The fields as Meta's `subscribed_fields` parameter takes them.
-pub fn joined(fields: &[&str]) -> String {
-    fields.join(",")
-}

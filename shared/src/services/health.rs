@@ -5,7 +5,7 @@
 //! read. Each check passes or fails with the fix. `inbox-local doctor` prints them;
 //! `GET /api/integrations/connected-accounts/:id/health` answers them for one account.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::domain::{ConnectedAccount, Provider};
@@ -14,7 +14,7 @@ use crate::meta::subscriptions::{INSTAGRAM_FIELDS, PAGE_FIELDS};
 use crate::ports::{GraphError, GraphHost};
 
 use super::Core;
-use super::oauth::{INSTAGRAM_SCOPES, SCOPES};
+use super::oauth::SCOPES;
 use crate::ports::AccountToken;
 
 /// A token expiring sooner than this is worth a warning.
@@ -221,7 +221,8 @@ impl Core {
         Ok(checks)
     }
 
-    /// Valid, with every scope the product asks for, not about to expire.
+    /// A Facebook Login token: valid, with every scope the connect asks for, not about to
+    /// expire.
     async fn token_check(&self, token: &AccountToken) -> HealthCheck {
         let id = "account.token";
         let debug = match self.graph.debug_token(&token.token).await {
@@ -231,11 +232,7 @@ impl Core {
         if !debug.valid {
             return HealthCheck::fail(id, "Meta says the token is invalid", "reconnect the account");
         }
-        let asked = match token.host {
-            GraphHost::Facebook => SCOPES,
-            GraphHost::Instagram => INSTAGRAM_SCOPES,
-        };
-        let missing: Vec<&str> = asked.split(',').filter(|s| !debug.scopes.iter().any(|g| g == s)).collect();
+        let missing: Vec<&str> = SCOPES.split(',').filter(|s| !debug.scopes.iter().any(|g| g == s)).collect();
         if !missing.is_empty() {
             return HealthCheck::fail(
                 id,
@@ -243,17 +240,23 @@ impl Core {
                 format!("reconnect the account and grant {} (app review may be needed)", missing.join(", ")),
             );
         }
-        match debug.expires_at {
+        self.expiry_check(debug.expires_at, "valid, every scope granted")
+    }
+
+    /// A valid token's expiry: passed (it fails), within `EXPIRY_WARNING` (it warns), or ahead.
+    fn expiry_check(&self, expires_at: Option<DateTime<Utc>>, valid: &str) -> HealthCheck {
+        let id = "account.token";
+        match expires_at {
             Some(at) if at <= self.now() => {
                 HealthCheck::fail(id, format!("the token expired at {at}"), "reconnect the account")
             }
             Some(at) if at - self.now() < EXPIRY_WARNING => HealthCheck::warn(
                 id,
-                format!("the token expires at {at}"),
+                format!("{valid}; it expires at {at}"),
                 "the scheduled refresh renews it; if it keeps failing, reconnect the account",
             ),
-            Some(at) => HealthCheck::pass(id, format!("valid until {at}, every scope granted")),
-            None => HealthCheck::pass(id, "valid, does not expire, every scope granted"),
+            Some(at) => HealthCheck::pass(id, format!("{valid}; valid until {at}")),
+            None => HealthCheck::pass(id, format!("{valid}; it does not expire")),
         }
     }
 
@@ -266,15 +269,8 @@ impl Core {
         }
         let org = &account.organization_id;
         let stored = self.accounts().get_token(org, &account.id, crate::domain::TokenKind::InstagramUser).await;
-        match stored.ok().flatten().and_then(|t| t.expires_at) {
-            Some(at) if at - self.now() < EXPIRY_WARNING => HealthCheck::warn(
-                id,
-                format!("Meta accepts the token; it expires at {at}"),
-                "the scheduled refresh renews it; if it keeps failing, reconnect the account",
-            ),
-            Some(at) => HealthCheck::pass(id, format!("Meta accepts the token; valid until {at}")),
-            None => HealthCheck::pass(id, "Meta accepts the token"),
-        }
+        // The expiry is ours (what the grant said); unreadable, the check says what it can.
+        self.expiry_check(stored.ok().flatten().and_then(|t| t.expires_at), "Meta accepts the token")
     }
 
     /// The Page (Facebook Login) or the Instagram Login account sends its webhooks to this

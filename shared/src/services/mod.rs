@@ -23,6 +23,7 @@ mod replay;
 mod send;
 mod tokens;
 
+pub use crate::domain::{OutgoingAttachment, SendRoute};
 pub use comment_replies::{PrivateReply, PrivateReplyAccepted};
 pub use directory::StoreDirectory;
 pub use health::{CheckStatus, HealthCheck, HealthReport};
@@ -30,13 +31,9 @@ pub use inbox::ListQuery;
 pub use ingest::AcceptReport;
 pub use jobs::JobOutcome;
 pub use leads::NewLead;
-pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};
-
 /// The permissions Facebook Login asks for (the doctor checks a token has them all).
-pub fn oauth_scopes() -> &'static str {
-    oauth::SCOPES
-}
-pub use crate::domain::{OutgoingAttachment, SendRoute};
+pub use oauth::SCOPES as OAUTH_SCOPES;
+pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};
 pub use oauth_state::Flow;
 pub use send::{Outgoing, SendAccepted};
 pub use tokens::RefreshReport;

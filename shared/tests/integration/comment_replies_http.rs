@@ -279,4 +279,16 @@ async fn a_live_broadcast_is_one_thread_whose_comments_take_private_replies_whil
     assert_eq!((status, error_code(&body)), (422, "PRIVATE_REPLY_WINDOW_CLOSED"));
     let asked = calls_to(&app, &format!("{IG_ACCOUNT}/live_media"));
     assert_eq!(asked.len(), 2, "Meta asked once per private reply");
+
+    // Meta failing to say whether the broadcast is live: a clear 502, nothing queued.
+    app.graph.world().live_media.insert(IG_ACCOUNT.into(), vec!["17895695668004551".into()]);
+    app.graph.answer(500, &[], &fixtures::graph("error_temporary.json"));
+    let (status, body) = app.post(ORG, &private, json!({"text": "Hi", "commentId": "17865799348089050"})).await;
+    assert_eq!((status, error_code(&body)), (502, "META_UNAVAILABLE"));
+    assert!(app.queue.take_due().is_empty(), "nothing queued");
+    // Asked again once Meta answers, the one private reply of that comment goes out.
+    let (status, again) = app.post(ORG, &private, json!({"text": "Hi", "commentId": "17865799348089050"})).await;
+    assert_eq!(status, 202, "{again}");
+    app.run_jobs().await;
+    assert_eq!(calls_to(&app, "/messages").len(), 2, "each private reply sent once");
 }

@@ -5,7 +5,7 @@
 use crate::common::oauth::{connect, page, script_connect, start};
 use crate::common::*;
 use inbox_shared::meta::subscriptions::{INSTAGRAM_FIELDS, PAGE_FIELDS};
-use inbox_shared::services::oauth_scopes;
+use inbox_shared::services::OAUTH_SCOPES;
 use inbox_shared::testing::fake_graph::{AppSubscription, TokenInfo};
 use serde_json::{Value, json};
 
@@ -32,7 +32,7 @@ async fn healthy() -> (TestApp, String, String) {
             let fields = fields.iter().map(|f| f.to_string()).collect();
             world.app_subscriptions.insert(object.into(), AppSubscription { callback_url: WEBHOOK_URL.into(), fields });
         }
-        let scopes = oauth_scopes().split(',').map(str::to_owned).collect();
+        let scopes = OAUTH_SCOPES.split(',').map(str::to_owned).collect();
         world.token_info.insert(PAGE_TOKEN.into(), TokenInfo { valid: true, scopes, expires_at: 0 });
     }
     (app, ig, messenger)

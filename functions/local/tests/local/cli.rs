@@ -72,7 +72,7 @@ mod doctor {
             world.app_subscriptions.insert(object.into(), AppSubscription { callback_url: WEBHOOK_URL.into(), fields });
         }
         world.page_subscriptions.insert(PAGE.into(), PAGE_FIELDS.iter().map(|f| f.to_string()).collect());
-        let scopes = inbox_shared::services::oauth_scopes().split(',').map(str::to_owned).collect();
+        let scopes = inbox_shared::services::OAUTH_SCOPES.split(',').map(str::to_owned).collect();
         world.token_info.insert(PAGE_TOKEN.into(), TokenInfo { valid: true, scopes, expires_at: 0 });
         drop(world);
         graph

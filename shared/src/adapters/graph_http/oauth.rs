@@ -44,14 +44,7 @@ impl GraphOAuth for HttpGraphApi {
 
     async fn set_page_subscription(&self, page_id: &str, page_token: &str, subscribe: bool) -> Result<(), GraphError> {
         let url = self.url(&format!("{page_id}/subscribed_apps"));
-        let request = if subscribe {
-            let fields = subscriptions::joined(&subscriptions::PAGE_FIELDS);
-            self.client.post(url).query(&[("subscribed_fields", fields)])
-        } else {
-            self.client.delete(url)
-        };
-        let _: Value = call(request, page_token).await?;
-        Ok(())
+        self.subscription(url, &subscriptions::PAGE_FIELDS, page_token, subscribe).await
     }
 
     async fn instagram_exchange_code(&self, code: &str, redirect_uri: &str) -> Result<InstagramGrant, GraphError> {
@@ -97,11 +90,16 @@ impl GraphOAuth for HttpGraphApi {
 
     async fn set_instagram_subscription(&self, token: &str, subscribe: bool) -> Result<(), GraphError> {
         let url = self.url_on(GraphHost::Instagram, "me/subscribed_apps");
-        let request = if subscribe {
-            let fields = subscriptions::joined(&subscriptions::INSTAGRAM_FIELDS);
-            self.client.post(url).query(&[("subscribed_fields", fields)])
-        } else {
-            self.client.delete(url)
+        self.subscription(url, &subscriptions::INSTAGRAM_FIELDS, token, subscribe).await
+    }
+}
+
+impl HttpGraphApi {
+    /// Subscribes the app to `fields` at `url` (a `subscribed_apps` edge), or unsubscribes it.
+    async fn subscription(&self, url: String, fields: &[&str], token: &str, subscribe: bool) -> Result<(), GraphError> {
+        let request = match subscribe {
+            true => self.client.post(url).query(&[("subscribed_fields", fields.join(","))]),
+            false => self.client.delete(url),
         };
         let _: Value = call(request, token).await?;
         Ok(())
