@@ -14,7 +14,7 @@ use inbox_shared::adapters::static_cipher::StaticKeyCipher;
 use inbox_shared::config::{AppEnv, Config};
 use inbox_shared::meta::{signature, webhook};
 use inbox_shared::ports::{SystemClock, ThreadRngJitter};
-use inbox_shared::services::Core;
+use inbox_shared::services::Services;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -33,7 +33,7 @@ fn batch(n: usize, customers: usize, round: usize) -> String {
         .to_string()
 }
 
-fn core() -> Arc<Core> {
+fn services() -> Services {
     let vars = [("DEFAULT_ORGANIZATION_ID", "org_bench"), ("META_APP_SECRET", SECRET)];
     let config =
         Config::from_lookup(AppEnv::Development, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
@@ -49,7 +49,7 @@ fn core() -> Arc<Core> {
         clock,
         jitter: Arc::new(ThreadRngJitter),
     };
-    Arc::new(inbox_shared::runtime::core_on(config, adapters))
+    inbox_shared::runtime::services_on(config, adapters)
 }
 
 /// Runs `f` for at least `min` and at least `rounds` times; returns the mean time per call.
@@ -91,23 +91,23 @@ fn main() {
     report("parse envelope, 1000 items", parse_k, 1000);
 
     // Accepting: every round is new messages (new mids) into the same conversations.
-    let core = core();
+    let services = services();
     let bodies: Vec<String> = (0..20).map(|r| batch(1000, 50, r + 1)).collect();
     let accept_k = time(20, Duration::ZERO, |r| {
         let body = if r == usize::MAX { batch(1000, 50, 999) } else { bodies[r % bodies.len()].clone() };
         let envelope = webhook::parse(body.as_bytes()).unwrap();
-        rt.block_on(core.accept_webhook(envelope)).unwrap();
+        rt.block_on(services.inbound.accept_webhook(envelope)).unwrap();
     });
     report("accept into memory store, 1000 new items", accept_k, 1000);
     let dup = webhook::parse(bodies[0].as_bytes()).unwrap();
     let accept_dup = time(20, min, |_| {
-        let report = rt.block_on(core.accept_webhook(dup.clone())).unwrap();
+        let report = rt.block_on(services.inbound.accept_webhook(dup.clone())).unwrap();
         assert_eq!(report.duplicates, 1000);
     });
     report("accept redelivered batch (all duplicates)", accept_dup, 1000);
 
     // Whole HTTP request through the Router (signature, parse, accept, answer).
-    let router = inbox_shared::http::router(core.clone());
+    let router = inbox_shared::http::router(services.clone());
     let http_one = time(2000, min, |r| {
         let body = format!(
             r#"{{"object":"instagram","entry":[{{"id":"17841400000000001","messaging":[{{"sender":{{"id":"42"}},"recipient":{{"id":"17841400000000001"}},"timestamp":1732460000000,"message":{{"mid":"http-{r}","text":"hi"}}}}]}}]}}"#

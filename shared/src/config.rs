@@ -205,17 +205,12 @@ impl Config {
         if let Some(missing) = needs.iter().find(|n| production && get(n).is_none()) {
             return Err(ConfigError::Missing(missing));
         }
-        let mut app_secrets: Vec<String> =
-            ["META_APP_SECRET", "INSTAGRAM_APP_SECRET"].iter().filter_map(|k| get(k)).collect();
-        if get("META_APP_SECRET").is_none() && !production {
-            app_secrets.insert(0, DEVELOPMENT_APP_SECRET.to_owned());
-        }
         let dev_default = |v: &str| (!production).then(|| v.to_owned());
         let jwt_secret = jwt_secret(get("AUTH_JWT_SECRET"), production)?;
         Ok(Config {
             app_env,
             verify_token: get("INSTAGRAM_VERIFY_TOKEN").or_else(|| dev_default(DEVELOPMENT_VERIFY_TOKEN)),
-            app_secrets,
+            app_secrets: app_secrets(&get, production),
             meta_app_id: get("META_APP_ID"),
             oauth_redirect_url: get("META_OAUTH_REDIRECT_URL"),
             oauth_return_url: get("OAUTH_RETURN_URL"),
@@ -298,6 +293,16 @@ fn app_env(given: Option<&str>, default: AppEnv) -> Result<AppEnv, ConfigError> 
             Err(ConfigError::Malformed { name: "APP_ENV", why: format!("{v:?} is not development or production") })
         }
     }
+}
+
+/// The secrets webhook signatures may be made with (Facebook Login's app, Business Login for
+/// Instagram's); development without one signs with the development secret.
+fn app_secrets(get: &impl Fn(&str) -> Option<String>, production: bool) -> Vec<String> {
+    let mut secrets: Vec<String> = ["META_APP_SECRET", "INSTAGRAM_APP_SECRET"].iter().filter_map(|k| get(k)).collect();
+    if get("META_APP_SECRET").is_none() && !production {
+        secrets.insert(0, DEVELOPMENT_APP_SECRET.to_owned());
+    }
+    secrets
 }
 
 /// The HS256 secret: at least 32 bytes in production, where none means only API Gateway

@@ -1,24 +1,24 @@
 //! All the Lambda glue: each binary under `functions/` calls one entry point here (the HTTP
 //! Router as an API Gateway function, the SQS job processor, the scheduled token refresh),
-//! and every one starts the same way (`lambda_core`).
+//! and every one starts the same way (`lambda_services`).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
-use crate::services::Core;
+use crate::services::Services;
 use crate::worker;
 
 /// Handles a batch of queue messages, all at once (one slow tenant does not hold the
 /// others), each stopped at `deadline` (see `worker::handle_delivery`). Only the ones that
 /// should be delivered again are reported (`batchItemFailures`).
-pub async fn process_sqs_batch(core: &Core, event: SqsEvent, deadline: std::time::Instant) -> SqsBatchResponse {
+pub async fn process_sqs_batch(services: &Services, event: SqsEvent, deadline: std::time::Instant) -> SqsBatchResponse {
     record_queue_age(&event);
     let handled = futures_util::future::join_all(event.records.into_iter().map(|record| async move {
         let id = record.message_id.clone().unwrap_or_default();
         let correlation =
             record.message_attributes.get(crate::correlation::ATTRIBUTE).and_then(|a| a.string_value.clone());
-        let handled = worker::handle_delivery(core, &id, record.body.as_deref(), correlation, deadline).await;
+        let handled = worker::handle_delivery(services, &id, record.body.as_deref(), correlation, deadline).await;
         (id, handled)
     }))
     .await;
@@ -33,42 +33,42 @@ pub async fn process_sqs_batch(core: &Core, event: SqsEvent, deadline: std::time
 
 pub async fn run_job_processor() -> Result<(), Error> {
     // Sends use the stored (KMS-encrypted) tokens: no app secret needed.
-    let core = lambda_core(&[]).await?;
+    let services = lambda_services(&[]).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let core = core.clone();
+        let services = services.clone();
         let deadline = std::time::Instant::now() + crate::deadline::time_to_work(&event.context);
-        async move { Ok::<_, Error>(process_sqs_batch(&core, event.payload, deadline).await) }
+        async move { Ok::<_, Error>(process_sqs_batch(&services, event.payload, deadline).await) }
     }))
     .await
 }
 
 pub async fn run_token_refresh() -> Result<(), Error> {
     // `fb_exchange_token` authenticates with the app secret.
-    let core = lambda_core(&["META_APP_SECRET"]).await?;
+    let services = lambda_services(&["META_APP_SECRET"]).await?;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
-        let core = core.clone();
-        async move { Ok::<_, Error>(worker::scheduled_maintenance(&core).await?) }
+        let services = services.clone();
+        async move { Ok::<_, Error>(worker::scheduled_maintenance(&services).await?) }
     }))
     .await
 }
 
 /// Runs the HTTP Router as an API Gateway Lambda function (webhook, inbox API): production
 /// environment unless `APP_ENV` says otherwise, adapters built once for every invocation.
-/// `needs`: the secrets the function uses (see `lambda_core`); `routes`: its Router.
+/// `needs`: the secrets the function uses (see `lambda_services`); `routes`: its Router.
 pub async fn run_http_lambda(
     needs: &[&'static str],
-    routes: fn(std::sync::Arc<Core>) -> axum::Router,
+    routes: fn(Services) -> axum::Router,
 ) -> Result<(), lambda_http::Error> {
-    let core = lambda_core(needs).await?;
-    lambda_http::run(routes(core)).await
+    let services = lambda_services(needs).await?;
+    lambda_http::run(routes(services)).await
 }
 
-/// The core of a Lambda function. A function instance's memory lives minutes and is not
+/// The services of a Lambda function. A function instance's memory lives minutes and is not
 /// shared, so the embedded store and queue would lose data: in production the AWS adapters
 /// are required, and a missing variable stops the function at start-up. `needs` are the
 /// secret variables this function uses (each may come from SSM through `<NAME>_PARAM`); it
 /// refuses to start without them.
-pub async fn lambda_core(needs: &[&'static str]) -> anyhow::Result<std::sync::Arc<Core>> {
+pub async fn lambda_services(needs: &[&'static str]) -> anyhow::Result<Services> {
     crate::runtime::init_tracing(true);
     crate::metrics::enable();
     let (config, sdk) = crate::secrets::load_config(crate::config::AppEnv::Production, needs).await?;
@@ -80,7 +80,7 @@ pub async fn lambda_core(needs: &[&'static str]) -> anyhow::Result<std::sync::Ar
     if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
         anyhow::bail!("{name} is required in production (the in-memory adapters would lose data)");
     }
-    Ok(crate::runtime::assemble(config, sdk, None).await?.core)
+    Ok(crate::runtime::assemble(config, sdk, None).await?.services)
 }
 
 /// How long the batch's oldest record waited on the queue (SQS's `SentTimestamp`), as a metric.

@@ -1,4 +1,4 @@
-//! The local server's start-up: the core on the SQLite store and queue (`STORE=sqlite`, its
+//! The local server's start-up: the services on the SQLite store and queue (`STORE=sqlite`, its
 //! default) or on what the configuration names. Only `inbox-local` calls this, so the
 //! Lambda binaries never reach (nor link) SQLite.
 
@@ -12,16 +12,16 @@ use crate::config::{Config, EmbeddedStore};
 use crate::ports::SystemClock;
 use crate::runtime::{Built, Durable, assemble};
 
-/// The local server's core: SQLite under `DATA_DIR` unless `STORE=memory` or `TABLE_NAME`.
+/// The local server's services: SQLite under `DATA_DIR` unless `STORE=memory` or `TABLE_NAME`.
 /// In development without `TOKEN_ENCRYPTION_KEY` (or KMS), the stored tokens are sealed with
 /// a key kept beside the file, so they can be opened after a restart.
-pub async fn build_local_core(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
+pub async fn build_local_services(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
     build(config, sdk, Use::Serve).await
 }
 
-/// The core of a command run beside a server that may be running on the same data (the
+/// The services of a command run beside a server that may be running on the same data (the
 /// doctor): the same store, without taking over the queue's leases.
-pub async fn build_reading_core(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
+pub async fn build_reading_services(config: Config, sdk: Option<aws_config::SdkConfig>) -> anyhow::Result<Built> {
     build(config, sdk, Use::Read).await
 }
 

@@ -1,4 +1,4 @@
-//! Start-up shared by every binary: logging, and the one assembly of the core on the
+//! Start-up shared by every binary: logging, and the one assembly of the four flow services on the
 //! backend the configuration names. The Lambda glue is `lambda.rs`; the local server's
 //! SQLite opening is `local.rs`.
 
@@ -15,7 +15,9 @@ use crate::adapters::sqs_queue::SqsQueue;
 use crate::adapters::static_cipher::StaticKeyCipher;
 use crate::config::{Config, EmbeddedStore};
 use crate::ports::{AccountDirectory, Clock, JobQueue, LocalQueue, Store, SystemClock, ThreadRngJitter, TokenCipher};
-use crate::services::Core;
+use crate::services::{
+    Accounts, AccountsPorts, Inbound, InboundPorts, Inbox, InboxPorts, Outbound, OutboundPorts, Services,
+};
 
 /// JSON logs without timestamps in Lambda (CloudWatch adds them); readable ones locally.
 /// `RUST_LOG` filters; without it, Lambda's `AWS_LAMBDA_LOG_LEVEL` (the function's
@@ -40,9 +42,12 @@ pub fn init_tracing(json: bool) {
     let _ = result; // already initialised (tests): keep the first
 }
 
-/// The core and, when an embedded queue is used, that queue (its consumer runs in-process).
+/// The four flows and, when an embedded queue is used, that queue (its consumer runs
+/// in-process).
 pub struct Built {
-    pub core: Arc<Core>,
+    pub services: Services,
+    /// What the services were built on (tests seed and inspect the store through it).
+    pub adapters: Adapters,
     pub local_queue: Option<Arc<dyn LocalQueue>>,
 }
 
@@ -68,7 +73,7 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// The one assembly of the core, for every process. The backend is decided here, once, from
+/// The one assembly of the services, for every process. The backend is decided here, once, from
 /// the configuration: DynamoDB with `TABLE_NAME`, SQS with `JOBS_QUEUE_URL`, KMS with
 /// `KMS_KEY_ID`; else `durable` (the local server's SQLite store and queue, which only it
 /// passes, so no Lambda binary links SQLite); else memory. `sdk`: the AWS configuration
@@ -108,12 +113,14 @@ pub async fn assemble(
     };
     let graph = Arc::new(HttpGraphApi::from_config(&config));
     let jitter = Arc::new(ThreadRngJitter);
-    let core = core_on(config, Adapters { store, queue, cipher, graph, clock, jitter });
-    Ok(Built { core: Arc::new(core), local_queue })
+    let adapters = Adapters { store, queue, cipher, graph, clock, jitter };
+    let services = services_on(config, adapters.clone());
+    Ok(Built { services, adapters, local_queue })
 }
 
-/// The outside world a core talks to (a test rig gives its own: a manual clock, a proxied
-/// client, a fake Graph API).
+/// The outside world the services talk to (a test rig gives its own: a manual clock, a
+/// proxied client, a fake Graph API).
+#[derive(Clone)]
 pub struct Adapters {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn JobQueue>,
@@ -123,12 +130,63 @@ pub struct Adapters {
     pub jitter: Arc<dyn crate::ports::Jitter>,
 }
 
-/// The core on `adapters`: what follows from the configuration (the account directory) is
-/// decided here, for `assemble` and every test rig alike.
-pub fn core_on(config: Config, adapters: Adapters) -> Core {
+/// The four flows on `adapters`, each given exactly the ports it uses; what follows from the
+/// configuration (the account directory) is decided here, for `assemble` and every test rig
+/// alike.
+pub fn services_on(config: Config, adapters: Adapters) -> Services {
     let Adapters { store, queue, cipher, graph, clock, jitter } = adapters;
     let directory = directory_for(&config, store.clone(), cipher.clone(), clock.clone());
-    Core { config: Arc::new(config), store, queue, cipher, graph, directory, clock, jitter, pacer: Default::default() }
+    let config = Arc::new(config);
+    let inbound = Inbound::new(InboundPorts {
+        config: config.clone(),
+        conversations: store.clone(),
+        messages: store.clone(),
+        leads: store.clone(),
+        raw_events: store.clone(),
+        queue: queue.clone(),
+        graph: graph.clone(),
+        directory: directory.clone(),
+        clock: clock.clone(),
+        jitter: jitter.clone(),
+    });
+    let outbound = Outbound::new(OutboundPorts {
+        config: config.clone(),
+        conversations: store.clone(),
+        messages: store.clone(),
+        jobs: store.clone(),
+        idempotency: store.clone(),
+        accounts: store.clone(),
+        queue: queue.clone(),
+        graph: graph.clone(),
+        directory: directory.clone(),
+        clock: clock.clone(),
+        jitter,
+    });
+    let accounts = Accounts::new(AccountsPorts {
+        config: config.clone(),
+        accounts: store.clone(),
+        idempotency: store.clone(),
+        cipher,
+        graph,
+        directory: directory.clone(),
+        queue,
+        clock: clock.clone(),
+    });
+    let inbox = Inbox::new(InboxPorts {
+        config: config.clone(),
+        conversations: store.clone(),
+        messages: store.clone(),
+        leads: store,
+        directory,
+        clock,
+    });
+    Services {
+        config,
+        inbound: Arc::new(inbound),
+        outbound: Arc::new(outbound),
+        accounts: Arc::new(accounts),
+        inbox: Arc::new(inbox),
+    }
 }
 
 /// The account directory: the store's, and in development (the local server only: Lambda

@@ -11,8 +11,7 @@ use crate::domain::JobType;
 use crate::error::AppError;
 use crate::metrics;
 use crate::ports::{LocalQueue, QueueMessage};
-use crate::services::Core;
-use crate::services::JobOutcome;
+use crate::services::{JobOutcome, Services};
 
 /// How long one delivery may run when nothing else bounds it (the local server): a
 /// Lambda's own deadline is shorter.
@@ -24,30 +23,35 @@ const LOCAL_DELIVERY_BUDGET: Duration = Duration::from_secs(60);
 /// resent. An unreadable message is an error too, so after `maxReceiveCount` it lands in the
 /// dead-letter queue instead of vanishing.
 pub async fn handle_delivery(
-    core: &Core,
+    services: &Services,
     id: &str,
     body: Option<&str>,
     correlation: Option<String>,
     deadline: Instant,
 ) -> Result<(), AppError> {
-    crate::correlation::scope(correlation, handle_body(core, id, body, deadline)).await
+    crate::correlation::scope(correlation, handle_body(services, id, body, deadline)).await
 }
 
-async fn handle_body(core: &Core, id: &str, body: Option<&str>, deadline: Instant) -> Result<(), AppError> {
+async fn handle_body(services: &Services, id: &str, body: Option<&str>, deadline: Instant) -> Result<(), AppError> {
     let message = match body.map(serde_json::from_str::<QueueMessage>) {
         Some(Ok(message)) => message,
         Some(Err(e)) => return Err(AppError::validation(format!("unreadable queue message: {e}"))),
         None => return Err(AppError::validation("queue message without a body")),
     };
-    handle_message(core, id, &message, deadline).await
+    handle_message(services, id, &message, deadline).await
 }
 
 /// `handle_delivery` for a message already parsed (the in-process queue holds them so).
-pub async fn handle_message(core: &Core, id: &str, message: &QueueMessage, deadline: Instant) -> Result<(), AppError> {
+pub async fn handle_message(
+    services: &Services,
+    id: &str,
+    message: &QueueMessage,
+    deadline: Instant,
+) -> Result<(), AppError> {
     let correlation_id = crate::correlation::current().unwrap_or_default();
     let span =
         tracing::info_span!("job", message_id = %id, kind = ?message.job_type(), correlation_id = %correlation_id);
-    let work = core.process_until(message, deadline).instrument(span);
+    let work = services.process_until(message, deadline).instrument(span);
     let handled = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
         .await
         .unwrap_or_else(|_| Err(AppError::unavailable("stopped at the deadline")));
@@ -86,9 +90,9 @@ fn record(job_type: JobType, handled: &Result<JobOutcome, AppError>) {
 
 /// The schedule's work: refresh expiring tokens, and queue again any job whose queue message
 /// was lost. The event (EventBridge Scheduler or a rule) carries nothing we need.
-pub async fn scheduled_maintenance(core: &Core) -> Result<Value, AppError> {
-    let report = core.refresh_due_tokens().await?;
-    let requeued = core.requeue_stranded_jobs().await?;
+pub async fn scheduled_maintenance(services: &Services) -> Result<Value, AppError> {
+    let report = services.accounts.refresh_due_tokens().await?;
+    let requeued = services.outbound.requeue_stranded_jobs().await?;
     metrics::counts(
         &[],
         &[
@@ -106,11 +110,11 @@ pub async fn scheduled_maintenance(core: &Core) -> Result<Value, AppError> {
 
 /// The local server's schedule: `scheduled_maintenance` at start, then every `every`, as the
 /// scheduled function does in AWS.
-pub async fn run_schedule(core: Arc<Core>, every: Duration) {
+pub async fn run_schedule(services: Services, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        if let Err(e) = scheduled_maintenance(&core).await {
+        if let Err(e) = scheduled_maintenance(&services).await {
             tracing::error!(error = %e, "maintenance run failed; trying again at the next tick");
         }
     }
@@ -119,7 +123,7 @@ pub async fn run_schedule(core: Arc<Core>, every: Duration) {
 /// Consumes a queue drained in this process (the local server's, in memory or in SQLite):
 /// runs every due message, then sleeps until the next one is due or something is enqueued.
 /// A failed delivery comes back 30 s later, as SQS would.
-pub async fn run_local_worker(core: Arc<Core>, queue: Arc<dyn LocalQueue>) {
+pub async fn run_local_worker(services: Services, queue: Arc<dyn LocalQueue>) {
     loop {
         let due = queue.take_due().await.unwrap_or_else(|e| {
             tracing::error!(error = %e, "reading the local jobs queue failed");
@@ -127,14 +131,14 @@ pub async fn run_local_worker(core: Arc<Core>, queue: Arc<dyn LocalQueue>) {
         });
         for d in due {
             let deadline = Instant::now() + LOCAL_DELIVERY_BUDGET;
-            let handled = handle_delivery(&core, &d.id, Some(&d.body), d.correlation.clone(), deadline).await;
+            let handled = handle_delivery(&services, &d.id, Some(&d.body), d.correlation.clone(), deadline).await;
             if let Err(e) = queue.settle(&d, handled.is_ok(), chrono::Duration::seconds(30)).await {
                 tracing::error!(error = %e, "settling a local job message failed; it comes back after its lease");
             }
         }
         let next = queue.next_due_at().await.ok().flatten();
         let wait = next
-            .map(|due| (due - core.now()).to_std().unwrap_or_default())
+            .map(|due| (due - chrono::Utc::now()).to_std().unwrap_or_default())
             .unwrap_or(Duration::from_secs(60))
             .min(Duration::from_secs(60));
         tokio::select! {
@@ -148,7 +152,7 @@ pub async fn run_local_worker(core: Arc<Core>, queue: Arc<dyn LocalQueue>) {
 /// source does in AWS: long-polls, handles each delivery, deletes what was handled (a failure
 /// reappears after the visibility timeout, then goes to the dead-letter queue). `sdk`: the
 /// start-up's AWS configuration.
-pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String, sdk: aws_config::SdkConfig) {
+pub async fn run_sqs_worker(services: Services, queue_url: String, sdk: aws_config::SdkConfig) {
     // Long polls wait up to 10 s: this client alone may take longer than the default bound.
     let long_polls = aws_config::timeout::TimeoutConfig::builder()
         .operation_attempt_timeout(Duration::from_secs(15))
@@ -178,7 +182,7 @@ pub async fn run_sqs_worker(core: Arc<Core>, queue_url: String, sdk: aws_config:
             let correlation =
                 m.message_attributes().and_then(|a| a.get(crate::correlation::ATTRIBUTE)?.string_value.clone());
             let handled =
-                handle_delivery(&core, id, m.body(), correlation, Instant::now() + LOCAL_DELIVERY_BUDGET).await;
+                handle_delivery(&services, id, m.body(), correlation, Instant::now() + LOCAL_DELIVERY_BUDGET).await;
             if let (Ok(()), Some(receipt)) = (handled, m.receipt_handle()) {
                 let _ = client.delete_message().queue_url(&queue_url).receipt_handle(receipt).send().await;
             }

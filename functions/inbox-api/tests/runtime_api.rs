@@ -9,10 +9,17 @@ use serde_json::Value;
 #[tokio::test]
 async fn the_inbox_api_function_answers_every_route_family() {
     let Some(rig) = FunctionRig::start().await else { return };
-    let core = &rig.core;
+    let adapters = &rig.adapters;
     rig.connect_events_account("EAAB-page-token").await;
-    seed::conversation_with_inbound(core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "Do you ship?")
-        .await;
+    seed::conversation_with_inbound(
+        adapters,
+        EVENTS_ORG,
+        EVENTS_ACCOUNT,
+        EVENTS_CONVERSATION,
+        CUSTOMER,
+        "Do you ship?",
+    )
+    .await;
 
     let names = [
         "inbox-api/list-conversations.json",

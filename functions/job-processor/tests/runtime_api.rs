@@ -11,12 +11,13 @@ use serde_json::json;
 #[tokio::test]
 async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     let Some(rig) = FunctionRig::start().await else { return };
-    let (core, graph) = (&rig.core, &rig.graph);
+    let (adapters, graph) = (&rig.adapters, &rig.graph);
     rig.connect_events_account("EAAB-page-token").await;
     let conversation =
-        seed::conversation_with_inbound(core, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "hi").await;
+        seed::conversation_with_inbound(adapters, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "hi")
+            .await;
     graph.world().know(CUSTOMER, Object::InstagramUser); // Meta delivered that DM
-    let (message, _) = seed::queued_reply(core, &conversation, EVENTS_JOB, "Yes, we ship!").await;
+    let (message, _) = seed::queued_reply(adapters, &conversation, EVENTS_JOB, "Yes, we ship!").await;
 
     // The same batch twice: the second delivery must not send again.
     let mut batch = event("job-processor/sqs-batch.json");
@@ -39,9 +40,9 @@ async fn the_job_processor_sends_and_reports_only_the_failed_records() {
         sends[0].body,
         json!({"recipient": {"id": CUSTOMER}, "message": {"text": "Yes, we ship!"}, "messaging_type": "RESPONSE"})
     );
-    let job = core.store.get_job(EVENTS_ORG, EVENTS_JOB).await.unwrap().unwrap();
+    let job = adapters.store.get_job(EVENTS_ORG, EVENTS_JOB).await.unwrap().unwrap();
     assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 1));
-    let sent = core.store.get_message(EVENTS_ORG, &message.id).await.unwrap().unwrap();
+    let sent = adapters.store.get_message(EVENTS_ORG, &message.id).await.unwrap().unwrap();
     assert_eq!((sent.status, sent.external_message_id.as_deref()), (MessageStatus::Sent, Some("aWdfZAG1fc2VudF8x")));
     assert!(!run.logs.contains("EAAB-page-token"), "tokens never logged");
     let handled: Vec<&str> = run.logs.lines().filter(|l| l.contains("job message handled")).collect();

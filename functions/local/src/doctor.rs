@@ -12,8 +12,9 @@ pub async fn run(config: Config, sdk: Option<aws_config::SdkConfig>, org: Option
         .or_else(|| config.default_organization_id.clone())
         .context("name the organization: inbox-local doctor <org>")?;
     let app = config.meta_app_id.clone().unwrap_or_else(|| "(META_APP_ID unset)".into());
-    let core = inbox_shared::local::build_reading_core(config, sdk).await?.core;
-    let reports = core.setup_health(&org).await.map_err(|e| anyhow::anyhow!("{}: {}", e.code.as_str(), e.message))?;
+    let accounts = inbox_shared::local::build_reading_services(config, sdk).await?.services.accounts;
+    let reports =
+        accounts.setup_health(&org).await.map_err(|e| anyhow::anyhow!("{}: {}", e.code.as_str(), e.message))?;
     println!("Meta setup of organization {org}, app {app}");
     for report in &reports {
         print_report(report);

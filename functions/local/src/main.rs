@@ -32,25 +32,25 @@ async fn main() -> anyhow::Result<()> {
     runtime::init_tracing(false);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
     // The local server keeps its data (SQLite under DATA_DIR) unless STORE says otherwise.
-    let built = inbox_shared::local::build_local_core(config, sdk.clone()).await?;
-    let core = built.core;
-    match (built.local_queue, &core.config.jobs_queue_url) {
-        (Some(queue), _) => drop(tokio::spawn(worker::run_local_worker(core.clone(), queue))),
+    let built = inbox_shared::local::build_local_services(config, sdk.clone()).await?;
+    let services = built.services;
+    match (built.local_queue, &services.config.jobs_queue_url) {
+        (Some(queue), _) => drop(tokio::spawn(worker::run_local_worker(services.clone(), queue))),
         (None, Some(url)) => {
             let sdk = match sdk {
                 Some(sdk) => sdk,
                 None => runtime::aws_config().await,
             };
-            drop(tokio::spawn(worker::run_sqs_worker(core.clone(), url.clone(), sdk)))
+            drop(tokio::spawn(worker::run_sqs_worker(services.clone(), url.clone(), sdk)))
         }
         (None, None) => {}
     }
     // Token refresh and the stranded-job sweep, every 15 minutes as in AWS (TokenRefreshSchedule).
-    tokio::spawn(worker::run_schedule(core.clone(), std::time::Duration::from_secs(15 * 60)));
-    let app = http::router(core.clone());
+    tokio::spawn(worker::run_schedule(services.clone(), std::time::Duration::from_secs(15 * 60)));
+    let app = http::router(services.clone());
     let listener =
         tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("bind 127.0.0.1:{port}"))?;
-    tracing::info!(address = %listener.local_addr()?, env = ?core.config.app_env, "inbox-local listening");
+    tracing::info!(address = %listener.local_addr()?, env = ?services.config.app_env, "inbox-local listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

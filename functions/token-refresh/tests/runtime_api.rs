@@ -12,11 +12,11 @@ use serde_json::json;
 #[tokio::test]
 async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     let Some(rig) = FunctionRig::start().await else { return };
-    let (core, graph) = (&rig.core, &rig.graph);
-    let now = core.now();
+    let (adapters, graph) = (&rig.adapters, &rig.graph);
+    let now = adapters.clock.now();
     let token = |days| Some(now + Duration::days(days));
     seed::connect_account(
-        core,
+        adapters,
         EVENTS_ORG,
         "acc_due",
         "1001",
@@ -26,10 +26,11 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
         token(2),
     )
     .await;
-    seed::connect_account(core, EVENTS_ORG, "acc_later", "1002", "2002", TokenKind::User, "EAAB-fine", token(30)).await;
+    seed::connect_account(adapters, EVENTS_ORG, "acc_later", "1002", "2002", TokenKind::User, "EAAB-fine", token(30))
+        .await;
     // An Instagram Login token (the one its sends use) already expired: only its owner helps.
     seed::connect_account(
-        core,
+        adapters,
         EVENTS_ORG,
         "acc_expired",
         "1003",
@@ -39,14 +40,14 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
         token(-1),
     )
     .await;
-    seed::connect_account(core, EVENTS_ORG, "acc_page", "1004", "2004", TokenKind::Page, "EAAB-page", None).await;
+    seed::connect_account(adapters, EVENTS_ORG, "acc_page", "1004", "2004", TokenKind::Page, "EAAB-page", None).await;
 
     // A send whose queue message was lost ten minutes ago.
     let conversation =
-        seed::conversation_with_inbound(core, EVENTS_ORG, "acc_later", "conv_stranded", "42", "hi").await;
-    let (_, mut job) = seed::queued_reply(core, &conversation, "job_stranded", "hello").await;
+        seed::conversation_with_inbound(adapters, EVENTS_ORG, "acc_later", "conv_stranded", "42", "hi").await;
+    let (_, mut job) = seed::queued_reply(adapters, &conversation, "job_stranded", "hello").await;
     job.next_attempt_at = Some(now - Duration::minutes(10));
-    core.store.put_job(&job).await.unwrap();
+    adapters.store.put_job(&job).await.unwrap();
 
     let run = invoke(env!("CARGO_BIN_EXE_token-refresh"), &rig.env(), &[event("token-refresh/scheduled.json")]).await;
     assert_eq!(
@@ -62,13 +63,16 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     let exchanges: Vec<_> = graph.calls().into_iter().filter(|c| c.path.ends_with("/oauth/access_token")).collect();
     assert_eq!(exchanges.len(), 1);
     assert!(exchanges[0].query.contains("grant_type=fb_exchange_token"));
-    let refreshed = core.store.get_token(EVENTS_ORG, "acc_due", TokenKind::User).await.unwrap().unwrap();
+    let refreshed = adapters.store.get_token(EVENTS_ORG, "acc_due", TokenKind::User).await.unwrap().unwrap();
     assert!(refreshed.expires_at.unwrap() > now + Duration::days(59), "the new ~60-day expiry");
     let context = TokenContext { organization_id: EVENTS_ORG, connected_account_id: "acc_due" };
-    assert_eq!(core.cipher.decrypt(&refreshed.encrypted, &context).await.unwrap(), "EAAB-long-lived-user-token");
-    let flagged = core.store.get_account(EVENTS_ORG, "acc_expired").await.unwrap().unwrap();
+    assert_eq!(adapters.cipher.decrypt(&refreshed.encrypted, &context).await.unwrap(), "EAAB-long-lived-user-token");
+    let flagged = adapters.store.get_account(EVENTS_ORG, "acc_expired").await.unwrap().unwrap();
     assert_eq!(flagged.status, AccountStatus::ReauthRequired);
-    assert_eq!(core.store.get_account(EVENTS_ORG, "acc_later").await.unwrap().unwrap().status, AccountStatus::Active);
+    assert_eq!(
+        adapters.store.get_account(EVENTS_ORG, "acc_later").await.unwrap().unwrap().status,
+        AccountStatus::Active
+    );
     assert!(!run.logs.contains("EAAB-"), "no token in any log line");
 
     // A second run finds nothing due: the refreshed token moved out, the failed one is parked.

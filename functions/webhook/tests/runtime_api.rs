@@ -9,7 +9,7 @@ use serde_json::json;
 #[tokio::test]
 async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     let Some(rig) = FunctionRig::start().await else { return };
-    let core = &rig.core;
+    let adapters = &rig.adapters;
     rig.connect_events_account("EAAB-page-token").await;
 
     let names = [
@@ -38,27 +38,27 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     assert_eq!((answers[10].0, answers[10].1["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "not its route");
 
     let of_kind = |kind| ConversationFilter { provider: None, kind: Some(kind) };
-    let conversations = core
+    let conversations = adapters
         .store
         .list_conversations(EVENTS_ORG, of_kind(ConversationKind::Dm), &PageRequest::first(10))
         .await
         .unwrap();
     assert_eq!(conversations.data.len(), 2, "text + batch: two customers");
     let first = PageRequest::first(10);
-    let threads = core.store.list_conversations(EVENTS_ORG, of_kind(ConversationKind::Comment), &first).await;
+    let threads = adapters.store.list_conversations(EVENTS_ORG, of_kind(ConversationKind::Comment), &first).await;
     let threads = threads.unwrap().data;
     assert_eq!(threads.len(), 1, "the comment's thread");
     assert_eq!(threads[0].comment.as_ref().unwrap().comment_id, "17865799348089039");
     // The Page's Messenger channel is not connected here: its message waits for it, kept.
-    let page_kept = core.store.list_raw_events(&format!("messenger:{PAGE_ID}")).await.unwrap();
+    let page_kept = adapters.store.list_raw_events(&format!("messenger:{PAGE_ID}")).await.unwrap();
     assert_eq!(page_kept.len(), 1, "kept under the Page's Messenger key");
     let ana = conversations.data.iter().find(|c| c.participant_id == CUSTOMER).unwrap();
     assert_eq!(ana.unread_count, 3, "the redelivered text counted once, plus the batch's two");
-    let messages = core.store.list_messages(EVENTS_ORG, &ana.id, &PageRequest::first(10)).await.unwrap();
+    let messages = adapters.store.list_messages(EVENTS_ORG, &ana.id, &PageRequest::first(10)).await.unwrap();
     assert_eq!(messages.data.len(), 3);
-    let waiting = core.store.pending_changes(EVENTS_ORG, "aWdfZAG1fZWNobw").await.unwrap();
+    let waiting = adapters.store.pending_changes(EVENTS_ORG, "aWdfZAG1fZWNobw").await.unwrap();
     assert_eq!(waiting.len(), 1, "the reaction waits for the message it names");
-    assert!(core.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty());
+    assert!(adapters.store.list_raw_events(IG_ACCOUNT).await.unwrap().is_empty());
     // Structured JSON logs carrying the request id.
     let line = run.logs.lines().find(|l| l.contains("webhook accepted")).expect("a log line per delivery");
     let log: serde_json::Value = serde_json::from_str(line).expect("JSON log line");

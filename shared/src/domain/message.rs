@@ -113,70 +113,82 @@ impl Message {
     }
     /// Applies a change; false when it changes nothing. Every store adapter gives this result.
     pub fn apply(&mut self, change: &MessageChange, at: DateTime<Utc>) -> bool {
-        let meta = match &mut self.meta_json {
-            Value::Object(m) => m,
-            other => {
-                *other = Value::Object(Default::default());
-                other.as_object_mut().expect("just made an object")
-            }
-        };
-        match change {
-            MessageChange::Deleted => {
-                if self.status == MessageStatus::Deleted {
-                    return false;
-                }
-                self.status = MessageStatus::Deleted;
-                self.text = None;
-                self.attachments.clear();
-                // Every copy of what the customer wrote goes, not only the text.
-                for content in ["previousText", "quickReply", "postback", "replyTo"] {
-                    meta.remove(content);
-                }
-                meta.insert("deletedAt".into(), serde_json::json!(at));
-            }
-            MessageChange::Edited { text, edits } => {
-                // An edit never brings an unsent message back.
-                if self.text == *text || self.status == MessageStatus::Deleted {
-                    return false;
-                }
-                meta.insert("previousText".into(), serde_json::json!(self.text));
-                meta.insert("edits".into(), serde_json::json!(edits));
-                meta.insert("editedAt".into(), serde_json::json!(at));
-                self.text = text.clone();
-            }
+        let changed = match change {
+            MessageChange::Deleted => self.unsend(at),
+            MessageChange::Edited { text, edits } => self.edit(text, edits, at),
             MessageChange::Reaction { by, reaction, emoji, removed } => {
-                if !set_reaction(meta, by, (!*removed).then_some((reaction, emoji)), at) {
-                    return false;
-                }
+                set_reaction(self.meta_mut(), by, (!*removed).then_some((reaction, emoji)), at)
             }
             MessageChange::Requeued => {
-                if self.status != MessageStatus::Failed {
-                    return false;
+                let failed = self.status == MessageStatus::Failed;
+                if failed {
+                    self.status = MessageStatus::Queued;
+                    self.error_code = None;
                 }
-                self.status = MessageStatus::Queued;
-                self.error_code = None;
+                failed
             }
             MessageChange::Hidden { hidden } => {
-                if meta.get("hidden").and_then(Value::as_bool).unwrap_or(false) == *hidden {
-                    return false;
+                let meta = self.meta_mut();
+                let changed = meta.get("hidden").and_then(Value::as_bool).unwrap_or(false) != *hidden;
+                if changed {
+                    meta.insert("hidden".into(), serde_json::json!(hidden));
+                    meta.insert("hiddenAt".into(), serde_json::json!(at));
                 }
-                meta.insert("hidden".into(), serde_json::json!(hidden));
-                meta.insert("hiddenAt".into(), serde_json::json!(at));
+                changed
             }
-            MessageChange::Delivered => {
-                if !receipt_moves(self.direction, &mut self.status, MessageStatus::Delivered) {
-                    return false;
-                }
-                meta.insert("deliveredAt".into(), serde_json::json!(at));
-            }
-            MessageChange::Read => {
-                if !receipt_moves(self.direction, &mut self.status, MessageStatus::Read) {
-                    return false;
-                }
-                meta.insert("readAt".into(), serde_json::json!(at));
-            }
+            MessageChange::Delivered => self.receipt(MessageStatus::Delivered, "deliveredAt", at),
+            MessageChange::Read => self.receipt(MessageStatus::Read, "readAt", at),
+        };
+        if changed {
+            self.updated_at = self.updated_at.max(at);
         }
-        self.updated_at = self.updated_at.max(at);
+        changed
+    }
+
+    /// `metaJson` as an object (anything else stored there is replaced by one).
+    fn meta_mut(&mut self) -> &mut serde_json::Map<String, Value> {
+        if !self.meta_json.is_object() {
+            self.meta_json = Value::Object(Default::default());
+        }
+        self.meta_json.as_object_mut().expect("just made an object")
+    }
+
+    /// The customer unsent it: every copy of what they wrote goes, not only the text.
+    fn unsend(&mut self, at: DateTime<Utc>) -> bool {
+        if self.status == MessageStatus::Deleted {
+            return false;
+        }
+        self.status = MessageStatus::Deleted;
+        self.text = None;
+        self.attachments.clear();
+        let meta = self.meta_mut();
+        for content in ["previousText", "quickReply", "postback", "replyTo"] {
+            meta.remove(content);
+        }
+        meta.insert("deletedAt".into(), serde_json::json!(at));
+        true
+    }
+
+    /// An edit, keeping the text before it; never brings an unsent message back.
+    fn edit(&mut self, text: &Option<String>, edits: &Option<String>, at: DateTime<Utc>) -> bool {
+        if self.text == *text || self.status == MessageStatus::Deleted {
+            return false;
+        }
+        let previous = serde_json::json!(self.text);
+        let meta = self.meta_mut();
+        meta.insert("previousText".into(), previous);
+        meta.insert("edits".into(), serde_json::json!(edits));
+        meta.insert("editedAt".into(), serde_json::json!(at));
+        self.text = text.clone();
+        true
+    }
+
+    /// A delivery or read receipt, recorded at `at` under `field` when it moves the status on.
+    fn receipt(&mut self, to: MessageStatus, field: &str, at: DateTime<Utc>) -> bool {
+        if !receipt_moves(self.direction, &mut self.status, to) {
+            return false;
+        }
+        self.meta_mut().insert(field.into(), serde_json::json!(at));
         true
     }
 }

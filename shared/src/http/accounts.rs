@@ -1,5 +1,7 @@
 //! Connected accounts and the Meta OAuth routes.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -8,32 +10,38 @@ use serde_json::{Value, json};
 
 use crate::domain::{Caller, ConnectedAccount};
 use crate::error::AppError;
-use crate::services::{CallbackOutcome, CallbackParams, ConnectResult, Core, Flow};
+use crate::services::{Accounts, CallbackOutcome, CallbackParams, ConnectResult, Flow, HealthReport};
 
+use super::OrgId;
 use super::extract::{ApiJson, ApiQuery};
-use super::{AppState, OrgId};
 
-pub async fn oauth_start(State(core): State<AppState>, caller: Caller) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!({ "url": core.oauth_start(&caller)? })))
+pub async fn oauth_start(State(accounts): State<Arc<Accounts>>, caller: Caller) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "url": accounts.oauth_start(&caller)? })))
 }
 
-pub async fn instagram_oauth_start(State(core): State<AppState>, caller: Caller) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!({ "url": core.instagram_oauth_start(&caller)? })))
+pub async fn instagram_oauth_start(
+    State(accounts): State<Arc<Accounts>>,
+    caller: Caller,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "url": accounts.instagram_oauth_start(&caller)? })))
 }
 
 /// No bearer: the signed state names the flow's initiator.
-pub async fn oauth_callback(State(core): State<AppState>, ApiQuery(params): ApiQuery<CallbackParams>) -> Response {
-    let result = core.oauth_callback(Flow::Facebook, params).await;
-    callback_answer(&core, result)
+pub async fn oauth_callback(
+    State(accounts): State<Arc<Accounts>>,
+    ApiQuery(params): ApiQuery<CallbackParams>,
+) -> Response {
+    let result = accounts.oauth_callback(Flow::Facebook, params).await;
+    callback_answer(&accounts, result)
 }
 
 /// No bearer: the signed state names the flow's initiator.
 pub async fn instagram_oauth_callback(
-    State(core): State<AppState>,
+    State(accounts): State<Arc<Accounts>>,
     ApiQuery(params): ApiQuery<CallbackParams>,
 ) -> Response {
-    let result = core.oauth_callback(Flow::Instagram, params).await;
-    callback_answer(&core, result)
+    let result = accounts.oauth_callback(Flow::Instagram, params).await;
+    callback_answer(&accounts, result)
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,11 +52,11 @@ pub struct Completion {
 
 /// The initiator, under their own bearer, completes what the callback authorised.
 pub async fn oauth_complete(
-    State(core): State<AppState>,
+    State(accounts): State<Arc<Accounts>>,
     caller: Caller,
     ApiJson(body): ApiJson<Completion>,
 ) -> Result<Json<ConnectResult>, AppError> {
-    Ok(Json(core.oauth_complete(&caller, &body.code, &body.state).await?))
+    Ok(Json(accounts.oauth_complete(&caller, &body.code, &body.state).await?))
 }
 
 /// The callback's answer. Without `OAUTH_RETURN_URL`: JSON (the connection, or
@@ -56,8 +64,8 @@ pub async fn oauth_complete(
 /// the frontend with the outcome in the query: `status=authorized&code=..&state=..` (the
 /// frontend then completes), `status=connected&connected=N&refused=R&replayQueued=M`, or
 /// `status=error&code=CODE&message=...`.
-fn callback_answer(core: &Core, result: Result<CallbackOutcome, AppError>) -> Response {
-    let Some(return_url) = core.config.oauth_return_url.as_deref() else {
+fn callback_answer(accounts: &Accounts, result: Result<CallbackOutcome, AppError>) -> Response {
+    let Some(return_url) = accounts.config().oauth_return_url.as_deref() else {
         return match result {
             Ok(CallbackOutcome::Connected(r)) => Json(r).into_response(),
             Ok(CallbackOutcome::Authorized { code, state }) => Json(json!({
@@ -86,25 +94,25 @@ fn callback_answer(core: &Core, result: Result<CallbackOutcome, AppError>) -> Re
     }
 }
 
-pub async fn list(State(core): State<AppState>, OrgId(org): OrgId) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!({ "data": core.list_connected_accounts(&org).await? })))
+pub async fn list(State(accounts): State<Arc<Accounts>>, OrgId(org): OrgId) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "data": accounts.list_connected_accounts(&org).await? })))
 }
 
 pub async fn disconnect(
-    State(core): State<AppState>,
+    State(accounts): State<Arc<Accounts>>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
 ) -> Result<Json<ConnectedAccount>, AppError> {
-    Ok(Json(core.disconnect_account(&org, &id).await?))
+    Ok(Json(accounts.disconnect_account(&org, &id).await?))
 }
 
 /// `GET /api/integrations/connected-accounts/:id/health`: the account's setup as Meta sees it
 /// now (the app's webhooks, the account's token, subscription and messaging), each check with
 /// its fix. `200` whatever the verdict; another organization's id is `404`.
 pub async fn health(
-    State(core): State<AppState>,
+    State(accounts): State<Arc<Accounts>>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
-) -> Result<Json<crate::services::HealthReport>, AppError> {
-    Ok(Json(core.account_health(&org, &id).await?))
+) -> Result<Json<HealthReport>, AppError> {
+    Ok(Json(accounts.account_health(&org, &id).await?))
 }

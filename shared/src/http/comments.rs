@@ -1,5 +1,7 @@
 //! Comment thread routes: public and private replies (queued, 202) and moderation.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -7,11 +9,11 @@ use serde::Deserialize;
 
 use crate::domain::Message;
 use crate::error::AppError;
-use crate::services::{PrivateReply, PrivateReplyAccepted, SendAccepted};
+use crate::services::{Outbound, PrivateReply, PrivateReplyAccepted, SendAccepted};
 
+use super::OrgId;
 use super::extract::ApiJson;
 use super::send::idempotency_key;
-use super::{AppState, OrgId};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,18 +45,18 @@ fn yes() -> bool {
 }
 
 pub async fn reply_public(
-    State(core): State<AppState>,
+    State(outbound): State<Arc<Outbound>>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PublicReplyBody>,
 ) -> Result<(StatusCode, Json<SendAccepted>), AppError> {
-    let accepted = core.reply_public(&org, &id, body.text, idempotency_key(&headers)?).await?;
+    let accepted = outbound.reply_public(&org, &id, body.text, idempotency_key(&headers)?).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
 pub async fn reply_private(
-    State(core): State<AppState>,
+    State(outbound): State<Arc<Outbound>>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -65,14 +67,14 @@ pub async fn reply_private(
         comment_id: body.comment_id.as_deref(),
         idempotency_key: idempotency_key(&headers)?,
     };
-    Ok((StatusCode::ACCEPTED, Json(core.reply_private(&org, &id, reply).await?)))
+    Ok((StatusCode::ACCEPTED, Json(outbound.reply_private(&org, &id, reply).await?)))
 }
 
 pub async fn hide(
-    State(core): State<AppState>,
+    State(outbound): State<Arc<Outbound>>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<HideBody>,
 ) -> Result<Json<Message>, AppError> {
-    Ok(Json(core.hide_comment(&org, &id, body.comment_id.as_deref(), body.hidden).await?))
+    Ok(Json(outbound.hide_comment(&org, &id, body.comment_id.as_deref(), body.hidden).await?))
 }

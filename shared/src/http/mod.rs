@@ -21,25 +21,41 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::error::AppError;
-use crate::services::Core;
+use axum::extract::FromRef;
 
-pub type AppState = Arc<Core>;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::services::{Accounts, Inbound, Inbox, Outbound, Services};
+
+/// Every Router's state: the four flows, of which each handler takes the one it needs
+/// (`State<Arc<Inbox>>`, ...), and the configuration the extractors read (the bearer).
+pub type AppState = Services;
+
+macro_rules! substate {
+    ($($field:ident: $ty:ty),*) => {$(
+        impl FromRef<AppState> for Arc<$ty> {
+            fn from_ref(state: &AppState) -> Self {
+                state.$field.clone()
+            }
+        }
+    )*};
+}
+substate!(config: Config, inbound: Inbound, outbound: Outbound, accounts: Accounts, inbox: Inbox);
 
 /// Every route of the product: the local server and the tests mount both functions' routes.
-pub fn router(core: Arc<Core>) -> Router {
-    finish(webhook_routes().merge(inbox_routes()), core)
+pub fn router(services: Services) -> Router {
+    finish(webhook_routes().merge(inbox_routes()), services)
 }
 
 /// The webhook function's routes (Meta's verification handshake and deliveries); any other
 /// path answers 404, whatever API Gateway sends it.
-pub fn webhook_router(core: Arc<Core>) -> Router {
-    finish(webhook_routes(), core)
+pub fn webhook_router(services: Services) -> Router {
+    finish(webhook_routes(), services)
 }
 
 /// The inbox API function's routes: inbox, integrations (jobs, OAuth, accounts) and leads.
-pub fn inbox_router(core: Arc<Core>) -> Router {
-    finish(inbox_routes(), core)
+pub fn inbox_router(services: Services) -> Router {
+    finish(inbox_routes(), services)
 }
 
 fn webhook_routes() -> Router<AppState> {
@@ -85,7 +101,7 @@ async fn openapi() -> impl axum::response::IntoResponse {
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// What every function's Router shares: health, JSON 404/405 and the request id.
-fn finish(routes: Router<AppState>, core: Arc<Core>) -> Router {
+fn finish(routes: Router<AppState>, services: Services) -> Router {
     routes
         .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .fallback(|| async { AppError::not_found("route") })
@@ -93,5 +109,5 @@ fn finish(routes: Router<AppState>, core: Arc<Core>) -> Router {
             AppError::new(crate::error::ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
         .layer(axum::middleware::from_fn(request_id::with_request_id))
-        .with_state(core)
+        .with_state(services)
 }

@@ -1,5 +1,7 @@
 //! Send routes and job status.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -7,10 +9,10 @@ use serde::Deserialize;
 
 use crate::domain::{Author, IntegrationJob};
 use crate::error::AppError;
-use crate::services::{Outgoing, OutgoingAttachment, SendAccepted};
+use crate::services::{Outbound, Outgoing, OutgoingAttachment, SendAccepted};
 
+use super::OrgId;
 use super::extract::ApiJson;
-use super::{AppState, OrgId};
 
 /// `automated: true` marks a reply no person wrote (a bot, a rule): Meta allows it the 24 h
 /// window only, never the `HUMAN_AGENT` tag.
@@ -56,60 +58,60 @@ type Accepted = Result<(StatusCode, Json<SendAccepted>), AppError>;
 
 /// Every send route: queue `content` with the request's Idempotency-Key, answer 202.
 async fn queue(
-    core: &AppState,
+    outbound: &Outbound,
     org: &str,
     conversation_id: &str,
     content: Outgoing,
     automated: bool,
     headers: &HeaderMap,
 ) -> Accepted {
-    let accepted = core.send(org, conversation_id, content, author(automated), idempotency_key(headers)?).await?;
+    let accepted = outbound.send(org, conversation_id, content, author(automated), idempotency_key(headers)?).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
 pub async fn send_text(
-    State(core): State<AppState>,
+    State(outbound): State<Arc<Outbound>>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<TextBody>,
 ) -> Accepted {
-    queue(&core, &org, &id, Outgoing::Text(body.text), body.automated, &headers).await
+    queue(&outbound, &org, &id, Outgoing::Text(body.text), body.automated, &headers).await
 }
 
 pub async fn send_attachment(
-    State(core): State<AppState>,
+    State(outbound): State<Arc<Outbound>>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<AttachmentBody>,
 ) -> Accepted {
     let attachment = OutgoingAttachment { kind: body.kind, url: body.url };
-    queue(&core, &org, &id, Outgoing::Attachment(attachment), body.automated, &headers).await
+    queue(&outbound, &org, &id, Outgoing::Attachment(attachment), body.automated, &headers).await
 }
 
 pub async fn send(
-    State(core): State<AppState>,
+    State(outbound): State<Arc<Outbound>>,
     OrgId(org): OrgId,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Accepted {
-    queue(&core, &org, &body.conversation_id, Outgoing::Text(body.text), body.automated, &headers).await
+    queue(&outbound, &org, &body.conversation_id, Outgoing::Text(body.text), body.automated, &headers).await
 }
 
 pub async fn get_job(
-    State(core): State<AppState>,
+    State(outbound): State<Arc<Outbound>>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
 ) -> Result<Json<IntegrationJob>, AppError> {
-    Ok(Json(core.job(&org, &id).await?))
+    Ok(Json(outbound.job(&org, &id).await?))
 }
 
 /// `POST /api/integrations/jobs/:id/retry`: a failed send queued again.
 pub async fn retry_job(
-    State(core): State<AppState>,
+    State(outbound): State<Arc<Outbound>>,
     OrgId(org): OrgId,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<IntegrationJob>), AppError> {
-    Ok((StatusCode::ACCEPTED, Json(core.retry_send(&org, &id).await?)))
+    Ok((StatusCode::ACCEPTED, Json(outbound.retry_send(&org, &id).await?)))
 }

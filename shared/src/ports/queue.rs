@@ -26,6 +26,11 @@ impl QueueMessage {
         QueueMessage::SendMessage { organization_id: organization_id.to_owned(), job_id: job_id.to_owned() }
     }
 
+    /// A page of the events kept for `route_key` to replay into its account's inbox.
+    pub fn replay(route_key: &str, cursor: Option<String>) -> Self {
+        QueueMessage::ReplayEvents(ReplayPage { external_account_id: route_key.to_owned(), cursor })
+    }
+
     pub fn job_type(&self) -> JobType {
         match self {
             QueueMessage::SendMessage { .. } => JobType::SendMessage,

@@ -1,99 +1,80 @@
-//! Use cases over the ports. `Core` holds the adapters, built once at start-up; each file
-//! adds one family of use cases to it.
+//! The use cases, as four flow services over the ports: `Inbound` (webhooks into the inbox),
+//! `Outbound` (agents' replies out, exactly once), `Accounts` (OAuth, tokens, the account
+//! directory) and `Inbox` (what agents read, leads). Each holds exactly the ports it uses and
+//! none reaches into another: what two flows share is a port (the account directory, the
+//! queue) or a rule in `threads`. `Services` is the four side by side, and the router of
+//! queue messages to the flow that owns them.
 
-mod accounts;
+pub mod accounts;
 pub mod backoff;
-mod changes;
-mod comment_replies;
-mod comments;
-mod confirm;
-mod delivery;
-mod directory;
-mod health;
-mod inbound;
-mod inbox;
-mod ingest;
-mod jobs;
-mod leads;
-mod oauth;
-mod oauth_state;
-pub mod pacing;
-mod receipts;
-mod replay;
-mod send;
-mod tokens;
+pub mod inbound;
+pub mod inbox;
+pub mod outbound;
+mod threads;
 
 pub use crate::domain::{OutgoingAttachment, SendRoute};
-pub use comment_replies::{PrivateReply, PrivateReplyAccepted};
-pub use directory::StoreDirectory;
-pub use health::{CheckStatus, HealthCheck, HealthReport};
-pub use inbox::ListQuery;
-pub use ingest::AcceptReport;
-pub use jobs::JobOutcome;
-pub use leads::NewLead;
-/// The permissions Facebook Login asks for (the doctor checks a token has them all).
-pub use oauth::SCOPES as OAUTH_SCOPES;
-pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};
-pub use oauth_state::Flow;
-pub use send::{Outgoing, SendAccepted};
-pub use tokens::RefreshReport;
+pub use accounts::{
+    Accounts, AccountsPorts, CallbackOutcome, CallbackParams, CheckStatus, ConnectResult, Flow, HealthCheck,
+    HealthReport, OAUTH_SCOPES, RefreshReport, StoreDirectory,
+};
+pub use inbound::{AcceptReport, Inbound, InboundPorts};
+pub use inbox::{Inbox, InboxPorts, ListQuery, NewLead};
+pub use outbound::{JobOutcome, Outbound, OutboundPorts, Outgoing, PrivateReply, PrivateReplyAccepted, SendAccepted};
 
 use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::ports::{
-    AccountDirectory, AccountStore, Clock, ConversationStore, GraphApi, IdempotencyStore, Jitter, JobQueue, JobStore,
-    LeadStore, MessageStore, RawEventStore, Store, TokenCipher,
-};
+use crate::error::AppError;
+use crate::ports::QueueMessage;
 
-pub struct Core {
+/// How long one queue message of webhook items is worked on before the rest is queued
+/// again: well inside the processor's timeout.
+const QUEUED_ITEMS_BUDGET: Duration = Duration::from_secs(20);
+
+/// The four flows of one process, built once at start-up (`runtime::services_on`). An HTTP
+/// handler takes the one it needs; the job processor routes each queue message.
+#[derive(Clone)]
+pub struct Services {
     pub config: Arc<Config>,
-    pub store: Arc<dyn Store>,
-    pub queue: Arc<dyn JobQueue>,
-    pub cipher: Arc<dyn TokenCipher>,
-    pub graph: Arc<dyn GraphApi>,
-    /// Which account an event or conversation belongs to, and its token (development adds
-    /// the fallback account there, at start-up).
-    pub directory: Arc<dyn AccountDirectory>,
-    pub clock: Arc<dyn Clock>,
-    pub jitter: Arc<dyn Jitter>,
-    /// Spaces out sends per account (see `pacing`).
-    pub pacer: Arc<pacing::Pacer>,
+    pub inbound: Arc<Inbound>,
+    pub outbound: Arc<Outbound>,
+    pub accounts: Arc<Accounts>,
+    pub inbox: Arc<Inbox>,
 }
 
-impl Core {
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+impl Services {
+    /// Handles one queue message. An `Err` means the message should be delivered again
+    /// (the store or queue failed); every outcome of the job itself is an `Ok`.
+    pub async fn process(&self, message: &QueueMessage) -> Result<JobOutcome, AppError> {
+        self.process_until(message, Instant::now() + QUEUED_ITEMS_BUDGET).await
     }
 
-    // One view of the store per aggregate: each use case names the part it works on.
-    pub(crate) fn accounts(&self) -> &dyn AccountStore {
-        &*self.store
-    }
-
-    pub(crate) fn conversations(&self) -> &dyn ConversationStore {
-        &*self.store
-    }
-
-    pub(crate) fn messages(&self) -> &dyn MessageStore {
-        &*self.store
-    }
-
-    pub(crate) fn leads(&self) -> &dyn LeadStore {
-        &*self.store
-    }
-
-    pub(crate) fn raw_events(&self) -> &dyn RawEventStore {
-        &*self.store
-    }
-
-    pub(crate) fn jobs(&self) -> &dyn JobStore {
-        &*self.store
-    }
-
-    pub(crate) fn idempotency(&self) -> &dyn IdempotencyStore {
-        &*self.store
+    /// `process`, with work that can stop part-way (queued webhook items) stopping at
+    /// `deadline` and queueing the rest. Sends belong to the outbound flow; webhook items,
+    /// replays and contact enrichment to the inbound flow.
+    pub async fn process_until(&self, message: &QueueMessage, deadline: Instant) -> Result<JobOutcome, AppError> {
+        match message {
+            QueueMessage::SendMessage { organization_id, job_id } => {
+                self.outbound.run_send_job(organization_id, job_id).await
+            }
+            QueueMessage::ProcessWebhook(items) => {
+                let deadline = deadline.min(Instant::now() + QUEUED_ITEMS_BUDGET);
+                let report = self.inbound.process_queued_items(items, deadline).await?;
+                tracing::info!(?report, "queued webhook items processed");
+                Ok(JobOutcome::Succeeded)
+            }
+            QueueMessage::ReplayEvents(page) => {
+                let replayed = self.inbound.replay_kept_events(page).await?;
+                tracing::info!(replayed, "kept events replayed");
+                Ok(JobOutcome::Succeeded)
+            }
+            QueueMessage::EnrichContact { organization_id, conversation_id } => {
+                match self.inbound.enrich_conversation(organization_id, conversation_id).await? {
+                    true => Ok(JobOutcome::Succeeded),
+                    false => Ok(JobOutcome::Skipped),
+                }
+            }
+        }
     }
 }

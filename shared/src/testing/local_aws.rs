@@ -134,30 +134,25 @@ impl LocalAws {
         env
     }
 
-    /// A core on the same adapters and configuration as a function run with `function_env`,
-    /// to seed data and read results.
-    pub async fn core(
-        &self,
-        table: &str,
-        queue: &str,
-        graph: &[(&str, String)],
-    ) -> std::sync::Arc<crate::services::Core> {
+    /// The adapters a function run with `function_env` works on, to seed data and read
+    /// results.
+    pub async fn adapters(&self, table: &str, queue: &str, graph: &[(&str, String)]) -> crate::runtime::Adapters {
         let env: std::collections::HashMap<String, String> =
             self.function_env(table, queue, graph).into_iter().collect();
         let config =
             crate::config::Config::from_lookup(crate::config::AppEnv::Production, |k| env.get(k).cloned()).unwrap();
-        crate::runtime::assemble(config, None, None).await.unwrap().core
+        crate::runtime::assemble(config, None, None).await.unwrap().adapters
     }
 }
 
 /// What a function's Runtime API test runs against: a fresh table and queue on the local
-/// server, a fake Graph API, and a core on the same adapters to seed and inspect.
+/// server, a fake Graph API, and the same adapters to seed and inspect.
 pub struct FunctionRig {
     pub aws: LocalAws,
     pub table: String,
     pub queue: String,
     pub graph: crate::testing::fake_graph::FakeGraph,
-    pub core: std::sync::Arc<crate::services::Core>,
+    pub adapters: crate::runtime::Adapters,
     /// SSM SecureString parameters holding the events' secrets: (variable, parameter name).
     pub secret_params: Vec<(&'static str, String)>,
 }
@@ -168,7 +163,7 @@ impl FunctionRig {
         let table = aws.fresh_table().await;
         let (queue, _) = aws.fresh_queue().await;
         let graph = crate::testing::fake_graph::FakeGraph::start().await;
-        let core = aws.core(&table, &queue, &graph.env()).await;
+        let adapters = aws.adapters(&table, &queue, &graph.env()).await;
         let prefix = format!("/inbox-test/{}", uuid::Uuid::now_v7().simple());
         let mut secret_params = Vec::new();
         for (var, value) in [("META_APP_SECRET", EVENTS_APP_SECRET), ("INSTAGRAM_VERIFY_TOKEN", EVENTS_VERIFY_TOKEN)] {
@@ -176,7 +171,7 @@ impl FunctionRig {
             aws.put_secure_string(&name, value).await;
             secret_params.push((var, name));
         }
-        Some(FunctionRig { aws, table, queue, graph, core, secret_params })
+        Some(FunctionRig { aws, table, queue, graph, adapters, secret_params })
     }
 
     /// The function's environment as deployed: `LocalAws::function_env` with the secrets
@@ -190,11 +185,11 @@ impl FunctionRig {
 
     /// Connects the events' Instagram account to the events' organization with a page token.
     pub async fn connect_events_account(&self, page_token: &str) {
-        let (core, kind) = (&self.core, crate::domain::TokenKind::Page);
+        let (adapters, kind) = (&self.adapters, crate::domain::TokenKind::Page);
         self.graph.world().page(PAGE_ID, page_token);
         self.graph.world().know(IG_ACCOUNT, crate::testing::fake_graph::Object::InstagramAccount);
         crate::testing::seed::connect_account(
-            core,
+            adapters,
             EVENTS_ORG,
             EVENTS_ACCOUNT,
             IG_ACCOUNT,

@@ -8,13 +8,13 @@ use crate::domain::{
     OAuthToken, Provider, TokenKind,
 };
 use crate::ports::TokenContext;
-use crate::services::Core;
+use crate::runtime::Adapters;
 
 /// Connects `external_id` to `org` with `token` (of `kind`, expiring at `expires_at`),
-/// encrypted with the core's cipher.
+/// encrypted with the adapters' cipher.
 #[allow(clippy::too_many_arguments)] // a test fixture: every field is one the tests vary
 pub async fn connect_account(
-    core: &Core,
+    adapters: &Adapters,
     org: &str,
     account_id: &str,
     external_id: &str,
@@ -23,7 +23,7 @@ pub async fn connect_account(
     token: &str,
     expires_at: Option<DateTime<Utc>>,
 ) -> ConnectedAccount {
-    let now = core.now();
+    let now = adapters.clock.now();
     let account = ConnectedAccount {
         id: account_id.into(),
         organization_id: org.into(),
@@ -36,25 +36,25 @@ pub async fn connect_account(
         created_at: now,
         updated_at: now,
     };
-    core.store.put_account(&account).await.unwrap();
+    adapters.store.put_account(&account).await.unwrap();
     let context = TokenContext { organization_id: org, connected_account_id: account_id };
-    let encrypted = core.cipher.encrypt(token, &context).await.unwrap();
-    core.store.put_token(&OAuthToken::issued(org, account_id, kind, encrypted, expires_at, now)).await.unwrap();
+    let encrypted = adapters.cipher.encrypt(token, &context).await.unwrap();
+    adapters.store.put_token(&OAuthToken::issued(org, account_id, kind, encrypted, expires_at, now)).await.unwrap();
     account
 }
 
 /// A conversation with `id` whose customer wrote `text` just now.
 pub async fn conversation_with_inbound(
-    core: &Core,
+    adapters: &Adapters,
     org: &str,
     account_id: &str,
     id: &str,
     customer: &str,
     text: &str,
 ) -> Conversation {
-    let now = core.now();
+    let now = adapters.clock.now();
     let fresh = Conversation::opened(id.into(), org, account_id, customer, now, now);
-    let conversation = core.store.create_conversation(&fresh).await.unwrap();
+    let conversation = adapters.store.create_conversation(&fresh).await.unwrap();
     let message = Message {
         id: crate::domain::new_id("msg"),
         organization_id: org.into(),
@@ -73,18 +73,18 @@ pub async fn conversation_with_inbound(
         updated_at: now,
     };
     let activity = Activity { direction: Direction::Inbound, at: now, preview: Some(text.into()), recorded_at: now };
-    core.store.append_message(&conversation, &message, &activity).await.unwrap();
+    adapters.store.append_message(&conversation, &message, &activity).await.unwrap();
     conversation
 }
 
 /// A queued reply and its pending SEND_MESSAGE job `job_id`, as the send route makes them.
 pub async fn queued_reply(
-    core: &Core,
+    adapters: &Adapters,
     conversation: &Conversation,
     job_id: &str,
     text: &str,
 ) -> (Message, IntegrationJob) {
-    let now = core.now();
+    let now = adapters.clock.now();
     let org = &conversation.organization_id;
     let message = Message {
         id: crate::domain::new_id("msg"),
@@ -103,7 +103,7 @@ pub async fn queued_reply(
         created_at: now,
         updated_at: now,
     };
-    core.store.insert_message(&message).await.unwrap();
+    adapters.store.insert_message(&message).await.unwrap();
     let payload = crate::domain::SendPayload {
         conversation_id: conversation.id.clone(),
         message_id: message.id.clone(),
@@ -115,6 +115,6 @@ pub async fn queued_reply(
         route: crate::domain::SendRoute::Direct,
     };
     let job = IntegrationJob::send_message(job_id.into(), org, conversation.provider, payload, now);
-    core.store.put_job(&job).await.unwrap();
+    adapters.store.put_job(&job).await.unwrap();
     (message, job)
 }

@@ -221,11 +221,12 @@ async fn the_scheduled_refresh_renews_exactly_the_due_tokens() {
     assert_eq!(connect(&app, ORG_A, &[("code", "c"), ("state", &state)]).await.0, 200);
     let account = accounts(&app, ORG_A).await[0]["id"].as_str().unwrap().to_owned();
     // The long-lived token lives ~60 days: not due now.
-    let report = app.core.refresh_due_tokens().await.unwrap();
+    let report = app.services.accounts.refresh_due_tokens().await.unwrap();
     assert_eq!((report.due, report.refreshed), (0, 0));
     // Two days before it expires it is due, and refreshed once however many runs overlap.
     app.clock.advance(Duration::seconds(5183944) - Duration::hours(47));
-    let (first, second) = tokio::join!(app.core.refresh_due_tokens(), app.core.refresh_due_tokens());
+    let (first, second) =
+        tokio::join!(app.services.accounts.refresh_due_tokens(), app.services.accounts.refresh_due_tokens());
     let (first, second) = (first.unwrap(), second.unwrap());
     assert_eq!(first.refreshed + second.refreshed, 1, "{first:?} {second:?}");
     let exchanges = app
@@ -241,11 +242,11 @@ async fn the_scheduled_refresh_renews_exactly_the_due_tokens() {
     // sends, so the account stays ACTIVE.
     app.clock.advance(Duration::seconds(5183944) - Duration::hours(47));
     app.graph.answer(400, &[], &fixtures::graph("error_token_expired.json"));
-    let report = app.core.refresh_due_tokens().await.unwrap();
+    let report = app.services.accounts.refresh_due_tokens().await.unwrap();
     assert_eq!((report.refreshed, report.failed, report.reauth_required), (0, 1, 0), "{report:?}");
     assert_eq!(report.reasons.get("token_invalid"), Some(&1));
     assert_eq!(accounts(&app, ORG_A).await[0]["status"], "ACTIVE");
-    assert_eq!(app.core.refresh_due_tokens().await.unwrap().due, 0, "not tried again");
+    assert_eq!(app.services.accounts.refresh_due_tokens().await.unwrap().due, 0, "not tried again");
 }
 
 #[tokio::test]

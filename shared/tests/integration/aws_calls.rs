@@ -130,35 +130,36 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
     };
-    let core = inbox_shared::runtime::core_on(config, adapters);
-    seed::connect_account(&core, "org_calls", "acc_calls", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
+    let services = inbox_shared::runtime::services_on(config, adapters.clone());
+    seed::connect_account(&adapters, "org_calls", "acc_calls", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None)
+        .await;
     // Meta knows the Page and the customer who writes (the webhooks below are Meta's).
     graph.world().page(PAGE_ID, "EAAB-t");
     graph.world().know(CUSTOMER, Object::InstagramUser);
     let now_ms = chrono::Utc::now().timestamp_millis();
-    core.accept_webhook(text("first", now_ms - 1000)).await.unwrap();
+    services.inbound.accept_webhook(text("first", now_ms - 1000)).await.unwrap();
     // The new customer's profile lookup, queued by the first message.
     let queued = sqs.receive_message().queue_url(&queue_url).wait_time_seconds(2).send().await.unwrap();
     for m in queued.messages.unwrap_or_default() {
-        core.process(&serde_json::from_str::<QueueMessage>(m.body().unwrap()).unwrap()).await.unwrap();
+        services.process(&serde_json::from_str::<QueueMessage>(m.body().unwrap()).unwrap()).await.unwrap();
         sqs.delete_message().queue_url(&queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
     }
     counter.take();
 
-    core.accept_webhook(text("second", now_ms)).await.unwrap();
+    services.inbound.accept_webhook(text("second", now_ms)).await.unwrap();
     let (inbound, inbound_rounds) = counter.take();
-    core.accept_webhook(text("second", now_ms)).await.unwrap();
+    services.inbound.accept_webhook(text("second", now_ms)).await.unwrap();
     let (duplicate, duplicate_rounds) = counter.take();
 
-    let conversation = core.store.find_conversation("org_calls", "acc_calls", CUSTOMER).await.unwrap().unwrap();
+    let conversation = adapters.store.find_conversation("org_calls", "acc_calls", CUSTOMER).await.unwrap().unwrap();
     counter.take();
-    core.send_text("org_calls", &conversation.id, "reply", None).await.unwrap();
+    services.outbound.send_text("org_calls", &conversation.id, "reply", None).await.unwrap();
     let (send_api, _) = counter.take();
 
     let received = sqs.receive_message().queue_url(&queue_url).wait_time_seconds(2).send().await.unwrap();
     let body = received.messages.unwrap()[0].body.clone().unwrap();
     counter.take();
-    let outcome = core.process(&serde_json::from_str::<QueueMessage>(&body).unwrap()).await.unwrap();
+    let outcome = services.process(&serde_json::from_str::<QueueMessage>(&body).unwrap()).await.unwrap();
     assert_eq!(outcome, JobOutcome::Succeeded);
     let (processor, _) = counter.take();
 

@@ -17,7 +17,7 @@ use inbox_shared::config::{AppEnv, Config};
 use inbox_shared::domain::{JobType, PageRequest, TokenKind};
 use inbox_shared::meta::{signature, webhook};
 use inbox_shared::ports::{QueueMessage, SystemClock, ThreadRngJitter};
-use inbox_shared::services::Core;
+use inbox_shared::services::Services;
 use inbox_shared::testing::fault_proxy::FaultProxy;
 use inbox_shared::testing::local_aws::{IG_ACCOUNT, LocalAws, PAGE_ID, local_aws};
 use inbox_shared::testing::seed;
@@ -28,7 +28,8 @@ const SECRET: &str = "fault-secret";
 const JWT: &str = "fault-jwt-secret-of-at-least-32-bytes";
 
 struct Rig {
-    core: Arc<Core>,
+    services: Services,
+    store: Arc<dyn inbox_shared::ports::Store>,
     proxy: FaultProxy,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
@@ -37,7 +38,7 @@ struct Rig {
 /// moto applies DynamoDB calls one at a time: these tests measure one scenario at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A core on a fresh table and queue, every AWS call through a fault proxy.
+/// The services on a fresh table and queue, every AWS call through a fault proxy.
 async fn rig(aws: &LocalAws) -> Rig {
     if std::env::var_os("RUST_LOG").is_some() {
         inbox_shared::runtime::init_tracing(false); // RUST_LOG=warn shows what failed and was queued
@@ -71,9 +72,9 @@ async fn rig(aws: &LocalAws) -> Rig {
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
     };
-    let core = Arc::new(inbox_shared::runtime::core_on(config, adapters));
-    seed::connect_account(&core, ORG, "acc_faults", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
-    Rig { core, proxy, sqs: aws_sdk_sqs::Client::new(&aws.sdk), queue_url }
+    let services = inbox_shared::runtime::services_on(config, adapters.clone());
+    seed::connect_account(&adapters, ORG, "acc_faults", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;
+    Rig { services, store: adapters.store, proxy, sqs: aws_sdk_sqs::Client::new(&aws.sdk), queue_url }
 }
 
 fn customer(c: usize) -> String {
@@ -121,7 +122,7 @@ async fn drain(rig: &Rig) {
         for m in messages {
             let message: QueueMessage = serde_json::from_str(m.body().unwrap()).unwrap();
             if message.job_type() == JobType::ProcessWebhook {
-                rig.core.process(&message).await.unwrap();
+                rig.services.process(&message).await.unwrap();
             }
             let receipt = m.receipt_handle().unwrap();
             rig.sqs.delete_message().queue_url(&rig.queue_url).receipt_handle(receipt).send().await.unwrap();
@@ -155,8 +156,8 @@ async fn assert_stored_once(rig: &Rig, customers: std::ops::Range<usize>, per_cu
     rig.proxy.set_latency(Duration::ZERO);
     for c in customers {
         let conversation =
-            rig.core.store.find_conversation(ORG, "acc_faults", &customer(c)).await.unwrap().expect("conversation");
-        let page = rig.core.store.list_messages(ORG, &conversation.id, &PageRequest::first(100)).await.unwrap();
+            rig.store.find_conversation(ORG, "acc_faults", &customer(c)).await.unwrap().expect("conversation");
+        let page = rig.store.list_messages(ORG, &conversation.id, &PageRequest::first(100)).await.unwrap();
         assert_eq!(page.data.len(), per_customer, "messages of customer {c}");
         assert_eq!(conversation.unread_count as usize, per_customer, "unread count of customer {c}");
     }
@@ -171,7 +172,7 @@ async fn a_1000_item_backlog_at_10_ms_per_call_is_acknowledged_fast_then_stored_
     rig.proxy.set_latency(Duration::from_millis(10));
 
     let started = Instant::now();
-    let report = rig.core.accept_webhook(webhook::parse(&body).unwrap()).await.unwrap();
+    let report = rig.services.inbound.accept_webhook(webhook::parse(&body).unwrap()).await.unwrap();
     let first = started.elapsed();
     eprintln!("1000 new items at 10 ms per AWS call: acknowledged in {first:?}: {report:?}");
     assert_eq!(report.stored + report.deferred, 1000, "{report:?}");
@@ -179,7 +180,7 @@ async fn a_1000_item_backlog_at_10_ms_per_call_is_acknowledged_fast_then_stored_
 
     rig.proxy.set_latency(Duration::from_millis(10));
     let started = Instant::now();
-    let again = rig.core.accept_webhook(webhook::parse(&body).unwrap()).await.unwrap();
+    let again = rig.services.inbound.accept_webhook(webhook::parse(&body).unwrap()).await.unwrap();
     let redelivered = started.elapsed();
     eprintln!("the same 1000 items redelivered: acknowledged in {redelivered:?}: {again:?}");
     assert_eq!(again.stored, 0, "{again:?}");
@@ -188,24 +189,25 @@ async fn a_1000_item_backlog_at_10_ms_per_call_is_acknowledged_fast_then_stored_
 
     // One more message into an existing conversation whose customer's profile is known (no
     // enrichment job to queue).
-    let c0 = rig.core.store.find_conversation(ORG, "acc_faults", &customer(0)).await.unwrap().unwrap();
+    let c0 = rig.store.find_conversation(ORG, "acc_faults", &customer(0)).await.unwrap().unwrap();
     let contact = inbox_shared::domain::ConversationChange::contact(Some("ana"), Some("Ana"), None);
-    rig.core.store.change_conversation(ORG, &c0.id, &contact).await.unwrap();
+    rig.store.change_conversation(ORG, &c0.id, &contact).await.unwrap();
     let one = json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"messaging":[{"sender":{"id":customer(0)},
         "recipient":{"id":IG_ACCOUNT},"timestamp":chrono::Utc::now().timestamp_millis(),
         "message":{"mid":"a-single","text":"one more"}}]}]});
     rig.proxy.set_latency(Duration::from_millis(10));
     let started = Instant::now();
-    let single = rig.core.accept_webhook(webhook::parse(one.to_string().as_bytes()).unwrap()).await.unwrap();
+    let single =
+        rig.services.inbound.accept_webhook(webhook::parse(one.to_string().as_bytes()).unwrap()).await.unwrap();
     eprintln!("1 item into an existing conversation at 10 ms per AWS call: acknowledged in {:?}", started.elapsed());
     assert_eq!(single.stored, 1);
 
     // The budget bounds the answer whatever the backlog: what it leaves is queued.
-    let budget = rig.core.config.limits.webhook_ack_budget;
+    let budget = rig.services.config.limits.webhook_ack_budget;
     assert!(first < budget + Duration::from_secs(3), "first delivery answered in {first:?}");
     assert!(redelivered < budget + Duration::from_secs(3), "redelivery answered in {redelivered:?}");
     rig.proxy.set_latency(Duration::ZERO);
-    let c0 = rig.core.store.find_conversation(ORG, "acc_faults", &customer(0)).await.unwrap().unwrap();
+    let c0 = rig.store.find_conversation(ORG, "acc_faults", &customer(0)).await.unwrap().unwrap();
     assert_eq!(c0.unread_count, 11);
     assert_eq!(c0.preview_text.as_deref(), Some("one more"));
     assert_stored_once(&rig, 1..100, 10).await;
@@ -223,9 +225,9 @@ async fn the_same_backlog_delivered_five_times_at_once_is_stored_once() {
     let body = backlog("c", customers, per_customer);
     rig.proxy.set_latency(Duration::from_millis(10));
     let deliveries = (0..5).map(|_| {
-        let core = rig.core.clone();
+        let inbound = rig.services.inbound.clone();
         let envelope = webhook::parse(&body).unwrap();
-        tokio::spawn(async move { core.accept_webhook(envelope).await })
+        tokio::spawn(async move { inbound.accept_webhook(envelope).await })
     });
     for d in futures_util::future::join_all(deliveries).await {
         d.unwrap().expect("every delivery is acknowledged");
@@ -241,7 +243,7 @@ async fn aws_cut_for_6_s_under_a_stream_of_webhooks_loses_nothing_and_the_api_an
     let rig = rig(&aws).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = inbox_shared::http::router(rig.core.clone());
+    let app = inbox_shared::http::router(rig.services.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let client = reqwest::Client::new();
     let (customers, count) = (4usize, 40usize);
@@ -282,7 +284,7 @@ async fn aws_cut_for_6_s_under_a_stream_of_webhooks_loses_nothing_and_the_api_an
     tokio::time::sleep(Duration::from_millis(1500)).await;
     rig.proxy.cut(Duration::from_secs(6));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let direct = rig.core.store.list_accounts(ORG).await;
+    let direct = rig.store.list_accounts(ORG).await;
     eprintln!("store while cut: {direct:?}");
     let token = inbox_shared::http::mint_jwt(JWT, "org_id", ORG, chrono::Utc::now().timestamp() + 600);
     let started = Instant::now();

@@ -68,7 +68,7 @@ async fn a_public_reply_whose_answer_is_lost_is_confirmed_by_its_notification_no
     app.post(ORG, &format!("/api/inbox/conversations/{thread}/reply-public"), json!({"text": "In stock"})).await;
     *app.graph.state.answer_delay.lock().unwrap() = Some(StdDuration::from_secs(3600)); // no answer
     let first = app.queue.take_due();
-    let outcome = app.core.process(&first[0]).await.unwrap();
+    let outcome = app.services.process(&first[0]).await.unwrap();
     assert!(matches!(outcome, JobOutcome::AwaitingConfirmation { .. }), "{outcome:?}");
     app.deliver(&our_reply_notified("17870000000000999", "In stock")).await;
     let ran = app.run_jobs().await;
@@ -214,7 +214,7 @@ async fn a_private_reply_whose_answer_is_lost_is_confirmed_by_its_dm_echo_not_se
     let (_, accepted) = app.post(ORG, &path, json!({"text": "Check your DMs"})).await;
     *app.graph.state.answer_delay.lock().unwrap() = Some(StdDuration::from_secs(3600)); // no answer
     let first = app.queue.take_due();
-    let outcome = app.core.process(&first[0]).await.unwrap();
+    let outcome = app.services.process(&first[0]).await.unwrap();
     assert!(matches!(outcome, JobOutcome::AwaitingConfirmation { .. }), "{outcome:?}");
     // Meta's echo of the private reply, in the commenter's DM thread.
     let echo = json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":1732460800000i64,"messaging":[

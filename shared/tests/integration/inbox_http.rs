@@ -246,7 +246,7 @@ async fn api_gateway_authorizer_claims_name_the_organization() {
     };
     use lambda_http::request::RequestContext;
     let (app, _) = app_with_conversation().await;
-    let router = inbox_shared::http::router(app.core.clone());
+    let router = inbox_shared::http::router(app.services.clone());
     let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
     jwt.claims.insert("org_id".into(), "org_a".into());
     let mut authorizer = ApiGatewayRequestAuthorizer::default();

@@ -120,7 +120,10 @@ async fn a_waiting_job_shows_pending_with_its_next_attempt_and_last_error() {
     app.graph.answer(500, &[], &fixtures::graph("error_temporary.json"));
     let (_, accepted) = send(&app, &conv, "hello").await;
     let due = app.queue.take_due();
-    assert_eq!(app.core.process(&due[0]).await.unwrap(), JobOutcome::Retrying { delay: Duration::milliseconds(1250) });
+    assert_eq!(
+        app.services.process(&due[0]).await.unwrap(),
+        JobOutcome::Retrying { delay: Duration::milliseconds(1250) }
+    );
     let j = job(&app, accepted["jobId"].as_str().unwrap()).await;
     assert_eq!(j["status"], "PENDING");
     assert_eq!(j["attempts"], 1);
@@ -285,11 +288,11 @@ async fn a_job_delivered_again_after_success_is_not_sent_twice() {
     let (_, accepted) = send(&app, &conv, "hello").await;
     app.run_jobs().await;
     let again = QueueMessage::send(ORG, accepted["jobId"].as_str().unwrap());
-    assert_eq!(app.core.process(&again).await.unwrap(), JobOutcome::Skipped);
+    assert_eq!(app.services.process(&again).await.unwrap(), JobOutcome::Skipped);
     assert_eq!(sends(&app).len(), 1);
     // Another organization naming the job is not given it either.
     let foreign = QueueMessage::send("org_b", accepted["jobId"].as_str().unwrap());
-    assert_eq!(app.core.process(&foreign).await.unwrap(), JobOutcome::Skipped);
+    assert_eq!(app.services.process(&foreign).await.unwrap(), JobOutcome::Skipped);
     let (status, _) =
         app.get("org_b", &format!("/api/integrations/jobs/{}", accepted["jobId"].as_str().unwrap())).await;
     assert_eq!(status, 404);
@@ -304,7 +307,7 @@ async fn a_claimed_job_is_only_taken_again_after_its_lease_expires() {
     // A worker claims the job and dies before finishing.
     assert!(app.store.claim_job(ORG, job_id, now, now + Duration::minutes(5), "dead-worker").await.unwrap().is_some());
     let msg = app.queue.take_due().remove(0);
-    assert_eq!(app.core.process(&msg).await.unwrap(), JobOutcome::Skipped, "claimed by the other worker");
+    assert_eq!(app.services.process(&msg).await.unwrap(), JobOutcome::Skipped, "claimed by the other worker");
     assert!(sends(&app).is_empty());
     // The message is not lost: it comes back when the claim expires, and the job is sent then.
     assert_eq!(app.queue.next_due_at(), Some(now + Duration::minutes(5)));
@@ -469,12 +472,12 @@ async fn a_job_whose_queue_message_was_lost_is_swept_back_into_the_queue() {
     let (app, conv) = connected().await;
     let (_, accepted) = send(&app, &conv, "lost in transit").await;
     assert_eq!(app.queue.take_due().len(), 1, "the queue message is lost here");
-    assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 0, "not yet: it may still be on its way");
+    assert_eq!(app.services.outbound.requeue_stranded_jobs().await.unwrap(), 0, "not yet: it may still be on its way");
     app.clock.advance(Duration::minutes(3));
-    assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 1);
+    assert_eq!(app.services.outbound.requeue_stranded_jobs().await.unwrap(), 1);
     assert_eq!(app.run_jobs().await.last().unwrap().1, JobOutcome::Succeeded);
     assert_eq!(message(&app, &conv, accepted["messageId"].as_str().unwrap()).await["status"], "SENT");
-    assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 0, "finished jobs leave the index");
+    assert_eq!(app.services.outbound.requeue_stranded_jobs().await.unwrap(), 0, "finished jobs leave the index");
 }
 
 #[tokio::test]

@@ -86,7 +86,7 @@ async fn an_ambiguous_send_is_confirmed_by_its_echo_not_resent(app: TestApp, los
     echo_every_send(&app, "See you tomorrow", 600);
     lose_the_answer(&app);
     let first = app.queue.take_due();
-    let outcome = app.core.process(&first[0]).await.unwrap();
+    let outcome = app.services.process(&first[0]).await.unwrap();
     assert!(matches!(outcome, JobOutcome::AwaitingConfirmation { .. }), "{outcome:?}");
     wait_for_echo(&app, &conv).await;
     let ran = app.run_jobs().await;
@@ -155,8 +155,8 @@ async fn a_processor_killed_after_the_graph_call_does_not_send_twice() {
         echo_every_send(&app, "On its way", 200);
         *app.graph.state.answer_delay.lock().unwrap() = Some(StdDuration::from_millis(100));
         let due = app.queue.take_due().remove(0);
-        let core = app.core.clone();
-        let worker = tokio::spawn(async move { core.process(&due).await });
+        let services = app.services.clone();
+        let worker = tokio::spawn(async move { services.process(&due).await });
         while deliveries(&app) == 0 {
             tokio::time::sleep(StdDuration::from_millis(5)).await;
         }
@@ -165,7 +165,7 @@ async fn a_processor_killed_after_the_graph_call_does_not_send_twice() {
         wait_for_echo(&app, &conv).await;
         // Nothing is queued for it: the stranded job comes back when its claim expires.
         app.clock.advance(Duration::minutes(10));
-        assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 1);
+        assert_eq!(app.services.outbound.requeue_stranded_jobs().await.unwrap(), 1);
         let ran = app.run_jobs().await;
         assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded, "{ran:?}");
         assert_eq!(deliveries(&app), 1, "restarted, and still one copy");
@@ -236,7 +236,7 @@ async fn a_batch_runs_its_records_at_once_and_stops_the_slow_one_at_the_deadline
     event.records = vec![record("slow-send", send), record("webhook-item", item.to_string())];
     let started = std::time::Instant::now();
     let deadline = started + StdDuration::from_millis(800);
-    let response = inbox_shared::lambda::process_sqs_batch(&app.core, event, deadline).await;
+    let response = inbox_shared::lambda::process_sqs_batch(&app.services, event, deadline).await;
     assert!(started.elapsed() < StdDuration::from_secs(5), "stopped at the deadline: {:?}", started.elapsed());
     let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
     assert_eq!(failed, vec!["slow-send".to_owned()], "only the stopped record is delivered again");
@@ -250,7 +250,7 @@ async fn a_job_whose_workers_keep_dying_before_meta_is_called_ends_failed_unsent
     let app = app(false).await.unwrap();
     let (_, message_id, job_id) = reply(&app, "hello").await;
     app.queue.take_due();
-    let max = app.core.config.limits.job_max_attempts;
+    let max = app.services.config.limits.job_max_attempts;
     for worker in 0..max {
         let now = app.clock_now();
         let claim = format!("w{worker}");
@@ -259,7 +259,7 @@ async fn a_job_whose_workers_keep_dying_before_meta_is_called_ends_failed_unsent
         app.clock.advance(Duration::minutes(6)); // died: the claim expires
     }
     app.clock.advance(Duration::minutes(10));
-    assert_eq!(app.core.requeue_stranded_jobs().await.unwrap(), 1);
+    assert_eq!(app.services.outbound.requeue_stranded_jobs().await.unwrap(), 1);
     let ran = app.run_jobs().await;
     assert_eq!(ran.last().unwrap().1, JobOutcome::Failed(ErrorCode::SendAttemptsExhausted), "{ran:?}");
     assert_eq!(deliveries(&app), 0);
@@ -324,8 +324,8 @@ async fn usage_headers_hold_the_accounts_sends_until_meta_said() {
     let (_, _, second) = reply(&app, "second").await;
     let started = app.clock_now();
     let due = app.queue.take_due();
-    assert_eq!(app.core.process(&due[0]).await.unwrap(), JobOutcome::Succeeded);
-    let held = app.core.process(&due[1]).await.unwrap();
+    assert_eq!(app.services.process(&due[0]).await.unwrap(), JobOutcome::Succeeded);
+    let held = app.services.process(&due[1]).await.unwrap();
     assert_eq!(held, JobOutcome::Retrying { delay: Duration::minutes(3) });
     assert_eq!(deliveries(&app), 1, "nothing more sent while Meta asked to wait");
     let (_, waiting) = app.get(ORG, &format!("/api/integrations/jobs/{second}")).await;

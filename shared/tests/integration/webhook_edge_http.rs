@@ -12,7 +12,7 @@ use tower::ServiceExt;
 #[tokio::test]
 async fn only_allowed_source_ranges_may_deliver_webhooks() {
     let app = TestApp::with(AppEnv::Development, &[("WEBHOOK_ALLOWED_CIDRS", "31.13.24.0/21, 2a03:2880::/32")]).await;
-    let router = inbox_shared::http::router(app.core.clone());
+    let router = inbox_shared::http::router(app.services.clone());
     let body = inbox_shared::fixtures::webhook("text.json");
     let deliver = |source: Option<&str>, forwarded: Option<&str>| {
         let mut req = axum::http::Request::post("/api/webhooks/instagram")

@@ -448,8 +448,12 @@ async fn a_deferred_webhook_item_is_processed_from_the_queue() {
         "payload": {"entryId": IG_ACCOUNT, "entryTime": null, "devOrg": "org_a", "attempt": 1, "item": item}
     }))
     .unwrap();
-    assert_eq!(app.core.process(&message).await.unwrap(), inbox_shared::services::JobOutcome::Succeeded);
-    assert_eq!(app.core.process(&message).await.unwrap(), inbox_shared::services::JobOutcome::Succeeded, "idempotent");
+    assert_eq!(app.services.process(&message).await.unwrap(), inbox_shared::services::JobOutcome::Succeeded);
+    assert_eq!(
+        app.services.process(&message).await.unwrap(),
+        inbox_shared::services::JobOutcome::Succeeded,
+        "idempotent"
+    );
     let c = &app.conversations("org_a").await[0];
     assert_eq!(c["previewText"], "from the queue");
     assert_eq!(c["unreadCount"], 1);

@@ -17,8 +17,8 @@ use inbox_shared::domain::{AccountStatus, ConnectedAccount, OAuthToken, Provider
 use inbox_shared::http::{mint_jwt, router};
 use inbox_shared::meta::signature;
 use inbox_shared::ports::{FixedJitter, ManualClock, Store, TokenCipher, TokenContext};
-use inbox_shared::runtime::{Adapters, core_on};
-use inbox_shared::services::{Core, JobOutcome};
+use inbox_shared::runtime::{Adapters, services_on};
+use inbox_shared::services::{JobOutcome, Services};
 pub use inbox_shared::testing::fake_graph::{FakeGraph, GraphCall, Host, Object};
 use serde_json::Value;
 
@@ -38,7 +38,9 @@ pub fn start_time() -> DateTime<Utc> {
 
 pub struct TestApp {
     pub url: String,
-    pub core: Arc<Core>,
+    pub services: Services,
+    /// What the services run on (for `seed`).
+    pub adapters: Adapters,
     pub store: Arc<dyn Store>,
     pub queue: Arc<MemoryQueue>,
     pub cipher: Arc<dyn TokenCipher>,
@@ -137,12 +139,12 @@ impl TestApp {
             clock: clock.clone(),
             jitter: Arc::new(FixedJitter(JITTER)),
         };
-        let core = Arc::new(core_on(config, adapters));
+        let services = services_on(config, adapters.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(core.clone());
+        let app = router(services.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestApp { url, core, store, queue, cipher, clock, graph, client: reqwest::Client::new() }
+        TestApp { url, services, adapters, store, queue, cipher, clock, graph, client: reqwest::Client::new() }
     }
 
     /// Connects `external_id` to `org` with an encrypted page token, as OAuth would.
@@ -230,7 +232,7 @@ impl TestApp {
                 }
             }
             for m in due {
-                ran.push((self.clock_now(), self.core.process(&m).await.unwrap()));
+                ran.push((self.clock_now(), self.services.process(&m).await.unwrap()));
             }
         }
         panic!("queue never drained: {ran:?}");

@@ -12,7 +12,7 @@ use sha2::Sha256;
 use crate::domain::{Caller, IdempotencyRecord, new_id};
 use crate::error::{AppError, ErrorCode};
 
-use super::Core;
+use super::Accounts;
 
 const STATE_TTL: Duration = Duration::minutes(10);
 
@@ -44,9 +44,10 @@ impl StateClaims {
     }
 }
 
-impl Core {
+impl Accounts {
     fn state_key(&self) -> Result<Hmac<Sha256>, AppError> {
         let secret = self
+            .ports
             .config
             .app_secrets
             .first()
@@ -117,7 +118,7 @@ impl Core {
             response: serde_json::Value::Null,
             created_at: self.now(),
         };
-        if self.idempotency().reserve_idempotency_key(&spent).await?.is_some() {
+        if self.ports.idempotency.reserve_idempotency_key(&spent).await?.is_some() {
             return Err(state_invalid("was already used"));
         }
         Ok(claims)

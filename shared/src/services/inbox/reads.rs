@@ -8,7 +8,8 @@ use crate::domain::{
 };
 use crate::error::AppError;
 
-use super::Core;
+use super::Inbox;
+use crate::services::threads::conversation;
 
 /// Channels of a unified inbox that other services own: asked here, they have no
 /// conversations (an empty page), so a shared inbox can ask every channel alike.
@@ -72,13 +73,13 @@ impl ListQuery {
     }
 }
 
-impl Core {
+impl Inbox {
     pub async fn list_conversations(&self, org: &str, query: &ListQuery) -> Result<Page<ConversationView>, AppError> {
         if query.other_channel() {
             query.page()?; // a bad limit or cursor is still refused
             return Ok(Page { data: Vec::new(), next_cursor: None });
         }
-        let page = self.conversations().list_conversations(org, query.filter()?, &query.page()?).await?;
+        let page = self.ports.conversations.list_conversations(org, query.filter()?, &query.page()?).await?;
         // A page usually spans few accounts: look each up once, not once per conversation.
         let mut active: HashMap<String, bool> = HashMap::new();
         for c in &page.data {
@@ -87,7 +88,7 @@ impl Core {
                 active.insert(c.connected_account_id.clone(), is_active);
             }
         }
-        let (policy, now) = (self.config.reply_policy(), self.now());
+        let (policy, now) = (self.ports.config.reply_policy(), self.now());
         Ok(page.map(|c| {
             let is_active = active[&c.connected_account_id];
             ConversationView::new(c, is_active, &policy, now)
@@ -95,7 +96,7 @@ impl Core {
     }
 
     pub async fn get_conversation(&self, org: &str, id: &str) -> Result<ConversationView, AppError> {
-        let c = self.conversation(org, id).await?;
+        let c = conversation(&*self.ports.conversations, org, id).await?;
         self.view(c).await
     }
 
@@ -106,13 +107,14 @@ impl Core {
         query: &ListQuery,
     ) -> Result<Page<Message>, AppError> {
         let page = query.page()?;
-        self.conversation(org, conversation_id).await?;
-        Ok(self.messages().list_messages(org, conversation_id, &page).await?)
+        conversation(&*self.ports.conversations, org, conversation_id).await?;
+        Ok(self.ports.messages.list_messages(org, conversation_id, &page).await?)
     }
 
     pub async fn mark_read(&self, org: &str, id: &str) -> Result<ConversationView, AppError> {
         let c = self
-            .conversations()
+            .ports
+            .conversations
             .change_conversation(org, id, &crate::domain::ConversationChange::Read)
             .await?
             .ok_or_else(|| AppError::not_found("conversation"))?;
@@ -121,16 +123,12 @@ impl Core {
 
     /// The organization's conversation, or `NOT_FOUND`, whether it is another organization's
     /// or does not exist at all.
-    pub(crate) async fn conversation(&self, org: &str, id: &str) -> Result<Conversation, AppError> {
-        self.conversations().get_conversation(org, id).await?.ok_or_else(|| AppError::not_found("conversation"))
-    }
-
     async fn account_active(&self, org: &str, account_id: &str) -> Result<bool, AppError> {
-        Ok(self.account_of(org, account_id).await?.is_some_and(|a| a.is_active()))
+        Ok(self.ports.directory.account(org, account_id).await?.is_some_and(|a| a.is_active()))
     }
 
     async fn view(&self, c: Conversation) -> Result<ConversationView, AppError> {
         let active = self.account_active(&c.organization_id, &c.connected_account_id).await?;
-        Ok(ConversationView::new(c, active, &self.config.reply_policy(), self.now()))
+        Ok(ConversationView::new(c, active, &self.ports.config.reply_policy(), self.now()))
     }
 }

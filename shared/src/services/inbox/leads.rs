@@ -5,7 +5,8 @@ use serde::Deserialize;
 use crate::domain::{ConversationChange, Lead, Page, new_id};
 use crate::error::AppError;
 
-use super::{Core, ListQuery};
+use super::Inbox;
+use super::reads::ListQuery;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -17,7 +18,7 @@ pub struct NewLead {
     pub instagram_user_id: Option<String>,
 }
 
-impl Core {
+impl Inbox {
     pub async fn create_lead(&self, org: &str, input: NewLead) -> Result<Lead, AppError> {
         let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let handle = clean(input.instagram_handle).map(|h| Lead::normalize_handle(&h)).filter(|h| !h.is_empty());
@@ -55,13 +56,13 @@ impl Core {
         {
             return Err(AppError::validation("a lead needs a name, an email or an Instagram handle or id"));
         }
-        self.leads().create_lead(&lead).await?;
+        self.ports.leads.create_lead(&lead).await?;
         self.link_conversations_to(&lead).await?;
         Ok(lead)
     }
 
     pub async fn list_leads(&self, org: &str, query: &ListQuery) -> Result<Page<Lead>, AppError> {
-        Ok(self.leads().list_leads(org, &query.page()?).await?)
+        Ok(self.ports.leads.list_leads(org, &query.page()?).await?)
     }
 
     /// A lead created after the customer wrote is linked to their conversations at once: by
@@ -70,17 +71,19 @@ impl Core {
         let org = &lead.organization_id;
         let user_id = match (&lead.instagram_user_id, &lead.instagram_handle) {
             (Some(id), _) => id.clone(),
-            (None, Some(handle)) => match self.leads().find_profile_by_username(org, handle).await? {
+            (None, Some(handle)) => match self.ports.leads.find_profile_by_username(org, handle).await? {
                 Some(profile) => profile.instagram_user_id,
                 None => return Ok(()),
             },
             (None, None) => return Ok(()),
         };
         let user_id = &user_id;
-        for account_id in self.directory.accounts(org).await?.into_iter().map(|a| a.id) {
-            if let Some(c) = self.conversations().find_conversation(&lead.organization_id, &account_id, user_id).await?
+        for account_id in self.ports.directory.accounts(org).await?.into_iter().map(|a| a.id) {
+            if let Some(c) =
+                self.ports.conversations.find_conversation(&lead.organization_id, &account_id, user_id).await?
             {
-                self.conversations()
+                self.ports
+                    .conversations
                     .change_conversation(org, &c.id, &ConversationChange::contact(None, None, Some(&lead.id)))
                     .await?;
             }

@@ -12,9 +12,10 @@ use crate::domain::{
 };
 use crate::error::{AppError, ErrorCode};
 
-use super::Core;
+use super::Outbound;
 use super::send::{Ids, Outgoing, Queued, Reserved, SendAccepted};
 use crate::domain::SendRoute;
+use crate::services::threads::{conversation, open_conversation};
 
 /// The answer of `reply-private`: the send, and the DM conversation it went into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,7 +26,7 @@ pub struct PrivateReplyAccepted {
     pub conversation_id: String,
 }
 
-impl Core {
+impl Outbound {
     /// Queues a public reply in the comment thread `conversation_id`, under its top-level
     /// comment (Instagram nests replies one level: a reply to a reply joins the same list).
     /// With an Idempotency-Key, the same key and request answer the same and post once.
@@ -82,7 +83,7 @@ impl Core {
         let ids = match self.send_ids(org, reply.idempotency_key, conversation_id, &fingerprint).await? {
             Ids::Go(ids) => ids,
             Ids::Done(first) => {
-                let sent = self.messages().get_message(org, &first.message_id).await?;
+                let sent = self.ports.messages.get_message(org, &first.message_id).await?;
                 let conversation_id = sent.map(|m| m.conversation_id).unwrap_or_default();
                 return Ok(PrivateReplyAccepted { accepted: first, conversation_id });
             }
@@ -104,7 +105,7 @@ impl Core {
             ));
         }
         let accepted = self.reserve_private_reply(org, &comment_id, ids).await?;
-        let dm = self.conversation_for(&account, &comment.from, self.now()).await?;
+        let dm = open_conversation(&*self.ports.conversations, &account, &comment.from, self.now(), self.now()).await?;
         let queued = Queued {
             conversation: &dm,
             account: Some(&account),
@@ -126,23 +127,27 @@ impl Core {
     ) -> Result<Message, AppError> {
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
         let comment = self.thread_comment(&thread, comment_id).await?;
-        let Some(token) = self.access_token(&account).await? else {
+        let Some(token) = self.ports.directory.token(&account).await? else {
             return Err(AppError::new(ErrorCode::AccountReauthRequired, "no usable access token for the account"));
         };
         let external_id = comment.external_message_id.as_deref().unwrap_or_default();
-        self.graph.hide_comment(&token.send_target(&account), external_id, hidden).await.map_err(graph_refusal)?;
+        self.ports
+            .graph
+            .hide_comment(&token.send_target(&account), external_id, hidden)
+            .await
+            .map_err(graph_refusal)?;
         let change = MessageChange::Hidden { hidden };
-        let stored = self.messages().update_message(org, &comment.id, &change, self.now()).await?;
+        let stored = self.ports.messages.update_message(org, &comment.id, &change, self.now()).await?;
         stored.ok_or_else(|| AppError::not_found("comment"))
     }
 
     /// Whether the account's live broadcast `media_id` is still on the air (Meta lists the
     /// account's live media while they broadcast).
     async fn broadcast_is_live(&self, account: &ConnectedAccount, media_id: &str) -> Result<bool, AppError> {
-        let Some(token) = self.access_token(account).await? else {
+        let Some(token) = self.ports.directory.token(account).await? else {
             return Err(AppError::new(ErrorCode::AccountReauthRequired, "no usable access token for the account"));
         };
-        let live = self.graph.live_media(token.host, &token.token, &account.external_account_id).await;
+        let live = self.ports.graph.live_media(token.host, &token.token, &account.external_account_id).await;
         Ok(live.map_err(graph_refusal)?.iter().any(|id| id == media_id))
     }
 
@@ -152,20 +157,19 @@ impl Core {
         org: &str,
         conversation_id: &str,
     ) -> Result<(Conversation, ConnectedAccount), AppError> {
-        let thread = self.conversation(org, conversation_id).await?;
+        let thread = conversation(&*self.ports.conversations, org, conversation_id).await?;
         if thread.kind != ConversationKind::Comment {
             return Err(AppError::new(ErrorCode::NotACommentThread, "this conversation is not a comment thread"));
         }
-        let account = self.account_of(org, &thread.connected_account_id).await?;
-        Self::ensure_can_send(account.as_ref())?;
-        Ok((thread, account.expect("ensure_can_send checked it exists")))
+        let account = self.sending_account(&thread).await?;
+        Ok((thread, account))
     }
 
     /// The thread's comment `comment_id` (a Meta comment id), or its top-level comment.
     async fn thread_comment(&self, thread: &Conversation, comment_id: Option<&str>) -> Result<Message, AppError> {
         let top = thread.comment.as_ref().map(|c| c.comment_id.as_str());
         let wanted = comment_id.or(top).unwrap_or_default();
-        let found = self.messages().find_message_by_external_id(&thread.organization_id, wanted).await?;
+        let found = self.ports.messages.find_message_by_external_id(&thread.organization_id, wanted).await?;
         found
             .filter(|m| m.conversation_id == thread.id)
             .ok_or_else(|| AppError::new(ErrorCode::CommentNotFound, "no such comment in this thread"))

@@ -9,18 +9,14 @@ use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::FailureClass;
 use crate::ports::{MarkSent, QueueMessage};
 
-use super::Core;
-use super::backoff::retry_delay;
+use super::Outbound;
 use super::delivery::SendFailure;
 use crate::domain::{SendAttempt, SendPayload};
+use crate::services::backoff::retry_delay;
 
 /// A job open this long past its time lost its queue message (a queue write that failed, a
 /// worker that died): the sweep queues it again. Duplicates are harmless (claims).
 const STRANDED_AFTER: Duration = Duration::minutes(2);
-
-/// How long one queue message of webhook items is worked on before the rest is queued
-/// again: well inside the processor's timeout.
-const QUEUED_ITEMS_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
@@ -39,46 +35,14 @@ pub enum JobOutcome {
     Skipped,
 }
 
-impl Core {
-    /// Handles one queue message. An `Err` means the message should be delivered again
-    /// (the store or queue failed); every outcome of the job itself is an `Ok`.
-    pub async fn process(&self, message: &QueueMessage) -> Result<JobOutcome, AppError> {
-        self.process_until(message, std::time::Instant::now() + QUEUED_ITEMS_BUDGET).await
-    }
-
-    /// `process`, with work that can stop part-way (queued webhook items) stopping at
-    /// `deadline` and queueing the rest.
-    pub async fn process_until(
-        &self,
-        message: &QueueMessage,
-        deadline: std::time::Instant,
-    ) -> Result<JobOutcome, AppError> {
-        match message {
-            QueueMessage::SendMessage { organization_id, job_id } => self.run_send_job(organization_id, job_id).await,
-            QueueMessage::ProcessWebhook(items) => {
-                let deadline = deadline.min(std::time::Instant::now() + QUEUED_ITEMS_BUDGET);
-                let report = self.process_queued_items(items, deadline).await?;
-                tracing::info!(?report, "queued webhook items processed");
-                Ok(JobOutcome::Succeeded)
-            }
-            QueueMessage::ReplayEvents(page) => {
-                let replayed = self.replay_kept_events(page).await?;
-                tracing::info!(replayed, "kept events replayed");
-                Ok(JobOutcome::Succeeded)
-            }
-            QueueMessage::EnrichContact { organization_id, conversation_id } => {
-                match self.enrich_conversation(organization_id, conversation_id).await? {
-                    true => Ok(JobOutcome::Succeeded),
-                    false => Ok(JobOutcome::Skipped),
-                }
-            }
-        }
-    }
-
-    async fn run_send_job(&self, org: &str, job_id: &str) -> Result<JobOutcome, AppError> {
+impl Outbound {
+    /// The `SEND_MESSAGE` job: one attempt at the send, or the confirmation of an earlier
+    /// one that may have reached Meta.
+    pub(in crate::services) async fn run_send_job(&self, org: &str, job_id: &str) -> Result<JobOutcome, AppError> {
         let now = self.now();
         let claim = crate::domain::new_id("claim");
-        let Some(mut job) = self.jobs().claim_job(org, job_id, now, now + self.config.limits.job_lease, &claim).await?
+        let Some(mut job) =
+            self.ports.jobs.claim_job(org, job_id, now, now + self.ports.config.limits.job_lease, &claim).await?
         else {
             return self.not_claimed(org, job_id, now).await;
         };
@@ -96,7 +60,7 @@ impl Core {
             SendAttempt::NotStarted => {}
         }
         // A job whose workers keep dying before Meta is called ends here.
-        if job.attempts > self.config.limits.job_max_attempts {
+        if job.attempts > self.ports.config.limits.job_max_attempts {
             let failure = SendFailure::permanent(ErrorCode::SendAttemptsExhausted, "no attempt finished");
             return self.fail(job, Some(&payload), failure).await;
         }
@@ -120,10 +84,10 @@ impl Core {
             }
             Err(failure) => {
                 job.attempt_not_made(); // Meta answered: nothing was sent
-                let young = self.now() - job.created_at < self.config.limits.job_max_age;
+                let young = self.now() - job.created_at < self.ports.config.limits.job_max_age;
                 match failure.class {
                     FailureClass::Transient | FailureClass::Throttled
-                        if job.attempts < self.config.limits.job_max_attempts && young =>
+                        if job.attempts < self.ports.config.limits.job_max_attempts && young =>
                     {
                         self.retry(job, failure).await
                     }
@@ -136,7 +100,7 @@ impl Core {
     /// Writes the job if this worker still holds its claim; false when a newer claim took it.
     pub(super) async fn save_claimed(&self, job: &IntegrationJob) -> Result<bool, AppError> {
         let claim = job.claim_id.as_deref().unwrap_or_default();
-        let saved = self.jobs().replace_job(job, crate::domain::JobExpectation::ClaimedBy(claim)).await?;
+        let saved = self.ports.jobs.replace_job(job, crate::domain::JobExpectation::ClaimedBy(claim)).await?;
         if !saved {
             tracing::warn!(job = %job.id, "claim lost to a newer worker; its state is kept");
         }
@@ -147,7 +111,7 @@ impl Core {
     /// (SQS delays stop at 15 minutes), or claimed by a worker that may have died. The last
     /// two are queued again for when they can be claimed, so no job is left behind.
     async fn not_claimed(&self, org: &str, job_id: &str, now: DateTime<Utc>) -> Result<JobOutcome, AppError> {
-        let Some(job) = self.jobs().get_job(org, job_id).await? else { return Ok(JobOutcome::Skipped) };
+        let Some(job) = self.ports.jobs.get_job(org, job_id).await? else { return Ok(JobOutcome::Skipped) };
         let claimable_at = match job.status {
             JobStatus::Pending => job.next_attempt_at,
             JobStatus::Processing => job.lease_expires_at,
@@ -155,7 +119,7 @@ impl Core {
         };
         if let Some(at) = claimable_at.filter(|at| *at > now) {
             let msg = QueueMessage::send(org, job_id);
-            self.queue.enqueue(&msg, at - now).await.map_err(AppError::unavailable)?;
+            self.ports.queue.enqueue(&msg, at - now).await.map_err(AppError::unavailable)?;
         }
         Ok(JobOutcome::Skipped)
     }
@@ -178,7 +142,7 @@ impl Core {
             }),
             recorded_at: now,
         };
-        self.messages().apply_activity(&org, &p.conversation_id, &activity).await?;
+        self.ports.messages.apply_activity(&org, &p.conversation_id, &activity).await?;
         job.succeed(mid, now);
         self.save_claimed(&job).await?;
         Ok(JobOutcome::Succeeded)
@@ -189,14 +153,14 @@ impl Core {
     /// echo's copy is removed and ours takes the id.
     async fn record_sent(&self, org: &str, message_id: &str, mid: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         for _ in 0..2 {
-            match self.messages().mark_message_sent(org, message_id, mid, now).await? {
+            match self.ports.messages.mark_message_sent(org, message_id, mid, now).await? {
                 MarkSent::Sent(_) => return Ok(()),
                 MarkSent::NotFound => {
                     tracing::warn!(message = message_id, "sent message no longer exists");
                     return Ok(());
                 }
                 MarkSent::IdTakenBy(holder) if holder.meta_json.get("isEcho") == Some(&Value::Bool(true)) => {
-                    self.messages().delete_message(org, &holder.id).await?;
+                    self.ports.messages.delete_message(org, &holder.id).await?;
                 }
                 MarkSent::IdTakenBy(holder) => {
                     tracing::error!(message = message_id, holder = %holder.id, "Meta id already belongs to another message");
@@ -210,9 +174,9 @@ impl Core {
     async fn retry(&self, mut job: IntegrationJob, failure: SendFailure) -> Result<JobOutcome, AppError> {
         let now = self.now();
         let delay = retry_delay(
-            self.config.limits.job_retry_base_delay_ms,
+            self.ports.config.limits.job_retry_base_delay_ms,
             job.attempts,
-            self.jitter.sample(),
+            self.ports.jitter.sample(),
             failure.retry_after,
         );
         let error = JobError { code: failure.class.final_code().as_str().to_owned(), message: failure.message };
@@ -221,7 +185,7 @@ impl Core {
             return Ok(JobOutcome::Skipped);
         }
         let msg = QueueMessage::send(&job.organization_id, &job.id);
-        self.queue.enqueue(&msg, delay).await.map_err(AppError::unavailable)?;
+        self.ports.queue.enqueue(&msg, delay).await.map_err(AppError::unavailable)?;
         tracing::info!(job = %job.id, attempts = job.attempts, delay_ms = delay.num_milliseconds(), "send will be retried");
         Ok(JobOutcome::Retrying { delay })
     }
@@ -241,7 +205,7 @@ impl Core {
             return Ok(JobOutcome::Skipped);
         }
         if let Some(p) = p {
-            self.messages().mark_message_failed(&org, &p.message_id, code.as_str(), now).await?;
+            self.ports.messages.mark_message_failed(&org, &p.message_id, code.as_str(), now).await?;
             if code == ErrorCode::AccountReauthRequired {
                 self.flag_reauth(&org, &p.conversation_id, now).await?;
             }
@@ -253,9 +217,10 @@ impl Core {
     /// Meta refused the token: the account needs its owner to reconnect it. Inbound events
     /// keep flowing meanwhile; sends fail fast until then.
     async fn flag_reauth(&self, org: &str, conversation_id: &str, now: DateTime<Utc>) -> Result<(), AppError> {
-        let Some(c) = self.conversations().get_conversation(org, conversation_id).await? else { return Ok(()) };
+        let Some(c) = self.ports.conversations.get_conversation(org, conversation_id).await? else { return Ok(()) };
         if c.connected_account_id != crate::domain::ENV_FALLBACK_ACCOUNT_ID {
-            self.accounts()
+            self.ports
+                .accounts
                 .set_account_status(org, &c.connected_account_id, AccountStatus::ReauthRequired, now)
                 .await?;
         }
@@ -264,12 +229,12 @@ impl Core {
 
     /// Queues again every job stranded without a queue message; how many.
     pub async fn requeue_stranded_jobs(&self) -> Result<usize, AppError> {
-        let stranded = self.jobs().list_stranded_jobs(self.now() - STRANDED_AFTER, 500).await?;
+        let stranded = self.ports.jobs.list_stranded_jobs(self.now() - STRANDED_AFTER, 500).await?;
         for job in &stranded {
             tracing::warn!(job = %job.id, status = ?job.status, "stranded job queued again");
             // Sends are the only jobs stored as `IntegrationJob`s; the other kinds live on the queue alone.
             let message = QueueMessage::send(&job.organization_id, &job.id);
-            self.queue.enqueue(&message, Duration::zero()).await.map_err(AppError::unavailable)?;
+            self.ports.queue.enqueue(&message, Duration::zero()).await.map_err(AppError::unavailable)?;
         }
         Ok(stranded.len())
     }

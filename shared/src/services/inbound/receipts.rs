@@ -8,13 +8,13 @@ use crate::domain::{ConnectedAccount, Direction, MessageChange, PageRequest};
 use crate::error::AppError;
 use crate::meta::webhook::Item;
 
-use super::Core;
-use super::inbound::Outcome;
+use super::Inbound;
+use super::events::Outcome;
 
 /// Recent messages a watermark is applied to (older ones were marked by earlier receipts).
 const RECEIPT_LOOKBACK: usize = 50;
 
-impl Core {
+impl Inbound {
     /// The receipt's effect, or `None` when the item is not a Messenger receipt.
     /// Messenger's read receipt: every outbound message sent up to `watermark` is read.
     pub(super) async fn mark_read_up_to(
@@ -56,14 +56,14 @@ impl Core {
     ) -> Result<Outcome, AppError> {
         let org = &account.organization_id;
         let customer = item.event.customer_id();
-        let Some(c) = self.conversations().find_conversation(org, &account.id, customer).await? else {
+        let Some(c) = self.ports.conversations.find_conversation(org, &account.id, customer).await? else {
             return Ok(Outcome::Duplicate); // nothing of ours to mark
         };
-        let recent = self.messages().list_messages(org, &c.id, &PageRequest::first(RECEIPT_LOOKBACK)).await?;
+        let recent = self.ports.messages.list_messages(org, &c.id, &PageRequest::first(RECEIPT_LOOKBACK)).await?;
         let ours = recent.data.iter().filter(|m| m.direction == Direction::Outbound && m.created_at <= watermark);
         for m in ours {
             // A message already at or past this state is left as it is (`Message::apply`).
-            self.messages().update_message(org, &m.id, &change, at).await?;
+            self.ports.messages.update_message(org, &m.id, &change, at).await?;
         }
         Ok(Outcome::Updated)
     }

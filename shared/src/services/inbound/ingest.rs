@@ -16,9 +16,9 @@ use crate::error::AppError;
 use crate::meta::webhook::{Envelope, Item};
 use crate::ports::{QueueMessage, QueuedItem, QueuedItems};
 
-use super::Core;
-use super::backoff::retry_delay;
-use super::inbound::Outcome;
+use super::Inbound;
+use super::events::Outcome;
+use crate::services::backoff::retry_delay;
 
 /// A queue message holds at most this much item JSON (SQS takes 256 KiB per message).
 const SPILL_BYTES: usize = 200 * 1024;
@@ -43,10 +43,10 @@ struct LaneEnd {
     error: Option<AppError>,
 }
 
-impl Core {
+impl Inbound {
     /// Accepts a verified webhook within the configured budget (`WEBHOOK_ACK_BUDGET_MS`).
     pub async fn accept_webhook(&self, envelope: Envelope) -> Result<AcceptReport, AppError> {
-        self.accept_webhook_until(envelope, Instant::now() + self.config.limits.webhook_ack_budget).await
+        self.accept_webhook_until(envelope, Instant::now() + self.ports.config.limits.webhook_ack_budget).await
     }
 
     /// Accepts every item of a verified webhook, working on them until `deadline` and
@@ -58,7 +58,7 @@ impl Core {
                 tracing::warn!(reason = %rejected.reason, "webhook item kept raw");
                 self.keep_raw_rejected(rejected)
             })
-            .buffer_unordered(self.config.limits.webhook_concurrency)
+            .buffer_unordered(self.ports.config.limits.webhook_concurrency)
             .collect::<Vec<_>>()
             .await;
         let mut report = self.ingest(envelope.items, deadline, 0).await?;
@@ -75,7 +75,7 @@ impl Core {
     async fn ingest(&self, items: Vec<Item>, deadline: Instant, attempt: u32) -> Result<AcceptReport, AppError> {
         let ends = futures_util::stream::iter(lanes(items))
             .map(|lane| self.run_lane(lane, deadline))
-            .buffer_unordered(self.config.limits.webhook_concurrency)
+            .buffer_unordered(self.ports.config.limits.webhook_concurrency)
             .collect::<Vec<_>>()
             .await;
         let (mut report, mut unreached, mut failed) = (AcceptReport::default(), Vec::new(), Vec::new());
@@ -97,8 +97,12 @@ impl Core {
             }
         } else if !failed.is_empty() {
             report.deferred += failed.len();
-            let delay =
-                retry_delay(self.config.limits.job_retry_base_delay_ms, attempt + 1, self.jitter.sample(), None);
+            let delay = retry_delay(
+                self.ports.config.limits.job_retry_base_delay_ms,
+                attempt + 1,
+                self.ports.jitter.sample(),
+                None,
+            );
             self.spill(failed, attempt + 1, delay).await?;
         }
         Ok(report)
@@ -152,7 +156,7 @@ impl Core {
         }
         let sent = futures_util::future::join_all(messages.iter().map(|m| {
             let message = QueueMessage::ProcessWebhook(m.clone());
-            async move { self.queue.enqueue(&message, delay).await }
+            async move { self.ports.queue.enqueue(&message, delay).await }
         }))
         .await;
         for result in sent {
@@ -162,7 +166,7 @@ impl Core {
     }
 
     /// The `PROCESS_WEBHOOK` job: the queued items, worked on until `deadline`.
-    pub(crate) async fn process_queued_items(
+    pub(in crate::services) async fn process_queued_items(
         &self,
         queued: &QueuedItems,
         deadline: Instant,

@@ -12,7 +12,8 @@ use crate::domain::{
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
 
-use super::Core;
+use super::Outbound;
+use crate::services::threads::conversation;
 
 /// Instagram refuses text over 1000 UTF-8 bytes.
 pub const MAX_TEXT_BYTES: usize = 1000;
@@ -56,7 +57,7 @@ impl Outgoing {
     }
 }
 
-impl Core {
+impl Outbound {
     /// Queues `text` as a reply in the organization's conversation. With an idempotency key,
     /// the same key (and request) returns the first answer and sends once.
     pub async fn send_text(
@@ -104,15 +105,15 @@ impl Core {
     ) -> Result<SendAccepted, AppError> {
         let now = self.now();
         let message = queued_message(&queued, &content, &accepted, now);
-        match self.messages().insert_message(&message).await {
+        match self.ports.messages.insert_message(&message).await {
             Ok(()) | Err(crate::ports::StoreError::Conflict("message")) => {}
             Err(e) => return Err(e.into()),
         }
         let payload = SendPayload::new(&queued, &message.id, content);
         let provider = queued.conversation.provider;
         let job = IntegrationJob::send_message(accepted.job_id.clone(), org, provider, payload, now);
-        self.jobs().replace_job(&job, JobExpectation::Absent).await?;
-        self.queue.enqueue(&QueueMessage::send(org, &job.id), Duration::zero()).await.map_err(|e| {
+        self.ports.jobs.replace_job(&job, JobExpectation::Absent).await?;
+        self.ports.queue.enqueue(&QueueMessage::send(org, &job.id), Duration::zero()).await.map_err(|e| {
             tracing::error!(error = %e, job = %job.id, "reply stored but not queued");
             AppError::new(
                 ErrorCode::ServiceUnavailable,
@@ -130,23 +131,22 @@ impl Core {
         conversation_id: &str,
         author: Author,
     ) -> Result<(crate::domain::Conversation, Option<crate::domain::ConnectedAccount>), AppError> {
-        let conversation = self.conversation(org, conversation_id).await?;
-        let account = self.account_of(org, &conversation.connected_account_id).await?;
-        Self::ensure_can_send(account.as_ref())?;
+        let conversation = conversation(&*self.ports.conversations, org, conversation_id).await?;
+        let account = self.sending_account(&conversation).await?;
         let now = self.now();
-        let window_end = self.config.reply_policy().window_ends_for(conversation.last_inbound_at, author);
+        let window_end = self.ports.config.reply_policy().window_ends_for(conversation.last_inbound_at, author);
         if window_end.is_none_or(|end| now >= end) {
             return Err(AppError::new(
                 ErrorCode::MessagingWindowClosed,
                 "the customer has not written within the messaging window; Instagram refuses replies",
             ));
         }
-        Ok((conversation, account))
+        Ok((conversation, Some(account)))
     }
 
     /// The organization's job (another organization's id is not found).
     pub async fn job(&self, org: &str, job_id: &str) -> Result<IntegrationJob, AppError> {
-        self.jobs().get_job(org, job_id).await?.ok_or_else(|| AppError::not_found("job"))
+        self.ports.jobs.get_job(org, job_id).await?.ok_or_else(|| AppError::not_found("job"))
     }
 
     /// Queues a FAILED send again (same message, a new series of attempts) once what failed
@@ -166,11 +166,12 @@ impl Core {
         let now = self.now();
         let reopened = job.reopen(now);
         // Conditional: of two concurrent retries, one reopens the job.
-        if !self.jobs().replace_job(&reopened, JobExpectation::Status(JobStatus::Failed)).await? {
+        if !self.ports.jobs.replace_job(&reopened, JobExpectation::Status(JobStatus::Failed)).await? {
             return Err(AppError::new(ErrorCode::Conflict, "the job is no longer failed"));
         }
-        self.messages().update_message(org, &payload.message_id, &MessageChange::Requeued, now).await?;
-        self.queue
+        self.ports.messages.update_message(org, &payload.message_id, &MessageChange::Requeued, now).await?;
+        self.ports
+            .queue
             .enqueue(&QueueMessage::send(org, &reopened.id), Duration::zero())
             .await
             .map_err(AppError::unavailable)?;
@@ -229,7 +230,7 @@ impl Core {
             response: serde_json::to_value(accepted).expect("answer serialises"),
             created_at: self.now(),
         };
-        let Some(first) = self.idempotency().reserve_idempotency_key(&record).await? else {
+        let Some(first) = self.ports.idempotency.reserve_idempotency_key(&record).await? else {
             return Ok(Reserved::New);
         };
         if first.request_digest != digest {
@@ -237,7 +238,7 @@ impl Core {
         }
         let answer: SendAccepted = serde_json::from_value(first.response)
             .map_err(|e| AppError::internal(format!("stored idempotent answer unreadable: {e}")))?;
-        Ok(match self.jobs().get_job(org, &answer.job_id).await? {
+        Ok(match self.ports.jobs.get_job(org, &answer.job_id).await? {
             Some(_) => Reserved::Done(answer),
             None => Reserved::Unfinished(answer),
         })
@@ -250,7 +251,7 @@ pub(super) enum Reserved {
     Unfinished(SendAccepted),
 }
 
-/// See `Core::send_ids`.
+/// See `Outbound::send_ids`.
 pub(super) enum Ids {
     Go(SendAccepted),
     Done(SendAccepted),
@@ -324,7 +325,7 @@ fn validate_attachment(a: &OutgoingAttachment) -> Result<(), AppError> {
     if !OutgoingAttachment::KINDS.contains(&a.kind.as_str()) {
         return Err(AppError::validation(format!("type must be one of {}", OutgoingAttachment::KINDS.join(", "))));
     }
-    let url = reqwest::Url::parse(&a.url).map_err(|_| AppError::validation("url is not a URL"))?;
+    let url = url::Url::parse(&a.url).map_err(|_| AppError::validation("url is not a URL"))?;
     if url.scheme() != "https" || a.url.len() > 2048 {
         return Err(AppError::validation("url must be an https URL of at most 2048 characters"));
     }

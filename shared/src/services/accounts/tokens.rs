@@ -11,7 +11,7 @@ use crate::domain::{AccountStatus, OAuthToken, TokenKind};
 use crate::error::AppError;
 use crate::ports::{GraphError, TokenContext, TokenGrant};
 
-use super::Core;
+use super::Accounts;
 
 /// How long one run's claim on a token holds.
 const REFRESH_LEASE: Duration = Duration::minutes(5);
@@ -41,14 +41,15 @@ enum RefreshFailure {
     Transient(&'static str, String),
 }
 
-impl Core {
+impl Accounts {
     pub async fn refresh_due_tokens(&self) -> Result<RefreshReport, AppError> {
         let now = self.now();
-        let due = self.accounts().list_tokens_due(now + self.config.limits.token_refresh_horizon, BATCH).await?;
+        let due =
+            self.ports.accounts.list_tokens_due(now + self.ports.config.limits.token_refresh_horizon, BATCH).await?;
         let mut report = RefreshReport { due: due.len(), ..Default::default() };
         for token in due {
             let (org, account) = (token.organization_id.clone(), token.connected_account_id.clone());
-            match self.accounts().claim_token_refresh(&org, &account, token.kind, now, now + REFRESH_LEASE).await {
+            match self.ports.accounts.claim_token_refresh(&org, &account, token.kind, now, now + REFRESH_LEASE).await {
                 Ok(true) => {}
                 Ok(false) => {
                     report.skipped += 1;
@@ -96,11 +97,11 @@ impl Core {
         let mut failed = token.clone();
         failed.refresh_failed_at = Some(now);
         failed.refresh_lease_until = None;
-        self.accounts().put_token(&failed).await?;
+        self.ports.accounts.put_token(&failed).await?;
         let sends_with_it = matches!(token.kind, TokenKind::Page | TokenKind::InstagramUser);
         if sends_with_it {
             tracing::warn!(organization = %org, account = %account, "token invalid; account needs re-auth");
-            self.accounts().set_account_status(org, account, AccountStatus::ReauthRequired, now).await?;
+            self.ports.accounts.set_account_status(org, account, AccountStatus::ReauthRequired, now).await?;
         } else {
             tracing::warn!(organization = %org, account = %account, "user token invalid; sends go on with the Page token");
         }
@@ -116,10 +117,10 @@ impl Core {
         let context =
             TokenContext { organization_id: &token.organization_id, connected_account_id: &token.connected_account_id };
         let cipher_failed = |e: crate::ports::CipherError| RefreshFailure::Transient("cipher_failed", e.to_string());
-        let plaintext = self.cipher.decrypt(&token.encrypted, &context).await.map_err(cipher_failed)?;
+        let plaintext = self.ports.cipher.decrypt(&token.encrypted, &context).await.map_err(cipher_failed)?;
         let grant: Result<TokenGrant, GraphError> = match token.kind {
-            TokenKind::User => self.graph.exchange_long_lived(&plaintext).await,
-            TokenKind::InstagramUser => self.graph.refresh_instagram_token(&plaintext).await,
+            TokenKind::User => self.ports.graph.exchange_long_lived(&plaintext).await,
+            TokenKind::InstagramUser => self.ports.graph.refresh_instagram_token(&plaintext).await,
             // Page tokens from a long-lived user token do not expire; one that does cannot be
             // refreshed here: it waits for its expiry (then `token_expired`) or a reconnect.
             TokenKind::Page => return Err(RefreshFailure::Transient("not_refreshable", "page token".into())),
@@ -128,7 +129,7 @@ impl Core {
             Some(190) => RefreshFailure::Invalid("token_invalid"),
             _ => RefreshFailure::Transient("graph_unavailable", format!("HTTP {} code {:?}", e.http_status, e.code)),
         })?;
-        let encrypted = self.cipher.encrypt(&grant.access_token, &context).await.map_err(cipher_failed)?;
+        let encrypted = self.ports.cipher.encrypt(&grant.access_token, &context).await.map_err(cipher_failed)?;
         let expires_at = grant.expires_in.map(|s| now + Duration::seconds(s));
         let refreshed = OAuthToken {
             created_at: token.created_at,
@@ -141,7 +142,8 @@ impl Core {
                 now,
             )
         };
-        self.accounts()
+        self.ports
+            .accounts
             .put_token(&refreshed)
             .await
             .map_err(|e| RefreshFailure::Transient("store_failed", e.to_string()))

@@ -13,13 +13,13 @@ use crate::error::AppError;
 use crate::meta::comments::CommentVerb;
 use crate::meta::webhook::{EventKind, Item, MessagingEvent};
 
-use super::Core;
-use super::inbound::Outcome;
+use super::Inbound;
+use super::events::Outcome;
 
 /// How far back an unsent newest message looks for a visible one to preview instead.
 const PREVIEW_LOOKBACK: usize = 20;
 
-impl Core {
+impl Inbound {
     /// Applies a change to the message `mid` names, or keeps it until that message arrives.
     pub(super) async fn apply_change(
         &self,
@@ -30,14 +30,14 @@ impl Core {
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
         let org = &account.organization_id;
-        if let Some(id) = self.messages().message_id_by_external_id(org, mid).await? {
+        if let Some(id) = self.ports.messages.message_id_by_external_id(org, mid).await? {
             self.change_message(org, &id, change, at).await?;
             return Ok(Outcome::Updated);
         }
         let waiting = self.raw_event(&item.route_key(), "waiting for its message", &item.raw);
-        self.messages().put_pending_change(org, mid, &waiting).await?;
+        self.ports.messages.put_pending_change(org, mid, &waiting).await?;
         // The message may have been stored meanwhile, after it looked for waiting changes.
-        if self.messages().message_id_by_external_id(org, mid).await?.is_some() {
+        if self.ports.messages.message_id_by_external_id(org, mid).await?.is_some() {
             self.apply_pending_changes(org, mid).await?;
             return Ok(Outcome::Updated);
         }
@@ -46,11 +46,11 @@ impl Core {
 
     /// Applies the changes that waited for message `mid`, oldest first, then forgets them.
     pub(super) async fn apply_pending_changes(&self, org: &str, mid: &str) -> Result<usize, AppError> {
-        let mut waiting = self.messages().pending_changes(org, mid).await?;
+        let mut waiting = self.ports.messages.pending_changes(org, mid).await?;
         if waiting.is_empty() {
             return Ok(0);
         }
-        let Some(id) = self.messages().message_id_by_external_id(org, mid).await? else { return Ok(0) };
+        let Some(id) = self.ports.messages.message_id_by_external_id(org, mid).await? else { return Ok(0) };
         // Kept as Meta sent them: a messaging item, or a comment change.
         let parsed = |e: &crate::ports::RawEvent| Item::from_raw(&e.external_account_id, None, e.payload.clone()).ok();
         waiting.sort_by_key(|e| parsed(e).and_then(|p| p.event.timestamp).unwrap_or(e.received_at));
@@ -60,7 +60,7 @@ impl Core {
             {
                 self.change_message(org, &id, &change, parsed.timestamp.unwrap_or(event.received_at)).await?;
             }
-            self.messages().delete_pending_change(org, mid, &event.id).await?;
+            self.ports.messages.delete_pending_change(org, mid, &event.id).await?;
         }
         Ok(waiting.len())
     }
@@ -72,13 +72,13 @@ impl Core {
         change: &MessageChange,
         at: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        let Some(message) = self.messages().update_message(org, id, change, at).await? else { return Ok(()) };
+        let Some(message) = self.ports.messages.update_message(org, id, change, at).await? else { return Ok(()) };
         match change {
             MessageChange::Deleted => self.drop_unsent_preview(org, &message).await?,
             // The list shows what the newest message says now (the store keeps the preview
             // only while no newer message has arrived).
             MessageChange::Edited { .. } if message.status != MessageStatus::Deleted => {
-                let conversations = self.conversations();
+                let conversations = &self.ports.conversations;
                 let preview = ConversationChange::Preview { newest_at: message.created_at, text: message.preview() };
                 conversations.change_conversation(org, &message.conversation_id, &preview).await?;
             }
@@ -90,17 +90,19 @@ impl Core {
     /// An unsent message leaves the conversation list too: if it was the newest, the newest
     /// message still visible takes over the preview, or a neutral label.
     async fn drop_unsent_preview(&self, org: &str, unsent: &Message) -> Result<(), AppError> {
-        let Some(c) = self.conversations().get_conversation(org, &unsent.conversation_id).await? else { return Ok(()) };
+        let Some(c) = self.ports.conversations.get_conversation(org, &unsent.conversation_id).await? else {
+            return Ok(());
+        };
         if c.last_message_at > unsent.created_at {
             return Ok(());
         }
-        let recent = self.messages().list_messages(org, &c.id, &PageRequest::first(PREVIEW_LOOKBACK)).await?;
+        let recent = self.ports.messages.list_messages(org, &c.id, &PageRequest::first(PREVIEW_LOOKBACK)).await?;
         let preview = match recent.data.iter().find(|m| m.status != MessageStatus::Deleted) {
             Some(visible) => visible.preview(),
             None => UNSENT_PREVIEW.to_owned(),
         };
         let change = ConversationChange::Preview { newest_at: unsent.created_at, text: preview };
-        self.conversations().change_conversation(org, &c.id, &change).await?;
+        self.ports.conversations.change_conversation(org, &c.id, &change).await?;
         Ok(())
     }
 }

@@ -9,8 +9,9 @@ use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::{FailureClass, classify};
 use crate::ports::{OutgoingContent, OutgoingMessage, Recipient, SentMessage};
 
-use super::Core;
+use super::Outbound;
 use crate::domain::{SendPayload, SendRoute};
+use crate::services::threads::conversation;
 
 /// The longest wait for the account's next send slot spent inside the worker; a longer one
 /// (Meta asked to wait) goes back to the queue instead.
@@ -60,14 +61,12 @@ impl From<AppError> for SendFailure {
     }
 }
 
-impl Core {
+impl Outbound {
     /// Sends the reply through the Graph API with the account's token.
     pub(super) async fn deliver(&self, org: &str, p: &SendPayload) -> Result<SentMessage, SendFailure> {
-        let conversation = self.conversation(org, &p.conversation_id).await?;
-        let account = self.account_of(org, &conversation.connected_account_id).await?;
-        Self::ensure_can_send(account.as_ref())?;
-        let account = account.expect("ensure_can_send checked it exists");
-        let Some(token) = self.access_token(&account).await? else {
+        let conversation = conversation(&*self.ports.conversations, org, &p.conversation_id).await?;
+        let account = self.sending_account(&conversation).await?;
+        let Some(token) = self.ports.directory.token(&account).await.map_err(AppError::from)? else {
             return Err(SendFailure::permanent(
                 ErrorCode::AccountReauthRequired,
                 "no usable access token for the account",
@@ -78,7 +77,7 @@ impl Core {
         // out under HUMAN_AGENT if a person wrote it, or not at all.
         let basis = match &p.route {
             SendRoute::Direct => {
-                let policy = self.config.reply_policy();
+                let policy = self.ports.config.reply_policy();
                 policy.basis_at(conversation.last_inbound_at, self.now(), p.author).ok_or_else(|| {
                     SendFailure::permanent(
                         ErrorCode::MessagingWindowClosed,
@@ -91,8 +90,10 @@ impl Core {
         };
         self.take_send_slot(&account, p).await?;
         let sent = match &p.route {
-            SendRoute::PublicReply { comment_id } => self.graph.reply_to_comment(&target, comment_id, &p.text).await,
-            _ => self.graph.send(&target, &outgoing(p, basis)).await,
+            SendRoute::PublicReply { comment_id } => {
+                self.ports.graph.reply_to_comment(&target, comment_id, &p.text).await
+            }
+            _ => self.ports.graph.send(&target, &outgoing(p, basis)).await,
         };
         let usage = match &sent {
             Ok(s) => s.usage,
@@ -118,8 +119,8 @@ impl Core {
             return Err(SendFailure::paced(until, now));
         }
         let per_second = match &p.attachment {
-            Some(a) if a.kind == "audio" || a.kind == "video" => self.config.limits.send_rate_per_account.min(10),
-            _ => self.config.limits.send_rate_per_account,
+            Some(a) if a.kind == "audio" || a.kind == "video" => self.ports.config.limits.send_rate_per_account.min(10),
+            _ => self.ports.config.limits.send_rate_per_account,
         };
         let wait = self.pacer.reserve(&account.id, per_second, std::time::Instant::now());
         if wait > MAX_INLINE_WAIT {

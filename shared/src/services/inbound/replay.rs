@@ -4,45 +4,29 @@
 
 use chrono::Duration;
 
-use crate::domain::{ConnectedAccount, Cursor, PageRequest};
+use crate::domain::{Cursor, PageRequest};
 use crate::error::AppError;
 use crate::meta::webhook::Item;
 use crate::ports::{QueueMessage, ReplayPage};
 
-use super::Core;
-use super::inbound::{NO_ACCOUNT, Outcome};
+use super::Inbound;
+use super::events::{NO_ACCOUNT, Outcome};
 
 /// Kept events replayed by one job; the next page is another job.
 const REPLAY_PAGE: usize = 100;
 
-impl Core {
-    /// Queues the replay of what waited for the account (its Instagram id and its page id);
-    /// how many replay jobs were queued.
-    pub(super) async fn queue_replay(&self, account: &ConnectedAccount) -> Result<usize, AppError> {
-        let mut queued = 0;
-        for route_key in account.route_keys() {
-            let payload = ReplayPage { external_account_id: route_key, cursor: None };
-            self.enqueue_replay(&payload).await?;
-            queued += 1;
-        }
-        Ok(queued)
-    }
-
-    async fn enqueue_replay(&self, payload: &ReplayPage) -> Result<(), AppError> {
-        let message = QueueMessage::ReplayEvents(payload.clone());
-        self.queue.enqueue(&message, Duration::zero()).await.map_err(AppError::unavailable)
-    }
-
+impl Inbound {
     /// The `REPLAY_EVENTS` job: one page of kept events into the inbox; the next page queued.
     /// How many were replayed.
-    pub(super) async fn replay_kept_events(&self, p: &ReplayPage) -> Result<usize, AppError> {
+    pub(in crate::services) async fn replay_kept_events(&self, p: &ReplayPage) -> Result<usize, AppError> {
         let external_id = p.external_account_id.as_str();
         // Still nobody's (disconnected again): the events keep waiting, untouched.
-        if self.route_webhook(external_id).await?.is_none() {
+        if self.ports.directory.route(external_id).await?.is_none() {
             return Ok(0);
         }
         let after = p.cursor.as_deref().and_then(Cursor::decode);
-        let page = self.raw_events().raw_events_page(external_id, &PageRequest { limit: REPLAY_PAGE, after }).await?;
+        let page =
+            self.ports.raw_events.raw_events_page(external_id, &PageRequest { limit: REPLAY_PAGE, after }).await?;
         let mut replayed = 0;
         for event in page.data.iter().filter(|e| e.reason == NO_ACCOUNT) {
             let Ok(item) = Item::from_raw(external_id, None, event.payload.clone()) else { continue };
@@ -51,15 +35,12 @@ impl Core {
             if self.accept_item(&item).await? == Outcome::NoAccount {
                 return Ok(replayed); // disconnected meanwhile: it waits on
             }
-            self.raw_events().delete_raw_event(external_id, &event.id).await?;
+            self.ports.raw_events.delete_raw_event(external_id, &event.id).await?;
             replayed += 1;
         }
         if let Some(cursor) = page.next_cursor {
-            self.enqueue_replay(&ReplayPage {
-                external_account_id: p.external_account_id.clone(),
-                cursor: Some(cursor),
-            })
-            .await?;
+            let next = QueueMessage::replay(external_id, Some(cursor));
+            self.ports.queue.enqueue(&next, Duration::zero()).await.map_err(AppError::unavailable)?;
         }
         Ok(replayed)
     }

@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::meta::subscriptions::{INSTAGRAM_FIELDS, PAGE_FIELDS};
 use crate::ports::{GraphError, GraphHost};
 
-use super::Core;
+use super::Accounts;
 use super::oauth::SCOPES;
 use crate::ports::AccountToken;
 
@@ -83,11 +83,15 @@ impl HealthReport {
     }
 }
 
-impl Core {
+impl Accounts {
     /// The app's checks, then `account`'s: what one account needs to work.
     pub async fn account_health(&self, org: &str, account_id: &str) -> Result<HealthReport, AppError> {
-        let account =
-            self.account_of(org, account_id).await?.ok_or_else(|| AppError::not_found("connected account"))?;
+        let account = self
+            .ports
+            .directory
+            .account(org, account_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("connected account"))?;
         let mut checks = self.app_checks(&[account.provider]).await;
         checks.extend(self.account_checks(&account).await?);
         Ok(HealthReport::of(Some(account.id), checks))
@@ -106,7 +110,7 @@ impl Core {
 
     /// The app's credentials, its own token, and its webhook objects for `channels`.
     async fn app_checks(&self, channels: &[Provider]) -> Vec<HealthCheck> {
-        let (Some(app_id), Some(_)) = (&self.config.meta_app_id, self.config.app_secrets.first()) else {
+        let (Some(app_id), Some(_)) = (&self.ports.config.meta_app_id, self.ports.config.app_secrets.first()) else {
             return vec![HealthCheck::fail(
                 "app.credentials",
                 "META_APP_ID or META_APP_SECRET is not set",
@@ -114,8 +118,8 @@ impl Core {
             )];
         };
         let mut checks = vec![HealthCheck::pass("app.credentials", format!("app {app_id}"))];
-        let app_token = format!("{app_id}|{}", self.config.app_secrets[0]);
-        match self.graph.debug_token(&app_token).await {
+        let app_token = format!("{app_id}|{}", self.ports.config.app_secrets[0]);
+        match self.ports.graph.debug_token(&app_token).await {
             Ok(t) if t.valid => checks.push(HealthCheck::pass("app.token", "Meta accepts the app's id and secret")),
             Ok(_) => checks.push(HealthCheck::fail(
                 "app.token",
@@ -127,7 +131,7 @@ impl Core {
                 return checks;
             }
         }
-        match self.graph.app_webhooks().await {
+        match self.ports.graph.app_webhooks().await {
             Ok(webhooks) => {
                 for channel in channels {
                     checks.push(self.webhook_check(*channel, &webhooks));
@@ -195,17 +199,17 @@ impl Core {
     /// Where Meta should call: `WEBHOOK_URL`, else the OAuth callback's origin with the
     /// webhook route.
     fn webhook_url(&self) -> Option<String> {
-        if let Some(url) = &self.config.webhook_url {
+        if let Some(url) = &self.ports.config.webhook_url {
             return Some(url.clone());
         }
-        let redirect = self.config.oauth_redirect_url.as_deref()?;
-        let parsed = reqwest::Url::parse(redirect).ok()?;
+        let redirect = self.ports.config.oauth_redirect_url.as_deref()?;
+        let parsed = url::Url::parse(redirect).ok()?;
         Some(format!("{}/api/webhooks/instagram", parsed.origin().ascii_serialization()))
     }
 
     /// One account: its token, its subscription, its messaging.
     async fn account_checks(&self, account: &ConnectedAccount) -> Result<Vec<HealthCheck>, AppError> {
-        let Some(token) = self.access_token(account).await? else {
+        let Some(token) = self.ports.directory.token(account).await? else {
             return Ok(vec![HealthCheck::fail(
                 "account.token",
                 "no usable token is stored for the account",
@@ -225,7 +229,7 @@ impl Core {
     /// expire.
     async fn token_check(&self, token: &AccountToken) -> HealthCheck {
         let id = "account.token";
-        let debug = match self.graph.debug_token(&token.token).await {
+        let debug = match self.ports.graph.debug_token(&token.token).await {
             Ok(d) => d,
             Err(e) => return HealthCheck::unreachable(id, &e, "check the app's credentials first"),
         };
@@ -264,11 +268,11 @@ impl Core {
     /// the expiry stored with it is ahead.
     async fn instagram_token_check(&self, account: &ConnectedAccount, token: &AccountToken) -> HealthCheck {
         let id = "account.token";
-        if let Err(e) = self.graph.instagram_me(&token.token).await {
+        if let Err(e) = self.ports.graph.instagram_me(&token.token).await {
             return HealthCheck::unreachable(id, &e, "reconnect the account (Connect with Instagram)");
         }
         let org = &account.organization_id;
-        let stored = self.accounts().get_token(org, &account.id, crate::domain::TokenKind::InstagramUser).await;
+        let stored = self.ports.accounts.get_token(org, &account.id, crate::domain::TokenKind::InstagramUser).await;
         // The expiry is ours (what the grant said); unreadable, the check says what it can.
         self.expiry_check(stored.ok().flatten().and_then(|t| t.expires_at), "Meta accepts the token")
     }
@@ -282,14 +286,14 @@ impl Core {
             (GraphHost::Facebook, Some(page)) => (page, &PAGE_FIELDS, "POST /{page-id}/subscribed_apps"),
             (GraphHost::Facebook, None) => return HealthCheck::skipped(id, "the account names no Page"),
         };
-        let apps = match self.graph.subscribed_apps(token.host, owner, &token.token).await {
+        let apps = match self.ports.graph.subscribed_apps(token.host, owner, &token.token).await {
             Ok(apps) => apps,
             Err(e) => return HealthCheck::unreachable(id, &e, "reconnect the account"),
         };
         // Instagram Login accounts subscribe the Instagram app (its own id).
         let app_id = match token.host {
-            GraphHost::Facebook => self.config.meta_app_id.as_deref(),
-            GraphHost::Instagram => self.config.instagram_app_id.as_deref(),
+            GraphHost::Facebook => self.ports.config.meta_app_id.as_deref(),
+            GraphHost::Instagram => self.ports.config.instagram_app_id.as_deref(),
         };
         let Some(ours) = apps.iter().find(|a| Some(a.id.as_str()) == app_id) else {
             return HealthCheck::fail(
@@ -325,7 +329,7 @@ impl Core {
             Provider::Instagram => "instagram",
             Provider::Messenger => "messenger",
         };
-        match self.graph.read_conversations(token.host, owner, platform, &token.token).await {
+        match self.ports.graph.read_conversations(token.host, owner, platform, &token.token).await {
             Ok(()) => HealthCheck::pass(id, format!("{platform} conversations can be read")),
             Err(e) if e.subcode == Some(MESSAGING_DISABLED_SUBCODE) => HealthCheck::fail(
                 id,

@@ -8,7 +8,7 @@ use crate::domain::{AccountStatus, Caller, ConnectedAccount, OAuthToken, Provide
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{GraphError, ManagedPage, TokenContext};
 
-use super::Core;
+use super::Accounts;
 use super::oauth_state::{Flow, StateClaims};
 
 pub const SCOPES: &str = "instagram_basic,instagram_manage_messages,instagram_manage_comments,pages_show_list,pages_manage_metadata,pages_read_engagement,pages_messaging";
@@ -38,7 +38,7 @@ fn dialog_url(dialog: &str, app_id: &str, redirect: &str, state: &str, scope: &s
         ("response_type", "code"),
     ];
     let url =
-        reqwest::Url::parse_with_params(dialog, params).map_err(|e| AppError::internal(format!("dialog URL: {e}")))?;
+        url::Url::parse_with_params(dialog, params).map_err(|e| AppError::internal(format!("dialog URL: {e}")))?;
     Ok(url.into())
 }
 
@@ -101,9 +101,9 @@ fn exchange_failed(step: &str) -> impl Fn(GraphError) -> AppError + '_ {
     }
 }
 
-impl Core {
+impl Accounts {
     fn oauth_client(&self) -> Result<(&str, &str), AppError> {
-        match (self.config.meta_app_id.as_deref(), self.config.oauth_redirect_url.as_deref()) {
+        match (self.ports.config.meta_app_id.as_deref(), self.ports.config.oauth_redirect_url.as_deref()) {
             (Some(id), Some(redirect)) => Ok((id, redirect)),
             _ => Err(AppError::new(ErrorCode::NotConfigured, "META_APP_ID and META_OAUTH_REDIRECT_URL must be set")),
         }
@@ -113,12 +113,13 @@ impl Core {
     pub fn oauth_start(&self, caller: &Caller) -> Result<String, AppError> {
         let (app_id, redirect) = self.oauth_client()?;
         let state = self.new_state(caller, Flow::Facebook)?;
-        let dialog = format!("{DIALOG_BASE}/{}/dialog/oauth", self.config.graph_api_version);
+        let dialog = format!("{DIALOG_BASE}/{}/dialog/oauth", self.ports.config.graph_api_version);
         dialog_url(&dialog, app_id, redirect, &state, SCOPES)
     }
 
     fn instagram_client(&self) -> Result<(&str, &str), AppError> {
-        match (self.config.instagram_app_id.as_deref(), self.config.instagram_oauth_redirect_url.as_deref()) {
+        match (self.ports.config.instagram_app_id.as_deref(), self.ports.config.instagram_oauth_redirect_url.as_deref())
+        {
             (Some(id), Some(redirect)) => Ok((id, redirect)),
             _ => Err(AppError::new(
                 ErrorCode::NotConfigured,
@@ -132,7 +133,7 @@ impl Core {
     /// under their own bearer token, so an approval by anyone else connects nothing.
     pub async fn oauth_callback(&self, flow: Flow, params: CallbackParams) -> Result<CallbackOutcome, AppError> {
         let (state, code) = callback_parts(&params)?;
-        if self.config.oauth_connects_on_callback() {
+        if self.ports.config.oauth_connects_on_callback() {
             let claims = self.redeem_state(state, Some(flow), None).await?;
             return self.exchange_and_connect(&claims, code).await.map(CallbackOutcome::Connected);
         }
@@ -162,10 +163,16 @@ impl Core {
     /// never leaves a half-connected account; tokens are written before the account turns ACTIVE.
     async fn connect_facebook(&self, org: &str, code: &str) -> Result<ConnectResult, AppError> {
         let (_, redirect) = self.oauth_client()?;
-        let short = self.graph.exchange_code(code, redirect).await.map_err(exchange_failed("authorization code"))?;
-        let long =
-            self.graph.exchange_long_lived(&short.access_token).await.map_err(exchange_failed("token exchange"))?;
-        let pages = self.graph.managed_pages(&long.access_token).await.map_err(exchange_failed("page listing"))?;
+        let short =
+            self.ports.graph.exchange_code(code, redirect).await.map_err(exchange_failed("authorization code"))?;
+        let long = self
+            .ports
+            .graph
+            .exchange_long_lived(&short.access_token)
+            .await
+            .map_err(exchange_failed("token exchange"))?;
+        let pages =
+            self.ports.graph.managed_pages(&long.access_token).await.map_err(exchange_failed("page listing"))?;
         let candidates: Vec<&ManagedPage> = pages.iter().filter(|p| p.instagram_business_account.is_some()).collect();
         if candidates.is_empty() {
             return Err(AppError::new(
@@ -184,7 +191,7 @@ impl Core {
                 name: page.name.clone(),
                 username: ig.username.clone(),
             };
-            let subscribe = self.graph.set_page_subscription(&page.id, &page.access_token, true);
+            let subscribe = self.ports.graph.set_page_subscription(&page.id, &page.access_token, true);
             let tokens = [
                 (TokenKind::Page, page.access_token.as_str(), None),
                 (TokenKind::User, &long.access_token, user_expiry),
@@ -222,7 +229,7 @@ impl Core {
             Ok(Err(RefusedAccount { external_account_id: link.external_id.to_owned(), code, message }))
         };
         let route_key = ConnectedAccount::route_key(link.provider, link.external_id);
-        let existing = self.accounts().find_account_by_external_id(&route_key).await?;
+        let existing = self.ports.accounts.find_account_by_external_id(&route_key).await?;
         if let Some(other) =
             existing.as_ref().filter(|a| a.organization_id != org && a.status != AccountStatus::Disconnected)
         {
@@ -255,12 +262,12 @@ impl Core {
         for (kind, token, expires_at) in tokens {
             self.store_token(&account, *kind, token, *expires_at).await?;
         }
-        match self.accounts().put_account(&account).await {
+        match self.ports.accounts.put_account(&account).await {
             Ok(()) => Ok(Ok(account)),
             // Another organization connected it at the same moment and won.
             Err(crate::ports::StoreError::Conflict(_)) => {
                 for (kind, _, _) in tokens {
-                    self.accounts().delete_token(org, &account.id, *kind).await?;
+                    self.ports.accounts.delete_token(org, &account.id, *kind).await?;
                 }
                 refuse(
                     "ACCOUNT_CONNECTED_ELSEWHERE",
@@ -314,11 +321,19 @@ impl Core {
     /// refreshed by the schedule) → the account's id; the account is subscribed to webhooks.
     async fn connect_instagram(&self, org: &str, code: &str) -> Result<ConnectResult, AppError> {
         let (_, redirect) = self.instagram_client()?;
-        let short =
-            self.graph.instagram_exchange_code(code, redirect).await.map_err(exchange_failed("authorization code"))?;
-        let long =
-            self.graph.instagram_long_lived(&short.access_token).await.map_err(exchange_failed("token exchange"))?;
-        let me = self.graph.instagram_me(&long.access_token).await.map_err(exchange_failed("account lookup"))?;
+        let short = self
+            .ports
+            .graph
+            .instagram_exchange_code(code, redirect)
+            .await
+            .map_err(exchange_failed("authorization code"))?;
+        let long = self
+            .ports
+            .graph
+            .instagram_long_lived(&short.access_token)
+            .await
+            .map_err(exchange_failed("token exchange"))?;
+        let me = self.ports.graph.instagram_me(&long.access_token).await.map_err(exchange_failed("account lookup"))?;
         let expiry = long.expires_in.map(|s| self.now() + Duration::seconds(s));
         let link = Link {
             provider: Provider::Instagram,
@@ -327,7 +342,7 @@ impl Core {
             name: me.username.clone(),
             username: me.username.clone(),
         };
-        let subscribe = self.graph.set_instagram_subscription(&long.access_token, true);
+        let subscribe = self.ports.graph.set_instagram_subscription(&long.access_token, true);
         let tokens = [(TokenKind::InstagramUser, long.access_token.as_str(), expiry)];
         let outcome = self.connect(org, link, subscribe, &tokens).await?;
         self.finish_connect(org, vec![outcome]).await
@@ -341,8 +356,8 @@ impl Core {
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(), AppError> {
         let context = TokenContext { organization_id: &account.organization_id, connected_account_id: &account.id };
-        let encrypted = self.cipher.encrypt(plaintext, &context).await.map_err(AppError::unavailable)?;
+        let encrypted = self.ports.cipher.encrypt(plaintext, &context).await.map_err(AppError::unavailable)?;
         let token = OAuthToken::issued(&account.organization_id, &account.id, kind, encrypted, expires_at, self.now());
-        Ok(self.accounts().put_token(&token).await?)
+        Ok(self.ports.accounts.put_token(&token).await?)
     }
 }

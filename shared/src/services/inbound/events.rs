@@ -13,17 +13,18 @@ use crate::meta::comments::CommentVerb;
 use crate::meta::webhook::{EventKind, InboundMessage, Item, Rejected};
 use crate::ports::{Appended, QueueMessage, RawEvent};
 
-use super::Core;
+use super::Inbound;
 use super::changes::change_of;
+use crate::services::threads::open_conversation;
 
 /// Why an event waits for replay: nobody has connected its account (yet).
-pub(crate) const NO_ACCOUNT: &str = "no connected account";
+pub(super) const NO_ACCOUNT: &str = "no connected account";
 
 /// A failed profile lookup is not retried for every message, only after this long.
 const PROFILE_RETRY_AFTER: Duration = Duration::hours(24);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(super) enum Outcome {
     Stored,
     /// Applied to a stored message (reaction, read, edit, deletion).
     Updated,
@@ -37,9 +38,9 @@ pub(crate) enum Outcome {
     Ignored,
 }
 
-impl Core {
-    pub(crate) async fn accept_item(&self, item: &Item) -> Result<Outcome, AppError> {
-        let Some(account) = self.route_webhook(&item.route_key()).await? else {
+impl Inbound {
+    pub(super) async fn accept_item(&self, item: &Item) -> Result<Outcome, AppError> {
+        let Some(account) = self.ports.directory.route(&item.route_key()).await? else {
             self.keep_raw(&item.route_key(), NO_ACCOUNT, &item.raw).await?;
             return Ok(Outcome::NoAccount);
         };
@@ -95,11 +96,14 @@ impl Core {
         let org = &account.organization_id;
         let seen = async {
             match &incoming.mid {
-                Some(mid) => self.messages().message_id_by_external_id(org, mid).await,
+                Some(mid) => self.ports.messages.message_id_by_external_id(org, mid).await,
                 None => Ok(None),
             }
         };
-        let (seen, conversation) = tokio::join!(seen, self.conversation_for(account, event.customer_id(), at));
+        let (seen, conversation) = tokio::join!(
+            seen,
+            open_conversation(&*self.ports.conversations, account, event.customer_id(), at, self.now())
+        );
         if seen?.is_some() {
             return Ok(Outcome::Duplicate);
         }
@@ -133,7 +137,7 @@ impl Core {
         message: &Message,
         activity: &Activity,
     ) -> Result<Outcome, AppError> {
-        match self.conversations().append_message(conversation, message, activity).await? {
+        match self.ports.conversations.append_message(conversation, message, activity).await? {
             Appended::Duplicate(_) => Ok(Outcome::Duplicate),
             Appended::New { conversation, .. } => {
                 self.after_new_message(&conversation, message).await?;
@@ -161,41 +165,30 @@ impl Core {
                 conversation_id: conversation.id.clone(),
             };
             // Best effort: the message is already safe; the next one queues it again.
-            if let Err(e) = self.queue.enqueue(&job, Duration::zero()).await {
+            if let Err(e) = self.ports.queue.enqueue(&job, Duration::zero()).await {
                 tracing::warn!(error = %e, "contact enrichment not queued");
             }
         }
         Ok(())
     }
 
-    /// The conversation of (account, customer), created on the first message.
-    pub(super) async fn conversation_for(
-        &self,
-        account: &ConnectedAccount,
-        customer_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Conversation, AppError> {
-        let org = &account.organization_id;
-        if let Some(c) = self.conversations().find_conversation(org, &account.id, customer_id).await? {
-            return Ok(c);
-        }
-        let id = Conversation::id_for(org, &account.id, customer_id);
-        let opened = Conversation::opened(id, org, &account.id, customer_id, at, self.now());
-        let fresh = Conversation { provider: account.provider, ..opened };
-        Ok(self.conversations().create_conversation(&fresh).await?)
-    }
-
     /// Fills in the customer's handle and name (Graph profile, fetched once per organization
     /// and cached) and links the conversation to a lead with that Instagram id or handle.
     /// The EnrichContact job: the customer's profile and lead, unless already known.
-    pub(crate) async fn enrich_conversation(&self, org: &str, conversation_id: &str) -> Result<bool, AppError> {
-        let Some(conversation) = self.conversations().get_conversation(org, conversation_id).await? else {
+    pub(in crate::services) async fn enrich_conversation(
+        &self,
+        org: &str,
+        conversation_id: &str,
+    ) -> Result<bool, AppError> {
+        let Some(conversation) = self.ports.conversations.get_conversation(org, conversation_id).await? else {
             return Ok(false);
         };
         if !needs_enrichment(&conversation) {
             return Ok(false);
         }
-        let Some(account) = self.account_of(org, &conversation.connected_account_id).await? else { return Ok(false) };
+        let Some(account) = self.ports.directory.account(org, &conversation.connected_account_id).await? else {
+            return Ok(false);
+        };
         if needs_contact(&conversation) {
             self.enrich_contact(&account, &conversation).await?;
         }
@@ -210,11 +203,14 @@ impl Core {
         // username), not the account's: the development account serves both.
         let profile = self.customer_profile(account, customer_id, conversation.provider).await?;
         let username = profile.as_ref().and_then(|p| p.username.clone());
-        let lead = match self.leads().find_lead_by_instagram_user_id(org, customer_id).await? {
+        let lead = match self.ports.leads.find_lead_by_instagram_user_id(org, customer_id).await? {
             Some(lead) => Some(lead),
             None => match &username {
                 Some(u) => {
-                    self.leads().find_lead_by_instagram_handle(org, &crate::domain::Lead::normalize_handle(u)).await?
+                    self.ports
+                        .leads
+                        .find_lead_by_instagram_handle(org, &crate::domain::Lead::normalize_handle(u))
+                        .await?
                 }
                 None => None,
             },
@@ -226,7 +222,7 @@ impl Core {
             || (lead_id.is_some() && lead_id != conversation.lead_id);
         if changed {
             let contact = ConversationChange::Contact { handle: username, display_name: name, lead_id };
-            self.conversations().change_conversation(org, &conversation.id, &contact).await?;
+            self.ports.conversations.change_conversation(org, &conversation.id, &contact).await?;
         }
         Ok(())
     }
@@ -239,15 +235,15 @@ impl Core {
     ) -> Result<Option<CustomerProfile>, AppError> {
         let org = &account.organization_id;
         let now = self.now();
-        if let Some(p) = self.leads().get_profile(org, customer_id).await?
+        if let Some(p) = self.ports.leads.get_profile(org, customer_id).await?
             && (p.fetched || now - p.fetched_at < PROFILE_RETRY_AFTER)
         {
             return Ok(Some(p));
         }
-        let Some(token) = self.access_token(account).await? else {
+        let Some(token) = self.ports.directory.token(account).await? else {
             return Ok(None);
         };
-        let fetched = self.graph.user_profile(token.host, &token.token, customer_id, provider).await;
+        let fetched = self.ports.graph.user_profile(token.host, &token.token, customer_id, provider).await;
         let profile = match fetched {
             Ok(p) => CustomerProfile {
                 organization_id: org.clone(),
@@ -269,7 +265,7 @@ impl Core {
                 }
             }
         };
-        self.leads().put_profile(&profile).await?;
+        self.ports.leads.put_profile(&profile).await?;
         Ok(Some(profile))
     }
 
@@ -280,8 +276,8 @@ impl Core {
 
     /// Stores an event we cannot (yet) put in an inbox. Its id is a digest of the account and
     /// the payload, so a redelivery overwrites rather than duplicates it.
-    pub(crate) async fn keep_raw(&self, external_account_id: &str, reason: &str, raw: &Value) -> Result<(), AppError> {
-        Ok(self.raw_events().put_raw_event(&self.raw_event(external_account_id, reason, raw)).await?)
+    pub(super) async fn keep_raw(&self, external_account_id: &str, reason: &str, raw: &Value) -> Result<(), AppError> {
+        Ok(self.ports.raw_events.put_raw_event(&self.raw_event(external_account_id, reason, raw)).await?)
     }
 
     /// An event kept as Meta sent it, under a digest of the account, the reason and the
@@ -302,7 +298,7 @@ impl Core {
             reason: reason.to_owned(),
             payload: raw.clone(),
             received_at: now,
-            expires_at: Some(now + self.config.limits.raw_event_ttl),
+            expires_at: Some(now + self.ports.config.limits.raw_event_ttl),
         }
     }
 }

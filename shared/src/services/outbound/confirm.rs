@@ -13,7 +13,7 @@ use crate::domain::{Direction, IntegrationJob, JobError, Message, PageRequest};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
 
-use super::Core;
+use super::Outbound;
 use super::delivery::SendFailure;
 use super::jobs::JobOutcome;
 use crate::domain::{SendAttempt, SendPayload};
@@ -25,7 +25,7 @@ const CLOCK_SKEW: Duration = Duration::seconds(60);
 /// Recent messages searched for the echo.
 const ECHO_LOOKBACK: usize = 30;
 
-impl Core {
+impl Outbound {
     /// Confirms a send by its echo, or waits for it, or gives up on it without resending.
     pub(super) async fn confirm_send(&self, mut job: IntegrationJob, p: &SendPayload) -> Result<JobOutcome, AppError> {
         let started = match job.attempt() {
@@ -37,7 +37,7 @@ impl Core {
             return self.succeed(job, p, &mid).await;
         }
         let now = self.now();
-        let give_up_at = started + self.config.limits.send_confirm_wait;
+        let give_up_at = started + self.ports.config.limits.send_confirm_wait;
         if now >= give_up_at {
             let failure = SendFailure::permanent(
                 ErrorCode::DeliveryUnconfirmed,
@@ -55,7 +55,7 @@ impl Core {
             return Ok(JobOutcome::Skipped);
         }
         let msg = QueueMessage::send(&job.organization_id, &job.id);
-        self.queue.enqueue(&msg, delay).await.map_err(AppError::unavailable)?;
+        self.ports.queue.enqueue(&msg, delay).await.map_err(AppError::unavailable)?;
         Ok(JobOutcome::AwaitingConfirmation { delay })
     }
 
@@ -66,7 +66,8 @@ impl Core {
         p: &SendPayload,
         started: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>, AppError> {
-        let recent = self.messages().list_messages(org, &p.conversation_id, &PageRequest::first(ECHO_LOOKBACK)).await?;
+        let recent =
+            self.ports.messages.list_messages(org, &p.conversation_id, &PageRequest::first(ECHO_LOOKBACK)).await?;
         Ok(recent.data.into_iter().find(|m| is_echo_of(m, p, started)).and_then(|m| m.external_message_id))
     }
 }

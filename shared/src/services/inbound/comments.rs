@@ -14,10 +14,10 @@ use crate::error::AppError;
 use crate::meta::comments::Comment;
 use crate::meta::webhook::Item;
 
-use super::Core;
-use super::inbound::Outcome;
+use super::Inbound;
+use super::events::Outcome;
 
-impl Core {
+impl Inbound {
     pub(super) async fn accept_comment(
         &self,
         account: &ConnectedAccount,
@@ -27,7 +27,7 @@ impl Core {
     ) -> Result<Outcome, AppError> {
         // (Edits and removals are changes: `inbound::change_of` routes them.)
         let org = &account.organization_id;
-        if self.messages().message_id_by_external_id(org, &c.id).await?.is_some() {
+        if self.ports.messages.message_id_by_external_id(org, &c.id).await?.is_some() {
             return Ok(Outcome::Duplicate);
         }
         let conversation = self.comment_thread_for(account, item, c, at).await?;
@@ -77,7 +77,7 @@ impl Core {
     ) -> Result<Conversation, AppError> {
         let org = &account.organization_id;
         let key = CommentThread::thread_key(c.thread_root());
-        if let Some(found) = self.conversations().find_conversation(org, &account.id, &key).await? {
+        if let Some(found) = self.ports.conversations.find_conversation(org, &account.id, &key).await? {
             return Ok(found);
         }
         let thread = CommentThread {
@@ -90,22 +90,22 @@ impl Core {
         let mut fresh = Conversation::comment_thread(org, &account.id, &item.event.sender, thread, at, self.now());
         // The thread is named after its first commenter, but a broadcast's has many.
         fresh.handle = c.username.clone().filter(|_| c.parent_id.is_none() && !c.live);
-        Ok(self.conversations().create_conversation(&fresh).await?)
+        Ok(self.ports.conversations.create_conversation(&fresh).await?)
     }
 }
 
-impl Core {
+impl Inbound {
     /// A comment thread's media link, fetched once (a failure is tried again with the thread's
     /// next comment; the thread does without it meanwhile).
     pub(super) async fn fetch_permalink(&self, account: &ConnectedAccount, c: &Conversation) -> Result<(), AppError> {
         let Some(thread) = c.comment.as_ref().filter(|t| t.permalink.is_none()) else { return Ok(()) };
         let Some(media_id) = thread.media_id.as_deref() else { return Ok(()) };
-        let Some(token) = self.access_token(account).await? else { return Ok(()) };
-        match self.graph.media_permalink(token.host, &token.token, media_id).await {
+        let Some(token) = self.ports.directory.token(account).await? else { return Ok(()) };
+        match self.ports.graph.media_permalink(token.host, &token.token, media_id).await {
             Ok(permalink) => {
                 let thread = CommentThread { permalink: Some(permalink), ..thread.clone() };
                 let change = ConversationChange::CommentThread(thread);
-                self.conversations().change_conversation(&c.organization_id, &c.id, &change).await?;
+                self.ports.conversations.change_conversation(&c.organization_id, &c.id, &change).await?;
             }
             Err(e) => tracing::info!(code = ?e.code, status = e.http_status, "media permalink lookup failed"),
         }

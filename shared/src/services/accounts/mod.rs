@@ -1,0 +1,60 @@
+//! The accounts flow: companies connect Instagram accounts and Facebook Pages with Meta
+//! OAuth; tokens are stored encrypted and refreshed on a schedule; accounts are listed,
+//! checked against Meta (the doctor) and disconnected. `StoreDirectory` is the account
+//! directory every flow reads (route, account of, access token).
+
+mod connected;
+mod directory;
+mod health;
+mod oauth;
+mod oauth_state;
+mod tokens;
+
+pub use directory::StoreDirectory;
+pub use health::{CheckStatus, HealthCheck, HealthReport};
+/// The permissions Facebook Login asks for (the doctor checks a token has them all).
+pub use oauth::SCOPES as OAUTH_SCOPES;
+pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};
+pub use oauth_state::Flow;
+pub use tokens::RefreshReport;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::ports::{AccountDirectory, AccountStore, Clock, GraphApi, IdempotencyStore, JobQueue, TokenCipher};
+
+/// Exactly the ports the accounts flow uses.
+pub struct AccountsPorts {
+    pub config: Arc<Config>,
+    pub accounts: Arc<dyn AccountStore>,
+    /// The OAuth state's single use.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub cipher: Arc<dyn TokenCipher>,
+    pub graph: Arc<dyn GraphApi>,
+    /// The accounts as every flow sees them (in development with the fallback account).
+    pub directory: Arc<dyn AccountDirectory>,
+    /// The replay of what waited for a newly connected account.
+    pub queue: Arc<dyn JobQueue>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Accounts {
+    ports: AccountsPorts,
+}
+
+impl Accounts {
+    pub fn new(ports: AccountsPorts) -> Self {
+        Self { ports }
+    }
+
+    /// Where Meta's OAuth redirect hands the browser back (the callback's answer needs it).
+    pub fn config(&self) -> &Config {
+        &self.ports.config
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.ports.clock.now()
+    }
+}

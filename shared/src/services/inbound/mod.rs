@@ -1,0 +1,53 @@
+//! The inbound flow: Meta's webhook items become messages, comment threads, receipts and
+//! changes in the inbox. What cannot be stored yet is kept raw and replayed; what the
+//! webhook's time budget leaves goes to the jobs queue and comes back here.
+
+mod changes;
+mod comments;
+mod events;
+mod ingest;
+mod receipts;
+mod replay;
+
+pub use ingest::AcceptReport;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::ports::{
+    AccountDirectory, Clock, ConversationStore, GraphApi, Jitter, JobQueue, LeadStore, MessageStore, RawEventStore,
+};
+
+/// Exactly the ports the inbound flow uses.
+pub struct InboundPorts {
+    pub config: Arc<Config>,
+    pub conversations: Arc<dyn ConversationStore>,
+    pub messages: Arc<dyn MessageStore>,
+    /// Customer profiles and the leads a conversation links to.
+    pub leads: Arc<dyn LeadStore>,
+    pub raw_events: Arc<dyn RawEventStore>,
+    /// What the webhook's budget leaves, contact enrichment, replay pages.
+    pub queue: Arc<dyn JobQueue>,
+    /// Profiles and permalinks.
+    pub graph: Arc<dyn GraphApi>,
+    /// Which account an event belongs to, and its token.
+    pub directory: Arc<dyn AccountDirectory>,
+    pub clock: Arc<dyn Clock>,
+    pub jitter: Arc<dyn Jitter>,
+}
+
+pub struct Inbound {
+    ports: InboundPorts,
+}
+
+impl Inbound {
+    pub fn new(ports: InboundPorts) -> Self {
+        Self { ports }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.ports.clock.now()
+    }
+}

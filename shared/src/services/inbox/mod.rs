@@ -1,0 +1,41 @@
+//! The inbox flow: what agents read (conversations and their messages, within one
+//! organization), marking a conversation read, and the organization's leads.
+
+mod leads;
+mod reads;
+
+pub use leads::NewLead;
+pub use reads::ListQuery;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::ports::{AccountDirectory, Clock, ConversationStore, LeadStore, MessageStore};
+
+/// Exactly the ports the inbox flow uses.
+pub struct InboxPorts {
+    /// The reply policy (whether a conversation can be answered now).
+    pub config: Arc<Config>,
+    pub conversations: Arc<dyn ConversationStore>,
+    pub messages: Arc<dyn MessageStore>,
+    pub leads: Arc<dyn LeadStore>,
+    /// Whether a conversation's account is active; the accounts a lead's conversations are on.
+    pub directory: Arc<dyn AccountDirectory>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Inbox {
+    ports: InboxPorts,
+}
+
+impl Inbox {
+    pub fn new(ports: InboxPorts) -> Self {
+        Self { ports }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.ports.clock.now()
+    }
+}
