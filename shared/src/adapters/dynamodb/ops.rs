@@ -277,14 +277,7 @@ impl DynamoStore {
         let more = items.len() > page.limit;
         items.truncate(page.limit);
         let next_cursor = match (more, items.last()) {
-            (true, Some(last)) => {
-                let order = last
-                    .get(&sk_attr)
-                    .and_then(|v| v.as_s().ok())
-                    .ok_or_else(|| StoreError::Backend(format!("item without {sk_attr}")))?;
-                let (sort_key, id) = order.split_once('#').unwrap_or((order.as_str(), ""));
-                Some(Cursor { sort_key: sort_key.to_owned(), id: id.to_owned() }.encode())
-            }
+            (true, Some(last)) => Some(cursor_after(last, &sk_attr)?),
             _ => None,
         };
         let data = items.into_iter().map(from_item).collect::<Result<Vec<T>, _>>()?;
@@ -336,4 +329,14 @@ impl DynamoStore {
             .consistent_read(true);
         self.query_to_end(query).await
     }
+}
+
+/// The cursor of the page after `last`, from its index sort key (`<sort key>#<id>`).
+fn cursor_after(last: &Item, sk_attr: &str) -> Result<String, StoreError> {
+    let order = last
+        .get(sk_attr)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::Backend(format!("item without {sk_attr}")))?;
+    let (sort_key, id) = order.split_once('#').unwrap_or((order.as_str(), ""));
+    Ok(Cursor { sort_key: sort_key.to_owned(), id: id.to_owned() }.encode())
 }

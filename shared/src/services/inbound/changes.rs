@@ -13,8 +13,7 @@ use crate::error::AppError;
 use crate::meta::comments::CommentVerb;
 use crate::meta::webhook::{EventKind, Item, MessagingEvent};
 
-use super::Inbound;
-use super::events::Outcome;
+use super::{Inbound, Outcome};
 
 /// How far back an unsent newest message looks for a visible one to preview instead.
 const PREVIEW_LOOKBACK: usize = 20;

@@ -14,8 +14,7 @@ use crate::error::AppError;
 use crate::meta::comments::Comment;
 use crate::meta::webhook::Item;
 
-use super::Inbound;
-use super::events::Outcome;
+use super::{Inbound, Outcome};
 
 impl Inbound {
     pub(super) async fn accept_comment(

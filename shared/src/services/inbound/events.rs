@@ -13,30 +13,12 @@ use crate::meta::comments::CommentVerb;
 use crate::meta::webhook::{EventKind, InboundMessage, Item, Rejected};
 use crate::ports::{Appended, QueueMessage, RawEvent};
 
-use super::Inbound;
 use super::changes::change_of;
+use super::{Inbound, NO_ACCOUNT, Outcome};
 use crate::services::threads::open_conversation;
-
-/// Why an event waits for replay: nobody has connected its account (yet).
-pub(super) const NO_ACCOUNT: &str = "no connected account";
 
 /// A failed profile lookup is not retried for every message, only after this long.
 const PROFILE_RETRY_AFTER: Duration = Duration::hours(24);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Outcome {
-    Stored,
-    /// Applied to a stored message (reaction, read, edit, deletion).
-    Updated,
-    Duplicate,
-    KeptRaw,
-    /// Kept raw because no organization has its account (yet): replayed on connect.
-    NoAccount,
-    /// A change kept until the message it names arrives.
-    Waiting,
-    /// Of no use to an inbox: acknowledged, kept nowhere.
-    Ignored,
-}
 
 impl Inbound {
     pub(super) async fn accept_item(&self, item: &Item) -> Result<Outcome, AppError> {

@@ -16,8 +16,7 @@ use crate::error::AppError;
 use crate::meta::webhook::{Envelope, Item};
 use crate::ports::{QueueMessage, QueuedItem, QueuedItems};
 
-use super::Inbound;
-use super::events::Outcome;
+use super::{Inbound, Outcome};
 use crate::services::backoff::retry_delay;
 
 /// A queue message holds at most this much item JSON (SQS takes 256 KiB per message).

@@ -20,6 +20,25 @@ use crate::ports::{
     AccountDirectory, Clock, ConversationStore, GraphApi, Jitter, JobQueue, LeadStore, MessageStore, RawEventStore,
 };
 
+/// Why an event waits for replay: nobody has connected its account (yet).
+const NO_ACCOUNT: &str = "no connected account";
+
+/// What became of one webhook item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Stored,
+    /// Applied to a stored message (reaction, read, edit, deletion).
+    Updated,
+    Duplicate,
+    KeptRaw,
+    /// Kept raw because no organization has its account (yet): replayed on connect.
+    NoAccount,
+    /// A change kept until the message it names arrives.
+    Waiting,
+    /// Of no use to an inbox: acknowledged, kept nowhere.
+    Ignored,
+}
+
 /// Exactly the ports the inbound flow uses.
 pub struct InboundPorts {
     pub config: Arc<Config>,

@@ -8,8 +8,7 @@ use crate::domain::{ConnectedAccount, Direction, MessageChange, PageRequest};
 use crate::error::AppError;
 use crate::meta::webhook::Item;
 
-use super::Inbound;
-use super::events::Outcome;
+use super::{Inbound, Outcome};
 
 /// Recent messages a watermark is applied to (older ones were marked by earlier receipts).
 const RECEIPT_LOOKBACK: usize = 50;

@@ -9,8 +9,7 @@ use crate::error::AppError;
 use crate::meta::webhook::Item;
 use crate::ports::{QueueMessage, ReplayPage};
 
-use super::Inbound;
-use super::events::{NO_ACCOUNT, Outcome};
+use super::{Inbound, NO_ACCOUNT, Outcome};
 
 /// Kept events replayed by one job; the next page is another job.
 const REPLAY_PAGE: usize = 100;
