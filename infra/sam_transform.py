@@ -3,6 +3,12 @@ sees it, and fails on what SAM refuses (cfn-lint alone lets through, e.g., intri
 functions in an HttpApi's Auth). With `--with PARAM=VALUE ...` it also prints the resolved
 routes and their authorizers, to check a deployment variant.
 
+It also holds the queues to AWS's rules for SQS event sources (`queue_problems`): each
+event source capped by `ScalingConfig.MaximumConcurrency` (reserved concurrency below their
+sum would throttle, and throttled receives count toward `maxReceiveCount`, sending healthy
+work to the dead-letter queue), each queue with its own dead-letter queue, each dead-letter
+queue and each queue's age with an alarm, and each lane of work on its own queue.
+
 Usage: python infra/sam_transform.py template.yaml
 """
 
@@ -32,6 +38,9 @@ def main() -> None:
         out = transform(template, {}, NoManagedPolicies())
     except Exception as e:  # the translator's exceptions list every problem it found
         sys.exit(f"SAM transform failed: {e}")
+    problems = queue_problems(out["Resources"], template.get("Parameters", {}))
+    if problems:
+        sys.exit("queues:\n  " + "\n  ".join(problems))
     cycle = dependency_cycle(out["Resources"])
     if cycle:
         sys.exit("circular dependency between resources (CloudFormation refuses it): " + " -> ".join(cycle))
@@ -46,6 +55,67 @@ def main() -> None:
                 security = op.get("security", [])
                 print(f"  {method.upper():>24} {path}  auth={security or 'none'}")
     print(f"SAM transform: ok ({len(out['Resources'])} resources)")
+
+
+# The variable naming each lane's queue (`ports::QueueLane`).
+LANES = ["JOBS_QUEUE_URL", "WEBHOOK_QUEUE_URL", "ENRICHMENT_QUEUE_URL"]
+
+
+def number(value, parameters):
+    """A number, or a Ref to a parameter's default."""
+    if isinstance(value, dict) and "Ref" in value:
+        value = parameters.get(value["Ref"], {}).get("Default")
+    return int(value) if value is not None else None
+
+
+def queue_problems(resources, parameters):
+    """What breaks AWS's rules for the SQS queues and their event sources."""
+    problems = []
+    queues = {n for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    dead_letters = set()
+    for name in sorted(queues):
+        redrive = resources[name]["Properties"].get("RedrivePolicy")
+        if redrive:
+            dead_letters |= references(redrive, queues)
+    alarmed = {}
+    for r in resources.values():
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == "AWS/SQS":
+            for queue in references(r["Properties"].get("Dimensions", []), queues):
+                alarmed.setdefault(queue, set()).add(r["Properties"]["MetricName"])
+    consumed = {}
+    for name, r in resources.items():
+        if r["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        source = references(r["Properties"].get("EventSourceArn", {}), queues)
+        if not source:
+            continue
+        function = next(iter(references(r["Properties"].get("FunctionName", {}), set(resources))), "?")
+        cap = number(r["Properties"].get("ScalingConfig", {}).get("MaximumConcurrency"), parameters)
+        if cap is None:
+            problems.append(f"{name}: an SQS event source without ScalingConfig.MaximumConcurrency")
+        consumed.setdefault(function, []).append(cap or 0)
+        for queue in source:
+            if queue in dead_letters:
+                problems.append(f"{name}: consumes the dead-letter queue {queue}")
+            if not references(resources[queue]["Properties"].get("RedrivePolicy", {}), queues):
+                problems.append(f"{queue}: consumed without a dead-letter queue (RedrivePolicy)")
+            if "ApproximateAgeOfOldestMessage" not in alarmed.get(queue, set()):
+                problems.append(f"{queue}: no alarm on its oldest message's age")
+    for dlq in sorted(dead_letters):
+        if "ApproximateNumberOfMessagesVisible" not in alarmed.get(dlq, set()):
+            problems.append(f"{dlq}: a dead-letter queue without an alarm on its messages")
+    for function, caps in consumed.items():
+        reserved = number(resources[function]["Properties"].get("ReservedConcurrentExecutions"), parameters)
+        if reserved is not None and reserved < sum(caps):
+            problems.append(f"{function}: reserved concurrency {reserved} below its event sources' {sum(caps)}")
+    env = {}
+    for r in resources.values():
+        if r["Type"] == "AWS::Lambda::Function":
+            env.update(r["Properties"].get("Environment", {}).get("Variables", {}))
+    lane_queues = [references(env.get(lane, {}), queues) for lane in LANES]
+    if any(len(q) != 1 for q in lane_queues) or len(set().union(*lane_queues)) != len(LANES):
+        problems.append(f"each of {', '.join(LANES)} must name a queue of its own: {lane_queues}")
+    return problems
 
 
 def references(node, names):

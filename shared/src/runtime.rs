@@ -100,7 +100,10 @@ pub async fn assemble(
     };
     let (queue, local_queue): (Arc<dyn JobQueue>, Option<Arc<dyn LocalQueue>>) =
         match (&config.jobs_queue_url, &aws, &durable) {
-            (Some(url), Some(aws), _) => (Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(aws), url)), None),
+            (Some(url), Some(aws), _) => {
+                let lanes = (config.webhook_queue_url.clone(), config.enrichment_queue_url.clone());
+                (Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(aws), url).with_lanes(lanes.0, lanes.1)), None)
+            }
             (_, _, Some((_, queue))) => (queue.clone(), Some(queue.clone())),
             _ => {
                 let q = Arc::new(MemoryQueue::new(clock.clone()));

@@ -20,9 +20,9 @@ async fn main() -> anyhow::Result<()> {
     if let [cmd, org] = args.as_slice()
         && cmd == "token"
     {
-        let secret = config.jwt_secret.as_deref().context("AUTH_JWT_SECRET is not set")?;
+        let secret = config.auth.jwt_secret.as_deref().context("AUTH_JWT_SECRET is not set")?;
         let expires = chrono_now() + 30 * 24 * 3600;
-        println!("{}", http::mint_jwt(secret, &config.org_claim, org, expires));
+        println!("{}", http::mint_jwt(secret, &config.auth.org_claim, org, expires));
         return Ok(());
     }
     if args.first().map(String::as_str) == Some("doctor") {
@@ -41,7 +41,18 @@ async fn main() -> anyhow::Result<()> {
                 Some(sdk) => sdk,
                 None => runtime::aws_config().await,
             };
-            drop(tokio::spawn(worker::run_sqs_worker(services.clone(), url.clone(), sdk)))
+            // One consumer per queue, as each queue is its own event source in AWS.
+            let config = &services.config;
+            let lanes = [Some(url), config.webhook_queue_url.as_ref(), config.enrichment_queue_url.as_ref()];
+            let mut urls: Vec<&String> = Vec::new();
+            for url in lanes.into_iter().flatten() {
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
+            }
+            for url in urls.into_iter().cloned() {
+                drop(tokio::spawn(worker::run_sqs_worker(services.clone(), url, sdk.clone())));
+            }
         }
         (None, None) => {}
     }

@@ -1,6 +1,7 @@
-//! The jobs queue on SQS. Delays use `DelaySeconds` (at most 15 minutes; the processor
+//! The jobs queues on SQS: one per lane (`ports::QueueLane`), the jobs queue serving every
+//! lane without its own. Delays use `DelaySeconds` (at most 15 minutes; the processor
 //! queues a job again when it arrives before its time). Redelivery, and the dead-letter
-//! queue after `maxReceiveCount`, are the queue's redrive policy (template.yaml).
+//! queue after `maxReceiveCount`, are each queue's redrive policy (template.yaml).
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
@@ -8,7 +9,7 @@ use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use chrono::Duration;
 
-use crate::ports::{JobQueue, QueueError, QueueMessage};
+use crate::ports::{JobQueue, QueueError, QueueLane, QueueMessage};
 
 pub const MAX_DELAY_SECONDS: i64 = 900;
 
@@ -16,11 +17,29 @@ pub const MAX_DELAY_SECONDS: i64 = 900;
 pub struct SqsQueue {
     client: Client,
     queue_url: String,
+    webhooks_url: Option<String>,
+    enrichment_url: Option<String>,
 }
 
 impl SqsQueue {
+    /// One queue for every lane.
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
-        SqsQueue { client, queue_url: queue_url.into() }
+        SqsQueue { client, queue_url: queue_url.into(), webhooks_url: None, enrichment_url: None }
+    }
+
+    /// Webhook items and replays, and enrichment, on queues of their own when given.
+    pub fn with_lanes(self, webhooks_url: Option<String>, enrichment_url: Option<String>) -> Self {
+        SqsQueue { webhooks_url, enrichment_url, ..self }
+    }
+
+    /// The queue `lane`'s messages go to.
+    pub fn url_of(&self, lane: QueueLane) -> &str {
+        let own = match lane {
+            QueueLane::Sends => None,
+            QueueLane::Webhooks => self.webhooks_url.as_deref(),
+            QueueLane::Enrichment => self.enrichment_url.as_deref(),
+        };
+        own.unwrap_or(&self.queue_url)
     }
 
     pub fn client(&self) -> &Client {
@@ -41,7 +60,7 @@ impl JobQueue for SqsQueue {
         let mut send = self
             .client
             .send_message()
-            .queue_url(&self.queue_url)
+            .queue_url(self.url_of(message.lane()))
             .message_body(body)
             .delay_seconds(delay_seconds(delay));
         if let Some(id) = crate::correlation::current() {

@@ -30,7 +30,10 @@ pub async fn the_account_stored_last_owns_its_external_ids(store: &dyn Store) {
     second.page_id = first.page_id.clone();
     assert!(matches!(store.put_account(&second).await, Err(StoreError::Conflict(_))), "connected elsewhere");
     assert_eq!(store.find_account_by_external_id(&first.external_account_id).await.unwrap(), Some(first.clone()));
-    store.set_account_status(&first.organization_id, &first.id, AccountStatus::Disconnected, t(3)).await.unwrap();
+    store
+        .set_account_status(&first.organization_id, &first.id, AccountStatus::Disconnected, Some("agent-1"), t(3))
+        .await
+        .unwrap();
     store.put_account(&second).await.unwrap();
     assert_eq!(store.find_account_by_external_id(&first.external_account_id).await.unwrap(), Some(second.clone()));
     assert_eq!(
@@ -38,8 +41,7 @@ pub async fn the_account_stored_last_owns_its_external_ids(store: &dyn Store) {
         Some(second.clone())
     );
     let mut first_disconnected = first.clone();
-    first_disconnected.status = AccountStatus::Disconnected;
-    first_disconnected.updated_at = t(3);
+    first_disconnected.set_status(AccountStatus::Disconnected, Some("agent-1"), t(3));
     assert_eq!(store.get_account(&first.organization_id, &first.id).await.unwrap(), Some(first_disconnected));
     // Two organizations connecting one new account at the same moment: exactly one gets it.
     let contested = unique("contested");
@@ -86,10 +88,11 @@ pub async fn tokens_and_account_status_are_kept_per_account(store: &dyn Store) {
     store.delete_token(&org, &a.id, TokenKind::Page).await.unwrap();
     assert_eq!(store.get_token(&org, &a.id, TokenKind::Page).await.unwrap(), None);
     assert_eq!(store.get_token(&org, &a.id, TokenKind::User).await.unwrap(), Some(user));
-    let flagged = store.set_account_status(&org, &a.id, AccountStatus::ReauthRequired, t(9)).await.unwrap().unwrap();
+    let flagged =
+        store.set_account_status(&org, &a.id, AccountStatus::ReauthRequired, None, t(9)).await.unwrap().unwrap();
     assert_eq!((flagged.status, flagged.updated_at), (AccountStatus::ReauthRequired, t(9)));
     assert_eq!(store.get_account(&org, &a.id).await.unwrap().unwrap().status, AccountStatus::ReauthRequired);
-    assert_eq!(store.set_account_status(&unique("org"), &a.id, AccountStatus::Active, t(9)).await.unwrap(), None);
+    assert_eq!(store.set_account_status(&unique("org"), &a.id, AccountStatus::Active, None, t(9)).await.unwrap(), None);
 }
 
 /// Tokens due soonest come first; failed ones never; one run at a time holds a token.

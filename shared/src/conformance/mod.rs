@@ -49,6 +49,7 @@ pub fn account(org: &str) -> ConnectedAccount {
         display_name: Some("Shop".into()),
         username: Some("shop".into()),
         status: AccountStatus::Active,
+        status_changed_by: None,
         created_at: t(0),
         updated_at: t(0),
     }

@@ -30,11 +30,22 @@ pub struct ConnectedAccount {
     pub display_name: Option<String>,
     pub username: Option<String>,
     pub status: AccountStatus,
+    /// Who last changed the status: the agent (`sub`) who disconnected it; none when the
+    /// service did (a token Meta refused) or it was connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_changed_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl ConnectedAccount {
+    /// Its status becomes `status` at `at`, changed by `by` (an agent's `sub`).
+    pub fn set_status(&mut self, status: AccountStatus, by: Option<&str>, at: DateTime<Utc>) {
+        self.status = status;
+        self.status_changed_by = by.map(str::to_owned);
+        self.updated_at = at;
+    }
+
     pub fn env_fallback(
         organization_id: &str,
         external_account_id: &str,
@@ -50,6 +61,7 @@ impl ConnectedAccount {
             display_name: Some("Development account".to_owned()),
             username: None,
             status: AccountStatus::Active,
+            status_changed_by: None,
             created_at: now,
             updated_at: now,
         }

@@ -55,10 +55,23 @@ pub struct JobError {
 pub enum SendAttempt<'a> {
     /// Not handed to Meta: it may be sent.
     NotStarted,
-    /// Handed to Meta at `since`, no answer recorded: confirmed by Meta's echo, never resent.
-    InFlight { since: DateTime<Utc> },
+    /// Handed to Meta at `since`, and no answer proves whether Meta sent it: never sent again
+    /// before Meta's echo has been awaited. `answer`: what came back, `None` when the worker
+    /// stopped before hearing anything (it may have died before the call).
+    InFlight { since: DateTime<Utc>, answer: Option<UnclearAnswer> },
     /// Meta took it under `mid`.
     Sent { mid: &'a str },
+}
+
+/// An answer that leaves open whether Meta sent the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UnclearAnswer {
+    /// Meta's own error on a 5xx ("an unexpected error has occurred, retry later"): a blip
+    /// that may or may not have sent it.
+    MetaError,
+    /// Nothing readable: a timeout, a reset, a bare 5xx, a 2xx we could not read.
+    Unreadable,
 }
 
 /// Work done outside the request that asked for it: a send to Meta, a webhook to reprocess.
@@ -89,6 +102,9 @@ pub struct IntegrationJob {
     /// never sent again. Read through `attempt()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     send_started_at: Option<DateTime<Utc>>,
+    /// What Meta answered the attempt in flight, when that left its outcome open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    send_answer: Option<UnclearAnswer>,
     /// Meta's id for the sent message, recorded as soon as Meta answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sent_message_id: Option<String>,
@@ -112,6 +128,7 @@ impl IntegrationJob {
             lease_expires_at: None,
             claim_id: None,
             send_started_at: None,
+            send_answer: None,
             sent_message_id: None,
             created_at: now,
             updated_at: now,
@@ -138,6 +155,12 @@ impl IntegrationJob {
         self.updated_at = now;
     }
 
+    /// Meta took the message under `mid`: recorded before anything else, so no later failure
+    /// of ours can make it look unconfirmed.
+    pub fn record_sent(&mut self, mid: &str) {
+        self.sent_message_id = Some(mid.to_owned());
+    }
+
     /// Done: Meta took the message under `mid`.
     pub fn succeed(&mut self, mid: &str, now: DateTime<Utc>) {
         self.status = JobStatus::Succeeded;
@@ -152,7 +175,7 @@ impl IntegrationJob {
     pub fn attempt(&self) -> SendAttempt<'_> {
         match (&self.sent_message_id, self.send_started_at) {
             (Some(mid), _) => SendAttempt::Sent { mid },
-            (None, Some(since)) => SendAttempt::InFlight { since },
+            (None, Some(since)) => SendAttempt::InFlight { since, answer: self.send_answer },
             (None, None) => SendAttempt::NotStarted,
         }
     }
@@ -160,12 +183,19 @@ impl IntegrationJob {
     /// The attempt is handed to Meta (recorded, durably, before Meta is called).
     pub fn start_attempt(&mut self, now: DateTime<Utc>) {
         self.send_started_at = Some(now);
+        self.send_answer = None;
+    }
+
+    /// Meta answered the attempt in flight without settling whether it sent it.
+    pub fn answered_unclearly(&mut self, answer: UnclearAnswer) {
+        self.send_answer = Some(answer);
     }
 
     /// Meta's answer proves nothing was sent (a refusal, or the attempt was never made): the
     /// next attempt starts from scratch.
     pub fn attempt_not_made(&mut self) {
         self.send_started_at = None;
+        self.send_answer = None;
     }
 
     /// Waits, with `error` showing why, for its next run at `at` (a retry, or a check of an

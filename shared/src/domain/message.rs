@@ -70,9 +70,10 @@ pub enum MessageChange {
     Requeued,
     /// Messenger: it reached the recipient's device (for our outbound messages).
     Delivered,
-    /// A comment hidden from the public (moderation), or shown again.
+    /// A comment hidden from the public (moderation), or shown again, by the agent `by`.
     Hidden {
         hidden: bool,
+        by: Option<String>,
     },
 }
 
@@ -127,12 +128,13 @@ impl Message {
                 }
                 failed
             }
-            MessageChange::Hidden { hidden } => {
+            MessageChange::Hidden { hidden, by } => {
                 let meta = self.meta_mut();
                 let changed = meta.get("hidden").and_then(Value::as_bool).unwrap_or(false) != *hidden;
                 if changed {
                     meta.insert("hidden".into(), serde_json::json!(hidden));
                     meta.insert("hiddenAt".into(), serde_json::json!(at));
+                    meta.insert("hiddenBy".into(), serde_json::json!(by));
                 }
                 changed
             }

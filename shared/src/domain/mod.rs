@@ -19,7 +19,7 @@ pub use conversation::{
     PRIVATE_REPLY_WINDOW, preview_text, time_sort_key,
 };
 pub use idempotency::IdempotencyRecord;
-pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType, SendAttempt};
+pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType, SendAttempt, UnclearAnswer};
 pub use lead::{CustomerProfile, Lead};
 pub use message::{Direction, Message, MessageChange, MessageStatus, UNSENT_PREVIEW, message_preview};
 pub use page::{Cursor, Page, PageRequest};

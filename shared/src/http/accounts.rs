@@ -8,20 +8,21 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::{Caller, ConnectedAccount};
+use crate::domain::ConnectedAccount;
 use crate::error::AppError;
 use crate::services::{Accounts, CallbackOutcome, CallbackParams, ConnectResult, Flow, HealthReport};
 
 use super::OrgId;
+use super::auth::Admin;
 use super::extract::{ApiJson, ApiQuery};
 
-pub async fn oauth_start(State(accounts): State<Arc<Accounts>>, caller: Caller) -> Result<Json<Value>, AppError> {
+pub async fn oauth_start(State(accounts): State<Arc<Accounts>>, Admin(caller): Admin) -> Result<Json<Value>, AppError> {
     Ok(Json(json!({ "url": accounts.oauth_start(&caller)? })))
 }
 
 pub async fn instagram_oauth_start(
     State(accounts): State<Arc<Accounts>>,
-    caller: Caller,
+    Admin(caller): Admin,
 ) -> Result<Json<Value>, AppError> {
     Ok(Json(json!({ "url": accounts.instagram_oauth_start(&caller)? })))
 }
@@ -53,7 +54,7 @@ pub struct Completion {
 /// The initiator, under their own bearer, completes what the callback authorised.
 pub async fn oauth_complete(
     State(accounts): State<Arc<Accounts>>,
-    caller: Caller,
+    Admin(caller): Admin,
     ApiJson(body): ApiJson<Completion>,
 ) -> Result<Json<ConnectResult>, AppError> {
     Ok(Json(accounts.oauth_complete(&caller, &body.code, &body.state).await?))
@@ -100,10 +101,10 @@ pub async fn list(State(accounts): State<Arc<Accounts>>, OrgId(org): OrgId) -> R
 
 pub async fn disconnect(
     State(accounts): State<Arc<Accounts>>,
-    OrgId(org): OrgId,
+    Admin(caller): Admin,
     Path(id): Path<String>,
 ) -> Result<Json<ConnectedAccount>, AppError> {
-    Ok(Json(accounts.disconnect_account(&org, &id).await?))
+    Ok(Json(accounts.disconnect_account(&caller, &id).await?))
 }
 
 /// `GET /api/integrations/connected-accounts/:id/health`: the account's setup as Meta sees it

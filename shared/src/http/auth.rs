@@ -7,9 +7,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lambda_http::request::RequestContext;
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::config::{Auth, Config};
 use crate::domain::Caller;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 use super::AppState;
 
@@ -25,6 +25,23 @@ impl FromRequestParts<AppState> for OrgId {
     }
 }
 
+/// A caller who may administer the organization's channels (connect, disconnect): with a
+/// role claim configured (`AUTH_ROLE_CLAIM`), one of `AUTH_ADMIN_ROLES`; else any caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if !caller.admin {
+            return Err(AppError::new(ErrorCode::Forbidden, "this needs an admin of the organization"));
+        }
+        Ok(Admin(caller))
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
@@ -33,7 +50,7 @@ impl FromRequestParts<AppState> for Caller {
         // Claims placed by API Gateway can only come from API Gateway: lambda_http puts the
         // request context there, and the local server never does.
         if let Some(ctx) = parts.extensions.get::<RequestContext>()
-            && let Some(caller) = authorizer_caller(ctx, &config.org_claim)
+            && let Some(caller) = authorizer_caller(ctx, &config.auth)
         {
             return Ok(Caller { organization_id: checked_org(caller.organization_id)?, ..caller });
         }
@@ -59,7 +76,7 @@ fn checked_org(org: String) -> Result<String, AppError> {
 /// The longest organization id accepted from a token.
 pub const MAX_ORG_ID_LEN: usize = 64;
 
-fn authorizer_caller(ctx: &RequestContext, claim: &str) -> Option<Caller> {
+fn authorizer_caller(ctx: &RequestContext, auth: &Auth) -> Option<Caller> {
     let authorizer = match ctx {
         RequestContext::ApiGatewayV2(c) => c.authorizer.as_ref()?,
         RequestContext::ApiGatewayV1(c) => &c.authorizer,
@@ -67,35 +84,56 @@ fn authorizer_caller(ctx: &RequestContext, claim: &str) -> Option<Caller> {
         _ => return None,
     };
     if let Some(jwt) = authorizer.jwt.as_ref()
-        && let Some(org) = jwt.claims.get(claim).filter(|o| !o.is_empty())
+        && let Some(org) = jwt.claims.get(&auth.org_claim).filter(|o| !o.is_empty())
     {
         let subject = jwt.claims.get("sub").filter(|s| !s.is_empty()).cloned();
-        return Some(Caller { organization_id: org.clone(), subject });
+        let roles = auth.role_claim.as_ref().and_then(|c| jwt.claims.get(c)).map(|r| roles_in(&Value::from(r.clone())));
+        let admin = auth.is_admin(roles.iter().flatten().map(String::as_str));
+        return Some(Caller { organization_id: org.clone(), subject, admin });
     }
     // Lambda authorizers put their context in `fields`; Cognito (REST) nests `claims` there.
     let fields = &authorizer.fields;
-    let read = |name: &str| {
-        fields.get(name).or_else(|| fields.get("claims").and_then(|c| c.get(name))).and_then(crate::meta::id_string)
+    let field = |name: &str| fields.get(name).or_else(|| fields.get("claims").and_then(|c| c.get(name)));
+    let read = |name: &str| field(name).and_then(crate::meta::id_string);
+    let organization_id = read(&auth.org_claim)?;
+    let roles = auth.role_claim.as_deref().and_then(field).map(roles_in).unwrap_or_default();
+    let admin = auth.is_admin(roles.iter().map(String::as_str));
+    Some(Caller { organization_id, subject: read("sub").or_else(|| read("principalId")), admin })
+}
+
+/// The roles a claim holds: a list, or a string of them (API Gateway passes a list as
+/// `"[admin agent]"`), split on spaces and commas.
+fn roles_in(claim: &Value) -> Vec<String> {
+    let words = |s: &str| -> Vec<String> {
+        s.trim_matches(|c| c == '[' || c == ']')
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect()
     };
-    let organization_id = read(claim)?;
-    Some(Caller { organization_id, subject: read("sub").or_else(|| read("principalId")) })
+    match claim {
+        Value::Array(items) => items.iter().filter_map(Value::as_str).flat_map(words).collect(),
+        Value::String(s) => words(s),
+        _ => Vec::new(),
+    }
 }
 
 /// Verifies an HS256 token (signature, a required `exp`, `nbf` when present, `iss` and `aud`
 /// when configured) and reads the organization claim and the subject.
 pub fn caller_from_jwt(config: &Config, token: &str) -> Result<Caller, AppError> {
     let secret = config
+        .auth
         .jwt_secret
         .as_deref()
         .ok_or_else(|| AppError::unauthorized("bearer tokens are not accepted here (no AUTH_JWT_SECRET)"))?;
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp"]);
     validation.validate_nbf = true;
-    if let Some(iss) = &config.jwt_issuer {
+    if let Some(iss) = &config.auth.jwt_issuer {
         validation.set_issuer(&[iss]);
         validation.required_spec_claims.insert("iss".into());
     }
-    match &config.jwt_audience {
+    match &config.auth.jwt_audience {
         Some(aud) => validation.set_audience(&[aud]),
         None => validation.validate_aud = false,
     }
@@ -107,11 +145,13 @@ pub fn caller_from_jwt(config: &Config, token: &str) -> Result<Caller, AppError>
     .map_err(|e| AppError::unauthorized(format!("invalid bearer token: {e}")))?;
     let org = data
         .claims
-        .get(&config.org_claim)
+        .get(&config.auth.org_claim)
         .and_then(crate::meta::id_string)
-        .ok_or_else(|| AppError::unauthorized(format!("token has no {} claim", config.org_claim)))?;
+        .ok_or_else(|| AppError::unauthorized(format!("token has no {} claim", config.auth.org_claim)))?;
     let subject = data.claims.get("sub").and_then(crate::meta::id_string);
-    Ok(Caller { organization_id: checked_org(org)?, subject })
+    let roles = config.auth.role_claim.as_ref().and_then(|c| data.claims.get(c)).map(roles_in).unwrap_or_default();
+    let admin = config.auth.is_admin(roles.iter().map(String::as_str));
+    Ok(Caller { organization_id: checked_org(org)?, subject, admin })
 }
 
 /// Mints an HS256 token naming `org` (the local server's `token` command and tests).
@@ -121,10 +161,14 @@ pub fn mint_jwt(secret: &str, claim: &str, org: &str, expires_at: i64) -> String
 
 /// Mints an HS256 token naming `org` for the user `sub`.
 pub fn mint_jwt_for(secret: &str, claim: &str, org: &str, sub: &str, expires_at: i64) -> String {
-    let claims = serde_json::json!({ claim: org, "exp": expires_at, "sub": sub });
+    mint_jwt_claims(secret, &serde_json::json!({ claim: org, "exp": expires_at, "sub": sub }))
+}
+
+/// Mints an HS256 token carrying `claims` as they are (tests of roles and odd claims).
+pub fn mint_jwt_claims(secret: &str, claims: &Value) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(Algorithm::HS256),
-        &claims,
+        claims,
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("HS256 encoding cannot fail")

@@ -7,11 +7,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use crate::domain::Message;
+use crate::domain::{Caller, Message};
 use crate::error::AppError;
 use crate::services::{Outbound, PrivateReply, PrivateReplyAccepted, SendAccepted};
 
-use super::OrgId;
 use super::extract::ApiJson;
 use super::send::idempotency_key;
 
@@ -46,18 +45,18 @@ fn yes() -> bool {
 
 pub async fn reply_public(
     State(outbound): State<Arc<Outbound>>,
-    OrgId(org): OrgId,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PublicReplyBody>,
 ) -> Result<(StatusCode, Json<SendAccepted>), AppError> {
-    let accepted = outbound.reply_public(&org, &id, body.text, idempotency_key(&headers)?).await?;
+    let accepted = outbound.reply_public(&caller, &id, body.text, idempotency_key(&headers)?).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
 pub async fn reply_private(
     State(outbound): State<Arc<Outbound>>,
-    OrgId(org): OrgId,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PrivateReplyBody>,
@@ -67,14 +66,14 @@ pub async fn reply_private(
         comment_id: body.comment_id.as_deref(),
         idempotency_key: idempotency_key(&headers)?,
     };
-    Ok((StatusCode::ACCEPTED, Json(outbound.reply_private(&org, &id, reply).await?)))
+    Ok((StatusCode::ACCEPTED, Json(outbound.reply_private(&caller, &id, reply).await?)))
 }
 
 pub async fn hide(
     State(outbound): State<Arc<Outbound>>,
-    OrgId(org): OrgId,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<HideBody>,
 ) -> Result<Json<Message>, AppError> {
-    Ok(Json(outbound.hide_comment(&org, &id, body.comment_id.as_deref(), body.hidden).await?))
+    Ok(Json(outbound.hide_comment(&caller, &id, body.comment_id.as_deref(), body.hidden).await?))
 }

@@ -13,7 +13,7 @@ mod send;
 pub mod source;
 mod webhook;
 
-pub use auth::{OrgId, caller_from_jwt, mint_jwt, mint_jwt_for};
+pub use auth::{Admin, OrgId, caller_from_jwt, mint_jwt, mint_jwt_claims, mint_jwt_for};
 pub use webhook::MAX_WEBHOOK_BODY_BYTES;
 
 use std::sync::Arc;

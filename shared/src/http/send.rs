@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use crate::domain::{Author, IntegrationJob};
+use crate::domain::{Author, Caller, IntegrationJob};
 use crate::error::AppError;
 use crate::services::{Outbound, Outgoing, OutgoingAttachment, SendAccepted};
 
@@ -59,44 +59,45 @@ type Accepted = Result<(StatusCode, Json<SendAccepted>), AppError>;
 /// Every send route: queue `content` with the request's Idempotency-Key, answer 202.
 async fn queue(
     outbound: &Outbound,
-    org: &str,
+    caller: &Caller,
     conversation_id: &str,
     content: Outgoing,
     automated: bool,
     headers: &HeaderMap,
 ) -> Accepted {
-    let accepted = outbound.send(org, conversation_id, content, author(automated), idempotency_key(headers)?).await?;
+    let accepted =
+        outbound.send(caller, conversation_id, content, author(automated), idempotency_key(headers)?).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
 pub async fn send_text(
     State(outbound): State<Arc<Outbound>>,
-    OrgId(org): OrgId,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<TextBody>,
 ) -> Accepted {
-    queue(&outbound, &org, &id, Outgoing::Text(body.text), body.automated, &headers).await
+    queue(&outbound, &caller, &id, Outgoing::Text(body.text), body.automated, &headers).await
 }
 
 pub async fn send_attachment(
     State(outbound): State<Arc<Outbound>>,
-    OrgId(org): OrgId,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<AttachmentBody>,
 ) -> Accepted {
     let attachment = OutgoingAttachment { kind: body.kind, url: body.url };
-    queue(&outbound, &org, &id, Outgoing::Attachment(attachment), body.automated, &headers).await
+    queue(&outbound, &caller, &id, Outgoing::Attachment(attachment), body.automated, &headers).await
 }
 
 pub async fn send(
     State(outbound): State<Arc<Outbound>>,
-    OrgId(org): OrgId,
+    caller: Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Accepted {
-    queue(&outbound, &org, &body.conversation_id, Outgoing::Text(body.text), body.automated, &headers).await
+    queue(&outbound, &caller, &body.conversation_id, Outgoing::Text(body.text), body.automated, &headers).await
 }
 
 pub async fn get_job(

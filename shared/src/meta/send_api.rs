@@ -20,6 +20,9 @@ pub fn body(message: &OutgoingMessage<'_>) -> Value {
         }
     };
     let mut body = json!({ "recipient": recipient, "message": content });
+    if let Some(metadata) = message.metadata {
+        body["message"]["metadata"] = json!(metadata);
+    }
     match message.basis {
         MessagingBasis::Response => body["messaging_type"] = json!("RESPONSE"),
         MessagingBasis::HumanAgent => {
@@ -40,6 +43,7 @@ mod tests {
             recipient: Recipient::Person("6185"),
             content: OutgoingContent::Text("hi"),
             basis: MessagingBasis::Response,
+            metadata: None,
         };
         assert_eq!(
             body(&dm),
@@ -49,11 +53,13 @@ mod tests {
             recipient: Recipient::CommentAuthor("1786"),
             content: OutgoingContent::Attachment { kind: "image", url: "https://x/y.jpg" },
             basis: MessagingBasis::HumanAgent,
+            metadata: Some("job:job_1"),
         };
         assert_eq!(
             body(&tagged),
             json!({"recipient": {"comment_id": "1786"}, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT",
-                   "message": {"attachment": {"type": "image", "payload": {"url": "https://x/y.jpg"}}}})
+                   "message": {"attachment": {"type": "image", "payload": {"url": "https://x/y.jpg"}},
+                               "metadata": "job:job_1"}})
         );
     }
 }

@@ -224,6 +224,9 @@ pub struct InboundMessage {
     pub quick_reply: Option<Value>,
     #[serde(default)]
     pub referral: Option<Value>,
+    /// What the sender attached to its send (Messenger's `message.metadata`), back on its echo.
+    #[serde(default)]
+    pub metadata: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -33,9 +33,10 @@ pub struct GraphError {
     /// a throttled account regains access).
     pub usage: Option<Usage>,
     /// Meta may have acted on the request all the same: no answer after it was sent (a
-    /// timeout, a reset), a 5xx without Meta's error body (a gateway's), or a 2xx whose body
-    /// could not be read. (A Graph error body, 5xx or not, is Meta's refusal.) A send that ends so
-    /// must be confirmed (by its echo), never blindly repeated.
+    /// timeout, a reset), any 5xx (a gateway's, or Meta's own "unexpected error", which Meta
+    /// gives for blips that sometimes did send), or a 2xx whose body could not be read. (A
+    /// Graph error body below 500 is Meta's refusal.) A send that ends so must be confirmed
+    /// (by its echo), never blindly repeated.
     pub outcome_unknown: bool,
 }
 
@@ -82,6 +83,9 @@ pub struct OutgoingMessage<'a> {
     pub recipient: Recipient<'a>,
     pub content: OutgoingContent<'a>,
     pub basis: crate::domain::MessagingBasis,
+    /// Ours, carried to Meta and back on the send's echo (Messenger's `message.metadata`):
+    /// names the job, so its echo is recognised beyond doubt.
+    pub metadata: Option<&'a str>,
 }
 
 /// Meta's answer to a send: `{"recipient_id", "message_id"}`, and its usage headers.

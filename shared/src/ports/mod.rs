@@ -17,7 +17,9 @@ pub use graph::{
     LinkedInstagram, ManagedPage, OutgoingContent, OutgoingMessage, Recipient, SendTarget, SentMessage, SubscribedApp,
     TokenDebug, TokenGrant, Usage, UserProfile,
 };
-pub use queue::{Delivery, JobQueue, LocalQueue, QueueError, QueueMessage, QueuedItem, QueuedItems, ReplayPage};
+pub use queue::{
+    Delivery, JobQueue, LocalQueue, QueueError, QueueLane, QueueMessage, QueuedItem, QueuedItems, ReplayPage,
+};
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};
 pub use store::{
     AccountStore, Appended, ConversationStore, IdempotencyStore, JobStore, LeadStore, MarkSent, MessageStore,

@@ -39,6 +39,28 @@ impl QueueMessage {
             QueueMessage::EnrichContact { .. } => JobType::EnrichContact,
         }
     }
+
+    /// The queue this kind of work travels on, so one kind's backlog never waits in front of
+    /// another's (a viral post's thousands of comments in front of a reply).
+    pub fn lane(&self) -> QueueLane {
+        match self {
+            QueueMessage::SendMessage { .. } => QueueLane::Sends,
+            QueueMessage::ProcessWebhook(_) | QueueMessage::ReplayEvents(_) => QueueLane::Webhooks,
+            QueueMessage::EnrichContact { .. } => QueueLane::Enrichment,
+        }
+    }
+}
+
+/// The queues work is split over (`JOBS_QUEUE_URL` for sends, and every lane without a queue
+/// of its own; `WEBHOOK_QUEUE_URL`; `ENRICHMENT_QUEUE_URL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueLane {
+    /// Agents' replies: the work a customer waits for.
+    Sends,
+    /// Webhook items the webhook's budget left, and replays of kept events.
+    Webhooks,
+    /// Customer profiles and permalinks, fetched off the webhook's path.
+    Enrichment,
 }
 
 /// One webhook item as it travels on the queue.
@@ -51,8 +73,8 @@ pub struct QueuedItem {
     pub item: Value,
 }
 
-/// The payload of `ProcessWebhook`: items in lane order, and how many times they failed
-/// already. (A single `item` with `entryId` is the older form, still read.)
+/// The payload of `ProcessWebhook`: items in lane order, and how many times they were
+/// tried already (the webhook's own try counts; this delivery is try `attempt + 1`). (A single `item` with `entryId` is the older form, still read.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueuedItems {

@@ -96,11 +96,13 @@ pub trait AccountStore: Send + Sync {
 
     async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError>;
 
+    /// The account's status becomes `status`, changed by `by` (an agent's `sub`, or none).
     async fn set_account_status(
         &self,
         org: &str,
         id: &str,
         status: AccountStatus,
+        by: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Option<ConnectedAccount>, StoreError>;
 

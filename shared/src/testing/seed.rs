@@ -33,6 +33,7 @@ pub async fn connect_account(
         display_name: Some("Coast Shop".into()),
         username: Some("coast.shop".into()),
         status: AccountStatus::Active,
+        status_changed_by: None,
         created_at: now,
         updated_at: now,
     };

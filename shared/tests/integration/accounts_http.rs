@@ -401,3 +401,35 @@ async fn a_large_backlog_that_waited_for_its_account_is_replayed_by_queued_jobs_
         app.store.list_conversations(ORG_A, Default::default(), &PageRequest { limit: 100, after }).await.unwrap();
     assert_eq!(first.data.len() + second.data.len(), 150, "every waiting message reached the inbox once");
 }
+
+/// A Page's subscription is the app's, shared by every organization's channels on it: one
+/// organization's Instagram account and another's Messenger channel on the same Page keep
+/// it subscribed until the last of them is disconnected, in either order, on both stores.
+#[tokio::test]
+async fn a_page_shared_by_two_organizations_is_unsubscribed_only_when_neither_uses_it() {
+    for instagram_first in [true, false] {
+        shared_page_case(TestApp::prod().await, instagram_first).await;
+        if let Some(app) = TestApp::on_aws(AppEnv::Production, &[]).await {
+            shared_page_case(app, instagram_first).await;
+        }
+    }
+}
+
+async fn shared_page_case(app: TestApp, instagram_first: bool) {
+    let instagram = app.connect_account(ORG_A, "acc_ig", IG_ACCOUNT, "EAAB-page-token").await;
+    let messenger = app.connect_messenger(ORG_B, "acc_fb", PAGE_ID, "EAAB-page-token").await;
+    let [(first_org, first), (last_org, last)] = match instagram_first {
+        true => [(ORG_A, &instagram), (ORG_B, &messenger)],
+        false => [(ORG_B, &messenger), (ORG_A, &instagram)],
+    };
+    let unsubscribes = || {
+        let path = format!("/v21.0/{PAGE_ID}/subscribed_apps");
+        app.graph.calls().into_iter().filter(|c| c.method == "DELETE" && c.path == path).count()
+    };
+    let gone = app.delete(first_org, &format!("/api/integrations/connected-accounts/{}", first.id)).await;
+    assert_eq!((gone.0, gone.1["status"].as_str()), (200, Some("DISCONNECTED")));
+    assert_eq!(unsubscribes(), 0, "the other organization's channel still uses the Page");
+    let gone = app.delete(last_org, &format!("/api/integrations/connected-accounts/{}", last.id)).await;
+    assert_eq!(gone.0, 200);
+    assert_eq!(unsubscribes(), 1, "nobody uses the Page any more");
+}

@@ -47,6 +47,30 @@ async fn a_delayed_job_stays_hidden_until_its_delay_has_passed() {
     assert_eq!(body, message);
 }
 
+/// Each lane of work on its own queue: a burst of webhook items or enrichment never waits in
+/// front of a reply; without a queue of its own a lane shares the jobs queue.
+#[tokio::test]
+async fn each_kind_of_work_goes_to_the_queue_of_its_lane() {
+    let Some(aws) = local_aws().await else { return };
+    let [(sends, _), (webhooks, _), (enrichment, _)] =
+        [aws.fresh_queue().await, aws.fresh_queue().await, aws.fresh_queue().await];
+    let client = aws_sdk_sqs::Client::new(&aws.sdk);
+    let queue = SqsQueue::new(client.clone(), &sends).with_lanes(Some(webhooks.clone()), Some(enrichment.clone()));
+    let enrich = QueueMessage::EnrichContact { organization_id: "org_a".into(), conversation_id: "c1".into() };
+    let kinds = [QueueMessage::send("org_a", "job_1"), QueueMessage::replay("178", None), enrich];
+    for message in &kinds {
+        queue.enqueue(message, Duration::zero()).await.unwrap();
+    }
+    for (url, expected) in [(&sends, &kinds[0]), (&webhooks, &kinds[1]), (&enrichment, &kinds[2])] {
+        let got = receive(&client, url, 1, None).await;
+        let bodies: Vec<QueueMessage> = got.iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
+        assert_eq!(bodies, vec![expected.clone()], "{url}");
+    }
+    let shared = SqsQueue::new(client.clone(), &sends);
+    shared.enqueue(&kinds[2], Duration::zero()).await.unwrap();
+    assert_eq!(receive(&client, &sends, 1, None).await.len(), 1, "without its own queue, on the jobs queue");
+}
+
 #[tokio::test]
 async fn a_job_received_too_often_moves_to_the_dead_letter_queue() {
     let Some(aws) = local_aws().await else { return };

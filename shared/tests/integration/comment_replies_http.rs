@@ -190,6 +190,53 @@ async fn two_agents_replying_privately_at_once_send_one_reply() {
     assert_eq!(calls_to(&app, "/messages").len(), 1, "the customer gets one private reply");
 }
 
+/// A comment under the thread's top-level comment, by its own commenter.
+fn commenter_reply(i: usize) -> (String, String) {
+    let id = format!("178657993481{i:05}");
+    let body = json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":1732460200000i64,"changes":[{"field":"comments",
+        "value":{"from":{"id":format!("61850000009{i:05}"),"username":format!("buyer{i}")},
+                 "media":{"id":"17900000000000100","media_product_type":"FEED"},
+                 "id":id,"parent_id":TOP,"text":"Is this in stock?"}}]}]});
+    (id, body.to_string())
+}
+
+/// The race for a comment's one private reply, where it can really happen (threads of a
+/// multi-thread runtime): in each of 100 rounds two agents answer the same comment at once
+/// with different texts; one gets 202, the other 409, and the customer receives the text of
+/// the one that won, as stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_agents_racing_for_a_private_reply_always_end_with_one_reply_of_the_stored_text() {
+    let (app, thread) = thread_app().await;
+    let path = format!("/api/inbox/conversations/{thread}/reply-private");
+    let mut winners = Vec::new();
+    for i in 0..100 {
+        let (comment, webhook) = commenter_reply(i);
+        assert_eq!(app.deliver(&webhook).await.status(), 200);
+        let texts = [format!("Agent A on {i}"), format!("Agent B on {i}")];
+        let (a, b) = tokio::join!(
+            app.post(ORG, &path, json!({"text": texts[0], "commentId": comment})),
+            app.post(ORG, &path, json!({"text": texts[1], "commentId": comment}))
+        );
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(statuses, [202, 409], "round {i}: {a:?} {b:?}");
+        let (won, text) = if a.0 == 202 { (a.1, &texts[0]) } else { (b.1, &texts[1]) };
+        winners.push((comment, text.clone(), won));
+    }
+    app.run_jobs().await;
+    let sent = calls_to(&app, "/messages");
+    for (comment, text, won) in &winners {
+        let to_comment: Vec<&GraphCall> =
+            sent.iter().filter(|c| c.body["recipient"]["comment_id"] == comment.as_str()).collect();
+        assert_eq!(to_comment.len(), 1, "one private reply to {comment}");
+        assert_eq!(to_comment[0].body["message"]["text"], text.as_str(), "Meta received the winner's text");
+        let dm = app.messages(ORG, won["conversationId"].as_str().unwrap()).await;
+        let stored = dm.iter().find(|m| m["id"] == won["messageId"]).expect("the reply is stored");
+        assert_eq!((stored["text"].as_str(), stored["status"].as_str()), (Some(text.as_str()), Some("SENT")));
+    }
+    assert_eq!(sent.len(), 100, "nothing else went out");
+}
+
 #[tokio::test]
 async fn a_reply_retried_under_its_idempotency_key_answers_the_same_and_goes_out_once() {
     let (app, thread) = thread_app().await;

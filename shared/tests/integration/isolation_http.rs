@@ -19,8 +19,15 @@ async fn org_b_data(app: &TestApp) -> (Vec<String>, Vec<String>) {
             "recipient":{"id":B_ACCOUNT},"timestamp":1732460050000i64 + i,"message":{"mid":format!("b-mid-{i}"),"text":B_SECRET_TEXT}}]}]});
         assert_eq!(app.deliver(&body.to_string()).await.status(), 200);
     }
+    // A comment under one of its posts: a thread of its own.
+    let comment = json!({"object":"instagram","entry":[{"id":B_ACCOUNT,"time":1732460100000i64,"changes":[{"field":"comments",
+        "value":{"from":{"id":B_CUSTOMER,"username":"orgb.customer"},"media":{"id":"17900000000000999","media_product_type":"FEED"},
+                 "id":"17865799348000999","text":B_SECRET_TEXT}}]}]});
+    assert_eq!(app.deliver(&comment.to_string()).await.status(), 200);
     app.run_jobs().await;
-    let (_, convs) = app.get(ORG_B, "/api/inbox/conversations?provider=INSTAGRAM&limit=1").await;
+    let (_, threads) = app.get(ORG_B, "/api/inbox/conversations?kind=COMMENT").await;
+    let thread = threads["data"][0]["id"].as_str().expect("org b's comment thread").to_owned();
+    let (_, convs) = app.get(ORG_B, "/api/inbox/conversations?provider=INSTAGRAM&kind=DM&limit=1").await;
     let conv = convs["data"][0]["id"].as_str().unwrap().to_owned();
     let mut cursors = vec![convs["nextCursor"].as_str().unwrap().to_owned()];
     let (_, sent) =
@@ -33,6 +40,7 @@ async fn org_b_data(app: &TestApp) -> (Vec<String>, Vec<String>) {
         vec![conv, sent["messageId"].as_str().unwrap().to_owned(), sent["jobId"].as_str().unwrap().to_owned()];
     ids.extend(lead["id"].as_str().map(str::to_owned));
     ids.push("acc_b".to_owned());
+    ids.push(thread);
     (ids, cursors)
 }
 
@@ -51,7 +59,7 @@ async fn every_route_with_every_id_of_another_organization_answers_404_or_400_an
     app.connect_account(ORG_A, "acc_a", IG_ACCOUNT, "EAAB-a").await;
     assert_eq!(app.deliver(&inbox_shared::fixtures::webhook("text.json")).await.status(), 200);
     let (b_ids, b_cursors) = org_b_data(&app).await;
-    assert_eq!(b_ids.len(), 5, "conversation, message, job, lead, account: {b_ids:?}");
+    assert_eq!(b_ids.len(), 6, "conversation, message, job, lead, account, comment thread: {b_ids:?}");
     assert_eq!(b_cursors.len(), 2, "conversations and messages cursors: {b_cursors:?}");
     let malformed = ["", "%00", "..%2F..%2Fx", "%F0%9F%92%A9", "conv_%27%3B--", &"x".repeat(2000)];
     let ids: Vec<String> = b_ids.iter().cloned().chain(malformed.iter().map(|s| s.to_string())).collect();
@@ -72,6 +80,10 @@ async fn every_route_with_every_id_of_another_organization_answers_404_or_400_an
             ("GET", format!("/api/integrations/jobs/{id}"), Value::Null),
             ("POST", format!("/api/integrations/jobs/{id}/retry"), json!({})),
             ("DELETE", format!("/api/integrations/connected-accounts/{id}"), Value::Null),
+            ("GET", format!("/api/integrations/connected-accounts/{id}/health"), Value::Null),
+            ("POST", format!("/api/inbox/conversations/{id}/reply-public"), json!({"text": "hi"})),
+            ("POST", format!("/api/inbox/conversations/{id}/reply-private"), json!({"text": "hi"})),
+            ("POST", format!("/api/inbox/conversations/{id}/hide"), json!({})),
         ];
         for (method, path, body) in calls {
             let mut req = app

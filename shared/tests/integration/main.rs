@@ -23,6 +23,7 @@ mod oauth_binding_http;
 mod openapi_http;
 mod outbound_http;
 mod refresh_faults;
+mod roles_http;
 mod send_faults;
 mod webhook_edge_http;
 mod webhook_http;

@@ -67,6 +67,8 @@ async fn page_messages_are_messenger_conversations_beside_instagram_and_replies_
     assert_eq!(sends[0].path, format!("/v21.0/{PAGE_ID}/messages"));
     assert_eq!(sends[0].authorization.as_deref(), Some("Bearer EAAB-page-token"));
     assert_eq!(sends[0].body["recipient"]["id"], PSID);
+    let named = format!("job:{}", accepted["jobId"].as_str().unwrap());
+    assert_eq!(sends[0].body["message"]["metadata"], named.as_str(), "the echo will name the job");
     let profile: Vec<GraphCall> = app.graph.calls().into_iter().filter(|c| c.path.ends_with(PSID)).collect();
     assert_eq!(profile.len(), 1, "the customer's name, looked up once");
     assert_eq!(profile[0].query, "fields=name", "Messenger has names, not usernames");

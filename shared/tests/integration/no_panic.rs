@@ -83,13 +83,30 @@ fn messaging_item() -> impl Strategy<Value = Value> {
     )
 }
 
-/// A webhook envelope around arbitrary items.
+/// A `changes[]` entry that mostly parses: a comment, a live comment or a mention with odd
+/// ids, parents, authors and texts, or anything at all.
+fn change_item() -> impl Strategy<Value = Value> {
+    let field = prop_oneof![Just("comments"), Just("live_comments"), Just("mentions"), ".{0,12}".prop_map(|_| "x")];
+    let author = prop_oneof![any_json(), "[0-9]{1,20}".prop_map(|id| json!({"id": id, "username": "u"}))];
+    (field, ".{0,30}", prop::option::of(".{0,30}"), author, any_json()).prop_map(|(field, id, parent, from, text)| {
+        json!({"field": field, "value": {"id": id, "parent_id": parent, "from": from, "text": text,
+                                          "media": {"id": "17900000000000100", "media_product_type": "FEED"}}})
+    })
+}
+
+/// A webhook envelope around arbitrary items: Instagram's or a Page's (Messenger) object,
+/// with messaging items and changes.
 fn any_envelope() -> impl Strategy<Value = Value> {
     let item = prop_oneof![3 => messaging_item(), 1 => any_json()];
-    (prop::collection::vec(item, 0..4), any_json(), any_json()).prop_map(|(items, id, time)| {
-        json!({"object": "instagram", "entry": [{"id": id, "time": time, "messaging": items},
-                                                {"id": "17841400000000001", "messaging": items}]})
-    })
+    let object = prop_oneof![Just("instagram"), Just("page")];
+    let changes = prop::collection::vec(prop_oneof![3 => change_item(), 1 => any_json()], 0..3);
+    (object, prop::collection::vec(item, 0..4), changes, any_json(), any_json()).prop_map(
+        |(object, items, changes, id, time)| {
+            json!({"object": object, "entry": [{"id": id, "time": time, "messaging": items},
+                                               {"id": "17841400000000001", "messaging": items, "changes": changes},
+                                               {"id": "112233445566778", "time": time, "messaging": items}]})
+        },
+    )
 }
 
 // 256 cases each by default; `PROPTEST_CASES=100000` for a long run.

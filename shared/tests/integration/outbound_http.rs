@@ -117,7 +117,8 @@ async fn throttling_and_transient_errors_are_retried_with_exponential_backoff_un
 #[tokio::test]
 async fn a_waiting_job_shows_pending_with_its_next_attempt_and_last_error() {
     let (app, conv) = connected().await;
-    app.graph.answer(500, &[], &fixtures::graph("error_temporary.json"));
+    // Meta's refusal (a 4xx): nothing was sent, so the retry waits only for its backoff.
+    app.graph.answer(400, &[], &fixtures::graph("error_app_rate_limit.json"));
     let (_, accepted) = send(&app, &conv, "hello").await;
     let due = app.queue.take_due();
     assert_eq!(
@@ -128,7 +129,7 @@ async fn a_waiting_job_shows_pending_with_its_next_attempt_and_last_error() {
     assert_eq!(j["status"], "PENDING");
     assert_eq!(j["attempts"], 1);
     assert_eq!(j["nextAttemptAt"], serde_json::to_value(app.clock_now() + Duration::milliseconds(1250)).unwrap());
-    assert_eq!(j["lastError"]["code"], "META_UNAVAILABLE");
+    assert_eq!(j["lastError"]["code"], "RATE_LIMITED");
     assert_eq!(message(&app, &conv, accepted["messageId"].as_str().unwrap()).await["status"], "QUEUED");
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration as StdDuration;
 use crate::common::*;
 use chrono::Duration;
 use inbox_shared::config::AppEnv;
+use inbox_shared::domain::JobExpectation;
 use inbox_shared::error::ErrorCode;
 use inbox_shared::fixtures;
 use inbox_shared::services::JobOutcome;
@@ -44,16 +45,20 @@ async fn reply(app: &TestApp, text: &str) -> (String, String, String) {
     (conv, accepted["messageId"].as_str().unwrap().to_owned(), accepted["jobId"].as_str().unwrap().to_owned())
 }
 
-/// Meta echoes every send, `after` it arrived.
-fn echo_every_send(app: &TestApp, text: &str, after_ms: u64) {
+/// Meta's echo of a send of `text`, now.
+fn echo(app: &TestApp, text: &str) -> String {
     let at = app.clock_now().timestamp_millis();
-    let body = json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":at,"messaging":[
+    json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":at,"messaging":[
         {"sender":{"id":IG_ACCOUNT},"recipient":{"id":CUSTOMER},"timestamp":at,
          "message":{"mid":ECHO_MID,"text":text,"is_echo":true}}]}]})
-    .to_string();
+    .to_string()
+}
+
+/// Meta echoes every send, `after` it arrived.
+fn echo_every_send(app: &TestApp, text: &str, after_ms: u64) {
     let url = format!("{}/api/webhooks/instagram", app.url);
     *app.graph.state.echo_after.lock().unwrap() =
-        Some((url, body, APP_SECRET.to_owned(), StdDuration::from_millis(after_ms)));
+        Some((url, echo(app, text), APP_SECRET.to_owned(), StdDuration::from_millis(after_ms)));
 }
 
 fn deliveries(app: &TestApp) -> usize {
@@ -108,6 +113,11 @@ fn bare_500(app: &TestApp) {
     app.graph.answer(500, &[], "<html>upstream error</html>");
 }
 
+/// Meta's own error body on a 500 (code 2, "an unexpected error has occurred"), after it sent.
+fn metas_500(app: &TestApp) {
+    app.graph.answer(500, &[], &fixtures::graph("error_temporary.json"));
+}
+
 fn garbage_200(app: &TestApp) {
     app.graph.answer(200, &[], "<html>not json</html>");
 }
@@ -143,6 +153,7 @@ macro_rules! on_both_stores {
 on_both_stores! {
     a_late_answer_is_not_resent: late_answer;
     a_500_without_metas_body_is_not_resent: bare_500;
+    a_500_with_metas_own_body_is_not_resent: metas_500;
     a_200_with_garbage_is_not_resent: garbage_200;
     no_answer_at_all_is_not_resent: no_answer;
 }
@@ -175,15 +186,22 @@ async fn a_processor_killed_after_the_graph_call_does_not_send_twice() {
     }
 }
 
+/// A reply whose answer could not be read and whose echo never came: FAILED, unconfirmed,
+/// after several looks for the echo; (conversation, message id, job id).
+async fn unconfirmed_send(app: &TestApp, text: &str) -> (String, String, String) {
+    let ids = reply(app, text).await;
+    bare_500(app);
+    let ran = app.run_jobs().await;
+    assert_eq!(ran.last().unwrap().1, JobOutcome::Failed(ErrorCode::DeliveryUnconfirmed), "{ran:?}");
+    assert!(ran.len() > 2, "checked for the echo several times: {ran:?}");
+    ids
+}
+
 #[tokio::test]
 async fn with_no_echo_the_send_ends_unconfirmed_and_the_agent_resends_it_once() {
     for on_aws in [false, true] {
         let Some(app) = app(on_aws).await else { return };
-        let (conv, message_id, job_id) = reply(&app, "Are you there?").await;
-        bare_500(&app);
-        let ran = app.run_jobs().await;
-        assert_eq!(ran.last().unwrap().1, JobOutcome::Failed(ErrorCode::DeliveryUnconfirmed), "{ran:?}");
-        assert!(ran.len() > 2, "checked for the echo several times: {ran:?}");
+        let (conv, message_id, job_id) = unconfirmed_send(&app, "Are you there?").await;
         assert_eq!(deliveries(&app), 1, "never resent on its own");
         let m = outbound(&app, &conv).await.into_iter().find(|m| m["id"] == message_id.as_str()).unwrap();
         assert_eq!((m["status"].as_str(), m["errorCode"].as_str()), (Some("FAILED"), Some("DELIVERY_UNCONFIRMED")));
@@ -201,18 +219,94 @@ async fn with_no_echo_the_send_ends_unconfirmed_and_the_agent_resends_it_once() 
     }
 }
 
+/// Meta's own error body on a 500 may hide a send: the echo is awaited first, and only when
+/// none came within SEND_CONFIRM_WAIT_SECS is the reply sent again, once.
 #[tokio::test]
-async fn metas_own_error_body_on_a_500_is_its_refusal_and_is_retried() {
+async fn metas_own_500_without_an_echo_is_sent_again_only_after_the_wait() {
     let app = app(false).await.unwrap();
     let (conv, _, _) = reply(&app, "hello").await;
-    // Meta's own error body on a 500 (code 2, temporary): Meta refused it, so it is retried.
-    app.graph.answer(500, &[], &fixtures::graph("error_temporary.json"));
+    let start = app.clock_now();
+    metas_500(&app);
     let ran = app.run_jobs().await;
-    let outcomes: Vec<_> = ran.iter().map(|(_, o)| o.clone()).collect();
-    assert!(matches!(outcomes[0], JobOutcome::Retrying { .. }), "{outcomes:?}");
-    assert_eq!(outcomes.last(), Some(&JobOutcome::Succeeded));
+    assert!(matches!(ran[0].1, JobOutcome::AwaitingConfirmation { .. }), "{ran:?}");
+    let (retried_at, _) = ran.iter().find(|(_, o)| matches!(o, JobOutcome::Retrying { .. })).expect("sent again");
+    assert!(*retried_at - start >= Duration::seconds(120), "not before the echo was awaited: {ran:?}");
+    assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded);
     assert_eq!(deliveries(&app), 2);
     assert_eq!(outbound(&app, &conv).await.len(), 1);
+}
+
+/// A worker that recorded its attempt and died before calling Meta: the next one finds no
+/// echo of it, so the reply goes out then, once, instead of ending unconfirmed.
+#[tokio::test]
+async fn a_worker_that_died_before_calling_meta_leaves_a_send_that_goes_out_once() {
+    for on_aws in [false, true] {
+        let Some(app) = app(on_aws).await else { return };
+        let (conv, message_id, job_id) = reply(&app, "Coming up").await;
+        app.queue.take_due();
+        let now = app.clock_now();
+        let claimed = app.store.claim_job(ORG, &job_id, now, now + Duration::minutes(5), "w1").await.unwrap();
+        let mut job = claimed.expect("claimed");
+        job.start_attempt(now);
+        assert!(app.store.replace_job(&job, JobExpectation::ClaimedBy("w1")).await.unwrap());
+        // ...and died there. Its claim expires; the sweep queues it again.
+        app.clock.advance(Duration::minutes(10));
+        assert_eq!(app.services.outbound.requeue_stranded_jobs().await.unwrap(), 1);
+        let ran = app.run_jobs().await;
+        assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded, "{ran:?}");
+        assert_eq!(deliveries(&app), 1);
+        let sent = outbound(&app, &conv).await;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!((sent[0]["id"].as_str(), sent[0]["status"].as_str()), (Some(message_id.as_str()), Some("SENT")));
+    }
+}
+
+/// A send that ended unconfirmed whose echo comes late: the agent's retry finds it, confirms
+/// the send (SENT under Meta's id, the echo folded in) and answers 409 without calling Meta.
+#[tokio::test]
+async fn a_late_echo_confirms_a_failed_send_and_the_retry_sends_nothing() {
+    for on_aws in [false, true] {
+        let Some(app) = app(on_aws).await else { return };
+        let (conv, message_id, job_id) = unconfirmed_send(&app, "Are you there?").await;
+        assert_eq!(app.deliver(&echo(&app, "Are you there?")).await.status(), 200);
+        let (status, body) = app.post(ORG, &format!("/api/integrations/jobs/{job_id}/retry"), json!({})).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (409, Some("CONFLICT")), "{body}");
+        assert_eq!(deliveries(&app), 1, "nothing sent again");
+        assert_eq!(job(&app, &job_id).await["status"], "SUCCEEDED");
+        let sent = outbound(&app, &conv).await;
+        assert_eq!(sent.len(), 1, "the echo folded into our message: {sent:?}");
+        assert_eq!((sent[0]["id"].as_str(), sent[0]["status"].as_str()), (Some(message_id.as_str()), Some("SENT")));
+        assert_eq!(sent[0]["externalMessageId"], ECHO_MID);
+    }
+}
+
+/// An echo that another pending reply of the same text could own (or the phone app's) does
+/// not confirm an Instagram send whose answer was lost; once that reply went out on its own,
+/// the echo is beyond doubt and confirms it.
+#[tokio::test]
+async fn an_echo_two_pending_replies_could_own_waits_until_only_one_can() {
+    let app = app(false).await.unwrap();
+    let (conv, first_id, _) = reply(&app, "Thanks!").await;
+    let first = app.queue.take_due().remove(0);
+    bare_500(&app);
+    assert!(matches!(app.services.process(&first).await.unwrap(), JobOutcome::AwaitingConfirmation { .. }));
+    let (_, second_id, _) = reply(&app, "Thanks!").await;
+    let second = app.queue.take_due().remove(0);
+    assert_eq!(app.deliver(&echo(&app, "Thanks!")).await.status(), 200);
+    app.clock.advance(Duration::seconds(15));
+    let check = app.queue.take_due().remove(0);
+    let outcome = app.services.process(&check).await.unwrap();
+    assert!(matches!(outcome, JobOutcome::AwaitingConfirmation { .. }), "not while the twin waits: {outcome:?}");
+    assert_eq!(app.services.process(&second).await.unwrap(), JobOutcome::Succeeded);
+    let ran = app.run_jobs().await;
+    assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded, "{ran:?}");
+    let sent = outbound(&app, &conv).await;
+    let status =
+        |id: &str| sent.iter().find(|m| m["id"] == id).map(|m| (m["status"].clone(), m["externalMessageId"].clone()));
+    assert_eq!(status(&first_id), Some((json!("SENT"), json!(ECHO_MID))), "{sent:?}");
+    assert_eq!(status(&second_id).unwrap().0, "SENT");
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(deliveries(&app), 2);
 }
 
 #[tokio::test]

@@ -301,6 +301,7 @@ async fn production_routes_by_connected_account_and_ignores_the_org_header() {
         display_name: None,
         username: None,
         status: AccountStatus::Active,
+        status_changed_by: None,
         created_at: now,
         updated_at: now,
     };
@@ -435,6 +436,36 @@ async fn a_lead_created_later_with_only_a_handle_links_to_the_conversation() {
     // A handle nobody wrote from links nothing.
     let (_, other) = app.post("org_a", "/api/leads", json!({"instagramHandle": "someone.else"})).await;
     assert_ne!(app.conversations("org_a").await[0]["leadId"], other["id"]);
+}
+
+/// A queued webhook item is delivered at most 3 times: one that the time budget cuts off at
+/// every delivery is kept raw after the third instead of going round the queue for ever.
+#[tokio::test]
+async fn a_webhook_item_cut_off_at_every_delivery_is_kept_raw_after_its_third() {
+    let app = TestApp::dev().await;
+    let item = json!({"sender":{"id":CUSTOMER},"recipient":{"id":IG_ACCOUNT},"timestamp":1732460000123i64,
+                      "message":{"mid":"cut-off-1","text":"never in time"}});
+    let mut message: inbox_shared::ports::QueueMessage = serde_json::from_value(json!({
+        "jobType": "PROCESS_WEBHOOK", "payload": {"items": [{"entryId": IG_ACCOUNT, "item": item}], "attempt": 1}
+    }))
+    .unwrap();
+    let mut deliveries = 0;
+    loop {
+        deliveries += 1;
+        assert!(deliveries <= 3, "delivered a fourth time");
+        // A deadline already passed: the budget cuts every item off.
+        app.services.process_until(&message, std::time::Instant::now()).await.unwrap();
+        match app.queue.take_due().as_slice() {
+            [] => break,
+            [next] => message = next.clone(),
+            more => panic!("one message at a time: {more:?}"),
+        }
+    }
+    assert_eq!(deliveries, 3);
+    let kept = app.store.list_raw_events(IG_ACCOUNT).await.unwrap();
+    assert_eq!(kept.len(), 1, "kept raw, not lost");
+    assert_eq!((kept[0].reason.as_str(), &kept[0].payload), ("processing failed repeatedly", &item));
+    assert!(app.conversations("org_a").await.is_empty());
 }
 
 #[tokio::test]

@@ -143,16 +143,25 @@ impl AccountStore for DynamoStore {
         org: &str,
         id: &str,
         status: AccountStatus,
+        by: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Option<ConnectedAccount>, StoreError> {
+        let mut values = vec![(":status", attr_of(&status)?), (":at", attr_of(&at)?)];
+        let update = match by {
+            Some(by) => {
+                values.push((":by", s(by)));
+                "SET #status = :status, updatedAt = :at, statusChangedBy = :by"
+            }
+            None => "SET #status = :status, updatedAt = :at REMOVE statusChangedBy",
+        };
         let item = self
             .update_returning(
                 keys::org(org),
                 keys::account(id),
-                "SET #status = :status, updatedAt = :at",
+                update,
                 "attribute_exists(pk)",
                 vec![("#status", "status")],
-                vec![(":status", attr_of(&status)?), (":at", attr_of(&at)?)],
+                values,
             )
             .await?;
         self.routes.clear();

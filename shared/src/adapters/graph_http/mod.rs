@@ -123,8 +123,9 @@ async fn error_from(response: Response) -> GraphError {
             is_transient: b.error.is_transient,
             message: b.error.message,
             usage,
-            // Meta's own error body: its refusal, nothing sent.
-            outcome_unknown: false,
+            // Meta's own error body: a refusal below 500; on a 5xx ("an unexpected error has
+            // occurred", code 1 or 2) it may have sent it all the same.
+            outcome_unknown: http_status >= 500,
         },
         Err(_) => GraphError {
             http_status,

@@ -87,12 +87,12 @@ impl AccountStore for MemoryStore {
         org: &str,
         id: &str,
         status: AccountStatus,
+        by: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Option<ConnectedAccount>, StoreError> {
         Ok(self.with(|t| {
             let a = t.accounts.get_mut(&key(org, id))?;
-            a.status = status;
-            a.updated_at = at;
+            a.set_status(status, by, at);
             Some(a.clone())
         }))
     }

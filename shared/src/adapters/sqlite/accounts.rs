@@ -167,14 +167,14 @@ impl AccountStore for SqliteStore {
         org: &str,
         id: &str,
         status: AccountStatus,
+        by: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Option<ConnectedAccount>, StoreError> {
-        let (org, id) = (owned(org), owned(id));
+        let (org, id, by) = (owned(org), owned(id), by.map(owned));
         self.db
             .call(move |conn| {
                 let Some(mut a) = account(conn, &org, &id)? else { return Ok(None) };
-                a.status = status;
-                a.updated_at = at;
+                a.set_status(status, by.as_deref(), at);
                 save_account(conn, &a)?;
                 Ok(Some(a))
             })

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use crate::domain::{AccountStatus, ConnectedAccount, TokenKind};
+use crate::domain::{AccountStatus, Caller, ConnectedAccount, Provider, TokenKind};
 use crate::error::AppError;
 use crate::ports::QueueMessage;
 
@@ -15,18 +15,29 @@ impl Accounts {
         Ok(self.ports.directory.accounts(org).await?)
     }
 
-    /// Whether another connected account of the organization (the Page's Instagram account,
-    /// or its Messenger channel) uses `account`'s Page.
-    async fn page_still_used(&self, account: &ConnectedAccount) -> Result<bool, AppError> {
-        let siblings = self.ports.accounts.list_accounts(&account.organization_id).await?;
-        Ok(siblings
-            .iter()
-            .any(|a| a.id != account.id && a.page_id == account.page_id && a.status != AccountStatus::Disconnected))
+    /// Whether another channel uses `account`'s Page, in any organization: the Page's
+    /// Instagram account (routed by the Page id too) or its Messenger channel. A Page's
+    /// subscription is one per app, shared by every organization's channels on it.
+    async fn page_still_used(&self, account: &ConnectedAccount, page_id: &str) -> Result<bool, AppError> {
+        for route_key in [page_id.to_owned(), ConnectedAccount::route_key(Provider::Messenger, page_id)] {
+            let holder = self.ports.accounts.find_account_by_external_id(&route_key).await?;
+            let other = |a: &ConnectedAccount| {
+                (a.organization_id != account.organization_id || a.id != account.id)
+                    && a.page_id.as_deref() == Some(page_id)
+                    && a.status != AccountStatus::Disconnected
+            };
+            if holder.as_ref().is_some_and(other) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Unsubscribes the Page (best effort), deletes the tokens and marks the account
-    /// DISCONNECTED. Its later webhooks wait for a reconnect instead of reaching the inbox.
-    pub async fn disconnect_account(&self, org: &str, id: &str) -> Result<ConnectedAccount, AppError> {
+    /// DISCONNECTED by the caller. Its later webhooks wait for a reconnect instead of reaching
+    /// the inbox.
+    pub async fn disconnect_account(&self, caller: &Caller, id: &str) -> Result<ConnectedAccount, AppError> {
+        let org = caller.organization_id.as_str();
         let account =
             self.ports.accounts.get_account(org, id).await?.ok_or_else(|| AppError::not_found("connected account"))?;
         // Stop Meta's deliveries too (best effort): the Page's, or an Instagram Login account's own.
@@ -36,7 +47,7 @@ impl Accounts {
                     self.ports.graph.set_instagram_subscription(&token.token, false).await
                 }
                 // The Page's other channel still connected keeps the Page subscribed.
-                (_, Some(_)) if self.page_still_used(&account).await? => Ok(()),
+                (_, Some(page_id)) if self.page_still_used(&account, page_id).await? => Ok(()),
                 (_, Some(page_id)) => self.ports.graph.set_page_subscription(page_id, &token.token, false).await,
                 (_, None) => Ok(()),
             };
@@ -49,7 +60,7 @@ impl Accounts {
         }
         self.ports
             .accounts
-            .set_account_status(org, id, AccountStatus::Disconnected, self.now())
+            .set_account_status(org, id, AccountStatus::Disconnected, caller.subject.as_deref(), self.now())
             .await?
             .ok_or_else(|| AppError::not_found("connected account"))
     }

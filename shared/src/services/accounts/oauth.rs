@@ -256,6 +256,7 @@ impl Accounts {
             display_name: link.name,
             username: link.username,
             status: AccountStatus::Active,
+            status_changed_by: None,
             created_at: same_org.as_ref().map_or(now, |a| a.created_at),
             updated_at: now,
         };

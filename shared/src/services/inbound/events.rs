@@ -303,6 +303,9 @@ impl IncomingMessage {
         }
         if m.is_echo {
             extra.insert("isEcho".to_owned(), Value::Bool(true));
+            if let Some(metadata) = &m.metadata {
+                extra.insert("metadata".to_owned(), Value::String(metadata.clone()));
+            }
         }
         if m.is_unsupported {
             extra.insert("unsupported".to_owned(), Value::Bool(true));

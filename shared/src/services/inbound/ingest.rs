@@ -5,7 +5,8 @@
 //! Items are grouped in lanes, one per conversation (account, customer), run up to
 //! `webhook_concurrency` at a time; a lane's items run in order, so a reaction never
 //! overtakes the message it names. A lane stops when the deadline passes or an item fails:
-//! the rest of the lane is queued, still in order.
+//! the rest of the lane is queued, still in order. A queued item is delivered at most
+//! `ITEM_MAX_DELIVERIES` times, then kept raw.
 
 use std::time::Instant;
 
@@ -26,10 +27,11 @@ const SPILL_BYTES: usize = 200 * 1024;
 /// idempotent (by Meta id), so one that did land is recognised as a duplicate later.
 const IN_FLIGHT_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
 
-/// Webhook items are retried longer than sends (with the same backoff, capped at 15 min:
-/// about half an hour in all) so an AWS incident does not push them into the raw store;
-/// after that they are kept raw, still never lost.
-const ITEM_MAX_ATTEMPTS: u32 = 10;
+/// A queued webhook item is delivered at most this many times (SQS's own redeliveries of a
+/// message that failed aside): one that is still neither stored nor otherwise done after its
+/// last delivery, failed or cut off by the time budget alike, is kept raw instead of queued
+/// once more, so a burst never circulates for ever.
+const ITEM_MAX_DELIVERIES: u32 = 3;
 
 /// What one lane left undone.
 #[derive(Default)]
@@ -69,9 +71,10 @@ impl Inbound {
         Ok(report)
     }
 
-    /// Works on `items` (which failed `attempt` times before) until `deadline`; queues
-    /// what is left. `Err` only when the queue refused what had to go on it.
-    async fn ingest(&self, items: Vec<Item>, deadline: Instant, attempt: u32) -> Result<AcceptReport, AppError> {
+    /// Works on `items` (tried `tries` times before: 0 from the webhook, else the queue
+    /// deliveries so far) until `deadline`; queues what is left, or keeps it raw after its
+    /// last delivery. `Err` only when the queue or the store refused what had to go there.
+    async fn ingest(&self, items: Vec<Item>, deadline: Instant, tries: u32) -> Result<AcceptReport, AppError> {
         let ends = futures_util::stream::iter(lanes(items))
             .map(|lane| self.run_lane(lane, deadline))
             .buffer_unordered(self.ports.config.limits.webhook_concurrency)
@@ -81,28 +84,25 @@ impl Inbound {
         for end in ends {
             report.add(&end.report);
             if let Some(e) = &end.error {
-                tracing::warn!(error = %e, items = end.failed.len(), attempt, "webhook items failed; queued again");
+                tracing::warn!(error = %e, items = end.failed.len(), tries, "webhook items failed; queued again");
             }
             unreached.extend(end.unreached);
             failed.extend(end.failed);
         }
-        report.deferred += unreached.len();
-        self.spill(unreached, attempt, Duration::zero()).await?;
-        if attempt + 1 >= ITEM_MAX_ATTEMPTS {
-            // Out of attempts: kept raw for replay rather than retried for ever.
-            for item in &failed {
+        if tries >= ITEM_MAX_DELIVERIES {
+            // Out of deliveries: kept raw rather than queued for ever.
+            for item in unreached.iter().chain(&failed) {
                 self.keep_raw(&item.route_key(), "processing failed repeatedly", &item.raw).await?;
                 report.kept_raw += 1;
             }
-        } else if !failed.is_empty() {
-            report.deferred += failed.len();
-            let delay = retry_delay(
-                self.ports.config.limits.job_retry_base_delay_ms,
-                attempt + 1,
-                self.ports.jitter.sample(),
-                None,
-            );
-            self.spill(failed, attempt + 1, delay).await?;
+            return Ok(report);
+        }
+        report.deferred += unreached.len() + failed.len();
+        self.spill(unreached, tries + 1, Duration::zero()).await?;
+        if !failed.is_empty() {
+            let limits = &self.ports.config.limits;
+            let delay = retry_delay(limits.job_retry_base_delay_ms, tries + 1, self.ports.jitter.sample(), None);
+            self.spill(failed, tries + 1, delay).await?;
         }
         Ok(report)
     }

@@ -6,9 +6,10 @@
 //! allowed once per comment and within `PRIVATE_REPLY_WINDOW` of it, as Meta allows.
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Author, ConnectedAccount, Conversation, ConversationKind, Message, MessageChange, PRIVATE_REPLY_WINDOW,
+    Author, Caller, ConnectedAccount, Conversation, ConversationKind, Message, MessageChange, PRIVATE_REPLY_WINDOW,
 };
 use crate::error::{AppError, ErrorCode};
 
@@ -32,11 +33,12 @@ impl Outbound {
     /// With an Idempotency-Key, the same key and request answer the same and post once.
     pub async fn reply_public(
         &self,
-        org: &str,
+        caller: &Caller,
         conversation_id: &str,
         text: String,
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
+        let org = caller.organization_id.as_str();
         let content = Outgoing::Text(text);
         content.validate()?;
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
@@ -57,6 +59,7 @@ impl Outbound {
             account: Some(&account),
             author: Author::Person,
             route: SendRoute::PublicReply { comment_id },
+            by: caller.subject.as_deref(),
         };
         self.queue_send(org, queued, content, ids).await
     }
@@ -66,10 +69,11 @@ impl Outbound {
     /// Idempotency-Key, the same key and request answer the same (not 409).
     pub async fn reply_private(
         &self,
-        org: &str,
+        caller: &Caller,
         conversation_id: &str,
         reply: PrivateReply<'_>,
     ) -> Result<PrivateReplyAccepted, AppError> {
+        let org = caller.organization_id.as_str();
         let content = Outgoing::Text(reply.text.to_owned());
         content.validate()?;
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
@@ -104,13 +108,14 @@ impl Outbound {
                 "Meta allows a private reply within 7 days of the comment, or during the live broadcast",
             ));
         }
-        let accepted = self.reserve_private_reply(org, &comment_id, ids).await?;
+        let accepted = self.reserve_private_reply(org, &comment_id, &fingerprint, ids).await?;
         let dm = open_conversation(&*self.ports.conversations, &account, &comment.from, self.now(), self.now()).await?;
         let queued = Queued {
             conversation: &dm,
             account: Some(&account),
             author: Author::Person,
             route: SendRoute::PrivateReply { comment_id },
+            by: caller.subject.as_deref(),
         };
         let accepted = self.queue_send(org, queued, content, accepted).await?;
         Ok(PrivateReplyAccepted { accepted, conversation_id: dm.id })
@@ -120,11 +125,12 @@ impl Outbound {
     /// anyone, and the agent wants to see it done). Answers the comment as stored after.
     pub async fn hide_comment(
         &self,
-        org: &str,
+        caller: &Caller,
         conversation_id: &str,
         comment_id: Option<&str>,
         hidden: bool,
     ) -> Result<Message, AppError> {
+        let org = caller.organization_id.as_str();
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
         let comment = self.thread_comment(&thread, comment_id).await?;
         let Some(token) = self.ports.directory.token(&account).await? else {
@@ -136,7 +142,7 @@ impl Outbound {
             .hide_comment(&token.send_target(&account), external_id, hidden)
             .await
             .map_err(graph_refusal)?;
-        let change = MessageChange::Hidden { hidden };
+        let change = MessageChange::Hidden { hidden, by: caller.subject.clone() };
         let stored = self.ports.messages.update_message(org, &comment.id, &change, self.now()).await?;
         stored.ok_or_else(|| AppError::not_found("comment"))
     }
@@ -175,19 +181,23 @@ impl Outbound {
             .ok_or_else(|| AppError::new(ErrorCode::CommentNotFound, "no such comment in this thread"))
     }
 
-    /// Claims the comment's one private reply for the send `fresh`. A claim whose send was
-    /// never queued (its request died) is finished under its ids; a queued one is refused.
+    /// Claims the comment's one private reply for the send `fresh` of `fingerprint` (its
+    /// text), in one conditional write: of two agents at once, one wins and the other is
+    /// refused, whatever each wrote. The same reply whose first try died before its job
+    /// existed is finished under its ids; anything else is refused.
     async fn reserve_private_reply(
         &self,
         org: &str,
         comment_id: &str,
+        fingerprint: &str,
         fresh: SendAccepted,
     ) -> Result<SendAccepted, AppError> {
         let key = format!("private-reply#{comment_id}");
-        match self.claim_ids(org, &key, "private-reply", &fresh).await? {
+        let digest = hex::encode(Sha256::digest(fingerprint));
+        match self.claim_ids(org, &key, &digest, &fresh).await? {
             Reserved::New => Ok(fresh),
             Reserved::Unfinished(first) => Ok(first),
-            Reserved::Done(first) => Err(AppError::new(
+            Reserved::Done(first) | Reserved::Taken(first) => Err(AppError::new(
                 ErrorCode::PrivateReplyAlreadySent,
                 format!("this comment already has its private reply (job {})", first.job_id),
             )),

@@ -1,20 +1,27 @@
 //! Sends whose outcome is unknown. Meta's Send API has no idempotency key, so a send that
-//! may have reached Meta (a timeout, a reset, a 5xx, a 2xx we could not read, a worker that
-//! died mid-call) is never sent again: Meta echoes every message an account sends
-//! (`is_echo`), so the echo that matches it (same conversation and recipient, same content,
-//! after the attempt started) confirms it and gives it Meta's id. Checked again every
-//! `CHECK_EVERY`; with no echo after `SEND_CONFIRM_WAIT_SECS` the send ends FAILED with
-//! `DELIVERY_UNCONFIRMED`: the agent sees it and can resend it with one call
-//! (`POST /api/integrations/jobs/:id/retry`), knowingly.
+//! may have reached Meta (a timeout, a reset, any 5xx, a 2xx we could not read, a worker that
+//! stopped mid-call) is never sent again before Meta's echo of it has been awaited: Meta
+//! echoes every message an account sends (`is_echo`), and the echo that is beyond doubt this
+//! send's confirms it and gives it Meta's id. Checked again every `CHECK_EVERY` for
+//! `SEND_CONFIRM_WAIT_SECS`. With no echo by then: after Meta's own "unexpected error", or a
+//! worker that stopped before hearing anything (it may have died before the call), the send
+//! is tried again; after an answer we could not read at all it ends FAILED with
+//! `DELIVERY_UNCONFIRMED`, and the agent decides (`POST /api/integrations/jobs/:id/retry`, which
+//! looks for a late echo first and sends nothing if one came).
+//!
+//! Beyond doubt: on Messenger the echo carries the job's name (the send's `metadata`); on
+//! Instagram, which has no such field, the echo must have the same recipient and content,
+//! come after the attempt started, and no other reply of ours waiting to go to that person may
+//! say the same (else the check waits for the sends to settle).
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Direction, IntegrationJob, JobError, Message, PageRequest};
+use crate::domain::{Direction, IntegrationJob, JobError, Message, MessageStatus, PageRequest, UnclearAnswer};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
 
 use super::Outbound;
-use super::delivery::SendFailure;
+use super::delivery::{SendFailure, echo_metadata};
 use super::jobs::JobOutcome;
 use crate::domain::{SendAttempt, SendPayload};
 
@@ -26,24 +33,35 @@ const CLOCK_SKEW: Duration = Duration::seconds(60);
 const ECHO_LOOKBACK: usize = 30;
 
 impl Outbound {
-    /// Confirms a send by its echo, or waits for it, or gives up on it without resending.
+    /// Confirms a send by its echo, or waits for it, or (with none in time) tries it again or
+    /// gives up on it, by what Meta answered.
     pub(super) async fn confirm_send(&self, mut job: IntegrationJob, p: &SendPayload) -> Result<JobOutcome, AppError> {
-        let started = match job.attempt() {
-            SendAttempt::InFlight { since } => since,
-            _ => job.updated_at,
+        let (started, answer) = match job.attempt() {
+            SendAttempt::InFlight { since, answer } => (since, answer),
+            _ => (job.updated_at, None),
         };
-        if let Some(mid) = self.find_echo(&job.organization_id, p, started).await? {
+        if let Some(mid) = self.find_echo(&job, p, started).await? {
             tracing::info!(job = %job.id, "unconfirmed send confirmed by its echo");
             return self.succeed(job, p, &mid).await;
         }
         let now = self.now();
         let give_up_at = started + self.ports.config.limits.send_confirm_wait;
         if now >= give_up_at {
-            let failure = SendFailure::permanent(
-                ErrorCode::DeliveryUnconfirmed,
-                "Meta did not confirm this send: it may or may not have reached the customer",
-            );
-            return self.fail(job, Some(p), failure).await;
+            return match answer {
+                Some(UnclearAnswer::Unreadable) => {
+                    let failure = SendFailure::permanent(
+                        ErrorCode::DeliveryUnconfirmed,
+                        "Meta did not confirm this send: it may or may not have reached the customer",
+                    );
+                    self.fail(job, Some(p), failure).await
+                }
+                // Meta's own error, or nothing heard: no echo by now means it was not sent.
+                Some(UnclearAnswer::MetaError) | None => {
+                    tracing::warn!(job = %job.id, ?answer, "no echo of the earlier attempt; it may be tried again");
+                    job.attempt_not_made();
+                    self.retry_or_fail(job, p, SendFailure::transient("Meta never echoed the earlier attempt")).await
+                }
+            };
         }
         let delay = CHECK_EVERY.min(give_up_at - now);
         let waiting = JobError {
@@ -59,30 +77,67 @@ impl Outbound {
         Ok(JobOutcome::AwaitingConfirmation { delay })
     }
 
-    /// Meta's id of the echo of this send, if it has arrived.
-    async fn find_echo(
+    /// Meta's id of the echo of this send, if it has arrived and is beyond doubt this send's.
+    pub(super) async fn find_echo(
         &self,
-        org: &str,
+        job: &IntegrationJob,
         p: &SendPayload,
-        started: chrono::DateTime<chrono::Utc>,
+        started: DateTime<Utc>,
     ) -> Result<Option<String>, AppError> {
+        let org = &job.organization_id;
         let recent =
             self.ports.messages.list_messages(org, &p.conversation_id, &PageRequest::first(ECHO_LOOKBACK)).await?;
-        Ok(recent.data.into_iter().find(|m| is_echo_of(m, p, started)).and_then(|m| m.external_message_id))
+        let ours = echo_metadata(&job.id);
+        let echo = recent.data.iter().find(|m| match m.meta_json.get("metadata").and_then(|v| v.as_str()) {
+            // Messenger names the job on its echo: that alone decides.
+            Some(named) => named == ours && is_echo_of(m, p, started),
+            None => is_echo_of(m, p, started),
+        });
+        let Some(echo) = echo else { return Ok(None) };
+        let named = echo.meta_json.get("metadata").is_some();
+        // Unnamed: another reply of ours to the same person saying the same leaves it in doubt.
+        let twin = recent
+            .data
+            .iter()
+            .any(|m| m.id != p.message_id && m.direction == Direction::Outbound && is_unsent(m) && same_content(m, p));
+        if !named && twin {
+            tracing::info!(job = %job.id, "an echo that another pending reply could own; waiting");
+            return Ok(None);
+        }
+        Ok(echo.external_message_id.clone())
+    }
+
+    /// A send that failed unconfirmed may have been delivered after all: its echo came late.
+    /// Confirmed then (the job succeeds, the message is SENT with Meta's id), so a retry sends
+    /// nothing; whether it was.
+    pub(super) async fn confirmed_late(&self, job: &IntegrationJob) -> Result<bool, AppError> {
+        let SendAttempt::InFlight { since, .. } = job.attempt() else { return Ok(false) };
+        let Some(mid) = self.find_echo(job, &job.payload, since).await? else { return Ok(false) };
+        tracing::info!(job = %job.id, "a failed send's echo came late: confirmed, not sent again");
+        let p = job.payload.clone();
+        self.finish_late(job.clone(), &p, &mid).await?;
+        Ok(true)
     }
 }
 
-/// Whether `m` is Meta's echo of the send `p` started at `started`.
-fn is_echo_of(m: &Message, p: &SendPayload, started: chrono::DateTime<chrono::Utc>) -> bool {
-    let same_content = match &p.attachment {
+fn is_unsent(m: &Message) -> bool {
+    m.status == MessageStatus::Queued
+}
+
+fn same_content(m: &Message, p: &SendPayload) -> bool {
+    match &p.attachment {
         Some(a) => m.attachments.first().and_then(|x| x.get("type")).and_then(|t| t.as_str()) == Some(a.kind.as_str()),
         None => m.text.as_deref() == Some(p.text.as_str()),
-    };
+    }
+}
+
+/// Whether `m` is an echo that may be Meta's echo of the send `p` started at `started`.
+fn is_echo_of(m: &Message, p: &SendPayload, started: DateTime<Utc>) -> bool {
     m.id != p.message_id
         && m.direction == Direction::Outbound
         && m.meta_json.get("isEcho") == Some(&serde_json::Value::Bool(true))
         && m.external_message_id.is_some()
         && m.to == p.recipient_id
         && m.created_at >= started - CLOCK_SKEW
-        && same_content
+        && same_content(m, p)
 }

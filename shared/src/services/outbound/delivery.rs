@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{ConnectedAccount, MessagingBasis};
+use crate::domain::{ConnectedAccount, MessagingBasis, Provider, UnclearAnswer};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::{FailureClass, classify};
 use crate::ports::{OutgoingContent, OutgoingMessage, Recipient, SentMessage};
@@ -22,8 +22,9 @@ pub(super) struct SendFailure {
     pub(super) class: FailureClass,
     pub(super) message: String,
     pub(super) retry_after: Option<Duration>,
-    /// Meta may have sent it all the same (see `GraphError::outcome_unknown`).
-    pub(super) outcome_unknown: bool,
+    /// Meta may have sent it all the same (see `GraphError::outcome_unknown`), and what the
+    /// answer was.
+    pub(super) unclear: Option<UnclearAnswer>,
     /// Not tried: the account must wait (Meta's usage), so it costs no attempt.
     pub(super) paced: bool,
 }
@@ -34,7 +35,18 @@ impl SendFailure {
             class: FailureClass::Permanent(code),
             message: message.into(),
             retry_after: None,
-            outcome_unknown: false,
+            unclear: None,
+            paced: false,
+        }
+    }
+
+    /// Worth another attempt later.
+    pub(super) fn transient(message: impl Into<String>) -> Self {
+        SendFailure {
+            class: FailureClass::Transient,
+            message: message.into(),
+            retry_after: None,
+            unclear: None,
             paced: false,
         }
     }
@@ -45,7 +57,7 @@ impl SendFailure {
             class: FailureClass::Throttled,
             message: format!("Meta asked this account to wait until {until}"),
             retry_after: Some(until - now),
-            outcome_unknown: false,
+            unclear: None,
             paced: true,
         }
     }
@@ -57,13 +69,13 @@ impl From<AppError> for SendFailure {
             ErrorCode::InternalError | ErrorCode::ServiceUnavailable => FailureClass::Transient,
             code => FailureClass::Permanent(code),
         };
-        SendFailure { class, message: e.message, retry_after: None, outcome_unknown: false, paced: false }
+        SendFailure { class, message: e.message, retry_after: None, unclear: None, paced: false }
     }
 }
 
 impl Outbound {
-    /// Sends the reply through the Graph API with the account's token.
-    pub(super) async fn deliver(&self, org: &str, p: &SendPayload) -> Result<SentMessage, SendFailure> {
+    /// Sends the reply of job `job_id` through the Graph API with the account's token.
+    pub(super) async fn deliver(&self, org: &str, job_id: &str, p: &SendPayload) -> Result<SentMessage, SendFailure> {
         let conversation = conversation(&*self.ports.conversations, org, &p.conversation_id).await?;
         let account = self.sending_account(&conversation).await?;
         let Some(token) = self.ports.directory.token(&account).await.map_err(AppError::from)? else {
@@ -93,7 +105,12 @@ impl Outbound {
             SendRoute::PublicReply { comment_id } => {
                 self.ports.graph.reply_to_comment(&target, comment_id, &p.text).await
             }
-            _ => self.ports.graph.send(&target, &outgoing(p, basis)).await,
+            _ => {
+                // Messenger echoes a send's metadata: the job's name on it, the echo is ours.
+                let metadata = (conversation.provider == Provider::Messenger).then(|| echo_metadata(job_id));
+                let message = OutgoingMessage { metadata: metadata.as_deref(), ..outgoing(p, basis) };
+                self.ports.graph.send(&target, &message).await
+            }
         };
         let usage = match &sent {
             Ok(s) => s.usage,
@@ -105,7 +122,11 @@ impl Outbound {
         sent.map_err(|e| SendFailure {
             class: classify(&e),
             retry_after: e.retry_after_minutes().map(|m| Duration::minutes(m as i64)),
-            outcome_unknown: e.outcome_unknown,
+            // Meta's own error body on a 5xx does not prove nothing was sent either.
+            unclear: e.outcome_unknown.then_some(match e.code {
+                Some(_) => UnclearAnswer::MetaError,
+                None => UnclearAnswer::Unreadable,
+            }),
             message: e.message,
             paced: false,
         })
@@ -134,6 +155,11 @@ impl Outbound {
     }
 }
 
+/// The metadata a Messenger send of job `job_id` carries, and its echo brings back.
+pub(super) fn echo_metadata(job_id: &str) -> String {
+    format!("job:{job_id}")
+}
+
 /// What the send carries, to whom, on what basis: the Graph adapter writes Meta's JSON.
 fn outgoing(p: &SendPayload, basis: MessagingBasis) -> OutgoingMessage<'_> {
     let recipient = match &p.route {
@@ -144,5 +170,5 @@ fn outgoing(p: &SendPayload, basis: MessagingBasis) -> OutgoingMessage<'_> {
         Some(a) => OutgoingContent::Attachment { kind: &a.kind, url: &a.url },
         None => OutgoingContent::Text(&p.text),
     };
-    OutgoingMessage { recipient, content, basis }
+    OutgoingMessage { recipient, content, basis, metadata: None }
 }

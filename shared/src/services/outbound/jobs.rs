@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobStatus};
+use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobExpectation, JobStatus};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::FailureClass;
 use crate::ports::{MarkSent, QueueMessage};
@@ -68,12 +68,13 @@ impl Outbound {
         if !self.save_claimed(&job).await? {
             return Ok(JobOutcome::Skipped);
         }
-        match self.deliver(org, &payload).await {
+        match self.deliver(org, &job.id, &payload).await {
             // If the bookkeeping fails from here, the next claim finds the attempt in flight
             // and confirms the send by its echo instead of sending it again.
             Ok(sent) => self.succeed(job, &payload, &sent.message_id).await,
-            Err(failure) if failure.outcome_unknown => {
-                tracing::warn!(job = %job.id, error = %failure.message, "send outcome unknown; confirming by echo");
+            Err(SendFailure { unclear: Some(answer), message, .. }) => {
+                tracing::warn!(job = %job.id, error = %message, "send outcome unknown; confirming by echo");
+                job.answered_unclearly(answer);
                 self.confirm_send(job, &payload).await
             }
             Err(failure) if failure.paced => {
@@ -84,16 +85,26 @@ impl Outbound {
             }
             Err(failure) => {
                 job.attempt_not_made(); // Meta answered: nothing was sent
-                let young = self.now() - job.created_at < self.ports.config.limits.job_max_age;
-                match failure.class {
-                    FailureClass::Transient | FailureClass::Throttled
-                        if job.attempts < self.ports.config.limits.job_max_attempts && young =>
-                    {
-                        self.retry(job, failure).await
-                    }
-                    _ => self.fail(job, Some(&payload), failure).await,
-                }
+                self.retry_or_fail(job, &payload, failure).await
             }
+        }
+    }
+
+    /// Another attempt later if the failure may pass and the job has attempts and time left;
+    /// else failed for good.
+    pub(super) async fn retry_or_fail(
+        &self,
+        job: IntegrationJob,
+        p: &SendPayload,
+        failure: SendFailure,
+    ) -> Result<JobOutcome, AppError> {
+        let limits = &self.ports.config.limits;
+        let young = self.now() - job.created_at < limits.job_max_age;
+        match failure.class {
+            FailureClass::Transient | FailureClass::Throttled if job.attempts < limits.job_max_attempts && young => {
+                self.retry(job, failure).await
+            }
+            _ => self.fail(job, Some(p), failure).await,
         }
     }
 
@@ -105,6 +116,22 @@ impl Outbound {
             tracing::warn!(job = %job.id, "claim lost to a newer worker; its state is kept");
         }
         Ok(saved)
+    }
+
+    /// `save_claimed`, tried three times over a few hundred milliseconds: what it records
+    /// (Meta took the send) is worth a short wait on a blip of the store.
+    async fn save_claimed_retrying(&self, job: &IntegrationJob) -> Result<bool, AppError> {
+        let mut tries = 0;
+        loop {
+            match self.save_claimed(job).await {
+                Err(e) if tries < 2 => {
+                    tries += 1;
+                    tracing::warn!(job = %job.id, error = %e, "recording Meta's id failed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await;
+                }
+                saved => return saved,
+            }
+        }
     }
 
     /// A job that could not be claimed: finished (nothing to do), delivered before its time
@@ -132,7 +159,40 @@ impl Outbound {
     ) -> Result<JobOutcome, AppError> {
         let org = job.organization_id.clone();
         let now = self.now();
-        self.record_sent(&org, &p.message_id, mid, now).await?;
+        // Meta's id on the job first: whatever fails after, the next claim finishes the job
+        // instead of confirming (or worse, repeating) a send Meta took.
+        if !matches!(job.attempt(), SendAttempt::Sent { .. }) {
+            job.record_sent(mid);
+            if !self.save_claimed_retrying(&job).await? {
+                return Ok(JobOutcome::Skipped);
+            }
+        }
+        self.show_sent(&org, p, mid, now).await?;
+        job.succeed(mid, now);
+        self.save_claimed(&job).await?;
+        Ok(JobOutcome::Succeeded)
+    }
+
+    /// `succeed` for a job that had failed unconfirmed and whose echo came late: no claim on
+    /// it, so written only if it is still the failed one (else 409: something else took it).
+    pub(super) async fn finish_late(
+        &self,
+        mut job: IntegrationJob,
+        p: &SendPayload,
+        mid: &str,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        job.succeed(mid, now);
+        if !self.ports.jobs.replace_job(&job, JobExpectation::Status(JobStatus::Failed)).await? {
+            return Err(AppError::new(ErrorCode::Conflict, "the job is no longer failed"));
+        }
+        self.show_sent(&job.organization_id, p, mid, now).await
+    }
+
+    /// What the inbox shows of a sent reply: Meta's id on the message (SENT), and the
+    /// conversation's latest activity.
+    async fn show_sent(&self, org: &str, p: &SendPayload, mid: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        self.record_sent(org, &p.message_id, mid, now).await?;
         let activity = Activity {
             direction: Direction::Outbound,
             at: now,
@@ -142,10 +202,8 @@ impl Outbound {
             }),
             recorded_at: now,
         };
-        self.ports.messages.apply_activity(&org, &p.conversation_id, &activity).await?;
-        job.succeed(mid, now);
-        self.save_claimed(&job).await?;
-        Ok(JobOutcome::Succeeded)
+        self.ports.messages.apply_activity(org, &p.conversation_id, &activity).await?;
+        Ok(())
     }
 
     /// Records Meta's id on our message. If the webhook echo of this send arrived first, it
@@ -221,7 +279,7 @@ impl Outbound {
         if c.connected_account_id != crate::domain::ENV_FALLBACK_ACCOUNT_ID {
             self.ports
                 .accounts
-                .set_account_status(org, &c.connected_account_id, AccountStatus::ReauthRequired, now)
+                .set_account_status(org, &c.connected_account_id, AccountStatus::ReauthRequired, None, now)
                 .await?;
         }
         Ok(())

@@ -6,8 +6,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Author, ConnectedAccount, Conversation, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, JobType,
-    Message, MessageChange, MessageStatus, OutgoingAttachment, SendPayload, SendRoute, new_id,
+    Author, Caller, ConnectedAccount, Conversation, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus,
+    JobType, Message, MessageChange, MessageStatus, OutgoingAttachment, SendPayload, SendRoute, new_id,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
@@ -62,24 +62,26 @@ impl Outbound {
     /// the same key (and request) returns the first answer and sends once.
     pub async fn send_text(
         &self,
-        org: &str,
+        caller: &Caller,
         conversation_id: &str,
         text: &str,
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
-        self.send(org, conversation_id, Outgoing::Text(text.to_owned()), Author::Person, idempotency_key).await
+        self.send(caller, conversation_id, Outgoing::Text(text.to_owned()), Author::Person, idempotency_key).await
     }
 
-    /// Queues `content` as a reply in the organization's conversation. With an idempotency
-    /// key, the same key (and request) returns the first answer and sends once.
+    /// Queues `content` as a reply in the caller's organization's conversation, recorded as
+    /// theirs. With an idempotency key, the same key (and request) returns the first answer
+    /// and sends once.
     pub async fn send(
         &self,
-        org: &str,
+        caller: &Caller,
         conversation_id: &str,
         content: Outgoing,
         author: Author,
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
+        let org = caller.organization_id.as_str();
         content.validate()?;
         let (conversation, account) = self.sendable(org, conversation_id, author).await?;
 
@@ -88,8 +90,9 @@ impl Outbound {
             Ids::Done(first) => return Ok(first),
         };
 
+        let by = caller.subject.as_deref();
         let queued =
-            Queued { conversation: &conversation, account: account.as_ref(), author, route: SendRoute::Direct };
+            Queued { conversation: &conversation, account: account.as_ref(), author, route: SendRoute::Direct, by };
         self.queue_send(org, queued, content, accepted).await
     }
 
@@ -157,6 +160,12 @@ impl Outbound {
         if job.job_type != JobType::SendMessage || job.status != JobStatus::Failed {
             return Err(AppError::new(ErrorCode::Conflict, "only a failed send can be retried"));
         }
+        if self.confirmed_late(&job).await? {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "Meta delivered this send after all (its echo came late): it is SENT now, not sent again",
+            ));
+        }
         let payload = job.payload.clone();
         // A DM needs its window open again; a comment reply only an account that can send.
         match payload.route {
@@ -194,6 +203,12 @@ impl Outbound {
             Reserved::Done(first) => Ids::Done(first),
             // The first request died before its job existed: finish it under its ids.
             Reserved::Unfinished(first) => Ids::Go(first),
+            Reserved::Taken(_) => {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "this Idempotency-Key was used for a different request",
+                ));
+            }
         })
     }
 
@@ -215,7 +230,8 @@ impl Outbound {
 
     /// Reserves `key` in the organization's idempotency space for the send `accepted` (a
     /// request's Idempotency-Key, or a comment's one private reply). Held already: the first
-    /// holder's ids, `Done` once its job exists; a holder with another `digest` is refused.
+    /// holder's ids, `Done` once its job exists, `Taken` when it holds another `digest` (another
+    /// request: its ids are never lent to a different text).
     pub(super) async fn claim_ids(
         &self,
         org: &str,
@@ -233,11 +249,11 @@ impl Outbound {
         let Some(first) = self.ports.idempotency.reserve_idempotency_key(&record).await? else {
             return Ok(Reserved::New);
         };
-        if first.request_digest != digest {
-            return Err(AppError::new(ErrorCode::Conflict, "this Idempotency-Key was used for a different request"));
-        }
         let answer: SendAccepted = serde_json::from_value(first.response)
             .map_err(|e| AppError::internal(format!("stored idempotent answer unreadable: {e}")))?;
+        if first.request_digest != digest {
+            return Ok(Reserved::Taken(answer));
+        }
         Ok(match self.ports.jobs.get_job(org, &answer.job_id).await? {
             Some(_) => Reserved::Done(answer),
             None => Reserved::Unfinished(answer),
@@ -247,8 +263,12 @@ impl Outbound {
 
 pub(super) enum Reserved {
     New,
+    /// The same request, already queued.
     Done(SendAccepted),
+    /// The same request, whose first try died before its job existed: finished under its ids.
     Unfinished(SendAccepted),
+    /// Another request holds it.
+    Taken(SendAccepted),
 }
 
 /// See `Outbound::send_ids`.
@@ -263,6 +283,8 @@ pub(super) struct Queued<'a> {
     pub account: Option<&'a ConnectedAccount>,
     pub author: Author,
     pub route: SendRoute,
+    /// The agent who sent it (their token's `sub`), shown as `metaJson.sentBy`.
+    pub by: Option<&'a str>,
 }
 
 /// The reply as the inbox shows it until Meta takes it: QUEUED, under the ids the answer gives.
@@ -295,6 +317,9 @@ fn queued_message(queued: &Queued<'_>, content: &Outgoing, accepted: &SendAccept
     };
     if !queued.route.is_direct() {
         message.meta_json["route"] = json!(queued.route);
+    }
+    if let Some(by) = queued.by {
+        message.meta_json["sentBy"] = json!(by);
     }
     message
 }

@@ -31,13 +31,26 @@ fn ok(body: String) -> (u16, String) {
     (200, body)
 }
 
+/// A send's answer: the fixture's, its `message_id` unique after the first (Meta never gives
+/// two messages one id).
+fn sent(world: &mut World) -> (u16, String) {
+    world.sent += 1;
+    let mut answer: Value = serde_json::from_str(&fixtures::graph("send_ok.json")).expect("fixture");
+    if world.sent > 1
+        && let Some(mid) = answer["message_id"].as_str()
+    {
+        answer["message_id"] = json!(format!("{mid}_{}", world.sent));
+    }
+    ok(answer.to_string())
+}
+
 fn success() -> (u16, String) {
     ok(json!({"success": true}).to_string())
 }
 
 fn graph_answer(node: &str, id: &str, edge: &str, req: &Request<'_>, world: &mut World) -> (u16, String) {
     match (node, req.method, edge) {
-        ("Page" | "IGUserForIGOnlyAPI", "POST", "messages") => ok(fixtures::graph("send_ok.json")),
+        ("Page" | "IGUserForIGOnlyAPI", "POST", "messages") => sent(world),
         ("Page" | "IGUserForIGOnlyAPI", _, "subscribed_apps") => subscribed_apps(node, id, req, world),
         ("Page" | "IGUserForIGOnlyAPI", "GET", "conversations") => conversations(id, world),
         ("Application", _, "subscriptions") => app_subscriptions(req, world),

@@ -67,6 +67,8 @@ pub struct World {
     /// The app's secret, when a test says it: `debug_token` then refuses the app token of
     /// another secret, as Meta does.
     pub app_secret: Option<String>,
+    /// Messages sent so far: each gets its own id, as Meta's do.
+    pub(super) sent: u64,
 }
 
 /// The app id the tests configure (`META_APP_ID`), as the fixtures name it.

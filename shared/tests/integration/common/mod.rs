@@ -194,6 +194,7 @@ impl TestApp {
             display_name: Some("Shop".into()),
             username: Some("shop".into()),
             status: AccountStatus::Active,
+            status_changed_by: None,
             created_at: now,
             updated_at: now,
         };
@@ -220,7 +221,9 @@ impl TestApp {
     /// Returns each outcome with the time it ran at.
     pub async fn run_jobs(&self) -> Vec<(DateTime<Utc>, JobOutcome)> {
         let mut ran = Vec::new();
-        for _ in 0..100 {
+        // Enough for a send through a long outage: each ambiguous attempt is checked for
+        // its echo every 15 s before the next.
+        for _ in 0..400 {
             let due = self.queue.take_due();
             if due.is_empty() {
                 match self.queue.next_due_at() {

@@ -5,6 +5,13 @@ use chrono::Duration;
 
 use crate::domain::ReplyPolicy;
 
+mod auth;
+mod limits;
+
+pub use auth::{Auth, DEFAULT_ORG_CLAIM};
+pub use limits::Limits;
+use limits::{parse_bool, parse_num};
+
 pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
 /// Graph API v26.0 (July 2026) is current; v21.0 stops working in January 2027.
 pub const DEFAULT_GRAPH_API_VERSION: &str = "v26.0";
@@ -71,11 +78,8 @@ pub struct Config {
     /// This deployment's webhook URL as Meta should call it (`WEBHOOK_URL`); the doctor
     /// compares the app's subscriptions with it.
     pub webhook_url: Option<String>,
-    pub jwt_secret: Option<String>,
-    /// When set, bearer tokens must carry this `iss` (`AUTH_JWT_ISSUER`) / `aud` (`AUTH_JWT_AUDIENCE`).
-    pub jwt_issuer: Option<String>,
-    pub jwt_audience: Option<String>,
-    pub org_claim: String,
+    /// How bearer tokens are read: secret, issuer, audience, the organization and role claims.
+    pub auth: Auth,
     pub default_organization_id: Option<String>,
     pub fallback_account: FallbackAccount,
     pub graph_api_base_url: String,
@@ -97,6 +101,9 @@ pub struct Config {
     pub kms_key_id: Option<String>,
     pub table_name: Option<String>,
     pub jobs_queue_url: Option<String>,
+    /// Queues of their own for webhook items and replays, and enrichment (`ports::QueueLane`).
+    pub webhook_queue_url: Option<String>,
+    pub enrichment_queue_url: Option<String>,
     /// Without `TABLE_NAME`: which embedded store (`STORE`); unset, the process decides
     /// (the local server keeps its data in SQLite, tests and Lambda use memory).
     pub store: Option<EmbeddedStore>,
@@ -111,55 +118,6 @@ pub enum EmbeddedStore {
     Memory,
     /// `DATA_DIR/inbox.sqlite3`, with the jobs queue in the same file.
     Sqlite,
-}
-
-/// The tunable numbers: how long, how many, how fast.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub job_max_attempts: u32,
-    /// How far ahead the scheduled refresh looks for expiring tokens.
-    pub token_refresh_horizon: Duration,
-    pub job_retry_base_delay_ms: u64,
-    /// How long a webhook request works on its items before queueing the rest
-    /// (`WEBHOOK_ACK_BUDGET_MS`); Meta wants an answer within 5 s.
-    pub webhook_ack_budget: std::time::Duration,
-    /// A send is retried no longer than this after it was queued (`JOB_MAX_AGE_MINUTES`).
-    pub job_max_age: Duration,
-    /// Sends a second per account per processor instance (`SEND_RATE_PER_ACCOUNT`, default 20;
-    /// audio and video at most 10).
-    pub send_rate_per_account: u32,
-    /// How long a Graph API call may take (`GRAPH_TIMEOUT_MS`, default 10 s).
-    pub graph_timeout: std::time::Duration,
-    /// How long a send whose outcome is unknown waits for its echo before it is reported
-    /// `DELIVERY_UNCONFIRMED` (`SEND_CONFIRM_WAIT_SECS`, default 300).
-    pub send_confirm_wait: Duration,
-    /// How long events kept raw (unknown account, unreadable) are kept (`RAW_EVENT_TTL_DAYS`).
-    pub raw_event_ttl: Duration,
-    /// Conversations of one webhook worked on at once (`WEBHOOK_CONCURRENCY`).
-    pub webhook_concurrency: usize,
-    /// How long a worker's claim on a send holds (`JOB_LEASE_SECS`, default 300): longer
-    /// than any function timeout, so a claim only expires when its worker died.
-    pub job_lease: Duration,
-}
-
-impl Limits {
-    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Ok(Limits {
-            // 12 attempts from 2 s doubling (capped at 15 min): about 47 minutes in all, so
-            // a send outlasts a Meta incident of 15 minutes and more (CONTRACT.md said 5).
-            job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 12)?.max(1),
-            token_refresh_horizon: Duration::hours(parse_num(&get, "TOKEN_REFRESH_HORIZON_HOURS", 7 * 24)?),
-            job_retry_base_delay_ms: parse_num(&get, "JOB_RETRY_BASE_DELAY_MS", 2000)?,
-            webhook_ack_budget: std::time::Duration::from_millis(parse_num(&get, "WEBHOOK_ACK_BUDGET_MS", 1000)?),
-            job_max_age: Duration::minutes(parse_num(&get, "JOB_MAX_AGE_MINUTES", 60)?.max(1)),
-            send_rate_per_account: parse_num(&get, "SEND_RATE_PER_ACCOUNT", 20)?.max(1),
-            graph_timeout: std::time::Duration::from_millis(parse_num(&get, "GRAPH_TIMEOUT_MS", 10_000)?.max(1)),
-            send_confirm_wait: Duration::seconds(parse_num(&get, "SEND_CONFIRM_WAIT_SECS", 300)?.max(1)),
-            raw_event_ttl: Duration::days(parse_num(&get, "RAW_EVENT_TTL_DAYS", 30)?.max(1)),
-            webhook_concurrency: parse_num(&get, "WEBHOOK_CONCURRENCY", 32)?.max(1),
-            job_lease: Duration::seconds(parse_num(&get, "JOB_LEASE_SECS", 300)?.max(1)),
-        })
-    }
 }
 
 impl std::fmt::Debug for Config {
@@ -206,7 +164,6 @@ impl Config {
             return Err(ConfigError::Missing(missing));
         }
         let dev_default = |v: &str| (!production).then(|| v.to_owned());
-        let jwt_secret = jwt_secret(get("AUTH_JWT_SECRET"), production)?;
         Ok(Config {
             app_env,
             verify_token: get("INSTAGRAM_VERIFY_TOKEN").or_else(|| dev_default(DEVELOPMENT_VERIFY_TOKEN)),
@@ -219,10 +176,7 @@ impl Config {
             instagram_app_secret: get("INSTAGRAM_APP_SECRET"),
             instagram_oauth_redirect_url: get("INSTAGRAM_OAUTH_REDIRECT_URL"),
             instagram_api_base_url: base_url(get("INSTAGRAM_API_BASE_URL"), "https://api.instagram.com"),
-            jwt_secret,
-            jwt_issuer: get("AUTH_JWT_ISSUER"),
-            jwt_audience: get("AUTH_JWT_AUDIENCE"),
-            org_claim: get("AUTH_ORG_CLAIM").unwrap_or_else(|| "org_id".to_owned()),
+            auth: Auth::from_lookup(&get, production)?,
             default_organization_id: match production {
                 true => None, // routing by header or default organization is development-only
                 false => get("DEFAULT_ORGANIZATION_ID").or_else(|| dev_default(DEVELOPMENT_ORGANIZATION_ID)),
@@ -247,6 +201,8 @@ impl Config {
             kms_key_id: get("KMS_KEY_ID"),
             table_name: get("TABLE_NAME"),
             jobs_queue_url: get("JOBS_QUEUE_URL"),
+            webhook_queue_url: get("WEBHOOK_QUEUE_URL"),
+            enrichment_queue_url: get("ENRICHMENT_QUEUE_URL"),
             store: embedded_store(get("STORE").as_deref())?,
             data_dir: get("DATA_DIR").unwrap_or_else(|| "./data".to_owned()).into(),
         })
@@ -258,28 +214,6 @@ impl Config {
 
     pub fn reply_policy(&self) -> ReplyPolicy {
         ReplyPolicy { human_agent_tag: self.human_agent_tag, sla: Duration::minutes(self.sla_response_minutes) }
-    }
-}
-
-fn parse_num<T: std::str::FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    match get(name) {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Malformed { name, why: e.to_string() }),
-    }
-}
-
-fn parse_bool(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
-    match get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
-        None | Some("false" | "0" | "no") => Ok(false),
-        Some("true" | "1" | "yes") => Ok(true),
-        Some(v) => Err(ConfigError::Malformed { name, why: format!("{v:?} is not true or false") }),
     }
 }
 
@@ -303,20 +237,6 @@ fn app_secrets(get: &impl Fn(&str) -> Option<String>, production: bool) -> Vec<S
         secrets.insert(0, DEVELOPMENT_APP_SECRET.to_owned());
     }
     secrets
-}
-
-/// The HS256 secret: at least 32 bytes in production, where none means only API Gateway
-/// authorizer claims are accepted; a development default locally.
-fn jwt_secret(given: Option<String>, production: bool) -> Result<Option<String>, ConfigError> {
-    match given {
-        Some(s) if production && s.len() < MIN_PRODUCTION_JWT_SECRET_BYTES => Err(ConfigError::Malformed {
-            name: "AUTH_JWT_SECRET",
-            why: format!("must be at least {MIN_PRODUCTION_JWT_SECRET_BYTES} bytes in production"),
-        }),
-        Some(s) => Ok(Some(s)),
-        None if production => Ok(None),
-        None => Ok(Some(DEVELOPMENT_JWT_SECRET.to_owned())),
-    }
 }
 
 fn embedded_store(given: Option<&str>) -> Result<Option<EmbeddedStore>, ConfigError> {
@@ -367,13 +287,37 @@ mod tests {
         let long = "k".repeat(MIN_PRODUCTION_JWT_SECRET_BYTES);
         assert!(cfg(AppEnv::Production, &[("META_APP_SECRET", "x"), ("AUTH_JWT_SECRET", &long)]).is_ok());
         assert!(cfg(AppEnv::Development, &[("AUTH_JWT_SECRET", "short-is-fine-locally")]).is_ok());
+        // The public development secret never signs a production token.
+        let public = cfg(AppEnv::Production, &[("META_APP_SECRET", "x"), ("AUTH_JWT_SECRET", DEVELOPMENT_JWT_SECRET)]);
+        assert!(matches!(public, Err(ConfigError::Malformed { name: "AUTH_JWT_SECRET", .. })), "{public:?}");
+    }
+
+    #[test]
+    fn production_takes_a_custom_organization_claim_only_when_it_is_said_to_be_trusted() {
+        let custom = [("META_APP_SECRET", "x"), ("AUTH_ORG_CLAIM", "custom:tenant")];
+        let refused = cfg(AppEnv::Production, &custom);
+        assert!(matches!(refused, Err(ConfigError::Malformed { name: "AUTH_ORG_CLAIM", .. })), "{refused:?}");
+        let trusted = cfg(AppEnv::Production, &[custom[0], custom[1], ("AUTH_ORG_CLAIM_TRUSTED", "true")]).unwrap();
+        assert_eq!(trusted.auth.org_claim, "custom:tenant");
+        assert!(cfg(AppEnv::Development, &[("AUTH_ORG_CLAIM", "custom:tenant")]).is_ok());
+    }
+
+    #[test]
+    fn without_a_role_claim_every_caller_is_an_admin_and_with_one_only_the_admin_roles() {
+        let open = cfg(AppEnv::Development, &[]).unwrap();
+        assert!(open.auth.is_admin(["agent"].into_iter()));
+        let roles = cfg(AppEnv::Development, &[("AUTH_ROLE_CLAIM", "roles"), ("AUTH_ADMIN_ROLES", "Owner, admin")]);
+        let roles = roles.unwrap();
+        assert!(roles.auth.is_admin(["agent", "OWNER"].into_iter()));
+        assert!(!roles.auth.is_admin(["agent"].into_iter()));
+        assert!(!roles.auth.is_admin(std::iter::empty()));
     }
 
     #[test]
     fn node_env_is_read_when_app_env_is_unset() {
         let c = cfg(AppEnv::Production, &[("NODE_ENV", "development")]).unwrap();
         assert!(c.is_development());
-        assert_eq!(c.jwt_secret.as_deref(), Some(DEVELOPMENT_JWT_SECRET));
+        assert_eq!(c.auth.jwt_secret.as_deref(), Some(DEVELOPMENT_JWT_SECRET));
     }
 
     #[test]
@@ -389,7 +333,7 @@ mod tests {
             (c.limits.job_max_attempts, c.limits.job_retry_base_delay_ms, c.sla_response_minutes),
             (12, 2000, 60)
         );
-        assert_eq!(c.org_claim, "org_id");
+        assert_eq!(c.auth.org_claim, "org_id");
         assert_eq!(c.graph_api_base_url, DEFAULT_GRAPH_API_BASE_URL);
     }
 }
