@@ -69,6 +69,30 @@ async fn a_comment_and_its_reply_are_one_thread_beside_the_dms_and_listed_by_kin
     assert_eq!(lookups[0].path, "/v21.0/17900000000000100");
 }
 
+/// A post with many comment threads (a viral one) costs one permalink lookup, however many of
+/// its threads are enriched at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_media_with_many_threads_is_looked_up_once() {
+    let app = app_with_account().await;
+    for i in 0..40 {
+        let comment = serde_json::json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":1732460200000i64,
+            "changes":[{"field":"comments","value":{"from":{"id":format!("61850000007{i:05}"),"username":format!("fan{i}")},
+            "media":{"id":"17900000000000100","media_product_type":"FEED"},"id":format!("178657993482{i:05}"),"text":"Love it"}}]}]});
+        assert_eq!(app.deliver(&comment.to_string()).await.status(), 200);
+    }
+    let enrichments = app.queue.take_due();
+    assert_eq!(enrichments.len(), 40, "one enrichment per new thread");
+    let runs = enrichments.iter().map(|m| app.services.process(m));
+    for outcome in futures_util::future::join_all(runs).await {
+        outcome.unwrap();
+    }
+    let lookups = app.graph.calls().into_iter().filter(|c| c.query.contains("fields=permalink")).count();
+    assert_eq!(lookups, 1, "one lookup for the media");
+    let threads = list(&app, "kind=COMMENT").await;
+    assert_eq!(threads.len(), 40);
+    assert!(threads.iter().all(|t| t["comment"]["permalink"] == "https://www.instagram.com/p/C0coastshop1/"));
+}
+
 #[tokio::test]
 async fn edited_and_removed_comments_update_even_when_the_change_comes_first() {
     let app = app_with_account().await;

@@ -94,13 +94,14 @@ impl Inbound {
 }
 
 impl Inbound {
-    /// A comment thread's media link, fetched once (a failure is tried again with the thread's
-    /// next comment; the thread does without it meanwhile).
+    /// A comment thread's media link, fetched once per media (a failure is tried again with
+    /// the thread's next comment; the thread does without it meanwhile).
     pub(super) async fn fetch_permalink(&self, account: &ConnectedAccount, c: &Conversation) -> Result<(), AppError> {
         let Some(thread) = c.comment.as_ref().filter(|t| t.permalink.is_none()) else { return Ok(()) };
         let Some(media_id) = thread.media_id.as_deref() else { return Ok(()) };
         let Some(token) = self.ports.directory.token(account).await? else { return Ok(()) };
-        match self.ports.graph.media_permalink(token.host, &token.token, media_id).await {
+        let lookup = || self.ports.graph.media_permalink(token.host, &token.token, media_id);
+        match self.permalinks.get(&c.organization_id, media_id, lookup).await {
             Ok(permalink) => {
                 let thread = CommentThread { permalink: Some(permalink), ..thread.clone() };
                 let change = ConversationChange::CommentThread(thread);

@@ -6,6 +6,7 @@ mod changes;
 mod comments;
 mod events;
 mod ingest;
+mod permalinks;
 mod receipts;
 mod replay;
 
@@ -59,11 +60,13 @@ pub struct InboundPorts {
 
 pub struct Inbound {
     ports: InboundPorts,
+    /// Comment threads' media links, one lookup per media (see `permalinks`).
+    permalinks: permalinks::Permalinks,
 }
 
 impl Inbound {
     pub fn new(ports: InboundPorts) -> Self {
-        Self { ports }
+        Self { ports, permalinks: Default::default() }
     }
 
     fn now(&self) -> DateTime<Utc> {
