@@ -2,28 +2,47 @@
 //! Router as an API Gateway function, the SQS job processor, the scheduled token refresh),
 //! and every one starts the same way (`lambda_services`).
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use std::collections::BTreeMap;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures_util::StreamExt;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
+use crate::ports::QueueMessage;
 use crate::services::Services;
 use crate::worker;
 
-/// Handles a batch of queue messages, all at once (one slow tenant does not hold the
-/// others), each stopped at `deadline` (see `worker::handle_delivery`). Only the ones that
-/// should be delivered again are reported (`batchItemFailures`).
+/// At most this many records of one tenant run at once in a batch: a tenant's burst takes
+/// turns while the other tenants' records run beside it.
+pub const PER_TENANT_IN_BATCH: usize = 2;
+
+/// Handles a batch of queue messages at once (one slow tenant does not hold the others), at
+/// most `PER_TENANT_IN_BATCH` of one tenant at a time, each stopped at `deadline` (see
+/// `worker::handle_delivery`). Only the ones that should be delivered again are reported
+/// (`batchItemFailures`).
 pub async fn process_sqs_batch(services: &Services, event: SqsEvent, deadline: std::time::Instant) -> SqsBatchResponse {
     record_queue_age(&event);
-    let handled = futures_util::future::join_all(event.records.into_iter().map(|record| async move {
-        let id = record.message_id.clone().unwrap_or_default();
-        let correlation =
-            record.message_attributes.get(crate::correlation::ATTRIBUTE).and_then(|a| a.string_value.clone());
-        let handled = worker::handle_delivery(services, &id, record.body.as_deref(), correlation, deadline).await;
-        (id, handled)
-    }))
-    .await;
+    let mut by_tenant: BTreeMap<String, Vec<SqsMessage>> = BTreeMap::new();
+    for record in event.records {
+        let message = record.body.as_deref().and_then(|b| serde_json::from_str::<QueueMessage>(b).ok());
+        by_tenant.entry(message.map(|m| m.tenant().to_owned()).unwrap_or_default()).or_default().push(record);
+    }
+    let tenants = by_tenant.into_values().map(|records| {
+        futures_util::stream::iter(records)
+            .map(|record| async move {
+                let id = record.message_id.clone().unwrap_or_default();
+                let correlation =
+                    record.message_attributes.get(crate::correlation::ATTRIBUTE).and_then(|a| a.string_value.clone());
+                let handled =
+                    worker::handle_delivery(services, &id, record.body.as_deref(), correlation, deadline).await;
+                (id, handled)
+            })
+            .buffer_unordered(PER_TENANT_IN_BATCH)
+            .collect::<Vec<_>>()
+    });
     let mut response = SqsBatchResponse::default();
-    for (id, handled) in handled {
+    for (id, handled) in futures_util::future::join_all(tenants).await.into_iter().flatten() {
         if handled.is_err() {
             response.add_failure(id);
         }

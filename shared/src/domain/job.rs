@@ -11,6 +11,8 @@ pub enum JobType {
     EnrichContact,
     /// Put the events that waited for a newly connected account into its inbox, a page a job.
     ReplayEvents,
+    /// An echo arrived: confirm the conversation's sends that failed unconfirmed, if it is theirs.
+    ConfirmEchoes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

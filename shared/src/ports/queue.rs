@@ -19,6 +19,9 @@ pub enum QueueMessage {
     ReplayEvents(ReplayPage),
     /// Fetch a new customer's profile and link their lead, off the webhook's path.
     EnrichContact { organization_id: String, conversation_id: String },
+    /// An echo of ours arrived in the conversation: a send there that failed unconfirmed may
+    /// be its send, delivered after all.
+    ConfirmEchoes { organization_id: String, conversation_id: String },
 }
 
 impl QueueMessage {
@@ -37,6 +40,7 @@ impl QueueMessage {
             QueueMessage::ProcessWebhook(_) => JobType::ProcessWebhook,
             QueueMessage::ReplayEvents(_) => JobType::ReplayEvents,
             QueueMessage::EnrichContact { .. } => JobType::EnrichContact,
+            QueueMessage::ConfirmEchoes { .. } => JobType::ConfirmEchoes,
         }
     }
 
@@ -44,9 +48,25 @@ impl QueueMessage {
     /// another's (a viral post's thousands of comments in front of a reply).
     pub fn lane(&self) -> QueueLane {
         match self {
-            QueueMessage::SendMessage { .. } => QueueLane::Sends,
+            QueueMessage::SendMessage { .. } | QueueMessage::ConfirmEchoes { .. } => QueueLane::Sends,
             QueueMessage::ProcessWebhook(_) | QueueMessage::ReplayEvents(_) => QueueLane::Webhooks,
             QueueMessage::EnrichContact { .. } => QueueLane::Enrichment,
+        }
+    }
+}
+
+impl QueueMessage {
+    /// Whose work it is, for fairness between tenants: the organization, or for webhook work
+    /// (whose organization is only known once routed) the account it is addressed to.
+    pub fn tenant(&self) -> &str {
+        match self {
+            QueueMessage::SendMessage { organization_id, .. }
+            | QueueMessage::EnrichContact { organization_id, .. }
+            | QueueMessage::ConfirmEchoes { organization_id, .. } => organization_id,
+            QueueMessage::ProcessWebhook(queued) => {
+                queued.items.first().map(|i| i.entry_id.as_str()).or(queued.entry_id.as_deref()).unwrap_or_default()
+            }
+            QueueMessage::ReplayEvents(page) => &page.external_account_id,
         }
     }
 }
@@ -126,7 +146,8 @@ impl From<QueueMessage> for Wire {
             QueueMessage::ReplayEvents(page) => {
                 Wire { job_type, job_id: None, organization_id: None, payload: payload(serde_json::to_value(page)) }
             }
-            QueueMessage::EnrichContact { organization_id, conversation_id } => Wire {
+            QueueMessage::EnrichContact { organization_id, conversation_id }
+            | QueueMessage::ConfirmEchoes { organization_id, conversation_id } => Wire {
                 job_type,
                 job_id: None,
                 organization_id: Some(organization_id),
@@ -151,13 +172,15 @@ impl TryFrom<Wire> for QueueMessage {
                 QueueMessage::ProcessWebhook(serde_json::from_value(payload).map_err(unreadable)?)
             }
             JobType::ReplayEvents => QueueMessage::ReplayEvents(serde_json::from_value(payload).map_err(unreadable)?),
-            JobType::EnrichContact => QueueMessage::EnrichContact {
-                organization_id: w.organization_id.ok_or("ENRICH_CONTACT without organizationId")?,
-                conversation_id: payload["conversationId"]
-                    .as_str()
-                    .ok_or("ENRICH_CONTACT without conversationId")?
-                    .to_owned(),
-            },
+            JobType::EnrichContact | JobType::ConfirmEchoes => {
+                let organization_id = w.organization_id.ok_or(format!("{:?} without organizationId", w.job_type))?;
+                let conversation_id = payload["conversationId"].as_str().map(str::to_owned);
+                let conversation_id = conversation_id.ok_or(format!("{:?} without conversationId", w.job_type))?;
+                match w.job_type {
+                    JobType::EnrichContact => QueueMessage::EnrichContact { organization_id, conversation_id },
+                    _ => QueueMessage::ConfirmEchoes { organization_id, conversation_id },
+                }
+            }
         })
     }
 }
@@ -228,7 +251,12 @@ mod tests {
             wire(&webhook),
             json!({"jobType": "PROCESS_WEBHOOK", "payload": {"items": [{"entryId": "178", "entryTime": null, "item": {"x": 1}}], "attempt": 2}})
         );
-        for m in [send, enrich, replay, webhook] {
+        let confirm = QueueMessage::ConfirmEchoes { organization_id: "org_a".into(), conversation_id: "c1".into() };
+        assert_eq!(
+            wire(&confirm),
+            json!({"jobType": "CONFIRM_ECHOES", "organizationId": "org_a", "payload": {"conversationId": "c1"}})
+        );
+        for m in [send, enrich, replay, webhook, confirm] {
             assert_eq!(serde_json::from_value::<QueueMessage>(wire(&m)).unwrap(), m, "round trip");
         }
     }
@@ -238,6 +266,7 @@ mod tests {
         for bad in [
             json!({"jobType": "SEND_MESSAGE", "organizationId": "org_a"}),
             json!({"jobType": "ENRICH_CONTACT", "organizationId": "org_a", "payload": {}}),
+            json!({"jobType": "CONFIRM_ECHOES", "payload": {"conversationId": "c1"}}),
             json!({"jobType": "REPLAY_EVENTS", "payload": {"cursor": "x"}}),
             json!({"jobType": "PROCESS_WEBHOOK", "payload": {"items": "not a list"}}),
             json!({"jobType": "SOMETHING_ELSE"}),

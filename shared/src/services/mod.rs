@@ -51,8 +51,8 @@ impl Services {
     }
 
     /// `process`, with work that can stop part-way (queued webhook items) stopping at
-    /// `deadline` and queueing the rest. Sends belong to the outbound flow; webhook items,
-    /// replays and contact enrichment to the inbound flow.
+    /// `deadline` and queueing the rest. Sends and late echoes belong to the outbound flow;
+    /// webhook items, replays and contact enrichment to the inbound flow.
     pub async fn process_until(&self, message: &QueueMessage, deadline: Instant) -> Result<JobOutcome, AppError> {
         match message {
             QueueMessage::SendMessage { organization_id, job_id } => {
@@ -68,6 +68,12 @@ impl Services {
                 let replayed = self.inbound.replay_kept_events(page).await?;
                 tracing::info!(replayed, "kept events replayed");
                 Ok(JobOutcome::Succeeded)
+            }
+            QueueMessage::ConfirmEchoes { organization_id, conversation_id } => {
+                match self.outbound.confirm_echoes(organization_id, conversation_id).await? {
+                    0 => Ok(JobOutcome::Skipped),
+                    _ => Ok(JobOutcome::Succeeded),
+                }
             }
             QueueMessage::EnrichContact { organization_id, conversation_id } => {
                 match self.inbound.enrich_conversation(organization_id, conversation_id).await? {

@@ -72,7 +72,8 @@ async fn a_public_reply_whose_answer_is_lost_is_confirmed_by_its_notification_no
     assert!(matches!(outcome, JobOutcome::AwaitingConfirmation { .. }), "{outcome:?}");
     app.deliver(&our_reply_notified("17870000000000999", "In stock")).await;
     let ran = app.run_jobs().await;
-    assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded, "{ran:?}");
+    // The echo also queued a check of its conversation: the send succeeded among the runs.
+    assert!(ran.iter().any(|(_, o)| *o == JobOutcome::Succeeded), "{ran:?}");
     assert_eq!(calls_to(&app, "/replies").len(), 1, "posted once");
     let messages = app.messages(ORG, &thread).await;
     let ours: Vec<&Value> = messages.iter().filter(|m| m["direction"] == "OUTBOUND").collect();
@@ -269,7 +270,8 @@ async fn a_private_reply_whose_answer_is_lost_is_confirmed_by_its_dm_echo_not_se
          "message":{"mid":"m_private_echo","text":"Check your DMs","is_echo":true}}]}]});
     assert_eq!(app.deliver(&echo.to_string()).await.status(), 200);
     let ran = app.run_jobs().await;
-    assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded, "{ran:?}");
+    // The echo also queued a check of its conversation: the send succeeded among the runs.
+    assert!(ran.iter().any(|(_, o)| *o == JobOutcome::Succeeded), "{ran:?}");
     assert_eq!(calls_to(&app, "/messages").len(), 1, "sent once");
     let dm = app.messages(ORG, accepted["conversationId"].as_str().unwrap()).await;
     let ours: Vec<&Value> = dm.iter().filter(|m| m["direction"] == "OUTBOUND").collect();

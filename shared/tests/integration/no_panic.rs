@@ -177,6 +177,10 @@ async fn meta_shaped_webhooks_through_the_whole_service_are_answered_200_or_400(
         assert!(status == 200 || status == 400, "{status} for {envelope}: {}", r.text().await.unwrap());
     }
     app.run_jobs().await;
+    // Random ids can name one person on Instagram and on Messenger, which Meta never does
+    // (the ids of the two differ): the fake then refuses a profile lookup of the other kind,
+    // and the service takes that as the failed lookup it is. Not this test's question.
+    app.graph.take_refusals();
     let (status, body) = app.get("org_a", "/api/inbox/conversations?provider=INSTAGRAM&limit=100").await;
     assert_eq!(status, 200, "the inbox still lists");
     assert!(!body["data"].as_array().unwrap().is_empty(), "the generated items reach the inbox too");

@@ -138,20 +138,28 @@ impl Inbound {
         if let Some(mid) = &message.external_message_id {
             self.apply_pending_changes(&conversation.organization_id, mid).await?;
         }
+        let (organization_id, conversation_id) = (conversation.organization_id.clone(), conversation.id.clone());
         // Until the customer's profile is known (usually only the first message): a lead
         // created later is linked when it is created (by Instagram user id).
         // Queued, not done here: a slow Graph API must not delay Meta's 200 (5 s budget).
         if needs_enrichment(conversation) {
-            let job = QueueMessage::EnrichContact {
-                organization_id: conversation.organization_id.clone(),
-                conversation_id: conversation.id.clone(),
-            };
-            // Best effort: the message is already safe; the next one queues it again.
-            if let Err(e) = self.ports.queue.enqueue(&job, Duration::zero()).await {
-                tracing::warn!(error = %e, "contact enrichment not queued");
-            }
+            let job = QueueMessage::EnrichContact { organization_id: organization_id.clone(), conversation_id };
+            self.enqueue_follow_up(&job).await;
+        }
+        // An echo stored as a message of its own may be a send of ours that failed unconfirmed.
+        if message.meta_json.get("isEcho") == Some(&Value::Bool(true)) && message.direction == Direction::Outbound {
+            let conversation_id = conversation.id.clone();
+            self.enqueue_follow_up(&QueueMessage::ConfirmEchoes { organization_id, conversation_id }).await;
         }
         Ok(())
+    }
+
+    /// Queues work a new message sets off, best effort: the message is already safe, and the
+    /// next one queues it again.
+    async fn enqueue_follow_up(&self, job: &QueueMessage) {
+        if let Err(e) = self.ports.queue.enqueue(job, Duration::zero()).await {
+            tracing::warn!(error = %e, kind = ?job.job_type(), "follow-up work not queued");
+        }
     }
 
     /// Fills in the customer's handle and name (Graph profile, fetched once per organization

@@ -2,7 +2,7 @@
 //! may have reached Meta (a timeout, a reset, any 5xx, a 2xx we could not read, a worker that
 //! stopped mid-call) is never sent again before Meta's echo of it has been awaited: Meta
 //! echoes every message an account sends (`is_echo`), and the echo that is beyond doubt this
-//! send's confirms it and gives it Meta's id. Checked again every `CHECK_EVERY` for
+//! send's (of any of its attempts) confirms it and gives it Meta's id. Checked again every `CHECK_EVERY` for
 //! `SEND_CONFIRM_WAIT_SECS`. With no echo by then: after Meta's own "unexpected error", or a
 //! worker that stopped before hearing anything (it may have died before the call), the send
 //! is tried again; after an answer we could not read at all it ends FAILED with
@@ -11,12 +11,14 @@
 //!
 //! Beyond doubt: on Messenger the echo carries the job's name (the send's `metadata`); on
 //! Instagram, which has no such field, the echo must have the same recipient and content,
-//! come after the attempt started, and no other reply of ours waiting to go to that person may
+//! come after the job was queued, and no other reply of ours waiting to go to that person may
 //! say the same (else the check waits for the sends to settle).
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Direction, IntegrationJob, JobError, Message, MessageStatus, PageRequest, UnclearAnswer};
+use crate::domain::{
+    Direction, IntegrationJob, JobError, JobStatus, Message, MessageStatus, PageRequest, UnclearAnswer,
+};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
 
@@ -40,7 +42,8 @@ impl Outbound {
             SendAttempt::InFlight { since, answer } => (since, answer),
             _ => (job.updated_at, None),
         };
-        if let Some(mid) = self.find_echo(&job, p, started).await? {
+        // The echo of any attempt of this job confirms it, not only of this one.
+        if let Some(mid) = self.find_echo(&job, p, job.created_at).await? {
             tracing::info!(job = %job.id, "unconfirmed send confirmed by its echo");
             return self.succeed(job, p, &mid).await;
         }
@@ -77,7 +80,8 @@ impl Outbound {
         Ok(JobOutcome::AwaitingConfirmation { delay })
     }
 
-    /// Meta's id of the echo of this send, if it has arrived and is beyond doubt this send's.
+    /// Meta's id of the echo of this send (of an attempt since `since`), if it has arrived and
+    /// is beyond doubt this send's.
     pub(super) async fn find_echo(
         &self,
         job: &IntegrationJob,
@@ -107,12 +111,39 @@ impl Outbound {
         Ok(echo.external_message_id.clone())
     }
 
+    /// The `CONFIRM_ECHOES` job: an echo arrived in the conversation, so its sends that failed
+    /// unconfirmed are confirmed now if it is theirs (SENT under Meta's id, the echo folded
+    /// in): nobody resends a message the customer has. How many were.
+    pub(in crate::services) async fn confirm_echoes(
+        &self,
+        org: &str,
+        conversation_id: &str,
+    ) -> Result<usize, AppError> {
+        let recent =
+            self.ports.messages.list_messages(org, conversation_id, &PageRequest::first(ECHO_LOOKBACK)).await?;
+        let unconfirmed = recent.data.iter().filter(|m| {
+            m.status == MessageStatus::Failed
+                && m.error_code.as_deref() == Some(ErrorCode::DeliveryUnconfirmed.as_str())
+        });
+        let mut confirmed = 0;
+        for message in unconfirmed {
+            let Some(job_id) = message.meta_json.get("jobId").and_then(|j| j.as_str()) else { continue };
+            let Some(job) = self.ports.jobs.get_job(org, job_id).await? else { continue };
+            if job.status == JobStatus::Failed && self.confirmed_late(&job).await? {
+                confirmed += 1;
+            }
+        }
+        Ok(confirmed)
+    }
+
     /// A send that failed unconfirmed may have been delivered after all: its echo came late.
     /// Confirmed then (the job succeeds, the message is SENT with Meta's id), so a retry sends
     /// nothing; whether it was.
     pub(super) async fn confirmed_late(&self, job: &IntegrationJob) -> Result<bool, AppError> {
-        let SendAttempt::InFlight { since, .. } = job.attempt() else { return Ok(false) };
-        let Some(mid) = self.find_echo(job, &job.payload, since).await? else { return Ok(false) };
+        if !matches!(job.attempt(), SendAttempt::InFlight { .. }) {
+            return Ok(false);
+        }
+        let Some(mid) = self.find_echo(job, &job.payload, job.created_at).await? else { return Ok(false) };
         tracing::info!(job = %job.id, "a failed send's echo came late: confirmed, not sent again");
         let p = job.payload.clone();
         self.finish_late(job.clone(), &p, &mid).await?;

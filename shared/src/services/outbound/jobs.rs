@@ -64,6 +64,13 @@ impl Outbound {
             let failure = SendFailure::permanent(ErrorCode::SendAttemptsExhausted, "no attempt finished");
             return self.fail(job, Some(&payload), failure).await;
         }
+        // A retry: an earlier attempt's echo that came late means Meta sent it after all.
+        if job.attempts > 1
+            && let Some(mid) = self.find_echo(&job, &payload, job.created_at).await?
+        {
+            tracing::info!(job = %job.id, "an earlier attempt's echo came late: confirmed, not sent again");
+            return self.succeed(job, &payload, &mid).await;
+        }
         job.start_attempt(now);
         if !self.save_claimed(&job).await? {
             return Ok(JobOutcome::Skipped);
