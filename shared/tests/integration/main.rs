@@ -25,6 +25,7 @@ mod openapi_http;
 mod outbound_http;
 mod refresh_faults;
 mod roles_http;
+mod send_aws_faults;
 mod send_faults;
 mod webhook_edge_http;
 mod webhook_http;
