@@ -225,47 +225,51 @@ async fn with_no_echo_the_send_ends_unconfirmed_and_the_agent_resends_it_once() 
 /// none came within SEND_CONFIRM_WAIT_SECS is the reply sent again, once.
 #[tokio::test]
 async fn metas_own_500_without_an_echo_is_sent_again_only_after_the_wait() {
-    let app = app(false).await.unwrap();
-    let (conv, _, _) = reply(&app, "hello").await;
-    let start = app.clock_now();
-    metas_500(&app);
-    let ran = app.run_jobs().await;
-    assert!(matches!(ran[0].1, JobOutcome::AwaitingConfirmation { .. }), "{ran:?}");
-    let (retried_at, _) = ran.iter().find(|(_, o)| matches!(o, JobOutcome::Retrying { .. })).expect("sent again");
-    assert!(*retried_at - start >= Duration::seconds(120), "not before the echo was awaited: {ran:?}");
-    assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded);
-    assert_eq!(deliveries(&app), 2);
-    assert_eq!(outbound(&app, &conv).await.len(), 1);
+    for on_aws in [false, true] {
+        let Some(app) = app(on_aws).await else { return };
+        let (conv, _, _) = reply(&app, "hello").await;
+        let start = app.clock_now();
+        metas_500(&app);
+        let ran = app.run_jobs().await;
+        assert!(matches!(ran[0].1, JobOutcome::AwaitingConfirmation { .. }), "{ran:?}");
+        let (retried_at, _) = ran.iter().find(|(_, o)| matches!(o, JobOutcome::Retrying { .. })).expect("sent again");
+        assert!(*retried_at - start >= Duration::seconds(120), "not before the echo was awaited: {ran:?}");
+        assert_eq!(ran.last().unwrap().1, JobOutcome::Succeeded);
+        assert_eq!(deliveries(&app), 2);
+        assert_eq!(outbound(&app, &conv).await.len(), 1);
+    }
 }
 
 /// Meta's own 500, no echo within the wait, so a retry is due; the first attempt's echo comes
 /// late, before the retry runs: the retry finds it and sends nothing (one copy, one message).
 #[tokio::test]
 async fn an_earlier_attempts_late_echo_stops_the_retry() {
-    let app = app(false).await.unwrap();
-    let (conv, message_id, _) = reply(&app, "On my way").await;
-    metas_500(&app);
-    'waiting: loop {
-        let due = app.queue.take_due();
-        if due.is_empty() {
-            app.clock.set(app.queue.next_due_at().expect("a check or the retry is queued"));
-        }
-        for message in &due {
-            if matches!(app.services.process(message).await.unwrap(), JobOutcome::Retrying { .. }) {
-                break 'waiting;
+    for on_aws in [false, true] {
+        let Some(app) = app(on_aws).await else { return };
+        let (conv, message_id, _) = reply(&app, "On my way").await;
+        metas_500(&app);
+        'waiting: loop {
+            let due = app.queue.take_due();
+            if due.is_empty() {
+                app.clock.set(app.queue.next_due_at().expect("a check or the retry is queued"));
+            }
+            for message in &due {
+                if matches!(app.services.process(message).await.unwrap(), JobOutcome::Retrying { .. }) {
+                    break 'waiting;
+                }
             }
         }
+        assert_eq!(app.deliver(&echo(&app, "On my way")).await.status(), 200);
+        let ran = app.run_jobs().await;
+        assert!(ran.iter().any(|(_, o)| *o == JobOutcome::Succeeded), "{ran:?}");
+        assert_eq!(deliveries(&app), 1, "the customer got one copy");
+        let sent = outbound(&app, &conv).await;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(
+            (sent[0]["id"].as_str(), sent[0]["externalMessageId"].as_str()),
+            (Some(message_id.as_str()), Some(ECHO_MID))
+        );
     }
-    assert_eq!(app.deliver(&echo(&app, "On my way")).await.status(), 200);
-    let ran = app.run_jobs().await;
-    assert!(ran.iter().any(|(_, o)| *o == JobOutcome::Succeeded), "{ran:?}");
-    assert_eq!(deliveries(&app), 1, "the customer got one copy");
-    let sent = outbound(&app, &conv).await;
-    assert_eq!(sent.len(), 1, "{sent:?}");
-    assert_eq!(
-        (sent[0]["id"].as_str(), sent[0]["externalMessageId"].as_str()),
-        (Some(message_id.as_str()), Some(ECHO_MID))
-    );
 }
 
 /// A worker that recorded its attempt and died before calling Meta: the next one finds no
@@ -323,30 +327,33 @@ async fn a_late_echo_confirms_a_failed_send_and_the_retry_sends_nothing() {
 /// the echo is beyond doubt and confirms it.
 #[tokio::test]
 async fn an_echo_two_pending_replies_could_own_waits_until_only_one_can() {
-    let app = app(false).await.unwrap();
-    let (conv, first_id, first_job) = reply(&app, "Thanks!").await;
-    let first = app.queue.take_due().remove(0);
-    bare_500(&app);
-    assert!(matches!(app.services.process(&first).await.unwrap(), JobOutcome::AwaitingConfirmation { .. }));
-    let (_, second_id, _) = reply(&app, "Thanks!").await;
-    let second = app.queue.take_due().remove(0);
-    assert_eq!(app.deliver(&echo(&app, "Thanks!")).await.status(), 200);
-    app.clock.advance(Duration::seconds(15));
-    for due in app.queue.take_due() {
-        app.services.process(&due).await.unwrap(); // the first send's check, and the echo's
+    for on_aws in [false, true] {
+        let Some(app) = app(on_aws).await else { return };
+        let (conv, first_id, first_job) = reply(&app, "Thanks!").await;
+        let first = app.queue.take_due().remove(0);
+        bare_500(&app);
+        assert!(matches!(app.services.process(&first).await.unwrap(), JobOutcome::AwaitingConfirmation { .. }));
+        let (_, second_id, _) = reply(&app, "Thanks!").await;
+        let second = app.queue.take_due().remove(0);
+        assert_eq!(app.deliver(&echo(&app, "Thanks!")).await.status(), 200);
+        app.clock.advance(Duration::seconds(15));
+        for due in app.queue.take_due() {
+            app.services.process(&due).await.unwrap(); // the first send's check, and the echo's
+        }
+        assert_eq!(job(&app, &first_job).await["status"], "PENDING", "not confirmed while the twin waits");
+        assert_eq!(app.services.process(&second).await.unwrap(), JobOutcome::Succeeded);
+        let ran = app.run_jobs().await;
+        // The echo also queued a check of its conversation: the send succeeded among the runs.
+        assert!(ran.iter().any(|(_, o)| *o == JobOutcome::Succeeded), "{ran:?}");
+        let sent = outbound(&app, &conv).await;
+        let status = |id: &str| {
+            sent.iter().find(|m| m["id"] == id).map(|m| (m["status"].clone(), m["externalMessageId"].clone()))
+        };
+        assert_eq!(status(&first_id), Some((json!("SENT"), json!(ECHO_MID))), "{sent:?}");
+        assert_eq!(status(&second_id).unwrap().0, "SENT");
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert_eq!(deliveries(&app), 2);
     }
-    assert_eq!(job(&app, &first_job).await["status"], "PENDING", "not confirmed while the twin waits");
-    assert_eq!(app.services.process(&second).await.unwrap(), JobOutcome::Succeeded);
-    let ran = app.run_jobs().await;
-    // The echo also queued a check of its conversation: the send succeeded among the runs.
-    assert!(ran.iter().any(|(_, o)| *o == JobOutcome::Succeeded), "{ran:?}");
-    let sent = outbound(&app, &conv).await;
-    let status =
-        |id: &str| sent.iter().find(|m| m["id"] == id).map(|m| (m["status"].clone(), m["externalMessageId"].clone()));
-    assert_eq!(status(&first_id), Some((json!("SENT"), json!(ECHO_MID))), "{sent:?}");
-    assert_eq!(status(&second_id).unwrap().0, "SENT");
-    assert_eq!(sent.len(), 2, "{sent:?}");
-    assert_eq!(deliveries(&app), 2);
 }
 
 #[tokio::test]
