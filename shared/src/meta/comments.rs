@@ -9,34 +9,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::webhook::{EventKind, MessagingEvent};
-
-/// One comment event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Comment {
-    pub id: String,
-    /// `from.id` as Meta gave it (with Instagram Login, the commenter's Instagram user id;
-    /// the event's sender is then `from.self_ig_scoped_id`, the id their DMs carry).
-    pub from_id: Option<String>,
-    /// The top-level comment this one replies to (Instagram nests one level).
-    pub parent_id: Option<String>,
-    pub text: Option<String>,
-    pub username: Option<String>,
-    pub media_id: Option<String>,
-    pub media_product_type: Option<String>,
-    pub verb: CommentVerb,
-    /// From the `mentions` field: our account was @mentioned (Meta sends no text or author).
-    pub mention: bool,
-    /// A comment on a live broadcast (`live_comments`): its thread is the broadcast's.
-    pub live: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentVerb {
-    Add,
-    Edited,
-    Removed,
-}
+pub use super::event::{Comment, CommentVerb};
+use super::event::{EventKind, MessagingEvent};
 
 impl Comment {
     /// What its thread is named by: the top-level comment, or for a live broadcast (whose
@@ -129,7 +103,7 @@ pub fn comment_event(field: &str, value: &Value, entry_id: &str) -> Result<Messa
         mention,
         id,
     };
-    let timestamp = w.timestamp.as_ref().or(w.created_time.as_ref()).and_then(super::webhook::time_of);
+    let timestamp = w.timestamp.as_ref().or(w.created_time.as_ref()).and_then(super::event::time_of);
     Ok(MessagingEvent {
         // A mention names no author: the thread is the comment's own.
         sender: from.unwrap_or_default(),

@@ -1,36 +1,13 @@
 //! SQLite store: conversations: one per (organization, account, customer), and appending messages to them.
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
-use super::messages::{message_by_external_id, save_message};
+use super::rows::{conversation, message_by_external_id, save_conversation, save_message, update_conversation};
 use super::*;
 use crate::domain::{
     Activity, Conversation, ConversationChange, ConversationFilter, ConversationKind, Message, Provider,
 };
 use crate::ports::{Appended, ConversationStore};
-
-pub(super) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT OR REPLACE INTO conversations (org, id, account_id, thread_key, provider, kind, sort_key, body) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        params![
-            c.organization_id,
-            c.id,
-            c.connected_account_id,
-            c.thread_key(),
-            c.provider.as_str(),
-            c.kind.as_str(),
-            c.sort_key(),
-            to_json(c)?
-        ],
-    )
-    .map_err(sql)?;
-    Ok(())
-}
-
-fn conversation(conn: &Connection, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
-    one(conn, "SELECT body FROM conversations WHERE org = ? AND id = ?", &[&org, &id])
-}
 
 fn conversation_of(
     conn: &Connection,
@@ -43,19 +20,6 @@ fn conversation_of(
         "SELECT body FROM conversations WHERE org = ? AND account_id = ? AND thread_key = ?",
         &[&org, &account_id, &thread_key],
     )
-}
-
-/// Changes a stored conversation (its inbox place follows); `None` when there is none.
-pub(super) fn update_conversation(
-    conn: &Connection,
-    org: &str,
-    id: &str,
-    change: impl FnOnce(&mut Conversation),
-) -> Result<Option<Conversation>, StoreError> {
-    let Some(mut c) = conversation(conn, org, id)? else { return Ok(None) };
-    change(&mut c);
-    save_conversation(conn, &c)?;
-    Ok(Some(c))
 }
 
 impl SqliteStore {

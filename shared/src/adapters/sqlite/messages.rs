@@ -1,28 +1,11 @@
 //! SQLite store: messages after they are appended: lookups by Meta id, status and content changes, and changes waiting for their message.
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
-use super::conversations::update_conversation;
+use super::rows::{message_by_external_id, message_row, save_message, update_conversation};
 use super::*;
 use crate::domain::{Activity, Conversation, Message, MessageChange};
 use crate::ports::{MarkSent, MessageStore, RawEvent};
-
-pub(super) fn save_message(conn: &Connection, m: &Message) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT OR REPLACE INTO messages (org, id, conversation_id, sort_key, external_id, body) VALUES (?, ?, ?, ?, ?, ?)",
-        params![m.organization_id, m.id, m.conversation_id, time(m.created_at), m.external_message_id, to_json(m)?],
-    )
-    .map_err(sql)?;
-    Ok(())
-}
-
-fn message_row(conn: &Connection, org: &str, id: &str) -> Result<Option<Message>, StoreError> {
-    one(conn, "SELECT body FROM messages WHERE org = ? AND id = ?", &[&org, &id])
-}
-
-pub(super) fn message_by_external_id(conn: &Connection, org: &str, mid: &str) -> Result<Option<Message>, StoreError> {
-    one(conn, "SELECT body FROM messages WHERE org = ? AND external_id = ?", &[&org, &mid])
-}
 
 impl SqliteStore {
     /// Changes a stored message; `None` when there is none.

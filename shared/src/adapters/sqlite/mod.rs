@@ -15,6 +15,7 @@ mod leads;
 mod messages;
 pub mod queue;
 mod raw_events;
+mod rows;
 
 use std::path::Path;
 use std::sync::mpsc;

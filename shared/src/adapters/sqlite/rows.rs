@@ -1,0 +1,60 @@
+//! The rows conversations and messages are stored in, read and written inside a caller's
+//! transaction: what appending a message (conversations) and changing one (messages) share.
+
+use rusqlite::{Connection, params};
+
+use super::*;
+use crate::domain::{Conversation, Message};
+
+pub(super) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO conversations (org, id, account_id, thread_key, provider, kind, sort_key, body) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            c.organization_id,
+            c.id,
+            c.connected_account_id,
+            c.thread_key(),
+            c.provider.as_str(),
+            c.kind.as_str(),
+            c.sort_key(),
+            to_json(c)?
+        ],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+pub(super) fn conversation(conn: &Connection, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
+    one(conn, "SELECT body FROM conversations WHERE org = ? AND id = ?", &[&org, &id])
+}
+
+/// Changes a stored conversation (its inbox place follows); `None` when there is none.
+pub(super) fn update_conversation(
+    conn: &Connection,
+    org: &str,
+    id: &str,
+    change: impl FnOnce(&mut Conversation),
+) -> Result<Option<Conversation>, StoreError> {
+    let Some(mut c) = conversation(conn, org, id)? else { return Ok(None) };
+    change(&mut c);
+    save_conversation(conn, &c)?;
+    Ok(Some(c))
+}
+
+pub(super) fn save_message(conn: &Connection, m: &Message) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO messages (org, id, conversation_id, sort_key, external_id, body) VALUES (?, ?, ?, ?, ?, ?)",
+        params![m.organization_id, m.id, m.conversation_id, time(m.created_at), m.external_message_id, to_json(m)?],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+pub(super) fn message_row(conn: &Connection, org: &str, id: &str) -> Result<Option<Message>, StoreError> {
+    one(conn, "SELECT body FROM messages WHERE org = ? AND id = ?", &[&org, &id])
+}
+
+pub(super) fn message_by_external_id(conn: &Connection, org: &str, mid: &str) -> Result<Option<Message>, StoreError> {
+    one(conn, "SELECT body FROM messages WHERE org = ? AND external_id = ?", &[&org, &mid])
+}
