@@ -9,9 +9,13 @@ use futures_util::StreamExt;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
+use crate::error::AppError;
 use crate::ports::QueueMessage;
 use crate::services::Services;
 use crate::worker;
+
+/// A record's body, read as a queue message.
+type Read = Result<QueueMessage, AppError>;
 
 /// At most this many records of one tenant run at once in a batch: a tenant's burst takes
 /// turns while the other tenants' records run beside it.
@@ -23,19 +27,20 @@ pub const PER_TENANT_IN_BATCH: usize = 2;
 /// (`batchItemFailures`).
 pub async fn process_sqs_batch(services: &Services, event: SqsEvent, deadline: std::time::Instant) -> SqsBatchResponse {
     record_queue_age(&event);
-    let mut by_tenant: BTreeMap<String, Vec<SqsMessage>> = BTreeMap::new();
+    // Each body read once: grouped by its tenant, then handled as read.
+    let mut by_tenant: BTreeMap<String, Vec<(SqsMessage, Read)>> = BTreeMap::new();
     for record in event.records {
-        let message = record.body.as_deref().and_then(|b| serde_json::from_str::<QueueMessage>(b).ok());
-        by_tenant.entry(message.map(|m| m.tenant().to_owned()).unwrap_or_default()).or_default().push(record);
+        let read = worker::read_delivery(record.body.as_deref());
+        let tenant = read.as_ref().map(|m| m.tenant().to_owned()).unwrap_or_default();
+        by_tenant.entry(tenant).or_default().push((record, read));
     }
     let tenants = by_tenant.into_values().map(|records| {
         futures_util::stream::iter(records)
-            .map(|record| async move {
+            .map(|(record, read)| async move {
                 let id = record.message_id.clone().unwrap_or_default();
                 let correlation =
                     record.message_attributes.get(crate::correlation::ATTRIBUTE).and_then(|a| a.string_value.clone());
-                let handled =
-                    worker::handle_delivery(services, &id, record.body.as_deref(), correlation, deadline).await;
+                let handled = worker::handle_read(services, &id, read, correlation, deadline).await;
                 (id, handled)
             })
             .buffer_unordered(PER_TENANT_IN_BATCH)

@@ -29,16 +29,28 @@ pub async fn handle_delivery(
     correlation: Option<String>,
     deadline: Instant,
 ) -> Result<(), AppError> {
-    crate::correlation::scope(correlation, handle_body(services, id, body, deadline)).await
+    handle_read(services, id, read_delivery(body), correlation, deadline).await
 }
 
-async fn handle_body(services: &Services, id: &str, body: Option<&str>, deadline: Instant) -> Result<(), AppError> {
-    let message = match body.map(serde_json::from_str::<QueueMessage>) {
-        Some(Ok(message)) => message,
-        Some(Err(e)) => return Err(AppError::validation(format!("unreadable queue message: {e}"))),
-        None => return Err(AppError::validation("queue message without a body")),
-    };
-    handle_message(services, id, &message, deadline).await
+/// A delivery's body read as a queue message (once: the batch groups by it too).
+pub fn read_delivery(body: Option<&str>) -> Result<QueueMessage, AppError> {
+    match body.map(serde_json::from_str::<QueueMessage>) {
+        Some(Ok(message)) => Ok(message),
+        Some(Err(e)) => Err(AppError::validation(format!("unreadable queue message: {e}"))),
+        None => Err(AppError::validation("queue message without a body")),
+    }
+}
+
+/// `handle_delivery` for a body already read (`read_delivery`).
+pub async fn handle_read(
+    services: &Services,
+    id: &str,
+    read: Result<QueueMessage, AppError>,
+    correlation: Option<String>,
+    deadline: Instant,
+) -> Result<(), AppError> {
+    let handled = async move { handle_message(services, id, &read?, deadline).await };
+    crate::correlation::scope(correlation, handled).await
 }
 
 /// `handle_delivery` for a message already parsed (the in-process queue holds them so).

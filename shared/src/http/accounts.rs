@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::config::Config;
 use crate::domain::ConnectedAccount;
 use crate::error::AppError;
 use crate::services::{Accounts, CallbackOutcome, CallbackParams, ConnectResult, Flow, HealthReport};
@@ -30,19 +31,21 @@ pub async fn instagram_oauth_start(
 /// No bearer: the signed state names the flow's initiator.
 pub async fn oauth_callback(
     State(accounts): State<Arc<Accounts>>,
+    State(config): State<Arc<Config>>,
     ApiQuery(params): ApiQuery<CallbackParams>,
 ) -> Response {
     let result = accounts.oauth_callback(Flow::Facebook, params).await;
-    callback_answer(&accounts, result)
+    callback_answer(&config, result)
 }
 
 /// No bearer: the signed state names the flow's initiator.
 pub async fn instagram_oauth_callback(
     State(accounts): State<Arc<Accounts>>,
+    State(config): State<Arc<Config>>,
     ApiQuery(params): ApiQuery<CallbackParams>,
 ) -> Response {
     let result = accounts.oauth_callback(Flow::Instagram, params).await;
-    callback_answer(&accounts, result)
+    callback_answer(&config, result)
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,8 +68,8 @@ pub async fn oauth_complete(
 /// the frontend with the outcome in the query: `status=authorized&code=..&state=..` (the
 /// frontend then completes), `status=connected&connected=N&refused=R&replayQueued=M`, or
 /// `status=error&code=CODE&message=...`.
-fn callback_answer(accounts: &Accounts, result: Result<CallbackOutcome, AppError>) -> Response {
-    let Some(return_url) = accounts.config().oauth_return_url.as_deref() else {
+fn callback_answer(config: &Config, result: Result<CallbackOutcome, AppError>) -> Response {
+    let Some(return_url) = config.oauth_return_url.as_deref() else {
         return match result {
             Ok(CallbackOutcome::Connected(r)) => Json(r).into_response(),
             Ok(CallbackOutcome::Authorized { code, state }) => Json(json!({

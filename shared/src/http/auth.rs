@@ -87,8 +87,8 @@ fn authorizer_caller(ctx: &RequestContext, auth: &Auth) -> Option<Caller> {
         && let Some(org) = jwt.claims.get(&auth.org_claim).filter(|o| !o.is_empty())
     {
         let subject = jwt.claims.get("sub").filter(|s| !s.is_empty()).cloned();
-        let roles = auth.role_claim.as_ref().and_then(|c| jwt.claims.get(c)).map(|r| roles_in(&Value::from(r.clone())));
-        let admin = auth.is_admin(roles.iter().flatten().map(String::as_str));
+        let roles = auth.role_claim.as_ref().and_then(|c| jwt.claims.get(c)).map(|r| Value::from(r.as_str()));
+        let admin = is_admin(auth, roles.as_ref());
         return Some(Caller { organization_id: org.clone(), subject, admin });
     }
     // Lambda authorizers put their context in `fields`; Cognito (REST) nests `claims` there.
@@ -96,9 +96,14 @@ fn authorizer_caller(ctx: &RequestContext, auth: &Auth) -> Option<Caller> {
     let field = |name: &str| fields.get(name).or_else(|| fields.get("claims").and_then(|c| c.get(name)));
     let read = |name: &str| field(name).and_then(crate::meta::id_string);
     let organization_id = read(&auth.org_claim)?;
-    let roles = auth.role_claim.as_deref().and_then(field).map(roles_in).unwrap_or_default();
-    let admin = auth.is_admin(roles.iter().map(String::as_str));
+    let admin = is_admin(auth, auth.role_claim.as_deref().and_then(field));
     Some(Caller { organization_id, subject: read("sub").or_else(|| read("principalId")), admin })
+}
+
+/// Whether the caller whose role claim is `roles` is an admin (see `Auth::is_admin`).
+fn is_admin(auth: &Auth, roles: Option<&Value>) -> bool {
+    let roles = roles.map(roles_in).unwrap_or_default();
+    auth.is_admin(roles.iter().map(String::as_str))
 }
 
 /// The roles a claim holds: a list, or a string of them (API Gateway passes a list as
@@ -149,8 +154,7 @@ pub fn caller_from_jwt(config: &Config, token: &str) -> Result<Caller, AppError>
         .and_then(crate::meta::id_string)
         .ok_or_else(|| AppError::unauthorized(format!("token has no {} claim", config.auth.org_claim)))?;
     let subject = data.claims.get("sub").and_then(crate::meta::id_string);
-    let roles = config.auth.role_claim.as_ref().and_then(|c| data.claims.get(c)).map(roles_in).unwrap_or_default();
-    let admin = config.auth.is_admin(roles.iter().map(String::as_str));
+    let admin = is_admin(&config.auth, config.auth.role_claim.as_ref().and_then(|c| data.claims.get(c)));
     Ok(Caller { organization_id: checked_org(org)?, subject, admin })
 }
 

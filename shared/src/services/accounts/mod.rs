@@ -49,11 +49,6 @@ impl Accounts {
         Self { ports }
     }
 
-    /// Where Meta's OAuth redirect hands the browser back (the callback's answer needs it).
-    pub fn config(&self) -> &Config {
-        &self.ports.config
-    }
-
     fn now(&self) -> DateTime<Utc> {
         self.ports.clock.now()
     }

@@ -125,22 +125,6 @@ impl Outbound {
         Ok(saved)
     }
 
-    /// `save_claimed`, tried three times over a few hundred milliseconds: what it records
-    /// (Meta took the send) is worth a short wait on a blip of the store.
-    async fn save_claimed_retrying(&self, job: &IntegrationJob) -> Result<bool, AppError> {
-        let mut tries = 0;
-        loop {
-            match self.save_claimed(job).await {
-                Err(e) if tries < 2 => {
-                    tries += 1;
-                    tracing::warn!(job = %job.id, error = %e, "recording Meta's id failed; trying again");
-                    tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await;
-                }
-                saved => return saved,
-            }
-        }
-    }
-
     /// A job that could not be claimed: finished (nothing to do), delivered before its time
     /// (SQS delays stop at 15 minutes), or claimed by a worker that may have died. The last
     /// two are queued again for when they can be claimed, so no job is left behind.
@@ -170,7 +154,9 @@ impl Outbound {
         // instead of confirming (or worse, repeating) a send Meta took.
         if !matches!(job.attempt(), SendAttempt::Sent { .. }) {
             job.record_sent(mid);
-            if !self.save_claimed_retrying(&job).await? {
+            // The store's client retries a blip itself; past that, the next claim finds the
+            // attempt in flight and confirms it by Meta's echo.
+            if !self.save_claimed(&job).await? {
                 return Ok(JobOutcome::Skipped);
             }
         }

@@ -12,6 +12,8 @@ use super::world::{Object, World};
 const INSTAGRAM_TEXT_BYTES: usize = 1000;
 /// Messenger's text limit, in characters.
 const MESSENGER_TEXT_CHARS: usize = 2000;
+/// `message.metadata`: a string the Send API hands back on the echo, 1000 characters at most.
+const METADATA_CHARS: usize = 1000;
 const MAX_QUICK_REPLIES: usize = 13;
 const QUICK_REPLY_TITLE_CHARS: usize = 20;
 const MESSENGER_TAGS: [&str; 4] = ["HUMAN_AGENT", "ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE"];
@@ -100,6 +102,13 @@ fn check_message(message: &Map<String, Value>, channel: Channel) -> Result<(), R
     }
     if let Some(replies) = message.get("quick_replies") {
         check_quick_replies(replies)?;
+    }
+    if let Some(metadata) = message.get("metadata")
+        && metadata.as_str().is_none_or(|m| m.chars().count() > METADATA_CHARS)
+    {
+        return Err(Refusal::param(format!(
+            "Param message[metadata] must be a string of at most {METADATA_CHARS} characters"
+        )));
     }
     Ok(())
 }
@@ -235,6 +244,18 @@ mod tests {
         send(json!({"recipient": {"id": "psid"}, "messaging_type": "UPDATE", "message": {"text": long}})).unwrap();
         send(json!({"recipient": {"comment_id": "c1"}, "message": {"text": "thanks"}})).unwrap();
         assert!(send(json!({"recipient": {"comment_id": "c2"}, "message": {"text": "thanks"}})).is_err());
+    }
+
+    #[test]
+    fn metadata_is_a_string_of_at_most_1000_characters() {
+        let with = |metadata: Value| {
+            json!({"recipient": {"id": "psid"}, "messaging_type": "RESPONSE",
+                                            "message": {"text": "hi", "metadata": metadata}})
+        };
+        send(with(json!("job:job_1"))).unwrap();
+        send(with(json!("m".repeat(1000)))).unwrap();
+        assert!(send(with(json!("m".repeat(1001)))).is_err());
+        assert!(send(with(json!({"job": 1}))).is_err());
     }
 
     #[test]
