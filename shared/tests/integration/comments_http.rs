@@ -93,6 +93,28 @@ async fn a_media_with_many_threads_is_looked_up_once() {
     assert!(threads.iter().all(|t| t["comment"]["permalink"] == "https://www.instagram.com/p/C0coastshop1/"));
 }
 
+/// A failed permalink lookup is not remembered: the media's next thread looks it up again.
+#[tokio::test]
+async fn a_failed_permalink_lookup_is_tried_again_by_the_next_thread() {
+    let app = app_with_account().await;
+    let thread = |i: usize| {
+        serde_json::json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":1732460200000i64,
+            "changes":[{"field":"comments","value":{"from":{"id":format!("61850000006{i:05}"),"username":"fan"},
+            "media":{"id":"17900000000000100","media_product_type":"FEED"},"id":format!("178657993483{i:05}"),"text":"Nice"}}]}]})
+        .to_string()
+    };
+    app.graph.answer(500, &[], &fixtures::graph("error_temporary.json"));
+    assert_eq!(app.deliver(&thread(1)).await.status(), 200);
+    app.run_jobs().await;
+    assert!(list(&app, "kind=COMMENT").await[0]["comment"]["permalink"].is_null(), "the lookup failed");
+    assert_eq!(app.deliver(&thread(2)).await.status(), 200);
+    app.run_jobs().await;
+    let lookups = app.graph.calls().into_iter().filter(|c| c.query.contains("fields=permalink")).count();
+    assert_eq!(lookups, 2, "looked up again after the failure");
+    let threads = list(&app, "kind=COMMENT").await;
+    assert!(threads.iter().any(|t| t["comment"]["permalink"] == "https://www.instagram.com/p/C0coastshop1/"));
+}
+
 #[tokio::test]
 async fn edited_and_removed_comments_update_even_when_the_change_comes_first() {
     let app = app_with_account().await;
