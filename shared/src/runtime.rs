@@ -149,6 +149,7 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         queue: queue.clone(),
         graph: graph.clone(),
         directory: directory.clone(),
+        accounts: store.clone(),
         clock: clock.clone(),
         jitter: jitter.clone(),
     });

@@ -100,11 +100,13 @@ fn record(job_type: JobType, handled: &Result<JobOutcome, AppError>) {
     }
 }
 
-/// The schedule's work: refresh expiring tokens, and queue again any job whose queue message
-/// was lost. The event (EventBridge Scheduler or a rule) carries nothing we need.
+/// The schedule's work: refresh expiring tokens, queue again any job whose queue message was
+/// lost, and queue the reconciliation sweep of every active account (and any stranded history
+/// import). The event (EventBridge Scheduler or a rule) carries nothing we need.
 pub async fn scheduled_maintenance(services: &Services) -> Result<Value, AppError> {
     let report = services.accounts.refresh_due_tokens().await?;
     let requeued = services.outbound.requeue_stranded_jobs().await?;
+    let round = services.inbound.queue_sweeps().await?;
     metrics::counts(
         &[],
         &[
@@ -113,10 +115,14 @@ pub async fn scheduled_maintenance(services: &Services) -> Result<Value, AppErro
             ("TokenRefreshFailed", report.failed),
             ("TokensReauthRequired", report.reauth_required),
             ("JobsRequeued", requeued),
+            ("SweepsQueued", round.sweeps_queued),
+            ("HistoryImportsResumed", round.imports_resumed),
         ],
     );
     let mut answer = serde_json::to_value(report).map_err(|e| AppError::internal(e.to_string()))?;
     answer["jobsRequeued"] = requeued.into();
+    answer["sweepsQueued"] = round.sweeps_queued.into();
+    answer["historyImportsResumed"] = round.imports_resumed.into();
     Ok(answer)
 }
 

@@ -53,12 +53,19 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     assert_eq!(
         run.invocations[0].response(),
         &json!({"due": 2, "refreshed": 1, "failed": 1, "reauthRequired": 1, "skipped": 0,
-                "reasons": {"token_expired": 1}, "jobsRequeued": 1})
+                "reasons": {"token_expired": 1}, "jobsRequeued": 1, "sweepsQueued": 3, "historyImportsResumed": 0}),
+        "the three accounts still active are swept"
     );
+    // One queue in this rig: the stranded send and the three sweeps.
     let sqs = aws_sdk_sqs::Client::new(&rig.aws.sdk);
-    let queued = sqs.receive_message().queue_url(&rig.queue).wait_time_seconds(2).send().await.unwrap();
-    let body = queued.messages.unwrap_or_default().first().and_then(|m| m.body.clone()).unwrap_or_default();
-    assert!(body.contains("job_stranded"), "the stranded job is back on the queue: {body}");
+    let mut bodies = Vec::new();
+    for _ in 0..5 {
+        let queued =
+            sqs.receive_message().queue_url(&rig.queue).max_number_of_messages(10).wait_time_seconds(1).send().await;
+        bodies.extend(queued.unwrap().messages.unwrap_or_default().into_iter().filter_map(|m| m.body));
+    }
+    assert!(bodies.iter().any(|b| b.contains("job_stranded")), "the stranded job is back on the queue: {bodies:?}");
+    assert_eq!(bodies.iter().filter(|b| b.contains("SWEEP_ACCOUNT")).count(), 3, "{bodies:?}");
 
     let exchanges: Vec<_> = graph.calls().into_iter().filter(|c| c.path.ends_with("/oauth/access_token")).collect();
     assert_eq!(exchanges.len(), 1);
@@ -80,7 +87,7 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     assert_eq!(
         again.invocations[0].response(),
         &json!({"due": 0, "refreshed": 0, "failed": 0, "reauthRequired": 0, "skipped": 0, "reasons": {},
-                "jobsRequeued": 1}),
+                "jobsRequeued": 1, "sweepsQueued": 3, "historyImportsResumed": 0}),
         "the job is still open, so it is queued again until a worker takes it"
     );
 }

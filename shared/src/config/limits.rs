@@ -32,6 +32,22 @@ pub struct Limits {
     /// How long a worker's claim on a send holds (`JOB_LEASE_SECS`, default 300): longer
     /// than any function timeout, so a claim only expires when its worker died.
     pub job_lease: Duration,
+    /// What a history import and the sweep read of Meta's Conversations API.
+    pub history: HistoryLimits,
+}
+
+/// How far back and how fast the history import and the reconciliation sweep read.
+#[derive(Debug, Clone)]
+pub struct HistoryLimits {
+    /// Conversations quiet for longer are not imported (`HISTORY_IMPORT_DAYS`, default 90).
+    pub import_window: Duration,
+    /// At most this many conversations per import (`HISTORY_IMPORT_MAX_CONVERSATIONS`, 1000).
+    pub max_conversations: u32,
+    /// Conversations API calls a second per account (`HISTORY_CALLS_PER_SECOND`, default 2:
+    /// Meta's limit for this API).
+    pub calls_per_second: f64,
+    /// The sweep looks at conversations active this recently (`SWEEP_WINDOW_HOURS`, 48).
+    pub sweep_window: Duration,
 }
 
 impl Limits {
@@ -50,6 +66,12 @@ impl Limits {
             raw_event_ttl: Duration::days(parse_num(&get, "RAW_EVENT_TTL_DAYS", 30)?.max(1)),
             webhook_concurrency: parse_num(&get, "WEBHOOK_CONCURRENCY", 32)?.max(1),
             job_lease: Duration::seconds(parse_num(&get, "JOB_LEASE_SECS", 300)?.max(1)),
+            history: HistoryLimits {
+                import_window: Duration::days(parse_num(&get, "HISTORY_IMPORT_DAYS", 90)?.max(1)),
+                max_conversations: parse_num(&get, "HISTORY_IMPORT_MAX_CONVERSATIONS", 1000)?.max(1),
+                calls_per_second: parse_num(&get, "HISTORY_CALLS_PER_SECOND", 2.0f64)?.clamp(0.01, 1000.0),
+                sweep_window: Duration::hours(parse_num(&get, "SWEEP_WINDOW_HOURS", 48)?.max(1)),
+            },
         })
     }
 }

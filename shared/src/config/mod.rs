@@ -9,7 +9,7 @@ mod auth;
 mod limits;
 
 pub use auth::{Auth, DEFAULT_ORG_CLAIM};
-pub use limits::Limits;
+pub use limits::{HistoryLimits, Limits};
 use limits::{parse_bool, parse_num};
 
 pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";

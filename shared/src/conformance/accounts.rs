@@ -153,3 +153,57 @@ pub async fn tokens_due_for_refresh_are_listed_soonest_first_and_claimed_once(st
     );
     assert!(!store.claim_token_refresh(&org, "missing", TokenKind::User, base, after).await.unwrap());
 }
+
+/// An account's history import is written only over what its writer expects (a new run over
+/// none, an ended or a stranded one; a run's progress over its own run), without touching the
+/// rest of the account; and every organization's active accounts are listed in pages.
+pub async fn history_runs_are_written_over_their_own_and_active_accounts_are_listed(store: &dyn Store) {
+    use crate::domain::{HistoryExpectation, HistoryImport};
+    let org = unique("org");
+    let a = account(&org);
+    store.put_account(&a).await.unwrap();
+    let start = HistoryExpectation::Startable { stale_before: t(0) };
+    let run = HistoryImport::queued("run_1".into(), t(1));
+    assert!(!store.put_history(&unique("org"), &a.id, &run, start).await.unwrap(), "another organization's");
+    assert!(store.put_history(&org, &a.id, &run, start).await.unwrap());
+    let second = HistoryImport::queued("run_2".into(), t(2));
+    assert!(!store.put_history(&org, &a.id, &second, start).await.unwrap(), "one runs");
+    let mut progress = run.clone();
+    progress.page_done(3, 40, Some("cursor-1".into()), t(3));
+    assert!(store.put_history(&org, &a.id, &progress, HistoryExpectation::Run("run_1")).await.unwrap());
+    assert!(!store.put_history(&org, &a.id, &progress, HistoryExpectation::Run("run_0")).await.unwrap());
+    let stranded = HistoryExpectation::Startable { stale_before: t(4) };
+    assert!(store.put_history(&org, &a.id, &second, stranded).await.unwrap(), "stranded since t(3)");
+    assert!(!store.put_history(&org, &a.id, &progress, HistoryExpectation::Run("run_1")).await.unwrap(), "replaced");
+    let stored = store.get_account(&org, &a.id).await.unwrap().unwrap();
+    assert_eq!(stored.history, Some(second));
+    assert_eq!(ConnectedAccount { history: None, ..stored }, a, "the rest of the account is as it was");
+
+    let b = account(&org);
+    store.put_account(&b).await.unwrap();
+    let ids = active_accounts(store).await;
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "ordered by organization and id, each once");
+    sorted.dedup();
+    assert_eq!(ids.len(), sorted.len());
+    assert!(ids.contains(&(org.clone(), a.id.clone())) && ids.contains(&(org.clone(), b.id.clone())));
+    store.set_account_status(&org, &b.id, AccountStatus::Disconnected, None, t(5)).await.unwrap();
+    let ids = active_accounts(store).await;
+    assert!(!ids.contains(&(org.clone(), b.id.clone())), "a disconnected account is not swept");
+    store.set_account_status(&org, &b.id, AccountStatus::Active, None, t(6)).await.unwrap();
+    assert!(active_accounts(store).await.contains(&(org.clone(), b.id.clone())), "active again");
+}
+
+/// Every active account, following the cursor to the end.
+async fn active_accounts(store: &dyn Store) -> Vec<(String, String)> {
+    let (mut ids, mut page) = (Vec::new(), crate::domain::PageRequest::first(7));
+    loop {
+        let got = store.list_active_accounts(&page).await.unwrap();
+        ids.extend(got.data.into_iter().map(|x| (x.organization_id, x.id)));
+        match got.next_cursor.as_deref().and_then(crate::domain::Cursor::decode) {
+            Some(after) => page.after = Some(after),
+            None => return ids,
+        }
+    }
+}

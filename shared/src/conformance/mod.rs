@@ -50,6 +50,7 @@ pub fn account(org: &str) -> ConnectedAccount {
         username: Some("shop".into()),
         status: AccountStatus::Active,
         status_changed_by: None,
+        history: None,
         created_at: t(0),
         updated_at: t(0),
     }
@@ -80,7 +81,7 @@ pub fn message(c: &Conversation, mid: Option<&str>, direction: Direction, at: Da
 }
 
 fn activity(direction: Direction, at: DateTime<Utc>, text: &str) -> Activity {
-    Activity { direction, at, preview: Some(text.into()), recorded_at: at }
+    Activity::live(direction, at, Some(text.into()), at)
 }
 
 pub(crate) async fn append(
@@ -131,6 +132,7 @@ macro_rules! store_conformance_tests {
             changes_wait_for_their_message_once_each,
             an_unsent_preview_is_replaced_only_while_nothing_newer_came,
             comment_threads_are_conversations_of_their_own_listed_by_kind,
+            history_runs_are_written_over_their_own_and_active_accounts_are_listed,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

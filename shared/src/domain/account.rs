@@ -34,6 +34,9 @@ pub struct ConnectedAccount {
     /// service did (a token Meta refused) or it was connected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// The import of the conversations from before it was connected (none before it ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<super::HistoryImport>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -62,6 +65,7 @@ impl ConnectedAccount {
             username: None,
             status: AccountStatus::Active,
             status_changed_by: None,
+            history: None,
             created_at: now,
             updated_at: now,
         }

@@ -98,6 +98,8 @@ pub enum ConversationChange {
     CommentThread(CommentThread),
     /// Read by an agent: nothing unread.
     Read,
+    /// Meta's id of the DM thread (its Conversations API id), once learnt.
+    MetaThread(String),
 }
 
 impl ConversationChange {
@@ -195,9 +197,19 @@ impl Conversation {
     }
 
     /// What the conversation is found by within its account: the customer's id for DMs,
-    /// `comment:<id>` for a comment thread (`external_thread_id`).
+    /// `comment:<id>` for a comment thread (as `external_thread_id` starts; a DM thread's
+    /// becomes Meta's conversation id once known, its key stays the customer's id).
     pub fn thread_key(&self) -> &str {
-        &self.external_thread_id
+        match self.kind {
+            ConversationKind::Dm if !self.participant_id.is_empty() => &self.participant_id,
+            _ => &self.external_thread_id,
+        }
+    }
+
+    /// Meta's id of this DM thread, when known (its Conversations API id).
+    pub fn meta_thread_id(&self) -> Option<&str> {
+        (self.kind == ConversationKind::Dm && self.external_thread_id != self.participant_id)
+            .then_some(self.external_thread_id.as_str())
     }
 
     /// The id of the conversation of (organization, account, customer): derived, not drawn,
@@ -223,6 +235,10 @@ impl Conversation {
             ConversationChange::Preview { newest_at, text } => self.set_preview_if_newest(*newest_at, text),
             ConversationChange::CommentThread(thread) => self.comment = Some(thread.clone()),
             ConversationChange::Read => self.unread_count = 0,
+            ConversationChange::MetaThread(id) if self.kind == ConversationKind::Dm => {
+                self.external_thread_id = id.clone()
+            }
+            ConversationChange::MetaThread(_) => {}
         }
     }
 
@@ -264,6 +280,10 @@ impl Conversation {
             }
         }
         match a.direction {
+            // History from before the account was connected: read, and answered or not, long ago.
+            Direction::Inbound if a.historical => {
+                self.last_inbound_at = Some(self.last_inbound_at.map_or(a.at, |t| t.max(a.at)));
+            }
             Direction::Inbound => {
                 self.unread_count += 1;
                 self.last_inbound_at = Some(self.last_inbound_at.map_or(a.at, |t| t.max(a.at)));
@@ -292,6 +312,15 @@ pub struct Activity {
     pub preview: Option<String>,
     /// When we recorded it (`updatedAt`).
     pub recorded_at: DateTime<Utc>,
+    /// Imported history: not unread, and not waiting for a reply.
+    pub historical: bool,
+}
+
+impl Activity {
+    /// A message as it happens (a webhook, a send).
+    pub fn live(direction: Direction, at: DateTime<Utc>, preview: Option<String>, recorded_at: DateTime<Utc>) -> Self {
+        Activity { direction, at, preview, recorded_at, historical: false }
+    }
 }
 
 /// A conversation as the inbox API shows it: the stored fields plus what the reply window and

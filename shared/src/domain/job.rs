@@ -13,6 +13,10 @@ pub enum JobType {
     ReplayEvents,
     /// An echo arrived: confirm the conversation's sends that failed unconfirmed, if it is theirs.
     ConfirmEchoes,
+    /// One page of an account's conversations from before it was connected.
+    ImportHistory,
+    /// Compare an account's recently active conversations at Meta with the stored ones.
+    SweepAccount,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 mod account;
 mod caller;
 mod conversation;
+mod history;
 mod idempotency;
 mod job;
 mod lead;
@@ -18,6 +19,7 @@ pub use conversation::{
     Activity, CommentThread, Conversation, ConversationChange, ConversationFilter, ConversationKind, ConversationView,
     PRIVATE_REPLY_WINDOW, preview_text, time_sort_key,
 };
+pub use history::{HISTORY_STALE_AFTER, HistoryExpectation, HistoryImport, HistoryStatus};
 pub use idempotency::IdempotencyRecord;
 pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType, SendAttempt, UnclearAnswer};
 pub use lead::{CustomerProfile, Lead};

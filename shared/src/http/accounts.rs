@@ -120,3 +120,14 @@ pub async fn health(
 ) -> Result<Json<HealthReport>, AppError> {
     Ok(Json(accounts.account_health(&org, &id).await?))
 }
+
+/// `POST /api/integrations/connected-accounts/:id/history/import` (admin): the import of the
+/// account's earlier conversations queued again; `202` with the account and its `history`,
+/// `409 HISTORY_IMPORT_RUNNING` while one runs.
+pub async fn import_history(
+    State(accounts): State<Arc<Accounts>>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<(axum::http::StatusCode, Json<ConnectedAccount>), AppError> {
+    Ok((axum::http::StatusCode::ACCEPTED, Json(accounts.start_history_import(&caller, &id).await?)))
+}

@@ -15,7 +15,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
         ErrorCode::InvalidSignature | ErrorCode::Forbidden | ErrorCode::OauthInitiatorMismatch => StatusCode::FORBIDDEN,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::Conflict | ErrorCode::PrivateReplyAlreadySent => StatusCode::CONFLICT,
+        ErrorCode::Conflict | ErrorCode::PrivateReplyAlreadySent | ErrorCode::HistoryImportRunning => {
+            StatusCode::CONFLICT
+        }
         ErrorCode::MessagingWindowClosed
         | ErrorCode::InstagramMessagingNotSupported
         | ErrorCode::AccountReauthRequired

@@ -88,6 +88,7 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/integrations/connected-accounts", get(accounts::list))
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/integrations/connected-accounts/{id}/health", get(accounts::health))
+        .route("/api/integrations/connected-accounts/{id}/history/import", post(accounts::import_history))
         .route("/api/leads", get(leads::list).post(leads::create))
         .route("/api/openapi.json", get(openapi))
 }

@@ -1,6 +1,7 @@
 //! Meta's wire formats: webhook signatures and payloads.
 
 pub mod comments;
+pub mod conversations;
 pub mod event;
 pub mod graph_errors;
 pub mod send_api;

@@ -200,10 +200,10 @@ pub struct SubscribedApp {
 }
 
 /// The part of the Graph API the core uses: messaging, OAuth and the account's subscriptions,
-/// and reading how a live setup stands.
-pub trait GraphApi: GraphMessaging + GraphOAuth + GraphSetup {}
+/// reading how a live setup stands, and the Conversations API.
+pub trait GraphApi: GraphMessaging + GraphOAuth + GraphSetup + super::GraphThreads {}
 
-impl<T: GraphMessaging + GraphOAuth + GraphSetup> GraphApi for T {}
+impl<T: GraphMessaging + GraphOAuth + GraphSetup + super::GraphThreads> GraphApi for T {}
 
 /// Customers, comments and sends.
 #[async_trait]

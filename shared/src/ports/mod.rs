@@ -5,6 +5,7 @@ mod cipher;
 mod clock;
 mod directory;
 mod graph;
+mod graph_threads;
 mod queue;
 mod random;
 mod store;
@@ -17,6 +18,7 @@ pub use graph::{
     LinkedInstagram, ManagedPage, OutgoingContent, OutgoingMessage, Recipient, SendTarget, SentMessage, SubscribedApp,
     TokenDebug, TokenGrant, Usage, UserProfile,
 };
+pub use graph_threads::{GraphThreads, MetaMessage, MetaThread, MetaThreadPage, ThreadQuery};
 pub use queue::{
     Delivery, JobQueue, LocalQueue, QueueError, QueueLane, QueueMessage, QueuedItem, QueuedItems, ReplayPage,
 };

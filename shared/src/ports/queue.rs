@@ -22,6 +22,10 @@ pub enum QueueMessage {
     /// An echo of ours arrived in the conversation: a send there that failed unconfirmed may
     /// be its send, delivered after all.
     ConfirmEchoes { organization_id: String, conversation_id: String },
+    /// The next page of an account's history import, for the run it names.
+    ImportHistory { organization_id: String, account_id: String, run_id: String },
+    /// A page of the reconciliation sweep of one account (from Meta's cursor, when not the first).
+    SweepAccount { organization_id: String, account_id: String, cursor: Option<String> },
 }
 
 impl QueueMessage {
@@ -41,6 +45,8 @@ impl QueueMessage {
             QueueMessage::ReplayEvents(_) => JobType::ReplayEvents,
             QueueMessage::EnrichContact { .. } => JobType::EnrichContact,
             QueueMessage::ConfirmEchoes { .. } => JobType::ConfirmEchoes,
+            QueueMessage::ImportHistory { .. } => JobType::ImportHistory,
+            QueueMessage::SweepAccount { .. } => JobType::SweepAccount,
         }
     }
 
@@ -50,7 +56,9 @@ impl QueueMessage {
         match self {
             QueueMessage::SendMessage { .. } | QueueMessage::ConfirmEchoes { .. } => QueueLane::Sends,
             QueueMessage::ProcessWebhook(_) | QueueMessage::ReplayEvents(_) => QueueLane::Webhooks,
-            QueueMessage::EnrichContact { .. } => QueueLane::Enrichment,
+            QueueMessage::EnrichContact { .. }
+            | QueueMessage::ImportHistory { .. }
+            | QueueMessage::SweepAccount { .. } => QueueLane::Enrichment,
         }
     }
 }
@@ -62,7 +70,9 @@ impl QueueMessage {
         match self {
             QueueMessage::SendMessage { organization_id, .. }
             | QueueMessage::EnrichContact { organization_id, .. }
-            | QueueMessage::ConfirmEchoes { organization_id, .. } => organization_id,
+            | QueueMessage::ConfirmEchoes { organization_id, .. }
+            | QueueMessage::ImportHistory { organization_id, .. }
+            | QueueMessage::SweepAccount { organization_id, .. } => organization_id,
             QueueMessage::ProcessWebhook(queued) => {
                 queued.items.first().map(|i| i.entry_id.as_str()).or(queued.entry_id.as_deref()).unwrap_or_default()
             }
@@ -79,7 +89,8 @@ pub enum QueueLane {
     Sends,
     /// Webhook items the webhook's budget left, and replays of kept events.
     Webhooks,
-    /// Customer profiles and permalinks, fetched off the webhook's path.
+    /// Customer profiles and permalinks, fetched off the webhook's path; history imports and
+    /// sweeps.
     Enrichment,
 }
 
@@ -153,6 +164,18 @@ impl From<QueueMessage> for Wire {
                 organization_id: Some(organization_id),
                 payload: Some(serde_json::json!({ "conversationId": conversation_id })),
             },
+            QueueMessage::ImportHistory { organization_id, account_id, run_id } => Wire {
+                job_type,
+                job_id: None,
+                organization_id: Some(organization_id),
+                payload: Some(serde_json::json!({ "accountId": account_id, "runId": run_id })),
+            },
+            QueueMessage::SweepAccount { organization_id, account_id, cursor } => Wire {
+                job_type,
+                job_id: None,
+                organization_id: Some(organization_id),
+                payload: Some(serde_json::json!({ "accountId": account_id, "cursor": cursor })),
+            },
         }
     }
 }
@@ -179,6 +202,21 @@ impl TryFrom<Wire> for QueueMessage {
                 match w.job_type {
                     JobType::EnrichContact => QueueMessage::EnrichContact { organization_id, conversation_id },
                     _ => QueueMessage::ConfirmEchoes { organization_id, conversation_id },
+                }
+            }
+            JobType::ImportHistory | JobType::SweepAccount => {
+                let organization_id = w.organization_id.ok_or(format!("{:?} without organizationId", w.job_type))?;
+                let text =
+                    |k: &str| payload[k].as_str().map(str::to_owned).ok_or(format!("{:?} without {k}", w.job_type));
+                let account_id = text("accountId")?;
+                match w.job_type {
+                    JobType::ImportHistory => {
+                        QueueMessage::ImportHistory { organization_id, account_id, run_id: text("runId")? }
+                    }
+                    _ => {
+                        let cursor = payload["cursor"].as_str().map(str::to_owned);
+                        QueueMessage::SweepAccount { organization_id, account_id, cursor }
+                    }
                 }
             }
         })
@@ -256,7 +294,21 @@ mod tests {
             wire(&confirm),
             json!({"jobType": "CONFIRM_ECHOES", "organizationId": "org_a", "payload": {"conversationId": "c1"}})
         );
-        for m in [send, enrich, replay, webhook, confirm] {
+        let import = QueueMessage::ImportHistory {
+            organization_id: "org_a".into(),
+            account_id: "acc_1".into(),
+            run_id: "run_1".into(),
+        };
+        assert_eq!(
+            wire(&import),
+            json!({"jobType": "IMPORT_HISTORY", "organizationId": "org_a", "payload": {"accountId": "acc_1", "runId": "run_1"}})
+        );
+        let sweep = QueueMessage::SweepAccount {
+            organization_id: "org_a".into(),
+            account_id: "acc_1".into(),
+            cursor: Some("QVFI".into()),
+        };
+        for m in [send, enrich, replay, webhook, confirm, import, sweep] {
             assert_eq!(serde_json::from_value::<QueueMessage>(wire(&m)).unwrap(), m, "round trip");
         }
     }
@@ -269,6 +321,8 @@ mod tests {
             json!({"jobType": "CONFIRM_ECHOES", "payload": {"conversationId": "c1"}}),
             json!({"jobType": "REPLAY_EVENTS", "payload": {"cursor": "x"}}),
             json!({"jobType": "PROCESS_WEBHOOK", "payload": {"items": "not a list"}}),
+            json!({"jobType": "IMPORT_HISTORY", "organizationId": "org_a", "payload": {"accountId": "acc_1"}}),
+            json!({"jobType": "SWEEP_ACCOUNT", "payload": {"accountId": "acc_1"}}),
             json!({"jobType": "SOMETHING_ELSE"}),
         ] {
             assert!(serde_json::from_value::<QueueMessage>(bad.clone()).is_err(), "{bad}");

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, ConversationChange, ConversationFilter, CustomerProfile,
-    IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange, OAuthToken, Page, PageRequest,
-    TokenKind,
+    HistoryExpectation, HistoryImport, IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange,
+    OAuthToken, Page, PageRequest, TokenKind,
 };
 
 /// How long a webhook's account routing may be served from a process's cache.
@@ -118,6 +118,20 @@ pub trait AccountStore: Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Writes the account's history import (only that field) if the stored one meets
+    /// `expected`; false when it does not (or there is no such account), and nothing is written.
+    async fn put_history(
+        &self,
+        org: &str,
+        account_id: &str,
+        history: &HistoryImport,
+        expected: HistoryExpectation<'_>,
+    ) -> Result<bool, StoreError>;
+
+    /// Every organization's ACTIVE accounts, ordered by (organization, id), a page at a time:
+    /// the scheduled sweep's round. `after` is the previous page's `next_cursor`.
+    async fn list_active_accounts(&self, page: &PageRequest) -> Result<Page<ConnectedAccount>, StoreError>;
 }
 
 /// Conversations: one per (organization, account, customer), and appending messages to them.

@@ -17,7 +17,7 @@ pub use accounts::{
     Accounts, AccountsPorts, CallbackOutcome, CallbackParams, CheckStatus, ConnectResult, Flow, HealthCheck,
     HealthReport, OAUTH_SCOPES, RefreshReport, StoreDirectory,
 };
-pub use inbound::{AcceptReport, Inbound, InboundPorts};
+pub use inbound::{AcceptReport, Inbound, InboundPorts, SweepReport, SweepRound};
 pub use inbox::{Inbox, InboxPorts, ListQuery, NewLead};
 pub use outbound::{JobOutcome, Outbound, OutboundPorts, Outgoing, PrivateReply, PrivateReplyAccepted, SendAccepted};
 
@@ -74,6 +74,17 @@ impl Services {
                     0 => Ok(JobOutcome::Skipped),
                     _ => Ok(JobOutcome::Succeeded),
                 }
+            }
+            QueueMessage::ImportHistory { organization_id, account_id, run_id } => {
+                match self.inbound.import_history_page(organization_id, account_id, run_id).await? {
+                    true => Ok(JobOutcome::Succeeded),
+                    false => Ok(JobOutcome::Skipped),
+                }
+            }
+            QueueMessage::SweepAccount { organization_id, account_id, cursor } => {
+                let report = self.inbound.sweep_account(organization_id, account_id, cursor.as_deref()).await?;
+                tracing::info!(?report, "account swept");
+                Ok(JobOutcome::Succeeded)
             }
             QueueMessage::EnrichContact { organization_id, conversation_id } => {
                 match self.inbound.enrich_conversation(organization_id, conversation_id).await? {

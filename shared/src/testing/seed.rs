@@ -34,6 +34,7 @@ pub async fn connect_account(
         username: Some("coast.shop".into()),
         status: AccountStatus::Active,
         status_changed_by: None,
+        history: None,
         created_at: now,
         updated_at: now,
     };
@@ -73,7 +74,7 @@ pub async fn conversation_with_inbound(
         created_at: now,
         updated_at: now,
     };
-    let activity = Activity { direction: Direction::Inbound, at: now, preview: Some(text.into()), recorded_at: now };
+    let activity = Activity::live(Direction::Inbound, now, Some(text.into()), now);
     adapters.store.append_message(&conversation, &message, &activity).await.unwrap();
     conversation
 }

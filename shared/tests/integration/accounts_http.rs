@@ -11,6 +11,7 @@ use inbox_shared::domain::{AccountStatus, PageRequest, TokenKind};
 use inbox_shared::fixtures;
 use inbox_shared::ports::TokenContext;
 use inbox_shared::services::JobOutcome;
+use inbox_shared::testing::fake_graph::Host;
 use serde_json::{Value, json};
 
 const ORG_A: &str = "org_a";
@@ -70,6 +71,15 @@ async fn scenario(app: TestApp) {
     );
     assert!(calls[1].query.contains("grant_type=fb_exchange_token"));
     assert!(calls.iter().any(|c| c.method == "POST" && c.path == format!("/v21.0/{PAGE_ID}/subscribed_apps")));
+    // Each channel's history imported from the Page's conversations on its platform.
+    assert_eq!(connected["historyQueued"], 2, "{connected}");
+    for platform in ["instagram", "messenger"] {
+        let listed = |c: &&inbox_shared::testing::fake_graph::GraphCall| {
+            c.path == format!("/v21.0/{PAGE_ID}/conversations") && c.query.contains(&format!("platform={platform}"))
+        };
+        assert!(calls.iter().any(|c| listed(&c)), "{platform} history read");
+    }
+    assert_eq!(accounts(&app, ORG_A).await[0]["history"]["status"], "DONE");
     let conversations = app.conversations(ORG_A).await;
     assert_eq!(conversations.len(), 1);
     assert_eq!(conversations[0]["previewText"], "Hello! Do you ship to Lisbon?");
@@ -330,6 +340,9 @@ async fn an_instagram_login_account_connects_and_sends_through_graph_instagram_c
     assert!(calls[1].path == "/access_token" && calls[1].query.contains("grant_type=ig_exchange_token"));
     assert_eq!(calls[2].authorization.as_deref(), Some("Bearer IGAA-long"));
     assert_eq!((calls[3].method.as_str(), calls[3].path.as_str()), ("POST", "/v21.0/me/subscribed_apps"));
+    assert_eq!(connected["historyQueued"], 1);
+    let history = calls.iter().find(|c| c.path == "/v21.0/me/conversations").expect("history read");
+    assert!(history.host == Host::Instagram && history.query.contains("platform=instagram"), "{history:?}");
     let account = connected["connected"][0]["id"].as_str().unwrap();
     let token = app.store.get_token(ORG_A, account, TokenKind::InstagramUser).await.unwrap().unwrap();
     assert!(token.expires_at.is_some(), "the 60-day token is refreshed by the schedule");

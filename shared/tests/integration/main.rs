@@ -15,6 +15,7 @@ mod comments_http;
 mod common;
 mod fairness_aws;
 mod health_http;
+mod history_http;
 mod inbox_http;
 mod isolation_http;
 mod messenger_http;

@@ -42,7 +42,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 28, "{doc:?}");
+    assert_eq!(doc.len(), 29, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -156,6 +156,13 @@ async fn every_answer_matches_the_document() {
         let (status, body) = app.get("org_a", &format!("/api/integrations/connected-accounts/{id}/health")).await;
         answers.push(("GET", "/api/integrations/connected-accounts/{id}/health", status, body));
     }
+    app.connect_account_on_page("org_a", "acc_doc", "17841400000000077", "112233445566799", "doc-token").await;
+    for id in ["acc_doc", "acc_doc", "nope"] {
+        let (status, body) =
+            app.post("org_a", &format!("/api/integrations/connected-accounts/{id}/history/import"), json!({})).await;
+        answers.push(("POST", "/api/integrations/connected-accounts/{id}/history/import", status, body));
+    }
+    assert_eq!(answers.iter().rev().take(3).map(|a| a.2).collect::<Vec<_>>(), [404, 409, 202]);
     let r = app
         .client
         .delete(format!("{}/api/integrations/connected-accounts/{account}", app.url))

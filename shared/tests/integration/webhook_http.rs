@@ -302,6 +302,7 @@ async fn production_routes_by_connected_account_and_ignores_the_org_header() {
         username: None,
         status: AccountStatus::Active,
         status_changed_by: None,
+        history: None,
         created_at: now,
         updated_at: now,
     };

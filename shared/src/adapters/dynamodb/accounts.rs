@@ -1,6 +1,7 @@
 //! DynamoDB: connected accounts and their encrypted tokens.
 
 use super::*;
+use crate::domain::{HistoryExpectation, HistoryImport, HistoryStatus};
 
 #[async_trait]
 impl AccountStore for DynamoStore {
@@ -8,6 +9,10 @@ impl AccountStore for DynamoStore {
         let previous: Option<ConnectedAccount> = self.get_account(&account.organization_id, &account.id).await?;
         let mut item = to_item(account)?;
         ops::keyed(&mut item, keys::org(&account.organization_id), keys::account(&account.id));
+        if account.is_active() {
+            item.insert("gsi1pk".into(), s(keys::ACTIVE_ACCOUNTS));
+            item.insert("gsi1sk".into(), s(keys::ordered(&account.organization_id, &account.id)));
+        }
         let mut tx = vec![TxItem::put(item, None)];
         let external_ids = account.route_keys();
         for ext in &external_ids {
@@ -147,13 +152,24 @@ impl AccountStore for DynamoStore {
         at: DateTime<Utc>,
     ) -> Result<Option<ConnectedAccount>, StoreError> {
         let mut values = vec![(":status", attr_of(&status)?), (":at", attr_of(&at)?)];
-        let update = match by {
+        let (mut set, mut remove) = ("SET #status = :status, updatedAt = :at".to_owned(), Vec::new());
+        match by {
             Some(by) => {
                 values.push((":by", s(by)));
-                "SET #status = :status, updatedAt = :at, statusChangedBy = :by"
+                set.push_str(", statusChangedBy = :by");
             }
-            None => "SET #status = :status, updatedAt = :at REMOVE statusChangedBy",
-        };
+            None => remove.push("statusChangedBy"),
+        }
+        // Only active accounts are in the sweep's index.
+        if status == AccountStatus::Active {
+            values.push((":gpk", s(keys::ACTIVE_ACCOUNTS)));
+            values.push((":gsk", s(keys::ordered(org, id))));
+            set.push_str(", gsi1pk = :gpk, gsi1sk = :gsk");
+        } else {
+            remove.extend(["gsi1pk", "gsi1sk"]);
+        }
+        let update = format!("{set} REMOVE {}", remove.join(", "));
+        let update = update.trim_end_matches(" REMOVE ");
         let item = self
             .update_returning(
                 keys::org(org),
@@ -188,5 +204,40 @@ impl AccountStore for DynamoStore {
             }
         }
         Ok(account)
+    }
+
+    async fn put_history(
+        &self,
+        org: &str,
+        account_id: &str,
+        history: &HistoryImport,
+        expected: HistoryExpectation<'_>,
+    ) -> Result<bool, StoreError> {
+        // `historyUpdatedMs` beside the map: a number to compare (a whole-account put drops
+        // it, and a run copied over by a reconnect may then start again).
+        let mut values = vec![(":h", attr_of(history)?), (":ms", n(history.updated_at.timestamp_millis()))];
+        let mut names = vec![];
+        let condition = match expected {
+            HistoryExpectation::Run(run) => {
+                values.push((":run", s(run)));
+                "attribute_exists(pk) AND history.runId = :run"
+            }
+            HistoryExpectation::Startable { stale_before } => {
+                names.push(("#hs", "status"));
+                values.push((":done", attr_of(&HistoryStatus::Done)?));
+                values.push((":failed", attr_of(&HistoryStatus::Failed)?));
+                values.push((":stale", n(stale_before.timestamp_millis())));
+                "attribute_exists(pk) AND (attribute_not_exists(history) OR history.#hs IN (:done, :failed) \
+                 OR attribute_not_exists(historyUpdatedMs) OR historyUpdatedMs < :stale)"
+            }
+        };
+        let update = "SET history = :h, historyUpdatedMs = :ms";
+        let written =
+            self.update_returning(keys::org(org), keys::account(account_id), update, condition, names, values).await?;
+        Ok(written.is_some())
+    }
+
+    async fn list_active_accounts(&self, page: &PageRequest) -> Result<Page<ConnectedAccount>, StoreError> {
+        self.query_page(GSI1, keys::ACTIVE_ACCOUNTS.to_owned(), page, true).await
     }
 }

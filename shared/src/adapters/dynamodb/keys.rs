@@ -4,7 +4,7 @@
 //! | item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
 //! |---|---|---|---|---|
 //! (Conversations also have gsi3: `ORG#o#CONVS#KIND#<DM or COMMENT>` / `<lastMessageAt>#id`.)
-//! | account | `ORG#o` | `ACCOUNT#id` | | |
+//! | account | `ORG#o` | `ACCOUNT#id` | `ACCOUNTS#ACTIVE` / `o#id` (active accounts only) | |
 //! | account lookup | `EXTACC#<ig id or page id>` | `EXTACC` | | |
 //! | conversation | `ORG#o` | `CONV#id` | `ORG#o#CONVS#<provider>` / `<lastMessageAt>#id` | `ORG#o#CONVS` / same |
 //! | conversation key | `ORG#o` | `CONVKEY#<account>#<customer id, or comment:<id>>` | | |
@@ -31,6 +31,9 @@ pub fn org(org: &str) -> String {
 pub fn account(id: &str) -> String {
     format!("ACCOUNT#{id}")
 }
+
+/// Every organization's active accounts (the scheduled sweep's round).
+pub const ACTIVE_ACCOUNTS: &str = "ACCOUNTS#ACTIVE";
 
 pub fn external_account(external_id: &str) -> String {
     format!("EXTACC#{external_id}")

@@ -14,6 +14,7 @@ use crate::ports::{GraphError, GraphHost};
 mod messaging;
 mod oauth;
 mod setup;
+mod threads;
 
 /// Our apps' credentials, for the OAuth token exchanges: the Facebook app, and the
 /// Instagram app with its own API host (`api.instagram.com`).

@@ -96,4 +96,29 @@ impl AccountStore for MemoryStore {
             Some(a.clone())
         }))
     }
+
+    async fn put_history(
+        &self,
+        org: &str,
+        account_id: &str,
+        history: &HistoryImport,
+        expected: HistoryExpectation<'_>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|t| {
+            let Some(a) = t.accounts.get_mut(&key(org, account_id)) else { return false };
+            let holds = expected.holds_for(a.history.as_ref());
+            if holds {
+                a.history = Some(history.clone());
+            }
+            holds
+        }))
+    }
+
+    async fn list_active_accounts(&self, page: &PageRequest) -> Result<Page<ConnectedAccount>, StoreError> {
+        let active: Vec<_> = self.with(|t| {
+            let active = t.accounts.values().filter(|a| a.is_active());
+            active.map(|a| (a.organization_id.clone(), a.id.clone(), a.clone())).collect()
+        });
+        Ok(page_ordered(active, page, false))
+    }
 }

@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, Cursor, CustomerProfile,
-    IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange, OAuthToken, Page, PageRequest,
-    TokenKind,
+    HistoryExpectation, HistoryImport, IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange,
+    OAuthToken, Page, PageRequest, TokenKind,
 };
 use crate::ports::{
     AccountStore, ConversationStore, IdempotencyStore, JobStore, LeadStore, MessageStore, RawEventStore,

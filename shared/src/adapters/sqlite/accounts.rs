@@ -3,7 +3,9 @@
 use rusqlite::{Connection, params};
 
 use super::*;
-use crate::domain::{AccountStatus, ConnectedAccount, OAuthToken, TokenKind};
+use crate::domain::{
+    AccountStatus, ConnectedAccount, Cursor, HistoryExpectation, HistoryImport, OAuthToken, TokenKind,
+};
 use crate::ports::AccountStore;
 
 fn save_account(conn: &Connection, a: &ConnectedAccount) -> Result<(), StoreError> {
@@ -177,6 +179,65 @@ impl AccountStore for SqliteStore {
                 a.set_status(status, by.as_deref(), at);
                 save_account(conn, &a)?;
                 Ok(Some(a))
+            })
+            .await
+    }
+
+    async fn put_history(
+        &self,
+        org: &str,
+        account_id: &str,
+        history: &HistoryImport,
+        expected: HistoryExpectation<'_>,
+    ) -> Result<bool, StoreError> {
+        let (org, id, history) = (owned(org), owned(account_id), history.clone());
+        // Owned, to cross to the store's thread; read and written there in one transaction.
+        let (run, stale_before) = match expected {
+            HistoryExpectation::Run(run) => (Some(owned(run)), None),
+            HistoryExpectation::Startable { stale_before } => (None, Some(stale_before)),
+        };
+        self.db
+            .call(move |conn| {
+                let expected = match (&run, stale_before) {
+                    (Some(run), _) => HistoryExpectation::Run(run),
+                    (None, stale) => HistoryExpectation::Startable { stale_before: stale.unwrap_or_default() },
+                };
+                let Some(mut a) = account(conn, &org, &id)? else { return Ok(false) };
+                if !expected.holds_for(a.history.as_ref()) {
+                    return Ok(false);
+                }
+                a.history = Some(history);
+                save_account(conn, &a)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn list_active_accounts(&self, page: &PageRequest) -> Result<Page<ConnectedAccount>, StoreError> {
+        let (limit, after) = (page.limit, page.after.clone());
+        self.db
+            .call(move |conn| {
+                let (after_org, after_id) = after.map(|c| (c.sort_key, c.id)).unwrap_or_default();
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT org, id, body FROM accounts WHERE json_extract(body, '$.status') = 'ACTIVE' \
+                         AND (org, id) > (?, ?) ORDER BY org, id LIMIT ?",
+                    )
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![after_org, after_id, (limit + 1) as i64], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                    })
+                    .map_err(sql)?;
+                let mut rows: Vec<(String, String, String)> = rows.collect::<Result<_, _>>().map_err(sql)?;
+                let more = rows.len() > limit;
+                rows.truncate(limit);
+                let next_cursor = rows
+                    .last()
+                    .filter(|_| more)
+                    .map(|(org, id, _)| Cursor { sort_key: org.clone(), id: id.clone() }.encode());
+                let data = rows.iter().map(|(_, _, body)| from_json(body)).collect::<Result<_, _>>()?;
+                Ok(Page { data, next_cursor })
             })
             .await
     }

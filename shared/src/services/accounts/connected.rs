@@ -58,6 +58,7 @@ impl Accounts {
         for kind in [TokenKind::Page, TokenKind::User, TokenKind::InstagramUser] {
             self.ports.accounts.delete_token(org, id, kind).await?;
         }
+        self.cancel_history(&account).await?;
         self.ports
             .accounts
             .set_account_status(org, id, AccountStatus::Disconnected, caller.subject.as_deref(), self.now())

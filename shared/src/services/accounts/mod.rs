@@ -6,6 +6,7 @@
 mod connected;
 mod directory;
 mod health;
+mod history;
 mod oauth;
 mod oauth_state;
 mod tokens;
@@ -35,7 +36,7 @@ pub struct AccountsPorts {
     pub graph: Arc<dyn GraphApi>,
     /// The accounts as every flow sees them (in development with the fallback account).
     pub directory: Arc<dyn AccountDirectory>,
-    /// The replay of what waited for a newly connected account.
+    /// The replay of what waited for a newly connected account, and its history import.
     pub queue: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
 }

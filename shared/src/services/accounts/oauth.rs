@@ -1,7 +1,7 @@
 //! Connecting Instagram accounts with Meta OAuth (Facebook Login for Business or Business
 //! Login for Instagram) and queueing the replay of the events that waited for them.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AccountStatus, Caller, ConnectedAccount, OAuthToken, Provider, TokenKind, new_id};
@@ -51,6 +51,27 @@ struct Link<'a> {
     username: Option<String>,
 }
 
+impl Link<'_> {
+    /// The account it connects as, ACTIVE now: the organization's earlier record of it (its
+    /// id, creation and history kept) when it connects again.
+    fn into_account(self, org: &str, earlier: Option<ConnectedAccount>, now: DateTime<Utc>) -> ConnectedAccount {
+        ConnectedAccount {
+            id: earlier.as_ref().map_or_else(|| new_id("acc"), |a| a.id.clone()),
+            organization_id: org.to_owned(),
+            provider: self.provider,
+            external_account_id: self.external_id.to_owned(),
+            page_id: self.page_id.map(str::to_owned),
+            display_name: self.name,
+            username: self.username,
+            status: AccountStatus::Active,
+            status_changed_by: None,
+            history: earlier.as_ref().and_then(|a| a.history.clone()),
+            created_at: earlier.as_ref().map_or(now, |a| a.created_at),
+            updated_at: now,
+        }
+    }
+}
+
 /// The callback's state and code, or why there are none (the user cancelled).
 fn callback_parts(params: &CallbackParams) -> Result<(&str, &str), AppError> {
     if let Some(error) = &params.error {
@@ -92,6 +113,8 @@ pub struct ConnectResult {
     /// Replay jobs queued for the events that had arrived for these accounts before they were
     /// connected (one per Instagram id and page id): they reach the inbox shortly after.
     pub replay_queued: usize,
+    /// History imports queued (one per account connected, unless one ran already).
+    pub history_queued: usize,
 }
 
 fn exchange_failed(step: &str) -> impl Fn(GraphError) -> AppError + '_ {
@@ -225,8 +248,9 @@ impl Accounts {
         subscribe: impl std::future::Future<Output = Result<(), GraphError>>,
         tokens: &[(TokenKind, &str, Option<chrono::DateTime<chrono::Utc>>)],
     ) -> Result<Result<ConnectedAccount, RefusedAccount>, AppError> {
+        let external_id = link.external_id;
         let refuse = |code, message: String| {
-            Ok(Err(RefusedAccount { external_account_id: link.external_id.to_owned(), code, message }))
+            Ok(Err(RefusedAccount { external_account_id: external_id.to_owned(), code, message }))
         };
         let route_key = ConnectedAccount::route_key(link.provider, link.external_id);
         let existing = self.ports.accounts.find_account_by_external_id(&route_key).await?;
@@ -245,21 +269,7 @@ impl Accounts {
                 format!("subscribing the account to webhooks failed: {}", e.message),
             );
         }
-        let now = self.now();
-        let same_org = existing.filter(|a| a.organization_id == org);
-        let account = ConnectedAccount {
-            id: same_org.as_ref().map_or_else(|| new_id("acc"), |a| a.id.clone()),
-            organization_id: org.to_owned(),
-            provider: link.provider,
-            external_account_id: link.external_id.to_owned(),
-            page_id: link.page_id.map(str::to_owned),
-            display_name: link.name,
-            username: link.username,
-            status: AccountStatus::Active,
-            status_changed_by: None,
-            created_at: same_org.as_ref().map_or(now, |a| a.created_at),
-            updated_at: now,
-        };
+        let account = link.into_account(org, existing.filter(|a| a.organization_id == org), self.now());
         for (kind, token, expires_at) in tokens {
             self.store_token(&account, *kind, token, *expires_at).await?;
         }
@@ -286,8 +296,13 @@ impl Accounts {
         org: &str,
         outcomes: Vec<Result<ConnectedAccount, RefusedAccount>>,
     ) -> Result<ConnectResult, AppError> {
-        let mut result =
-            ConnectResult { organization_id: org.to_owned(), connected: vec![], refused: vec![], replay_queued: 0 };
+        let mut result = ConnectResult {
+            organization_id: org.to_owned(),
+            connected: vec![],
+            refused: vec![],
+            replay_queued: 0,
+            history_queued: 0,
+        };
         for outcome in outcomes {
             match outcome {
                 Ok(account) => result.connected.push(account),
@@ -303,8 +318,12 @@ impl Accounts {
             };
             return Err(AppError::new(code, first.message.clone()));
         }
-        for account in &result.connected {
+        for account in &mut result.connected {
             result.replay_queued += self.queue_replay(account).await?;
+            if let Some(run) = self.queue_history(account).await? {
+                result.history_queued += 1;
+                account.history = Some(run);
+            }
         }
         tracing::info!(organization = %org, connected = result.connected.len(), refused = result.refused.len(), replay_queued = result.replay_queued, "Instagram accounts connected");
         Ok(result)

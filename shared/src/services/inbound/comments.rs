@@ -61,7 +61,7 @@ impl Inbound {
             (None, true) => "Mentioned you in a comment".to_owned(),
             (None, false) => String::new(),
         };
-        let activity = Activity { direction, at, preview: Some(preview), recorded_at: now };
+        let activity = Activity::live(direction, at, Some(preview), now);
         self.append_new(&conversation, &message, &activity).await
     }
 

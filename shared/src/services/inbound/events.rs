@@ -108,7 +108,7 @@ impl Inbound {
             created_at: at,
             updated_at: now,
         };
-        let activity = Activity { direction, at, preview: Some(incoming.preview()), recorded_at: now };
+        let activity = Activity::live(direction, at, Some(incoming.preview()), now);
         self.append_new(&conversation, &message, &activity).await
     }
 
@@ -156,7 +156,7 @@ impl Inbound {
 
     /// Queues work a new message sets off, best effort: the message is already safe, and the
     /// next one queues it again.
-    async fn enqueue_follow_up(&self, job: &QueueMessage) {
+    pub(super) async fn enqueue_follow_up(&self, job: &QueueMessage) {
         if let Err(e) = self.ports.queue.enqueue(job, Duration::zero()).await {
             tracing::warn!(error = %e, kind = ?job.job_type(), "follow-up work not queued");
         }
@@ -378,6 +378,6 @@ fn needs_contact(c: &Conversation) -> bool {
 }
 
 /// What the `ENRICH_CONTACT` job would fill in: the customer, or a comment thread's permalink.
-fn needs_enrichment(c: &Conversation) -> bool {
+pub(super) fn needs_enrichment(c: &Conversation) -> bool {
     needs_contact(c) || c.comment.as_ref().is_some_and(|t| t.permalink.is_none() && t.media_id.is_some())
 }

@@ -1,16 +1,22 @@
 //! The inbound flow: Meta's webhook items become messages, comment threads, receipts and
 //! changes in the inbox. What cannot be stored yet is kept raw and replayed; what the
-//! webhook's time budget leaves goes to the jobs queue and comes back here.
+//! webhook's time budget leaves goes to the jobs queue and comes back here. An account's
+//! history, and the messages whose webhook Meta lost, come from its Conversations API (the
+//! import, the sweep).
 
 mod changes;
 mod comments;
 mod events;
+mod history;
 mod ingest;
+mod meta_threads;
 mod permalinks;
 mod receipts;
 mod replay;
+mod sweep;
 
 pub use ingest::AcceptReport;
+pub use sweep::{SweepReport, SweepRound};
 
 use std::sync::Arc;
 
@@ -18,7 +24,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::ports::{
-    AccountDirectory, Clock, ConversationStore, GraphApi, Jitter, JobQueue, LeadStore, MessageStore, RawEventStore,
+    AccountDirectory, AccountStore, Clock, ConversationStore, GraphApi, Jitter, JobQueue, LeadStore, MessageStore,
+    RawEventStore,
 };
 
 /// Why an event waits for replay: nobody has connected its account (yet).
@@ -54,6 +61,8 @@ pub struct InboundPorts {
     pub graph: Arc<dyn GraphApi>,
     /// Which account an event belongs to, and its token.
     pub directory: Arc<dyn AccountDirectory>,
+    /// The history import's progress on the account, and the sweep's round of accounts.
+    pub accounts: Arc<dyn AccountStore>,
     pub clock: Arc<dyn Clock>,
     pub jitter: Arc<dyn Jitter>,
 }

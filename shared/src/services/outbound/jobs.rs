@@ -186,15 +186,11 @@ impl Outbound {
     /// conversation's latest activity.
     async fn show_sent(&self, org: &str, p: &SendPayload, mid: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         self.record_sent(org, &p.message_id, mid, now).await?;
-        let activity = Activity {
-            direction: Direction::Outbound,
-            at: now,
-            preview: Some(match &p.attachment {
-                Some(a) => format!("[{}]", a.kind),
-                None => crate::domain::preview_text(&p.text),
-            }),
-            recorded_at: now,
+        let preview = match &p.attachment {
+            Some(a) => format!("[{}]", a.kind),
+            None => crate::domain::preview_text(&p.text),
         };
+        let activity = Activity::live(Direction::Outbound, now, Some(preview), now);
         self.ports.messages.apply_activity(org, &p.conversation_id, &activity).await?;
         Ok(())
     }

@@ -52,7 +52,8 @@ fn graph_answer(node: &str, id: &str, edge: &str, req: &Request<'_>, world: &mut
     match (node, req.method, edge) {
         ("Page" | "IGUserForIGOnlyAPI", "POST", "messages") => sent(world),
         ("Page" | "IGUserForIGOnlyAPI", _, "subscribed_apps") => subscribed_apps(node, id, req, world),
-        ("Page" | "IGUserForIGOnlyAPI", "GET", "conversations") => conversations(id, world),
+        ("Page" | "IGUserForIGOnlyAPI", "GET", "conversations") => conversations(id, req.params, world),
+        ("UnifiedThread", "GET", "") => ok(super::threads::read(id, req.params, world).to_string()),
         ("Application", _, "subscriptions") => app_subscriptions(req, world),
         (_, "GET", "live_media") => {
             let live = world.live_media.get(id).into_iter().flatten().map(|m| json!({"id": m}));
@@ -119,11 +120,11 @@ fn subscribed_apps(node: &str, id: &str, req: &Request<'_>, world: &mut World) -
     }
 }
 
-fn conversations(id: &str, world: &World) -> (u16, String) {
+fn conversations(id: &str, params: &Params, world: &World) -> (u16, String) {
     if world.messaging_disabled.contains(id) {
         return (400, fixtures::graph("error_messaging_disabled.json"));
     }
-    ok(json!({"data": []}).to_string())
+    ok(super::threads::list(id, params, world).to_string())
 }
 
 /// The app's webhook objects (`GET`), or one set (`POST`), as the app dashboard shows them.

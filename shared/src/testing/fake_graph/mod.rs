@@ -13,6 +13,7 @@ mod refusal;
 mod routes;
 mod send_rules;
 mod spec;
+mod threads;
 mod world;
 
 use std::collections::VecDeque;
@@ -26,6 +27,7 @@ use serde_json::Value;
 pub use refusal::Refusal;
 pub use routes::{Endpoint, Host};
 pub use spec::Params;
+pub use threads::{DETAILED_MESSAGES, Thread, ThreadMessage};
 pub use world::{AppSubscription, Object, TEST_APP_ID, TokenInfo, World};
 
 use crate::meta::signature;
@@ -42,6 +44,8 @@ pub struct GraphCall {
     pub body: Value,
     /// Query, form and JSON body parameters together, as Meta reads them.
     pub params: Params,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 /// Status, extra headers, body.
@@ -67,6 +71,9 @@ pub struct FakeGraphState {
     /// When set, every request is taken (a send echoed, see `echo_after`) but answered only
     /// after this long: the client may have given up by then, as on a Meta incident.
     pub answer_delay: Mutex<Option<std::time::Duration>>,
+    /// Requests (by a part of their path) answered once with Meta's transient error and this
+    /// status instead of their answer: an outage that hits one call.
+    pub faults: Mutex<Vec<(String, u16)>>,
     /// When set, every send is echoed as Meta does: this webhook is delivered to the app this
     /// long after the send arrived, whatever the answer.
     pub echo_after: Mutex<Option<(String, String, String, std::time::Duration)>>,
@@ -120,6 +127,12 @@ impl FakeGraph {
         learn_webhook(&self.state, body);
     }
 
+    /// The next request whose path contains `path_part` fails with Meta's transient error
+    /// (`status`, e.g. 500), once.
+    pub fn fail_next(&self, path_part: &str, status: u16) {
+        self.state.faults.lock().unwrap().push((path_part.to_owned(), status));
+    }
+
     /// The refusals so far, taken: a test that expects Meta to refuse a request says so.
     pub fn take_refusals(&self) -> Vec<(String, Refusal)> {
         std::mem::take(&mut *self.state.refusals.lock().unwrap())
@@ -159,6 +172,7 @@ async fn handle(State((state, host)): State<(Arc<FakeGraphState>, Host)>, req: R
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         query,
         authorization,
+        at: std::time::Instant::now(),
     };
     state.calls.lock().unwrap().push(call.clone());
     let token = bearer(&call);
@@ -175,6 +189,15 @@ async fn handle(State((state, host)): State<(Arc<FakeGraphState>, Host)>, req: R
             return respond(refusal.status, &[], refusal.body());
         }
     };
+    let fault = {
+        let mut faults = state.faults.lock().unwrap();
+        let at = faults.iter().position(|(part, _)| call.path.contains(part.as_str()));
+        at.map(|i| faults.remove(i).1)
+    };
+    if let Some(status) = fault {
+        let body = r#"{"error":{"message":"An unexpected error has occurred. Please retry your request later.","type":"OAuthException","is_transient":true,"code":2,"fbtrace_id":"Afake"}}"#;
+        return respond(status, &[], body.to_owned());
+    }
     if matches!(&endpoint, Endpoint::Graph { edge, .. } if edge == "messages") {
         echo_send(&state).await;
     }

@@ -88,6 +88,10 @@ pub fn check(req: &Request<'_>, world: &World) -> Result<Endpoint, Refusal> {
         return Err(Refusal::unknown_path(req.path.trim_start_matches('/')));
     }
     let (object, id) = object_of(req, id, world)?;
+    // A thread is read with its owner's token only.
+    if object == Object::Thread && !world.thread_readable_with(&id, req.token.unwrap_or_default()) {
+        return Err(Refusal::unsupported(req.method, &id));
+    }
     let Some(node) = node_type(req.host, object) else {
         return check_profile(req, object, id, edge);
     };
@@ -196,6 +200,7 @@ fn node_type(host: Host, object: Object) -> Option<&'static str> {
         (_, Object::InstagramMedia) => "IGMedia",
         (_, Object::User) => "User",
         (_, Object::Application) => "Application",
+        (_, Object::Thread) => "UnifiedThread",
         (_, Object::InstagramUser | Object::MessengerUser) => return None,
     })
 }

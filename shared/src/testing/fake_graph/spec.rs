@@ -148,11 +148,12 @@ impl Spec {
         Ok(())
     }
 
-    /// Every top-level name of a `fields=` list (`a,b{c,d},e`) is a field of `node`.
+    /// Every top-level name of a `fields=` list (`a,b{c,d},e`) is a field of `node`, or one
+    /// of its edges read in the same request (Graph's field expansion: `messages{id}`).
     pub fn check_fields(&self, node: &str, fields: &str) -> Result<(), Refusal> {
-        let known = &self.node(node).fields;
+        let spec = self.node(node);
         for field in top_level_fields(fields) {
-            if !known.contains(field) {
+            if !spec.fields.contains(field) && !spec.all_endpoints.contains(&format!("GET {field}")) {
                 return Err(Refusal::nonexisting_field(field, node));
             }
         }

@@ -26,6 +26,8 @@ pub enum Object {
     User,
     /// Our Meta app.
     Application,
+    /// A conversation (Conversations API thread).
+    Thread,
 }
 
 /// One object's webhook subscription in the app's settings (`/{app-id}/subscriptions`).
@@ -69,6 +71,8 @@ pub struct World {
     pub app_secret: Option<String>,
     /// Messages sent so far: each gets its own id, as Meta's do.
     pub(super) sent: u64,
+    /// Conversations, for the Conversations API (`add_thread`).
+    pub(super) threads: Vec<super::threads::Thread>,
 }
 
 /// The app id the tests configure (`META_APP_ID`), as the fixtures name it.
