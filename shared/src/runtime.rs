@@ -16,7 +16,7 @@ use crate::adapters::static_cipher::StaticKeyCipher;
 use crate::config::{Config, EmbeddedStore};
 use crate::ports::{AccountDirectory, Clock, JobQueue, LocalQueue, Store, SystemClock, ThreadRngJitter, TokenCipher};
 use crate::services::{
-    Accounts, AccountsPorts, Inbound, InboundPorts, Inbox, InboxPorts, Outbound, OutboundPorts, Services,
+    Accounts, AccountsPorts, Inbound, InboundPorts, Inbox, InboxPorts, Outbound, OutboundPorts, Publisher, Services,
 };
 
 /// JSON logs without timestamps in Lambda (CloudWatch adds them); readable ones locally.
@@ -140,6 +140,7 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
     let Adapters { store, queue, cipher, graph, clock, jitter } = adapters;
     let directory = directory_for(&config, store.clone(), cipher.clone(), clock.clone());
     let config = Arc::new(config);
+    let events = Arc::new(Publisher::new(store.clone(), clock.clone(), config.limits.event_retention));
     let inbound = Inbound::new(InboundPorts {
         config: config.clone(),
         conversations: store.clone(),
@@ -150,6 +151,7 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         graph: graph.clone(),
         directory: directory.clone(),
         accounts: store.clone(),
+        events: events.clone(),
         clock: clock.clone(),
         jitter: jitter.clone(),
     });
@@ -163,6 +165,7 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         queue: queue.clone(),
         graph: graph.clone(),
         directory: directory.clone(),
+        events: events.clone(),
         clock: clock.clone(),
         jitter,
     });
@@ -174,14 +177,17 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         graph,
         directory: directory.clone(),
         queue,
+        events: events.clone(),
         clock: clock.clone(),
     });
     let inbox = Inbox::new(InboxPorts {
         config: config.clone(),
         conversations: store.clone(),
         messages: store.clone(),
-        leads: store,
+        leads: store.clone(),
+        log: store,
         directory,
+        events,
         clock,
     });
     Services {

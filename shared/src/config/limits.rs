@@ -34,6 +34,9 @@ pub struct Limits {
     pub job_lease: Duration,
     /// What a history import and the sweep read of Meta's Conversations API.
     pub history: HistoryLimits,
+    /// How long each organization's event log keeps an event (`EVENT_RETENTION_HOURS`,
+    /// default 24): how far back a live stream resumes.
+    pub event_retention: Duration,
 }
 
 /// How far back and how fast the history import and the reconciliation sweep read.
@@ -72,6 +75,7 @@ impl Limits {
                 calls_per_second: parse_num(&get, "HISTORY_CALLS_PER_SECOND", 2.0f64)?.clamp(0.01, 1000.0),
                 sweep_window: Duration::hours(parse_num(&get, "SWEEP_WINDOW_HOURS", 48)?.max(1)),
             },
+            event_retention: Duration::hours(parse_num(&get, "EVENT_RETENTION_HOURS", 24)?.max(1)),
         })
     }
 }

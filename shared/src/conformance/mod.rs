@@ -17,6 +17,7 @@ use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
 mod accounts;
 mod conversations;
+mod events;
 mod jobs;
 mod leads;
 mod messages;
@@ -25,6 +26,7 @@ mod waiting;
 
 pub use accounts::*;
 pub use conversations::*;
+pub use events::*;
 pub use jobs::*;
 pub use leads::*;
 pub use messages::*;
@@ -133,6 +135,7 @@ macro_rules! store_conformance_tests {
             an_unsent_preview_is_replaced_only_while_nothing_newer_came,
             comment_threads_are_conversations_of_their_own_listed_by_kind,
             history_runs_are_written_over_their_own_and_active_accounts_are_listed,
+            events_are_logged_once_in_order_per_organization,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

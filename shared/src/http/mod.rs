@@ -11,6 +11,7 @@ mod leads;
 mod request_id;
 mod send;
 pub mod source;
+mod stream;
 mod webhook;
 
 pub use auth::{Admin, OrgId, caller_from_jwt, mint_jwt, mint_jwt_claims, mint_jwt_for};
@@ -69,6 +70,7 @@ fn webhook_routes() -> Router<AppState> {
 fn inbox_routes() -> Router<AppState> {
     Router::new()
         .route("/api/inbox/conversations", get(inbox::list_conversations))
+        .route("/api/inbox/events", get(stream::events))
         .route("/api/inbox/conversations/{id}", get(inbox::get_conversation))
         .route("/api/inbox/conversations/{id}/messages", get(inbox::list_messages))
         .route("/api/inbox/conversations/{id}/read", post(inbox::mark_read))

@@ -24,6 +24,6 @@ pub use queue::{
 };
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};
 pub use store::{
-    AccountStore, Appended, ConversationStore, IdempotencyStore, JobStore, LeadStore, MarkSent, MessageStore,
-    ROUTE_CACHE_TTL, RawEvent, RawEventStore, Store, StoreError,
+    AccountStore, Appended, ConversationStore, EventStore, IdempotencyStore, JobStore, LeadStore, MarkSent,
+    MessageStore, ROUTE_CACHE_TTL, RawEvent, RawEventStore, Store, StoreError,
 };

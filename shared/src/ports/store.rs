@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, ConversationChange, ConversationFilter, CustomerProfile,
-    HistoryExpectation, HistoryImport, IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange,
-    OAuthToken, Page, PageRequest, TokenKind,
+    HistoryExpectation, HistoryImport, IdempotencyRecord, IntegrationJob, JobExpectation, Lead, LoggedEvent, Message,
+    MessageChange, OAuthToken, Page, PageRequest, TokenKind,
 };
 
 /// How long a webhook's account routing may be served from a process's cache.
@@ -62,14 +62,43 @@ pub struct RawEvent {
 /// One trait per aggregate: a service names the ones it uses; `Store` is all of them, for
 /// the adapters (each implements every part, one file per aggregate) and the conformance suite.
 pub trait Store:
-    AccountStore + ConversationStore + MessageStore + LeadStore + RawEventStore + JobStore + IdempotencyStore
+    AccountStore + ConversationStore + MessageStore + LeadStore + RawEventStore + JobStore + IdempotencyStore + EventStore
 {
 }
 
 impl<
-    T: AccountStore + ConversationStore + MessageStore + LeadStore + RawEventStore + JobStore + IdempotencyStore + ?Sized,
+    T: AccountStore
+        + ConversationStore
+        + MessageStore
+        + LeadStore
+        + RawEventStore
+        + JobStore
+        + IdempotencyStore
+        + EventStore
+        + ?Sized,
 > Store for T
 {
+}
+
+/// Each organization's log of inbox events, in the order they were appended: what the live
+/// stream reads. An event is in it once (by its id); entries expire after `retain`.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends each event its organization's log does not hold yet (by id) at its position
+    /// (`LoggedEvent::position_of`: the log reads in append order, processes' clocks aside,
+    /// so readers look back a little); the others are left where they are. Kept until
+    /// `expires_at`.
+    async fn append_events(&self, events: &[LoggedEvent], expires_at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// The organization's events after position `after`, oldest first, at most `limit`;
+    /// from the oldest kept without `after`. None past `now`'s expiry.
+    async fn events_after(
+        &self,
+        org: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LoggedEvent>, StoreError>;
 }
 
 /// Connected accounts and their encrypted tokens.

@@ -42,7 +42,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 29, "{doc:?}");
+    assert_eq!(doc.len(), 30, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -156,6 +156,16 @@ async fn every_answer_matches_the_document() {
         let (status, body) = app.get("org_a", &format!("/api/integrations/connected-accounts/{id}/health")).await;
         answers.push(("GET", "/api/integrations/connected-accounts/{id}/health", status, body));
     }
+    // The live stream answers as documented (its body never ends: only the head is read).
+    let r = app
+        .client
+        .get(format!("{}/api/inbox/events", app.url))
+        .bearer_auth(TestApp::token("org_a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    answers.push(("GET", "/api/inbox/events", r.status().as_u16(), Value::Null));
     app.connect_account_on_page("org_a", "acc_doc", "17841400000000077", "112233445566799", "doc-token").await;
     for id in ["acc_doc", "acc_doc", "nope"] {
         let (status, body) =

@@ -16,6 +16,8 @@
 //! | job | `ORG#o` | `JOB#id` | `JOBS#OPEN#<shard>` / `<openUntil>#o#id` (open jobs only) | |
 //! | idempotency key | `ORG#o` | `IDEMP#key` | | |
 //! | token | `ORG#o` | `TOKEN#<account>#<kind>` | | `TOKENS` / `<expiresAt>#o#account#kind` (expiring, not failed) |
+//! | event (log) | `ORG#o` | `EVT#<appended at>#<event id>` (TTL) | | |
+//! | event id guard | `ORG#o` | `EVTID#<event id>` (TTL) | | |
 //! | raw event | `RAW#<account id>` | `EVENT#id` | `RAW#<account id>` / `<receivedAt>#id` | |
 
 pub const PK: &str = "pk";
@@ -73,6 +75,19 @@ pub fn mid(mid: &str) -> String {
 /// The changes waiting for message `mid` (under the organization's partition).
 pub fn pending_changes(mid: &str) -> String {
     format!("PENDING#{mid}")
+}
+
+/// An event at its place in the organization's log.
+pub fn event(position: &str) -> String {
+    format!("EVT#{position}")
+}
+
+/// Just above every `EVT#` key (`$` follows `#`).
+pub const EVENTS_END: &str = "EVT$";
+
+/// The guard that keeps an event logged once.
+pub fn event_id(id: &str) -> String {
+    format!("EVTID#{id}")
 }
 
 pub fn lead(id: &str) -> String {

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod conversations;
+mod events;
 mod idempotency;
 mod jobs;
 mod keys;

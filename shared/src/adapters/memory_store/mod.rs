@@ -4,6 +4,7 @@
 
 mod accounts;
 mod conversations;
+mod events;
 mod idempotency;
 mod jobs;
 mod leads;
@@ -53,6 +54,10 @@ struct Tables {
     jobs: HashMap<OrgKey, IntegrationJob>,
     idempotency: HashMap<OrgKey, IdempotencyRecord>,
     tokens: HashMap<OrgKey, OAuthToken>,
+    /// (organization, position) → event and when it expires: each organization's log.
+    events: std::collections::BTreeMap<(String, String), (crate::domain::InboxEvent, DateTime<Utc>)>,
+    /// (organization, event id) of every event logged.
+    event_ids: std::collections::HashSet<OrgKey>,
 }
 
 impl Tables {

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod conversations;
+mod events;
 mod idempotency;
 mod jobs;
 mod leads;

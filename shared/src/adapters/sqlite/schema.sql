@@ -89,3 +89,10 @@ CREATE INDEX IF NOT EXISTS queue_due ON queue (due_at);
 CREATE TABLE IF NOT EXISTS dead_letters (
     seq INTEGER PRIMARY KEY, body TEXT NOT NULL, correlation TEXT, receives INTEGER NOT NULL, dead_at INTEGER NOT NULL
 );
+
+-- Each organization's event log (`position`: append time, then the event id); an event once.
+CREATE TABLE IF NOT EXISTS events (
+    org TEXT NOT NULL, position TEXT NOT NULL, id TEXT NOT NULL, expires_at TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (org, position)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (org, id);

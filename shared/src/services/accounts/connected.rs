@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use crate::domain::{AccountStatus, Caller, ConnectedAccount, Provider, TokenKind};
+use crate::domain::{AccountStatus, Caller, ConnectedAccount, InboxEvent, Provider, TokenKind};
 use crate::error::AppError;
 use crate::ports::QueueMessage;
 
@@ -59,11 +59,14 @@ impl Accounts {
             self.ports.accounts.delete_token(org, id, kind).await?;
         }
         self.cancel_history(&account).await?;
-        self.ports
+        let disconnected = self
+            .ports
             .accounts
             .set_account_status(org, id, AccountStatus::Disconnected, caller.subject.as_deref(), self.now())
             .await?
-            .ok_or_else(|| AppError::not_found("connected account"))
+            .ok_or_else(|| AppError::not_found("connected account"))?;
+        self.ports.events.publish(&[InboxEvent::account_status_changed(&disconnected)]).await?;
+        Ok(disconnected)
     }
 
     /// Queues the replay of what waited for a newly connected account (under its Instagram

@@ -82,10 +82,9 @@ impl Inbox {
             if let Some(c) =
                 self.ports.conversations.find_conversation(&lead.organization_id, &account_id, user_id).await?
             {
-                self.ports
-                    .conversations
-                    .change_conversation(org, &c.id, &ConversationChange::contact(None, None, Some(&lead.id)))
-                    .await?;
+                let linked = ConversationChange::contact(None, None, Some(&lead.id));
+                let changed = self.ports.conversations.change_conversation(org, &c.id, &linked).await?;
+                self.ports.events.conversation_changed(changed.as_ref()).await?;
             }
         }
         Ok(())

@@ -1,18 +1,21 @@
 //! The inbox flow: what agents read (conversations and their messages, within one
-//! organization), marking a conversation read, and the organization's leads.
+//! organization), marking a conversation read, the organization's leads, and its live
+//! stream of events.
 
 mod leads;
 mod reads;
+pub mod stream;
 
 pub use leads::NewLead;
 pub use reads::ListQuery;
+pub use stream::{STREAM_LOOKBACK, StreamCursor};
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::ports::{AccountDirectory, Clock, ConversationStore, LeadStore, MessageStore};
+use crate::ports::{AccountDirectory, Clock, ConversationStore, EventStore, LeadStore, MessageStore};
 
 /// Exactly the ports the inbox flow uses.
 pub struct InboxPorts {
@@ -21,8 +24,12 @@ pub struct InboxPorts {
     pub conversations: Arc<dyn ConversationStore>,
     pub messages: Arc<dyn MessageStore>,
     pub leads: Arc<dyn LeadStore>,
+    /// The organization's event log, read by the live stream.
+    pub log: Arc<dyn EventStore>,
     /// Whether a conversation's account is active; the accounts a lead's conversations are on.
     pub directory: Arc<dyn AccountDirectory>,
+    /// Where its changes' events go, once stored.
+    pub events: Arc<crate::services::Publisher>,
     pub clock: Arc<dyn Clock>,
 }
 

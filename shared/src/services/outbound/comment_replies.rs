@@ -144,7 +144,9 @@ impl Outbound {
             .map_err(graph_refusal)?;
         let change = MessageChange::Hidden { hidden, by: caller.subject.clone() };
         let stored = self.ports.messages.update_message(org, &comment.id, &change, self.now()).await?;
-        stored.ok_or_else(|| AppError::not_found("comment"))
+        let stored = stored.ok_or_else(|| AppError::not_found("comment"))?;
+        self.ports.events.publish(&[crate::domain::InboxEvent::message_updated(&stored)]).await?;
+        Ok(stored)
     }
 
     /// Whether the account's live broadcast `media_id` is still on the air (Meta lists the

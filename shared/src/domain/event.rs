@@ -1,0 +1,186 @@
+//! What the inbox tells the world: one event per change (a message stored or changed, a
+//! conversation's summary, an account's status, a history import's progress), in one schema
+//! (`schemaVersion` 1). An event's `id` is a digest of what it says, so the same change
+//! published twice (a retry after a crash) is the same event, and a consumer that
+//! de-duplicates by `id` sees each change once.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{ConnectedAccount, Conversation, Direction, HistoryImport, Message, Provider};
+
+/// The schema every event follows; a change that breaks consumers gets a new number.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "message.created")]
+    MessageCreated,
+    /// Its status, an edit, an unsend, a reaction.
+    #[serde(rename = "message.updated")]
+    MessageUpdated,
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated,
+    /// Connected, disconnected, `REAUTH_REQUIRED`.
+    #[serde(rename = "account.status_changed")]
+    AccountStatusChanged,
+    #[serde(rename = "history.progress")]
+    HistoryProgress,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::MessageCreated => "message.created",
+            EventType::MessageUpdated => "message.updated",
+            EventType::ConversationUpdated => "conversation.updated",
+            EventType::AccountStatusChanged => "account.status_changed",
+            EventType::HistoryProgress => "history.progress",
+        }
+    }
+}
+
+/// One change, as published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxEvent {
+    /// The same for every publication of the same change: consumers de-duplicate by it.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub schema_version: u32,
+    pub organization_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// When the change was made.
+    pub at: DateTime<Utc>,
+    /// The thing as it is after the change, as the inbox API shows it.
+    pub data: Value,
+}
+
+/// An event in an organization's log, at its place: positions order the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedEvent {
+    pub position: String,
+    pub event: InboxEvent,
+}
+
+impl LoggedEvent {
+    /// Where an event appended at `at`, `sequence`th in its process, sits in its
+    /// organization's log: by time, then by the order its process appended it.
+    pub fn position_of(at: DateTime<Utc>, sequence: u64, event_id: &str) -> String {
+        format!("{}#{sequence:012}#{event_id}", super::time_sort_key(at))
+    }
+
+    /// A position `by` before `position` (before every event appended then): where a reader
+    /// looks back from, for events another process appended late by its clock.
+    pub fn position_before(position: &str, by: chrono::Duration) -> Option<String> {
+        let (time, _) = position.split_once('#')?;
+        let at = DateTime::parse_from_rfc3339(time).ok()?.with_timezone(&Utc);
+        Some(format!("{}#", super::time_sort_key(at - by)))
+    }
+}
+
+impl InboxEvent {
+    fn of(kind: EventType, org: &str, at: DateTime<Utc>, data: Value) -> Self {
+        let digest = Sha256::new()
+            .chain_update(kind.as_str())
+            .chain_update([0])
+            .chain_update(org)
+            .chain_update([0])
+            .chain_update(data.to_string())
+            .finalize();
+        InboxEvent {
+            id: format!("evt_{}", hex::encode(&digest[..16])),
+            kind,
+            schema_version: EVENT_SCHEMA_VERSION,
+            organization_id: org.to_owned(),
+            provider: None,
+            account_id: None,
+            conversation_id: None,
+            message_id: None,
+            direction: None,
+            at,
+            data,
+        }
+    }
+
+    fn message(kind: EventType, m: &Message) -> Self {
+        let data = serde_json::to_value(m).unwrap_or_default();
+        InboxEvent {
+            provider: Some(m.provider),
+            conversation_id: Some(m.conversation_id.clone()),
+            message_id: Some(m.id.clone()),
+            direction: Some(m.direction),
+            ..Self::of(kind, &m.organization_id, m.updated_at, data)
+        }
+    }
+
+    pub fn message_created(m: &Message) -> Self {
+        Self::message(EventType::MessageCreated, m)
+    }
+
+    pub fn message_updated(m: &Message) -> Self {
+        Self::message(EventType::MessageUpdated, m)
+    }
+
+    /// The summary as stored (its `version` is not part of it).
+    pub fn conversation_updated(c: &Conversation) -> Self {
+        let data = serde_json::to_value(c).unwrap_or_default();
+        InboxEvent {
+            provider: Some(c.provider),
+            account_id: Some(c.connected_account_id.clone()),
+            conversation_id: Some(c.id.clone()),
+            direction: c.last_message_direction,
+            ..Self::of(EventType::ConversationUpdated, &c.organization_id, c.updated_at, data)
+        }
+    }
+
+    pub fn account_status_changed(a: &ConnectedAccount) -> Self {
+        let data = serde_json::to_value(ConnectedAccount { history: None, ..a.clone() }).unwrap_or_default();
+        InboxEvent {
+            provider: Some(a.provider),
+            account_id: Some(a.id.clone()),
+            ..Self::of(EventType::AccountStatusChanged, &a.organization_id, a.updated_at, data)
+        }
+    }
+
+    pub fn history_progress(a: &ConnectedAccount, run: &HistoryImport) -> Self {
+        let data = serde_json::to_value(run).unwrap_or_default();
+        InboxEvent {
+            provider: Some(a.provider),
+            account_id: Some(a.id.clone()),
+            ..Self::of(EventType::HistoryProgress, &a.organization_id, run.updated_at, data)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_change_is_the_same_event_and_another_change_another() {
+        let now = Utc::now();
+        let c = Conversation::opened("conv_1".into(), "org_a", "acc_1", "6185", now, now);
+        let a = InboxEvent::conversation_updated(&c);
+        assert_eq!(a, InboxEvent::conversation_updated(&c.clone()), "published twice: one event");
+        let mut read = c.clone();
+        read.unread_count = 3;
+        assert_ne!(a.id, InboxEvent::conversation_updated(&read).id);
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["type"], "conversation.updated");
+        assert_eq!((json["schemaVersion"].as_u64(), json["organizationId"].as_str()), (Some(1), Some("org_a")));
+        assert_eq!(json["data"]["participantId"], "6185");
+    }
+}
