@@ -86,6 +86,35 @@ def sqs_record(message_id, body):
     }
 
 
+def stream_record(sequence, name, sk, image):
+    """One DynamoDB stream record of the table (NEW_IMAGE), as Lambda's event source gives it."""
+    keys = {"pk": {"S": f"ORG#{ORG}"}, "sk": {"S": sk}}
+    return {
+        "eventID": f"event-{sequence}",
+        "eventName": name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1732460060,
+            "Keys": keys,
+            "NewImage": {**keys, **image},
+            "SequenceNumber": sequence,
+            "SizeBytes": 512,
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/inbox/stream/2024-11-24T14:54:20.000",
+    }
+
+
+def inbox_event(event_id, kind, data):
+    """An inbox event as the log keeps it (shared/src/domain/event.rs, schemaVersion 1)."""
+    return {
+        "id": event_id, "type": kind, "schemaVersion": 1, "organizationId": ORG, "provider": "INSTAGRAM",
+        "conversationId": "conv_events", "direction": "INBOUND", "at": "2024-11-24T14:54:20Z", "data": data,
+    }
+
+
 def main():
     events = {}
     webhook = "/api/webhooks/instagram"
@@ -136,6 +165,17 @@ def main():
         "region": "us-east-1",
         "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/token-refresh"],
         "detail": {},
+    }
+    created = inbox_event("evt_events_created", "message.created", {"id": "msg_events", "text": "Hello!"})
+    updated = inbox_event("evt_events_conversation", "conversation.updated", {"id": "conv_events", "unreadCount": 1})
+    position = "2024-11-24T14:54:20.000Z#000000000001#"
+    events["event-relay/stream-batch.json"] = {
+        "Records": [
+            stream_record("100", "INSERT", f"EVT#{position}evt_events_created", {"body": {"S": json.dumps(created)}, "ttl": {"N": "1732546460"}}),
+            stream_record("101", "INSERT", "EVTID#evt_events_created", {"ttl": {"N": "1732546460"}}),
+            stream_record("102", "MODIFY", "CONV#conv_events", {"unreadCount": {"N": "1"}}),
+            stream_record("103", "INSERT", f"EVT#{position}evt_events_conversation", {"body": {"S": json.dumps(updated)}, "ttl": {"N": "1732546460"}}),
+        ]
     }
     for name, event in events.items():
         path = ROOT / "events" / name

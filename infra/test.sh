@@ -26,7 +26,7 @@ python3 infra/check_layers.py
 export RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo test --workspace --all-targets --locked --no-run
-for f in webhook inbox-api job-processor token-refresh inbox-local; do
+for f in webhook inbox-api job-processor token-refresh event-relay inbox-local; do
   if cargo tree --locked -p "$f" -e normal,build,features --prefix none | grep -q 'inbox-shared feature "test-util"'; then
     echo "$f links inbox-shared's test-util feature" >&2
     exit 1
@@ -77,7 +77,7 @@ echo "== cargo test"
 cargo test --workspace --locked "$@"
 # The workspace build enables inbox-shared's sqlite feature for inbox-local; the Lambda
 # binaries built beside it must still not contain SQLite (only the local server reaches it).
-for f in webhook inbox-api job-processor token-refresh; do
+for f in webhook inbox-api job-processor token-refresh event-relay; do
   if [ -f "target/debug/$f" ] && grep -q sqlite3_prepare_v2 "target/debug/$f"; then
     echo "$f links SQLite" >&2
     exit 1

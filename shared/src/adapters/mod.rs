@@ -3,6 +3,7 @@
 
 pub mod development;
 pub mod dynamodb;
+pub mod eventbridge;
 pub mod graph_http;
 pub mod kms_cipher;
 pub mod memory_queue;

@@ -37,6 +37,10 @@ pub struct Limits {
     /// How long each organization's event log keeps an event (`EVENT_RETENTION_HOURS`,
     /// default 24): how far back a live stream resumes.
     pub event_retention: Duration,
+    /// Behind a host that buffers whole responses (API Gateway in front of Lambda,
+    /// `EVENT_STREAM_BUFFERED=true`), the event stream answers with what it has as soon as it
+    /// has something, or after 10 s, and the client reconnects at once (`retry`).
+    pub event_stream_buffered: bool,
 }
 
 /// How far back and how fast the history import and the reconciliation sweep read.
@@ -76,6 +80,7 @@ impl Limits {
                 sweep_window: Duration::hours(parse_num(&get, "SWEEP_WINDOW_HOURS", 48)?.max(1)),
             },
             event_retention: Duration::hours(parse_num(&get, "EVENT_RETENTION_HOURS", 24)?.max(1)),
+            event_stream_buffered: parse_bool(&get, "EVENT_STREAM_BUFFERED")?,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The traits through which the core talks to the world. Each has an embedded adapter and a
 //! production one, and both pass the same conformance tests.
 
+mod bus;
 mod cipher;
 mod clock;
 mod directory;
@@ -10,6 +11,7 @@ mod queue;
 mod random;
 mod store;
 
+pub use bus::{BusError, EventBus};
 pub use cipher::{CipherError, TokenCipher, TokenContext};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{AccountDirectory, AccountToken, requested_org, with_requested_org};

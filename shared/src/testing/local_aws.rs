@@ -73,21 +73,20 @@ impl LocalAws {
             .unwrap();
     }
 
+    /// The ARN of the queue at `url`.
+    pub async fn queue_arn(&self, url: &str) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let arn = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+        let out = sqs.get_queue_attributes().queue_url(url).attribute_names(arn.clone()).send().await.unwrap();
+        out.attributes.unwrap()[&arn].clone()
+    }
+
     /// A new queue with its own dead-letter queue, redriven as the template's.
     pub async fn fresh_queue(&self) -> (String, String) {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let suffix = uuid::Uuid::now_v7().simple().to_string();
         let dlq = sqs.create_queue().queue_name(format!("dlq-{suffix}")).send().await.unwrap().queue_url.unwrap();
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(&dlq)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
+        let arn = self.queue_arn(&dlq).await;
         let redrive = format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"{}"}}"#, self.max_receives);
         let url = sqs
             .create_queue()

@@ -153,3 +153,19 @@ async fn resumes(app: TestApp) {
     let mut other = StreamCursor::resume(None);
     assert!(app.services.inbox.next_events("org_b", &mut other).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn behind_a_buffering_host_the_stream_answers_with_what_it_has_and_the_client_comes_back() {
+    let app = TestApp::with(AppEnv::Production, &[("EVENT_STREAM_BUFFERED", "true")]).await;
+    app.connect_account("org_a", "acc_a", IG_ACCOUNT, "page-token-a").await;
+    let now = app.clock_now().timestamp_millis();
+    assert_eq!(app.deliver(&text_webhook(IG_ACCOUNT, "6185000000000001", "m_b", "hi", now)).await.status(), 200);
+    let r = app.client.get(format!("{}/api/inbox/events", app.url)).bearer_auth(TestApp::token("org_a"));
+    // The whole answer arrives (it ends), as API Gateway needs it.
+    let body = tokio::time::timeout(StdDuration::from_secs(5), async { r.send().await.unwrap().text().await.unwrap() })
+        .await
+        .expect("the answer ends once it told something");
+    assert_eq!(body.matches("event: message.created").count(), 1, "{body}");
+    assert_eq!(body.matches("event: conversation.updated").count(), 1, "{body}");
+    assert!(body.contains("retry: 500"), "the client reconnects at once: {body}");
+}

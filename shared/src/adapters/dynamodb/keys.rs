@@ -82,6 +82,11 @@ pub fn event(position: &str) -> String {
     format!("EVT#{position}")
 }
 
+/// Whether a sort key is an event of the log (what the stream relay puts on the bus).
+pub fn is_event_key(sk: &str) -> bool {
+    sk.starts_with("EVT#")
+}
+
 /// Just above every `EVT#` key (`$` follows `#`).
 pub const EVENTS_END: &str = "EVT$";
 

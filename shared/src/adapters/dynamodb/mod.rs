@@ -33,7 +33,7 @@ use crate::ports::{
 };
 use crate::ports::{Appended, MarkSent, RawEvent, StoreError};
 
-pub use keys::{GSI1, GSI2, GSI3};
+pub use keys::{GSI1, GSI2, GSI3, is_event_key};
 use ops::{Item, TxItem, attr_of, from_item, n, s, to_item};
 use route_cache::RouteCache;
 
