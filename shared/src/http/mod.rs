@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod inbox;
 mod leads;
+mod page;
 mod request_id;
 mod send;
 pub mod source;
@@ -43,9 +44,14 @@ macro_rules! substate {
 }
 substate!(config: Config, inbound: Inbound, outbound: Outbound, accounts: Accounts, inbox: Inbox);
 
-/// Every route of the product: the local server and the tests mount both functions' routes.
+/// Every route of the product: the local server and the tests mount both functions' routes;
+/// in development, the inbox page at `/` too.
 pub fn router(services: Services) -> Router {
-    finish(webhook_routes().merge(inbox_routes()), services)
+    let mut routes = webhook_routes().merge(inbox_routes());
+    if services.config.is_development() {
+        routes = routes.merge(page::routes());
+    }
+    finish(routes, services)
 }
 
 /// The webhook function's routes (Meta's verification handshake and deliveries); any other

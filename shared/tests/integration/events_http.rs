@@ -169,3 +169,19 @@ async fn behind_a_buffering_host_the_stream_answers_with_what_it_has_and_the_cli
     assert_eq!(body.matches("event: conversation.updated").count(), 1, "{body}");
     assert!(body.contains("retry: 500"), "the client reconnects at once: {body}");
 }
+
+#[tokio::test]
+async fn the_development_server_serves_its_inbox_page_and_production_does_not() {
+    let dev = TestApp::dev().await;
+    let page = dev.client.get(format!("{}/", dev.url)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let html = page.text().await.unwrap();
+    for needed in [r#"<label for="token">"#, r#"<label for="reply-text">"#, r#"src="/dev/inbox.js""#] {
+        assert!(html.contains(needed), "{needed}");
+    }
+    let script = dev.client.get(format!("{}/dev/inbox.js", dev.url)).send().await.unwrap().text().await.unwrap();
+    assert!(script.contains("/api/inbox/events") && script.contains("last-event-id"), "live, resuming");
+    let prod = TestApp::with(AppEnv::Production, &[]).await;
+    assert_eq!(prod.client.get(format!("{}/", prod.url)).send().await.unwrap().status(), 404);
+}
