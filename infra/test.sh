@@ -2,7 +2,7 @@
 # Runs every test of the project: installs moto, cfn-lint and the SAM translator into .venv (PyPI), starts
 # moto's server on a free loopback port, creates the resources template.yaml defines on it,
 # checks formatting and clippy, lints the template, runs the Rust tests (unit, HTTP, store conformance on memory and
-# DynamoDB, SQS, KMS, Lambda Runtime API), and stops the server.
+# DynamoDB, SQS, KMS, Lambda Runtime API, the inbox page in headless Chromium), and stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,17 @@ export SHARED_DIR="${SHARED_DIR:-$(cd .. && pwd)/shared}"
 if [ ! -d "$SHARED_DIR/fixtures/meta" ]; then
   echo "fixtures not found at $SHARED_DIR/fixtures/meta (set SHARED_DIR)" >&2
   exit 1
+fi
+
+# Debian's Chromium and ChromeDriver for the inbox page's browser test, installed beside the
+# build (root, or sudo without a password); the test fails rather than skips from then on.
+mkdir -p target
+browser_install=""
+if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
+  as_root=""; [ "$(id -u)" = 0 ] || as_root="sudo -n"
+  ($as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq \
+    --no-install-recommends chromium chromium-driver) > target/browser-install.log 2>&1 &
+  browser_install=$!
 fi
 
 # Habits first: formatting, imports that climb, lints as errors, and no test helper in a
@@ -48,7 +59,6 @@ AWS_DEFAULT_REGION=us-east-1 .venv/bin/python infra/sam_transform.py template.ya
 
 # moto on a free loopback port, stopped however this script ends.
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p target
 .venv/bin/python infra/moto_server.py 127.0.0.1 "$port" > target/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
@@ -73,6 +83,12 @@ echo "== the conversation-kind backfill on moto"
 (cd infra && ../.venv/bin/python test_backfill.py)
 # The AWS tests fail (not skip) when these are missing from here on.
 export REQUIRE_AWS_TESTS=1
+if [ -n "$browser_install" ] && ! wait "$browser_install"; then
+  echo "installing chromium and chromium-driver failed:" >&2
+  cat target/browser-install.log >&2
+  exit 1
+fi
+export REQUIRE_BROWSER_TESTS=1
 
 echo "== cargo test"
 # Extra arguments go to cargo test (e.g. `bash infra/test.sh -p inbox-shared -- --nocapture`).

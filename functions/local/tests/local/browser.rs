@@ -1,0 +1,68 @@
+//! The development inbox page at `/`, in headless Chromium against the local server: signed in
+//! with a development token by keyboard, a DM Meta delivers after the page loaded appears
+//! without a reload, and a reply typed in the page reaches Meta (the fake Graph API) and
+//! turns `SENT` in the thread. A screenshot is left in the target directory.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::server::*;
+use super::webdriver::Browser;
+use inbox_shared::testing::fake_graph::FakeGraph;
+
+/// WebDriver's Enter key.
+const ENTER: &str = "\u{E007}";
+
+#[tokio::test]
+async fn the_inbox_page_shows_a_new_dm_live_and_sends_a_typed_reply() {
+    let Some(browser) = Browser::start().await else { return };
+    let dir = std::env::temp_dir().join(inbox_shared::domain::new_id("inbox-local-page"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (graph, port) = (FakeGraph::start().await, free_port());
+    let server = Server::start(&dir, port, &graph).await;
+    connect(&server).await;
+
+    browser.open(&format!("{}/", server.url)).await;
+    browser.type_into("#token", &format!("{}{ENTER}", token())).await;
+    let accounts =
+        browser.wait_for("the signed-in inbox", "return document.getElementById('accounts').textContent").await;
+    assert!(accounts.as_str().unwrap().contains("ACTIVE"), "{accounts}");
+    // Marks this page load: a reload would lose it.
+    browser.eval("window.loadedOnce = true; return true").await;
+
+    let now = chrono::Utc::now().timestamp_millis();
+    server.webhook(&graph, &dm("m_page_1", "Do you ship to Lisbon?", now)).await;
+    let entry = browser
+        .wait_for(
+            "the conversation to appear",
+            "const b = document.querySelector('#conversations button'); return b && b.textContent",
+        )
+        .await;
+    assert!(entry.as_str().unwrap().contains("Do you ship to Lisbon?"), "{entry}");
+    assert_eq!(browser.eval("return window.loadedOnce === true").await, Value::Bool(true), "no reload");
+
+    browser.click("#conversations button").await;
+    browser.wait_for("the thread", "return document.querySelector('#messages li.INBOUND')?.textContent").await;
+    let reply = "Yes, in two days";
+    browser.type_into("#reply-text", reply).await;
+    browser.click("#reply button[type=submit]").await;
+    wait_for("the reply to reach Meta", async || (sends(&graph) == 1).then_some(())).await;
+    let sent = graph.calls().into_iter().find(|c| c.path.ends_with("/messages")).unwrap();
+    assert_eq!(sent.body["message"]["text"], reply, "{:?}", sent.body);
+    let status = browser
+        .wait_for(
+            "the reply to turn SENT",
+            "const s = document.querySelector('#messages li.OUTBOUND .status'); return s && s.textContent === 'SENT' && s.textContent",
+        )
+        .await;
+    assert_eq!(status, "SENT");
+    tokio::time::sleep(Duration::from_millis(200)).await; // the last paint
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("inbox-page.png");
+    browser.screenshot(&shot).await;
+    eprintln!("screenshot: {}", shot.display());
+    assert_eq!(sends(&graph), 1, "the customer got the reply once");
+    browser.close().await;
+    server.kill_9();
+    let _ = std::fs::remove_dir_all(&dir);
+}
