@@ -31,7 +31,7 @@ ALLOWED = {
                "deadline"},
 }
 # Start-up and Lambda glue stand on everything; test helpers too.
-TOP = {"runtime", "lambda", "secrets", "local", "lib", "testing", "conformance", "fixtures"}
+TOP = {"runtime", "lambda", "relay", "secrets", "local", "lib", "testing", "conformance", "fixtures"}
 CORE = {"domain", "ports", "meta", "services", "error", "config"}
 EDGE_CRATE = re.compile(
     r"\b(aws_sdk_\w+|aws_config|aws_lambda_events|lambda_http|lambda_runtime|axum|hyper|rusqlite|reqwest)::"

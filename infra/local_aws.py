@@ -21,6 +21,8 @@ def resources_of(template_path):
 def create_table(ddb, props, name):
     keep = ["AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode"]
     args = {k: props[k] for k in keep if k in props}
+    if "StreamSpecification" in props:  # the event relay's source
+        args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     ddb.create_table(TableName=name, **args)
     ddb.get_waiter("table_exists").wait(TableName=name)
     ttl = props.get("TimeToLiveSpecification")

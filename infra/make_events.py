@@ -22,6 +22,8 @@ def fixture(name):
 APP_SECRET = "events-app-secret"
 VERIFY_TOKEN = "events-verify-token"
 ORG = "org_events"
+IG_ACCOUNT = "17841400000000001"
+CUSTOMER = "6185000000000001"
 
 
 def http_event(method, path, query="", body=None, headers=None, claims=None):
@@ -86,32 +88,39 @@ def sqs_record(message_id, body):
     }
 
 
-def stream_record(sequence, name, sk, image):
-    """One DynamoDB stream record of the table (NEW_IMAGE), as Lambda's event source gives it."""
+def stream_record(sequence, name, sk, image, old_image=None):
+    """One DynamoDB stream record of the table (NEW_AND_OLD_IMAGES), as Lambda's event source gives it."""
     keys = {"pk": {"S": f"ORG#{ORG}"}, "sk": {"S": sk}}
+    change = {
+        "ApproximateCreationDateTime": 1732460060,
+        "Keys": keys,
+        "NewImage": {**keys, **image},
+        "SequenceNumber": sequence,
+        "SizeBytes": 512,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if old_image is not None:
+        change["OldImage"] = {**keys, **old_image}
     return {
         "eventID": f"event-{sequence}",
         "eventName": name,
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",
         "awsRegion": "us-east-1",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1732460060,
-            "Keys": keys,
-            "NewImage": {**keys, **image},
-            "SequenceNumber": sequence,
-            "SizeBytes": 512,
-            "StreamViewType": "NEW_IMAGE",
-        },
+        "dynamodb": change,
         "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/inbox/stream/2024-11-24T14:54:20.000",
     }
 
 
-def inbox_event(event_id, kind, data):
-    """An inbox event as the log keeps it (shared/src/domain/event.rs, schemaVersion 1)."""
+def message_item(status, rev, updated_at="2024-11-24T14:54:20Z"):
+    """A message item as the DynamoDB store writes it (the domain's Message, camelCase, and its keys)."""
     return {
-        "id": event_id, "type": kind, "schemaVersion": 1, "organizationId": ORG, "provider": "INSTAGRAM",
-        "conversationId": "conv_events", "direction": "INBOUND", "at": "2024-11-24T14:54:20Z", "data": data,
+        "id": {"S": "msg_events"}, "organizationId": {"S": ORG}, "conversationId": {"S": "conv_events"},
+        "provider": {"S": "INSTAGRAM"}, "direction": {"S": "INBOUND"}, "from": {"S": CUSTOMER},
+        "to": {"S": IG_ACCOUNT}, "text": {"S": "Hello!"}, "attachments": {"L": []}, "status": {"S": status},
+        "errorCode": {"NULL": True}, "externalMessageId": {"S": "m_events"}, "metaJson": {"M": {}},
+        "createdAt": {"S": "2024-11-24T14:54:20Z"}, "updatedAt": {"S": updated_at}, "rev": {"N": str(rev)},
+        "gsi1pk": {"S": f"ORG#{ORG}#CONV#conv_events#MSGS"}, "gsi1sk": {"S": "2024-11-24T14:54:20.000Z#msg_events"},
     }
 
 
@@ -166,15 +175,18 @@ def main():
         "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/token-refresh"],
         "detail": {},
     }
-    created = inbox_event("evt_events_created", "message.created", {"id": "msg_events", "text": "Hello!"})
-    updated = inbox_event("evt_events_conversation", "conversation.updated", {"id": "conv_events", "unreadCount": 1})
-    position = "2024-11-24T14:54:20.000Z#000000000001#"
+    received, read = message_item("RECEIVED", 1), message_item("READ", 2, "2024-11-24T14:55:00Z")
+    position = "2024-11-24T14:54:20.000Z#000000000001#evt_events_created"
     events["event-relay/stream-batch.json"] = {
         "Records": [
-            stream_record("100", "INSERT", f"EVT#{position}evt_events_created", {"body": {"S": json.dumps(created)}, "ttl": {"N": "1732546460"}}),
-            stream_record("101", "INSERT", "EVTID#evt_events_created", {"ttl": {"N": "1732546460"}}),
-            stream_record("102", "MODIFY", "CONV#conv_events", {"unreadCount": {"N": "1"}}),
-            stream_record("103", "INSERT", f"EVT#{position}evt_events_conversation", {"body": {"S": json.dumps(updated)}, "ttl": {"N": "1732546460"}}),
+            # A DM stored (message.created), its Meta id guard (nothing), the message read
+            # (message.updated), a write that changed only its revision (nothing), and an item
+            # of the log itself (nothing).
+            stream_record("100", "INSERT", "MSG#msg_events", received),
+            stream_record("101", "INSERT", "MID#m_events", {"messageId": {"S": "msg_events"}}),
+            stream_record("102", "MODIFY", "MSG#msg_events", read, received),
+            stream_record("103", "MODIFY", "MSG#msg_events", {**read, "rev": {"N": "3"}}, read),
+            stream_record("104", "INSERT", f"EVT#{position}", {"body": {"S": "{}"}, "ttl": {"N": "1732546460"}}),
         ]
     }
     for name, event in events.items():

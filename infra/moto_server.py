@@ -8,7 +8,9 @@ DynamoDB's guarantee for the concurrency tests, while SQS long polls stay concur
 moto also backs every transaction up by deep-copying the whole table it touches, so a
 transaction costs time in proportion to the table (a 1000-message backlog made each one take
 hundreds of milliseconds). Under the same lock, transactions here back up only the items
-they touch and restore those when moto cancels the transaction.
+they touch and restore those when moto cancels the transaction. A cancelled transaction also
+leaves the table's stream as it was: DynamoDB writes no stream record for it, while moto
+records the writes it applied before cancelling (and the restore would add more).
 
 Usage: python infra/moto_server.py HOST PORT
 """
@@ -43,6 +45,7 @@ def _patch_transactions():
 
     def transact_write_items(self, transact_items):
         saved = []
+        streams = {}  # table name -> (its stream shard, how many records it held)
         for item in transact_items:
             _, op = next(iter(item.items()))
             try:
@@ -52,6 +55,9 @@ def _patch_transactions():
                 continue
             attrs = copy.deepcopy(current.to_json()["Attributes"]) if current is not None else None
             saved.append((table_name, key, attrs))
+            shard = self.get_table(table_name).stream_shard
+            if shard is not None and table_name not in streams:
+                streams[table_name] = (shard, len(shard.items))
         ddb_models.copy = no_table_copy
         try:
             return original(self, transact_items)
@@ -62,6 +68,8 @@ def _patch_transactions():
                         self.delete_item(table_name, key)
                 else:
                     self.put_item(table_name, attrs)
+            for shard, held in streams.values():
+                del shard.items[held:]
             raise
         finally:
             ddb_models.copy = copy

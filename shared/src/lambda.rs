@@ -5,16 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures_util::StreamExt;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
-use crate::domain::InboxEvent;
 use crate::error::AppError;
-use crate::ports::{EventBus, QueueMessage};
+use crate::ports::QueueMessage;
+use crate::relay::Relay;
 use crate::services::Services;
 use crate::worker;
 
@@ -70,20 +69,26 @@ pub async fn run_job_processor() -> Result<(), Error> {
     .await
 }
 
-/// The table's stream to the event bus (`EVENT_BUS_NAME`): each event the log gained is put
-/// there at least once (consumers de-duplicate by its id); a record the bus did not take is
-/// reported, so Lambda retries from it and, after its retries, sends it to the relay's failure
-/// queue.
+/// The table's stream into the log and onto the event bus (`EVENT_BUS_NAME`; `relay::Relay`):
+/// a record not logged or not taken by the bus is reported, so Lambda retries from it and,
+/// after its retries, sends it to the relay's failure queue.
 pub async fn run_event_relay() -> Result<(), Error> {
     crate::runtime::init_tracing(true);
     crate::metrics::enable();
-    let name = std::env::var("EVENT_BUS_NAME").map_err(|_| "EVENT_BUS_NAME is required")?;
+    let var = |name: &'static str| std::env::var(name).map_err(move |_| format!("{name} is required"));
+    let (bus_name, table) = (var("EVENT_BUS_NAME")?, var("TABLE_NAME")?);
+    let hours = std::env::var("EVENT_RETENTION_HOURS").ok().and_then(|h| h.parse::<i64>().ok()).unwrap_or(24);
     let sdk = crate::runtime::aws_config().await;
-    let bus = crate::adapters::eventbridge::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), &name);
-    let bus = std::sync::Arc::new(bus);
+    let bus = crate::adapters::eventbridge::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), &bus_name);
+    let log = crate::adapters::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    let relay = std::sync::Arc::new(Relay::new(
+        std::sync::Arc::new(log),
+        std::sync::Arc::new(bus),
+        chrono::Duration::hours(hours.max(1)),
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
-        let bus = bus.clone();
-        async move { Ok::<_, Error>(relay_batch(&*bus, event.payload).await) }
+        let relay = relay.clone();
+        async move { Ok::<_, Error>(relay.relay(event.payload).await) }
     }))
     .await
 }
@@ -137,48 +142,4 @@ fn record_queue_age(event: &SqsEvent) {
         let age = (now - oldest).max(0) as f64;
         crate::metrics::emit(&[], &[("QueueAge", age, crate::metrics::Unit::Milliseconds)]);
     }
-}
-
-/// The inbox event an inserted item of the stream holds, if it is one of the log's.
-fn logged_event(record: &EventRecord) -> Option<InboxEvent> {
-    #[derive(serde::Deserialize)]
-    struct Logged {
-        sk: String,
-        body: String,
-    }
-    if record.event_name != "INSERT" {
-        return None;
-    }
-    let logged: Logged = serde_dynamo::from_item(record.change.new_image.clone()).ok()?;
-    if !crate::adapters::dynamodb::is_event_key(&logged.sk) {
-        return None;
-    }
-    serde_json::from_str(&logged.body).ok()
-}
-
-/// Puts the batch's events on the bus; the records it did not take, by sequence number.
-pub async fn relay_batch(bus: &dyn EventBus, event: StreamEvent) -> DynamoDbEventResponse {
-    let mut events = Vec::new();
-    let mut sequences = Vec::new();
-    for record in &event.records {
-        if let Some(e) = logged_event(record) {
-            events.push(e);
-            sequences.push(record.change.sequence_number.clone().unwrap_or_default());
-        }
-    }
-    let refused: Vec<usize> = match bus.put(&events).await {
-        Ok(refused) => refused,
-        Err(e) => {
-            tracing::error!(error = %e, "the event bus took nothing; the batch comes back");
-            (0..events.len()).collect()
-        }
-    };
-    crate::metrics::counts(&[], &[("EventsRelayed", events.len() - refused.len()), ("EventsRefused", refused.len())]);
-    let mut response = DynamoDbEventResponse::default();
-    for i in refused {
-        let mut failure = DynamoDbBatchItemFailure::default();
-        failure.item_identifier = Some(sequences[i].clone());
-        response.batch_item_failures.push(failure);
-    }
-    response
 }

@@ -21,6 +21,7 @@ pub mod local;
 pub mod meta;
 pub mod metrics;
 pub mod ports;
+pub mod relay;
 pub mod runtime;
 pub mod secrets;
 pub mod services;

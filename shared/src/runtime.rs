@@ -16,7 +16,7 @@ use crate::adapters::static_cipher::StaticKeyCipher;
 use crate::config::{Config, EmbeddedStore};
 use crate::ports::{AccountDirectory, Clock, JobQueue, LocalQueue, Store, SystemClock, ThreadRngJitter, TokenCipher};
 use crate::services::{
-    Accounts, AccountsPorts, Inbound, InboundPorts, Inbox, InboxPorts, Outbound, OutboundPorts, Publisher, Services,
+    Accounts, AccountsPorts, Inbound, InboundPorts, Inbox, InboxPorts, Outbound, OutboundPorts, Services,
 };
 
 /// JSON logs without timestamps in Lambda (CloudWatch adds them); readable ones locally.
@@ -140,7 +140,8 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
     let Adapters { store, queue, cipher, graph, clock, jitter } = adapters;
     let directory = directory_for(&config, store.clone(), cipher.clone(), clock.clone());
     let config = Arc::new(config);
-    let events = Arc::new(Publisher::new(store.clone(), clock.clone(), config.limits.event_retention));
+    // Every store logs its own writes' events (`EventStore`): none of the flows publishes.
+    store.keep_events_for(config.limits.event_retention);
     let inbound = Inbound::new(InboundPorts {
         config: config.clone(),
         conversations: store.clone(),
@@ -151,7 +152,6 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         graph: graph.clone(),
         directory: directory.clone(),
         accounts: store.clone(),
-        events: events.clone(),
         clock: clock.clone(),
         jitter: jitter.clone(),
     });
@@ -165,7 +165,6 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         queue: queue.clone(),
         graph: graph.clone(),
         directory: directory.clone(),
-        events: events.clone(),
         clock: clock.clone(),
         jitter,
     });
@@ -177,7 +176,6 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         graph,
         directory: directory.clone(),
         queue,
-        events: events.clone(),
         clock: clock.clone(),
     });
     let inbox = Inbox::new(InboxPorts {
@@ -187,7 +185,6 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         leads: store.clone(),
         log: store,
         directory,
-        events,
         clock,
     });
     Services {

@@ -1,6 +1,7 @@
 //! The event-relay function through the Runtime API with a DynamoDB stream batch, against the
-//! local AWS-compatible server's EventBridge: the log's events reach a rule's target, the
-//! table's other changes do not, and a bus that takes nothing has every event retried.
+//! local AWS-compatible server's DynamoDB and EventBridge: what the batch's writes tell is
+//! logged once and reaches a rule's target, the table's other writes tell nothing, a batch
+//! delivered again logs nothing twice, and a bus that takes nothing has those records retried.
 
 use aws_sdk_eventbridge::types::Target;
 use inbox_shared::testing::local_aws::*;
@@ -31,32 +32,54 @@ async fn received(aws: &LocalAws, queue: &str) -> Vec<Value> {
     bodies.iter().map(|b| serde_json::from_str(b).unwrap()).collect()
 }
 
+/// The organization's log in the rig's table: (type, event id) in log order.
+async fn logged(rig: &FunctionRig) -> Vec<(String, String)> {
+    let log = rig.adapters.store.events_after(EVENTS_ORG, None, 100, chrono::Utc::now()).await.unwrap();
+    log.into_iter().map(|l| (l.event.kind.as_str().to_owned(), l.event.id)).collect()
+}
+
 #[tokio::test]
-async fn the_logs_events_reach_the_bus_and_the_tables_other_changes_do_not() {
+async fn what_the_writes_tell_is_logged_once_and_reaches_the_bus() {
     let Some(rig) = FunctionRig::start().await else { return };
     let (bus, queue) = bus_to_queue(&rig.aws).await;
     let mut env = rig.env();
     env.push(("EVENT_BUS_NAME".into(), bus));
     let run = invoke(env!("CARGO_BIN_EXE_event-relay"), &env, &[event("event-relay/stream-batch.json")]).await;
     assert_eq!(run.invocations[0].response(), &json!({"batchItemFailures": []}));
+    let log = logged(&rig).await;
+    let kinds: Vec<&str> = log.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["message.created", "message.updated"], "the stored DM and its read; nothing else: {log:?}");
     let delivered = received(&rig.aws, &queue).await;
     let mut seen: Vec<(&str, &str)> =
         delivered.iter().map(|e| (e["detail-type"].as_str().unwrap(), e["detail"]["id"].as_str().unwrap())).collect();
     seen.sort();
+    let mut expected: Vec<(&str, &str)> = log.iter().map(|(k, id)| (k.as_str(), id.as_str())).collect();
+    expected.sort();
+    assert_eq!(seen, expected, "the bus got what the log holds");
+    let read = delivered.iter().find(|e| e["detail-type"] == "message.updated").unwrap();
+    assert_eq!(read["source"], "unified-inbox");
     assert_eq!(
-        seen,
-        [("conversation.updated", "evt_events_conversation"), ("message.created", "evt_events_created")],
-        "the two logged events, not the guard nor the conversation's own change"
+        (read["detail"]["organizationId"].as_str(), read["detail"]["messageId"].as_str()),
+        (Some(EVENTS_ORG), Some("msg_events"))
     );
-    assert_eq!(delivered[0]["source"], "unified-inbox");
-    assert_eq!(delivered[0]["detail"]["organizationId"], EVENTS_ORG);
+    assert_eq!(read["detail"]["data"]["status"], "READ");
 
-    // A bus that does not exist takes nothing: both events' records come back to be retried.
+    // Lambda delivers the batch again (a retry): the log keeps each event once; the bus gets
+    // them again, with the same ids for consumers to de-duplicate.
+    let again = invoke(env!("CARGO_BIN_EXE_event-relay"), &env, &[event("event-relay/stream-batch.json")]).await;
+    assert_eq!(again.invocations[0].response(), &json!({"batchItemFailures": []}));
+    assert_eq!(logged(&rig).await, log, "nothing logged twice");
+    let redelivered = received(&rig.aws, &queue).await;
+    let mut ids: Vec<&str> = redelivered.iter().map(|e| e["detail"]["id"].as_str().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, expected.iter().map(|(_, id)| *id).collect::<Vec<_>>());
+
+    // A bus that does not exist takes nothing: the records that told something come back.
     let mut env = rig.env();
     env.push(("EVENT_BUS_NAME".into(), "no-such-bus".into()));
     let run = invoke(env!("CARGO_BIN_EXE_event-relay"), &env, &[event("event-relay/stream-batch.json")]).await;
     assert_eq!(
         run.invocations[0].response(),
-        &json!({"batchItemFailures": [{"itemIdentifier": "100"}, {"itemIdentifier": "103"}]})
+        &json!({"batchItemFailures": [{"itemIdentifier": "100"}, {"itemIdentifier": "102"}]})
     );
 }

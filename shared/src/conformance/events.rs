@@ -19,7 +19,7 @@ pub async fn events_are_logged_once_in_order_per_organization(store: &dyn Store)
         event: e.clone(),
     };
     store.append_events(&[at(t(1), 7, &first)], t(100)).await.unwrap();
-    // Within one time, by the publisher's sequence; an event already logged stays where it is.
+    // Within one time, by the writer's sequence; an event already logged stays where it is.
     let batch = [at(t(2), 9, &second), at(t(2), 8, &first), at(t(2), 10, &theirs)];
     store.append_events(&batch, t(100)).await.unwrap();
     let all = store.events_after(&org, None, 10, t(3)).await.unwrap();

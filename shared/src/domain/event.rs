@@ -1,7 +1,7 @@
 //! What the inbox tells the world: one event per change (a message stored or changed, a
 //! conversation's summary, an account's status, a history import's progress), in one schema
 //! (`schemaVersion` 1). An event's `id` is a digest of what it says, so the same change
-//! published twice (a retry after a crash) is the same event, and a consumer that
+//! told twice (a stream record delivered again) is the same event, and a consumer that
 //! de-duplicates by `id` sees each change once.
 
 use chrono::{DateTime, Utc};
@@ -42,7 +42,7 @@ impl EventType {
     }
 }
 
-/// One change, as published.
+/// One change, as told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InboxEvent {
@@ -165,6 +165,57 @@ impl InboxEvent {
     }
 }
 
+/// One stored thing before and after one write. Every store makes its log of these, within
+/// the write itself (the embedded stores) or from the table's stream (DynamoDB), so a change
+/// that is stored is told, and one that is not stored is not.
+pub enum StoredChange<'a> {
+    Message { before: Option<&'a Message>, after: &'a Message },
+    Conversation { before: Option<&'a Conversation>, after: &'a Conversation },
+    Account { before: Option<&'a ConnectedAccount>, after: &'a ConnectedAccount },
+}
+
+impl StoredChange<'_> {
+    /// What the write tells: nothing when nothing a consumer sees changed.
+    pub fn events(&self) -> Vec<InboxEvent> {
+        match *self {
+            StoredChange::Message { before: None, after } => vec![InboxEvent::message_created(after)],
+            StoredChange::Message { before: Some(before), after } => {
+                unless_same(InboxEvent::message_updated(before), InboxEvent::message_updated(after))
+            }
+            // A conversation is told from its first message on, not as the empty row a first
+            // message is appended to.
+            StoredChange::Conversation { after, .. } if after.last_message_direction.is_none() => Vec::new(),
+            StoredChange::Conversation { before, after } => {
+                let told = InboxEvent::conversation_updated(after);
+                match before {
+                    Some(before) => unless_same(InboxEvent::conversation_updated(before), told),
+                    None => vec![told],
+                }
+            }
+            StoredChange::Account { before, after } => {
+                let mut told = Vec::new();
+                if before.map(|b| b.status) != Some(after.status) {
+                    told.push(InboxEvent::account_status_changed(after));
+                }
+                if let Some(run) = &after.history {
+                    let was = before.and_then(|b| b.history.as_ref()).map(|r| InboxEvent::history_progress(after, r));
+                    let now = InboxEvent::history_progress(after, run);
+                    told.extend(match was {
+                        Some(was) => unless_same(was, now),
+                        None => vec![now],
+                    });
+                }
+                told
+            }
+        }
+    }
+}
+
+/// `after`, unless it says what `before` said.
+fn unless_same(before: InboxEvent, after: InboxEvent) -> Vec<InboxEvent> {
+    if before.data == after.data { Vec::new() } else { vec![after] }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +233,20 @@ mod tests {
         assert_eq!(json["type"], "conversation.updated");
         assert_eq!((json["schemaVersion"].as_u64(), json["organizationId"].as_str()), (Some(1), Some("org_a")));
         assert_eq!(json["data"]["participantId"], "6185");
+    }
+
+    #[test]
+    fn a_write_tells_what_changed_and_nothing_when_nothing_did() {
+        let now = Utc::now();
+        let empty = Conversation::opened("conv_1".into(), "org_a", "acc_1", "6185", now, now);
+        assert!(StoredChange::Conversation { before: None, after: &empty }.events().is_empty(), "nothing to show yet");
+        let mut c = empty.clone();
+        c.apply(&super::super::Activity::live(super::super::Direction::Inbound, now, Some("hi".into()), now));
+        let first = StoredChange::Conversation { before: Some(&empty), after: &c }.events();
+        assert_eq!(first.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventType::ConversationUpdated]);
+        assert!(StoredChange::Conversation { before: Some(&c), after: &c }.events().is_empty());
+        let mut read = c.clone();
+        read.unread_count = 0;
+        assert_eq!(StoredChange::Conversation { before: Some(&c), after: &read }.events().len(), 1);
     }
 }

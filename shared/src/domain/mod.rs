@@ -20,7 +20,7 @@ pub use conversation::{
     Activity, CommentThread, Conversation, ConversationChange, ConversationFilter, ConversationKind, ConversationView,
     PRIVATE_REPLY_WINDOW, preview_text, time_sort_key,
 };
-pub use event::{EVENT_SCHEMA_VERSION, EventType, InboxEvent, LoggedEvent};
+pub use event::{EVENT_SCHEMA_VERSION, EventType, InboxEvent, LoggedEvent, StoredChange};
 pub use history::{HISTORY_STALE_AFTER, HistoryExpectation, HistoryImport, HistoryStatus};
 pub use idempotency::IdempotencyRecord;
 pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType, SendAttempt, UnclearAnswer};

@@ -82,8 +82,17 @@ impl<
 
 /// Each organization's log of inbox events, in the order they were appended: what the live
 /// stream reads. An event is in it once (by its id); entries expire after `retain`.
+///
+/// The log is made of the store's own writes (`StoredChange`): the embedded stores append a
+/// write's events in the write's transaction; on DynamoDB the event relay appends them from
+/// the table's stream. No flow publishes, so no crash between a change and its event can
+/// lose the event.
 #[async_trait]
 pub trait EventStore: Send + Sync {
+    /// How long the events a store logs of its own writes are kept (`EVENT_RETENTION_HOURS`;
+    /// 24 hours until told). DynamoDB's relay is told by its own configuration.
+    fn keep_events_for(&self, _retain: chrono::Duration) {}
+
     /// Appends each event its organization's log does not hold yet (by id) at its position
     /// (`LoggedEvent::position_of`: the log reads in append order, processes' clocks aside,
     /// so readers look back a little); the others are left where they are. Kept until

@@ -10,8 +10,6 @@ pub mod backoff;
 pub mod inbound;
 pub mod inbox;
 pub mod outbound;
-mod publish;
-pub use publish::Publisher;
 mod threads;
 
 pub use crate::domain::{OutgoingAttachment, SendRoute};

@@ -34,7 +34,7 @@ pub async fn local_aws() -> Option<LocalAws> {
 }
 
 impl LocalAws {
-    /// A new empty table with exactly the keys and indexes of the one created from
+    /// A new empty table with exactly the keys, indexes and stream of the one created from
     /// template.yaml, for a test that must see only its own items.
     pub async fn fresh_table(&self) -> String {
         let ddb = aws_sdk_dynamodb::Client::new(&self.sdk);
@@ -54,6 +54,7 @@ impl LocalAws {
             .set_key_schema(Some(template.key_schema().to_vec()))
             .set_global_secondary_indexes(Some(indexes.collect()))
             .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+            .set_stream_specification(template.stream_specification().cloned())
             .send()
             .await
             .unwrap();

@@ -7,3 +7,4 @@ pub mod fault_proxy;
 pub mod local_aws;
 pub mod runtime_api;
 pub mod seed;
+pub mod stream_pump;

@@ -57,26 +57,31 @@ pub async fn conversation_with_inbound(
     let now = adapters.clock.now();
     let fresh = Conversation::opened(id.into(), org, account_id, customer, now, now);
     let conversation = adapters.store.create_conversation(&fresh).await.unwrap();
-    let message = Message {
+    let message = inbound_message(&conversation, &crate::domain::new_id("mid"), text, now);
+    let activity = Activity::live(Direction::Inbound, now, Some(text.into()), now);
+    adapters.store.append_message(&conversation, &message, &activity).await.unwrap();
+    conversation
+}
+
+/// A DM from the conversation's customer, as ingest stores it (Meta id `mid`).
+pub fn inbound_message(conversation: &Conversation, mid: &str, text: &str, at: DateTime<Utc>) -> Message {
+    Message {
         id: crate::domain::new_id("msg"),
-        organization_id: org.into(),
-        conversation_id: id.into(),
+        organization_id: conversation.organization_id.clone(),
+        conversation_id: conversation.id.clone(),
         provider: Provider::Instagram,
         direction: Direction::Inbound,
-        from: customer.into(),
-        to: account_id.into(),
+        from: conversation.participant_id.clone(),
+        to: conversation.connected_account_id.clone(),
         text: Some(text.into()),
         attachments: vec![],
         status: MessageStatus::Received,
         error_code: None,
-        external_message_id: Some(crate::domain::new_id("mid")),
+        external_message_id: Some(mid.into()),
         meta_json: json!({}),
-        created_at: now,
-        updated_at: now,
-    };
-    let activity = Activity::live(Direction::Inbound, now, Some(text.into()), now);
-    adapters.store.append_message(&conversation, &message, &activity).await.unwrap();
-    conversation
+        created_at: at,
+        updated_at: at,
+    }
 }
 
 /// A queued reply and its pending SEND_MESSAGE job `job_id`, as the send route makes them.

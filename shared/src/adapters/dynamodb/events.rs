@@ -25,8 +25,8 @@ fn log_items(logged: &LoggedEvent, expires_at: DateTime<Utc>) -> Result<Vec<TxIt
 #[async_trait]
 impl EventStore for DynamoStore {
     async fn append_events(&self, events: &[LoggedEvent], expires_at: DateTime<Utc>) -> Result<(), StoreError> {
-        // All in one transaction (one round trip); when one was logged before (a retry
-        // publishing the same change), each alone, so the others still are.
+        // All in one transaction (one round trip); when one was logged before (the relay
+        // given the same records again), each alone, so the others still are.
         for batch in events.chunks(MAX_EVENTS_PER_TRANSACTION) {
             let mut all = Vec::with_capacity(batch.len() * 2);
             for e in batch {

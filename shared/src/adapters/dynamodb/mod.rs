@@ -5,6 +5,7 @@
 //! condition, so concurrent writers retry instead of overwriting each other.
 
 mod accounts;
+pub mod changes;
 mod conversations;
 mod events;
 mod idempotency;

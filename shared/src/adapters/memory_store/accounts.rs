@@ -22,7 +22,8 @@ impl AccountStore for MemoryStore {
             for key in keys {
                 t.account_by_external_id.insert(key, k.clone());
             }
-            t.accounts.insert(k, account.clone());
+            let before = t.accounts.insert(k, account.clone());
+            t.log(StoredChange::Account { before: before.as_ref(), after: account });
             Ok(())
         })
     }
@@ -90,11 +91,7 @@ impl AccountStore for MemoryStore {
         by: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Option<ConnectedAccount>, StoreError> {
-        Ok(self.with(|t| {
-            let a = t.accounts.get_mut(&key(org, id))?;
-            a.set_status(status, by, at);
-            Some(a.clone())
-        }))
+        Ok(self.with(|t| t.change_account(org, id, |a| a.set_status(status, by, at)).map(|(_, a)| a)))
     }
 
     async fn put_history(
@@ -105,12 +102,14 @@ impl AccountStore for MemoryStore {
         expected: HistoryExpectation<'_>,
     ) -> Result<bool, StoreError> {
         Ok(self.with(|t| {
-            let Some(a) = t.accounts.get_mut(&key(org, account_id)) else { return false };
-            let holds = expected.holds_for(a.history.as_ref());
-            if holds {
-                a.history = Some(history.clone());
-            }
-            holds
+            let put = t.change_account(org, account_id, |a| {
+                let holds = expected.holds_for(a.history.as_ref());
+                if holds {
+                    a.history = Some(history.clone());
+                }
+                holds
+            });
+            put.is_some_and(|(holds, _)| holds)
         }))
     }
 

@@ -61,10 +61,13 @@ impl ConversationStore for MemoryStore {
             {
                 return Ok(Appended::Duplicate(Box::new(existing.clone())));
             }
-            let conversation = t
-                .update_conversation(&message.organization_id, &message.conversation_id, |c| c.apply(activity))
-                .ok_or_else(|| StoreError::Backend(format!("conversation {} not found", message.conversation_id)))?;
+            let (org, id) = (&message.organization_id, &message.conversation_id);
+            if !t.conversations.contains_key(&key(org, id)) {
+                return Err(StoreError::Backend(format!("conversation {id} not found")));
+            }
+            // The message first, then the conversation that counts it: the order they are told.
             t.insert_message(message);
+            let conversation = t.update_conversation(org, id, |c| c.apply(activity)).expect("checked above");
             Ok(Appended::New { message: Box::new(message.clone()), conversation: Box::new(conversation) })
         })
     }

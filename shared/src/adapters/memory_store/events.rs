@@ -6,6 +6,10 @@ use crate::ports::EventStore;
 
 #[async_trait]
 impl EventStore for MemoryStore {
+    fn keep_events_for(&self, retain: chrono::Duration) {
+        self.with(|t| t.event_retention = Some(retain));
+    }
+
     async fn append_events(&self, events: &[LoggedEvent], expires_at: DateTime<Utc>) -> Result<(), StoreError> {
         self.with(|t| {
             for LoggedEvent { position, event: e } in events {

@@ -87,10 +87,11 @@ impl MessageStore for MemoryStore {
             {
                 return MarkSent::IdTakenBy(Box::new(holder.clone()));
             }
-            let Some(m) = t.messages.get_mut(&key(org, id)) else { return MarkSent::NotFound };
+            let Some(((), m)) = t.change_message(org, id, |m| m.mark_sent(external_id, at)) else {
+                return MarkSent::NotFound;
+            };
             t.message_ids.insert(key(org, external_id), id.to_owned());
-            m.mark_sent(external_id, at);
-            MarkSent::Sent(Box::new(m.clone()))
+            MarkSent::Sent(Box::new(m))
         }))
     }
 
@@ -101,11 +102,7 @@ impl MessageStore for MemoryStore {
         code: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
-        Ok(self.with(|t| {
-            let m = t.messages.get_mut(&key(org, id))?;
-            m.mark_failed(code, at);
-            Some(m.clone())
-        }))
+        Ok(self.with(|t| t.change_message(org, id, |m| m.mark_failed(code, at)).map(|(_, m)| m)))
     }
 
     async fn update_message(
@@ -115,11 +112,7 @@ impl MessageStore for MemoryStore {
         change: &MessageChange,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
-        Ok(self.with(|t| {
-            let m = t.messages.get_mut(&key(org, id))?;
-            m.apply(change, at);
-            Some(m.clone())
-        }))
+        Ok(self.with(|t| t.change_message(org, id, |m| m.apply(change, at)).map(|(_, m)| m)))
     }
 
     async fn delete_message(&self, org: &str, id: &str) -> Result<(), StoreError> {

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, Cursor, CustomerProfile,
     HistoryExpectation, HistoryImport, IdempotencyRecord, IntegrationJob, JobExpectation, Lead, Message, MessageChange,
-    OAuthToken, Page, PageRequest, TokenKind,
+    OAuthToken, Page, PageRequest, StoredChange, TokenKind,
 };
 use crate::ports::{
     AccountStore, ConversationStore, IdempotencyStore, JobStore, LeadStore, MessageStore, RawEventStore,
@@ -58,6 +58,10 @@ struct Tables {
     events: std::collections::BTreeMap<(String, String), (crate::domain::InboxEvent, DateTime<Utc>)>,
     /// (organization, event id) of every event logged.
     event_ids: std::collections::HashSet<OrgKey>,
+    /// This store's count of events logged: orders those of one millisecond.
+    event_sequence: u64,
+    /// How long an event is kept (`EventStore::keep_events_for`; 24 hours until told).
+    event_retention: Option<chrono::Duration>,
 }
 
 impl Tables {
@@ -70,10 +74,49 @@ impl Tables {
         if let Some(mid) = &message.external_message_id {
             self.message_ids.insert(key(&message.organization_id, mid), message.id.clone());
         }
-        if let Some(old) = self.messages.insert(key(&message.organization_id, &message.id), message.clone()) {
-            self.message_order.remove(&Self::message_place(&old));
+        let before = self.messages.insert(key(&message.organization_id, &message.id), message.clone());
+        if let Some(old) = &before {
+            self.message_order.remove(&Self::message_place(old));
         }
         self.message_order.insert(Self::message_place(message));
+        self.log(StoredChange::Message { before: before.as_ref(), after: message });
+    }
+
+    /// Changes a stored message (`change` answers what the caller wants back) and logs it.
+    fn change_message<T>(
+        &mut self,
+        org: &str,
+        id: &str,
+        change: impl FnOnce(&mut Message) -> T,
+    ) -> Option<(T, Message)> {
+        let (answer, before, after) = change_entry(&mut self.messages, org, id, change)?;
+        self.log(StoredChange::Message { before: Some(&before), after: &after });
+        Some((answer, after))
+    }
+
+    /// Changes a stored account (`change` answers what the caller wants back) and logs it.
+    fn change_account<T>(
+        &mut self,
+        org: &str,
+        id: &str,
+        change: impl FnOnce(&mut ConnectedAccount) -> T,
+    ) -> Option<(T, ConnectedAccount)> {
+        let (answer, before, after) = change_entry(&mut self.accounts, org, id, change)?;
+        self.log(StoredChange::Account { before: Some(&before), after: &after });
+        Some((answer, after))
+    }
+
+    /// Appends what a write tells to its organization's log, in the write (one lock).
+    fn log(&mut self, change: StoredChange<'_>) {
+        let now = Utc::now();
+        let expires = now + self.event_retention.unwrap_or(chrono::Duration::hours(24));
+        for event in change.events() {
+            self.event_sequence += 1;
+            if self.event_ids.insert(key(&event.organization_id, &event.id)) {
+                let position = crate::domain::LoggedEvent::position_of(now, self.event_sequence, &event.id);
+                self.events.insert((event.organization_id.clone(), position), (event, expires));
+            }
+        }
     }
 
     fn remove_message(&mut self, org: &str, id: &str) -> Option<Message> {
@@ -100,7 +143,8 @@ impl Tables {
 
     fn insert_conversation(&mut self, c: &Conversation) {
         self.conversation_order.insert((c.organization_id.clone(), c.sort_key(), c.id.clone()));
-        self.conversations.insert(key(&c.organization_id, &c.id), c.clone());
+        let before = self.conversations.insert(key(&c.organization_id, &c.id), c.clone());
+        self.log(StoredChange::Conversation { before: before.as_ref(), after: c });
     }
 
     /// Changes a stored conversation and keeps its place in the inbox order.
@@ -111,10 +155,13 @@ impl Tables {
         change: impl FnOnce(&mut Conversation),
     ) -> Option<Conversation> {
         let c = self.conversations.get_mut(&key(org, id))?;
+        let before = c.clone();
         self.conversation_order.remove(&(org.to_owned(), c.sort_key(), id.to_owned()));
         change(c);
         self.conversation_order.insert((org.to_owned(), c.sort_key(), id.to_owned()));
-        Some(c.clone())
+        let after = c.clone();
+        self.log(StoredChange::Conversation { before: Some(&before), after: &after });
+        Some(after)
     }
 
     /// One page of the organization's conversations, newest first, from the order index.
@@ -177,6 +224,19 @@ fn page_newest_first<'a, T: Clone + 'a>(
         Cursor { sort_key, id }.encode()
     });
     Page { data, next_cursor }
+}
+
+/// Changes one entry of a table: what `change` answered, the entry before and after.
+fn change_entry<V: Clone, T>(
+    table: &mut HashMap<OrgKey, V>,
+    org: &str,
+    id: &str,
+    change: impl FnOnce(&mut V) -> T,
+) -> Option<(T, V, V)> {
+    let entry = table.get_mut(&key(org, id))?;
+    let before = entry.clone();
+    let answer = change(entry);
+    Some((answer, before, entry.clone()))
 }
 
 fn key(org: &str, id: &str) -> OrgKey {

@@ -8,13 +8,15 @@ use crate::domain::{
 };
 use crate::ports::AccountStore;
 
+/// Writes the account and logs what changed.
 fn save_account(conn: &Connection, a: &ConnectedAccount) -> Result<(), StoreError> {
+    let before = account(conn, &a.organization_id, &a.id)?;
     conn.execute(
         "INSERT OR REPLACE INTO accounts (org, id, created_at, body) VALUES (?, ?, ?, ?)",
         params![a.organization_id, a.id, time(a.created_at), to_json(a)?],
     )
     .map_err(sql)?;
-    Ok(())
+    super::events::log(conn, crate::domain::StoredChange::Account { before: before.as_ref(), after: a })
 }
 
 fn account(conn: &Connection, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {

@@ -113,9 +113,11 @@ impl ConversationStore for SqliteStore {
                 {
                     return Ok(Appended::Duplicate(Box::new(existing)));
                 }
+                // The message first, then the conversation that counts it: the order they are
+                // told. Without its conversation the call fails, and its savepoint undoes both.
+                save_message(conn, &message)?;
                 let conversation = update_conversation(conn, org, &message.conversation_id, |c| c.apply(&activity))?
                     .ok_or_else(|| backend(format!("conversation {} not found", message.conversation_id)))?;
-                save_message(conn, &message)?;
                 Ok(Appended::New { message: Box::new(message), conversation: Box::new(conversation) })
             })
             .await

@@ -1,13 +1,49 @@
-//! SQLite store: each organization's event log.
+//! SQLite store: each organization's event log, appended by the writes of messages,
+//! conversations and accounts themselves (`log`), in the write's savepoint: what is stored
+//! is told once, and what a failed call undid is not.
 
-use rusqlite::params;
+use std::cell::Cell;
+
+use rusqlite::{Connection, params};
 
 use super::*;
-use crate::domain::LoggedEvent;
+use crate::domain::{LoggedEvent, StoredChange};
 use crate::ports::EventStore;
+
+// The connection is its thread's alone: what the log needs beside it lives there too.
+thread_local! {
+    /// How long an event is kept (`EventStore::keep_events_for`).
+    static RETENTION: Cell<chrono::Duration> = const { Cell::new(chrono::Duration::hours(24)) };
+    /// This connection's count of events logged: orders those of one millisecond.
+    static SEQUENCE: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Appends what a write tells to its organization's log (each event once, by id).
+pub(super) fn log(conn: &Connection, change: StoredChange<'_>) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let expires_at = time(now + RETENTION.get());
+    for e in change.events() {
+        let sequence = SEQUENCE.get() + 1;
+        SEQUENCE.set(sequence);
+        let position = LoggedEvent::position_of(now, sequence, &e.id);
+        let body = to_json(&e)?;
+        // The unique (org, id) index keeps an event logged once.
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO events (org, position, id, expires_at, body) VALUES (?, ?, ?, ?, ?)",
+        )
+        .and_then(|mut insert| insert.execute(params![e.organization_id, position, e.id, expires_at, body]))
+        .map_err(sql)?;
+    }
+    Ok(())
+}
 
 #[async_trait::async_trait]
 impl EventStore for SqliteStore {
+    fn keep_events_for(&self, retain: chrono::Duration) {
+        // Told on the connection's thread, queued before any write that follows.
+        self.db.queue(move |_| RETENTION.set(retain));
+    }
+
     async fn append_events(&self, events: &[LoggedEvent], expires_at: DateTime<Utc>) -> Result<(), StoreError> {
         let events = events.to_vec();
         self.db

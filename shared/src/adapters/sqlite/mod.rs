@@ -82,6 +82,17 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Queues `f` on the connection's thread without waiting for it (the thread's settings).
+    pub fn queue(&self, f: impl FnOnce(&Connection) + Send + 'static) {
+        let work: Work = Box::new(move |conn| {
+            f(conn);
+            Box::new(|_| {})
+        });
+        let _ = self.work.send(work); // a stopped thread has nothing left to set
+    }
+}
+
 /// The connection's thread: takes what has queued (up to `group`), runs it in one
 /// transaction, commits, answers each caller with the commit's outcome.
 fn serve(conn: Connection, queued: mpsc::Receiver<Work>, group: usize) {

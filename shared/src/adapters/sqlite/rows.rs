@@ -4,9 +4,11 @@
 use rusqlite::{Connection, params};
 
 use super::*;
-use crate::domain::{Conversation, Message};
+use crate::domain::{Conversation, Message, StoredChange};
 
+/// Writes the conversation and logs what changed.
 pub(super) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
+    let before = conversation(conn, &c.organization_id, &c.id)?;
     conn.execute(
         "INSERT OR REPLACE INTO conversations (org, id, account_id, thread_key, provider, kind, sort_key, body) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -22,7 +24,7 @@ pub(super) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<(
         ],
     )
     .map_err(sql)?;
-    Ok(())
+    super::events::log(conn, StoredChange::Conversation { before: before.as_ref(), after: c })
 }
 
 pub(super) fn conversation(conn: &Connection, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
@@ -42,13 +44,15 @@ pub(super) fn update_conversation(
     Ok(Some(c))
 }
 
+/// Writes the message and logs what changed.
 pub(super) fn save_message(conn: &Connection, m: &Message) -> Result<(), StoreError> {
+    let before = message_row(conn, &m.organization_id, &m.id)?;
     conn.execute(
         "INSERT OR REPLACE INTO messages (org, id, conversation_id, sort_key, external_id, body) VALUES (?, ?, ?, ?, ?, ?)",
         params![m.organization_id, m.id, m.conversation_id, time(m.created_at), m.external_message_id, to_json(m)?],
     )
     .map_err(sql)?;
-    Ok(())
+    super::events::log(conn, StoredChange::Message { before: before.as_ref(), after: m })
 }
 
 pub(super) fn message_row(conn: &Connection, org: &str, id: &str) -> Result<Option<Message>, StoreError> {

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use crate::domain::{AccountStatus, Caller, ConnectedAccount, InboxEvent, Provider, TokenKind};
+use crate::domain::{AccountStatus, Caller, ConnectedAccount, Provider, TokenKind};
 use crate::error::AppError;
 use crate::ports::QueueMessage;
 
@@ -65,7 +65,6 @@ impl Accounts {
             .set_account_status(org, id, AccountStatus::Disconnected, caller.subject.as_deref(), self.now())
             .await?
             .ok_or_else(|| AppError::not_found("connected account"))?;
-        self.ports.events.publish(&[InboxEvent::account_status_changed(&disconnected)]).await?;
         Ok(disconnected)
     }
 

@@ -3,9 +3,7 @@
 
 use chrono::Duration;
 
-use crate::domain::{
-    Caller, ConnectedAccount, HISTORY_STALE_AFTER, HistoryExpectation, HistoryImport, InboxEvent, new_id,
-};
+use crate::domain::{Caller, ConnectedAccount, HISTORY_STALE_AFTER, HistoryExpectation, HistoryImport, new_id};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::QueueMessage;
 
@@ -36,7 +34,6 @@ impl Accounts {
         if !self.ports.accounts.put_history(org, id, &run, startable).await? {
             return Ok(None);
         }
-        self.ports.events.publish(&[InboxEvent::history_progress(account, &run)]).await?;
         let job = QueueMessage::ImportHistory {
             organization_id: org.clone(),
             account_id: id.clone(),
@@ -54,9 +51,7 @@ impl Accounts {
         run.cancel(self.now());
         let (org, id) = (&account.organization_id, &account.id);
         let run_id = run.run_id.clone();
-        if self.ports.accounts.put_history(org, id, &run, HistoryExpectation::Run(&run_id)).await? {
-            self.ports.events.publish(&[InboxEvent::history_progress(account, &run)]).await?;
-        }
+        self.ports.accounts.put_history(org, id, &run, HistoryExpectation::Run(&run_id)).await?;
         Ok(())
     }
 }

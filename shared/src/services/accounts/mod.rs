@@ -38,8 +38,6 @@ pub struct AccountsPorts {
     pub directory: Arc<dyn AccountDirectory>,
     /// The replay of what waited for a newly connected account, and its history import.
     pub queue: Arc<dyn JobQueue>,
-    /// Where its changes' events go, once stored.
-    pub events: Arc<crate::services::Publisher>,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -319,7 +319,6 @@ impl Accounts {
             return Err(AppError::new(code, first.message.clone()));
         }
         for account in &mut result.connected {
-            self.ports.events.publish(&[crate::domain::InboxEvent::account_status_changed(account)]).await?;
             result.replay_queued += self.queue_replay(account).await?;
             if let Some(run) = self.queue_history(account).await? {
                 result.history_queued += 1;

@@ -101,9 +101,7 @@ impl Accounts {
         let sends_with_it = matches!(token.kind, TokenKind::Page | TokenKind::InstagramUser);
         if sends_with_it {
             tracing::warn!(organization = %org, account = %account, "token invalid; account needs re-auth");
-            let flagged =
-                self.ports.accounts.set_account_status(org, account, AccountStatus::ReauthRequired, None, now).await?;
-            self.ports.events.account_changed(flagged.as_ref()).await?;
+            self.ports.accounts.set_account_status(org, account, AccountStatus::ReauthRequired, None, now).await?;
         } else {
             tracing::warn!(organization = %org, account = %account, "user token invalid; sends go on with the Page token");
         }

@@ -7,8 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ConnectedAccount, ConversationChange, InboxEvent, Message, MessageChange, MessageStatus, PageRequest,
-    UNSENT_PREVIEW,
+    ConnectedAccount, ConversationChange, Message, MessageChange, MessageStatus, PageRequest, UNSENT_PREVIEW,
 };
 use crate::error::AppError;
 use crate::meta::comments::CommentVerb;
@@ -73,7 +72,6 @@ impl Inbound {
         at: DateTime<Utc>,
     ) -> Result<(), AppError> {
         let Some(message) = self.ports.messages.update_message(org, id, change, at).await? else { return Ok(()) };
-        self.ports.events.publish(&[InboxEvent::message_updated(&message)]).await?;
         match change {
             MessageChange::Deleted => self.drop_unsent_preview(org, &message).await?,
             // The list shows what the newest message says now (the store keeps the preview
@@ -81,8 +79,7 @@ impl Inbound {
             MessageChange::Edited { .. } if message.status != MessageStatus::Deleted => {
                 let conversations = &self.ports.conversations;
                 let preview = ConversationChange::Preview { newest_at: message.created_at, text: message.preview() };
-                let changed = conversations.change_conversation(org, &message.conversation_id, &preview).await?;
-                self.ports.events.conversation_changed(changed.as_ref()).await?;
+                conversations.change_conversation(org, &message.conversation_id, &preview).await?;
             }
             _ => {}
         }
@@ -104,8 +101,7 @@ impl Inbound {
             None => UNSENT_PREVIEW.to_owned(),
         };
         let change = ConversationChange::Preview { newest_at: unsent.created_at, text: preview };
-        let changed = self.ports.conversations.change_conversation(org, &c.id, &change).await?;
-        self.ports.events.conversation_changed(changed.as_ref()).await?;
+        self.ports.conversations.change_conversation(org, &c.id, &change).await?;
         Ok(())
     }
 }

@@ -105,8 +105,7 @@ impl Inbound {
             Ok(permalink) => {
                 let thread = CommentThread { permalink: Some(permalink), ..thread.clone() };
                 let change = ConversationChange::CommentThread(thread);
-                let changed = self.ports.conversations.change_conversation(&c.organization_id, &c.id, &change).await?;
-                self.ports.events.conversation_changed(changed.as_ref()).await?;
+                self.ports.conversations.change_conversation(&c.organization_id, &c.id, &change).await?;
             }
             Err(e) => tracing::info!(code = ?e.code, status = e.http_status, "media permalink lookup failed"),
         }

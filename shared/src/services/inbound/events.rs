@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, ConversationChange, CustomerProfile, Direction, InboxEvent, Message,
-    MessageStatus, new_id,
+    Activity, ConnectedAccount, Conversation, ConversationChange, CustomerProfile, Direction, Message, MessageStatus,
+    new_id,
 };
 use crate::error::AppError;
 use crate::meta::comments::CommentVerb;
@@ -121,13 +121,8 @@ impl Inbound {
     ) -> Result<Outcome, AppError> {
         match self.ports.conversations.append_message(conversation, message, activity).await? {
             Appended::Duplicate(_) => Ok(Outcome::Duplicate),
-            Appended::New { conversation, message: stored } => {
-                // Told of side by side with what the message sets off: one round trip.
-                let events = [InboxEvent::message_created(&stored), InboxEvent::conversation_updated(&conversation)];
-                let (published, followed) =
-                    tokio::join!(self.ports.events.publish(&events), self.after_new_message(&conversation, message));
-                published?;
-                followed?;
+            Appended::New { conversation, .. } => {
+                self.after_new_message(&conversation, message).await?;
                 Ok(Outcome::Stored)
             }
         }
@@ -217,8 +212,7 @@ impl Inbound {
             || (lead_id.is_some() && lead_id != conversation.lead_id);
         if changed {
             let contact = ConversationChange::Contact { handle: username, display_name: name, lead_id };
-            let changed = self.ports.conversations.change_conversation(org, &conversation.id, &contact).await?;
-            self.ports.events.conversation_changed(changed.as_ref()).await?;
+            self.ports.conversations.change_conversation(org, &conversation.id, &contact).await?;
         }
         Ok(())
     }

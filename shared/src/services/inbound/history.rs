@@ -5,7 +5,7 @@
 
 use chrono::Duration;
 
-use crate::domain::{ConnectedAccount, HistoryExpectation, HistoryImport, InboxEvent, JobError};
+use crate::domain::{ConnectedAccount, HistoryExpectation, HistoryImport, JobError};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::{FailureClass, classify};
 use crate::ports::{GraphError, MetaThread, QueueMessage};
@@ -99,9 +99,7 @@ impl Inbound {
     async fn save_run(&self, account: &ConnectedAccount, run: &HistoryImport) -> Result<bool, AppError> {
         let (org, id) = (&account.organization_id, &account.id);
         let written = self.ports.accounts.put_history(org, id, run, HistoryExpectation::Run(&run.run_id)).await?;
-        if written {
-            self.ports.events.publish(&[InboxEvent::history_progress(account, run)]).await?;
-        } else {
+        if !written {
             tracing::info!(account = %id, run = %run.run_id, "history import replaced or cancelled; stopping");
         }
         Ok(written)

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, ConversationChange, Direction, InboxEvent, Message, MessageStatus, new_id,
+    Activity, ConnectedAccount, Conversation, ConversationChange, Direction, Message, MessageStatus, new_id,
 };
 use crate::error::AppError;
 use crate::ports::{
@@ -134,23 +134,16 @@ impl ThreadReader<'_> {
         for m in recent {
             outcome.listed += 1;
             let (message, activity) = self.message_of(&conversation, m, origin, now);
-            if let Appended::New { conversation: after, message: stored } =
+            if let Appended::New { conversation: after, .. } =
                 store.append_message(&conversation, &message, &activity).await?
             {
                 conversation = *after;
                 outcome.stored += 1;
-                // History announces itself by its conversations and progress, not message by message.
-                if origin == Origin::Sweep {
-                    inbound.ports.events.publish(&[InboxEvent::message_created(&stored)]).await?;
-                }
                 outbound_found |= message.direction == Direction::Outbound;
                 inbound.apply_pending_changes(&self.account.organization_id, &m.id).await?;
             }
         }
         let org = &self.account.organization_id;
-        if outcome.stored > 0 {
-            inbound.ports.events.publish(&[InboxEvent::conversation_updated(&conversation)]).await?;
-        }
         if outcome.stored > 0 && needs_enrichment(&conversation) {
             let job =
                 QueueMessage::EnrichContact { organization_id: org.clone(), conversation_id: conversation.id.clone() };

@@ -63,8 +63,6 @@ pub struct InboundPorts {
     pub directory: Arc<dyn AccountDirectory>,
     /// The history import's progress on the account, and the sweep's round of accounts.
     pub accounts: Arc<dyn AccountStore>,
-    /// Where its changes' events go, once stored.
-    pub events: Arc<crate::services::Publisher>,
     pub clock: Arc<dyn Clock>,
     pub jitter: Arc<dyn Jitter>,
 }

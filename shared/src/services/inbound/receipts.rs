@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{ConnectedAccount, Direction, InboxEvent, MessageChange, PageRequest};
+use crate::domain::{ConnectedAccount, Direction, MessageChange, PageRequest};
 use crate::error::AppError;
 use crate::meta::webhook::Item;
 
@@ -62,9 +62,7 @@ impl Inbound {
         let ours = recent.data.iter().filter(|m| m.direction == Direction::Outbound && m.created_at <= watermark);
         for m in ours {
             // A message already at or past this state is left as it is (`Message::apply`).
-            if let Some(changed) = self.ports.messages.update_message(org, &m.id, &change, at).await? {
-                self.ports.events.publish(&[InboxEvent::message_updated(&changed)]).await?;
-            }
+            self.ports.messages.update_message(org, &m.id, &change, at).await?;
         }
         Ok(Outcome::Updated)
     }

@@ -83,8 +83,7 @@ impl Inbox {
                 self.ports.conversations.find_conversation(&lead.organization_id, &account_id, user_id).await?
             {
                 let linked = ConversationChange::contact(None, None, Some(&lead.id));
-                let changed = self.ports.conversations.change_conversation(org, &c.id, &linked).await?;
-                self.ports.events.conversation_changed(changed.as_ref()).await?;
+                self.ports.conversations.change_conversation(org, &c.id, &linked).await?;
             }
         }
         Ok(())

@@ -28,8 +28,6 @@ pub struct InboxPorts {
     pub log: Arc<dyn EventStore>,
     /// Whether a conversation's account is active; the accounts a lead's conversations are on.
     pub directory: Arc<dyn AccountDirectory>,
-    /// Where its changes' events go, once stored.
-    pub events: Arc<crate::services::Publisher>,
     pub clock: Arc<dyn Clock>,
 }
 

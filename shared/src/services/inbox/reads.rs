@@ -118,7 +118,6 @@ impl Inbox {
             .change_conversation(org, id, &crate::domain::ConversationChange::Read)
             .await?
             .ok_or_else(|| AppError::not_found("conversation"))?;
-        self.ports.events.publish(&[crate::domain::InboxEvent::conversation_updated(&c)]).await?;
         self.view(c).await
     }
 

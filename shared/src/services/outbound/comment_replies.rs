@@ -145,7 +145,6 @@ impl Outbound {
         let change = MessageChange::Hidden { hidden, by: caller.subject.clone() };
         let stored = self.ports.messages.update_message(org, &comment.id, &change, self.now()).await?;
         let stored = stored.ok_or_else(|| AppError::not_found("comment"))?;
-        self.ports.events.publish(&[crate::domain::InboxEvent::message_updated(&stored)]).await?;
         Ok(stored)
     }
 

@@ -4,9 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-use crate::domain::{
-    AccountStatus, Activity, Direction, InboxEvent, IntegrationJob, JobError, JobExpectation, JobStatus, Message,
-};
+use crate::domain::{AccountStatus, Activity, Direction, IntegrationJob, JobError, JobExpectation, JobStatus};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::FailureClass;
 use crate::ports::{MarkSent, QueueMessage};
@@ -187,46 +185,38 @@ impl Outbound {
     /// What the inbox shows of a sent reply: Meta's id on the message (SENT), and the
     /// conversation's latest activity.
     async fn show_sent(&self, org: &str, p: &SendPayload, mid: &str, now: DateTime<Utc>) -> Result<(), AppError> {
-        let sent = self.record_sent(org, &p.message_id, mid, now).await?;
+        self.record_sent(org, &p.message_id, mid, now).await?;
         let preview = match &p.attachment {
             Some(a) => format!("[{}]", a.kind),
             None => crate::domain::preview_text(&p.text),
         };
         let activity = Activity::live(Direction::Outbound, now, Some(preview), now);
-        let conversation = self.ports.messages.apply_activity(org, &p.conversation_id, &activity).await?;
-        let message = sent.iter().map(InboxEvent::message_updated);
-        let events: Vec<_> = message.chain(conversation.iter().map(InboxEvent::conversation_updated)).collect();
-        self.ports.events.publish(&events).await
+        self.ports.messages.apply_activity(org, &p.conversation_id, &activity).await?;
+        Ok(())
     }
 
     /// Records Meta's id on our message. If the webhook echo of this send arrived first, it
     /// was stored as a message of its own under that id: it is the same message, so the
     /// echo's copy is removed and ours takes the id.
     /// The message as sent, when it still exists.
-    async fn record_sent(
-        &self,
-        org: &str,
-        message_id: &str,
-        mid: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Message>, AppError> {
+    async fn record_sent(&self, org: &str, message_id: &str, mid: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         for _ in 0..2 {
             match self.ports.messages.mark_message_sent(org, message_id, mid, now).await? {
-                MarkSent::Sent(message) => return Ok(Some(*message)),
+                MarkSent::Sent(_) => return Ok(()),
                 MarkSent::NotFound => {
                     tracing::warn!(message = message_id, "sent message no longer exists");
-                    return Ok(None);
+                    return Ok(());
                 }
                 MarkSent::IdTakenBy(holder) if holder.meta_json.get("isEcho") == Some(&Value::Bool(true)) => {
                     self.ports.messages.delete_message(org, &holder.id).await?;
                 }
                 MarkSent::IdTakenBy(holder) => {
                     tracing::error!(message = message_id, holder = %holder.id, "Meta id already belongs to another message");
-                    return Ok(None);
+                    return Ok(());
                 }
             }
         }
-        Ok(None)
+        Ok(())
     }
 
     async fn retry(&self, mut job: IntegrationJob, failure: SendFailure) -> Result<JobOutcome, AppError> {
@@ -263,8 +253,7 @@ impl Outbound {
             return Ok(JobOutcome::Skipped);
         }
         if let Some(p) = p {
-            let failed = self.ports.messages.mark_message_failed(&org, &p.message_id, code.as_str(), now).await?;
-            self.ports.events.message_changed(failed.as_ref()).await?;
+            self.ports.messages.mark_message_failed(&org, &p.message_id, code.as_str(), now).await?;
             if code == ErrorCode::AccountReauthRequired {
                 self.flag_reauth(&org, &p.conversation_id, now).await?;
             }
@@ -278,12 +267,8 @@ impl Outbound {
     async fn flag_reauth(&self, org: &str, conversation_id: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let Some(c) = self.ports.conversations.get_conversation(org, conversation_id).await? else { return Ok(()) };
         if c.connected_account_id != crate::domain::ENV_FALLBACK_ACCOUNT_ID {
-            let flagged = self
-                .ports
-                .accounts
-                .set_account_status(org, &c.connected_account_id, AccountStatus::ReauthRequired, None, now)
-                .await?;
-            self.ports.events.account_changed(flagged.as_ref()).await?;
+            let account = &c.connected_account_id;
+            self.ports.accounts.set_account_status(org, account, AccountStatus::ReauthRequired, None, now).await?;
         }
         Ok(())
     }

@@ -39,8 +39,6 @@ pub struct OutboundPorts {
     pub graph: Arc<dyn GraphApi>,
     /// The account a conversation belongs to, and its token.
     pub directory: Arc<dyn AccountDirectory>,
-    /// Where its changes' events go, once stored.
-    pub events: Arc<crate::services::Publisher>,
     pub clock: Arc<dyn Clock>,
     pub jitter: Arc<dyn Jitter>,
 }

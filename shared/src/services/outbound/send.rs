@@ -112,7 +112,6 @@ impl Outbound {
             Ok(()) | Err(crate::ports::StoreError::Conflict("message")) => {}
             Err(e) => return Err(e.into()),
         }
-        self.ports.events.publish(&[crate::domain::InboxEvent::message_created(&message)]).await?;
         let payload = SendPayload::new(&queued, &message.id, content);
         let provider = queued.conversation.provider;
         let job = IntegrationJob::send_message(accepted.job_id.clone(), org, provider, payload, now);
@@ -179,9 +178,7 @@ impl Outbound {
         if !self.ports.jobs.replace_job(&reopened, JobExpectation::Status(JobStatus::Failed)).await? {
             return Err(AppError::new(ErrorCode::Conflict, "the job is no longer failed"));
         }
-        let requeued =
-            self.ports.messages.update_message(org, &payload.message_id, &MessageChange::Requeued, now).await?;
-        self.ports.events.message_changed(requeued.as_ref()).await?;
+        self.ports.messages.update_message(org, &payload.message_id, &MessageChange::Requeued, now).await?;
         self.ports
             .queue
             .enqueue(&QueueMessage::send(org, &reopened.id), Duration::zero())

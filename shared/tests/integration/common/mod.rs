@@ -47,6 +47,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub graph: FakeGraph,
     pub client: reqwest::Client,
+    /// On DynamoDB, the table's stream into the event relay (as Lambda would run it).
+    pub relay: Option<inbox_shared::testing::stream_pump::StreamPump>,
 }
 
 /// A configuration with Meta's hosts at `graph` (`FakeGraph::env`).
@@ -114,13 +116,17 @@ impl TestApp {
         let table = aws.fresh_table().await;
         let store = Arc::new(inbox_shared::adapters::dynamodb::DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&aws.sdk),
-            table,
+            &table,
         ));
         let cipher = Arc::new(inbox_shared::adapters::kms_cipher::KmsCipher::new(
             aws_sdk_kms::Client::new(&aws.sdk),
             &aws.kms_key_id,
         ));
-        Some(Self::on(env, extra, store, cipher).await)
+        let bus = Arc::new(inbox_shared::testing::stream_pump::RecordingBus::default());
+        let relay = Arc::new(inbox_shared::relay::Relay::new(store.clone(), bus, chrono::Duration::hours(24)));
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the local AWS endpoint");
+        let pump = inbox_shared::testing::stream_pump::StreamPump::start(&aws.sdk, &endpoint, &table, relay).await;
+        Some(TestApp { relay: Some(pump), ..Self::on(env, extra, store, cipher).await })
     }
 
     async fn on(env: AppEnv, extra: &[(&str, &str)], store: Arc<dyn Store>, cipher: Arc<dyn TokenCipher>) -> Self {
@@ -146,7 +152,18 @@ impl TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = router(services.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestApp { url, services, adapters, store, queue, cipher, clock, graph, client: reqwest::Client::new() }
+        TestApp {
+            url,
+            services,
+            adapters,
+            store,
+            queue,
+            cipher,
+            clock,
+            graph,
+            client: reqwest::Client::new(),
+            relay: None,
+        }
     }
 
     /// Connects `external_id` to `org` with an encrypted page token, as OAuth would.
