@@ -1,7 +1,8 @@
 //! The event-relay function through the Runtime API with a DynamoDB stream batch, against the
 //! local AWS-compatible server's DynamoDB and EventBridge: what the batch's writes tell is
 //! logged once and reaches a rule's target, the table's other writes tell nothing, a batch
-//! delivered again logs nothing twice, and a bus that takes nothing has those records retried.
+//! delivered again logs nothing twice, and a log or a bus that takes nothing has those
+//! records retried.
 
 use aws_sdk_eventbridge::types::Target;
 use inbox_shared::testing::local_aws::*;
@@ -73,6 +74,17 @@ async fn what_the_writes_tell_is_logged_once_and_reaches_the_bus() {
     let mut ids: Vec<&str> = redelivered.iter().map(|e| e["detail"]["id"].as_str().unwrap()).collect();
     ids.sort();
     assert_eq!(ids, expected.iter().map(|(_, id)| *id).collect::<Vec<_>>());
+
+    // A log that cannot be written (no such table): nothing goes to the bus, and the records
+    // that told something come back to be retried.
+    let mut env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k != "TABLE_NAME").collect();
+    env.push(("TABLE_NAME".into(), "no-such-table".into()));
+    let run = invoke(env!("CARGO_BIN_EXE_event-relay"), &env, &[event("event-relay/stream-batch.json")]).await;
+    assert_eq!(
+        run.invocations[0].response(),
+        &json!({"batchItemFailures": [{"itemIdentifier": "100"}, {"itemIdentifier": "102"}]})
+    );
+    assert!(received(&rig.aws, &queue).await.is_empty(), "nothing put before it was logged");
 
     // A bus that does not exist takes nothing: the records that told something come back.
     let mut env = rig.env();

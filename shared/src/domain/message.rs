@@ -93,6 +93,35 @@ pub fn message_preview(text: Option<&str>, attachments: &[Value], unsupported: b
 pub const UNSENT_PREVIEW: &str = "[message unsent]";
 
 impl Message {
+    /// A new message Meta told of (a webhook, a listed thread) in `conversation`, sent `at`
+    /// from `from` to `to`: received when the customer sent it, sent when the account did.
+    /// Its content, Meta id and `metaJson` are the caller's to set.
+    pub fn told_by_meta(
+        conversation: &super::Conversation,
+        direction: Direction,
+        (from, to): (String, String),
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Message {
+        Message {
+            id: super::new_id("msg"),
+            organization_id: conversation.organization_id.clone(),
+            conversation_id: conversation.id.clone(),
+            provider: conversation.provider,
+            direction,
+            from,
+            to,
+            text: None,
+            attachments: Vec::new(),
+            status: if direction == Direction::Inbound { MessageStatus::Received } else { MessageStatus::Sent },
+            error_code: None,
+            external_message_id: None,
+            meta_json: Value::Null,
+            created_at: at,
+            updated_at: now,
+        }
+    }
+
     /// Meta took it, under `external_id`.
     pub fn mark_sent(&mut self, external_id: &str, at: DateTime<Utc>) {
         self.status = MessageStatus::Sent;

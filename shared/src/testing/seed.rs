@@ -65,22 +65,12 @@ pub async fn conversation_with_inbound(
 
 /// A DM from the conversation's customer, as ingest stores it (Meta id `mid`).
 pub fn inbound_message(conversation: &Conversation, mid: &str, text: &str, at: DateTime<Utc>) -> Message {
+    let sides = (conversation.participant_id.clone(), conversation.connected_account_id.clone());
     Message {
-        id: crate::domain::new_id("msg"),
-        organization_id: conversation.organization_id.clone(),
-        conversation_id: conversation.id.clone(),
-        provider: Provider::Instagram,
-        direction: Direction::Inbound,
-        from: conversation.participant_id.clone(),
-        to: conversation.connected_account_id.clone(),
         text: Some(text.into()),
-        attachments: vec![],
-        status: MessageStatus::Received,
-        error_code: None,
         external_message_id: Some(mid.into()),
         meta_json: json!({}),
-        created_at: at,
-        updated_at: at,
+        ..Message::told_by_meta(conversation, Direction::Inbound, sides, at, at)
     }
 }
 

@@ -252,6 +252,33 @@ async fn the_sweep_finds_a_dm_whose_webhook_never_came_and_nothing_twice() {
 }
 
 #[tokio::test]
+async fn a_sweep_meta_fails_halfway_comes_back_and_stores_the_lost_dm_once() {
+    let now = start_time();
+    let mut t = Thread::between("t_flaky", PAGE_ID, IG_ACCOUNT, Provider::Instagram, &customer(1));
+    let lost = t.push(now - Duration::hours(2), false, "still there?");
+    let app = app_with(vec![t], &[]).await;
+    inbox_shared::worker::scheduled_maintenance(&app.services).await.unwrap();
+    let sweep = app.queue.take_due();
+    assert_eq!(sweep.len(), 1, "one SWEEP_ACCOUNT");
+    // Meta lists the thread, then fails its read: the queue message comes back, nothing stored.
+    app.graph.fail_next("/t_flaky", 500);
+    assert!(app.services.process(&sweep[0]).await.is_err(), "the queue message comes back");
+    assert!(app.conversations(ORG).await.is_empty());
+    // Redelivered (as SQS does), and once more after it worked: the DM once.
+    app.services.process(&sweep[0]).await.unwrap();
+    app.services.process(&sweep[0]).await.unwrap();
+    app.run_jobs().await;
+    let conversations = app.conversations(ORG).await;
+    assert_eq!(conversations.len(), 1);
+    let messages = app.messages(ORG, conversations[0]["id"].as_str().unwrap()).await;
+    let found: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|m| (m["externalMessageId"].as_str().unwrap(), m["metaJson"]["recoveredBy"].as_str().unwrap()))
+        .collect();
+    assert_eq!(found, [(lost.as_str(), "sweep")]);
+}
+
+#[tokio::test]
 async fn a_page_s_messenger_history_lands_in_its_messenger_conversations_only() {
     let app = TestApp::with(AppEnv::Production, &[]).await;
     app.connect_messenger(ORG, "acc_messenger", PAGE_ID, TOKEN).await;

@@ -152,11 +152,11 @@ impl AccountStore for DynamoStore {
         at: DateTime<Utc>,
     ) -> Result<Option<ConnectedAccount>, StoreError> {
         let mut values = vec![(":status", attr_of(&status)?), (":at", attr_of(&at)?)];
-        let (mut set, mut remove) = ("SET #status = :status, updatedAt = :at".to_owned(), Vec::new());
+        let (mut set, mut remove) = (vec!["#status = :status", "updatedAt = :at"], Vec::new());
         match by {
             Some(by) => {
                 values.push((":by", s(by)));
-                set.push_str(", statusChangedBy = :by");
+                set.push("statusChangedBy = :by");
             }
             None => remove.push("statusChangedBy"),
         }
@@ -164,17 +164,19 @@ impl AccountStore for DynamoStore {
         if status == AccountStatus::Active {
             values.push((":gpk", s(keys::ACTIVE_ACCOUNTS)));
             values.push((":gsk", s(keys::ordered(org, id))));
-            set.push_str(", gsi1pk = :gpk, gsi1sk = :gsk");
+            set.extend(["gsi1pk = :gpk", "gsi1sk = :gsk"]);
         } else {
             remove.extend(["gsi1pk", "gsi1sk"]);
         }
-        let update = format!("{set} REMOVE {}", remove.join(", "));
-        let update = update.trim_end_matches(" REMOVE ");
+        let mut update = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            update.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
         let item = self
             .update_returning(
                 keys::org(org),
                 keys::account(id),
-                update,
+                &update,
                 "attribute_exists(pk)",
                 vec![("#status", "status")],
                 values,

@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Activity, ConnectedAccount, Conversation, ConversationChange, CustomerProfile, Direction, Message, MessageStatus,
-    new_id,
+    Activity, ConnectedAccount, Conversation, ConversationChange, CustomerProfile, Direction, Message,
 };
 use crate::error::AppError;
 use crate::meta::comments::CommentVerb;
@@ -91,22 +90,13 @@ impl Inbound {
         }
         let conversation = conversation?;
         let now = self.now();
+        let sides = (event.sender.clone(), event.recipient.clone());
         let message = Message {
-            id: new_id("msg"),
-            organization_id: account.organization_id.clone(),
-            conversation_id: conversation.id.clone(),
-            provider: account.provider,
-            direction,
-            from: event.sender.clone(),
-            to: event.recipient.clone(),
             text: incoming.text.clone(),
             attachments: incoming.attachments.clone(),
-            status: if direction == Direction::Inbound { MessageStatus::Received } else { MessageStatus::Sent },
-            error_code: None,
             external_message_id: incoming.mid.clone(),
             meta_json: incoming.meta_json(item, &conversation),
-            created_at: at,
-            updated_at: now,
+            ..Message::told_by_meta(&conversation, direction, sides, at, now)
         };
         let activity = Activity::live(direction, at, Some(incoming.preview()), now);
         self.append_new(&conversation, &message, &activity).await
@@ -138,20 +128,27 @@ impl Inbound {
         if let Some(mid) = &message.external_message_id {
             self.apply_pending_changes(&conversation.organization_id, mid).await?;
         }
+        // An echo stored as a message of its own may be a send of ours that failed unconfirmed.
+        let echo =
+            message.meta_json.get("isEcho") == Some(&Value::Bool(true)) && message.direction == Direction::Outbound;
+        self.queue_follow_ups(conversation, echo).await;
+        Ok(())
+    }
+
+    /// The work new messages of `conversation` set off, queued (a slow Graph API must not
+    /// delay Meta's 200, 5 s budget): the customer's profile until it is known (usually only
+    /// the first message; a lead created later is linked when it is created), and with
+    /// `echoes`, a look for the failed, unconfirmed sends of ours they may be.
+    pub(super) async fn queue_follow_ups(&self, conversation: &Conversation, echoes: bool) {
         let (organization_id, conversation_id) = (conversation.organization_id.clone(), conversation.id.clone());
-        // Until the customer's profile is known (usually only the first message): a lead
-        // created later is linked when it is created (by Instagram user id).
-        // Queued, not done here: a slow Graph API must not delay Meta's 200 (5 s budget).
         if needs_enrichment(conversation) {
             let job = QueueMessage::EnrichContact { organization_id: organization_id.clone(), conversation_id };
             self.enqueue_follow_up(&job).await;
         }
-        // An echo stored as a message of its own may be a send of ours that failed unconfirmed.
-        if message.meta_json.get("isEcho") == Some(&Value::Bool(true)) && message.direction == Direction::Outbound {
+        if echoes {
             let conversation_id = conversation.id.clone();
             self.enqueue_follow_up(&QueueMessage::ConfirmEchoes { organization_id, conversation_id }).await;
         }
-        Ok(())
     }
 
     /// Queues work a new message sets off, best effort: the message is already safe, and the

@@ -8,16 +8,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::domain::{
-    Activity, ConnectedAccount, Conversation, ConversationChange, Direction, Message, MessageStatus, new_id,
-};
+use crate::domain::{Activity, ConnectedAccount, Conversation, ConversationChange, Direction, Message};
 use crate::error::AppError;
 use crate::ports::{
-    AccountToken, Appended, GraphError, GraphHost, MetaMessage, MetaThread, MetaThreadPage, QueueMessage, ThreadQuery,
+    AccountToken, Appended, GraphError, GraphHost, MetaMessage, MetaThread, MetaThreadPage, ThreadQuery,
 };
 
 use super::Inbound;
-use super::events::needs_enrichment;
 use crate::services::threads::open_conversation;
 
 /// Why a message Meta lists is stored now: the import of what came before the account was
@@ -143,17 +140,10 @@ impl ThreadReader<'_> {
                 inbound.apply_pending_changes(&self.account.organization_id, &m.id).await?;
             }
         }
-        let org = &self.account.organization_id;
-        if outcome.stored > 0 && needs_enrichment(&conversation) {
-            let job =
-                QueueMessage::EnrichContact { organization_id: org.clone(), conversation_id: conversation.id.clone() };
-            inbound.enqueue_follow_up(&job).await;
-        }
         // A send of ours the sweep found is an echo come late: a reply that failed unconfirmed
-        // may be it.
-        if outbound_found && origin == Origin::Sweep {
-            let job = QueueMessage::ConfirmEchoes { organization_id: org.clone(), conversation_id: conversation.id };
-            inbound.enqueue_follow_up(&job).await;
+        // may be it. Queued once for the thread, not once a message.
+        if outcome.stored > 0 {
+            inbound.queue_follow_ups(&conversation, outbound_found && origin == Origin::Sweep).await;
         }
         Ok(outcome)
     }
@@ -183,21 +173,11 @@ impl ThreadReader<'_> {
             meta_json["isEcho"] = json!(true);
         }
         let message = Message {
-            id: new_id("msg"),
-            organization_id: conversation.organization_id.clone(),
-            conversation_id: conversation.id.clone(),
-            provider: conversation.provider,
-            direction,
-            from: m.from.clone(),
-            to,
             text: m.text.clone(),
             attachments: m.attachments.clone(),
-            status: if direction == Direction::Inbound { MessageStatus::Received } else { MessageStatus::Sent },
-            error_code: None,
             external_message_id: Some(m.id.clone()),
             meta_json,
-            created_at: m.created_time,
-            updated_at: now,
+            ..Message::told_by_meta(conversation, direction, (m.from.clone(), to), m.created_time, now)
         };
         let activity = Activity {
             direction,
