@@ -36,7 +36,7 @@ python3 infra/check_layers.py
 # once (for the tests) instead of once more to be checked. Kept for every build below.
 export RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-# Every target but the binaries' own test harnesses (they have no unit tests; `--all-targets`
+# Every target but the binaries' own harnesses (`test = false`, `bench = false`; `--all-targets`
 # would link each once more): the integration tests build the binaries themselves.
 cargo test --workspace --lib --tests --benches --locked --no-run
 for f in webhook inbox-api job-processor token-refresh event-relay inbox-local; do
