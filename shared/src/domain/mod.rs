@@ -12,6 +12,7 @@ mod message;
 pub mod page;
 mod reply_window;
 mod send;
+mod story;
 mod token;
 
 pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
@@ -29,6 +30,7 @@ pub use message::{Direction, Message, MessageChange, MessageStatus, UNSENT_PREVI
 pub use page::{Cursor, Page, PageRequest};
 pub use reply_window::{Author, MessagingBasis, ReplyPolicy, SlaStatus};
 pub use send::{OutgoingAttachment, SendPayload, SendRoute};
+pub use story::STORY_LIFETIME;
 pub use token::{EncryptedToken, OAuthToken, TokenKind};
 
 use serde::{Deserialize, Serialize};

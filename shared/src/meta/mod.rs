@@ -6,6 +6,7 @@ pub mod event;
 pub mod graph_errors;
 pub mod send_api;
 pub mod signature;
+pub mod signed_request;
 pub mod subscriptions;
 pub mod usage;
 pub mod webhook;

@@ -335,3 +335,29 @@ async fn every_error_names_its_request_id_as_the_header_and_the_log_do() {
     assert!(ok.headers().contains_key("x-request-id"));
     assert_eq!(ok.json::<Value>().await.unwrap(), json!({"status": "ok"}), "success bodies are untouched");
 }
+
+#[tokio::test]
+async fn story_links_keep_meta_s_url_and_say_when_they_expired() {
+    let app = TestApp::dev().await;
+    for fixture in ["story_mention.json", "story_reply.json"] {
+        assert_eq!(app.deliver(&inbox_shared::fixtures::webhook(fixture)).await.status(), 200, "{fixture}");
+    }
+    let id = app.conversations("org_a").await[0]["id"].as_str().unwrap().to_owned();
+    let story_links = |messages: &[Value]| -> Vec<Value> {
+        let mention = messages.iter().find_map(|m| m["attachments"].as_array()?.first().cloned()).unwrap();
+        let reply = messages.iter().find_map(|m| m["metaJson"]["replyTo"].get("story").cloned()).unwrap();
+        vec![mention, reply]
+    };
+    let fresh = story_links(&app.messages("org_a", &id).await);
+    // The fixtures' timestamp is 2024-11-24T14:53:20.123Z: a day later, both links stop.
+    for link in &fresh {
+        let url = link.get("payload").unwrap_or(link)["url"].as_str().unwrap();
+        assert!(url.starts_with("https://lookaside.fbsbx.com/"), "Meta's link kept: {link}");
+        assert_eq!(link["expiresAt"], "2024-11-25T14:53:20.123Z", "{link}");
+        assert_eq!(link.get("expired"), None, "{link}");
+    }
+    app.clock.advance(Duration::hours(25));
+    for link in story_links(&app.messages("org_a", &id).await) {
+        assert_eq!(link["expired"], true, "a placeholder now: {link}");
+    }
+}

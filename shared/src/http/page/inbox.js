@@ -39,7 +39,9 @@ function messageItem(m) {
   const item = el("li", { className: m.direction, id: `m-${m.id}` }, m.text || "");
   for (const a of m.attachments || []) {
     const url = a.payload && a.payload.url;
-    if (url) item.append(el("br"), el("a", { href: url, target: "_blank", rel: "noopener" }, `[${a.type}]`));
+    // A story's link stops working after a day (Meta's media is not kept): a placeholder then.
+    if (a.expired) item.append(el("br"), el("span", { className: "expired" }, `[${a.type}, expired]`));
+    else if (url) item.append(el("br"), el("a", { href: url, target: "_blank", rel: "noopener" }, `[${a.type}]`));
   }
   const reactions = (m.metaJson && m.metaJson.reactions) || {};
   const shown = Object.values(reactions).map((r) => r.emoji || r.reaction).filter(Boolean);

@@ -91,13 +91,14 @@ impl Inbound {
         let conversation = conversation?;
         let now = self.now();
         let sides = (event.sender.clone(), event.recipient.clone());
-        let message = Message {
+        let mut message = Message {
             text: incoming.text.clone(),
             attachments: incoming.attachments.clone(),
             external_message_id: incoming.mid.clone(),
             meta_json: incoming.meta_json(item, &conversation),
             ..Message::told_by_meta(&conversation, direction, sides, at, now)
         };
+        message.mark_story_links();
         let activity = Activity::live(direction, at, Some(incoming.preview()), now);
         self.append_new(&conversation, &message, &activity).await
     }

@@ -108,7 +108,9 @@ impl Inbox {
     ) -> Result<Page<Message>, AppError> {
         let page = query.page()?;
         conversation(&*self.ports.conversations, org, conversation_id).await?;
-        Ok(self.ports.messages.list_messages(org, conversation_id, &page).await?)
+        let page = self.ports.messages.list_messages(org, conversation_id, &page).await?;
+        let now = self.now();
+        Ok(Page { data: page.data.into_iter().map(|m| m.show_story_expiry(now)).collect(), ..page })
     }
 
     pub async fn mark_read(&self, org: &str, id: &str) -> Result<ConversationView, AppError> {
