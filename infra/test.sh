@@ -44,6 +44,11 @@ for f in webhook inbox-api job-processor token-refresh event-relay inbox-local; 
     echo "$f links inbox-shared's test-util feature" >&2
     exit 1
   fi
+  # One crypto provider (ring, as reqwest and jsonwebtoken use): no aws-lc beside it.
+  if cargo tree --locked -p "$f" -e normal,build --prefix none | grep -q '^aws-lc'; then
+    echo "$f links aws-lc beside ring" >&2
+    exit 1
+  fi
 done
 
 # Python tools, pinned, in a project-local virtualenv.

@@ -66,7 +66,10 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         .with_max_attempts(3)
         .with_initial_backoff(std::time::Duration::from_millis(100))
         .with_max_backoff(std::time::Duration::from_secs(1));
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
         .timeout_config(timeouts)
         .retry_config(retries)
         .load()
