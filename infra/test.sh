@@ -26,6 +26,16 @@ if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
   browser_install=$!
 fi
 
+# Python tools (moto, cfn-lint, the SAM translator, schemathesis), pinned, in a project-local
+# virtualenv, installed beside the build as well.
+python_install=""
+if [ ! -x .venv/bin/moto_server ] || ! cmp -s infra/requirements.txt .venv/requirements.txt; then
+  (python3 -m venv .venv \
+    && .venv/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt \
+    && cp infra/requirements.txt .venv/requirements.txt) > target/python-install.log 2>&1 &
+  python_install=$!
+fi
+
 # Habits first: formatting, imports that climb, lints as errors, and no test helper in a
 # release binary.
 echo "== cargo fmt --check, layers, cargo clippy -D warnings (while building the tests)"
@@ -51,11 +61,11 @@ for f in webhook inbox-api job-processor token-refresh event-relay inbox-local; 
   fi
 done
 
-# Python tools, pinned, in a project-local virtualenv.
-if [ ! -x .venv/bin/moto_server ] || ! cmp -s infra/requirements.txt .venv/requirements.txt; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
-  cp infra/requirements.txt .venv/requirements.txt
+# The Python tools, installed beside the build (started above).
+if [ -n "$python_install" ] && ! wait "$python_install"; then
+  echo "installing the Python tools failed:" >&2
+  cat target/python-install.log >&2
+  exit 1
 fi
 
 echo "== cfn-lint template.yaml, SAM transform"

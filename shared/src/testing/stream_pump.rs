@@ -59,8 +59,16 @@ impl Streams {
         // Each shard's next iterator (the local server keeps one shard per table).
         let mut iterators: std::collections::HashMap<String, String> = Default::default();
         loop {
-            let described = self.call("DescribeStream", json!({ "StreamArn": arn })).await;
-            for shard in described["StreamDescription"]["Shards"].as_array().cloned().unwrap_or_default() {
+            // moto applies DynamoDB calls one at a time: the pump asks little (the stream's one
+            // shard, found once, then a read of it every 100 ms).
+            let shards = match iterators.is_empty() {
+                true => self.call("DescribeStream", json!({ "StreamArn": arn })).await["StreamDescription"]["Shards"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+                false => Vec::new(),
+            };
+            for shard in shards {
                 let id = shard["ShardId"].as_str().unwrap_or_default().to_owned();
                 if let std::collections::hash_map::Entry::Vacant(slot) = iterators.entry(id.clone()) {
                     let start = json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"});
@@ -97,7 +105,7 @@ impl Streams {
                     }
                 }
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }
