@@ -86,7 +86,9 @@ def main():
     dynamodb = threading.Lock()
 
     def serialising(environ, start_response):
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        # Stream reads too: a reader between a cancelled transaction's writes and their undoing
+        # would see records DynamoDB never writes.
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(("DynamoDB_", "DynamoDBStreams_")):
             with dynamodb:
                 # Consume the whole answer inside the lock: the write happens while it is built.
                 return list(app(environ, start_response))

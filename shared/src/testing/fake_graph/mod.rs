@@ -13,6 +13,7 @@ mod refusal;
 mod routes;
 mod send_rules;
 mod spec;
+mod thread;
 mod threads;
 mod world;
 
@@ -27,7 +28,8 @@ use serde_json::Value;
 pub use refusal::Refusal;
 pub use routes::{Endpoint, Host};
 pub use spec::Params;
-pub use threads::{DETAILED_MESSAGES, Thread, ThreadMessage};
+pub use thread::{Thread, ThreadMessage};
+pub use threads::DETAILED_MESSAGES;
 pub use world::{AppSubscription, Object, TEST_APP_ID, TokenInfo, World};
 
 use crate::meta::signature;

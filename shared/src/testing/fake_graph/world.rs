@@ -72,7 +72,7 @@ pub struct World {
     /// Messages sent so far: each gets its own id, as Meta's do.
     pub(super) sent: u64,
     /// Conversations, for the Conversations API (`add_thread`).
-    pub(super) threads: Vec<super::threads::Thread>,
+    pub(super) threads: Vec<super::thread::Thread>,
 }
 
 /// The app id the tests configure (`META_APP_ID`), as the fixtures name it.
