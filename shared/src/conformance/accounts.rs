@@ -207,3 +207,31 @@ async fn active_accounts(store: &dyn Store) -> Vec<(String, String)> {
         }
     }
 }
+
+/// Meta's deauthorize and data deletion callbacks find the accounts one Meta user connected,
+/// in every organization; once an account forgets the user, it is no longer found.
+pub async fn accounts_are_found_by_the_meta_user_who_connected_them(store: &dyn Store) {
+    let (user, other_user) = (unique("metauser"), unique("metauser"));
+    let by = |org: &str, user: Option<&str>| ConnectedAccount { meta_user_id: user.map(str::to_owned), ..account(org) };
+    let (org_a, org_b) = (unique("org"), unique("org"));
+    let (a, b, c, d) =
+        (by(&org_a, Some(&user)), by(&org_b, Some(&user)), by(&org_a, Some(&other_user)), by(&org_b, None));
+    for x in [&a, &b, &c, &d] {
+        store.put_account(x).await.unwrap();
+    }
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort_by(|x, y| (&x.organization_id, &x.id).cmp(&(&y.organization_id, &y.id)));
+    assert_eq!(store.accounts_of_meta_user(&user).await.unwrap(), expected);
+    assert_eq!(store.accounts_of_meta_user(&other_user).await.unwrap(), vec![c.clone()]);
+    assert_eq!(store.accounts_of_meta_user(&unique("nobody")).await.unwrap(), vec![]);
+
+    let forgotten = store.forget_meta_user(&org_a, &a.id, t(9)).await.unwrap().expect("the account");
+    assert_eq!((forgotten.meta_user_id.as_deref(), forgotten.updated_at), (None, t(9)));
+    assert_eq!(store.get_account(&org_a, &a.id).await.unwrap(), Some(forgotten.clone()));
+    assert_eq!(store.accounts_of_meta_user(&user).await.unwrap(), vec![b.clone()]);
+    assert_eq!(store.forget_meta_user(&org_b, &a.id, t(9)).await.unwrap(), None, "another organization's id");
+    // Connected again by someone else: found under them only.
+    store.put_account(&ConnectedAccount { meta_user_id: Some(other_user.clone()), ..b.clone() }).await.unwrap();
+    assert_eq!(store.accounts_of_meta_user(&user).await.unwrap(), vec![]);
+    assert_eq!(store.accounts_of_meta_user(&other_user).await.unwrap().len(), 2);
+}

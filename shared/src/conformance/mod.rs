@@ -51,6 +51,7 @@ pub fn account(org: &str) -> ConnectedAccount {
         display_name: Some("Shop".into()),
         username: Some("shop".into()),
         status: AccountStatus::Active,
+        meta_user_id: None,
         status_changed_by: None,
         history: None,
         created_at: t(0),
@@ -113,6 +114,7 @@ macro_rules! store_conformance_tests {
     ($make:expr) => {
         $crate::store_conformance_tests!(@cases $make;
             accounts_are_found_by_instagram_id_and_page_id,
+            accounts_are_found_by_the_meta_user_who_connected_them,
             the_account_stored_last_owns_its_external_ids,
             one_conversation_per_customer_even_when_created_twice,
             a_redelivered_message_id_is_stored_once,

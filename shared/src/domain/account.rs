@@ -30,6 +30,11 @@ pub struct ConnectedAccount {
     pub display_name: Option<String>,
     pub username: Option<String>,
     pub status: AccountStatus,
+    /// The Meta user who connected it, as Meta's deauthorize and data deletion callbacks name
+    /// them: the app-scoped Facebook user id (Facebook Login), or the Instagram account's own
+    /// id (Instagram Login). None for accounts connected before it was kept, and once erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_user_id: Option<String>,
     /// Who last changed the status: the agent (`sub`) who disconnected it; none when the
     /// service did (a token Meta refused) or it was connected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,6 +54,12 @@ impl ConnectedAccount {
         self.updated_at = at;
     }
 
+    /// It no longer names who connected it (Meta's data deletion).
+    pub fn forget_meta_user(&mut self, at: DateTime<Utc>) {
+        self.meta_user_id = None;
+        self.updated_at = at;
+    }
+
     pub fn env_fallback(
         organization_id: &str,
         external_account_id: &str,
@@ -64,6 +75,7 @@ impl ConnectedAccount {
             display_name: Some("Development account".to_owned()),
             username: None,
             status: AccountStatus::Active,
+            meta_user_id: None,
             status_changed_by: None,
             history: None,
             created_at: now,

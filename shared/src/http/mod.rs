@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod inbox;
 mod leads;
+mod meta_callbacks;
 mod page;
 mod request_id;
 mod send;
@@ -93,6 +94,9 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/integrations/instagram/oauth/start", get(accounts::instagram_oauth_start))
         .route("/api/integrations/instagram/oauth/callback", get(accounts::instagram_oauth_callback))
         .route("/api/integrations/meta/oauth/complete", post(accounts::oauth_complete))
+        .route("/api/integrations/meta/deauthorize", post(meta_callbacks::deauthorize))
+        .route("/api/integrations/meta/data-deletion", post(meta_callbacks::data_deletion))
+        .route("/api/integrations/meta/data-deletion/{code}", get(meta_callbacks::data_deletion_status))
         .route("/api/integrations/connected-accounts", get(accounts::list))
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/integrations/connected-accounts/{id}/health", get(accounts::health))

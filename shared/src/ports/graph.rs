@@ -248,6 +248,9 @@ pub trait GraphOAuth: Send + Sync {
     async fn exchange_long_lived(&self, user_token: &str) -> Result<TokenGrant, GraphError>;
     /// `grant_type=ig_refresh_token` on graph.instagram.com (Instagram Login tokens).
     async fn refresh_instagram_token(&self, token: &str) -> Result<TokenGrant, GraphError>;
+    /// `/me?fields=id`: the app-scoped id of the Facebook user a user token stands for, whom
+    /// Meta's deauthorize and data deletion callbacks name.
+    async fn user_id(&self, user_token: &str) -> Result<String, GraphError>;
     /// `/me/accounts` with page tokens and linked Instagram accounts.
     async fn managed_pages(&self, user_token: &str) -> Result<Vec<ManagedPage>, GraphError>;
     /// Subscribes (or, with `subscribe = false`, unsubscribes) the app to the Page's webhooks.

@@ -126,6 +126,19 @@ pub trait AccountStore: Send + Sync {
 
     async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError>;
 
+    /// The accounts, in any organization, that the Meta user `meta_user_id` connected (as
+    /// Meta's deauthorize and data deletion callbacks name them), ordered by (organization, id).
+    async fn accounts_of_meta_user(&self, meta_user_id: &str) -> Result<Vec<ConnectedAccount>, StoreError>;
+
+    /// The account no longer names the Meta user who connected it (data deletion): the
+    /// account after, or `None` when there is none.
+    async fn forget_meta_user(
+        &self,
+        org: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError>;
+
     // Tokens and account status.
     async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError>;
 

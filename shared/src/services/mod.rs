@@ -14,8 +14,8 @@ mod threads;
 
 pub use crate::domain::{OutgoingAttachment, SendRoute};
 pub use accounts::{
-    Accounts, AccountsPorts, CallbackOutcome, CallbackParams, CheckStatus, ConnectResult, Flow, HealthCheck,
-    HealthReport, OAUTH_SCOPES, RefreshReport, StoreDirectory,
+    Accounts, AccountsPorts, CallbackOutcome, CallbackParams, CheckStatus, ConnectResult, DeletionRequest,
+    DeletionStatus, Flow, HealthCheck, HealthReport, OAUTH_SCOPES, RefreshReport, StoreDirectory,
 };
 pub use inbound::{AcceptReport, Inbound, InboundPorts, SweepReport, SweepRound};
 pub use inbox::{Inbox, InboxPorts, ListQuery, NewLead};

@@ -33,6 +33,7 @@ pub async fn connect_account(
         display_name: Some("Coast Shop".into()),
         username: Some("coast.shop".into()),
         status: AccountStatus::Active,
+        meta_user_id: None,
         status_changed_by: None,
         history: None,
         created_at: now,

@@ -306,16 +306,7 @@ async fn an_instagram_login_account_connects_and_sends_through_graph_instagram_c
     );
 
     // The code exchange answers inside `data[]` with a numeric id, as Meta sometimes does.
-    app.graph.answer(
-        200,
-        &[],
-        &json!({"data": [{"access_token": "IGAA-short", "user_id": 17841400000000009u64,
-        "permissions": "instagram_business_basic,instagram_business_manage_messages"}]})
-        .to_string(),
-    );
-    app.graph.answer(200, &[], r#"{"access_token":"IGAA-long","token_type":"bearer","expires_in":5183944}"#);
-    app.graph.answer(200, &[], &json!({"user_id": IG_LOGIN, "username": "coast.ig"}).to_string());
-    app.graph.answer(200, &[], r#"{"success":true}"#);
+    script_instagram_connect(&app, IG_LOGIN);
     let r = app
         .client
         .get(format!("{}/api/integrations/instagram/oauth/callback", app.url))

@@ -21,6 +21,7 @@ mod history_http;
 mod inbox_http;
 mod isolation_http;
 mod messenger_http;
+mod meta_callbacks_http;
 mod meta_docs_http;
 mod no_panic;
 mod oauth_binding_http;

@@ -42,7 +42,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 30, "{doc:?}");
+    assert_eq!(doc.len(), 33, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -197,6 +197,38 @@ async fn every_answer_matches_the_document() {
     answers.push(("POST", "/api/webhooks/meta", r.status().as_u16(), r.json().await.unwrap()));
     let r = app.client.get(format!("{}/api/inbox/conversations", app.url)).send().await.unwrap();
     answers.push(("GET", "/api/inbox/conversations", r.status().as_u16(), r.json().await.unwrap()));
+    // Meta's callbacks: forged, valid, and the status of a code given and of one not given.
+    let meta = |path: &str| format!("{}/api/integrations/meta/{path}", app.url);
+    let signed = |secret: &str| {
+        let payload = json!({"algorithm": "HMAC-SHA256", "user_id": "10220000000000001"});
+        inbox_shared::meta::signed_request::sign(secret, &payload)
+    };
+    let mut code = String::new();
+    for (path, secret) in [("deauthorize", "forged"), ("deauthorize", APP_SECRET), ("data-deletion", APP_SECRET)] {
+        let r = app.client.post(meta(path)).form(&[("signed_request", signed(secret))]).send().await.unwrap();
+        let (status, body): (u16, Value) = (r.status().as_u16(), r.json().await.unwrap());
+        code = body["confirmation_code"].as_str().unwrap_or_default().to_owned();
+        answers.push((
+            "POST",
+            if path == "deauthorize" {
+                "/api/integrations/meta/deauthorize"
+            } else {
+                "/api/integrations/meta/data-deletion"
+            },
+            status,
+            body,
+        ));
+    }
+    for code in [code.as_str(), "nope"] {
+        let r = app.client.get(meta(&format!("data-deletion/{code}"))).send().await.unwrap();
+        answers.push((
+            "GET",
+            "/api/integrations/meta/data-deletion/{code}",
+            r.status().as_u16(),
+            r.json().await.unwrap(),
+        ));
+    }
+    assert_eq!(answers.iter().rev().take(5).map(|a| a.2).collect::<Vec<_>>(), [404, 200, 200, 200, 403]);
 
     let touched: BTreeSet<(String, String)> = answers.iter().map(|a| (a.0.to_owned(), a.1.to_owned())).collect();
     let mut untouched: Vec<_> = documented(&doc).difference(&touched).cloned().collect();

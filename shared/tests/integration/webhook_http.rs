@@ -301,6 +301,7 @@ async fn production_routes_by_connected_account_and_ignores_the_org_header() {
         display_name: None,
         username: None,
         status: AccountStatus::Active,
+        meta_user_id: None,
         status_changed_by: None,
         history: None,
         created_at: now,

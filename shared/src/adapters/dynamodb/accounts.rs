@@ -13,6 +13,10 @@ impl AccountStore for DynamoStore {
             item.insert("gsi1pk".into(), s(keys::ACTIVE_ACCOUNTS));
             item.insert("gsi1sk".into(), s(keys::ordered(&account.organization_id, &account.id)));
         }
+        if let Some(user) = &account.meta_user_id {
+            item.insert("gsi2pk".into(), s(keys::meta_user(user)));
+            item.insert("gsi2sk".into(), s(keys::ordered(&account.organization_id, &account.id)));
+        }
         let mut tx = vec![TxItem::put(item, None)];
         let external_ids = account.route_keys();
         for ext in &external_ids {
@@ -71,6 +75,31 @@ impl AccountStore for DynamoStore {
         let mut accounts: Vec<ConnectedAccount> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
         accounts.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(accounts)
+    }
+
+    async fn accounts_of_meta_user(&self, meta_user_id: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
+        let items = self.query_all(GSI2, keys::meta_user(meta_user_id), true).await?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    async fn forget_meta_user(
+        &self,
+        org: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        let item = self
+            .update_returning(
+                keys::org(org),
+                keys::account(id),
+                "SET updatedAt = :at REMOVE metaUserId, gsi2pk, gsi2sk",
+                "attribute_exists(pk)",
+                vec![],
+                vec![(":at", attr_of(&at)?)],
+            )
+            .await?;
+        self.routes.clear();
+        item.map(from_item).transpose()
     }
 
     async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {

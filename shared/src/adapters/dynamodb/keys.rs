@@ -37,6 +37,11 @@ pub fn account(id: &str) -> String {
 /// Every organization's active accounts (the scheduled sweep's round).
 pub const ACTIVE_ACCOUNTS: &str = "ACCOUNTS#ACTIVE";
 
+/// The accounts one Meta user connected, in any organization (gsi2; Meta's callbacks).
+pub fn meta_user(meta_user_id: &str) -> String {
+    format!("METAUSER#{meta_user_id}")
+}
+
 pub fn external_account(external_id: &str) -> String {
     format!("EXTACC#{external_id}")
 }

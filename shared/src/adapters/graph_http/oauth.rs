@@ -34,6 +34,11 @@ impl GraphOAuth for HttpGraphApi {
         fetch(self.client.get(url).query(&[("grant_type", "ig_refresh_token"), ("access_token", token)])).await
     }
 
+    async fn user_id(&self, user_token: &str) -> Result<String, GraphError> {
+        let me: Value = call(self.client.get(self.url("me")).query(&[("fields", "id")]), user_token).await?;
+        me.get("id").and_then(crate::meta::id_string).ok_or_else(|| unreadable("user lookup"))
+    }
+
     async fn managed_pages(&self, user_token: &str) -> Result<Vec<ManagedPage>, GraphError> {
         let fields = "id,name,access_token,instagram_business_account{id,username}";
         let page: Paged<ManagedPage> =

@@ -44,6 +44,24 @@ impl AccountStore for MemoryStore {
         }))
     }
 
+    async fn accounts_of_meta_user(&self, meta_user_id: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| {
+            let named = t.accounts.values().filter(|a| a.meta_user_id.as_deref() == Some(meta_user_id));
+            let mut v: Vec<_> = named.cloned().collect();
+            v.sort_by(|a, b| (&a.organization_id, &a.id).cmp(&(&b.organization_id, &b.id)));
+            v
+        }))
+    }
+
+    async fn forget_meta_user(
+        &self,
+        org: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        Ok(self.with(|t| t.change_account(org, id, |a| a.forget_meta_user(at)).map(|(_, a)| a)))
+    }
+
     async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
         self.with(|t| {
             t.tokens.insert(token_key(&token.organization_id, &token.connected_account_id, token.kind), token.clone())

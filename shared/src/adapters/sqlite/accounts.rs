@@ -8,15 +8,33 @@ use crate::domain::{
 };
 use crate::ports::AccountStore;
 
-/// Writes the account and logs what changed.
-fn save_account(conn: &Connection, a: &ConnectedAccount) -> Result<(), StoreError> {
-    let before = account(conn, &a.organization_id, &a.id)?;
+/// Its expression is the index's (`accounts_by_meta_user`), so the lookup uses it.
+const ACCOUNTS_OF_META_USER: &str =
+    "SELECT body FROM accounts WHERE json_extract(body, '$.metaUserId') = ? ORDER BY org, id";
+
+/// Writes the account and logs what changed since `before` (the row as the caller read it).
+fn save_account(conn: &Connection, before: Option<&ConnectedAccount>, a: &ConnectedAccount) -> Result<(), StoreError> {
     conn.execute(
         "INSERT OR REPLACE INTO accounts (org, id, created_at, body) VALUES (?, ?, ?, ?)",
         params![a.organization_id, a.id, time(a.created_at), to_json(a)?],
     )
     .map_err(sql)?;
-    super::events::log(conn, crate::domain::StoredChange::Account { before: before.as_ref(), after: a })
+    super::events::log(conn, crate::domain::StoredChange::Account { before, after: a })
+}
+
+/// Applies `change` to the stored account and writes it: what `change` answered and the
+/// account after, or `None` when there is no such account.
+fn change_account<T>(
+    conn: &Connection,
+    org: &str,
+    id: &str,
+    change: impl FnOnce(&mut ConnectedAccount) -> T,
+) -> Result<Option<(T, ConnectedAccount)>, StoreError> {
+    let Some(before) = account(conn, org, id)? else { return Ok(None) };
+    let mut after = before.clone();
+    let answer = change(&mut after);
+    save_account(conn, Some(&before), &after)?;
+    Ok(Some((answer, after)))
 }
 
 fn account(conn: &Connection, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
@@ -77,7 +95,8 @@ impl AccountStore for SqliteStore {
                     )
                     .map_err(sql)?;
                 }
-                save_account(conn, &account)
+                let before = self::account(conn, org, id)?;
+                save_account(conn, before.as_ref(), &account)
             })
             .await
     }
@@ -106,6 +125,21 @@ impl AccountStore for SqliteStore {
         self.db
             .call(move |conn| all(conn, "SELECT body FROM accounts WHERE org = ? ORDER BY created_at, id", &[&org]))
             .await
+    }
+
+    async fn accounts_of_meta_user(&self, meta_user_id: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
+        let user = owned(meta_user_id);
+        self.db.call(move |conn| all(conn, ACCOUNTS_OF_META_USER, &[&user])).await
+    }
+
+    async fn forget_meta_user(
+        &self,
+        org: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConnectedAccount>, StoreError> {
+        let (org, id) = (owned(org), owned(id));
+        self.db.call(move |conn| Ok(change_account(conn, &org, &id, |a| a.forget_meta_user(at))?.map(|(_, a)| a))).await
     }
 
     async fn put_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
@@ -177,10 +211,8 @@ impl AccountStore for SqliteStore {
         let (org, id, by) = (owned(org), owned(id), by.map(owned));
         self.db
             .call(move |conn| {
-                let Some(mut a) = account(conn, &org, &id)? else { return Ok(None) };
-                a.set_status(status, by.as_deref(), at);
-                save_account(conn, &a)?;
-                Ok(Some(a))
+                let changed = change_account(conn, &org, &id, |a| a.set_status(status, by.as_deref(), at))?;
+                Ok(changed.map(|(_, a)| a))
             })
             .await
     }
@@ -204,12 +236,13 @@ impl AccountStore for SqliteStore {
                     (Some(run), _) => HistoryExpectation::Run(run),
                     (None, stale) => HistoryExpectation::Startable { stale_before: stale.unwrap_or_default() },
                 };
-                let Some(mut a) = account(conn, &org, &id)? else { return Ok(false) };
+                let Some(a) = account(conn, &org, &id)? else { return Ok(false) };
                 if !expected.holds_for(a.history.as_ref()) {
                     return Ok(false);
                 }
-                a.history = Some(history);
-                save_account(conn, &a)?;
+                let mut after = a.clone();
+                after.history = Some(history);
+                save_account(conn, Some(&a), &after)?;
                 Ok(true)
             })
             .await
@@ -242,5 +275,22 @@ impl AccountStore for SqliteStore {
                 Ok(Page { data, next_cursor })
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_meta_user_lookup_reads_its_index_not_the_table() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(include_str!("schema.sql")).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::ACCOUNTS_OF_META_USER))
+            .unwrap()
+            .query_map(["someone"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(plan.iter().any(|step| step.contains("USING INDEX accounts_by_meta_user")), "{plan:?}");
     }
 }

@@ -6,6 +6,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     org TEXT NOT NULL, id TEXT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (org, id)
 ) WITHOUT ROWID;
+-- Meta's deauthorize and data deletion callbacks find accounts by who connected them.
+CREATE INDEX IF NOT EXISTS accounts_by_meta_user ON accounts (json_extract(body, '$.metaUserId'))
+    WHERE json_extract(body, '$.metaUserId') IS NOT NULL;
 -- Instagram account id or page id -> the account last stored with it (webhook routing).
 CREATE TABLE IF NOT EXISTS account_routes (
     external_id TEXT PRIMARY KEY, org TEXT NOT NULL, id TEXT NOT NULL

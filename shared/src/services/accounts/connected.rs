@@ -55,10 +55,7 @@ impl Accounts {
                 tracing::warn!(account = %id, code = ?e.code, "unsubscribing at Meta failed; disconnecting anyway");
             }
         }
-        for kind in [TokenKind::Page, TokenKind::User, TokenKind::InstagramUser] {
-            self.ports.accounts.delete_token(org, id, kind).await?;
-        }
-        self.cancel_history(&account).await?;
+        self.drop_grants(&account).await?;
         let disconnected = self
             .ports
             .accounts
@@ -66,6 +63,16 @@ impl Accounts {
             .await?
             .ok_or_else(|| AppError::not_found("connected account"))?;
         Ok(disconnected)
+    }
+
+    /// What the account was granted ends: its tokens are deleted and its history import
+    /// cancelled.
+    pub(super) async fn drop_grants(&self, account: &ConnectedAccount) -> Result<(), AppError> {
+        let (org, id) = (account.organization_id.as_str(), account.id.as_str());
+        for kind in [TokenKind::Page, TokenKind::User, TokenKind::InstagramUser] {
+            self.ports.accounts.delete_token(org, id, kind).await?;
+        }
+        self.cancel_history(account).await
     }
 
     /// Queues the replay of what waited for a newly connected account (under its Instagram

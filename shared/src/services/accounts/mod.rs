@@ -7,12 +7,15 @@ mod connected;
 mod directory;
 mod health;
 mod history;
+mod link;
+mod meta_callbacks;
 mod oauth;
 mod oauth_state;
 mod tokens;
 
 pub use directory::StoreDirectory;
 pub use health::{CheckStatus, HealthCheck, HealthReport};
+pub use meta_callbacks::{DeletionRequest, DeletionStatus};
 /// The permissions Facebook Login asks for (the doctor checks a token has them all).
 pub use oauth::SCOPES as OAUTH_SCOPES;
 pub use oauth::{CallbackOutcome, CallbackParams, ConnectResult};

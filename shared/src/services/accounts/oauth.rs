@@ -1,14 +1,15 @@
 //! Connecting Instagram accounts with Meta OAuth (Facebook Login for Business or Business
 //! Login for Instagram) and queueing the replay of the events that waited for them.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AccountStatus, Caller, ConnectedAccount, OAuthToken, Provider, TokenKind, new_id};
+use crate::domain::{AccountStatus, Caller, ConnectedAccount, OAuthToken, Provider, TokenKind};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{GraphError, ManagedPage, TokenContext};
 
 use super::Accounts;
+use super::link::Link;
 use super::oauth_state::{Flow, StateClaims};
 
 pub const SCOPES: &str = "instagram_basic,instagram_manage_messages,instagram_manage_comments,pages_show_list,pages_manage_metadata,pages_read_engagement,pages_messaging";
@@ -40,36 +41,6 @@ fn dialog_url(dialog: &str, app_id: &str, redirect: &str, state: &str, scope: &s
     let url =
         url::Url::parse_with_params(dialog, params).map_err(|e| AppError::internal(format!("dialog URL: {e}")))?;
     Ok(url.into())
-}
-
-/// The account an OAuth flow found.
-struct Link<'a> {
-    provider: Provider,
-    external_id: &'a str,
-    page_id: Option<&'a str>,
-    name: Option<String>,
-    username: Option<String>,
-}
-
-impl Link<'_> {
-    /// The account it connects as, ACTIVE now: the organization's earlier record of it (its
-    /// id, creation and history kept) when it connects again.
-    fn into_account(self, org: &str, earlier: Option<ConnectedAccount>, now: DateTime<Utc>) -> ConnectedAccount {
-        ConnectedAccount {
-            id: earlier.as_ref().map_or_else(|| new_id("acc"), |a| a.id.clone()),
-            organization_id: org.to_owned(),
-            provider: self.provider,
-            external_account_id: self.external_id.to_owned(),
-            page_id: self.page_id.map(str::to_owned),
-            display_name: self.name,
-            username: self.username,
-            status: AccountStatus::Active,
-            status_changed_by: None,
-            history: earlier.as_ref().and_then(|a| a.history.clone()),
-            created_at: earlier.as_ref().map_or(now, |a| a.created_at),
-            updated_at: now,
-        }
-    }
 }
 
 /// The callback's state and code, or why there are none (the user cancelled).
@@ -194,6 +165,8 @@ impl Accounts {
             .exchange_long_lived(&short.access_token)
             .await
             .map_err(exchange_failed("token exchange"))?;
+        // Whom Meta's deauthorize and data deletion callbacks will name.
+        let user = self.ports.graph.user_id(&long.access_token).await.map_err(exchange_failed("user lookup"))?;
         let pages =
             self.ports.graph.managed_pages(&long.access_token).await.map_err(exchange_failed("page listing"))?;
         let candidates: Vec<&ManagedPage> = pages.iter().filter(|p| p.instagram_business_account.is_some()).collect();
@@ -213,6 +186,7 @@ impl Accounts {
                 page_id: Some(&page.id),
                 name: page.name.clone(),
                 username: ig.username.clone(),
+                meta_user_id: Some(&user),
             };
             let subscribe = self.ports.graph.set_page_subscription(&page.id, &page.access_token, true);
             let tokens = [
@@ -231,6 +205,7 @@ impl Accounts {
                     page_id: Some(&page.id),
                     name: page.name.clone(),
                     username: None,
+                    meta_user_id: Some(&user),
                 };
                 let page_token = [(TokenKind::Page, page.access_token.as_str(), None)];
                 outcomes.push(self.connect(org, link, async { Ok(()) }, &page_token).await?);
@@ -361,6 +336,8 @@ impl Accounts {
             page_id: None,
             name: me.username.clone(),
             username: me.username.clone(),
+            // Instagram Login's callbacks name the account itself.
+            meta_user_id: Some(&me.user_id),
         };
         let subscribe = self.ports.graph.set_instagram_subscription(&long.access_token, true);
         let tokens = [(TokenKind::InstagramUser, long.access_token.as_str(), expiry)];

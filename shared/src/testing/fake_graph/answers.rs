@@ -163,9 +163,12 @@ fn debug_token(req: &Request<'_>, world: &World) -> Value {
         answer["data"]["scopes"] = json!(info.scopes);
         answer["data"]["expires_at"] = json!(info.expires_at);
     }
-    if let Some(page) = world.page_of_token(&input) {
-        answer["data"]["type"] = json!("PAGE");
-        answer["data"]["profile_id"] = json!(page);
+    match world.page_of_token(&input) {
+        Some(page) => {
+            answer["data"]["type"] = json!("PAGE");
+            answer["data"]["profile_id"] = json!(page);
+        }
+        None => answer["data"]["user_id"] = json!(world.user_of_token(&input)),
     }
     answer
 }

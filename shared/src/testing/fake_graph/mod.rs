@@ -30,7 +30,7 @@ pub use routes::{Endpoint, Host};
 pub use spec::Params;
 pub use thread::{Thread, ThreadMessage};
 pub use threads::DETAILED_MESSAGES;
-pub use world::{AppSubscription, Object, TEST_APP_ID, TokenInfo, World};
+pub use world::{AppSubscription, LOGIN_USER, Object, TEST_APP_ID, TokenInfo, World};
 
 use crate::meta::signature;
 
@@ -224,7 +224,8 @@ async fn handle(State((state, host)): State<(Arc<FakeGraphState>, Host)>, req: R
         }
     };
     if (200..300).contains(&status) {
-        learn_answer(&state, &endpoint, &body, token.as_deref());
+        let exchanged = call.params.get("fb_exchange_token").map(spec::scalar);
+        learn_answer(&state, &endpoint, &body, token.as_deref(), exchanged.as_deref());
     }
     headers.extend(state.usage_headers.lock().unwrap().iter().cloned());
     respond(status, &headers, body)
@@ -264,10 +265,13 @@ fn learn_webhook(state: &FakeGraphState, body: &str) {
 }
 
 /// What an answer Meta gave names becomes known (Pages, tokens, a reply's comment id).
-fn learn_answer(state: &FakeGraphState, endpoint: &Endpoint, body: &str, token: Option<&str>) {
+fn learn_answer(state: &FakeGraphState, endpoint: &Endpoint, body: &str, token: Option<&str>, exchanged: Option<&str>) {
     let Ok(json) = serde_json::from_str::<Value>(body) else { return };
     let mut world = state.world.lock().unwrap();
-    world.learn_answer(&json, token);
+    match endpoint {
+        Endpoint::CodeExchange | Endpoint::LongLivedExchange => world.learn_user_grant(&json, exchanged),
+        _ => world.learn_answer(&json, token),
+    }
     if let (Endpoint::Graph { edge, .. }, Some(id)) = (endpoint, json.get("id").and_then(crate::meta::id_string))
         && edge == "replies"
     {

@@ -174,7 +174,7 @@ fn object_of(req: &Request<'_>, id: &str, world: &World) -> Result<(Object, Stri
             }
             _ => match world.page_of_token(token) {
                 Some(page) => (Object::Page, page.to_owned()),
-                None => (Object::User, "me".to_owned()),
+                None => (Object::User, world.user_of_token(token).to_owned()),
             },
         });
     }

@@ -53,6 +53,11 @@ pub struct World {
     page_tokens: HashMap<String, String>,
     /// Instagram Login tokens: the account each stands for.
     instagram_tokens: HashMap<String, String>,
+    /// Facebook Login user tokens: the user each stands for.
+    user_tokens: HashMap<String, String>,
+    /// The Facebook user who logs in next (the code exchange's token stands for them); a test
+    /// sets another to connect as someone else.
+    pub login_user: String,
     /// The fields our app gets from each Page (`/{page-id}/subscribed_apps`).
     pub page_subscriptions: BTreeMap<String, BTreeSet<String>>,
     /// The fields our app gets from each Instagram Login account (`/me/subscribed_apps`).
@@ -75,13 +80,17 @@ pub struct World {
     pub(super) threads: Vec<super::thread::Thread>,
 }
 
+/// The Facebook user who logs in unless a test says another (`debug_token.json`'s user).
+pub const LOGIN_USER: &str = "10220000000000001";
+
 /// The app id the tests configure (`META_APP_ID`), as the fixtures name it.
 pub const TEST_APP_ID: &str = "1234567890";
 
 impl World {
     /// Meta with our app in it.
     pub fn with_app(app_id: &str) -> Self {
-        let mut world = World { app_id: app_id.to_owned(), ..World::default() };
+        let login_user = LOGIN_USER.to_owned();
+        let mut world = World { app_id: app_id.to_owned(), login_user, ..World::default() };
         world.know(app_id, Object::Application);
         world
     }
@@ -119,6 +128,21 @@ impl World {
     /// The Instagram Login account a token stands for.
     pub fn instagram_account_of_token(&self, token: &str) -> Option<&str> {
         self.instagram_tokens.get(token).map(String::as_str)
+    }
+
+    /// The Facebook user a token that is neither a Page's nor an Instagram Login account's
+    /// stands for: the one it was issued to, else whoever logs in.
+    pub fn user_of_token(&self, token: &str) -> &str {
+        self.user_tokens.get(token).unwrap_or(&self.login_user)
+    }
+
+    /// A user token Meta issued: by the code exchange to whoever logs in, or by the long-lived
+    /// exchange to the user of the token it replaces (`exchanged`).
+    pub fn learn_user_grant(&mut self, answer: &Value, exchanged: Option<&str>) {
+        let Some(token) = answer.get("access_token").and_then(Value::as_str) else { return };
+        let user = exchanged.map_or_else(|| self.login_user.clone(), |t| self.user_of_token(t).to_owned());
+        self.know(&user, Object::User);
+        self.user_tokens.insert(token.to_owned(), user);
     }
 
     /// Learns what a webhook Meta delivers names: the account or Page, the people writing,

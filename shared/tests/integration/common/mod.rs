@@ -82,6 +82,10 @@ pub fn config(env: AppEnv, extra: &[(&str, &str)], graph: &[(&str, String)]) -> 
     Config::from_lookup(env, |k| vars.get(k).cloned()).unwrap()
 }
 
+fn static_cipher() -> Arc<dyn TokenCipher> {
+    Arc::new(StaticKeyCipher::from_base64("test-key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap())
+}
+
 impl TestApp {
     /// Development mode with the env fallback account (the fixtures' Instagram account and
     /// Page) and `org_a` as default organization.
@@ -103,10 +107,15 @@ impl TestApp {
     }
 
     pub async fn with(env: AppEnv, extra: &[(&str, &str)]) -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let cipher =
-            Arc::new(StaticKeyCipher::from_base64("test-key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap());
-        Self::on(env, extra, store, cipher).await
+        Self::on(env, extra, Arc::new(MemoryStore::new()), static_cipher()).await
+    }
+
+    /// On the local server's SQLite store, in a fresh file.
+    pub async fn on_sqlite(env: AppEnv, extra: &[(&str, &str)]) -> Self {
+        use inbox_shared::adapters::sqlite::{DEFAULT_GROUP, Db, SqliteStore};
+        let dir = std::env::temp_dir().join(inbox_shared::domain::new_id("sqlite-app"));
+        let store = Arc::new(SqliteStore::new(Db::open(&dir.join("inbox.sqlite3"), DEFAULT_GROUP).unwrap()));
+        Self::on(env, extra, store, static_cipher()).await
     }
 
     /// On DynamoDB (a fresh table with the template's keys) and KMS, on the local
@@ -213,6 +222,7 @@ impl TestApp {
             display_name: Some("Shop".into()),
             username: Some("shop".into()),
             status: AccountStatus::Active,
+            meta_user_id: None,
             status_changed_by: None,
             history: None,
             created_at: now,

@@ -52,10 +52,16 @@ pub async fn complete_as(app: &TestApp, bearer: &str, authorized: &Value) -> (u1
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
-/// The Graph answers of one connection listing `pages`.
+/// The Graph answers of one connection listing `pages`, by Meta's default login user.
 pub fn script_connect(app: &TestApp, pages: Value) {
+    script_connect_as(app, inbox_shared::testing::fake_graph::LOGIN_USER, pages);
+}
+
+/// The Graph answers of one connection by the Facebook user `user` listing `pages`.
+pub fn script_connect_as(app: &TestApp, user: &str, pages: Value) {
     app.graph.answer(200, &[], &fixtures::graph("oauth_code_exchange.json"));
     app.graph.answer(200, &[], &fixtures::graph("oauth_long_lived.json"));
+    app.graph.answer(200, &[], &json!({ "id": user }).to_string());
     app.graph.answer(200, &[], &json!({ "data": pages }).to_string());
     app.graph.answer(200, &[], &fixtures::graph("subscribed_apps_ok.json"));
 }
@@ -63,4 +69,35 @@ pub fn script_connect(app: &TestApp, pages: Value) {
 pub fn page(id: &str, ig: &str, token: &str) -> Value {
     json!({"id": id, "name": format!("Page {id}"), "access_token": token,
            "instagram_business_account": {"id": ig, "username": format!("shop{ig}")}})
+}
+
+/// The Graph answers of an Instagram Login connection of the account `ig_id`: the code
+/// exchange inside `data[]` with a numeric id (as Meta sometimes answers), the 60-day token
+/// `IGAA-long`, the account, the subscription.
+pub fn script_instagram_connect(app: &TestApp, ig_id: &str) {
+    let numeric: u64 = ig_id.parse().expect("an Instagram id is a number");
+    let grant = json!({"data": [{"access_token": "IGAA-short", "user_id": numeric,
+        "permissions": "instagram_business_basic,instagram_business_manage_messages"}]});
+    app.graph.answer(200, &[], &grant.to_string());
+    app.graph.answer(200, &[], r#"{"access_token":"IGAA-long","token_type":"bearer","expires_in":5183944}"#);
+    app.graph.answer(200, &[], &json!({"user_id": ig_id, "username": "coast.ig"}).to_string());
+    app.graph.answer(200, &[], r#"{"success":true}"#);
+}
+
+/// Connects `ig_id` to `org` with Instagram Login: start, Meta's redirect back, completion.
+pub async fn connect_instagram_login(app: &TestApp, org: &str, ig_id: &str) -> (u16, Value) {
+    let (status, body) = app.get(org, "/api/integrations/instagram/oauth/start").await;
+    assert_eq!(status, 200, "{body}");
+    let url = reqwest::Url::parse(body["url"].as_str().unwrap()).unwrap();
+    let state = url.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    script_instagram_connect(app, ig_id);
+    let r = app
+        .client
+        .get(format!("{}/api/integrations/instagram/oauth/callback", app.url))
+        .query(&[("code", "AQB-ig#_"), ("state", &state)])
+        .send()
+        .await
+        .unwrap();
+    let authorized: Value = r.json().await.unwrap();
+    complete_as(app, &TestApp::token(org), &authorized).await
 }
