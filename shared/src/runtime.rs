@@ -180,13 +180,16 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         directory: directory.clone(),
         queue,
         clock: clock.clone(),
+        erasure: store.clone(),
+        raw_events: store.clone(),
     });
     let inbox = Inbox::new(InboxPorts {
         config: config.clone(),
         conversations: store.clone(),
         messages: store.clone(),
         leads: store.clone(),
-        log: store,
+        log: store.clone(),
+        erasure: store,
         directory,
         clock,
     });

@@ -62,23 +62,7 @@ pub async fn tokens_and_account_status_are_kept_per_account(store: &dyn Store) {
     let org = unique("org");
     let a = account(&org);
     store.put_account(&a).await.unwrap();
-    let token = OAuthToken {
-        organization_id: org.clone(),
-        connected_account_id: a.id.clone(),
-        kind: TokenKind::Page,
-        encrypted: EncryptedToken {
-            scheme: "AES256GCM".into(),
-            key_id: "k".into(),
-            nonce: "bm9uY2U=".into(),
-            ciphertext: "Y2lwaGVy".into(),
-            encrypted_data_key: None,
-        },
-        expires_at: Some(t(3600)),
-        refreshed_at: t(0),
-        created_at: t(0),
-        refresh_failed_at: None,
-        refresh_lease_until: None,
-    };
+    let token = token(&org, &a.id);
     store.put_token(&token).await.unwrap();
     assert_eq!(store.get_token(&org, &a.id, TokenKind::Page).await.unwrap(), Some(token.clone()));
     assert_eq!(store.get_token(&org, &a.id, TokenKind::User).await.unwrap(), None, "one token per kind");

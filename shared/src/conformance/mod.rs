@@ -17,6 +17,7 @@ use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
 mod accounts;
 mod conversations;
+mod erasure;
 mod events;
 mod jobs;
 mod leads;
@@ -26,6 +27,7 @@ mod waiting;
 
 pub use accounts::*;
 pub use conversations::*;
+pub use erasure::*;
 pub use events::*;
 pub use jobs::*;
 pub use leads::*;
@@ -56,6 +58,27 @@ pub fn account(org: &str) -> ConnectedAccount {
         history: None,
         created_at: t(0),
         updated_at: t(0),
+    }
+}
+
+/// A Page token of the account, expiring an hour after `t(0)`.
+pub fn token(org: &str, account_id: &str) -> OAuthToken {
+    OAuthToken {
+        organization_id: org.to_owned(),
+        connected_account_id: account_id.to_owned(),
+        kind: TokenKind::Page,
+        encrypted: EncryptedToken {
+            scheme: "AES256GCM".into(),
+            key_id: "k".into(),
+            nonce: "bm9uY2U=".into(),
+            ciphertext: "Y2lwaGVy".into(),
+            encrypted_data_key: None,
+        },
+        expires_at: Some(t(3600)),
+        refreshed_at: t(0),
+        created_at: t(0),
+        refresh_failed_at: None,
+        refresh_lease_until: None,
     }
 }
 
@@ -138,6 +161,8 @@ macro_rules! store_conformance_tests {
             comment_threads_are_conversations_of_their_own_listed_by_kind,
             history_runs_are_written_over_their_own_and_active_accounts_are_listed,
             events_are_logged_once_in_order_per_organization,
+            a_customer_s_conversations_and_identity_are_erased_and_nothing_else,
+            an_organization_is_erased_a_page_at_a_time_and_only_it,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

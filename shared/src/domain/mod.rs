@@ -3,6 +3,7 @@
 mod account;
 mod caller;
 mod conversation;
+mod erasure;
 mod event;
 mod history;
 mod idempotency;
@@ -21,6 +22,7 @@ pub use conversation::{
     Activity, CommentThread, Conversation, ConversationChange, ConversationFilter, ConversationKind, ConversationView,
     PRIVATE_REPLY_WINDOW, preview_text, time_sort_key,
 };
+pub use erasure::{ERASURE_CALLS_PER_REQUEST, ERASURE_PAGE, ErasureProgress, erase_in_pages};
 pub use event::{EVENT_SCHEMA_VERSION, EventType, InboxEvent, LoggedEvent, StoredChange};
 pub use history::{HISTORY_STALE_AFTER, HistoryExpectation, HistoryImport, HistoryStatus};
 pub use idempotency::IdempotencyRecord;

@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod comments;
+mod erasure;
 mod error;
 mod extract;
 mod inbox;
@@ -101,6 +102,8 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/integrations/connected-accounts/{id}/health", get(accounts::health))
         .route("/api/integrations/connected-accounts/{id}/history/import", post(accounts::import_history))
+        .route("/api/inbox/contacts/{participantId}", axum::routing::delete(erasure::erase_contact))
+        .route("/api/organizations/current/data", axum::routing::delete(erasure::erase_organization))
         .route("/api/leads", get(leads::list).post(leads::create))
         .route("/api/openapi.json", get(openapi))
 }

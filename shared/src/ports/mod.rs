@@ -5,16 +5,19 @@ mod bus;
 mod cipher;
 mod clock;
 mod directory;
+mod erasure;
 mod graph;
 mod graph_threads;
 mod queue;
 mod random;
+mod raw_events;
 mod store;
 
 pub use bus::{BusError, EventBus};
 pub use cipher::{CipherError, TokenCipher, TokenContext};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{AccountDirectory, AccountToken, requested_org, with_requested_org};
+pub use erasure::ErasureStore;
 pub use graph::{
     AppWebhook, GraphApi, GraphError, GraphHost, GraphMessaging, GraphOAuth, GraphSetup, InstagramGrant, InstagramMe,
     LinkedInstagram, ManagedPage, OutgoingContent, OutgoingMessage, Recipient, SendTarget, SentMessage, SubscribedApp,
@@ -25,7 +28,8 @@ pub use queue::{
     Delivery, JobQueue, LocalQueue, QueueError, QueueLane, QueueMessage, QueuedItem, QueuedItems, ReplayPage,
 };
 pub use random::{FixedJitter, Jitter, ThreadRngJitter};
+pub use raw_events::{RawEvent, RawEventStore};
 pub use store::{
     AccountStore, Appended, ConversationStore, EventStore, IdempotencyStore, JobStore, LeadStore, MarkSent,
-    MessageStore, ROUTE_CACHE_TTL, RawEvent, RawEventStore, Store, StoreError,
+    MessageStore, ROUTE_CACHE_TTL, Store, StoreError,
 };

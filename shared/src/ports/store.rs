@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use super::RawEvent;
 
 use crate::domain::{
     AccountStatus, Activity, ConnectedAccount, Conversation, ConversationChange, ConversationFilter, CustomerProfile,
@@ -39,22 +39,6 @@ pub enum MarkSent {
     NotFound,
 }
 
-/// A webhook event that could not be given to an organization (unknown or disconnected
-/// account) or could not be parsed; kept so it can be replayed, never silently dropped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RawEvent {
-    pub id: String,
-    /// The account id the event was addressed to (`entry[].id`), or `"unknown"`.
-    pub external_account_id: String,
-    pub reason: String,
-    pub payload: Value,
-    pub received_at: DateTime<Utc>,
-    /// When the store may forget it (DynamoDB's TTL); `None` keeps it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
 /// Persistence, shaped by the access patterns: every method is one key lookup or one ordered
 /// range read (DynamoDB `GetItem`/`Query`/conditional writes), never a full iteration.
 /// Every read made for a user is keyed by the organization id.
@@ -62,7 +46,15 @@ pub struct RawEvent {
 /// One trait per aggregate: a service names the ones it uses; `Store` is all of them, for
 /// the adapters (each implements every part, one file per aggregate) and the conformance suite.
 pub trait Store:
-    AccountStore + ConversationStore + MessageStore + LeadStore + RawEventStore + JobStore + IdempotencyStore + EventStore
+    AccountStore
+    + ConversationStore
+    + MessageStore
+    + LeadStore
+    + super::RawEventStore
+    + JobStore
+    + IdempotencyStore
+    + EventStore
+    + super::ErasureStore
 {
 }
 
@@ -71,10 +63,11 @@ impl<
         + ConversationStore
         + MessageStore
         + LeadStore
-        + RawEventStore
+        + super::RawEventStore
         + JobStore
         + IdempotencyStore
         + EventStore
+        + super::ErasureStore
         + ?Sized,
 > Store for T
 {
@@ -331,25 +324,6 @@ pub trait LeadStore: Send + Sync {
 
     /// The profile whose username is `username` (normalised: lower case, no `@`) now.
     async fn find_profile_by_username(&self, org: &str, username: &str) -> Result<Option<CustomerProfile>, StoreError>;
-}
-
-/// Webhook events kept for replay.
-#[async_trait]
-pub trait RawEventStore: Send + Sync {
-    // Events kept for replay.
-    async fn put_raw_event(&self, event: &RawEvent) -> Result<(), StoreError>;
-
-    /// One page, oldest first (the replay job works through them page by page).
-    async fn raw_events_page(
-        &self,
-        external_account_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<RawEvent>, StoreError>;
-
-    /// Oldest first.
-    async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError>;
-
-    async fn delete_raw_event(&self, external_account_id: &str, id: &str) -> Result<(), StoreError>;
 }
 
 /// Integration jobs: claims, leases and the stranded-job index.

@@ -42,7 +42,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 33, "{doc:?}");
+    assert_eq!(doc.len(), 35, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -197,6 +197,27 @@ async fn every_answer_matches_the_document() {
     answers.push(("POST", "/api/webhooks/meta", r.status().as_u16(), r.json().await.unwrap()));
     let r = app.client.get(format!("{}/api/inbox/conversations", app.url)).send().await.unwrap();
     answers.push(("GET", "/api/inbox/conversations", r.status().as_u16(), r.json().await.unwrap()));
+    // Erasure: a customer, then (refused, then done) the organization, last of all.
+    let r = app
+        .client
+        .delete(format!("{}/api/inbox/contacts/6185000000000001", app.url))
+        .bearer_auth(TestApp::token("org_a"))
+        .send()
+        .await
+        .unwrap();
+    answers.push(("DELETE", "/api/inbox/contacts/{participantId}", r.status().as_u16(), r.json().await.unwrap()));
+    for confirm in ["org_b", "org_a"] {
+        let r = app
+            .client
+            .delete(format!("{}/api/organizations/current/data", app.url))
+            .bearer_auth(TestApp::token("org_a"))
+            .json(&json!({ "confirm": confirm }))
+            .send()
+            .await
+            .unwrap();
+        answers.push(("DELETE", "/api/organizations/current/data", r.status().as_u16(), r.json().await.unwrap()));
+    }
+    assert_eq!(answers.iter().rev().take(3).map(|a| a.2).collect::<Vec<_>>(), [200, 400, 200]);
     // Meta's callbacks: forged, valid, and the status of a code given and of one not given.
     let meta = |path: &str| format!("{}/api/integrations/meta/{path}", app.url);
     let signed = |secret: &str| {

@@ -3,6 +3,25 @@
 use super::*;
 use crate::domain::{HistoryExpectation, HistoryImport, HistoryStatus};
 
+impl DynamoStore {
+    /// Deletes the webhook route `ext` if it still leads to `account`.
+    pub(super) async fn delete_route_if_owned(&self, ext: &str, account: &ConnectedAccount) -> Result<(), StoreError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::external_account(ext)))
+            .key(keys::SK, s("EXTACC"))
+            .condition_expression("accountId = :id AND organizationId = :org")
+            .expression_attribute_values(":id", s(&account.id))
+            .expression_attribute_values(":org", s(&account.organization_id));
+        match delete.send().await {
+            Err(e) if !ops::is_conditional_failure(&e) => Err(ops::backend(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[async_trait]
 impl AccountStore for DynamoStore {
     async fn put_account(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
@@ -35,20 +54,7 @@ impl AccountStore for DynamoStore {
         }
         stale.retain(|e| !external_ids.contains(e));
         for ext in stale {
-            let delete = self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::external_account(&ext)))
-                .key(keys::SK, s("EXTACC"))
-                .condition_expression("accountId = :id AND organizationId = :org")
-                .expression_attribute_values(":id", s(&account.id))
-                .expression_attribute_values(":org", s(&account.organization_id));
-            if let Err(e) = delete.send().await
-                && !ops::is_conditional_failure(&e)
-            {
-                return Err(ops::backend(e));
-            }
+            self.delete_route_if_owned(&ext, account).await?;
         }
         Ok(())
     }

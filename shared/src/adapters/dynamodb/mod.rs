@@ -7,6 +7,7 @@
 mod accounts;
 pub mod changes;
 mod conversations;
+mod erasure;
 mod events;
 mod idempotency;
 mod jobs;

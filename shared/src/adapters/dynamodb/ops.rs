@@ -139,7 +139,7 @@ impl TxItem {
     }
 }
 
-fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+pub(super) fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Backend(format!("request does not build: {e}"))
 }
 
@@ -285,7 +285,7 @@ impl DynamoStore {
     }
 
     /// Every item a query matches, following `LastEvaluatedKey` (small result sets only).
-    async fn query_to_end(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn query_to_end(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {

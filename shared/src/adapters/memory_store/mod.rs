@@ -4,6 +4,7 @@
 
 mod accounts;
 mod conversations;
+mod erasure;
 mod events;
 mod idempotency;
 mod jobs;

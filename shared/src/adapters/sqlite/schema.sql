@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     PRIMARY KEY (org, id)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS conversations_by_thread ON conversations (org, account_id, thread_key);
+-- A customer's conversations, for their erasure.
+CREATE INDEX IF NOT EXISTS conversations_by_participant ON conversations (org, json_extract(body, '$.participantId'));
 CREATE INDEX IF NOT EXISTS conversations_inbox ON conversations (org, sort_key, id);
 CREATE INDEX IF NOT EXISTS conversations_inbox_by_provider ON conversations (org, provider, sort_key, id);
 CREATE INDEX IF NOT EXISTS conversations_inbox_by_kind ON conversations (org, kind, sort_key, id);

@@ -5,6 +5,7 @@
 
 mod connected;
 mod directory;
+mod erasure;
 mod health;
 mod history;
 mod link;
@@ -27,7 +28,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::ports::{AccountDirectory, AccountStore, Clock, GraphApi, IdempotencyStore, JobQueue, TokenCipher};
+use crate::ports::{
+    AccountDirectory, AccountStore, Clock, ErasureStore, GraphApi, IdempotencyStore, JobQueue, RawEventStore,
+    TokenCipher,
+};
 
 /// Exactly the ports the accounts flow uses.
 pub struct AccountsPorts {
@@ -42,6 +46,10 @@ pub struct AccountsPorts {
     /// The replay of what waited for a newly connected account, and its history import.
     pub queue: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
+    /// An organization's data removed when it leaves.
+    pub erasure: Arc<dyn ErasureStore>,
+    /// The webhook events kept for its accounts, dropped with it.
+    pub raw_events: Arc<dyn RawEventStore>,
 }
 
 pub struct Accounts {

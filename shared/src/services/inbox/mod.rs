@@ -2,6 +2,7 @@
 //! organization), marking a conversation read, the organization's leads, and its live
 //! stream of events.
 
+mod erasure;
 mod leads;
 mod reads;
 pub mod stream;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::ports::{AccountDirectory, Clock, ConversationStore, EventStore, LeadStore, MessageStore};
+use crate::ports::{AccountDirectory, Clock, ConversationStore, ErasureStore, EventStore, LeadStore, MessageStore};
 
 /// Exactly the ports the inbox flow uses.
 pub struct InboxPorts {
@@ -26,6 +27,8 @@ pub struct InboxPorts {
     pub leads: Arc<dyn LeadStore>,
     /// The organization's event log, read by the live stream.
     pub log: Arc<dyn EventStore>,
+    /// A customer's data removed on request.
+    pub erasure: Arc<dyn ErasureStore>,
     /// Whether a conversation's account is active; the accounts a lead's conversations are on.
     pub directory: Arc<dyn AccountDirectory>,
     pub clock: Arc<dyn Clock>,

@@ -49,6 +49,17 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// On DynamoDB, the table's stream into the event relay (as Lambda would run it).
     pub relay: Option<inbox_shared::testing::stream_pump::StreamPump>,
+    /// Where the store keeps its data, for tests that look under it.
+    pub backing: Backing,
+}
+
+/// What backs a test app's store.
+#[derive(Debug, Clone, Default)]
+pub enum Backing {
+    #[default]
+    Memory,
+    Sqlite(std::path::PathBuf),
+    DynamoDb(String),
 }
 
 /// A configuration with Meta's hosts at `graph` (`FakeGraph::env`).
@@ -114,8 +125,9 @@ impl TestApp {
     pub async fn on_sqlite(env: AppEnv, extra: &[(&str, &str)]) -> Self {
         use inbox_shared::adapters::sqlite::{DEFAULT_GROUP, Db, SqliteStore};
         let dir = std::env::temp_dir().join(inbox_shared::domain::new_id("sqlite-app"));
-        let store = Arc::new(SqliteStore::new(Db::open(&dir.join("inbox.sqlite3"), DEFAULT_GROUP).unwrap()));
-        Self::on(env, extra, store, static_cipher()).await
+        let file = dir.join("inbox.sqlite3");
+        let store = Arc::new(SqliteStore::new(Db::open(&file, DEFAULT_GROUP).unwrap()));
+        TestApp { backing: Backing::Sqlite(file), ..Self::on(env, extra, store, static_cipher()).await }
     }
 
     /// On DynamoDB (a fresh table with the template's keys) and KMS, on the local
@@ -135,7 +147,8 @@ impl TestApp {
         let relay = Arc::new(inbox_shared::relay::Relay::new(store.clone(), bus, chrono::Duration::hours(24)));
         let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the local AWS endpoint");
         let pump = inbox_shared::testing::stream_pump::StreamPump::start(&aws.sdk, &endpoint, &table, relay).await;
-        Some(TestApp { relay: Some(pump), ..Self::on(env, extra, store, cipher).await })
+        let backing = Backing::DynamoDb(table);
+        Some(TestApp { relay: Some(pump), backing, ..Self::on(env, extra, store, cipher).await })
     }
 
     async fn on(env: AppEnv, extra: &[(&str, &str)], store: Arc<dyn Store>, cipher: Arc<dyn TokenCipher>) -> Self {
@@ -172,6 +185,65 @@ impl TestApp {
             graph,
             client: reqwest::Client::new(),
             relay: None,
+            backing: Backing::Memory,
+        }
+    }
+
+    /// Everything the backing storage holds that names `needle` (an organization's id), read
+    /// under the store rather than through it: every item of the DynamoDB table (a `Scan`),
+    /// every row of every SQLite table. `None` for the memory store.
+    pub async fn scan_for(&self, needle: &str) -> Option<Vec<String>> {
+        match &self.backing {
+            Backing::Memory => None,
+            Backing::Sqlite(file) => {
+                let conn = rusqlite::Connection::open(file).unwrap();
+                let tables: Vec<String> = conn
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let mut found = Vec::new();
+                for table in tables {
+                    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+                    let width = stmt.column_count();
+                    let rows = stmt
+                        .query_map([], |r| {
+                            let cells: Vec<String> = (0..width)
+                                .map(|i| match r.get_ref(i).unwrap() {
+                                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                                    other => format!("{other:?}"),
+                                })
+                                .collect();
+                            Ok(cells.join(" | "))
+                        })
+                        .unwrap();
+                    found.extend(
+                        rows.map(Result::unwrap).filter(|row| row.contains(needle)).map(|r| format!("{table}: {r}")),
+                    );
+                }
+                Some(found)
+            }
+            Backing::DynamoDb(table) => {
+                let aws = inbox_shared::testing::local_aws::local_aws().await.expect("moto");
+                let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+                let mut found = Vec::new();
+                let mut start = None;
+                loop {
+                    let out = client.scan().table_name(table).set_exclusive_start_key(start).send().await.unwrap();
+                    for item in out.items.unwrap_or_default() {
+                        let text = format!("{item:?}");
+                        if text.contains(needle) {
+                            found.push(text);
+                        }
+                    }
+                    start = out.last_evaluated_key;
+                    if start.is_none() {
+                        return Some(found);
+                    }
+                }
+            }
         }
     }
 

@@ -1,0 +1,189 @@
+//! DynamoDB: erasure of a customer's or an organization's data, a page at a time. Every item
+//! of an organization is under `ORG#<org>`; only the webhook routes (`EXTACC#`) are not, and
+//! they go with their account. Deletes go out 25 to a `BatchWriteItem`.
+
+use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+
+use super::*;
+use crate::ports::ErasureStore;
+
+/// DynamoDB's most per `BatchWriteItem`.
+const BATCH: usize = 25;
+/// Rounds of retrying what DynamoDB left unprocessed (throttling) before giving up.
+const UNPROCESSED_ROUNDS: u32 = 8;
+
+type Key = (String, String);
+
+fn text<'a>(item: &'a Item, attribute: &str) -> Option<&'a str> {
+    item.get(attribute).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+impl DynamoStore {
+    /// Deletes every key, 25 to a call; what DynamoDB leaves unprocessed is sent again.
+    async fn delete_keys(&self, keys: &[Key]) -> Result<usize, StoreError> {
+        for chunk in keys.chunks(BATCH) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    let key = HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))]);
+                    let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(ops::build_error)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            for round in 0.. {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(ops::backend)?;
+                requests = out.unprocessed_items.unwrap_or_default().remove(&self.table).unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                if round >= UNPROCESSED_ROUNDS {
+                    return Err(StoreError::Backend("DynamoDB left deletes unprocessed".into()));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << round.min(5))).await;
+            }
+        }
+        Ok(keys.len())
+    }
+
+    /// Deletes the webhook routes of an account being erased, those still its own.
+    async fn delete_routes(&self, account: &ConnectedAccount) -> Result<(), StoreError> {
+        for ext in account.route_keys() {
+            self.delete_route_if_owned(&ext, account).await?;
+        }
+        self.routes.clear();
+        Ok(())
+    }
+
+    /// The organization's logged events about a conversation, with their id guards.
+    async fn event_keys_about(&self, org: &str, conversation_id: &str) -> Result<Vec<Key>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+            .filter_expression("contains(body, :about)")
+            .expression_attribute_values(":pk", s(keys::org(org)))
+            .expression_attribute_values(":low", s(keys::event("")))
+            .expression_attribute_values(":high", s(keys::EVENTS_END))
+            .expression_attribute_values(":about", s(format!("\"conversationId\":\"{conversation_id}\"")))
+            .consistent_read(true);
+        let mut found = Vec::new();
+        for item in self.query_to_end(query).await? {
+            let event: Option<crate::domain::InboxEvent> =
+                text(&item, "body").and_then(|b| serde_json::from_str(b).ok());
+            if let Some(event) = event.filter(|e| e.conversation_id.as_deref() == Some(conversation_id)) {
+                found.push((keys::org(org), keys::event_id(&event.id)));
+            }
+            found.push((keys::org(org), text(&item, keys::SK).unwrap_or_default().to_owned()));
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl ErasureStore for DynamoStore {
+    async fn conversations_of_participant(
+        &self,
+        org: &str,
+        participant_id: &str,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        // The organization's conversation index, filtered: erasure requests are rare.
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2)
+            .key_condition_expression("gsi2pk = :convs")
+            .filter_expression("participantId = :p")
+            .expression_attribute_values(":convs", s(keys::conversations_of(org, None)))
+            .expression_attribute_values(":p", s(participant_id));
+        let mut found: Vec<Conversation> =
+            self.query_to_end(query).await?.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
+    }
+
+    async fn erase_conversation(&self, org: &str, id: &str, limit: usize) -> Result<usize, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :msgs")
+            .expression_attribute_values(":msgs", s(keys::messages_of(org, id)))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(ops::backend)?;
+        let mut doomed: Vec<Key> = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            doomed.push((keys::org(org), text(&item, keys::SK).unwrap_or_default().to_owned()));
+            if let Some(mid) = text(&item, "externalMessageId") {
+                doomed.push((keys::org(org), keys::mid(mid)));
+                doomed.push((keys::org(org), keys::pending_changes(mid)));
+            }
+        }
+        if doomed.is_empty() {
+            let Some(conversation) = self.get_conversation(org, id).await? else { return Ok(0) };
+            let lookup = keys::conversation_key(&conversation.connected_account_id, conversation.thread_key());
+            doomed = vec![(keys::org(org), keys::conversation(id)), (keys::org(org), lookup)];
+            doomed.extend(self.event_keys_about(org, id).await?);
+        }
+        self.delete_keys(&doomed).await
+    }
+
+    async fn erase_customer(&self, org: &str, participant_id: &str) -> Result<usize, StoreError> {
+        let mut doomed = Vec::new();
+        if let Some(profile) = self.get_profile(org, participant_id).await? {
+            doomed.push((keys::org(org), keys::profile(participant_id)));
+            if let Some(handle) = profile.handle() {
+                doomed.push((keys::org(org), keys::profile_by_username(&handle)));
+            }
+        }
+        let mut changed = 0;
+        if let Some(lead) = self.find_lead_by_instagram_user_id(org, participant_id).await? {
+            self.update_returning(
+                keys::org(org),
+                keys::lead(&lead.id),
+                "REMOVE instagramUserId, instagramHandle",
+                "attribute_exists(pk)",
+                vec![],
+                vec![],
+            )
+            .await?;
+            changed = 1;
+            doomed.push((keys::org(org), keys::lead_ig_id(participant_id)));
+            if let Some(handle) = &lead.instagram_handle {
+                doomed.push((keys::org(org), keys::lead_handle(handle)));
+            }
+        }
+        Ok(changed + self.delete_keys(&doomed).await?)
+    }
+
+    async fn erase_organization(&self, org: &str, limit: usize) -> Result<usize, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(keys::org(org)))
+            .limit(limit as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(ops::backend)?;
+        let items = out.items.unwrap_or_default();
+        for item in items.iter().filter(|i| text(i, keys::SK).is_some_and(|sk| sk.starts_with("ACCOUNT#"))) {
+            self.delete_routes(&from_item(item.clone())?).await?;
+        }
+        let doomed: Vec<Key> =
+            items.iter().map(|i| (keys::org(org), text(i, keys::SK).unwrap_or_default().to_owned())).collect();
+        self.delete_keys(&doomed).await
+    }
+}

@@ -1,0 +1,34 @@
+//! What removes a customer's or an organization's data for good, a page at a time (each call
+//! bounded, so a Lambda's time or a request's never runs out part way; a call after a
+//! failure goes on from what is left).
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::domain::Conversation;
+
+#[async_trait]
+pub trait ErasureStore: Send + Sync {
+    /// The organization's conversations with the customer `participant_id`: their DMs on
+    /// every account, and the comment threads they started.
+    async fn conversations_of_participant(
+        &self,
+        org: &str,
+        participant_id: &str,
+    ) -> Result<Vec<Conversation>, StoreError>;
+
+    /// Removes up to `limit` of the conversation's messages (with their Meta id lookups and
+    /// the changes waiting for them); once none is left, the conversation itself (with its
+    /// lookup) and the events logged about it. How many records went; 0 when nothing is left.
+    async fn erase_conversation(&self, org: &str, id: &str, limit: usize) -> Result<usize, StoreError>;
+
+    /// Removes the customer's cached profile (and its copy under their username) and the
+    /// Instagram identity of the lead it names, and that lead's lookups by it (the lead's
+    /// other details are the organization's). How many records went or changed.
+    async fn erase_customer(&self, org: &str, participant_id: &str) -> Result<usize, StoreError>;
+
+    /// Removes up to `limit` of the organization's records of any kind: accounts with their
+    /// webhook routes, tokens, conversations, messages, leads, profiles, jobs, idempotency
+    /// keys, the event log. How many went; 0 when nothing is left.
+    async fn erase_organization(&self, org: &str, limit: usize) -> Result<usize, StoreError>;
+}
