@@ -57,12 +57,15 @@ impl Relay {
                 tracing::error!(error = %e, "the log took nothing; the batch comes back");
                 (0..told.len()).collect()
             }
-            Ok(()) => {
-                let events: Vec<InboxEvent> = told.iter().map(|(_, e)| e.clone()).collect();
-                self.bus.put(&events).await.unwrap_or_else(|e| {
+            // What tells of a record erased since the write goes nowhere.
+            Ok(gone) => {
+                let sent: Vec<usize> = (0..told.len()).filter(|&i| !gone.contains(&told[i].1.id)).collect();
+                let events: Vec<InboxEvent> = sent.iter().map(|&i| told[i].1.clone()).collect();
+                let refused = self.bus.put(&events).await.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "the event bus took nothing; the batch comes back");
-                    (0..told.len()).collect()
-                })
+                    (0..events.len()).collect()
+                });
+                refused.into_iter().map(|i| sent[i]).collect()
             }
         };
         crate::metrics::counts(&[], &[("EventsRelayed", told.len() - refused.len()), ("EventsRefused", refused.len())]);

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 /// A bus with a rule sending the inbox's events to a fresh queue: (bus name, queue URL).
 async fn bus_to_queue(aws: &LocalAws) -> (String, String) {
     let eventbridge = aws_sdk_eventbridge::Client::new(&aws.sdk);
-    let name = format!("inbox-events-{}", std::process::id());
+    let name = inbox_shared::domain::new_id("inbox-events");
     eventbridge.create_event_bus().name(&name).send().await.unwrap();
     let (queue, _) = aws.fresh_queue().await;
     let arn = aws.queue_arn(&queue).await;
@@ -45,6 +45,8 @@ async fn what_the_writes_tell_is_logged_once_and_reaches_the_bus() {
     let (bus, queue) = bus_to_queue(&rig.aws).await;
     let mut env = rig.env();
     env.push(("EVENT_BUS_NAME".into(), bus));
+    // The table holds what the batch tells of: the relay logs events only of stored records.
+    rig.store_images_of(&event("event-relay/stream-batch.json")).await;
     let run = invoke(env!("CARGO_BIN_EXE_event-relay"), &env, &[event("event-relay/stream-batch.json")]).await;
     assert_eq!(run.invocations[0].response(), &json!({"batchItemFailures": []}));
     let log = logged(&rig).await;
@@ -94,4 +96,18 @@ async fn what_the_writes_tell_is_logged_once_and_reaches_the_bus() {
         run.invocations[0].response(),
         &json!({"batchItemFailures": [{"itemIdentifier": "100"}, {"itemIdentifier": "102"}]})
     );
+}
+
+/// The batch arrives after the message it tells of was erased (the relay runs a moment after
+/// the writes): nothing is logged, nothing reaches the bus, and nothing comes back.
+#[tokio::test]
+async fn a_batch_about_an_erased_message_tells_nothing() {
+    let Some(rig) = FunctionRig::start().await else { return };
+    let (bus, queue) = bus_to_queue(&rig.aws).await;
+    let mut env = rig.env();
+    env.push(("EVENT_BUS_NAME".into(), bus));
+    let run = invoke(env!("CARGO_BIN_EXE_event-relay"), &env, &[event("event-relay/stream-batch.json")]).await;
+    assert_eq!(run.invocations[0].response(), &json!({"batchItemFailures": []}));
+    assert_eq!(logged(&rig).await, vec![], "no event outlives its record");
+    assert!(received(&rig.aws, &queue).await.is_empty(), "nor reaches the bus");
 }

@@ -4,27 +4,31 @@ use super::*;
 use crate::domain::{InboxEvent, LoggedEvent};
 
 /// Events are logged once each (by id), read in append order after a position, only the
-/// organization's own, and not once expired.
+/// organization's own, not once expired, and only while the record they tell of exists.
 pub async fn events_are_logged_once_in_order_per_organization(store: &dyn Store) {
     let org = unique("org");
     let other = unique("org");
-    let c = conversation(&org, "acc_1", "6185", t(0));
+    let c = store.create_conversation(&conversation(&org, "acc_1", "6185", t(0))).await.unwrap();
     let first = InboxEvent::conversation_updated(&c);
     let mut read = c.clone();
     read.unread_count = 2;
     let second = InboxEvent::conversation_updated(&read);
-    let theirs = InboxEvent::conversation_updated(&conversation(&other, "acc_1", "6185", t(0)));
+    let theirs = store.create_conversation(&conversation(&other, "acc_1", "6185", t(0))).await.unwrap();
+    let theirs = InboxEvent::conversation_updated(&theirs);
+    // A change told of a record erased since (the relay runs a moment after the write).
+    let gone = InboxEvent::conversation_updated(&conversation(&org, "acc_1", "6186", t(0)));
     let at = |when, seq, e: &InboxEvent| LoggedEvent {
         position: LoggedEvent::position_of(when, seq, &e.id),
         event: e.clone(),
     };
     store.append_events(&[at(t(1), 7, &first)], t(100)).await.unwrap();
     // Within one time, by the writer's sequence; an event already logged stays where it is.
-    let batch = [at(t(2), 9, &second), at(t(2), 8, &first), at(t(2), 10, &theirs)];
-    store.append_events(&batch, t(100)).await.unwrap();
+    let batch = [at(t(2), 9, &second), at(t(2), 8, &first), at(t(2), 10, &theirs), at(t(2), 11, &gone)];
+    let gone_ids = store.append_events(&batch, t(100)).await.unwrap();
+    assert_eq!(gone_ids, vec![gone.id.clone()], "the erased record's event is answered as gone");
     let all = store.events_after(&org, None, 10, t(3)).await.unwrap();
     let ids: Vec<&str> = all.iter().map(|e| e.event.id.as_str()).collect();
-    assert_eq!(ids, [first.id.as_str(), second.id.as_str()], "once each, in append order, only its own");
+    assert_eq!(ids, [first.id.as_str(), second.id.as_str()], "once each, in append order, only its own, not the gone");
     assert_eq!(all[0].event, first);
     assert_eq!(all[0].position, LoggedEvent::position_of(t(1), 7, &first.id));
     let after = store.events_after(&org, Some(&all[0].position), 10, t(3)).await.unwrap();

@@ -91,7 +91,29 @@ impl LoggedEvent {
     }
 }
 
+/// The kind of stored record an event tells of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Message,
+    Conversation,
+    Account,
+}
+
 impl InboxEvent {
+    /// The record this event tells of (its kind and id in the organization): an event is only
+    /// logged while that record exists, so none outlives an erasure.
+    pub fn record(&self) -> Option<(RecordKind, &str)> {
+        match self.kind {
+            EventType::MessageCreated | EventType::MessageUpdated => {
+                self.message_id.as_deref().map(|id| (RecordKind::Message, id))
+            }
+            EventType::ConversationUpdated => self.conversation_id.as_deref().map(|id| (RecordKind::Conversation, id)),
+            EventType::AccountStatusChanged | EventType::HistoryProgress => {
+                self.account_id.as_deref().map(|id| (RecordKind::Account, id))
+            }
+        }
+    }
+
     fn of(kind: EventType, org: &str, at: DateTime<Utc>, data: Value) -> Self {
         let digest = Sha256::new()
             .chain_update(kind.as_str())

@@ -89,8 +89,10 @@ pub trait EventStore: Send + Sync {
     /// Appends each event its organization's log does not hold yet (by id) at its position
     /// (`LoggedEvent::position_of`: the log reads in append order, processes' clocks aside,
     /// so readers look back a little); the others are left where they are. Kept until
-    /// `expires_at`.
-    async fn append_events(&self, events: &[LoggedEvent], expires_at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// `expires_at`. An event whose record (`InboxEvent::record`) is no longer stored is not
+    /// logged, none outliving an erasure: the ids of those are answered.
+    async fn append_events(&self, events: &[LoggedEvent], expires_at: DateTime<Utc>)
+    -> Result<Vec<String>, StoreError>;
 
     /// The organization's events after position `after`, oldest first, at most `limit`;
     /// from the oldest kept without `after`. None past `now`'s expiry.

@@ -183,6 +183,18 @@ impl FunctionRig {
         env
     }
 
+    /// Writes what a stream batch says was written (each record's new image, the last one of
+    /// an item winning), as the table holds it when Lambda delivers that batch.
+    pub async fn store_images_of(&self, batch: &serde_json::Value) {
+        let client = aws_sdk_dynamodb::Client::new(&self.aws.sdk);
+        for record in batch["Records"].as_array().into_iter().flatten() {
+            let image = &record["dynamodb"]["NewImage"];
+            let Ok(item) = serde_json::from_value::<serde_dynamo::Item>(image.clone()) else { continue };
+            let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> = item.into();
+            client.put_item().table_name(&self.table).set_item(Some(item)).send().await.unwrap();
+        }
+    }
+
     /// Connects the events' Instagram account to the events' organization with a page token.
     pub async fn connect_events_account(&self, page_token: &str) {
         let (adapters, kind) = (&self.adapters, crate::domain::TokenKind::Page);

@@ -3,13 +3,13 @@
 //! logged once. Both expire by the table's TTL.
 
 use super::*;
-use crate::domain::LoggedEvent;
+use crate::domain::{LoggedEvent, RecordKind};
 use crate::ports::EventStore;
 
-/// Two items an event, within DynamoDB's 100 per transaction.
-const MAX_EVENTS_PER_TRANSACTION: usize = 50;
+/// Three items an event, within DynamoDB's 100 per transaction.
+const MAX_EVENTS_PER_TRANSACTION: usize = 33;
 
-/// An event at its position, and the guard of its id: both written only if absent.
+/// An event at its position and the guard of its id, both written only if absent.
 fn log_items(logged: &LoggedEvent, expires_at: DateTime<Utc>) -> Result<Vec<TxItem>, StoreError> {
     let e = &logged.event;
     let org = keys::org(&e.organization_id);
@@ -22,30 +22,70 @@ fn log_items(logged: &LoggedEvent, expires_at: DateTime<Utc>) -> Result<Vec<TxIt
     Ok(vec![TxItem::put(item, absent), TxItem::put(guard, absent)])
 }
 
+/// The key of the record an event tells of.
+fn record_key(e: &crate::domain::InboxEvent) -> Option<(String, String)> {
+    let (kind, id) = e.record()?;
+    let sk = match kind {
+        RecordKind::Message => keys::message(id),
+        RecordKind::Conversation => keys::conversation(id),
+        RecordKind::Account => keys::account(id),
+    };
+    Some((keys::org(&e.organization_id), sk))
+}
+
+/// The events' items, and a check that each record they tell of still exists (one per
+/// record: a transaction names an item once): the relay runs a moment after the write, and
+/// an erasure in between leaves no event behind.
+fn log_transaction(events: &[LoggedEvent], expires_at: DateTime<Utc>) -> Result<Vec<TxItem>, StoreError> {
+    let mut items = Vec::with_capacity(events.len() * 3);
+    let mut records = std::collections::BTreeSet::new();
+    for logged in events {
+        items.extend(log_items(logged, expires_at)?);
+        records.extend(record_key(&logged.event));
+    }
+    items.extend(records.into_iter().map(|(pk, sk)| TxItem::check(pk, sk, "attribute_exists(pk)")));
+    Ok(items)
+}
+
+impl DynamoStore {
+    async fn record_exists(&self, e: &crate::domain::InboxEvent) -> Result<bool, StoreError> {
+        match record_key(e) {
+            Some((pk, sk)) => Ok(self.get(pk, sk).await?.is_some()),
+            None => Ok(true),
+        }
+    }
+}
+
 #[async_trait]
 impl EventStore for DynamoStore {
-    async fn append_events(&self, events: &[LoggedEvent], expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn append_events(
+        &self,
+        events: &[LoggedEvent],
+        expires_at: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
         // All in one transaction (one round trip); when one was logged before (the relay
-        // given the same records again), each alone, so the others still are.
+        // given the same records again) or its record is gone, each alone, so the others
+        // still are.
+        let mut gone = Vec::new();
         for batch in events.chunks(MAX_EVENTS_PER_TRANSACTION) {
-            let mut all = Vec::with_capacity(batch.len() * 2);
-            for e in batch {
-                all.extend(log_items(e, expires_at)?);
-            }
-            match self.transact(all).await {
+            match self.transact(log_transaction(batch, expires_at)?).await {
                 Ok(()) => continue,
-                Err(StoreError::Conflict(_)) if batch.len() > 1 => {}
-                Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
             for e in batch {
-                match self.transact(log_items(e, expires_at)?).await {
-                    Ok(()) | Err(StoreError::Conflict(_)) => {}
+                match self.transact(log_transaction(std::slice::from_ref(e), expires_at)?).await {
+                    Ok(()) => {}
+                    // Logged before, or its record is gone: only a read tells which.
+                    Err(StoreError::Conflict(_)) if !self.record_exists(&e.event).await? => {
+                        gone.push(e.event.id.clone())
+                    }
+                    Err(StoreError::Conflict(_)) => {}
                     Err(e) => return Err(e),
                 }
             }
         }
-        Ok(())
+        Ok(gone)
     }
 
     async fn events_after(

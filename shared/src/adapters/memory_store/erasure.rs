@@ -4,6 +4,18 @@ use super::*;
 use crate::ports::ErasureStore;
 
 impl Tables {
+    /// Whether the record an event tells of is still stored (none outlives an erasure).
+    pub(super) fn record_exists(&self, e: &crate::domain::InboxEvent) -> bool {
+        use crate::domain::RecordKind;
+        let org = &e.organization_id;
+        match e.record() {
+            Some((RecordKind::Message, id)) => self.messages.contains_key(&key(org, id)),
+            Some((RecordKind::Conversation, id)) => self.conversations.contains_key(&key(org, id)),
+            Some((RecordKind::Account, id)) => self.accounts.contains_key(&key(org, id)),
+            None => true,
+        }
+    }
+
     /// Removes the message and its `mid` lookup and waiting changes: the records that went.
     fn erase_message(&mut self, org: &str, id: &str) -> usize {
         let Some(removed) = self.remove_message(org, id) else { return 0 };

@@ -10,15 +10,22 @@ impl EventStore for MemoryStore {
         self.with(|t| t.event_retention = Some(retain));
     }
 
-    async fn append_events(&self, events: &[LoggedEvent], expires_at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.with(|t| {
+    async fn append_events(
+        &self,
+        events: &[LoggedEvent],
+        expires_at: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self.with(|t| {
+            let mut gone = Vec::new();
             for LoggedEvent { position, event: e } in events {
-                if t.event_ids.insert(key(&e.organization_id, &e.id)) {
+                if !t.record_exists(e) {
+                    gone.push(e.id.clone());
+                } else if t.event_ids.insert(key(&e.organization_id, &e.id)) {
                     t.events.insert((e.organization_id.clone(), position.clone()), (e.clone(), expires_at));
                 }
             }
-        });
-        Ok(())
+            gone
+        }))
     }
 
     async fn events_after(

@@ -44,11 +44,20 @@ impl EventStore for SqliteStore {
         self.db.queue(move |_| RETENTION.set(retain));
     }
 
-    async fn append_events(&self, events: &[LoggedEvent], expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn append_events(
+        &self,
+        events: &[LoggedEvent],
+        expires_at: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
         let events = events.to_vec();
         self.db
             .call(move |conn| {
+                let mut gone = Vec::new();
                 for LoggedEvent { position, event: e } in &events {
+                    if !record_exists(conn, e)? {
+                        gone.push(e.id.clone());
+                        continue;
+                    }
                     // The unique (org, id) index keeps an event logged once.
                     conn.execute(
                         "INSERT OR IGNORE INTO events (org, position, id, expires_at, body) VALUES (?, ?, ?, ?, ?)",
@@ -56,7 +65,7 @@ impl EventStore for SqliteStore {
                     )
                     .map_err(sql)?;
                 }
-                Ok(())
+                Ok(gone)
             })
             .await
     }
@@ -89,4 +98,17 @@ impl EventStore for SqliteStore {
             })
             .await
     }
+}
+
+/// Whether the record an event tells of is still stored (none outlives an erasure).
+fn record_exists(conn: &Connection, e: &crate::domain::InboxEvent) -> Result<bool, StoreError> {
+    use crate::domain::RecordKind;
+    let Some((kind, id)) = e.record() else { return Ok(true) };
+    let table = match kind {
+        RecordKind::Message => "messages",
+        RecordKind::Conversation => "conversations",
+        RecordKind::Account => "accounts",
+    };
+    let query = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE org = ? AND id = ?)");
+    conn.query_row(&query, params![e.organization_id, id], |r| r.get(0)).map_err(sql)
 }
