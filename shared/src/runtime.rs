@@ -189,7 +189,8 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         messages: store.clone(),
         leads: store.clone(),
         log: store.clone(),
-        erasure: store,
+        erasure: store.clone(),
+        settings: store,
         directory,
         clock,
     });

@@ -101,12 +101,13 @@ fn record(job_type: JobType, handled: &Result<JobOutcome, AppError>) {
 }
 
 /// The schedule's work: refresh expiring tokens, queue again any job whose queue message was
-/// lost, and queue the reconciliation sweep of every active account (and any stranded history
-/// import). The event (EventBridge Scheduler or a rule) carries nothing we need.
+/// lost, queue the reconciliation sweep of every active account (and any stranded history
+/// import), and erase the conversations past their organization's retention. The event (EventBridge Scheduler or a rule) carries nothing we need.
 pub async fn scheduled_maintenance(services: &Services) -> Result<Value, AppError> {
     let report = services.accounts.refresh_due_tokens().await?;
     let requeued = services.outbound.requeue_stranded_jobs().await?;
     let round = services.inbound.queue_sweeps().await?;
+    let retention = services.inbox.enforce_retention().await?;
     metrics::counts(
         &[],
         &[
@@ -117,12 +118,14 @@ pub async fn scheduled_maintenance(services: &Services) -> Result<Value, AppErro
             ("JobsRequeued", requeued),
             ("SweepsQueued", round.sweeps_queued),
             ("HistoryImportsResumed", round.imports_resumed),
+            ("ConversationsExpired", retention.conversations_expired),
         ],
     );
     let mut answer = serde_json::to_value(report).map_err(|e| AppError::internal(e.to_string()))?;
     answer["jobsRequeued"] = requeued.into();
     answer["sweepsQueued"] = round.sweeps_queued.into();
     answer["historyImportsResumed"] = round.imports_resumed.into();
+    answer["conversationsExpired"] = retention.conversations_expired.into();
     Ok(answer)
 }
 

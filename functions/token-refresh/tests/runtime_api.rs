@@ -53,7 +53,7 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     assert_eq!(
         run.invocations[0].response(),
         &json!({"due": 2, "refreshed": 1, "failed": 1, "reauthRequired": 1, "skipped": 0,
-                "reasons": {"token_expired": 1}, "jobsRequeued": 1, "sweepsQueued": 3, "historyImportsResumed": 0}),
+                "reasons": {"token_expired": 1}, "jobsRequeued": 1, "sweepsQueued": 3, "historyImportsResumed": 0, "conversationsExpired": 0}),
         "the three accounts still active are swept"
     );
     // One queue in this rig: the stranded send and the three sweeps.
@@ -87,7 +87,7 @@ async fn the_refresh_function_renews_due_tokens_and_flags_the_ones_it_cannot() {
     assert_eq!(
         again.invocations[0].response(),
         &json!({"due": 0, "refreshed": 0, "failed": 0, "reauthRequired": 0, "skipped": 0, "reasons": {},
-                "jobsRequeued": 1, "sweepsQueued": 3, "historyImportsResumed": 0}),
+                "jobsRequeued": 1, "sweepsQueued": 3, "historyImportsResumed": 0, "conversationsExpired": 0}),
         "the job is still open, so it is queued again until a worker takes it"
     );
 }

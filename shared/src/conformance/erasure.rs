@@ -138,6 +138,9 @@ pub async fn an_organization_is_erased_a_page_at_a_time_and_only_it(store: &dyn 
             created_at: t(0),
         };
         store.reserve_idempotency_key(&record).await.unwrap();
+        let settings =
+            OrganizationSettings { message_retention_days: Some(30), ..OrganizationSettings::defaults(o, t(0)) };
+        store.put_settings(&settings).await.unwrap();
         kept.push((a, c, j, record));
     }
     let mut calls = 0;
@@ -166,6 +169,8 @@ pub async fn an_organization_is_erased_a_page_at_a_time_and_only_it(store: &dyn 
     assert_eq!(store.get_job(&org, &j.id).await.unwrap(), None);
     assert_eq!(store.reserve_idempotency_key(record).await.unwrap(), None, "the key is free again");
     assert!(store.events_after(&org, None, 100, t(0)).await.unwrap().is_empty());
+    assert_eq!(store.get_settings(&org).await.unwrap(), None);
+    assert!(!store.organizations_with_retention().await.unwrap().iter().any(|s| s.organization_id == org));
 
     let (a, c, j, record) = &kept[1];
     assert_eq!(store.list_accounts(&other_org).await.unwrap().len(), 1);
@@ -176,4 +181,38 @@ pub async fn an_organization_is_erased_a_page_at_a_time_and_only_it(store: &dyn 
     assert!(store.get_profile(&other_org, "cust").await.unwrap().is_some());
     assert!(store.get_job(&other_org, &j.id).await.unwrap().is_some());
     assert!(store.reserve_idempotency_key(record).await.unwrap().is_some(), "the other key is still held");
+    assert!(store.get_settings(&other_org).await.unwrap().is_some());
+}
+
+/// Settings are each organization's; those with a retention are listed for the scheduled
+/// run; conversations are listed by how long they have been inactive, oldest first.
+pub async fn settings_are_kept_per_organization_and_inactive_conversations_listed_oldest_first(store: &dyn Store) {
+    let (org, other) = (unique("org"), unique("org"));
+    assert_eq!(store.get_settings(&org).await.unwrap(), None);
+    let kept = OrganizationSettings { message_retention_days: Some(30), ..OrganizationSettings::defaults(&org, t(1)) };
+    store.put_settings(&kept).await.unwrap();
+    store.put_settings(&OrganizationSettings::defaults(&other, t(1))).await.unwrap();
+    assert_eq!(store.get_settings(&org).await.unwrap(), Some(kept.clone()));
+    let with_retention = store.organizations_with_retention().await.unwrap();
+    assert!(with_retention.contains(&kept));
+    assert!(!with_retention.iter().any(|s| s.organization_id == other), "no retention, not in the round");
+    let unlimited = OrganizationSettings::defaults(&org, t(2));
+    store.put_settings(&unlimited).await.unwrap();
+    assert!(!store.organizations_with_retention().await.unwrap().iter().any(|s| s.organization_id == org));
+
+    let mut at = Vec::new();
+    for (who, secs) in [("c", 300), ("a", 100), ("b", 200), ("d", 400)] {
+        at.push((secs, new_conversation(store, &org, who, t(secs)).await.id));
+    }
+    new_conversation(store, &other, "a", t(50)).await;
+    at.sort();
+    let ids = |cs: Vec<Conversation>| cs.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let inactive = store.inactive_conversations(&org, t(301), 10).await.unwrap();
+    assert_eq!(
+        ids(inactive),
+        [at[0].1.clone(), at[1].1.clone(), at[2].1.clone()],
+        "before the time only, oldest first"
+    );
+    assert_eq!(ids(store.inactive_conversations(&org, t(301), 2).await.unwrap()), [at[0].1.clone(), at[1].1.clone()]);
+    assert!(store.inactive_conversations(&org, t(100), 10).await.unwrap().is_empty(), "strictly before");
 }

@@ -10,8 +10,8 @@ use serde_json::json;
 use crate::domain::{
     AccountStatus, Activity, CommentThread, ConnectedAccount, Conversation, ConversationChange, ConversationFilter,
     ConversationKind, Cursor, CustomerProfile, Direction, EncryptedToken, IdempotencyRecord, IntegrationJob,
-    JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, PageRequest, Provider,
-    TokenKind, new_id,
+    JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, OrganizationSettings,
+    PageRequest, Provider, TokenKind, new_id,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -163,6 +163,7 @@ macro_rules! store_conformance_tests {
             events_are_logged_once_in_order_per_organization,
             a_customer_s_conversations_and_identity_are_erased_and_nothing_else,
             an_organization_is_erased_a_page_at_a_time_and_only_it,
+            settings_are_kept_per_organization_and_inactive_conversations_listed_oldest_first,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -13,6 +13,7 @@ mod message;
 pub mod page;
 mod reply_window;
 mod send;
+mod settings;
 mod story;
 mod token;
 
@@ -32,6 +33,7 @@ pub use message::{Direction, Message, MessageChange, MessageStatus, UNSENT_PREVI
 pub use page::{Cursor, Page, PageRequest};
 pub use reply_window::{Author, MessagingBasis, ReplyPolicy, SlaStatus};
 pub use send::{OutgoingAttachment, SendPayload, SendRoute};
+pub use settings::{MAX_RETENTION_DAYS, OrganizationSettings};
 pub use story::STORY_LIFETIME;
 pub use token::{EncryptedToken, OAuthToken, TokenKind};
 

@@ -4,7 +4,7 @@
 mod accounts;
 mod auth;
 mod comments;
-mod erasure;
+mod data;
 mod error;
 mod extract;
 mod inbox;
@@ -102,8 +102,9 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/integrations/connected-accounts/{id}/health", get(accounts::health))
         .route("/api/integrations/connected-accounts/{id}/history/import", post(accounts::import_history))
-        .route("/api/inbox/contacts/{participantId}", axum::routing::delete(erasure::erase_contact))
-        .route("/api/organizations/current/data", axum::routing::delete(erasure::erase_organization))
+        .route("/api/inbox/contacts/{participantId}", axum::routing::delete(data::erase_contact))
+        .route("/api/organizations/current/data", axum::routing::delete(data::erase_organization))
+        .route("/api/organizations/current/settings", get(data::settings).put(data::put_settings))
         .route("/api/leads", get(leads::list).post(leads::create))
         .route("/api/openapi.json", get(openapi))
 }

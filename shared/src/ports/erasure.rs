@@ -5,7 +5,9 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::Conversation;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Conversation, OrganizationSettings};
 
 #[async_trait]
 pub trait ErasureStore: Send + Sync {
@@ -15,6 +17,15 @@ pub trait ErasureStore: Send + Sync {
         &self,
         org: &str,
         participant_id: &str,
+    ) -> Result<Vec<Conversation>, StoreError>;
+
+    /// The organization's conversations whose last message is before `before`, the longest
+    /// inactive first, at most `limit` (retention).
+    async fn inactive_conversations(
+        &self,
+        org: &str,
+        before: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<Conversation>, StoreError>;
 
     /// Removes up to `limit` of the conversation's messages (with their Meta id lookups and
@@ -29,6 +40,17 @@ pub trait ErasureStore: Send + Sync {
 
     /// Removes up to `limit` of the organization's records of any kind: accounts with their
     /// webhook routes, tokens, conversations, messages, leads, profiles, jobs, idempotency
-    /// keys, the event log. How many went; 0 when nothing is left.
+    /// keys, the event log, its settings. How many went; 0 when nothing is left.
     async fn erase_organization(&self, org: &str, limit: usize) -> Result<usize, StoreError>;
+}
+
+/// Each organization's settings.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn get_settings(&self, org: &str) -> Result<Option<OrganizationSettings>, StoreError>;
+
+    async fn put_settings(&self, settings: &OrganizationSettings) -> Result<(), StoreError>;
+
+    /// Every organization that set a message retention (the scheduled run's round).
+    async fn organizations_with_retention(&self) -> Result<Vec<OrganizationSettings>, StoreError>;
 }

@@ -17,7 +17,7 @@ pub use bus::{BusError, EventBus};
 pub use cipher::{CipherError, TokenCipher, TokenContext};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{AccountDirectory, AccountToken, requested_org, with_requested_org};
-pub use erasure::ErasureStore;
+pub use erasure::{ErasureStore, SettingsStore};
 pub use graph::{
     AppWebhook, GraphApi, GraphError, GraphHost, GraphMessaging, GraphOAuth, GraphSetup, InstagramGrant, InstagramMe,
     LinkedInstagram, ManagedPage, OutgoingContent, OutgoingMessage, Recipient, SendTarget, SentMessage, SubscribedApp,

@@ -55,6 +55,7 @@ pub trait Store:
     + IdempotencyStore
     + EventStore
     + super::ErasureStore
+    + super::SettingsStore
 {
 }
 
@@ -68,6 +69,7 @@ impl<
         + IdempotencyStore
         + EventStore
         + super::ErasureStore
+        + super::SettingsStore
         + ?Sized,
 > Store for T
 {

@@ -136,3 +136,61 @@ async fn erasure_removes_one_customer_then_one_organization_on_dynamodb() {
     let Some(app) = TestApp::on_aws(AppEnv::Production, &[]).await else { return };
     scenario(app).await;
 }
+
+async fn put_settings(app: &TestApp, org: &str, body: Value) -> (u16, Value) {
+    let url = format!("{}/api/organizations/current/settings", app.url);
+    let r = app.client.put(url).bearer_auth(TestApp::token(org)).json(&body).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn retention_scenario(app: TestApp) {
+    app.connect_account(ORG_A, "acc_a", IG_ACCOUNT, "EAAB-page-a").await;
+    app.connect_account_on_page(ORG_B, "acc_b", IG_B, PAGE_B, "EAAB-page-b").await;
+    let now_ms = app.clock_now().timestamp_millis();
+    let days_ago = |days: i64| now_ms - days * 86_400_000;
+    for (account, customer, mid, at) in [
+        (IG_ACCOUNT, CUSTOMER, "mid-old", days_ago(40)),
+        (IG_ACCOUNT, BOB, "mid-old-bob", days_ago(45)),
+        (IG_ACCOUNT, BOB, "mid-recent-bob", days_ago(2)),
+        (IG_B, CUSTOMER, "mid-old-b", days_ago(40)),
+    ] {
+        assert_eq!(app.deliver(&text_webhook(account, customer, mid, "an old line", at)).await.status(), 200);
+    }
+    app.run_jobs().await;
+    assert_eq!(app.get(ORG_A, "/api/organizations/current/settings").await.1["messageRetentionDays"], Value::Null);
+    for wrong in [json!({"messageRetentionDays": 0}), json!({"messageRetentionDays": 4000}), json!({"days": 3})] {
+        let (status, body) = put_settings(&app, ORG_A, wrong.clone()).await;
+        assert_eq!((status, error_code(&body)), (400, "VALIDATION_ERROR"), "{wrong}");
+    }
+    let (status, set) = put_settings(&app, ORG_A, json!({"messageRetentionDays": 30})).await;
+    assert_eq!((status, &set["messageRetentionDays"]), (200, &json!(30)), "{set}");
+    assert_eq!(app.get(ORG_A, "/api/organizations/current/settings").await.1["messageRetentionDays"], 30);
+
+    let run = inbox_shared::worker::scheduled_maintenance(&app.services).await.unwrap();
+    assert_eq!(run["conversationsExpired"], 1, "{run}");
+    assert_eq!(participants(&app.conversations(ORG_A).await), [BOB], "Bob wrote two days ago: his thread stays whole");
+    assert_eq!(app.conversations(ORG_B).await.len(), 1, "org_b keeps everything");
+    let again = inbox_shared::worker::scheduled_maintenance(&app.services).await.unwrap();
+    assert_eq!(again["conversationsExpired"], 0);
+    // Back to unlimited: nothing more expires, whatever its age.
+    app.clock.advance(chrono::Duration::days(60));
+    assert_eq!(put_settings(&app, ORG_A, json!({"messageRetentionDays": null})).await.0, 200);
+    assert_eq!(inbox_shared::worker::scheduled_maintenance(&app.services).await.unwrap()["conversationsExpired"], 0);
+    assert_eq!(app.conversations(ORG_A).await.len(), 1);
+}
+
+#[tokio::test]
+async fn retention_erases_conversations_inactive_past_the_organization_s_days_in_memory() {
+    retention_scenario(TestApp::with(AppEnv::Production, &[]).await).await;
+}
+
+#[tokio::test]
+async fn retention_erases_conversations_inactive_past_the_organization_s_days_on_sqlite() {
+    retention_scenario(TestApp::on_sqlite(AppEnv::Production, &[]).await).await;
+}
+
+#[tokio::test]
+async fn retention_erases_conversations_inactive_past_the_organization_s_days_on_dynamodb() {
+    let Some(app) = TestApp::on_aws(AppEnv::Production, &[]).await else { return };
+    retention_scenario(app).await;
+}

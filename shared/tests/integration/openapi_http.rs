@@ -42,7 +42,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 35, "{doc:?}");
+    assert_eq!(doc.len(), 37, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -197,6 +197,21 @@ async fn every_answer_matches_the_document() {
     answers.push(("POST", "/api/webhooks/meta", r.status().as_u16(), r.json().await.unwrap()));
     let r = app.client.get(format!("{}/api/inbox/conversations", app.url)).send().await.unwrap();
     answers.push(("GET", "/api/inbox/conversations", r.status().as_u16(), r.json().await.unwrap()));
+    // Settings: read, set wrongly, set.
+    let (status, body) = app.get("org_a", "/api/organizations/current/settings").await;
+    answers.push(("GET", "/api/organizations/current/settings", status, body));
+    for days in [json!(0), json!(30)] {
+        let r = app
+            .client
+            .put(format!("{}/api/organizations/current/settings", app.url))
+            .bearer_auth(TestApp::token("org_a"))
+            .json(&json!({ "messageRetentionDays": days }))
+            .send()
+            .await
+            .unwrap();
+        answers.push(("PUT", "/api/organizations/current/settings", r.status().as_u16(), r.json().await.unwrap()));
+    }
+    assert_eq!(answers.iter().rev().take(3).map(|a| a.2).collect::<Vec<_>>(), [200, 400, 200]);
     // Erasure: a customer, then (refused, then done) the organization, last of all.
     let r = app
         .client

@@ -137,20 +137,7 @@ impl AccountStore for DynamoStore {
 
     async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError> {
         // gsi2sk starts with the expiry: everything below `before` is due, soonest first.
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI2)
-            .key_condition_expression("gsi2pk = :tokens AND gsi2sk < :before")
-            .expression_attribute_values(":tokens", s(keys::TOKENS))
-            .expression_attribute_values(":before", s(time_sort_key(before)))
-            .scan_index_forward(true)
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(ops::backend)?;
-        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+        self.gsi2_before(keys::TOKENS.to_owned(), before, limit).await
     }
 
     async fn claim_token_refresh(

@@ -5,7 +5,8 @@
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 
 use super::*;
-use crate::ports::ErasureStore;
+use crate::domain::OrganizationSettings;
+use crate::ports::{ErasureStore, SettingsStore};
 
 /// DynamoDB's most per `BatchWriteItem`.
 const BATCH: usize = 25;
@@ -109,6 +110,17 @@ impl ErasureStore for DynamoStore {
         Ok(found)
     }
 
+    async fn inactive_conversations(
+        &self,
+        org: &str,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        // The organization's conversation index runs by last message: its start is the
+        // longest inactive.
+        self.gsi2_before(keys::conversations_of(org, None), before, limit).await
+    }
+
     async fn erase_conversation(&self, org: &str, id: &str, limit: usize) -> Result<usize, StoreError> {
         let out = self
             .client
@@ -185,5 +197,28 @@ impl ErasureStore for DynamoStore {
         let doomed: Vec<Key> =
             items.iter().map(|i| (keys::org(org), text(i, keys::SK).unwrap_or_default().to_owned())).collect();
         self.delete_keys(&doomed).await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for DynamoStore {
+    async fn get_settings(&self, org: &str) -> Result<Option<OrganizationSettings>, StoreError> {
+        self.get(keys::org(org), keys::SETTINGS.to_owned()).await?.map(from_item).transpose()
+    }
+
+    async fn put_settings(&self, settings: &OrganizationSettings) -> Result<(), StoreError> {
+        let org = &settings.organization_id;
+        let mut item = to_item(settings)?;
+        ops::keyed(&mut item, keys::org(org), keys::SETTINGS.to_owned());
+        if settings.message_retention_days.is_some() {
+            item.insert("gsi1pk".into(), s(keys::RETENTION));
+            item.insert("gsi1sk".into(), s(org));
+        }
+        self.put(item, None).await.map(|_| ())
+    }
+
+    async fn organizations_with_retention(&self) -> Result<Vec<OrganizationSettings>, StoreError> {
+        let items = self.query_all(GSI1, keys::RETENTION.to_owned(), true).await?;
+        items.into_iter().map(from_item).collect()
     }
 }

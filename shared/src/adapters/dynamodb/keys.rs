@@ -18,6 +18,7 @@
 //! | token | `ORG#o` | `TOKEN#<account>#<kind>` | | `TOKENS` / `<expiresAt>#o#account#kind` (expiring, not failed) |
 //! | event (log) | `ORG#o` | `EVT#<appended at>#<event id>` (TTL) | | |
 //! | event id guard | `ORG#o` | `EVTID#<event id>` (TTL) | | |
+//! | settings | `ORG#o` | `SETTINGS` | `RETENTION` / `o` (with a retention only) | |
 //! | raw event | `RAW#<account id>` | `EVENT#id` | `RAW#<account id>` / `<receivedAt>#id` | |
 
 pub const PK: &str = "pk";
@@ -36,6 +37,12 @@ pub fn account(id: &str) -> String {
 
 /// Every organization's active accounts (the scheduled sweep's round).
 pub const ACTIVE_ACCOUNTS: &str = "ACCOUNTS#ACTIVE";
+
+/// An organization's settings item (sk under `ORG#o`).
+pub const SETTINGS: &str = "SETTINGS";
+
+/// Every organization that set a message retention (gsi1; the scheduled run's round).
+pub const RETENTION: &str = "RETENTION";
 
 /// The accounts one Meta user connected, in any organization (gsi2; Meta's callbacks).
 pub fn meta_user(meta_user_id: &str) -> String {

@@ -331,6 +331,30 @@ impl DynamoStore {
         self.query_to_end(query).await
     }
 
+    /// The first `limit` items of a `gsi2` partition whose sort key (a `<time>#...` key) is
+    /// before `before`, oldest first.
+    pub(super) async fn gsi2_before<T: DeserializeOwned>(
+        &self,
+        partition: String,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI2)
+            .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":before", s(crate::domain::time_sort_key(before)))
+            .scan_index_forward(true)
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
     /// Items of one partition whose sort key starts with `prefix`.
     pub(super) async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let query = self

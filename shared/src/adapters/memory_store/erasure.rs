@@ -1,7 +1,8 @@
 //! Memory store: erasure of a customer's or an organization's data, a page at a time.
 
 use super::*;
-use crate::ports::ErasureStore;
+use crate::domain::OrganizationSettings;
+use crate::ports::{ErasureStore, SettingsStore};
 
 impl Tables {
     /// Whether the record an event tells of is still stored (none outlives an erasure).
@@ -66,6 +67,7 @@ impl Tables {
             || take_one(&mut self.idempotency, org)
             || take_one(&mut self.pending, org)
             || take_one(&mut self.message_ids, org)
+            || self.settings.remove(org).is_some()
     }
 }
 
@@ -87,6 +89,20 @@ impl ErasureStore for MemoryStore {
             let mut found: Vec<_> = theirs.cloned().collect();
             found.sort_by(|a, b| a.id.cmp(&b.id));
             found
+        }))
+    }
+
+    async fn inactive_conversations(
+        &self,
+        org: &str,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let (low, high) =
+            ((org.to_owned(), String::new(), String::new()), (org.to_owned(), time_sort_key(before), String::new()));
+        Ok(self.with(|t| {
+            let ids = t.conversation_order.range(low..high).take(limit);
+            ids.filter_map(|(_, _, id)| t.conversations.get(&key(org, id)).cloned()).collect()
         }))
     }
 
@@ -117,5 +133,25 @@ impl ErasureStore for MemoryStore {
 
     async fn erase_organization(&self, org: &str, limit: usize) -> Result<usize, StoreError> {
         Ok(self.with(|t| (0..limit).take_while(|_| t.erase_one_of(org)).count()))
+    }
+}
+
+#[async_trait]
+impl SettingsStore for MemoryStore {
+    async fn get_settings(&self, org: &str) -> Result<Option<OrganizationSettings>, StoreError> {
+        Ok(self.with(|t| t.settings.get(org).cloned()))
+    }
+
+    async fn put_settings(&self, settings: &OrganizationSettings) -> Result<(), StoreError> {
+        self.with(|t| t.settings.insert(settings.organization_id.clone(), settings.clone()));
+        Ok(())
+    }
+
+    async fn organizations_with_retention(&self) -> Result<Vec<OrganizationSettings>, StoreError> {
+        Ok(self.with(|t| {
+            let mut set: Vec<_> = t.settings.values().filter(|s| s.message_retention_days.is_some()).cloned().collect();
+            set.sort_by(|a, b| a.organization_id.cmp(&b.organization_id));
+            set
+        }))
     }
 }

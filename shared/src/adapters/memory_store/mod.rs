@@ -61,6 +61,8 @@ struct Tables {
     event_ids: std::collections::HashSet<OrgKey>,
     /// This store's count of events logged: orders those of one millisecond.
     event_sequence: u64,
+    /// Each organization's settings.
+    settings: HashMap<String, crate::domain::OrganizationSettings>,
     /// How long an event is kept (`EventStore::keep_events_for`; 24 hours until told).
     event_retention: Option<chrono::Duration>,
 }

@@ -4,12 +4,12 @@
 use rusqlite::{Connection, params};
 
 use super::*;
-use crate::domain::{Conversation, Lead};
-use crate::ports::ErasureStore;
+use crate::domain::{Conversation, Lead, OrganizationSettings};
+use crate::ports::{ErasureStore, SettingsStore};
 
 /// The organization's tables and the key columns that name one row, in the order an erasure
 /// empties them (the accounts, which route webhooks, with their routes first).
-const ORGANIZATION_TABLES: [(&str, &str); 11] = [
+const ORGANIZATION_TABLES: [(&str, &str); 12] = [
     ("account_routes", "external_id"),
     ("accounts", "org, id"),
     ("tokens", "org, account_id, kind"),
@@ -21,6 +21,7 @@ const ORGANIZATION_TABLES: [(&str, &str); 11] = [
     ("jobs", "org, id"),
     ("idempotency", "org, key"),
     ("events", "org, position"),
+    ("organizations", "org"),
 ];
 
 /// Deletes up to `limit` rows of `table` chosen by `filter` (its `?`s bound to `args`).
@@ -76,6 +77,19 @@ impl ErasureStore for SqliteStore {
         self.db.call(move |conn| all(conn, query, &[&org, &participant])).await
     }
 
+    async fn inactive_conversations(
+        &self,
+        org: &str,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let (org, before) = (owned(org), time(before));
+        let query = format!(
+            "SELECT body FROM conversations WHERE org = ? AND sort_key < ? ORDER BY sort_key, id LIMIT {limit}"
+        );
+        self.db.call(move |conn| all(conn, &query, &[&org, &before])).await
+    }
+
     async fn erase_conversation(&self, org: &str, id: &str, limit: usize) -> Result<usize, StoreError> {
         let (org, id) = (owned(org), owned(id));
         self.db.call(move |conn| erase_conversation_page(conn, &org, &id, limit)).await
@@ -117,5 +131,32 @@ impl ErasureStore for SqliteStore {
                 Ok(removed)
             })
             .await
+    }
+}
+
+#[async_trait::async_trait]
+impl SettingsStore for SqliteStore {
+    async fn get_settings(&self, org: &str) -> Result<Option<OrganizationSettings>, StoreError> {
+        let org = owned(org);
+        self.db.call(move |conn| one(conn, "SELECT body FROM organizations WHERE org = ?", &[&org])).await
+    }
+
+    async fn put_settings(&self, settings: &OrganizationSettings) -> Result<(), StoreError> {
+        let settings = settings.clone();
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT OR REPLACE INTO organizations (org, retention_days, body) VALUES (?, ?, ?)",
+                    params![settings.organization_id, settings.message_retention_days, to_json(&settings)?],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn organizations_with_retention(&self) -> Result<Vec<OrganizationSettings>, StoreError> {
+        let query = "SELECT body FROM organizations WHERE retention_days IS NOT NULL ORDER BY org";
+        self.db.call(move |conn| all(conn, query, &[])).await
     }
 }

@@ -101,3 +101,8 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (org, position)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (org, id);
+
+-- Each organization's settings; `retention_days` beside the body for the scheduled run's round.
+CREATE TABLE IF NOT EXISTS organizations (
+    org TEXT PRIMARY KEY, retention_days INTEGER, body TEXT NOT NULL
+) WITHOUT ROWID;

@@ -5,10 +5,12 @@
 mod erasure;
 mod leads;
 mod reads;
+mod retention;
 pub mod stream;
 
 pub use leads::NewLead;
 pub use reads::ListQuery;
+pub use retention::{RetentionReport, SettingsInput};
 pub use stream::{STREAM_LOOKBACK, StreamCursor};
 
 use std::sync::Arc;
@@ -16,7 +18,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::ports::{AccountDirectory, Clock, ConversationStore, ErasureStore, EventStore, LeadStore, MessageStore};
+use crate::ports::{
+    AccountDirectory, Clock, ConversationStore, ErasureStore, EventStore, LeadStore, MessageStore, SettingsStore,
+};
 
 /// Exactly the ports the inbox flow uses.
 pub struct InboxPorts {
@@ -27,8 +31,10 @@ pub struct InboxPorts {
     pub leads: Arc<dyn LeadStore>,
     /// The organization's event log, read by the live stream.
     pub log: Arc<dyn EventStore>,
-    /// A customer's data removed on request.
+    /// A customer's data removed on request, and conversations past their retention.
     pub erasure: Arc<dyn ErasureStore>,
+    /// Each organization's settings (its retention).
+    pub settings: Arc<dyn SettingsStore>,
     /// Whether a conversation's account is active; the accounts a lead's conversations are on.
     pub directory: Arc<dyn AccountDirectory>,
     pub clock: Arc<dyn Clock>,

@@ -1,5 +1,6 @@
 //! Erasure on request (admins only): one customer's data, or the whole organization's. Each
 //! answers `{removed, done}`; `done: false` means ask again, which goes on from what is left.
+//! And the organization's settings, which set how long its conversations are kept.
 
 use std::sync::Arc;
 
@@ -7,10 +8,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 
-use crate::domain::ErasureProgress;
+use crate::domain::{ErasureProgress, OrganizationSettings};
 use crate::error::AppError;
-use crate::services::{Accounts, Inbox};
+use crate::services::{Accounts, Inbox, SettingsInput};
 
+use super::OrgId;
 use super::auth::Admin;
 use super::extract::ApiJson;
 
@@ -37,4 +39,21 @@ pub async fn erase_organization(
     ApiJson(body): ApiJson<Confirmation>,
 ) -> Result<Json<ErasureProgress>, AppError> {
     Ok(Json(accounts.erase_organization(&caller, &body.confirm).await?))
+}
+
+/// `GET /api/organizations/current/settings`.
+pub async fn settings(
+    State(inbox): State<Arc<Inbox>>,
+    OrgId(org): OrgId,
+) -> Result<Json<OrganizationSettings>, AppError> {
+    Ok(Json(inbox.settings(&org).await?))
+}
+
+/// `PUT /api/organizations/current/settings {"messageRetentionDays": days or null}` (admin).
+pub async fn put_settings(
+    State(inbox): State<Arc<Inbox>>,
+    Admin(caller): Admin,
+    ApiJson(input): ApiJson<SettingsInput>,
+) -> Result<Json<OrganizationSettings>, AppError> {
+    Ok(Json(inbox.put_settings(&caller, input).await?))
 }
