@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+# A fresh clone builds everything once: incremental compilation's bookkeeping only costs there.
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 # Meta's sample payloads live in ../shared beside the checkout.
 export SHARED_DIR="${SHARED_DIR:-$(cd .. && pwd)/shared}"
 if [ ! -d "$SHARED_DIR/fixtures/meta" ]; then
@@ -19,7 +21,8 @@ fi
 # build (root, or sudo without a password); the test fails rather than skips from then on.
 mkdir -p target
 browser_install=""
-if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
+# `CHROMIUM` and `CHROMEDRIVER` name others already installed.
+if [ ! -x "${CHROMEDRIVER:-/usr/bin/chromedriver}" ] || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   as_root=""; [ "$(id -u)" = 0 ] || as_root="sudo -n"
   ($as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq \
     --no-install-recommends chromium chromium-driver) > target/browser-install.log 2>&1 &

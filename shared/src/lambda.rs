@@ -77,14 +77,16 @@ pub async fn run_event_relay() -> Result<(), Error> {
     crate::metrics::enable();
     let var = |name: &'static str| std::env::var(name).map_err(move |_| format!("{name} is required"));
     let (bus_name, table) = (var("EVENT_BUS_NAME")?, var("TABLE_NAME")?);
-    let hours = std::env::var("EVENT_RETENTION_HOURS").ok().and_then(|h| h.parse::<i64>().ok()).unwrap_or(24);
+    // The same limits as every function (EVENT_RETENTION_HOURS, refused when not a number); no secret.
+    let config =
+        crate::config::Config::from_lookup_needing(crate::config::AppEnv::Production, &[], |k| std::env::var(k).ok())?;
     let sdk = crate::runtime::aws_config().await;
     let bus = crate::adapters::eventbridge::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), &bus_name);
     let log = crate::adapters::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let relay = std::sync::Arc::new(Relay::new(
         std::sync::Arc::new(log),
         std::sync::Arc::new(bus),
-        chrono::Duration::hours(hours.max(1)),
+        config.limits.event_retention,
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
         let relay = relay.clone();

@@ -16,10 +16,14 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Chromium through `chromedriver`, or `None` where they are not installed (the test
-    /// command installs them and sets `REQUIRE_BROWSER_TESTS`, so there a missing one fails).
+    /// Chromium through `chromedriver` (Debian's paths, or `CHROMIUM` and `CHROMEDRIVER`), or
+    /// `None` where they are not installed (the test command installs them and sets
+    /// `REQUIRE_BROWSER_TESTS`, so there a missing one fails).
     pub async fn start() -> Option<Browser> {
-        let (driver_path, chromium) = ("/usr/bin/chromedriver", "/usr/bin/chromium");
+        let path = |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.to_owned());
+        let (driver_path, chromium) =
+            (path("CHROMEDRIVER", "/usr/bin/chromedriver"), path("CHROMIUM", "/usr/bin/chromium"));
+        let (driver_path, chromium) = (driver_path.as_str(), chromium.as_str());
         if !std::path::Path::new(driver_path).exists() || !std::path::Path::new(chromium).exists() {
             assert!(std::env::var_os("REQUIRE_BROWSER_TESTS").is_none(), "chromium and chromedriver are required");
             eprintln!("skipped: {chromium} or {driver_path} is not installed");
