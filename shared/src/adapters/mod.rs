@@ -6,6 +6,7 @@ pub mod dynamodb;
 pub mod eventbridge;
 pub mod graph_http;
 pub mod kms_cipher;
+pub mod media_folder;
 pub mod memory_queue;
 pub mod memory_store;
 #[cfg(feature = "sqlite")]

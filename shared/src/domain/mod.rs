@@ -9,6 +9,7 @@ mod history;
 mod idempotency;
 mod job;
 mod lead;
+pub mod media;
 mod message;
 pub mod page;
 mod reply_window;

@@ -8,6 +8,7 @@ mod directory;
 mod erasure;
 mod graph;
 mod graph_threads;
+mod media;
 mod queue;
 mod random;
 mod raw_events;
@@ -24,6 +25,7 @@ pub use graph::{
     TokenDebug, TokenGrant, Usage, UserProfile,
 };
 pub use graph_threads::{GraphThreads, MetaMessage, MetaThread, MetaThreadPage, ThreadQuery};
+pub use media::{MediaError, MediaStore};
 pub use queue::{
     Delivery, JobQueue, LocalQueue, QueueError, QueueLane, QueueMessage, QueuedItem, QueuedItems, ReplayPage,
 };

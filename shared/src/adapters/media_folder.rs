@@ -1,0 +1,162 @@
+//! Media copies in a folder (`DATA_DIR/media`): the local server's storage. Its signed URLs
+//! lead to the server's own route, `GET /api/media/<key>?expires=<unix s>&signature=<hex>`,
+//! the signature an HMAC-SHA256 of the key and the expiry under a key of this folder's own
+//! (made at first use, kept beside the files), checked in constant time.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::ports::{MediaError, MediaStore};
+
+/// The route the signed URLs lead to.
+pub const MEDIA_ROUTE: &str = "/api/media/";
+
+pub struct MediaFolder {
+    root: PathBuf,
+    /// The server's own origin (`http://127.0.0.1:3000`), before `MEDIA_ROUTE`.
+    origin: String,
+    signing_key: Vec<u8>,
+    clock: std::sync::Arc<dyn crate::ports::Clock>,
+}
+
+fn backend(e: impl std::fmt::Display) -> MediaError {
+    MediaError::Backend(e.to_string())
+}
+
+/// Beside each copy, its content type.
+fn type_file(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".type");
+    PathBuf::from(name)
+}
+
+/// A key is `<org>/<message>/<index>`: ids only, never a path that climbs out of the folder.
+fn safe(key: &str) -> Option<&str> {
+    let ok = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    (key.split('/').all(|p| ok(p) && p != "." && p != "..")).then_some(key)
+}
+
+impl MediaFolder {
+    /// The folder at `root` (created), its signing key read or made.
+    pub fn open(
+        root: &Path,
+        origin: &str,
+        clock: std::sync::Arc<dyn crate::ports::Clock>,
+    ) -> Result<MediaFolder, MediaError> {
+        std::fs::create_dir_all(root).map_err(backend)?;
+        let key_file = root.join(".signing-key");
+        let signing_key = match std::fs::read(&key_file) {
+            Ok(key) if key.len() == 32 => key,
+            _ => {
+                let key: [u8; 32] = rand::random();
+                std::fs::write(&key_file, key).map_err(backend)?;
+                key.to_vec()
+            }
+        };
+        Ok(MediaFolder { root: root.to_owned(), origin: origin.trim_end_matches('/').to_owned(), signing_key, clock })
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, MediaError> {
+        safe(key).map(|k| self.root.join(k)).ok_or_else(|| backend(format!("not a media key: {key}")))
+    }
+
+    fn mac(&self, key: &str, expires: i64) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key).expect("HMAC takes any key length");
+        mac.update(key.as_bytes());
+        mac.update(b"\n");
+        mac.update(expires.to_string().as_bytes());
+        mac
+    }
+}
+
+#[async_trait]
+impl MediaStore for MediaFolder {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), MediaError> {
+        let path = self.path(key)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(backend)?;
+        }
+        std::fs::write(type_file(&path), content_type).map_err(backend)?;
+        std::fs::write(&path, bytes).map_err(backend)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), MediaError> {
+        let path = self.path(key)?;
+        for file in [type_file(&path), path] {
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(backend(e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn signed_url(&self, key: &str, ttl: std::time::Duration) -> Result<String, MediaError> {
+        safe(key).ok_or_else(|| backend(format!("not a media key: {key}")))?;
+        let expires = self.clock.now().timestamp() + ttl.as_secs() as i64;
+        let signature = hex::encode(self.mac(key, expires).finalize().into_bytes());
+        Ok(format!("{}{MEDIA_ROUTE}{key}?expires={expires}&signature={signature}", self.origin))
+    }
+
+    async fn open_signed(&self, key: &str, expires: i64, signature: &str) -> Option<(Vec<u8>, String)> {
+        let signature = hex::decode(signature).ok()?;
+        self.mac(key, expires).verify_slice(&signature).ok()?;
+        if self.clock.now().timestamp() > expires {
+            return None;
+        }
+        let path = self.path(key).ok()?;
+        let bytes = std::fs::read(&path).ok()?;
+        let content_type = std::fs::read_to_string(type_file(&path)).ok()?;
+        Some((bytes, content_type))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::ManualClock;
+
+    fn folder() -> (MediaFolder, std::sync::Arc<ManualClock>) {
+        let clock = std::sync::Arc::new(ManualClock::new(chrono::DateTime::from_timestamp(1_750_000_000, 0).unwrap()));
+        let root = std::env::temp_dir().join(crate::domain::new_id("media"));
+        (MediaFolder::open(&root, "http://127.0.0.1:3000/", clock.clone()).unwrap(), clock)
+    }
+
+    fn parts(url: &str) -> (String, i64, String) {
+        let url = reqwest::Url::parse(url).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        let key = url.path().trim_start_matches(MEDIA_ROUTE).to_owned();
+        (key, q["expires"].parse().unwrap(), q["signature"].clone())
+    }
+
+    #[tokio::test]
+    async fn a_signed_url_serves_its_own_copy_until_it_expires_and_nothing_else() {
+        let (media, clock) = folder();
+        media.put("org_a/msg_1/0", b"\xFF\xD8\xFFphoto".to_vec(), "image/jpeg").await.unwrap();
+        media.put("org_b/msg_2/0", b"theirs".to_vec(), "image/png").await.unwrap();
+        let url = media.signed_url("org_a/msg_1/0", std::time::Duration::from_secs(300)).await.unwrap();
+        assert!(url.starts_with("http://127.0.0.1:3000/api/media/org_a/msg_1/0?expires="), "{url}");
+        let (key, expires, signature) = parts(&url);
+        let served = media.open_signed(&key, expires, &signature).await.expect("served");
+        assert_eq!(served, (b"\xFF\xD8\xFFphoto".to_vec(), "image/jpeg".to_owned()));
+        assert_eq!(
+            media.open_signed("org_b/msg_2/0", expires, &signature).await,
+            None,
+            "another key, another organization"
+        );
+        assert_eq!(media.open_signed(&key, expires + 3600, &signature).await, None, "a later expiry");
+        assert_eq!(media.open_signed(&key, expires, &"0".repeat(64)).await, None, "a forged signature");
+        clock.advance(chrono::Duration::seconds(301));
+        assert_eq!(media.open_signed(&key, expires, &signature).await, None, "expired");
+        media.delete("org_a/msg_1/0").await.unwrap();
+        media.delete("org_a/msg_1/0").await.unwrap();
+        let fresh = media.signed_url("org_a/msg_1/0", std::time::Duration::from_secs(300)).await.unwrap();
+        let (key, expires, signature) = parts(&fresh);
+        assert_eq!(media.open_signed(&key, expires, &signature).await, None, "deleted");
+        assert!(media.put("../../etc/passwd", vec![], "text/plain").await.is_err(), "no path out of the folder");
+        assert!(media.signed_url("org_a/../x", std::time::Duration::from_secs(1)).await.is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! Copies of media kept in the deployment's own storage (S3 in production, a folder under
+//! `DATA_DIR` locally), keyed by organization (`domain::media_key`), handed out as short-lived
+//! signed URLs.
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MediaError {
+    #[error("media storage unavailable: {0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    /// Keeps `bytes` under `key` (replacing what was there).
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), MediaError>;
+
+    /// Forgets the copy under `key`; nothing there is not an error.
+    async fn delete(&self, key: &str) -> Result<(), MediaError>;
+
+    /// A URL that serves the copy under `key` for `ttl`, to whoever holds it, and refuses any
+    /// other key or a later time: S3 presigned, or the local server's signed route.
+    async fn signed_url(&self, key: &str, ttl: std::time::Duration) -> Result<String, MediaError>;
+
+    /// The copy (bytes, content type) a signed URL of this store names, when the store serves
+    /// its own URLs (the local folder) and the signature and expiry hold; `None` otherwise
+    /// (S3 serves its presigned URLs itself).
+    async fn open_signed(&self, _key: &str, _expires: i64, _signature: &str) -> Option<(Vec<u8>, String)> {
+        None
+    }
+}
