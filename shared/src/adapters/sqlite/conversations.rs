@@ -60,7 +60,7 @@ impl ConversationStore for SqliteStore {
                 {
                     return Ok(existing);
                 }
-                save_conversation(conn, &c)?;
+                save_conversation(conn, None, &c)?;
                 Ok(c)
             })
             .await
@@ -115,7 +115,7 @@ impl ConversationStore for SqliteStore {
                 }
                 // The message first, then the conversation that counts it: the order they are
                 // told. Without its conversation the call fails, and its savepoint undoes both.
-                save_message(conn, &message)?;
+                save_message(conn, None, &message)?;
                 let conversation = update_conversation(conn, org, &message.conversation_id, |c| c.apply(&activity))?
                     .ok_or_else(|| backend(format!("conversation {} not found", message.conversation_id)))?;
                 Ok(Appended::New { message: Box::new(message), conversation: Box::new(conversation) })

@@ -18,9 +18,10 @@ impl SqliteStore {
         let (org, id) = (owned(org), owned(id));
         self.db
             .call(move |conn| {
-                let Some(mut m) = message_row(conn, &org, &id)? else { return Ok(None) };
+                let Some(before) = message_row(conn, &org, &id)? else { return Ok(None) };
+                let mut m = before.clone();
                 change(&mut m);
-                save_message(conn, &m)?;
+                save_message(conn, Some(&before), &m)?;
                 Ok(Some(m))
             })
             .await
@@ -113,7 +114,7 @@ impl MessageStore for SqliteStore {
                 if message_row(conn, org, &message.id)?.is_some() {
                     return Err(StoreError::Conflict("message"));
                 }
-                save_message(conn, &message)
+                save_message(conn, None, &message)
             })
             .await
     }
@@ -143,9 +144,10 @@ impl MessageStore for SqliteStore {
                 {
                     return Ok(MarkSent::IdTakenBy(Box::new(holder)));
                 }
-                let Some(mut m) = message_row(conn, &org, &id)? else { return Ok(MarkSent::NotFound) };
+                let Some(before) = message_row(conn, &org, &id)? else { return Ok(MarkSent::NotFound) };
+                let mut m = before.clone();
                 m.mark_sent(&mid, at);
-                save_message(conn, &m)?;
+                save_message(conn, Some(&before), &m)?;
                 Ok(MarkSent::Sent(Box::new(m)))
             })
             .await

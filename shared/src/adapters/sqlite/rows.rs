@@ -6,9 +6,13 @@ use rusqlite::{Connection, params};
 use super::*;
 use crate::domain::{Conversation, Message, StoredChange};
 
-/// Writes the conversation and logs what changed.
-pub(super) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<(), StoreError> {
-    let before = conversation(conn, &c.organization_id, &c.id)?;
+/// Writes the conversation and logs what changed since `before` (the row as the caller read
+/// it, none for a new one): no second read.
+pub(super) fn save_conversation(
+    conn: &Connection,
+    before: Option<&Conversation>,
+    c: &Conversation,
+) -> Result<(), StoreError> {
     conn.execute(
         "INSERT OR REPLACE INTO conversations (org, id, account_id, thread_key, provider, kind, sort_key, body) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -24,7 +28,7 @@ pub(super) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<(
         ],
     )
     .map_err(sql)?;
-    super::events::log(conn, StoredChange::Conversation { before: before.as_ref(), after: c })
+    super::events::log(conn, StoredChange::Conversation { before, after: c })
 }
 
 pub(super) fn conversation(conn: &Connection, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
@@ -38,21 +42,22 @@ pub(super) fn update_conversation(
     id: &str,
     change: impl FnOnce(&mut Conversation),
 ) -> Result<Option<Conversation>, StoreError> {
-    let Some(mut c) = conversation(conn, org, id)? else { return Ok(None) };
+    let Some(before) = conversation(conn, org, id)? else { return Ok(None) };
+    let mut c = before.clone();
     change(&mut c);
-    save_conversation(conn, &c)?;
+    save_conversation(conn, Some(&before), &c)?;
     Ok(Some(c))
 }
 
-/// Writes the message and logs what changed.
-pub(super) fn save_message(conn: &Connection, m: &Message) -> Result<(), StoreError> {
-    let before = message_row(conn, &m.organization_id, &m.id)?;
+/// Writes the message and logs what changed since `before` (the row as the caller read it,
+/// none for a new one): no second read.
+pub(super) fn save_message(conn: &Connection, before: Option<&Message>, m: &Message) -> Result<(), StoreError> {
     conn.execute(
         "INSERT OR REPLACE INTO messages (org, id, conversation_id, sort_key, external_id, body) VALUES (?, ?, ?, ?, ?, ?)",
         params![m.organization_id, m.id, m.conversation_id, time(m.created_at), m.external_message_id, to_json(m)?],
     )
     .map_err(sql)?;
-    super::events::log(conn, StoredChange::Message { before: before.as_ref(), after: m })
+    super::events::log(conn, StoredChange::Message { before, after: m })
 }
 
 pub(super) fn message_row(conn: &Connection, org: &str, id: &str) -> Result<Option<Message>, StoreError> {
