@@ -94,6 +94,15 @@ impl MediaStore for MediaFolder {
         Ok(())
     }
 
+    async fn delete_prefix(&self, prefix: &str) -> Result<(), MediaError> {
+        // A prefix is a folder of the tree (`<org>/` or `<org>/<conversation>/`).
+        let dir = self.path(prefix.trim_end_matches('/'))?;
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(backend(e)),
+            _ => Ok(()),
+        }
+    }
+
     async fn signed_url(&self, key: &str, ttl: std::time::Duration) -> Result<String, MediaError> {
         safe(key).ok_or_else(|| backend(format!("not a media key: {key}")))?;
         let expires = self.clock.now().timestamp() + ttl.as_secs() as i64;
@@ -135,15 +144,15 @@ mod tests {
     #[tokio::test]
     async fn a_signed_url_serves_its_own_copy_until_it_expires_and_nothing_else() {
         let (media, clock) = folder();
-        media.put("org_a/msg_1/0", b"\xFF\xD8\xFFphoto".to_vec(), "image/jpeg").await.unwrap();
-        media.put("org_b/msg_2/0", b"theirs".to_vec(), "image/png").await.unwrap();
-        let url = media.signed_url("org_a/msg_1/0", std::time::Duration::from_secs(300)).await.unwrap();
-        assert!(url.starts_with("http://127.0.0.1:3000/api/media/org_a/msg_1/0?expires="), "{url}");
+        media.put("org_a/conv_1/msg_1/0", b"\xFF\xD8\xFFphoto".to_vec(), "image/jpeg").await.unwrap();
+        media.put("org_b/conv_2/msg_2/0", b"theirs".to_vec(), "image/png").await.unwrap();
+        let url = media.signed_url("org_a/conv_1/msg_1/0", std::time::Duration::from_secs(300)).await.unwrap();
+        assert!(url.starts_with("http://127.0.0.1:3000/api/media/org_a/conv_1/msg_1/0?expires="), "{url}");
         let (key, expires, signature) = parts(&url);
         let served = media.open_signed(&key, expires, &signature).await.expect("served");
         assert_eq!(served, (b"\xFF\xD8\xFFphoto".to_vec(), "image/jpeg".to_owned()));
         assert_eq!(
-            media.open_signed("org_b/msg_2/0", expires, &signature).await,
+            media.open_signed("org_b/conv_2/msg_2/0", expires, &signature).await,
             None,
             "another key, another organization"
         );
@@ -151,12 +160,23 @@ mod tests {
         assert_eq!(media.open_signed(&key, expires, &"0".repeat(64)).await, None, "a forged signature");
         clock.advance(chrono::Duration::seconds(301));
         assert_eq!(media.open_signed(&key, expires, &signature).await, None, "expired");
-        media.delete("org_a/msg_1/0").await.unwrap();
-        media.delete("org_a/msg_1/0").await.unwrap();
-        let fresh = media.signed_url("org_a/msg_1/0", std::time::Duration::from_secs(300)).await.unwrap();
+        media.delete("org_a/conv_1/msg_1/0").await.unwrap();
+        media.delete("org_a/conv_1/msg_1/0").await.unwrap();
+        let fresh = media.signed_url("org_a/conv_1/msg_1/0", std::time::Duration::from_secs(300)).await.unwrap();
         let (key, expires, signature) = parts(&fresh);
         assert_eq!(media.open_signed(&key, expires, &signature).await, None, "deleted");
         assert!(media.put("../../etc/passwd", vec![], "text/plain").await.is_err(), "no path out of the folder");
+        // A conversation's copies go with it; another organization's stay.
+        media.put("org_a/conv_9/msg_3/0", b"a".to_vec(), "image/png").await.unwrap();
+        media.put("org_a/conv_9/msg_4/1", b"b".to_vec(), "image/png").await.unwrap();
+        media.delete_prefix("org_a/conv_9/").await.unwrap();
+        media.delete_prefix("org_a/conv_9/").await.unwrap();
+        let theirs = media.signed_url("org_b/conv_2/msg_2/0", std::time::Duration::from_secs(60)).await.unwrap();
+        let (key, expires, signature) = parts(&theirs);
+        assert!(media.open_signed(&key, expires, &signature).await.is_some(), "another organization's copy stays");
+        media.delete_prefix("org_b/").await.unwrap();
+        assert!(media.open_signed(&key, expires, &signature).await.is_none(), "an organization's copies go with it");
+        assert!(!media.root.join("org_a/conv_9").exists());
         assert!(media.signed_url("org_a/../x", std::time::Duration::from_secs(1)).await.is_err());
     }
 }

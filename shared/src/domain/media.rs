@@ -48,10 +48,19 @@ pub fn fits(declared: &str, sniffed: Sniffed) -> bool {
     declared == sniffed.kind || declared == "file"
 }
 
-/// Where the copy of a message's `index`th attachment lives: under its organization, so a
-/// key never names another organization's file.
-pub fn media_key(org: &str, message_id: &str, index: usize) -> String {
-    format!("{org}/{message_id}/{index}")
+/// Where the copy of a message's `index`th attachment lives: under its organization and its
+/// conversation, so a key never names another organization's file, and erasing a
+/// conversation or an organization removes one prefix (`media_prefix`).
+pub fn media_key(org: &str, conversation_id: &str, message_id: &str, index: usize) -> String {
+    format!("{}{message_id}/{index}", media_prefix(org, Some(conversation_id)))
+}
+
+/// Every copy of an organization, or of one of its conversations.
+pub fn media_prefix(org: &str, conversation_id: Option<&str>) -> String {
+    match conversation_id {
+        Some(c) => format!("{org}/{c}/"),
+        None => format!("{org}/"),
+    }
 }
 
 #[cfg(test)]
@@ -87,6 +96,9 @@ mod tests {
         let pdf = sniff(b"%PDF-1.4").unwrap();
         assert!(fits("image", jpeg) && fits("file", jpeg) && fits("file", pdf));
         assert!(!fits("video", jpeg) && !fits("image", pdf) && !fits("audio", jpeg));
-        assert_eq!(media_key("org_a", "msg_1", 0), "org_a/msg_1/0");
+        assert_eq!(media_key("org_a", "conv_1", "msg_1", 0), "org_a/conv_1/msg_1/0");
+        assert!(media_key("org_a", "conv_1", "msg_1", 0).starts_with(&media_prefix("org_a", Some("conv_1"))));
+        assert!(media_key("org_a", "conv_1", "msg_1", 0).starts_with(&media_prefix("org_a", None)));
+        assert!(!media_key("org_ab", "c", "m", 0).starts_with(&media_prefix("org_a", None)), "another organization");
     }
 }

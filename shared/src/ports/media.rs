@@ -18,6 +18,10 @@ pub trait MediaStore: Send + Sync {
     /// Forgets the copy under `key`; nothing there is not an error.
     async fn delete(&self, key: &str) -> Result<(), MediaError>;
 
+    /// Forgets every copy whose key starts with `prefix` (`domain::media::media_prefix`: a
+    /// conversation's or an organization's, when they are erased).
+    async fn delete_prefix(&self, prefix: &str) -> Result<(), MediaError>;
+
     /// A URL that serves the copy under `key` for `ttl`, to whoever holds it, and refuses any
     /// other key or a later time: S3 presigned, or the local server's signed route.
     async fn signed_url(&self, key: &str, ttl: std::time::Duration) -> Result<String, MediaError>;
