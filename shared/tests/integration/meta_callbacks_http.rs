@@ -142,6 +142,16 @@ async fn scenario(app: TestApp) {
     assert_eq!(error_code(&status_of(&app, "not-a-code").await.1), "NOT_FOUND");
     // The organization's inbox is untouched.
     assert_eq!(app.conversations(ORG_A).await.len(), 1);
+
+    // The status tells what is stored now: the same person connecting again is named again,
+    // so their request reads PENDING until they ask once more.
+    script_connect_as(&app, OTHER_USER, json!([page(PAGE_B, IG_B, "EAAB-page-token-b2")]));
+    let (status, body) = connect(&app, ORG_B, &[("code", "b2"), ("state", &start(&app, ORG_B).await)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(status_of(&app, &code).await.1["status"], "PENDING");
+    let signed = signed_for(APP_SECRET, OTHER_USER);
+    assert_eq!(callback(&app, "data-deletion", &[("signed_request", &signed)]).await.1["confirmation_code"], code);
+    assert_eq!(status_of(&app, &code).await.1["status"], "COMPLETED");
 }
 
 #[tokio::test]
