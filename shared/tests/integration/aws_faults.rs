@@ -23,23 +23,23 @@ use inbox_shared::testing::local_aws::{IG_ACCOUNT, LocalAws, PAGE_ID, local_aws}
 use inbox_shared::testing::seed;
 use serde_json::{Value, json};
 
-const ORG: &str = "org_faults";
+pub(crate) const ORG: &str = "org_faults";
 const SECRET: &str = "fault-secret";
 const JWT: &str = "fault-jwt-secret-of-at-least-32-bytes";
 
-struct Rig {
-    services: Services,
-    store: Arc<dyn inbox_shared::ports::Store>,
-    proxy: FaultProxy,
+pub(crate) struct Rig {
+    pub(crate) services: Services,
+    pub(crate) store: Arc<dyn inbox_shared::ports::Store>,
+    pub(crate) proxy: FaultProxy,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
 }
 
 /// moto applies DynamoDB calls one at a time: these tests measure one scenario at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The services on a fresh table and queue, every AWS call through a fault proxy.
-async fn rig(aws: &LocalAws) -> Rig {
+pub(crate) async fn rig(aws: &LocalAws) -> Rig {
     if std::env::var_os("RUST_LOG").is_some() {
         inbox_shared::runtime::init_tracing(false); // RUST_LOG=warn shows what failed and was queued
     }

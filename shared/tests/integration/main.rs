@@ -13,6 +13,7 @@ mod changes_http;
 mod comment_replies_http;
 mod comments_http;
 mod common;
+mod erasure_faults;
 mod erasure_http;
 mod event_log;
 mod events_http;
