@@ -48,6 +48,7 @@ fn services() -> Services {
         cipher,
         clock,
         jitter: Arc::new(ThreadRngJitter),
+        media: None,
     };
     inbox_shared::runtime::services_on(config, adapters)
 }

@@ -9,12 +9,16 @@ use anyhow::Context;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::graph_http::HttpGraphApi;
 use crate::adapters::kms_cipher::KmsCipher;
+use crate::adapters::media_download::HttpMediaSource;
+use crate::adapters::media_folder::MediaFolder;
 use crate::adapters::memory_queue::MemoryQueue;
 use crate::adapters::memory_store::MemoryStore;
 use crate::adapters::sqs_queue::SqsQueue;
 use crate::adapters::static_cipher::StaticKeyCipher;
 use crate::config::{Config, EmbeddedStore};
-use crate::ports::{AccountDirectory, Clock, JobQueue, LocalQueue, Store, SystemClock, ThreadRngJitter, TokenCipher};
+use crate::ports::{
+    AccountDirectory, Clock, JobQueue, LocalQueue, MediaStore, Store, SystemClock, ThreadRngJitter, TokenCipher,
+};
 use crate::services::{
     Accounts, AccountsPorts, Inbound, InboundPorts, Inbox, InboxPorts, Outbound, OutboundPorts, Services,
 };
@@ -90,7 +94,10 @@ pub async fn assemble(
         anyhow::bail!("STORE=sqlite is the local server's store (inbox-local); this process keeps data in memory");
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let uses_aws = config.table_name.is_some() || config.jobs_queue_url.is_some() || config.kms_key_id.is_some();
+    let uses_aws = config.table_name.is_some()
+        || config.jobs_queue_url.is_some()
+        || config.kms_key_id.is_some()
+        || config.media.bucket.is_some();
     let aws = match (uses_aws, sdk) {
         (false, _) => None,
         (true, Some(sdk)) => Some(sdk),
@@ -119,7 +126,8 @@ pub async fn assemble(
     };
     let graph = Arc::new(HttpGraphApi::from_config(&config));
     let jitter = Arc::new(ThreadRngJitter);
-    let adapters = Adapters { store, queue, cipher, graph, clock, jitter };
+    let media = media_store(&config, aws.as_ref(), durable.is_some(), clock.clone())?;
+    let adapters = Adapters { store, queue, cipher, graph, clock, jitter, media };
     let services = services_on(config, adapters.clone());
     Ok(Built { services, adapters, local_queue })
 }
@@ -134,13 +142,16 @@ pub struct Adapters {
     pub graph: Arc<dyn crate::ports::GraphApi>,
     pub clock: Arc<dyn Clock>,
     pub jitter: Arc<dyn crate::ports::Jitter>,
+    /// Where copies of messages' files are kept; `None` keeps Meta's links only.
+    pub media: Option<Arc<dyn MediaStore>>,
 }
 
 /// The four flows on `adapters`, each given exactly the ports it uses; what follows from the
 /// configuration (the account directory) is decided here, for `assemble` and every test rig
 /// alike.
 pub fn services_on(config: Config, adapters: Adapters) -> Services {
-    let Adapters { store, queue, cipher, graph, clock, jitter } = adapters;
+    let Adapters { store, queue, cipher, graph, clock, jitter, media } = adapters;
+    let media_source = Arc::new(HttpMediaSource::new(config.media.download_timeout));
     let directory = directory_for(&config, store.clone(), cipher.clone(), clock.clone());
     let config = Arc::new(config);
     // Every store logs its own writes' events (`EventStore`): none of the flows publishes.
@@ -155,6 +166,8 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         graph: graph.clone(),
         directory: directory.clone(),
         accounts: store.clone(),
+        media: media.clone(),
+        media_source,
         clock: clock.clone(),
         jitter: jitter.clone(),
     });
@@ -182,6 +195,7 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         clock: clock.clone(),
         erasure: store.clone(),
         raw_events: store.clone(),
+        media: media.clone(),
     });
     let inbox = Inbox::new(InboxPorts {
         config: config.clone(),
@@ -191,6 +205,7 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         log: store.clone(),
         erasure: store.clone(),
         settings: store,
+        media,
         directory,
         clock,
     });
@@ -218,6 +233,25 @@ fn directory_for(
     }
     let (fallback, org) = (config.fallback_account.clone(), config.default_organization_id.clone());
     Arc::new(crate::adapters::development::DevelopmentDirectory::new(production, fallback, org, clock))
+}
+
+/// Where media copies are kept: S3 with `MEDIA_BUCKET`; else the local server's folder
+/// under `DATA_DIR` (`durable`); else none (Meta's links only).
+fn media_store(
+    config: &Config,
+    aws: Option<&aws_config::SdkConfig>,
+    durable: bool,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Option<Arc<dyn MediaStore>>> {
+    if let (Some(bucket), Some(aws)) = (&config.media.bucket, aws) {
+        return Ok(Some(Arc::new(crate::adapters::s3_media::S3Media::new(aws, bucket))));
+    }
+    if !durable {
+        return Ok(None);
+    }
+    let root = config.data_dir.join("media");
+    let folder = MediaFolder::open(&root, &config.media.public_url, clock).context("opening DATA_DIR/media")?;
+    Ok(Some(Arc::new(folder)))
 }
 
 /// A store that outlives the process, with the jobs queue beside it (the local server's

@@ -103,6 +103,30 @@ impl MediaStore for MediaFolder {
         }
     }
 
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, MediaError> {
+        let mut keys = Vec::new();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).map_err(backend)? {
+                let path = entry.map_err(backend)?.path();
+                let key = path.strip_prefix(&self.root).map_err(backend)?.to_string_lossy().replace('\\', "/");
+                match path.is_dir() {
+                    true => dirs.push(path),
+                    false
+                        if safe(&key).is_some()
+                            && !key.ends_with(".type")
+                            && !key.starts_with(".")
+                            && key.starts_with(prefix) =>
+                    {
+                        keys.push(key)
+                    }
+                    false => {}
+                }
+            }
+        }
+        Ok(keys)
+    }
+
     async fn signed_url(&self, key: &str, ttl: std::time::Duration) -> Result<String, MediaError> {
         safe(key).ok_or_else(|| backend(format!("not a media key: {key}")))?;
         let expires = self.clock.now().timestamp() + ttl.as_secs() as i64;
@@ -169,8 +193,12 @@ mod tests {
         // A conversation's copies go with it; another organization's stay.
         media.put("org_a/conv_9/msg_3/0", b"a".to_vec(), "image/png").await.unwrap();
         media.put("org_a/conv_9/msg_4/1", b"b".to_vec(), "image/png").await.unwrap();
+        let mut listed = media.list("org_a/").await.unwrap();
+        listed.sort();
+        assert_eq!(listed, ["org_a/conv_9/msg_3/0", "org_a/conv_9/msg_4/1"]);
         media.delete_prefix("org_a/conv_9/").await.unwrap();
         media.delete_prefix("org_a/conv_9/").await.unwrap();
+        assert_eq!(media.list("org_a/").await.unwrap(), Vec::<String>::new());
         let theirs = media.signed_url("org_b/conv_2/msg_2/0", std::time::Duration::from_secs(60)).await.unwrap();
         let (key, expires, signature) = parts(&theirs);
         assert!(media.open_signed(&key, expires, &signature).await.is_some(), "another organization's copy stays");

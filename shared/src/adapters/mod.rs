@@ -6,9 +6,11 @@ pub mod dynamodb;
 pub mod eventbridge;
 pub mod graph_http;
 pub mod kms_cipher;
+pub mod media_download;
 pub mod media_folder;
 pub mod memory_queue;
 pub mod memory_store;
+pub mod s3_media;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod sqs_queue;

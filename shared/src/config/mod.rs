@@ -7,10 +7,12 @@ use crate::domain::ReplyPolicy;
 
 mod auth;
 mod limits;
+mod media;
 
 pub use auth::{Auth, DEFAULT_ORG_CLAIM};
 pub use limits::{HistoryLimits, Limits};
 use limits::{parse_bool, parse_num};
+pub use media::MediaConfig;
 
 pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
 /// Graph API v26.0 (July 2026) is current; v21.0 stops working in January 2027.
@@ -88,6 +90,8 @@ pub struct Config {
     pub instagram_graph_base_url: String,
     /// Budgets, rates and retry limits (each from its own variable, with a default).
     pub limits: Limits,
+    /// Media copies: where, how large, how long a signed URL works.
+    pub media: MediaConfig,
     /// Webhook source ranges allowed (`WEBHOOK_ALLOWED_CIDRS`); empty: any.
     pub webhook_allowed_cidrs: Vec<crate::cidr::Cidr>,
     pub sla_response_minutes: i64,
@@ -190,6 +194,7 @@ impl Config {
             graph_api_version: get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
             instagram_graph_base_url: base_url(get("INSTAGRAM_GRAPH_API_BASE_URL"), "https://graph.instagram.com"),
             limits: Limits::from_lookup(&get)?,
+            media: MediaConfig::from_lookup(&get)?,
             webhook_allowed_cidrs: crate::cidr::parse_list(&get("WEBHOOK_ALLOWED_CIDRS").unwrap_or_default())
                 .map_err(|why| ConfigError::Malformed { name: "WEBHOOK_ALLOWED_CIDRS", why })?,
             sla_response_minutes: parse_num(&get, "SLA_RESPONSE_MINUTES", 60)?.max(1),

@@ -17,6 +17,8 @@ pub enum JobType {
     ImportHistory,
     /// Compare an account's recently active conversations at Meta with the stored ones.
     SweepAccount,
+    /// Copy a message's attachments from Meta's CDN into the deployment's storage.
+    CopyMedia,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

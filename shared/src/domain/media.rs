@@ -2,6 +2,11 @@
 //! (never from what the sender or a CDN header claims), whether that fits the attachment
 //! Meta said it was, and where a copy lives (under its organization).
 
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::{Message, MessageStatus};
+
 /// The largest copy kept unless `MEDIA_MAX_BYTES` says otherwise (Meta's own limit for a DM
 /// attachment is 25 MB).
 pub const DEFAULT_MEDIA_MAX_BYTES: u64 = 25 * 1024 * 1024;
@@ -52,7 +57,12 @@ pub fn fits(declared: &str, sniffed: Sniffed) -> bool {
 /// conversation, so a key never names another organization's file, and erasing a
 /// conversation or an organization removes one prefix (`media_prefix`).
 pub fn media_key(org: &str, conversation_id: &str, message_id: &str, index: usize) -> String {
-    format!("{}{message_id}/{index}", media_prefix(org, Some(conversation_id)))
+    format!("{}{index}", message_media_prefix(org, conversation_id, message_id))
+}
+
+/// Every copy of one message (unsent: all of them go).
+pub fn message_media_prefix(org: &str, conversation_id: &str, message_id: &str) -> String {
+    format!("{}{message_id}/", media_prefix(org, Some(conversation_id)))
 }
 
 /// Every copy of an organization, or of one of its conversations.
@@ -61,6 +71,91 @@ pub fn media_prefix(org: &str, conversation_id: Option<&str>) -> String {
         Some(c) => format!("{org}/{c}/"),
         None => format!("{org}/"),
     }
+}
+
+/// What became of copying one attachment, recorded in its `payload`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaCopy {
+    /// Kept under `key` (`storedKey`, `contentType`, `size`).
+    Stored { key: String, content_type: String, size: u64 },
+    /// Not kept, for good (`copyError`), and Meta's link stays: `TOO_LARGE`, `TYPE_MISMATCH`
+    /// (the bytes are not what Meta called them), `LINK_EXPIRED` (the CDN no longer serves it).
+    Refused(&'static str),
+}
+
+/// The attachment types whose file is the customer's own and is kept: not story mentions
+/// (Meta's policy forbids keeping them), shared posts, reels or templates (Meta's content).
+const KEPT_TYPES: [&str; 4] = ["image", "video", "audio", "file"];
+
+/// One attachment still to copy: its place in the message, the type Meta named, Meta's link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCopy {
+    pub index: usize,
+    pub kind: String,
+    pub url: String,
+}
+
+fn payload_of(attachment: &Value) -> Option<&Map<String, Value>> {
+    attachment.get("payload").and_then(Value::as_object)
+}
+
+/// Whether a copy of the attachment was made or refused already.
+fn settled(payload: &Map<String, Value>) -> bool {
+    payload.contains_key("storedKey") || payload.contains_key("copyError")
+}
+
+impl Message {
+    /// The attachments a copy is still to be made of (none once unsent).
+    pub fn pending_copies(&self) -> Vec<PendingCopy> {
+        if self.status == MessageStatus::Deleted {
+            return Vec::new();
+        }
+        let pending = |(index, a): (usize, &Value)| {
+            let kind = a.get("type").and_then(Value::as_str).filter(|t| KEPT_TYPES.contains(t))?;
+            let payload = payload_of(a).filter(|p| !settled(p))?;
+            let url = payload.get("url").and_then(Value::as_str).filter(|u| u.starts_with("http"))?;
+            Some(PendingCopy { index, kind: kind.to_owned(), url: url.to_owned() })
+        };
+        self.attachments.iter().enumerate().filter_map(pending).collect()
+    }
+
+    /// Records what became of copying attachment `index`; false when that changes nothing
+    /// (unsent meanwhile, no such attachment, already recorded).
+    pub(super) fn record_copy(&mut self, index: usize, copy: &MediaCopy) -> bool {
+        if self.status == MessageStatus::Deleted {
+            return false;
+        }
+        let payload = self.attachments.get_mut(index).and_then(|a| a.get_mut("payload")).and_then(Value::as_object_mut);
+        let Some(payload) = payload.filter(|p| !settled(p)) else { return false };
+        match copy {
+            MediaCopy::Stored { key, content_type, size } => {
+                payload.insert("storedKey".into(), json!(key));
+                payload.insert("contentType".into(), json!(content_type));
+                payload.insert("size".into(), json!(size));
+            }
+            MediaCopy::Refused(why) => {
+                payload.insert("copyError".into(), json!(why));
+            }
+        }
+        true
+    }
+
+    /// The keys of its copies, with the payload each is recorded in (to show a signed URL).
+    pub fn stored_copies_mut(&mut self) -> Vec<(String, &mut Map<String, Value>)> {
+        let copies = self.attachments.iter_mut().filter_map(|a| a.get_mut("payload")?.as_object_mut());
+        copies.filter_map(|p| Some((p.get("storedKey")?.as_str()?.to_owned(), p))).collect()
+    }
+}
+
+/// Shows a kept copy: `url` leads to the copy (signed, until `expires_at`), `metaUrl` keeps
+/// Meta's link; the storage key stays inside.
+pub fn show_copy(payload: &mut Map<String, Value>, signed_url: String, expires_at: DateTime<Utc>) {
+    if let Some(meta_url) = payload.remove("url") {
+        payload.insert("metaUrl".into(), meta_url);
+    }
+    payload.remove("storedKey");
+    payload.insert("url".into(), json!(signed_url));
+    payload.insert("urlExpiresAt".into(), json!(expires_at));
 }
 
 #[cfg(test)]
@@ -100,5 +195,38 @@ mod tests {
         assert!(media_key("org_a", "conv_1", "msg_1", 0).starts_with(&media_prefix("org_a", Some("conv_1"))));
         assert!(media_key("org_a", "conv_1", "msg_1", 0).starts_with(&media_prefix("org_a", None)));
         assert!(!media_key("org_ab", "c", "m", 0).starts_with(&media_prefix("org_a", None)), "another organization");
+    }
+
+    #[test]
+    fn a_message_copies_its_own_files_once_and_never_after_an_unsend() {
+        use crate::domain::{Conversation, Direction};
+        let t = chrono::Utc::now();
+        let c = Conversation::opened("conv_1".into(), "org_a", "acc_1", "cust", t, t);
+        let mut m = Message::told_by_meta(&c, Direction::Inbound, ("cust".into(), "acc".into()), t, t);
+        m.attachments = vec![
+            json!({"type": "image", "payload": {"url": "https://cdn/a.jpg"}}),
+            json!({"type": "story_mention", "payload": {"url": "https://cdn/s"}}),
+            json!({"type": "share", "payload": {"url": "https://cdn/p"}}),
+            json!({"type": "file", "payload": {"url": "https://cdn/f.pdf"}}),
+        ];
+        let indexes = |m: &Message| m.pending_copies().iter().map(|p| p.index).collect::<Vec<_>>();
+        assert_eq!(indexes(&m), [0, 3], "only the customer's own files");
+        let stored = MediaCopy::Stored { key: "k".into(), content_type: "image/jpeg".into(), size: 3 };
+        assert!(m.record_copy(0, &stored));
+        assert!(!m.record_copy(0, &MediaCopy::Refused("TOO_LARGE")), "recorded once");
+        assert!(!m.record_copy(9, &stored), "no such attachment");
+        assert!(m.record_copy(3, &MediaCopy::Refused("TOO_LARGE")));
+        assert!(indexes(&m).is_empty());
+        let copies = m.stored_copies_mut();
+        assert_eq!(copies.len(), 1);
+        let (key, payload) = copies.into_iter().next().unwrap();
+        assert_eq!(key, "k");
+        show_copy(payload, "https://signed".into(), t);
+        assert_eq!(m.attachments[0]["payload"]["metaUrl"], "https://cdn/a.jpg");
+        assert_eq!(m.attachments[0]["payload"]["url"], "https://signed");
+        assert!(m.attachments[0]["payload"].get("storedKey").is_none());
+        m.status = MessageStatus::Deleted;
+        m.attachments[3] = json!({"type": "video", "payload": {"url": "https://cdn/v"}});
+        assert!(m.pending_copies().is_empty() && !m.record_copy(3, &stored), "unsent: nothing more is kept");
     }
 }

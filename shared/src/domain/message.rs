@@ -75,6 +75,11 @@ pub enum MessageChange {
         hidden: bool,
         by: Option<String>,
     },
+    /// Attachment `index` was copied into the deployment's storage, or refused for good.
+    MediaCopied {
+        index: usize,
+        copy: super::media::MediaCopy,
+    },
 }
 
 /// The conversation list's one-line preview of a message's content.
@@ -169,6 +174,7 @@ impl Message {
             }
             MessageChange::Delivered => self.receipt(MessageStatus::Delivered, "deliveredAt", at),
             MessageChange::Read => self.receipt(MessageStatus::Read, "readAt", at),
+            MessageChange::MediaCopied { index, copy } => self.record_copy(*index, copy),
         };
         if changed {
             self.updated_at = self.updated_at.max(at);

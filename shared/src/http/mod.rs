@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod inbox;
 mod leads;
+mod media;
 mod meta_callbacks;
 mod page;
 mod request_id;
@@ -106,6 +107,7 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/organizations/current/data", axum::routing::delete(data::erase_organization))
         .route("/api/organizations/current/settings", get(data::settings).put(data::put_settings))
         .route("/api/leads", get(leads::list).post(leads::create))
+        .route("/api/media/{*key}", get(media::serve))
         .route("/api/openapi.json", get(openapi))
 }
 

@@ -22,6 +22,10 @@ pub trait MediaStore: Send + Sync {
     /// conversation's or an organization's, when they are erased).
     async fn delete_prefix(&self, prefix: &str) -> Result<(), MediaError>;
 
+    /// The keys of every copy under `prefix`, in no particular order (what an erasure
+    /// leaves, for its checks).
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, MediaError>;
+
     /// A URL that serves the copy under `key` for `ttl`, to whoever holds it, and refuses any
     /// other key or a later time: S3 presigned, or the local server's signed route.
     async fn signed_url(&self, key: &str, ttl: std::time::Duration) -> Result<String, MediaError>;
@@ -32,4 +36,26 @@ pub trait MediaStore: Send + Sync {
     async fn open_signed(&self, _key: &str, _expires: i64, _signature: &str) -> Option<(Vec<u8>, String)> {
         None
     }
+}
+
+/// Why a file could not be fetched from Meta's CDN.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FetchError {
+    /// Larger than the cap (told by `Content-Length` or counted): never kept.
+    #[error("larger than {0} bytes")]
+    TooLarge(u64),
+    /// The CDN refuses it for good (403, 404, 410: its signed link expired).
+    #[error("the CDN answered {0}")]
+    Gone(u16),
+    /// Slow, cut, or a 5xx: worth another try.
+    #[error("the CDN is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where Meta's attachment links are read (Meta's CDN, over HTTPS).
+#[async_trait]
+pub trait MediaSource: Send + Sync {
+    /// The bytes at `url`, at most `max_bytes` of them (a larger file is `TooLarge`, read no
+    /// further than the cap).
+    async fn fetch(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError>;
 }

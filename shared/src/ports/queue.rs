@@ -26,6 +26,9 @@ pub enum QueueMessage {
     ImportHistory { organization_id: String, account_id: String, run_id: String },
     /// A page of the reconciliation sweep of one account (from Meta's cursor, when not the first).
     SweepAccount { organization_id: String, account_id: String, cursor: Option<String> },
+    /// Copy a new message's attachments from Meta's CDN (whose links expire) into the
+    /// deployment's storage.
+    CopyMedia { organization_id: String, message_id: String },
 }
 
 impl QueueMessage {
@@ -47,6 +50,7 @@ impl QueueMessage {
             QueueMessage::ConfirmEchoes { .. } => JobType::ConfirmEchoes,
             QueueMessage::ImportHistory { .. } => JobType::ImportHistory,
             QueueMessage::SweepAccount { .. } => JobType::SweepAccount,
+            QueueMessage::CopyMedia { .. } => JobType::CopyMedia,
         }
     }
 
@@ -58,7 +62,8 @@ impl QueueMessage {
             QueueMessage::ProcessWebhook(_) | QueueMessage::ReplayEvents(_) => QueueLane::Webhooks,
             QueueMessage::EnrichContact { .. }
             | QueueMessage::ImportHistory { .. }
-            | QueueMessage::SweepAccount { .. } => QueueLane::Enrichment,
+            | QueueMessage::SweepAccount { .. }
+            | QueueMessage::CopyMedia { .. } => QueueLane::Enrichment,
         }
     }
 }
@@ -72,7 +77,8 @@ impl QueueMessage {
             | QueueMessage::EnrichContact { organization_id, .. }
             | QueueMessage::ConfirmEchoes { organization_id, .. }
             | QueueMessage::ImportHistory { organization_id, .. }
-            | QueueMessage::SweepAccount { organization_id, .. } => organization_id,
+            | QueueMessage::SweepAccount { organization_id, .. }
+            | QueueMessage::CopyMedia { organization_id, .. } => organization_id,
             QueueMessage::ProcessWebhook(queued) => {
                 queued.items.first().map(|i| i.entry_id.as_str()).or(queued.entry_id.as_deref()).unwrap_or_default()
             }
@@ -89,8 +95,8 @@ pub enum QueueLane {
     Sends,
     /// Webhook items the webhook's budget left, and replays of kept events.
     Webhooks,
-    /// Customer profiles and permalinks, fetched off the webhook's path; history imports and
-    /// sweeps.
+    /// Customer profiles, permalinks and media copies, fetched off the webhook's path;
+    /// history imports and sweeps.
     Enrichment,
 }
 
@@ -176,6 +182,12 @@ impl From<QueueMessage> for Wire {
                 organization_id: Some(organization_id),
                 payload: Some(serde_json::json!({ "accountId": account_id, "cursor": cursor })),
             },
+            QueueMessage::CopyMedia { organization_id, message_id } => Wire {
+                job_type,
+                job_id: None,
+                organization_id: Some(organization_id),
+                payload: Some(serde_json::json!({ "messageId": message_id })),
+            },
         }
     }
 }
@@ -219,6 +231,10 @@ impl TryFrom<Wire> for QueueMessage {
                     }
                 }
             }
+            JobType::CopyMedia => QueueMessage::CopyMedia {
+                organization_id: w.organization_id.ok_or("COPY_MEDIA without organizationId")?,
+                message_id: payload["messageId"].as_str().map(str::to_owned).ok_or("COPY_MEDIA without messageId")?,
+            },
         })
     }
 }
@@ -308,7 +324,13 @@ mod tests {
             account_id: "acc_1".into(),
             cursor: Some("QVFI".into()),
         };
-        for m in [send, enrich, replay, webhook, confirm, import, sweep] {
+        let copy = QueueMessage::CopyMedia { organization_id: "org_a".into(), message_id: "msg_1".into() };
+        assert_eq!(
+            wire(&copy),
+            json!({"jobType": "COPY_MEDIA", "organizationId": "org_a", "payload": {"messageId": "msg_1"}})
+        );
+        assert_eq!(copy.lane(), QueueLane::Enrichment);
+        for m in [send, enrich, replay, webhook, confirm, import, sweep, copy] {
             assert_eq!(serde_json::from_value::<QueueMessage>(wire(&m)).unwrap(), m, "round trip");
         }
     }
@@ -323,6 +345,7 @@ mod tests {
             json!({"jobType": "PROCESS_WEBHOOK", "payload": {"items": "not a list"}}),
             json!({"jobType": "IMPORT_HISTORY", "organizationId": "org_a", "payload": {"accountId": "acc_1"}}),
             json!({"jobType": "SWEEP_ACCOUNT", "payload": {"accountId": "acc_1"}}),
+            json!({"jobType": "COPY_MEDIA", "organizationId": "org_a", "payload": {}}),
             json!({"jobType": "SOMETHING_ELSE"}),
         ] {
             assert!(serde_json::from_value::<QueueMessage>(bad.clone()).is_err(), "{bad}");

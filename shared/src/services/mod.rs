@@ -86,6 +86,12 @@ impl Services {
                 tracing::info!(?report, "account swept");
                 Ok(JobOutcome::Succeeded)
             }
+            QueueMessage::CopyMedia { organization_id, message_id } => {
+                match self.inbound.copy_media(organization_id, message_id).await? {
+                    true => Ok(JobOutcome::Succeeded),
+                    false => Ok(JobOutcome::Skipped),
+                }
+            }
             QueueMessage::EnrichContact { organization_id, conversation_id } => {
                 match self.inbound.enrich_conversation(organization_id, conversation_id).await? {
                     true => Ok(JobOutcome::Succeeded),

@@ -61,6 +61,15 @@ impl LocalAws {
         name
     }
 
+    /// A new empty bucket for media copies, as the template's `MediaBucket` (private,
+    /// encrypted by default), and the store on it.
+    pub async fn fresh_media_bucket(&self) -> std::sync::Arc<dyn crate::ports::MediaStore> {
+        let name = format!("media-{}", uuid::Uuid::now_v7().simple());
+        let media = crate::adapters::s3_media::S3Media::new(&self.sdk, &name);
+        media.client().create_bucket().bucket(&name).send().await.unwrap();
+        std::sync::Arc::new(media)
+    }
+
     /// An SSM SecureString parameter (encrypted with the account's default SSM key).
     pub async fn put_secure_string(&self, name: &str, value: &str) {
         aws_sdk_ssm::Client::new(&self.sdk)

@@ -2,6 +2,7 @@
 //! Graph API, a fake Lambda Runtime API, and the local AWS-compatible server's resources.
 //! Nothing here runs in production code paths.
 
+pub mod fake_cdn;
 pub mod fake_graph;
 pub mod fault_proxy;
 pub mod local_aws;

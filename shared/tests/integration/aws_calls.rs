@@ -130,6 +130,7 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
         cipher,
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
+        media: None,
     };
     let services = inbox_shared::runtime::services_on(config, adapters.clone());
     seed::connect_account(&adapters, "org_calls", "acc_calls", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None)

@@ -71,6 +71,7 @@ pub(crate) async fn rig(aws: &LocalAws) -> Rig {
         cipher,
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
+        media: None,
     };
     let services = inbox_shared::runtime::services_on(config, adapters.clone());
     seed::connect_account(&adapters, ORG, "acc_faults", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-t", None).await;

@@ -63,6 +63,7 @@ async fn a_reply_of_one_tenant_goes_out_within_30_s_behind_another_tenants_5000_
         cipher: Arc::new(StaticKeyCipher::ephemeral()),
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
+        media: None,
     };
     let services = inbox_shared::runtime::services_on(config, adapters.clone());
     seed::connect_account(&adapters, "org_a", "acc_a", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-a", None).await;

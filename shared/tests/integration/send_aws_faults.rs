@@ -44,6 +44,7 @@ async fn aws_cut_right_after_meta_took_a_send_leaves_it_sent_once() {
         cipher: Arc::new(StaticKeyCipher::ephemeral()),
         clock: Arc::new(SystemClock),
         jitter: Arc::new(ThreadRngJitter),
+        media: None,
     };
     let services = inbox_shared::runtime::services_on(config, adapters.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,10 +1,12 @@
 //! Erasure of everything an organization holds, when it leaves: its accounts are
 //! disconnected first (Meta stops delivering, tokens deleted), the webhook events kept for
-//! them are dropped, then every record goes, a page at a time. Asked again, it goes on from
+//! them are dropped, then every record and media copy goes, a page at a time. Asked again, it goes on from
 //! what is left.
 
-use crate::domain::{AccountStatus, Caller, ERASURE_CALLS_PER_REQUEST, ERASURE_PAGE, ErasureProgress, erase_in_pages};
+use crate::domain::media::media_prefix;
+use crate::domain::{AccountStatus, Caller, ERASURE_CALLS_PER_REQUEST, ERASURE_PAGE, ErasureProgress};
 use crate::error::AppError;
+use crate::services::threads::erase_with_media;
 
 use super::Accounts;
 
@@ -24,7 +26,11 @@ impl Accounts {
         }
         let mut calls = ERASURE_CALLS_PER_REQUEST;
         let erasure = &self.ports.erasure;
-        let progress = erase_in_pages(&mut calls, || erasure.erase_organization(org, ERASURE_PAGE)).await?;
+        let media = self.ports.media.as_deref();
+        let progress = erase_with_media(media, &media_prefix(org, None), &mut calls, || {
+            erasure.erase_organization(org, ERASURE_PAGE)
+        })
+        .await?;
         removed += progress.removed;
         tracing::info!(organization = %org, by = ?caller.subject, removed, done = progress.done, "organization's data erased");
         Ok(ErasureProgress { removed, done: progress.done })

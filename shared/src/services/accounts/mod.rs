@@ -50,6 +50,8 @@ pub struct AccountsPorts {
     pub erasure: Arc<dyn ErasureStore>,
     /// The webhook events kept for its accounts, dropped with it.
     pub raw_events: Arc<dyn RawEventStore>,
+    /// Media copies, which go with the organization's data.
+    pub media: Option<Arc<dyn crate::ports::MediaStore>>,
 }
 
 pub struct Accounts {

@@ -73,7 +73,10 @@ impl Inbound {
     ) -> Result<(), AppError> {
         let Some(message) = self.ports.messages.update_message(org, id, change, at).await? else { return Ok(()) };
         match change {
-            MessageChange::Deleted => self.drop_unsent_preview(org, &message).await?,
+            MessageChange::Deleted => {
+                self.drop_copies(&message).await?;
+                self.drop_unsent_preview(org, &message).await?
+            }
             // The list shows what the newest message says now (the store keeps the preview
             // only while no newer message has arrived).
             MessageChange::Edited { .. } if message.status != MessageStatus::Deleted => {

@@ -133,6 +133,7 @@ impl Inbound {
         let echo =
             message.meta_json.get("isEcho") == Some(&Value::Bool(true)) && message.direction == Direction::Outbound;
         self.queue_follow_ups(conversation, echo).await;
+        self.queue_media_copy(message).await;
         Ok(())
     }
 

@@ -138,6 +138,7 @@ impl ThreadReader<'_> {
                 outcome.stored += 1;
                 outbound_found |= message.direction == Direction::Outbound;
                 inbound.apply_pending_changes(&self.account.organization_id, &m.id).await?;
+                inbound.queue_media_copy(&message).await;
             }
         }
         // A send of ours the sweep found is an echo come late: a reply that failed unconfirmed

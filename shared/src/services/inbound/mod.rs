@@ -9,6 +9,7 @@ mod comments;
 mod events;
 mod history;
 mod ingest;
+mod media;
 mod meta_threads;
 mod permalinks;
 mod receipts;
@@ -24,8 +25,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::ports::{
-    AccountDirectory, AccountStore, Clock, ConversationStore, GraphApi, Jitter, JobQueue, LeadStore, MessageStore,
-    RawEventStore,
+    AccountDirectory, AccountStore, Clock, ConversationStore, GraphApi, Jitter, JobQueue, LeadStore, MediaSource,
+    MediaStore, MessageStore, RawEventStore,
 };
 
 /// Why an event waits for replay: nobody has connected its account (yet).
@@ -63,6 +64,10 @@ pub struct InboundPorts {
     pub directory: Arc<dyn AccountDirectory>,
     /// The history import's progress on the account, and the sweep's round of accounts.
     pub accounts: Arc<dyn AccountStore>,
+    /// Where copies of messages' files are kept, when the deployment keeps them.
+    pub media: Option<Arc<dyn MediaStore>>,
+    /// Where Meta's attachment links are read.
+    pub media_source: Arc<dyn MediaSource>,
     pub clock: Arc<dyn Clock>,
     pub jitter: Arc<dyn Jitter>,
 }

@@ -1,10 +1,12 @@
 //! Erasure of one customer's data in an organization, on an admin's request: their
 //! conversations (DMs on every account and the comment threads they started) with every
-//! message and the events logged about them, their cached profile, and the Instagram link of
+//! message, its media copies and the events logged about them, their cached profile, and the Instagram link of
 //! their lead. A page at a time; asked again, it goes on from what is left.
 
-use crate::domain::{Caller, ERASURE_CALLS_PER_REQUEST, ERASURE_PAGE, ErasureProgress, erase_in_pages};
+use crate::domain::media::media_prefix;
+use crate::domain::{Caller, ERASURE_CALLS_PER_REQUEST, ERASURE_PAGE, ErasureProgress};
 use crate::error::AppError;
+use crate::services::threads::erase_with_media;
 
 use super::Inbox;
 
@@ -20,7 +22,7 @@ impl Inbox {
         let mut removed = 0;
         for conversation in erasure.conversations_of_participant(org, participant).await? {
             let id = conversation.id.as_str();
-            let progress = erase_in_pages(&mut calls, || erasure.erase_conversation(org, id, ERASURE_PAGE)).await?;
+            let progress = self.erase_conversation(org, id, &mut calls).await?;
             removed += progress.removed;
             if !progress.done {
                 return Ok(ErasureProgress { removed, done: false });
@@ -29,5 +31,19 @@ impl Inbox {
         removed += erasure.erase_customer(org, participant).await?;
         tracing::info!(organization = %org, by = ?caller.subject, removed, "customer's data erased");
         Ok(ErasureProgress { removed, done: true })
+    }
+
+    /// One conversation's records and media copies, as far as `calls` allows.
+    pub(super) async fn erase_conversation(
+        &self,
+        org: &str,
+        id: &str,
+        calls: &mut usize,
+    ) -> Result<ErasureProgress, AppError> {
+        let (erasure, prefix) = (&self.ports.erasure, media_prefix(org, Some(id)));
+        erase_with_media(self.ports.media.as_deref(), &prefix, calls, || {
+            erasure.erase_conversation(org, id, ERASURE_PAGE)
+        })
+        .await
     }
 }

@@ -4,6 +4,7 @@
 
 mod erasure;
 mod leads;
+mod media;
 mod reads;
 mod retention;
 pub mod stream;
@@ -19,7 +20,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::ports::{
-    AccountDirectory, Clock, ConversationStore, ErasureStore, EventStore, LeadStore, MessageStore, SettingsStore,
+    AccountDirectory, Clock, ConversationStore, ErasureStore, EventStore, LeadStore, MediaStore, MessageStore,
+    SettingsStore,
 };
 
 /// Exactly the ports the inbox flow uses.
@@ -35,6 +37,8 @@ pub struct InboxPorts {
     pub erasure: Arc<dyn ErasureStore>,
     /// Each organization's settings (its retention).
     pub settings: Arc<dyn SettingsStore>,
+    /// Media copies, shown as signed URLs and erased with their conversations.
+    pub media: Option<Arc<dyn MediaStore>>,
     /// Whether a conversation's account is active; the accounts a lead's conversations are on.
     pub directory: Arc<dyn AccountDirectory>,
     pub clock: Arc<dyn Clock>,

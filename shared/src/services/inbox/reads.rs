@@ -110,7 +110,8 @@ impl Inbox {
         conversation(&*self.ports.conversations, org, conversation_id).await?;
         let page = self.ports.messages.list_messages(org, conversation_id, &page).await?;
         let now = self.now();
-        Ok(Page { data: page.data.into_iter().map(|m| m.show_story_expiry(now)).collect(), ..page })
+        let shown = page.data.into_iter().map(|m| m.show_story_expiry(now)).collect();
+        Ok(Page { data: self.with_signed_media(shown).await, ..page })
     }
 
     pub async fn mark_read(&self, org: &str, id: &str) -> Result<ConversationView, AppError> {

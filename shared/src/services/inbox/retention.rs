@@ -1,12 +1,10 @@
 //! Each organization's settings, and the retention they set: the scheduled run erases whole
-//! every conversation with no message for that many days, the longest inactive first, a
+//! every conversation (media copies included) with no message for that many days, the longest inactive first, a
 //! bounded amount a run (the next run goes on from what is left).
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{
-    Caller, ERASURE_CALLS_PER_REQUEST, ERASURE_PAGE, MAX_RETENTION_DAYS, OrganizationSettings, erase_in_pages,
-};
+use crate::domain::{Caller, ERASURE_CALLS_PER_REQUEST, MAX_RETENTION_DAYS, OrganizationSettings};
 use crate::error::AppError;
 
 use super::Inbox;
@@ -70,9 +68,7 @@ impl Inbox {
                     break;
                 }
                 for conversation in expired {
-                    let id = conversation.id.as_str();
-                    let progress =
-                        erase_in_pages(&mut calls, || erasure.erase_conversation(org, id, ERASURE_PAGE)).await?;
+                    let progress = self.erase_conversation(org, &conversation.id, &mut calls).await?;
                     if !progress.done {
                         report.organizations_behind += 1;
                         break 'organization;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use inbox_shared::adapters::graph_http::HttpGraphApi;
+use inbox_shared::adapters::media_folder::MediaFolder;
 use inbox_shared::adapters::memory_queue::MemoryQueue;
 use inbox_shared::adapters::memory_store::MemoryStore;
 use inbox_shared::adapters::static_cipher::StaticKeyCipher;
@@ -51,6 +52,22 @@ pub struct TestApp {
     pub relay: Option<inbox_shared::testing::stream_pump::StreamPump>,
     /// Where the store keeps its data, for tests that look under it.
     pub backing: Backing,
+}
+
+/// Where a test app keeps media copies.
+enum Media {
+    None,
+    /// A fresh folder, served by the app's own signed route (the local server's way).
+    Folder,
+    Store(Arc<dyn inbox_shared::ports::MediaStore>),
+}
+
+/// Which store a test app keeping media runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Keep {
+    Memory,
+    Sqlite,
+    Aws,
 }
 
 /// What backs a test app's store.
@@ -118,21 +135,42 @@ impl TestApp {
     }
 
     pub async fn with(env: AppEnv, extra: &[(&str, &str)]) -> Self {
-        Self::on(env, extra, Arc::new(MemoryStore::new()), static_cipher()).await
+        Self::on(env, extra, Arc::new(MemoryStore::new()), static_cipher(), Media::None).await
+    }
+
+    /// On `backing` (`None`: the local AWS server is not running), keeping media copies as
+    /// that backing's deployment does: in a folder beside the embedded stores, in S3 beside
+    /// DynamoDB.
+    pub async fn keeping_media(backing: Keep, env: AppEnv, extra: &[(&str, &str)]) -> Option<Self> {
+        match backing {
+            Keep::Memory => {
+                Some(Self::on(env, extra, Arc::new(MemoryStore::new()), static_cipher(), Media::Folder).await)
+            }
+            Keep::Sqlite => Some(Self::sqlite(env, extra, Media::Folder).await),
+            Keep::Aws => Self::aws(env, extra, true).await,
+        }
     }
 
     /// On the local server's SQLite store, in a fresh file.
     pub async fn on_sqlite(env: AppEnv, extra: &[(&str, &str)]) -> Self {
+        Self::sqlite(env, extra, Media::None).await
+    }
+
+    async fn sqlite(env: AppEnv, extra: &[(&str, &str)], media: Media) -> Self {
         use inbox_shared::adapters::sqlite::{DEFAULT_GROUP, Db, SqliteStore};
         let dir = std::env::temp_dir().join(inbox_shared::domain::new_id("sqlite-app"));
         let file = dir.join("inbox.sqlite3");
         let store = Arc::new(SqliteStore::new(Db::open(&file, DEFAULT_GROUP).unwrap()));
-        TestApp { backing: Backing::Sqlite(file), ..Self::on(env, extra, store, static_cipher()).await }
+        TestApp { backing: Backing::Sqlite(file), ..Self::on(env, extra, store, static_cipher(), media).await }
     }
 
     /// On DynamoDB (a fresh table with the template's keys) and KMS, on the local
     /// AWS-compatible server; `None` when it is not running.
     pub async fn on_aws(env: AppEnv, extra: &[(&str, &str)]) -> Option<Self> {
+        Self::aws(env, extra, false).await
+    }
+
+    async fn aws(env: AppEnv, extra: &[(&str, &str)], keep_media: bool) -> Option<Self> {
         let aws = inbox_shared::testing::local_aws::local_aws().await?;
         let table = aws.fresh_table().await;
         let store = Arc::new(inbox_shared::adapters::dynamodb::DynamoStore::new(
@@ -148,11 +186,23 @@ impl TestApp {
         let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the local AWS endpoint");
         let pump = inbox_shared::testing::stream_pump::StreamPump::start(&aws.sdk, &endpoint, &table, relay).await;
         let backing = Backing::DynamoDb(table);
-        Some(TestApp { relay: Some(pump), backing, ..Self::on(env, extra, store, cipher).await })
+        let media = match keep_media {
+            true => Media::Store(aws.fresh_media_bucket().await),
+            false => Media::None,
+        };
+        Some(TestApp { relay: Some(pump), backing, ..Self::on(env, extra, store, cipher, media).await })
     }
 
-    async fn on(env: AppEnv, extra: &[(&str, &str)], store: Arc<dyn Store>, cipher: Arc<dyn TokenCipher>) -> Self {
+    async fn on(
+        env: AppEnv,
+        extra: &[(&str, &str)],
+        store: Arc<dyn Store>,
+        cipher: Arc<dyn TokenCipher>,
+        media: Media,
+    ) -> Self {
         let graph = FakeGraph::start().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
         let config = config(env, extra, &graph.env());
         // The development fallback account's Page exists at Meta, with its token.
         let fallback = &config.fallback_account;
@@ -168,10 +218,16 @@ impl TestApp {
             cipher: cipher.clone(),
             clock: clock.clone(),
             jitter: Arc::new(FixedJitter(JITTER)),
+            media: match media {
+                Media::None => None,
+                Media::Folder => {
+                    let root = std::env::temp_dir().join(inbox_shared::domain::new_id("media"));
+                    Some(Arc::new(MediaFolder::open(&root, &url, clock.clone()).unwrap()))
+                }
+                Media::Store(store) => Some(store),
+            },
         };
         let services = services_on(config, adapters.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let app = router(services.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         TestApp {
