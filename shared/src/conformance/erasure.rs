@@ -11,6 +11,7 @@ fn profile(org: &str, customer: &str, username: &str) -> CustomerProfile {
         name: Some("Ana Silva".into()),
         fetched: true,
         fetched_at: t(0),
+        picture: None,
     }
 }
 

@@ -43,6 +43,7 @@ pub async fn profiles_are_cached_per_organization(store: &dyn Store) {
         name: None,
         fetched: true,
         fetched_at: t(0),
+        picture: None,
     };
     store.put_profile(&p).await.unwrap();
     assert_eq!(store.get_profile(&org, "6185").await.unwrap(), Some(p.clone()));

@@ -34,6 +34,28 @@ pub struct CustomerProfile {
     pub name: Option<String>,
     pub fetched: bool,
     pub fetched_at: DateTime<Utc>,
+    /// Their profile picture: Meta's link (which expires within days) and the copy kept of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<ProfilePicture>,
+}
+
+/// A profile picture: Meta's link, and where its copy is kept (`domain::media::contact_media_key`),
+/// or why none is (`copyError`, as for attachments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfilePicture {
+    pub meta_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_error: Option<String>,
+}
+
+impl ProfilePicture {
+    /// Neither copied nor refused yet.
+    pub fn pending(&self) -> bool {
+        self.stored_key.is_none() && self.copy_error.is_none()
+    }
 }
 
 impl CustomerProfile {

@@ -65,6 +65,16 @@ pub fn message_media_prefix(org: &str, conversation_id: &str, message_id: &str) 
     format!("{}{message_id}/", media_prefix(org, Some(conversation_id)))
 }
 
+/// Where a customer's profile picture is kept: under their organization, beside (never
+/// inside) its conversations, so erasing the customer removes `contact_media_prefix`.
+pub fn contact_media_key(org: &str, participant_id: &str) -> String {
+    format!("{}picture", contact_media_prefix(org, participant_id))
+}
+
+pub fn contact_media_prefix(org: &str, participant_id: &str) -> String {
+    format!("{org}/contacts/{participant_id}/")
+}
+
 /// Every copy of an organization, or of one of its conversations.
 pub fn media_prefix(org: &str, conversation_id: Option<&str>) -> String {
     match conversation_id {

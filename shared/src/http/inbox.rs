@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 
 use crate::domain::{ConversationView, Message, Page};
 use crate::error::AppError;
-use crate::services::{Inbox, ListQuery};
+use crate::services::{ContactView, Inbox, ListQuery};
 
 use super::OrgId;
 use super::extract::ApiQuery;
@@ -45,4 +45,13 @@ pub async fn mark_read(
     Path(id): Path<String>,
 ) -> ApiResult<ConversationView> {
     Ok(Json(inbox.mark_read(&org, &id).await?))
+}
+
+/// `GET /api/inbox/contacts/:participantId`: the customer's profile and picture.
+pub async fn contact(
+    State(inbox): State<Arc<Inbox>>,
+    OrgId(org): OrgId,
+    Path(participant_id): Path<String>,
+) -> ApiResult<ContactView> {
+    Ok(Json(inbox.contact(&org, &participant_id).await?))
 }

@@ -103,7 +103,7 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/integrations/connected-accounts/{id}/health", get(accounts::health))
         .route("/api/integrations/connected-accounts/{id}/history/import", post(accounts::import_history))
-        .route("/api/inbox/contacts/{participantId}", axum::routing::delete(data::erase_contact))
+        .route("/api/inbox/contacts/{participantId}", get(inbox::contact).delete(data::erase_contact))
         .route("/api/organizations/current/data", axum::routing::delete(data::erase_organization))
         .route("/api/organizations/current/settings", get(data::settings).put(data::put_settings))
         .route("/api/leads", get(leads::list).post(leads::create))

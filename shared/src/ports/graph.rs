@@ -1,13 +1,16 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-/// An Instagram user's profile (`GET /{igsid}?fields=name,username`), or a Messenger user's
+/// An Instagram user's profile (`GET /{igsid}?fields=name,username,profile_pic`), or a Messenger user's
 /// (`fields=name`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct UserProfile {
     #[serde(default)]
     pub username: Option<String>,
     pub name: Option<String>,
+    /// Meta's link to their picture (it expires within days).
+    #[serde(default)]
+    pub profile_pic: Option<String>,
 }
 
 /// The highest use any header reports, and the longest wait it asks for.

@@ -18,7 +18,7 @@ pub use accounts::{
     DeletionStatus, Flow, HealthCheck, HealthReport, OAUTH_SCOPES, RefreshReport, StoreDirectory,
 };
 pub use inbound::{AcceptReport, Inbound, InboundPorts, SweepReport, SweepRound};
-pub use inbox::{Inbox, InboxPorts, ListQuery, NewLead, RetentionReport, SettingsInput};
+pub use inbox::{ContactView, Inbox, InboxPorts, ListQuery, NewLead, RetentionReport, SettingsInput};
 pub use outbound::{JobOutcome, Outbound, OutboundPorts, Outgoing, PrivateReply, PrivateReplyAccepted, SendAccepted};
 
 use std::sync::Arc;

@@ -2,7 +2,8 @@
 //! and on DynamoDB with S3 (moto): a customer's photo is copied by a queued job and served
 //! from the deployment's storage after Meta's CDN link has expired; a signed URL serves only
 //! its own copy, only until it expires; what is too large or not what Meta called it is not
-//! kept; a CDN outage is retried; an unsend and an erasure leave no copy behind.
+//! kept; a CDN outage is retried; a customer's profile picture is kept the same way; an
+//! unsend and an erasure leave no copy behind.
 
 use crate::common::*;
 use inbox_shared::config::AppEnv;
@@ -89,6 +90,9 @@ async fn scenario(app: TestApp) {
     app.connect_account(ORG_A, "acc_a", IG_ACCOUNT, "EAAB-page-a").await;
     app.connect_account_on_page(ORG_B, "acc_b", IG_B, PAGE_B, "EAAB-page-b").await;
     let photo = cdn.put("photo.jpg", PHOTO, "image/jpeg");
+    // The customer's profile picture, served by the same CDN (fetched once per organization).
+    let picture = cdn.put("ana.jpg", PHOTO, "image/jpeg");
+    app.graph.world().profile_pics.insert(CUSTOMER.to_owned(), picture.clone());
     let attachments = json!([
         attachment("image", &photo),
         attachment("file", &cdn.put("invoice.pdf", PDF, "application/pdf")),
@@ -105,8 +109,10 @@ async fn scenario(app: TestApp) {
     // Meta's CDN is down for the first try: the job is delivered again and finishes.
     cdn.fail(503, 1);
     assert_eq!(run_jobs_redelivering(&app).await, 1, "one failed delivery, then done");
-    assert_eq!(cdn.hits("photo.jpg") + cdn.hits("theirs.jpg"), 3, "only the failed fetch was made again");
-    assert_eq!((cdn.hits("invoice.pdf"), cdn.hits("story.jpg")), (1, 0));
+    let files = ["photo.jpg", "theirs.jpg", "invoice.pdf", "fake.jpg", "huge.mp4", "ana.jpg"];
+    let hits: usize = files.iter().map(|f| cdn.hits(f)).sum();
+    assert_eq!(hits, 7 + 1, "each file once (the picture once per organization), and the failed fetch again");
+    assert_eq!(cdn.hits("story.jpg"), 0);
 
     // A week later Meta's link has expired; the copy is what the agent sees.
     cdn.expire("photo.jpg");
@@ -133,8 +139,20 @@ async fn scenario(app: TestApp) {
     assert!(fake["payload"]["url"].as_str().unwrap().starts_with(&cdn.url), "Meta's link kept when not copied");
     assert!(story["payload"].get("storedKey").is_none() && story["payload"].get("metaUrl").is_none());
     let org_a_keys = keys(&app, "org_a/").await;
-    assert_eq!(org_a_keys.len(), 2, "the photo and the invoice: {org_a_keys:?}");
-    assert!(org_a_keys.iter().all(|k| k.ends_with("/0") || k.ends_with("/1")), "{org_a_keys:?}");
+    assert_eq!(org_a_keys.len(), 3, "the photo, the invoice and the profile picture: {org_a_keys:?}");
+    assert!(org_a_keys.iter().any(|k| k.ends_with("/0")) && org_a_keys.iter().any(|k| k.ends_with("/1")));
+
+    // The profile picture outlives Meta's link too, for each organization from its own copy.
+    cdn.expire("ana.jpg");
+    for org in [ORG_A, ORG_B] {
+        let (status, contact) = app.get(org, &format!("/api/inbox/contacts/{CUSTOMER}")).await;
+        assert_eq!((status, &contact["username"]), (200, &json!("ana.silva")), "{contact}");
+        assert_eq!(contact["picture"]["metaUrl"], picture.as_str());
+        let signed = contact["picture"]["url"].as_str().unwrap();
+        assert!(signed.contains(&format!("/{org}/contacts/{CUSTOMER}/")), "{signed}");
+        assert_eq!(fetch(signed).await, (200, PHOTO.to_vec()));
+    }
+    assert_eq!(app.get(ORG_A, "/api/inbox/contacts/999").await.0, 404);
 
     // Another organization gets no URL to this copy, and cannot make one.
     let conversation = app.conversations(ORG_A).await[0]["id"].as_str().unwrap().to_owned();
@@ -169,7 +187,8 @@ async fn scenario(app: TestApp) {
     // The customer unsends the photo: every copy of the message goes.
     assert_eq!(app.deliver(&unsend(IG_ACCOUNT, CUSTOMER, "mid-photo", TS + 1000)).await.status(), 200);
     app.run_jobs().await;
-    assert_eq!(keys(&app, "org_a/").await, Vec::<String>::new());
+    let picture_a = format!("org_a/contacts/{CUSTOMER}/picture");
+    assert_eq!(keys(&app, "org_a/").await, std::slice::from_ref(&picture_a), "only the profile picture is left");
     assert_eq!(fetch(url).await.0, if local { 403 } else { 404 }, "the URL handed out earlier serves nothing");
     let unsent = message(&app, ORG_A, "mid-photo").await;
     assert_eq!((&unsent["status"], &unsent["attachments"]), (&json!("DELETED"), &json!([])));
@@ -179,19 +198,19 @@ async fn scenario(app: TestApp) {
     app.deliver(&webhook(IG_ACCOUNT, CUSTOMER, "mid-late", late, TS + 2000)).await;
     app.deliver(&unsend(IG_ACCOUNT, CUSTOMER, "mid-late", TS + 3000)).await;
     app.run_jobs().await;
-    assert_eq!(keys(&app, "org_a/").await, Vec::<String>::new());
+    assert_eq!(keys(&app, "org_a/").await, std::slice::from_ref(&picture_a));
 
     // Erasing the customer in org_b takes their copies; org_a's next photo stays.
     let next = json!([attachment("image", &cdn.put("next.jpg", PHOTO, "image/jpeg"))]);
     app.deliver(&webhook(IG_ACCOUNT, CUSTOMER, "mid-next", next, TS + 4000)).await;
     app.run_jobs().await;
-    assert_eq!(keys(&app, "org_b/").await.len(), 1);
+    assert_eq!(keys(&app, "org_b/").await.len(), 2, "their photo and their picture");
     let r = app.client.delete(format!("{}/api/inbox/contacts/{CUSTOMER}", app.url)).bearer_auth(TestApp::token(ORG_B));
     let r = r.send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(keys(&app, "org_b/").await, Vec::<String>::new(), "nothing of the customer left in org_b's storage");
     assert_eq!(fetch(&their_url).await.0, if local { 403 } else { 404 });
-    assert_eq!(keys(&app, "org_a/").await.len(), 1, "org_a keeps its own");
+    assert_eq!(keys(&app, "org_a/").await.len(), 2, "org_a keeps its own photo and picture");
     // The organization leaves: its storage is empty.
     let r = app.client.delete(format!("{}/api/organizations/current/data", app.url)).bearer_auth(TestApp::token(ORG_A));
     let r = r.json(&json!({"confirm": ORG_A})).send().await.unwrap();

@@ -43,7 +43,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 38, "{doc:?}");
+    assert_eq!(doc.len(), 39, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -93,6 +93,8 @@ async fn every_answer_matches_the_document() {
     get("/api/integrations/instagram/oauth/start", "/api/integrations/instagram/oauth/start".into()).await;
     get("/api/leads", "/api/leads".into()).await;
     get("/health", "/health".into()).await;
+    get("/api/inbox/contacts/{participantId}", "/api/inbox/contacts/6185000000000001".into()).await;
+    get("/api/inbox/contacts/{participantId}", "/api/inbox/contacts/nobody".into()).await;
     get("/api/media/{key}", "/api/media/org_a/conv_1/msg_1/0?expires=1&signature=00".into()).await;
     get("/api/media/{key}", "/api/media/0?expires=null&expires=null&signature=".into()).await;
     get("/api/integrations/meta/oauth/callback", "/api/integrations/meta/oauth/callback?code=c&state=x.y".into()).await;

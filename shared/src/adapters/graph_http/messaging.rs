@@ -17,8 +17,8 @@ impl GraphMessaging for HttpGraphApi {
         provider: crate::domain::Provider,
     ) -> Result<UserProfile, GraphError> {
         let fields = match provider {
-            crate::domain::Provider::Instagram => "name,username",
-            crate::domain::Provider::Messenger => "name",
+            crate::domain::Provider::Instagram => "name,username,profile_pic",
+            crate::domain::Provider::Messenger => "name,profile_pic",
         };
         call(self.client.get(self.url_on(host, user_id)).query(&[("fields", fields)]), access_token).await
     }

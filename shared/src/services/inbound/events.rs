@@ -227,7 +227,7 @@ impl Inbound {
         if let Some(p) = self.ports.leads.get_profile(org, customer_id).await?
             && (p.fetched || now - p.fetched_at < PROFILE_RETRY_AFTER)
         {
-            return Ok(Some(p));
+            return Ok(Some(self.keep_picture(p).await?));
         }
         let Some(token) = self.ports.directory.token(account).await? else {
             return Ok(None);
@@ -241,6 +241,11 @@ impl Inbound {
                 name: p.name,
                 fetched: true,
                 fetched_at: now,
+                picture: p.profile_pic.map(|meta_url| crate::domain::ProfilePicture {
+                    meta_url,
+                    stored_key: None,
+                    copy_error: None,
+                }),
             },
             Err(e) => {
                 tracing::info!(code = ?e.code, status = e.http_status, "profile lookup failed; will retry later");
@@ -251,11 +256,12 @@ impl Inbound {
                     name: None,
                     fetched: false,
                     fetched_at: now,
+                    picture: None,
                 }
             }
         };
         self.ports.leads.put_profile(&profile).await?;
-        Ok(Some(profile))
+        Ok(Some(self.keep_picture(profile).await?))
     }
 
     pub(super) async fn keep_raw_rejected(&self, rejected: Rejected) -> Result<(), AppError> {

@@ -1,12 +1,12 @@
 //! Erasure of one customer's data in an organization, on an admin's request: their
 //! conversations (DMs on every account and the comment threads they started) with every
-//! message, its media copies and the events logged about them, their cached profile, and the Instagram link of
+//! message, its media copies and the events logged about them, their cached profile and picture, and the Instagram link of
 //! their lead. A page at a time; asked again, it goes on from what is left.
 
-use crate::domain::media::media_prefix;
+use crate::domain::media::{contact_media_prefix, media_prefix};
 use crate::domain::{Caller, ERASURE_CALLS_PER_REQUEST, ERASURE_PAGE, ErasureProgress};
 use crate::error::AppError;
-use crate::services::threads::erase_with_media;
+use crate::services::threads::{drop_media, erase_with_media};
 
 use super::Inbox;
 
@@ -29,6 +29,7 @@ impl Inbox {
             }
         }
         removed += erasure.erase_customer(org, participant).await?;
+        drop_media(self.ports.media.as_deref(), &contact_media_prefix(org, participant)).await?;
         tracing::info!(organization = %org, by = ?caller.subject, removed, "customer's data erased");
         Ok(ErasureProgress { removed, done: true })
     }

@@ -1,11 +1,14 @@
 //! Media copies as agents see them: each kept copy's `url` is a short-lived signed URL of
 //! the deployment's storage (Meta's link stays as `metaUrl`), and the local server serves
-//! its own signed URLs.
+//! its own signed URLs. A customer's profile picture likewise.
 
 use chrono::Duration;
 
+use serde::Serialize;
+
 use crate::domain::Message;
 use crate::domain::media::show_copy;
+use crate::error::AppError;
 
 use super::Inbox;
 
@@ -27,9 +30,53 @@ impl Inbox {
         messages
     }
 
+    /// A customer's profile as the organization has it: their handle, name and picture (a
+    /// signed URL of the kept copy, else Meta's link); 404 when none was fetched.
+    pub async fn contact(&self, org: &str, participant_id: &str) -> Result<ContactView, AppError> {
+        let profile = self.ports.leads.get_profile(org, participant_id).await?;
+        let profile = profile.ok_or_else(|| AppError::not_found("contact"))?;
+        let mut picture = None;
+        if let Some(p) = &profile.picture {
+            let ttl = self.ports.config.media.url_ttl;
+            let signed = match (&p.stored_key, self.ports.media.as_deref()) {
+                (Some(key), Some(media)) => media.signed_url(key, ttl).await.ok(),
+                _ => None,
+            };
+            let expires_at = signed.as_ref().map(|_| self.now() + Duration::from_std(ttl).unwrap_or_default());
+            let url = signed.unwrap_or_else(|| p.meta_url.clone());
+            picture = Some(PictureView { url, meta_url: p.meta_url.clone(), url_expires_at: expires_at });
+        }
+        Ok(ContactView {
+            participant_id: profile.instagram_user_id,
+            username: profile.username,
+            name: profile.name,
+            picture,
+        })
+    }
+
     /// The copy a signed URL of the local storage names (bytes, content type), if its
     /// signature holds and it has not expired; `None` for anything else, alike.
     pub async fn open_media(&self, key: &str, expires: i64, signature: &str) -> Option<(Vec<u8>, String)> {
         self.ports.media.as_deref()?.open_signed(key, expires, signature).await
     }
+}
+
+/// `GET /api/inbox/contacts/:participantId`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactView {
+    pub participant_id: String,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub picture: Option<PictureView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PictureView {
+    /// The kept copy's signed URL, or Meta's link when no copy is kept.
+    pub url: String,
+    pub meta_url: String,
+    /// When a signed `url` stops working (none for Meta's link).
+    pub url_expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -10,6 +10,7 @@ mod retention;
 pub mod stream;
 
 pub use leads::NewLead;
+pub use media::ContactView;
 pub use reads::ListQuery;
 pub use retention::{RetentionReport, SettingsInput};
 pub use stream::{STREAM_LOOKBACK, StreamCursor};

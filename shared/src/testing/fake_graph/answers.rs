@@ -14,7 +14,7 @@ use crate::fixtures;
 pub fn answer(endpoint: &Endpoint, req: &Request<'_>, world: &mut World) -> (u16, String) {
     match endpoint {
         Endpoint::Graph { node, id, edge, .. } => graph_answer(node, id, edge, req, world),
-        Endpoint::Profile { object, id } => (200, profile(*object, id, req.params).to_string()),
+        Endpoint::Profile { object, id } => (200, profile(*object, id, req.params, world).to_string()),
         Endpoint::CodeExchange => ok(fixtures::graph("oauth_code_exchange.json")),
         Endpoint::LongLivedExchange | Endpoint::InstagramLongLived | Endpoint::InstagramRefresh => {
             ok(fixtures::graph("oauth_long_lived.json"))
@@ -86,12 +86,15 @@ fn only_fields(full: &Value, id: &str, params: &Params) -> Value {
     out
 }
 
-fn profile(object: Object, id: &str, params: &Params) -> Value {
-    let full = match object {
+fn profile(object: Object, id: &str, params: &Params, world: &World) -> Value {
+    let mut full = match object {
         Object::MessengerUser => json!({"first_name": "Rui", "last_name": "Costa", "name": "Rui Costa",
                                         "profile_pic": "https://platform-lookaside.fbsbx.com/rui.jpg", "locale": "pt_PT"}),
         _ => serde_json::from_str(&fixtures::graph("user_profile.json")).expect("fixture"),
     };
+    if let Some(url) = world.profile_pics.get(id) {
+        full["profile_pic"] = json!(url);
+    }
     only_fields(&full, id, params)
 }
 

@@ -70,6 +70,8 @@ pub struct World {
     pub messaging_disabled: HashSet<String>,
     /// What each Instagram account is broadcasting live now (`/{ig-id}/live_media`).
     pub live_media: HashMap<String, Vec<String>>,
+    /// A customer's `profile_pic` link, when a test serves it (a fake CDN's); else the fixture's.
+    pub profile_pics: HashMap<String, String>,
     app_id: String,
     /// The app's secret, when a test says it: `debug_token` then refuses the app token of
     /// another secret, as Meta does.
