@@ -71,7 +71,7 @@ async fn page_messages_are_messenger_conversations_beside_instagram_and_replies_
     assert_eq!(sends[0].body["message"]["metadata"], named.as_str(), "the echo will name the job");
     let profile: Vec<GraphCall> = app.graph.calls().into_iter().filter(|c| c.path.ends_with(PSID)).collect();
     assert_eq!(profile.len(), 1, "the customer's name, looked up once");
-    assert_eq!(profile[0].query, "fields=name", "Messenger has names, not usernames");
+    assert_eq!(profile[0].query, "fields=name%2Cprofile_pic", "Messenger has names and pictures, not usernames");
     let messages = app.messages(ORG, &conv).await;
     let sent = messages.iter().find(|m| m["id"] == accepted["messageId"]).unwrap();
     assert_eq!((sent["provider"].as_str(), sent["status"].as_str()), (Some("MESSENGER"), Some("SENT")));
@@ -140,7 +140,7 @@ async fn in_development_a_messenger_customer_is_asked_only_for_what_messenger_pr
     app.run_jobs().await;
     let lookups: Vec<GraphCall> = app.graph.calls().into_iter().filter(|c| c.path.ends_with(PSID)).collect();
     assert_eq!(lookups.len(), 1, "{lookups:?}");
-    assert_eq!(lookups[0].params["fields"], "name");
+    assert_eq!(lookups[0].params["fields"], "name,profile_pic");
     let conversation = &list(&app, "MESSENGER").await[0];
     assert_eq!(conversation["displayName"], "Rui Costa", "{conversation}");
 }
