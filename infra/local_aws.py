@@ -55,11 +55,16 @@ def main():
         session.client("sqs", endpoint_url=endpoint), resources["JobsQueue"]["Properties"], suffix
     )
     key_id = session.client("kms", endpoint_url=endpoint).create_key(Description="test token key")["KeyMetadata"]["KeyId"]
+    # The template's MediaBucket (its encryption and access settings are S3's to enforce).
+    assert resources["MediaBucket"]["Type"] == "AWS::S3::Bucket"
+    bucket = f"inbox-test-media-{suffix}"
+    session.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
     print(f"export TEST_TABLE_NAME={table}")
     print(f"export TEST_JOBS_QUEUE_URL={queue_url}")
     print(f"export TEST_JOBS_DLQ_URL={dlq_url}")
     print(f"export TEST_JOBS_MAX_RECEIVES={max_receives}")
     print(f"export TEST_KMS_KEY_ID={key_id}")
+    print(f"export TEST_MEDIA_BUCKET={bucket}")
 
 
 if __name__ == "__main__":

@@ -164,6 +164,9 @@ def main():
     events["job-processor/sqs-batch.json"] = {
         "Records": [sqs_record("sqs-msg-job", job), sqs_record("sqs-msg-unreadable", "not a job")]
     }
+    # A new message's attachments to copy into the media bucket (the enrichment queue's work).
+    copy = json.dumps({"jobType": "COPY_MEDIA", "organizationId": ORG, "payload": {"messageId": "msg_events_media"}})
+    events["job-processor/sqs-copy-media.json"] = {"Records": [sqs_record("sqs-msg-copy", copy)]}
     events["token-refresh/scheduled.json"] = {
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",

@@ -57,3 +57,37 @@ async fn the_job_processor_sends_and_reports_only_the_failed_records() {
     assert_eq!(run.metric_sum("JobsHandled", &[("Outcome", "Skipped")]), 1.0);
     assert!(run.metric_sum("QueueAge", &[]) > 0.0, "{:?}", run.metric_lines());
 }
+
+#[tokio::test]
+async fn the_job_processor_copies_a_message_s_media_into_the_bucket() {
+    let Some(rig) = FunctionRig::start().await else { return };
+    let adapters = &rig.adapters;
+    let cdn = inbox_shared::testing::fake_cdn::FakeCdn::start().await;
+    let photo = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00a parcel";
+    let conversation =
+        seed::conversation_with_inbound(adapters, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "hi")
+            .await;
+    // The message the event names, with a photo on Meta's CDN.
+    let now = chrono::Utc::now();
+    let message = inbox_shared::domain::Message {
+        id: "msg_events_media".into(),
+        attachments: vec![json!({"type": "image", "payload": {"url": cdn.put("p.jpg", photo, "image/jpeg")}})],
+        text: None,
+        ..seed::inbound_message(&conversation, "mid-events-media", "", now)
+    };
+    let activity = inbox_shared::domain::Activity::live(inbox_shared::domain::Direction::Inbound, now, None, now);
+    adapters.store.append_message(&conversation, &message, &activity).await.unwrap();
+
+    let batch = event("job-processor/sqs-copy-media.json");
+    let run = invoke(env!("CARGO_BIN_EXE_job-processor"), &rig.env(), &[batch.clone(), batch]).await;
+    for invocation in &run.invocations {
+        assert_eq!(invocation.response(), &json!({"batchItemFailures": []}));
+    }
+    let stored = adapters.store.get_message(EVENTS_ORG, &message.id).await.unwrap().unwrap();
+    let key = stored.attachments[0]["payload"]["storedKey"].as_str().expect("the copy is recorded").to_owned();
+    let media = adapters.media.as_deref().expect("MEDIA_BUCKET names the bucket");
+    assert_eq!(media.list(&key).await.unwrap(), std::slice::from_ref(&key), "kept in the bucket");
+    assert_eq!(cdn.hits("p.jpg"), 1, "the second delivery fetches nothing");
+    assert_eq!(run.metric_sum("JobsHandled", &[("JobType", "CopyMedia"), ("Outcome", "Succeeded")]), 1.0);
+    assert_eq!(run.metric_sum("JobsHandled", &[("JobType", "CopyMedia"), ("Outcome", "Skipped")]), 1.0);
+}

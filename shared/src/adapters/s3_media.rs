@@ -29,6 +29,11 @@ impl S3Media {
     /// path, as such servers need, not in the host.
     pub fn new(sdk: &aws_config::SdkConfig, bucket: &str) -> Self {
         let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
+        Self::from_conf(config, bucket)
+    }
+
+    /// On a client configuration of the caller's (a test's, through a fault proxy).
+    pub fn from_conf(config: aws_sdk_s3::Config, bucket: &str) -> Self {
         S3Media { client: Client::from_conf(config), bucket: bucket.to_owned() }
     }
 

@@ -66,13 +66,16 @@ pub fn message_media_prefix(org: &str, conversation_id: &str, message_id: &str) 
 }
 
 /// Where a customer's profile picture is kept: under their organization, beside (never
-/// inside) its conversations, so erasing the customer removes `contact_media_prefix`.
-pub fn contact_media_key(org: &str, participant_id: &str) -> String {
-    format!("{}picture", contact_media_prefix(org, participant_id))
+/// inside) its conversations, so erasing the customer removes `contact_media_prefix`. `None`
+/// for an id that is no id (Meta's are digits): no picture is kept under it.
+pub fn contact_media_key(org: &str, participant_id: &str) -> Option<String> {
+    contact_media_prefix(org, participant_id).map(|prefix| format!("{prefix}picture"))
 }
 
-pub fn contact_media_prefix(org: &str, participant_id: &str) -> String {
-    format!("{org}/contacts/{participant_id}/")
+pub fn contact_media_prefix(org: &str, participant_id: &str) -> Option<String> {
+    let id_like = |c: char| c.is_ascii_alphanumeric() || "_-".contains(c);
+    let fits = !participant_id.is_empty() && participant_id.len() <= 128 && participant_id.chars().all(id_like);
+    fits.then(|| format!("{org}/contacts/{participant_id}/"))
 }
 
 /// Every copy of an organization, or of one of its conversations.

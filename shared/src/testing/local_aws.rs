@@ -11,11 +11,20 @@ pub struct LocalAws {
     pub dlq_url: String,
     pub max_receives: i32,
     pub kms_key_id: String,
+    /// The bucket made from the template's `MediaBucket`.
+    pub media_bucket: String,
 }
 
 pub async fn local_aws() -> Option<LocalAws> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let names = ["AWS_ENDPOINT_URL", "TEST_TABLE_NAME", "TEST_JOBS_QUEUE_URL", "TEST_JOBS_DLQ_URL", "TEST_KMS_KEY_ID"];
+    let names = [
+        "AWS_ENDPOINT_URL",
+        "TEST_TABLE_NAME",
+        "TEST_JOBS_QUEUE_URL",
+        "TEST_JOBS_DLQ_URL",
+        "TEST_KMS_KEY_ID",
+        "TEST_MEDIA_BUCKET",
+    ];
     if let Some(missing) = names.iter().find(|k| var(k).is_none()) {
         if var("REQUIRE_AWS_TESTS").is_some() {
             panic!("{missing} is not set: run the tests with `bash infra/test.sh`");
@@ -30,6 +39,7 @@ pub async fn local_aws() -> Option<LocalAws> {
         dlq_url: var("TEST_JOBS_DLQ_URL")?,
         max_receives: var("TEST_JOBS_MAX_RECEIVES").and_then(|v| v.parse().ok()).unwrap_or(5),
         kms_key_id: var("TEST_KMS_KEY_ID")?,
+        media_bucket: var("TEST_MEDIA_BUCKET")?,
     })
 }
 
@@ -134,6 +144,7 @@ impl LocalAws {
             ("TABLE_NAME", table),
             ("JOBS_QUEUE_URL", queue),
             ("KMS_KEY_ID", &self.kms_key_id),
+            ("MEDIA_BUCKET", &self.media_bucket),
             ("RUST_LOG", "info"),
         ]
         .iter()

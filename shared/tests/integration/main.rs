@@ -22,6 +22,7 @@ mod health_http;
 mod history_http;
 mod inbox_http;
 mod isolation_http;
+mod media_faults;
 mod media_http;
 mod messenger_http;
 mod meta_callbacks_http;

@@ -211,6 +211,9 @@ async fn scenario(app: TestApp) {
     assert_eq!(keys(&app, "org_b/").await, Vec::<String>::new(), "nothing of the customer left in org_b's storage");
     assert_eq!(fetch(&their_url).await.0, if local { 403 } else { 404 });
     assert_eq!(keys(&app, "org_a/").await.len(), 2, "org_a keeps its own photo and picture");
+    // A customer id that is no id erases nothing, and says so without an error.
+    let (status, body) = app.delete(ORG_A, "/api/inbox/contacts/%C2%A9%0C3").await;
+    assert_eq!((status, &body["removed"]), (200, &json!(0)), "{body}");
     // The organization leaves: its storage is empty.
     let r = app.client.delete(format!("{}/api/organizations/current/data", app.url)).bearer_auth(TestApp::token(ORG_A));
     let r = r.json(&json!({"confirm": ORG_A})).send().await.unwrap();

@@ -105,8 +105,10 @@ impl Inbound {
     /// job is delivered again, and the profile, kept already, is not fetched twice).
     pub(super) async fn keep_picture(&self, mut profile: CustomerProfile) -> Result<CustomerProfile, AppError> {
         let Some(media) = self.ports.media.as_deref() else { return Ok(profile) };
+        let Some(key) = contact_media_key(&profile.organization_id, &profile.instagram_user_id) else {
+            return Ok(profile);
+        };
         let Some(picture) = profile.picture.as_mut().filter(|p| p.pending()) else { return Ok(profile) };
-        let key = contact_media_key(&profile.organization_id, &profile.instagram_user_id);
         match self.fetch_and_keep(media, &picture.meta_url, "image", &key).await {
             Ok(MediaCopy::Stored { key, .. }) => picture.stored_key = Some(key),
             Ok(MediaCopy::Refused(why)) => picture.copy_error = Some(why.to_owned()),

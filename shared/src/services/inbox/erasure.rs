@@ -29,7 +29,9 @@ impl Inbox {
             }
         }
         removed += erasure.erase_customer(org, participant).await?;
-        drop_media(self.ports.media.as_deref(), &contact_media_prefix(org, participant)).await?;
+        if let Some(prefix) = contact_media_prefix(org, participant) {
+            drop_media(self.ports.media.as_deref(), &prefix).await?;
+        }
         tracing::info!(organization = %org, by = ?caller.subject, removed, "customer's data erased");
         Ok(ErasureProgress { removed, done: true })
     }
