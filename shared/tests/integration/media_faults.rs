@@ -80,12 +80,10 @@ async fn an_s3_outage_delays_a_copy_and_an_unsend_but_loses_and_doubles_nothing(
         media: Some(media.clone()),
     };
     let services = inbox_shared::runtime::services_on(config, adapters.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/webhooks/instagram", listener.local_addr().unwrap());
-    let router = inbox_shared::http::router(services.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    seed::connect_account(&adapters, ORG, "acc_cut", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-cut", None).await;
-    graph.world().page(PAGE_ID, "EAAB-cut");
+    let url = serve_webhook(&services).await;
+    let token = "EAAB-media-cut";
+    seed::connect_account(&adapters, ORG, "acc_media", IG_ACCOUNT, PAGE_ID, TokenKind::Page, token, None).await;
+    graph.world().page(PAGE_ID, token);
     graph.world().know(CUSTOMER, Object::InstagramUser);
     graph.world().profile_pics.insert(CUSTOMER.to_owned(), cdn.put("ana.jpg", PHOTO, "image/jpeg"));
     let client = reqwest::Client::new();

@@ -47,10 +47,7 @@ async fn aws_cut_right_after_meta_took_a_send_leaves_it_sent_once() {
         media: None,
     };
     let services = inbox_shared::runtime::services_on(config, adapters.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/webhooks/instagram", listener.local_addr().unwrap());
-    let router = inbox_shared::http::router(services.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let url = serve_webhook(&services).await;
     seed::connect_account(&adapters, ORG, "acc_cut", IG_ACCOUNT, PAGE_ID, TokenKind::Page, "EAAB-cut", None).await;
     graph.world().page(PAGE_ID, "EAAB-cut");
     graph.world().know(CUSTOMER, Object::InstagramUser);

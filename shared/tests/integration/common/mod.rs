@@ -483,6 +483,15 @@ impl TestApp {
     }
 }
 
+/// Serves every route of `services` on a loopback port: the webhook's URL there.
+pub async fn serve_webhook(services: &Services) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/webhooks/instagram", listener.local_addr().unwrap());
+    let app = router(services.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
 pub fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
 }
