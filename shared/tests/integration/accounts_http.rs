@@ -272,10 +272,11 @@ async fn oauth_is_refused_clearly_when_it_cannot_work() {
     );
     let (status, body) = connect(&app, ORG_A, &[("code", "bad"), ("state", &start(&app, ORG_A).await)]).await;
     assert_eq!((status, error_code(&body)), (502, "OAUTH_EXCHANGE_FAILED"));
-    // No Instagram account on the pages.
-    script_connect(&app, json!([{"id": "1", "name": "No IG", "access_token": "EAAB-x"}]));
+    // No Page chosen in Meta's dialog: nothing to connect.
+    script_connect(&app, json!([]));
     let (status, body) = connect(&app, ORG_A, &[("code", "c"), ("state", &start(&app, ORG_A).await)]).await;
     assert_eq!((status, error_code(&body)), (422, "NO_INSTAGRAM_ACCOUNT"));
+    let _ = app.graph.state.script.lock().unwrap().pop_front(); // the subscription no Page needed
     assert!(accounts(&app, ORG_A).await.is_empty());
     let (status, _) = app
         .client

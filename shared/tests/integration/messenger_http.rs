@@ -26,6 +26,19 @@ async fn connected(app: &TestApp) -> (String, String) {
     (ig, messenger)
 }
 
+/// `org_a` connects `pages` through Facebook Login: the (provider, external id) of each account
+/// connected, sorted, and the whole answer.
+async fn connect_pages(app: &TestApp, pages: Value) -> (Vec<(String, String)>, Value) {
+    script_connect(app, pages);
+    let (status, body) = connect(app, ORG, &[("code", "c"), ("state", &start(app, ORG).await)]).await;
+    assert_eq!(status, 200, "{body}");
+    let pair =
+        |a: &Value| (a["provider"].as_str().unwrap().to_owned(), a["externalAccountId"].as_str().unwrap().to_owned());
+    let mut connected: Vec<(String, String)> = body["connected"].as_array().unwrap().iter().map(pair).collect();
+    connected.sort();
+    (connected, body)
+}
+
 async fn deliver(app: &TestApp, fixture: &str) {
     assert_eq!(app.deliver(&fixtures::webhook(fixture)).await.status(), 200, "{fixture}");
 }
@@ -154,16 +167,8 @@ async fn two_pages_connect_to_one_organization_and_keep_their_own_channels() {
     const PAGE_B: &str = "998877665544332";
     const IG_B: &str = "17841400000000002";
     let app = TestApp::prod().await;
-    script_connect(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token"), page(PAGE_B, IG_B, "EAAB-page-b")]));
-    let (status, body) = connect(&app, ORG, &[("code", "c"), ("state", &start(&app, ORG).await)]).await;
-    assert_eq!(status, 200, "{body}");
-    let mut connected: Vec<(String, String)> = body["connected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["provider"].as_str().unwrap().to_owned(), a["externalAccountId"].as_str().unwrap().to_owned()))
-        .collect();
-    connected.sort();
+    let pages = json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token"), page(PAGE_B, IG_B, "EAAB-page-b")]);
+    let (connected, _) = connect_pages(&app, pages).await;
     let want = [("INSTAGRAM", IG_ACCOUNT), ("INSTAGRAM", IG_B), ("MESSENGER", PAGE_ID), ("MESSENGER", PAGE_B)];
     assert_eq!(connected, want.map(|(p, e)| (p.to_owned(), e.to_owned())));
     for page_id in [PAGE_ID, PAGE_B] {
@@ -193,4 +198,41 @@ async fn two_pages_connect_to_one_organization_and_keep_their_own_channels() {
         assert!(send.path.contains(PAGE_B), "{}", send.path);
         assert_eq!(send.authorization.as_deref(), Some("Bearer EAAB-page-b"));
     }
+}
+
+#[tokio::test]
+async fn a_page_without_an_instagram_account_connects_as_a_messenger_channel_in_a_mixed_list() {
+    const LONE_PAGE: &str = "556677889900112";
+    let app = TestApp::prod().await;
+    let lone = json!({"id": LONE_PAGE, "name": "Padaria Lone", "access_token": "EAAB-lone"});
+    let (connected, body) = connect_pages(&app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token"), lone])).await;
+    let expected = [("INSTAGRAM", IG_ACCOUNT), ("MESSENGER", PAGE_ID), ("MESSENGER", LONE_PAGE)];
+    assert_eq!(connected, expected.map(|(p, id)| (p.to_owned(), id.to_owned())), "{body}");
+    assert_eq!(body["refused"], json!([]));
+    // Meta delivers the lone Page's DMs: subscribed with its own Page token.
+    let subscribed = app.graph.world().page_subscriptions.get(LONE_PAGE).cloned().unwrap_or_default();
+    assert!(subscribed.contains("messages"), "{subscribed:?}");
+
+    // A DM to it is a Messenger conversation of the organization, answered through that Page.
+    let now = 1_732_460_040_000i64;
+    let dm = json!({"object": "page", "entry": [{"id": LONE_PAGE, "time": now, "messaging": [
+        {"sender": {"id": PSID}, "recipient": {"id": LONE_PAGE}, "timestamp": now,
+         "message": {"mid": "m-lone-1", "text": "Ainda têm pão?"}}]}]});
+    assert_eq!(app.deliver(&dm.to_string()).await.status(), 200);
+    app.run_jobs().await;
+    let conversations = list(&app, "MESSENGER").await;
+    let lone_dm = conversations.iter().find(|c| c["participantId"] == PSID).expect("the lone Page's DM");
+    let (status, sent) = app
+        .post(
+            ORG,
+            &format!("/api/inbox/conversations/{}/send-text", lone_dm["id"].as_str().unwrap()),
+            json!({"text": "Sim!"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{sent}");
+    app.run_jobs().await;
+    let sends: Vec<GraphCall> = app.graph.calls().into_iter().filter(|c| c.path.ends_with("/messages")).collect();
+    assert_eq!(sends.len(), 1);
+    assert!(sends[0].path.ends_with(&format!("/{LONE_PAGE}/messages")), "{}", sends[0].path);
+    assert_eq!(sends[0].authorization.as_deref(), Some("Bearer EAAB-lone"));
 }

@@ -169,17 +169,25 @@ impl Accounts {
         let user = self.ports.graph.user_id(&long.access_token).await.map_err(exchange_failed("user lookup"))?;
         let pages =
             self.ports.graph.managed_pages(&long.access_token).await.map_err(exchange_failed("page listing"))?;
-        let candidates: Vec<&ManagedPage> = pages.iter().filter(|p| p.instagram_business_account.is_some()).collect();
-        if candidates.is_empty() {
+        if pages.is_empty() {
             return Err(AppError::new(
                 ErrorCode::NoInstagramAccount,
-                "none of the authorised Facebook Pages has an Instagram professional account linked",
+                "no Facebook Page was authorised: choose at least one Page in Meta's dialog",
             ));
         }
         let user_expiry = long.expires_in.map(|s| self.now() + Duration::seconds(s));
         let mut outcomes = Vec::new();
-        for page in candidates {
-            let ig = page.instagram_business_account.as_ref().expect("filtered");
+        for page in &pages {
+            let subscribe = self.ports.graph.set_page_subscription(&page.id, &page.access_token, true);
+            let tokens = [
+                (TokenKind::Page, page.access_token.as_str(), None),
+                (TokenKind::User, &long.access_token, user_expiry),
+            ];
+            let Some(ig) = &page.instagram_business_account else {
+                // A Page without an Instagram account: its Messenger DMs are its one channel.
+                outcomes.push(self.connect(org, messenger_link(page, &user), subscribe, &tokens).await?);
+                continue;
+            };
             let link = Link {
                 provider: Provider::Instagram,
                 external_id: &ig.id,
@@ -188,27 +196,14 @@ impl Accounts {
                 username: ig.username.clone(),
                 meta_user_id: Some(&user),
             };
-            let subscribe = self.ports.graph.set_page_subscription(&page.id, &page.access_token, true);
-            let tokens = [
-                (TokenKind::Page, page.access_token.as_str(), None),
-                (TokenKind::User, &long.access_token, user_expiry),
-            ];
             let instagram = self.connect(org, link, subscribe, &tokens).await?;
             let instagram_connected = instagram.is_ok();
             outcomes.push(instagram);
             // The Page's Messenger DMs: a channel of their own beside the Instagram account,
             // on the same Page token and subscription (a Page token does not expire).
             if instagram_connected {
-                let link = Link {
-                    provider: Provider::Messenger,
-                    external_id: &page.id,
-                    page_id: Some(&page.id),
-                    name: page.name.clone(),
-                    username: None,
-                    meta_user_id: Some(&user),
-                };
                 let page_token = [(TokenKind::Page, page.access_token.as_str(), None)];
-                outcomes.push(self.connect(org, link, async { Ok(()) }, &page_token).await?);
+                outcomes.push(self.connect(org, messenger_link(page, &user), async { Ok(()) }, &page_token).await?);
             }
         }
         self.finish_connect(org, outcomes).await
@@ -356,5 +351,17 @@ impl Accounts {
         let encrypted = self.ports.cipher.encrypt(plaintext, &context).await.map_err(AppError::unavailable)?;
         let token = OAuthToken::issued(&account.organization_id, &account.id, kind, encrypted, expires_at, self.now());
         Ok(self.ports.accounts.put_token(&token).await?)
+    }
+}
+
+/// The Messenger channel of a Page: its DMs, on its own Page token.
+fn messenger_link<'a>(page: &'a ManagedPage, user: &'a str) -> Link<'a> {
+    Link {
+        provider: Provider::Messenger,
+        external_id: &page.id,
+        page_id: Some(&page.id),
+        name: page.name.clone(),
+        username: None,
+        meta_user_id: Some(user),
     }
 }
