@@ -12,6 +12,7 @@ fn profile(org: &str, customer: &str, username: &str) -> CustomerProfile {
         fetched: true,
         fetched_at: t(0),
         picture: None,
+        facts: Default::default(),
     }
 }
 

@@ -44,6 +44,7 @@ pub async fn profiles_are_cached_per_organization(store: &dyn Store) {
         fetched: true,
         fetched_at: t(0),
         picture: None,
+        facts: Default::default(),
     };
     store.put_profile(&p).await.unwrap();
     assert_eq!(store.get_profile(&org, "6185").await.unwrap(), Some(p.clone()));

@@ -37,6 +37,31 @@ pub struct CustomerProfile {
     /// Their profile picture: Meta's link (which expires within days) and the copy kept of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture: Option<ProfilePicture>,
+    /// What Instagram tells of them beside their name (none on Messenger).
+    #[serde(default, skip_serializing_if = "ProfileFacts::is_empty")]
+    pub facts: ProfileFacts,
+}
+
+/// An Instagram customer's public standing, as the profile API gave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileFacts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follower_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// They follow the business's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows_business: Option<bool>,
+    /// The business's account follows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followed_by_business: Option<bool>,
+}
+
+impl ProfileFacts {
+    pub fn is_empty(&self) -> bool {
+        *self == ProfileFacts::default()
+    }
 }
 
 /// A profile picture: Meta's link, and where its copy is kept (`domain::media::contact_media_key`),

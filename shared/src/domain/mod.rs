@@ -29,7 +29,7 @@ pub use event::{EVENT_SCHEMA_VERSION, EventType, InboxEvent, LoggedEvent, Record
 pub use history::{HISTORY_STALE_AFTER, HistoryExpectation, HistoryImport, HistoryStatus};
 pub use idempotency::IdempotencyRecord;
 pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType, SendAttempt, UnclearAnswer};
-pub use lead::{CustomerProfile, Lead, ProfilePicture};
+pub use lead::{CustomerProfile, Lead, ProfileFacts, ProfilePicture};
 pub use message::{Direction, Message, MessageChange, MessageStatus, UNSENT_PREVIEW, message_preview};
 pub use page::{Cursor, Page, PageRequest};
 pub use reply_window::{Author, MessagingBasis, ReplyPolicy, SlaStatus};

@@ -11,6 +11,16 @@ pub struct UserProfile {
     /// Meta's link to their picture (it expires within days).
     #[serde(default)]
     pub profile_pic: Option<String>,
+    /// Instagram only: how many follow them, whether Meta verified them, whether they follow
+    /// the business and it follows them.
+    #[serde(default)]
+    pub follower_count: Option<u64>,
+    #[serde(default)]
+    pub is_verified_user: Option<bool>,
+    #[serde(default)]
+    pub is_user_follow_business: Option<bool>,
+    #[serde(default)]
+    pub is_business_follow_user: Option<bool>,
 }
 
 /// The highest use any header reports, and the longest wait it asks for.

@@ -148,6 +148,8 @@ async fn scenario(app: TestApp) {
         let (status, contact) = app.get(org, &format!("/api/inbox/contacts/{CUSTOMER}")).await;
         assert_eq!((status, &contact["username"]), (200, &json!("ana.silva")), "{contact}");
         assert_eq!(contact["picture"]["metaUrl"], picture.as_str());
+        let facts = (&contact["followerCount"], &contact["followsBusiness"], &contact["followedByBusiness"]);
+        assert_eq!(facts, (&json!(312), &json!(true), &json!(false)), "Instagram's facts about them: {contact}");
         let signed = contact["picture"]["url"].as_str().unwrap();
         assert!(signed.contains(&format!("/{org}/contacts/{CUSTOMER}/")), "{signed}");
         assert_eq!(fetch(signed).await, (200, PHOTO.to_vec()));

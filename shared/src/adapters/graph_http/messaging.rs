@@ -17,7 +17,9 @@ impl GraphMessaging for HttpGraphApi {
         provider: crate::domain::Provider,
     ) -> Result<UserProfile, GraphError> {
         let fields = match provider {
-            crate::domain::Provider::Instagram => "name,username,profile_pic",
+            crate::domain::Provider::Instagram => {
+                "name,username,profile_pic,follower_count,is_verified_user,is_user_follow_business,is_business_follow_user"
+            }
             crate::domain::Provider::Messenger => "name,profile_pic",
         };
         call(self.client.get(self.url_on(host, user_id)).query(&[("fields", fields)]), access_token).await

@@ -246,6 +246,12 @@ impl Inbound {
                     stored_key: None,
                     copy_error: None,
                 }),
+                facts: crate::domain::ProfileFacts {
+                    follower_count: p.follower_count,
+                    verified: p.is_verified_user,
+                    follows_business: p.is_user_follow_business,
+                    followed_by_business: p.is_business_follow_user,
+                },
             },
             Err(e) => {
                 tracing::info!(code = ?e.code, status = e.http_status, "profile lookup failed; will retry later");
@@ -257,6 +263,7 @@ impl Inbound {
                     fetched: false,
                     fetched_at: now,
                     picture: None,
+                    facts: Default::default(),
                 }
             }
         };

@@ -51,6 +51,7 @@ impl Inbox {
             username: profile.username,
             name: profile.name,
             picture,
+            facts: profile.facts,
         })
     }
 
@@ -69,6 +70,9 @@ pub struct ContactView {
     pub username: Option<String>,
     pub name: Option<String>,
     pub picture: Option<PictureView>,
+    /// Instagram's follower count, verified badge and follows, when Meta gave them.
+    #[serde(flatten)]
+    pub facts: crate::domain::ProfileFacts,
 }
 
 #[derive(Debug, Serialize)]
