@@ -19,6 +19,8 @@ pub enum JobType {
     SweepAccount,
     /// Copy a message's attachments from Meta's CDN into the deployment's storage.
     CopyMedia,
+    /// Fetch a customer's profile again (read by an agent more than a week after it was).
+    RefreshContact,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -83,7 +83,17 @@ impl ProfilePicture {
     }
 }
 
+/// A profile Meta gave is asked again after this long; a lookup Meta refused, after a day.
+pub const PROFILE_REFRESH_AFTER: chrono::Duration = chrono::Duration::days(7);
+pub const PROFILE_RETRY_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
 impl CustomerProfile {
+    /// Whether it is time to ask Meta again.
+    pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
+        let keep = if self.fetched { PROFILE_REFRESH_AFTER } else { PROFILE_RETRY_AFTER };
+        now - self.fetched_at >= keep
+    }
+
     /// The username as a lead's handle is written (normalised), if the profile has one.
     pub fn handle(&self) -> Option<String> {
         self.username.as_deref().map(Lead::normalize_handle).filter(|h| !h.is_empty())

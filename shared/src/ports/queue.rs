@@ -26,6 +26,8 @@ pub enum QueueMessage {
     ImportHistory { organization_id: String, account_id: String, run_id: String },
     /// A page of the reconciliation sweep of one account (from Meta's cursor, when not the first).
     SweepAccount { organization_id: String, account_id: String, cursor: Option<String> },
+    /// Fetch the conversation's customer's profile again, when a week old.
+    RefreshContact { organization_id: String, conversation_id: String },
     /// Copy a new message's attachments from Meta's CDN (whose links expire) into the
     /// deployment's storage.
     CopyMedia { organization_id: String, message_id: String },
@@ -51,6 +53,7 @@ impl QueueMessage {
             QueueMessage::ImportHistory { .. } => JobType::ImportHistory,
             QueueMessage::SweepAccount { .. } => JobType::SweepAccount,
             QueueMessage::CopyMedia { .. } => JobType::CopyMedia,
+            QueueMessage::RefreshContact { .. } => JobType::RefreshContact,
         }
     }
 
@@ -63,7 +66,8 @@ impl QueueMessage {
             QueueMessage::EnrichContact { .. }
             | QueueMessage::ImportHistory { .. }
             | QueueMessage::SweepAccount { .. }
-            | QueueMessage::CopyMedia { .. } => QueueLane::Enrichment,
+            | QueueMessage::CopyMedia { .. }
+            | QueueMessage::RefreshContact { .. } => QueueLane::Enrichment,
         }
     }
 }
@@ -78,7 +82,8 @@ impl QueueMessage {
             | QueueMessage::ConfirmEchoes { organization_id, .. }
             | QueueMessage::ImportHistory { organization_id, .. }
             | QueueMessage::SweepAccount { organization_id, .. }
-            | QueueMessage::CopyMedia { organization_id, .. } => organization_id,
+            | QueueMessage::CopyMedia { organization_id, .. }
+            | QueueMessage::RefreshContact { organization_id, .. } => organization_id,
             QueueMessage::ProcessWebhook(queued) => {
                 queued.items.first().map(|i| i.entry_id.as_str()).or(queued.entry_id.as_deref()).unwrap_or_default()
             }
@@ -164,7 +169,8 @@ impl From<QueueMessage> for Wire {
                 Wire { job_type, job_id: None, organization_id: None, payload: payload(serde_json::to_value(page)) }
             }
             QueueMessage::EnrichContact { organization_id, conversation_id }
-            | QueueMessage::ConfirmEchoes { organization_id, conversation_id } => Wire {
+            | QueueMessage::ConfirmEchoes { organization_id, conversation_id }
+            | QueueMessage::RefreshContact { organization_id, conversation_id } => Wire {
                 job_type,
                 job_id: None,
                 organization_id: Some(organization_id),
@@ -207,12 +213,13 @@ impl TryFrom<Wire> for QueueMessage {
                 QueueMessage::ProcessWebhook(serde_json::from_value(payload).map_err(unreadable)?)
             }
             JobType::ReplayEvents => QueueMessage::ReplayEvents(serde_json::from_value(payload).map_err(unreadable)?),
-            JobType::EnrichContact | JobType::ConfirmEchoes => {
+            JobType::EnrichContact | JobType::ConfirmEchoes | JobType::RefreshContact => {
                 let organization_id = w.organization_id.ok_or(format!("{:?} without organizationId", w.job_type))?;
                 let conversation_id = payload["conversationId"].as_str().map(str::to_owned);
                 let conversation_id = conversation_id.ok_or(format!("{:?} without conversationId", w.job_type))?;
                 match w.job_type {
                     JobType::EnrichContact => QueueMessage::EnrichContact { organization_id, conversation_id },
+                    JobType::RefreshContact => QueueMessage::RefreshContact { organization_id, conversation_id },
                     _ => QueueMessage::ConfirmEchoes { organization_id, conversation_id },
                 }
             }
@@ -330,7 +337,12 @@ mod tests {
             json!({"jobType": "COPY_MEDIA", "organizationId": "org_a", "payload": {"messageId": "msg_1"}})
         );
         assert_eq!(copy.lane(), QueueLane::Enrichment);
-        for m in [send, enrich, replay, webhook, confirm, import, sweep, copy] {
+        let refresh = QueueMessage::RefreshContact { organization_id: "org_a".into(), conversation_id: "c1".into() };
+        assert_eq!(
+            wire(&refresh),
+            json!({"jobType": "REFRESH_CONTACT", "organizationId": "org_a", "payload": {"conversationId": "c1"}})
+        );
+        for m in [send, enrich, replay, webhook, confirm, import, sweep, copy, refresh] {
             assert_eq!(serde_json::from_value::<QueueMessage>(wire(&m)).unwrap(), m, "round trip");
         }
     }

@@ -86,6 +86,12 @@ impl Services {
                 tracing::info!(?report, "account swept");
                 Ok(JobOutcome::Succeeded)
             }
+            QueueMessage::RefreshContact { organization_id, conversation_id } => {
+                match self.inbound.enrich_conversation(organization_id, conversation_id, true).await? {
+                    true => Ok(JobOutcome::Succeeded),
+                    false => Ok(JobOutcome::Skipped),
+                }
+            }
             QueueMessage::CopyMedia { organization_id, message_id } => {
                 match self.inbound.copy_media(organization_id, message_id).await? {
                     true => Ok(JobOutcome::Succeeded),
@@ -93,7 +99,7 @@ impl Services {
                 }
             }
             QueueMessage::EnrichContact { organization_id, conversation_id } => {
-                match self.inbound.enrich_conversation(organization_id, conversation_id).await? {
+                match self.inbound.enrich_conversation(organization_id, conversation_id, false).await? {
                     true => Ok(JobOutcome::Succeeded),
                     false => Ok(JobOutcome::Skipped),
                 }

@@ -31,6 +31,7 @@ mod no_panic;
 mod oauth_binding_http;
 mod openapi_http;
 mod outbound_http;
+mod profiles_http;
 mod refresh_faults;
 mod roles_http;
 mod send_aws_faults;

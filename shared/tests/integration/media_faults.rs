@@ -85,7 +85,7 @@ async fn an_s3_outage_delays_a_copy_and_an_unsend_but_loses_and_doubles_nothing(
     seed::connect_account(&adapters, ORG, "acc_media", IG_ACCOUNT, PAGE_ID, TokenKind::Page, token, None).await;
     graph.world().page(PAGE_ID, token);
     graph.world().know(CUSTOMER, Object::InstagramUser);
-    graph.world().profile_pics.insert(CUSTOMER.to_owned(), cdn.put("ana.jpg", PHOTO, "image/jpeg"));
+    graph.world().set_profile(CUSTOMER, json!({"profile_pic": cdn.put("ana.jpg", PHOTO, "image/jpeg")}));
     let client = reqwest::Client::new();
     let now = chrono::Utc::now().timestamp_millis();
     let photo = cdn.put("photo.jpg", PHOTO, "image/jpeg");

@@ -92,7 +92,7 @@ async fn scenario(app: TestApp) {
     let photo = cdn.put("photo.jpg", PHOTO, "image/jpeg");
     // The customer's profile picture, served by the same CDN (fetched once per organization).
     let picture = cdn.put("ana.jpg", PHOTO, "image/jpeg");
-    app.graph.world().profile_pics.insert(CUSTOMER.to_owned(), picture.clone());
+    app.graph.world().set_profile(CUSTOMER, json!({"profile_pic": picture}));
     let attachments = json!([
         attachment("image", &photo),
         attachment("file", &cdn.put("invoice.pdf", PDF, "application/pdf")),

@@ -4,9 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{
-    Activity, ConnectedAccount, Conversation, ConversationChange, CustomerProfile, Direction, Message,
-};
+use crate::domain::{Activity, ConnectedAccount, Conversation, ConversationChange, Direction, Message};
 use crate::error::AppError;
 use crate::meta::comments::CommentVerb;
 use crate::meta::webhook::{EventKind, InboundMessage, Item, Rejected};
@@ -15,9 +13,6 @@ use crate::ports::{Appended, QueueMessage, RawEvent};
 use super::changes::change_of;
 use super::{Inbound, NO_ACCOUNT, Outcome};
 use crate::services::threads::open_conversation;
-
-/// A failed profile lookup is not retried for every message, only after this long.
-const PROFILE_RETRY_AFTER: Duration = Duration::hours(24);
 
 impl Inbound {
     pub(super) async fn accept_item(&self, item: &Item) -> Result<Outcome, AppError> {
@@ -163,22 +158,24 @@ impl Inbound {
 
     /// Fills in the customer's handle and name (Graph profile, fetched once per organization
     /// and cached) and links the conversation to a lead with that Instagram id or handle.
-    /// The EnrichContact job: the customer's profile and lead, unless already known.
+    /// The EnrichContact job: the customer's profile and lead, unless already known; with
+    /// `refresh` (the RefreshContact job), the profile fetched again if a week old.
     pub(in crate::services) async fn enrich_conversation(
         &self,
         org: &str,
         conversation_id: &str,
+        refresh: bool,
     ) -> Result<bool, AppError> {
         let Some(conversation) = self.ports.conversations.get_conversation(org, conversation_id).await? else {
             return Ok(false);
         };
-        if !needs_enrichment(&conversation) {
+        if !refresh && !needs_enrichment(&conversation) {
             return Ok(false);
         }
         let Some(account) = self.ports.directory.account(org, &conversation.connected_account_id).await? else {
             return Ok(false);
         };
-        if needs_contact(&conversation) {
+        if refresh || needs_contact(&conversation) {
             self.enrich_contact(&account, &conversation).await?;
         }
         self.fetch_permalink(&account, &conversation).await?;
@@ -214,61 +211,6 @@ impl Inbound {
             self.ports.conversations.change_conversation(org, &conversation.id, &contact).await?;
         }
         Ok(())
-    }
-
-    async fn customer_profile(
-        &self,
-        account: &ConnectedAccount,
-        customer_id: &str,
-        provider: crate::domain::Provider,
-    ) -> Result<Option<CustomerProfile>, AppError> {
-        let org = &account.organization_id;
-        let now = self.now();
-        if let Some(p) = self.ports.leads.get_profile(org, customer_id).await?
-            && (p.fetched || now - p.fetched_at < PROFILE_RETRY_AFTER)
-        {
-            return Ok(Some(self.keep_picture(p).await?));
-        }
-        let Some(token) = self.ports.directory.token(account).await? else {
-            return Ok(None);
-        };
-        let fetched = self.ports.graph.user_profile(token.host, &token.token, customer_id, provider).await;
-        let profile = match fetched {
-            Ok(p) => CustomerProfile {
-                organization_id: org.clone(),
-                instagram_user_id: customer_id.to_owned(),
-                username: p.username,
-                name: p.name,
-                fetched: true,
-                fetched_at: now,
-                picture: p.profile_pic.map(|meta_url| crate::domain::ProfilePicture {
-                    meta_url,
-                    stored_key: None,
-                    copy_error: None,
-                }),
-                facts: crate::domain::ProfileFacts {
-                    follower_count: p.follower_count,
-                    verified: p.is_verified_user,
-                    follows_business: p.is_user_follow_business,
-                    followed_by_business: p.is_business_follow_user,
-                },
-            },
-            Err(e) => {
-                tracing::info!(code = ?e.code, status = e.http_status, "profile lookup failed; will retry later");
-                CustomerProfile {
-                    organization_id: org.clone(),
-                    instagram_user_id: customer_id.to_owned(),
-                    username: None,
-                    name: None,
-                    fetched: false,
-                    fetched_at: now,
-                    picture: None,
-                    facts: Default::default(),
-                }
-            }
-        };
-        self.ports.leads.put_profile(&profile).await?;
-        Ok(Some(self.keep_picture(profile).await?))
     }
 
     pub(super) async fn keep_raw_rejected(&self, rejected: Rejected) -> Result<(), AppError> {

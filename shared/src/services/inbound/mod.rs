@@ -12,6 +12,7 @@ mod ingest;
 mod media;
 mod meta_threads;
 mod permalinks;
+mod profiles;
 mod receipts;
 mod replay;
 mod sweep;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::domain::Message;
 use crate::domain::media::show_copy;
 use crate::error::AppError;
+use crate::ports::QueueMessage;
 
 use super::Inbox;
 
@@ -35,6 +36,9 @@ impl Inbox {
     pub async fn contact(&self, org: &str, participant_id: &str) -> Result<ContactView, AppError> {
         let profile = self.ports.leads.get_profile(org, participant_id).await?;
         let profile = profile.ok_or_else(|| AppError::not_found("contact"))?;
+        if profile.is_stale(self.now()) {
+            self.queue_refresh(org, participant_id).await;
+        }
         let mut picture = None;
         if let Some(p) = &profile.picture {
             let ttl = self.ports.config.media.url_ttl;
@@ -53,6 +57,19 @@ impl Inbox {
             picture,
             facts: profile.facts,
         })
+    }
+
+    /// Queues a fresh lookup of the customer's profile, through one of their conversations;
+    /// best effort (the next read queues it again).
+    async fn queue_refresh(&self, org: &str, participant_id: &str) {
+        let conversations = self.ports.erasure.conversations_of_participant(org, participant_id).await;
+        let Some(conversation) = conversations.ok().and_then(|c| c.into_iter().find(|c| c.comment.is_none())) else {
+            return;
+        };
+        let job = QueueMessage::RefreshContact { organization_id: org.to_owned(), conversation_id: conversation.id };
+        if let Err(e) = self.ports.queue.enqueue(&job, Duration::zero()).await {
+            tracing::warn!(error = %e, "profile refresh not queued");
+        }
     }
 
     /// The copy a signed URL of the local storage names (bytes, content type), if its

@@ -21,8 +21,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::ports::{
-    AccountDirectory, Clock, ConversationStore, ErasureStore, EventStore, LeadStore, MediaStore, MessageStore,
-    SettingsStore,
+    AccountDirectory, Clock, ConversationStore, ErasureStore, EventStore, JobQueue, LeadStore, MediaStore,
+    MessageStore, SettingsStore,
 };
 
 /// Exactly the ports the inbox flow uses.
@@ -38,6 +38,8 @@ pub struct InboxPorts {
     pub erasure: Arc<dyn ErasureStore>,
     /// Each organization's settings (its retention).
     pub settings: Arc<dyn SettingsStore>,
+    /// A week-old profile an agent reads is fetched again, off the request's path.
+    pub queue: Arc<dyn JobQueue>,
     /// Media copies, shown as signed URLs and erased with their conversations.
     pub media: Option<Arc<dyn MediaStore>>,
     /// Whether a conversation's account is active; the accounts a lead's conversations are on.

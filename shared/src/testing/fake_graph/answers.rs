@@ -92,8 +92,8 @@ fn profile(object: Object, id: &str, params: &Params, world: &World) -> Value {
                                         "profile_pic": "https://platform-lookaside.fbsbx.com/rui.jpg", "locale": "pt_PT"}),
         _ => serde_json::from_str(&fixtures::graph("user_profile.json")).expect("fixture"),
     };
-    if let Some(url) = world.profile_pics.get(id) {
-        full["profile_pic"] = json!(url);
+    for (field, value) in world.profiles.get(id).into_iter().flatten() {
+        full[field] = value.clone();
     }
     only_fields(&full, id, params)
 }

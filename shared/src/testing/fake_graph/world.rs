@@ -70,8 +70,9 @@ pub struct World {
     pub messaging_disabled: HashSet<String>,
     /// What each Instagram account is broadcasting live now (`/{ig-id}/live_media`).
     pub live_media: HashMap<String, Vec<String>>,
-    /// A customer's `profile_pic` link, when a test serves it (a fake CDN's); else the fixture's.
-    pub profile_pics: HashMap<String, String>,
+    /// Fields of a customer's profile a test sets (a fake CDN's `profile_pic`, a new
+    /// `follower_count`), over the fixture's.
+    pub profiles: HashMap<String, serde_json::Map<String, serde_json::Value>>,
     app_id: String,
     /// The app's secret, when a test says it: `debug_token` then refuses the app token of
     /// another secret, as Meta does.
@@ -89,6 +90,12 @@ pub const LOGIN_USER: &str = "10220000000000001";
 pub const TEST_APP_ID: &str = "1234567890";
 
 impl World {
+    /// Meta's profile of `id` answers with `fields` (an object) over the fixture's, from now on.
+    pub fn set_profile(&mut self, id: &str, fields: serde_json::Value) {
+        let profile = self.profiles.entry(id.to_owned()).or_default();
+        profile.extend(fields.as_object().cloned().unwrap_or_default());
+    }
+
     /// Meta with our app in it.
     pub fn with_app(app_id: &str) -> Self {
         let login_user = LOGIN_USER.to_owned();

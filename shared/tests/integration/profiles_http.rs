@@ -1,0 +1,45 @@
+//! A customer's profile over HTTP: what Instagram gives of them, read by agents, fetched again
+//! at most weekly when read after that, and kept as it was when Meta refuses a later lookup.
+
+use crate::common::*;
+use inbox_shared::fixtures;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_profile_read_a_week_later_is_fetched_again_once_and_kept_when_meta_refuses() {
+    let app = TestApp::dev().await;
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "p-1", "hi", 1732460000100)).await;
+    app.run_jobs().await;
+    let lookups = || app.graph.calls().iter().filter(|c| c.path.ends_with(CUSTOMER)).count();
+    let contact = || async { app.get("org_a", &format!("/api/inbox/contacts/{CUSTOMER}")).await };
+    assert_eq!(lookups(), 1);
+    let (status, ana) = contact().await;
+    assert_eq!((status, &ana["username"], &ana["followerCount"]), (200, &json!("ana.silva"), &json!(312)), "{ana}");
+    assert_eq!((&ana["followsBusiness"], &ana["followedByBusiness"]), (&json!(true), &json!(false)));
+    app.run_jobs().await;
+    assert_eq!(lookups(), 1, "a fresh profile is not asked for again");
+
+    // A week on, she has a new handle and more followers: the read answers at once with what
+    // is known, and queues one lookup.
+    app.graph.world().set_profile(CUSTOMER, json!({"username": "ana.costa", "follower_count": 500}));
+    app.clock.advance(chrono::Duration::days(8));
+    let (_, stale) = contact().await;
+    assert_eq!(stale["followerCount"], 312);
+    contact().await;
+    app.run_jobs().await;
+    assert_eq!(lookups(), 2, "one lookup, however often it is read");
+    let (_, fresh) = contact().await;
+    assert_eq!((&fresh["username"], &fresh["followerCount"]), (&json!("ana.costa"), &json!(500)));
+    assert_eq!(app.conversations("org_a").await[0]["handle"], "ana.costa", "the conversation follows");
+
+    // Another week on, Meta refuses (she withdrew consent): what it gave before stays.
+    app.clock.advance(chrono::Duration::days(8));
+    app.graph.answer(400, &[], &fixtures::graph("error_user_unavailable.json"));
+    contact().await;
+    app.run_jobs().await;
+    assert_eq!(lookups(), 3);
+    let (status, kept) = contact().await;
+    assert_eq!((status, &kept["username"], &kept["followerCount"]), (200, &json!("ana.costa"), &json!(500)));
+    app.run_jobs().await;
+    assert_eq!(lookups(), 3, "not asked again until another week has passed");
+}
