@@ -15,6 +15,10 @@ pub enum ErrorCode {
     ValidationError,
     InvalidSignature,
     PayloadTooLarge,
+    /// Content over one of the channel's documented limits (the message names it).
+    LimitExceeded,
+    /// Something the conversation's channel does not have.
+    NotSupportedOnChannel,
     Conflict,
     HistoryImportRunning,
     MessagingWindowClosed,
@@ -67,6 +71,8 @@ impl ErrorCode {
             ErrorCode::ValidationError => "VALIDATION_ERROR",
             ErrorCode::InvalidSignature => "INVALID_SIGNATURE",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::LimitExceeded => "LIMIT_EXCEEDED",
+            ErrorCode::NotSupportedOnChannel => "NOT_SUPPORTED_ON_CHANNEL",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::HistoryImportRunning => "HISTORY_IMPORT_RUNNING",
             ErrorCode::MessagingWindowClosed => "MESSAGING_WINDOW_CLOSED",
@@ -103,6 +109,17 @@ impl ErrorCode {
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+}
+
+impl From<crate::domain::rich::Refused> for AppError {
+    fn from(r: crate::domain::rich::Refused) -> Self {
+        use crate::domain::rich::Refused;
+        match r {
+            Refused::Invalid(m) => AppError::validation(m),
+            Refused::OverLimit(m) => AppError::new(ErrorCode::LimitExceeded, m),
+            Refused::Unsupported(m) => AppError::new(ErrorCode::NotSupportedOnChannel, m),
+        }
+    }
 }
 
 impl AppError {

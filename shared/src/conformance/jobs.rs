@@ -9,6 +9,8 @@ pub fn job(org: &str, at: DateTime<Utc>) -> IntegrationJob {
         message_id: unique("msg"),
         text: "hi".into(),
         attachment: None,
+        quick_replies: Vec::new(),
+        template: None,
         recipient_id: "6185".into(),
         thread_id: "6185".into(),
         author: Author::Person,

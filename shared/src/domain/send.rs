@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::Author;
+use super::{Author, QuickReply, Template};
 
 /// Media an agent sends by URL (`message.attachment{type,payload{url}}`); Meta fetches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +34,12 @@ pub struct SendPayload {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<OutgoingAttachment>,
+    /// Choices offered under `text`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quick_replies: Vec<QuickReply>,
+    /// A structured message, sent instead of text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<Template>,
     pub recipient_id: String,
     pub thread_id: String,
     /// Who wrote it: whether the `HUMAN_AGENT` tag may carry it past 24 h is decided at each

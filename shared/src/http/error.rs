@@ -12,7 +12,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::NotFound | ErrorCode::CommentNotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
+        ErrorCode::ValidationError | ErrorCode::LimitExceeded | ErrorCode::NotSupportedOnChannel => {
+            StatusCode::BAD_REQUEST
+        }
         ErrorCode::InvalidSignature | ErrorCode::Forbidden | ErrorCode::OauthInitiatorMismatch => StatusCode::FORBIDDEN,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::Conflict | ErrorCode::PrivateReplyAlreadySent | ErrorCode::HistoryImportRunning => {

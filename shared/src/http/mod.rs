@@ -83,6 +83,7 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/inbox/conversations/{id}", get(inbox::get_conversation))
         .route("/api/inbox/conversations/{id}/messages", get(inbox::list_messages))
         .route("/api/inbox/conversations/{id}/read", post(inbox::mark_read))
+        .route("/api/inbox/conversations/{id}/send", post(send::send_rich))
         .route("/api/inbox/conversations/{id}/send-text", post(send::send_text))
         .route("/api/inbox/conversations/{id}/send-attachment", post(send::send_attachment))
         .route("/api/inbox/conversations/{id}/reply-public", post(comments::reply_public))

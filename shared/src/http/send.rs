@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use crate::domain::{Author, Caller, IntegrationJob};
+use crate::domain::{Author, Caller, IntegrationJob, QuickReply, Template};
 use crate::error::AppError;
 use crate::services::{Outbound, Outgoing, OutgoingAttachment, SendAccepted};
 
@@ -41,6 +41,32 @@ pub struct AttachmentBody {
     url: String,
     #[serde(default)]
     automated: bool,
+}
+
+/// `POST .../send`: a text (with `quickReplies` under it) or a `template`, one of the two.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RichBody {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    quick_replies: Option<Vec<QuickReply>>,
+    #[serde(default)]
+    template: Option<Template>,
+    #[serde(default)]
+    automated: bool,
+}
+
+impl RichBody {
+    fn content(self) -> Result<Outgoing, AppError> {
+        match (self.text, self.quick_replies, self.template) {
+            (Some(text), None, None) => Ok(Outgoing::Text(text)),
+            (Some(text), Some(replies), None) => Ok(Outgoing::Choices { text, replies }),
+            (None, None, Some(template)) => Ok(Outgoing::Template(template)),
+            (None, Some(_), None) => Err(AppError::validation("quickReplies go under a text")),
+            _ => Err(AppError::validation("send a text (with quickReplies, if any) or a template, one of the two")),
+        }
+    }
 }
 
 fn author(automated: bool) -> Author {
@@ -78,6 +104,18 @@ pub async fn send_text(
     ApiJson(body): ApiJson<TextBody>,
 ) -> Accepted {
     queue(&outbound, &caller, &id, Outgoing::Text(body.text), body.automated, &headers).await
+}
+
+/// `POST /api/inbox/conversations/:id/send`: text, text with quick replies, or a template.
+pub async fn send_rich(
+    State(outbound): State<Arc<Outbound>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RichBody>,
+) -> Accepted {
+    let automated = body.automated;
+    queue(&outbound, &caller, &id, body.content()?, automated, &headers).await
 }
 
 pub async fn send_attachment(

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::MessagingBasis;
+use crate::domain::{Button, Element, MessagingBasis, QuickReply, Template};
 use crate::ports::{OutgoingContent, OutgoingMessage, Recipient};
 
 /// The JSON body of `message`. Every send states its `messaging_type`: Messenger refuses a
@@ -18,6 +18,10 @@ pub fn body(message: &OutgoingMessage<'_>) -> Value {
         OutgoingContent::Attachment { kind, url } => {
             json!({ "attachment": { "type": kind, "payload": { "url": url } } })
         }
+        OutgoingContent::Choices { text, replies } => {
+            json!({ "text": text, "quick_replies": replies.iter().map(quick_reply).collect::<Vec<_>>() })
+        }
+        OutgoingContent::Template(template) => json!({ "attachment": template_attachment(template) }),
     };
     let mut body = json!({ "recipient": recipient, "message": content });
     if let Some(metadata) = message.metadata {
@@ -31,6 +35,58 @@ pub fn body(message: &OutgoingMessage<'_>) -> Value {
         }
     }
     body
+}
+
+fn quick_reply(reply: &QuickReply) -> Value {
+    match reply {
+        QuickReply::Text { title, payload, image_url } => {
+            let mut r = json!({ "content_type": "text", "title": title, "payload": payload });
+            if let Some(url) = image_url {
+                r["image_url"] = json!(url);
+            }
+            r
+        }
+        QuickReply::UserEmail => json!({ "content_type": "user_email" }),
+        QuickReply::UserPhoneNumber => json!({ "content_type": "user_phone_number" }),
+    }
+}
+
+fn button(b: &Button) -> Value {
+    match b {
+        Button::WebUrl { title, url } => json!({ "type": "web_url", "title": title, "url": url }),
+        Button::Postback { title, payload } => json!({ "type": "postback", "title": title, "payload": payload }),
+    }
+}
+
+fn element(e: &Element) -> Value {
+    let mut card = json!({ "title": e.title });
+    if let Some(subtitle) = &e.subtitle {
+        card["subtitle"] = json!(subtitle);
+    }
+    if let Some(url) = &e.image_url {
+        card["image_url"] = json!(url);
+    }
+    if let Some(url) = &e.default_url {
+        card["default_action"] = json!({ "type": "web_url", "url": url });
+    }
+    if !e.buttons.is_empty() {
+        card["buttons"] = e.buttons.iter().map(button).collect();
+    }
+    card
+}
+
+/// A template as the Send API takes it and its echo gives it back:
+/// `{"type":"template","payload":{"template_type",...}}`.
+pub fn template_attachment(template: &Template) -> Value {
+    let payload = match template {
+        Template::Generic { elements } => {
+            json!({ "template_type": "generic", "elements": elements.iter().map(element).collect::<Vec<_>>() })
+        }
+        Template::Button { text, buttons } => {
+            json!({ "template_type": "button", "text": text, "buttons": buttons.iter().map(button).collect::<Vec<_>>() })
+        }
+    };
+    json!({ "type": "template", "payload": payload })
 }
 
 #[cfg(test)]
@@ -60,6 +116,37 @@ mod tests {
             json!({"recipient": {"comment_id": "1786"}, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT",
                    "message": {"attachment": {"type": "image", "payload": {"url": "https://x/y.jpg"}},
                                "metadata": "job:job_1"}})
+        );
+    }
+
+    #[test]
+    fn choices_and_templates_are_written_in_meta_s_names() {
+        let replies =
+            [QuickReply::Text { title: "Red".into(), payload: "RED".into(), image_url: None }, QuickReply::UserEmail];
+        let choices = OutgoingMessage {
+            recipient: Recipient::Person("6185"),
+            content: OutgoingContent::Choices { text: "Colour?", replies: &replies },
+            basis: MessagingBasis::Response,
+            metadata: None,
+        };
+        assert_eq!(
+            body(&choices)["message"],
+            json!({"text": "Colour?", "quick_replies": [
+                {"content_type": "text", "title": "Red", "payload": "RED"}, {"content_type": "user_email"}]})
+        );
+        let card = Element {
+            title: "Sandals".into(),
+            subtitle: Some("In stock".into()),
+            image_url: None,
+            default_url: Some("https://shop.example/s".into()),
+            buttons: vec![Button::Postback { title: "Buy".into(), payload: "BUY_S".into() }],
+        };
+        assert_eq!(
+            template_attachment(&Template::Generic { elements: vec![card] }),
+            json!({"type": "template", "payload": {"template_type": "generic", "elements": [{
+                "title": "Sandals", "subtitle": "In stock",
+                "default_action": {"type": "web_url", "url": "https://shop.example/s"},
+                "buttons": [{"type": "postback", "title": "Buy", "payload": "BUY_S"}]}]}})
         );
     }
 }

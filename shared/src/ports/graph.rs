@@ -88,6 +88,12 @@ pub enum OutgoingContent<'a> {
         kind: &'a str,
         url: &'a str,
     },
+    /// A text with choices under it.
+    Choices {
+        text: &'a str,
+        replies: &'a [crate::domain::QuickReply],
+    },
+    Template(&'a crate::domain::Template),
 }
 
 /// One Send API message: to whom, what, and on what basis (`messaging_type`, and the tag).

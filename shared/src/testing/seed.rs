@@ -107,6 +107,8 @@ pub async fn queued_reply(
         message_id: message.id.clone(),
         text: text.to_owned(),
         attachment: None,
+        quick_replies: Vec::new(),
+        template: None,
         recipient_id: conversation.participant_id.clone(),
         thread_id: conversation.external_thread_id.clone(),
         author: crate::domain::Author::Person,

@@ -33,6 +33,7 @@ mod openapi_http;
 mod outbound_http;
 mod profiles_http;
 mod refresh_faults;
+mod rich_replies_http;
 mod roles_http;
 mod send_aws_faults;
 mod send_faults;

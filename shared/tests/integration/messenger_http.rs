@@ -3,28 +3,13 @@
 //! postbacks, reactions, deliveries, read watermarks) become `MESSENGER` conversations; replies
 //! go out through `/{page-id}/messages`; each channel disconnects alone.
 
-use crate::common::oauth::{connect, page, script_connect, start};
+use crate::common::oauth::{connect, connect_both_channels, page, script_connect, start};
 use crate::common::*;
 use inbox_shared::fixtures;
 use serde_json::{Value, json};
 
 const ORG: &str = "org_a";
 const PSID: &str = "24000000000000001";
-
-/// `org_a` connected through Facebook Login: (Instagram account id, Messenger account id).
-async fn connected(app: &TestApp) -> (String, String) {
-    script_connect(app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token")]));
-    let (status, body) = connect(app, ORG, &[("code", "c"), ("state", &start(app, ORG).await)]).await;
-    assert_eq!(status, 200, "{body}");
-    let connected = body["connected"].as_array().unwrap();
-    let id_of = |provider: &str| {
-        let a = connected.iter().find(|a| a["provider"] == provider).unwrap_or_else(|| panic!("{provider}: {body}"));
-        (a["id"].as_str().unwrap().to_owned(), a["externalAccountId"].as_str().unwrap().to_owned())
-    };
-    let ((ig, ig_external), (messenger, page_external)) = (id_of("INSTAGRAM"), id_of("MESSENGER"));
-    assert_eq!((ig_external.as_str(), page_external.as_str()), (IG_ACCOUNT, PAGE_ID));
-    (ig, messenger)
-}
 
 /// `org_a` connects `pages` through Facebook Login: the (provider, external id) of each account
 /// connected, sorted, and the whole answer.
@@ -50,7 +35,7 @@ async fn list(app: &TestApp, provider: &str) -> Vec<Value> {
 #[tokio::test]
 async fn page_messages_are_messenger_conversations_beside_instagram_and_replies_go_through_the_page() {
     let app = TestApp::prod().await;
-    let (_, messenger) = connected(&app).await;
+    let (_, messenger) = connect_both_channels(&app, ORG).await;
     let oauth = app.graph.calls();
     let subscribed = oauth.iter().any(|c| c.path.ends_with("/subscribed_apps") && c.query.contains("message_reads"));
     assert!(subscribed, "the Page is subscribed to Messenger's fields too: {oauth:?}");
@@ -93,7 +78,7 @@ async fn page_messages_are_messenger_conversations_beside_instagram_and_replies_
 #[tokio::test]
 async fn echoes_postbacks_reactions_deliveries_and_read_watermarks_apply() {
     let app = TestApp::prod().await;
-    connected(&app).await;
+    connect_both_channels(&app, ORG).await;
     // The delivery comes before the echo it names: it waits for it.
     for f in ["page_message.json", "page_delivery.json", "page_echo.json", "page_postback.json", "page_reaction.json"] {
         deliver(&app, f).await;
@@ -116,7 +101,7 @@ async fn echoes_postbacks_reactions_deliveries_and_read_watermarks_apply() {
 #[tokio::test]
 async fn each_channel_of_a_page_disconnects_alone() {
     let app = TestApp::prod().await;
-    let (ig, messenger) = connected(&app).await;
+    let (ig, messenger) = connect_both_channels(&app, ORG).await;
     app.graph.state.calls.lock().unwrap().clear();
     let (status, _) = app.delete(ORG, &format!("/api/integrations/connected-accounts/{messenger}")).await;
     assert_eq!(status, 200);

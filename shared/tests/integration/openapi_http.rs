@@ -43,7 +43,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 39, "{doc:?}");
+    assert_eq!(doc.len(), 40, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -116,6 +116,10 @@ async fn every_answer_matches_the_document() {
     .await;
     post("/api/inbox/conversations/{id}/send-text", c("/api/inbox/conversations/{id}/send-text"), json!({"text": ""}))
         .await;
+    let choices = json!({"text": "?", "quickReplies": [{"type": "TEXT", "title": "Yes", "payload": "Y"}]});
+    post("/api/inbox/conversations/{id}/send", c("/api/inbox/conversations/{id}/send"), choices).await;
+    let over = json!({"text": "?", "quickReplies": vec![json!({"type": "USER_EMAIL"}); 14]});
+    post("/api/inbox/conversations/{id}/send", c("/api/inbox/conversations/{id}/send"), over).await;
     let attachment = json!({"type": "image", "url": "https://example.com/a.png"});
     post(
         "/api/inbox/conversations/{id}/send-attachment",

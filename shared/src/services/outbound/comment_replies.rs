@@ -40,8 +40,8 @@ impl Outbound {
     ) -> Result<SendAccepted, AppError> {
         let org = caller.organization_id.as_str();
         let content = Outgoing::Text(text);
-        content.validate()?;
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
+        content.validate(thread.provider)?;
         if thread.comment.as_ref().is_some_and(|t| t.live) {
             return Err(AppError::new(
                 ErrorCode::PublicReplyUnavailable,
@@ -75,8 +75,8 @@ impl Outbound {
     ) -> Result<PrivateReplyAccepted, AppError> {
         let org = caller.organization_id.as_str();
         let content = Outgoing::Text(reply.text.to_owned());
-        content.validate()?;
         let (thread, account) = self.comment_reply_target(org, conversation_id).await?;
+        content.validate(thread.provider)?;
         let live = thread.comment.as_ref().is_some_and(|t| t.live);
         if live && reply.comment_id.is_none() {
             return Err(AppError::validation("commentId is required in a live broadcast's thread"));

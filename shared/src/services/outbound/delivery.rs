@@ -166,9 +166,13 @@ fn outgoing(p: &SendPayload, basis: MessagingBasis) -> OutgoingMessage<'_> {
         SendRoute::PrivateReply { comment_id } => Recipient::CommentAuthor(comment_id),
         _ => Recipient::Person(&p.recipient_id),
     };
-    let content = match &p.attachment {
-        Some(a) => OutgoingContent::Attachment { kind: &a.kind, url: &a.url },
-        None => OutgoingContent::Text(&p.text),
+    let content = match (&p.attachment, &p.template) {
+        (Some(a), _) => OutgoingContent::Attachment { kind: &a.kind, url: &a.url },
+        (None, Some(t)) => OutgoingContent::Template(t),
+        (None, None) if !p.quick_replies.is_empty() => {
+            OutgoingContent::Choices { text: &p.text, replies: &p.quick_replies }
+        }
+        (None, None) => OutgoingContent::Text(&p.text),
     };
     OutgoingMessage { recipient, content, basis, metadata: None }
 }

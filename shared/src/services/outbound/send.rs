@@ -5,18 +5,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::domain::rich::{self, QuickReply, Template};
 use crate::domain::{
     Author, Caller, ConnectedAccount, Conversation, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus,
-    JobType, Message, MessageChange, MessageStatus, OutgoingAttachment, SendPayload, SendRoute, new_id,
+    JobType, Message, MessageChange, MessageStatus, OutgoingAttachment, Provider, SendPayload, SendRoute, new_id,
 };
 use crate::error::{AppError, ErrorCode};
+use crate::meta::send_api::template_attachment;
 use crate::ports::QueueMessage;
 
 use super::Outbound;
 use crate::services::threads::conversation;
 
-/// Instagram refuses text over 1000 UTF-8 bytes.
-pub const MAX_TEXT_BYTES: usize = 1000;
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 /// `202` answer of the send routes.
@@ -28,23 +28,26 @@ pub struct SendAccepted {
     pub status: String,
 }
 
-/// What an agent sends: text, or one attachment.
+/// What an agent sends: text, one attachment, a text with choices, or a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
     Text(String),
     Attachment(OutgoingAttachment),
+    Choices { text: String, replies: Vec<QuickReply> },
+    Template(Template),
 }
 
 impl Outgoing {
-    pub(super) fn validate(&self) -> Result<(), AppError> {
+    /// Within what the conversation's channel takes.
+    pub(super) fn validate(&self, provider: Provider) -> Result<(), AppError> {
         match self {
-            Outgoing::Text(text) if text.trim().is_empty() => Err(AppError::validation("text must not be empty")),
-            Outgoing::Text(text) if text.len() > MAX_TEXT_BYTES => Err(AppError::validation(format!(
-                "text is {} UTF-8 bytes; Instagram accepts at most {MAX_TEXT_BYTES}",
-                text.len()
-            ))),
-            Outgoing::Text(_) => Ok(()),
+            Outgoing::Text(text) => Ok(rich::check_text(text, provider)?),
             Outgoing::Attachment(a) => validate_attachment(a),
+            Outgoing::Choices { text, replies } => {
+                rich::check_text(text, provider)?;
+                Ok(rich::check_quick_replies(replies, provider)?)
+            }
+            Outgoing::Template(t) => Ok(t.check()?),
         }
     }
 
@@ -53,6 +56,8 @@ impl Outgoing {
         match self {
             Outgoing::Text(text) => text.clone(),
             Outgoing::Attachment(a) => format!("{}\0{}", a.kind, a.url),
+            Outgoing::Choices { text, replies } => format!("{text}\0{}", json!(replies)),
+            Outgoing::Template(t) => json!(t).to_string(),
         }
     }
 }
@@ -82,8 +87,8 @@ impl Outbound {
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
         let org = caller.organization_id.as_str();
-        content.validate()?;
         let (conversation, account) = self.sendable(org, conversation_id, author).await?;
+        content.validate(conversation.provider)?;
 
         let accepted = match self.send_ids(org, idempotency_key, conversation_id, &content.fingerprint()).await? {
             Ids::Go(ids) => ids,
@@ -291,8 +296,9 @@ pub(super) struct Queued<'a> {
 fn queued_message(queued: &Queued<'_>, content: &Outgoing, accepted: &SendAccepted, now: DateTime<Utc>) -> Message {
     let (conversation, account) = (queued.conversation, queued.account);
     let (text, attachments) = match content {
-        Outgoing::Text(text) => (Some(text.clone()), Vec::new()),
+        Outgoing::Text(text) | Outgoing::Choices { text, .. } => (Some(text.clone()), Vec::new()),
         Outgoing::Attachment(a) => (None, vec![a.to_json()]),
+        Outgoing::Template(t) => (Some(t.summary().to_owned()), vec![template_attachment(t)]),
     };
     let mut message = Message {
         id: accepted.message_id.clone(),
@@ -321,6 +327,9 @@ fn queued_message(queued: &Queued<'_>, content: &Outgoing, accepted: &SendAccept
     if let Some(by) = queued.by {
         message.meta_json["sentBy"] = json!(by);
     }
+    if let Outgoing::Choices { replies, .. } = content {
+        message.meta_json["quickReplies"] = json!(replies);
+    }
     message
 }
 
@@ -328,15 +337,19 @@ impl SendPayload {
     /// What the job needs to send `content` to the conversation's customer.
     fn new(queued: &Queued<'_>, message_id: &str, content: Outgoing) -> Self {
         let conversation = queued.conversation;
-        let (text, attachment) = match content {
-            Outgoing::Text(text) => (text, None),
-            Outgoing::Attachment(a) => (String::new(), Some(a)),
+        let (text, attachment, quick_replies, template) = match content {
+            Outgoing::Text(text) => (text, None, Vec::new(), None),
+            Outgoing::Attachment(a) => (String::new(), Some(a), Vec::new(), None),
+            Outgoing::Choices { text, replies } => (text, None, replies, None),
+            Outgoing::Template(t) => (String::new(), None, Vec::new(), Some(t)),
         };
         SendPayload {
             conversation_id: conversation.id.clone(),
             message_id: message_id.to_owned(),
             text,
             attachment,
+            quick_replies,
+            template,
             recipient_id: conversation.participant_id.clone(),
             thread_id: conversation.external_thread_id.clone(),
             author: queued.author,

@@ -1,6 +1,6 @@
 //! The Send API's documented rules, which Meta's spec leaves out (it types `message` as a bare
 //! object): who may be addressed, `messaging_type` on Messenger, text and quick-reply limits,
-//! sender actions. See `../shared/fixtures/meta/specs/README.md`.
+//! templates, sender actions. See `../shared/fixtures/meta/specs/README.md`.
 
 use serde_json::{Map, Value};
 
@@ -15,7 +15,12 @@ const MESSENGER_TEXT_CHARS: usize = 2000;
 /// `message.metadata`: a string the Send API hands back on the echo, 1000 characters at most.
 const METADATA_CHARS: usize = 1000;
 const MAX_QUICK_REPLIES: usize = 13;
-const QUICK_REPLY_TITLE_CHARS: usize = 20;
+/// A quick reply's or a button's title.
+const TITLE_CHARS: usize = 20;
+const PAYLOAD_CHARS: usize = 1000;
+/// A card's title and subtitle.
+const ELEMENT_TEXT_CHARS: usize = 80;
+const BUTTON_TEXT_CHARS: usize = 640;
 const MESSENGER_TAGS: [&str; 4] = ["HUMAN_AGENT", "ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE"];
 
 /// The channel a send goes out on, from whom it addresses.
@@ -98,10 +103,14 @@ fn check_message(message: &Map<String, Value>, channel: Channel) -> Result<(), R
         (Some(_), Some(_)) => return Err(Refusal::param("Param message must have text or an attachment, not both")),
         (None, None) => return Err(Refusal::param("Param message must have text or an attachment")),
         (Some(text), None) => check_text(text, channel)?,
-        (None, Some(attachment)) => check_attachments(attachment)?,
+        (None, Some(attachment)) => check_attachments(attachment, channel)?,
     }
     if let Some(replies) = message.get("quick_replies") {
-        check_quick_replies(replies)?;
+        // Instagram's quick replies go under a text only.
+        if channel == Channel::Instagram && text.is_none() {
+            return Err(Refusal::param("Param message[quick_replies] requires message[text] on Instagram"));
+        }
+        check_quick_replies(replies, channel)?;
     }
     if let Some(metadata) = message.get("metadata")
         && metadata.as_str().is_none_or(|m| m.chars().count() > METADATA_CHARS)
@@ -127,7 +136,7 @@ fn check_text(text: &Value, channel: Channel) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn check_attachments(attachment: &Value) -> Result<(), Refusal> {
+fn check_attachments(attachment: &Value, channel: Channel) -> Result<(), Refusal> {
     let list = match attachment {
         Value::Array(items) => items.clone(),
         one => vec![one.clone()],
@@ -141,7 +150,7 @@ fn check_attachments(attachment: &Value) -> Result<(), Refusal> {
         let addressed =
             payload.is_some_and(|p| p.contains_key("url") || p.contains_key("attachment_id") || p.contains_key("id"));
         if kind == "template" {
-            check_template(payload)?;
+            check_template(payload.cloned().unwrap_or_default(), channel)?;
         } else if !addressed {
             return Err(Refusal::param("Param message[attachment][payload] must have a url or an attachment_id"));
         }
@@ -149,40 +158,78 @@ fn check_attachments(attachment: &Value) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn check_template(payload: Option<&Map<String, Value>>) -> Result<(), Refusal> {
-    let elements = payload.and_then(|p| p.get("elements")).and_then(Value::as_array);
-    let Some(elements) = elements.filter(|e| !e.is_empty() && e.len() <= 10) else {
-        return Err(Refusal::param("Param message[attachment][payload][elements] must have 1 to 10 elements"));
+/// A string of 1 to `max` characters at `at`.
+fn bounded(value: Option<&Value>, at: &str, max: usize) -> Result<(), Refusal> {
+    match value.and_then(Value::as_str) {
+        Some(v) if !v.trim().is_empty() && v.chars().count() <= max => Ok(()),
+        _ => Err(Refusal::param(format!("Param {at} must be a non-empty string of at most {max} characters"))),
+    }
+}
+
+fn check_template(payload: Map<String, Value>, channel: Channel) -> Result<(), Refusal> {
+    let at = "message[attachment][payload]";
+    match payload.get("template_type").and_then(Value::as_str) {
+        Some("generic") => {
+            let elements = payload.get("elements").and_then(Value::as_array);
+            let Some(elements) = elements.filter(|e| !e.is_empty() && e.len() <= 10) else {
+                return Err(Refusal::param(format!("Param {at}[elements] must have 1 to 10 elements")));
+            };
+            for (i, e) in elements.iter().enumerate() {
+                let at = format!("{at}[elements][{i}]");
+                bounded(e.get("title"), &format!("{at}[title]"), ELEMENT_TEXT_CHARS)?;
+                if let Some(subtitle) = e.get("subtitle") {
+                    bounded(Some(subtitle), &format!("{at}[subtitle]"), ELEMENT_TEXT_CHARS)?;
+                }
+                if let Some(buttons) = e.get("buttons") {
+                    check_buttons(buttons, &at, channel)?;
+                }
+            }
+            Ok(())
+        }
+        Some("button") => {
+            bounded(payload.get("text"), &format!("{at}[text]"), BUTTON_TEXT_CHARS)?;
+            check_buttons(payload.get("buttons").unwrap_or(&Value::Null), at, channel)
+        }
+        Some(_) if channel == Channel::Messenger => Ok(()),
+        other => Err(Refusal::param(format!("Param {at}[template_type] is invalid: {other:?}"))),
+    }
+}
+
+fn check_buttons(buttons: &Value, at: &str, channel: Channel) -> Result<(), Refusal> {
+    let Some(buttons) = buttons.as_array().filter(|b| !b.is_empty() && b.len() <= 3) else {
+        return Err(Refusal::param(format!("Param {at}[buttons] must have 1 to 3 buttons")));
     };
-    for e in elements {
-        if e.get("buttons").and_then(Value::as_array).is_some_and(|b| b.len() > 3) {
-            return Err(Refusal::param(
-                "Param message[attachment][payload][elements][buttons] has more than 3 buttons",
-            ));
+    for (i, b) in buttons.iter().enumerate() {
+        let at = format!("{at}[buttons][{i}]");
+        bounded(b.get("title"), &format!("{at}[title]"), TITLE_CHARS)?;
+        match b.get("type").and_then(Value::as_str) {
+            Some("web_url") if b.get("url").and_then(Value::as_str).is_some_and(|u| u.starts_with("http")) => {}
+            Some("postback") => bounded(b.get("payload"), &format!("{at}[payload]"), PAYLOAD_CHARS)?,
+            Some("phone_number") if channel == Channel::Messenger => {}
+            _ => return Err(Refusal::param(format!("Param {at} is not a valid button"))),
         }
     }
     Ok(())
 }
 
-fn check_quick_replies(replies: &Value) -> Result<(), Refusal> {
+fn check_quick_replies(replies: &Value, channel: Channel) -> Result<(), Refusal> {
     let Some(replies) = replies.as_array().filter(|r| r.len() <= MAX_QUICK_REPLIES) else {
         return Err(Refusal::param(format!(
             "Param message[quick_replies] must have at most {MAX_QUICK_REPLIES} items"
         )));
     };
     for (i, reply) in replies.iter().enumerate() {
+        let at = format!("message[quick_replies][{i}]");
         match reply.get("content_type").and_then(Value::as_str) {
             Some("user_phone_number" | "user_email") => {}
             Some("text") => {
-                let title = reply.get("title").and_then(Value::as_str).unwrap_or_default();
-                if title.is_empty() || title.chars().count() > QUICK_REPLY_TITLE_CHARS || reply.get("payload").is_none()
-                {
-                    return Err(Refusal::param(format!(
-                        "Param message[quick_replies][{i}] needs a title of 1 to {QUICK_REPLY_TITLE_CHARS} characters and a payload"
-                    )));
+                bounded(reply.get("title"), &format!("{at}[title]"), TITLE_CHARS)?;
+                bounded(reply.get("payload"), &format!("{at}[payload]"), PAYLOAD_CHARS)?;
+                if channel == Channel::Instagram && reply.get("image_url").is_some() {
+                    return Err(Refusal::param(format!("Param {at}[image_url] is not supported on Instagram")));
                 }
             }
-            _ => return Err(Refusal::param(format!("Param message[quick_replies][{i}][content_type] is invalid"))),
+            _ => return Err(Refusal::param(format!("Param {at}[content_type] is invalid"))),
         }
     }
     Ok(())
@@ -275,5 +322,30 @@ mod tests {
             send(json!({"recipient": {"id": "igsid"}, "sender_action": "typing_on", "message": {"text": "x"}}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn templates_follow_the_documented_limits_on_each_channel() {
+        let button = json!({"type": "postback", "title": "Buy", "payload": "BUY"});
+        let generic = |elements: Value| json!({"type": "template", "payload": {"template_type": "generic", "elements": elements}});
+        let to = |id: &str, attachment: Value| json!({"recipient": {"id": id}, "messaging_type": "RESPONSE", "message": {"attachment": attachment}});
+        let card = |buttons: usize| json!({"title": "Sandals", "buttons": vec![button.clone(); buttons]});
+        send(to("igsid", generic(json!(vec![card(3); 10])))).unwrap();
+        assert!(send(to("igsid", generic(json!(vec![card(1); 11])))).is_err());
+        assert!(send(to("psid", generic(json!([card(4)])))).is_err());
+        assert!(send(to("psid", generic(json!([{"title": "t".repeat(81)}])))).is_err());
+        let buttons = |text: String| json!({"type": "template", "payload": {"template_type": "button", "text": text, "buttons": [button]}});
+        send(to("igsid", buttons("What next?".into()))).unwrap();
+        assert!(send(to("psid", buttons("t".repeat(641)))).is_err());
+        let receipt = json!({"type": "template", "payload": {"template_type": "receipt"}});
+        send(to("psid", receipt.clone())).unwrap();
+        assert!(send(to("igsid", receipt)).is_err());
+        let icon = json!({"content_type": "text", "title": "Red", "payload": "R", "image_url": "https://x/r.png"});
+        let choices = |id: &str| {
+            json!({"recipient": {"id": id}, "messaging_type": "RESPONSE",
+                                        "message": {"text": "?", "quick_replies": [icon]}})
+        };
+        send(choices("psid")).unwrap();
+        assert!(send(choices("igsid")).is_err());
     }
 }

@@ -3,7 +3,7 @@
 use inbox_shared::fixtures;
 use serde_json::{Value, json};
 
-use super::TestApp;
+use super::{IG_ACCOUNT, PAGE_ID, TestApp};
 
 /// Starts OAuth for `org` and returns the state from the dialog URL.
 pub async fn start(app: &TestApp, org: &str) -> String {
@@ -100,4 +100,20 @@ pub async fn connect_instagram_login(app: &TestApp, org: &str, ig_id: &str) -> (
         .unwrap();
     let authorized: Value = r.json().await.unwrap();
     complete_as(app, &TestApp::token(org), &authorized).await
+}
+
+/// `org` connected through Facebook Login to a Page with an Instagram account: (Instagram
+/// account id, Messenger account id).
+pub async fn connect_both_channels(app: &TestApp, org: &str) -> (String, String) {
+    script_connect(app, json!([page(PAGE_ID, IG_ACCOUNT, "EAAB-page-token")]));
+    let (status, body) = connect(app, org, &[("code", "c"), ("state", &start(app, org).await)]).await;
+    assert_eq!(status, 200, "{body}");
+    let connected = body["connected"].as_array().unwrap();
+    let id_of = |provider: &str| {
+        let a = connected.iter().find(|a| a["provider"] == provider).unwrap_or_else(|| panic!("{provider}: {body}"));
+        (a["id"].as_str().unwrap().to_owned(), a["externalAccountId"].as_str().unwrap().to_owned())
+    };
+    let ((ig, ig_external), (messenger, page_external)) = (id_of("INSTAGRAM"), id_of("MESSENGER"));
+    assert_eq!((ig_external.as_str(), page_external.as_str()), (IG_ACCOUNT, PAGE_ID));
+    (ig, messenger)
 }
