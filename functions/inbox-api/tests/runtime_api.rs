@@ -55,7 +55,7 @@ async fn the_inbox_api_function_answers_every_route_family() {
     assert_eq!((a[11].0, a[11].1["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")));
     assert_eq!((a[12].0, a[12].1["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "not this function's route");
 
-    // Two sends queued on SQS (the repeated one only once).
+    // Two sends queued on SQS (the repeated one only once), and the seen mark the read asked.
     let sqs = aws_sdk_sqs::Client::new(&rig.aws.sdk);
     let mut bodies = Vec::new();
     for _ in 0..5 {
@@ -72,10 +72,14 @@ async fn the_inbox_api_function_answers_every_route_family() {
             let correlation = m.message_attributes().and_then(|a| a.get("correlationId")?.string_value.clone());
             bodies.push((m.body.unwrap_or_default(), correlation.unwrap_or_default()));
         }
-        if bodies.len() >= 2 {
+        if bodies.len() >= 3 {
             break;
         }
     }
+    let (seen, sends): (Vec<_>, Vec<_>) = bodies.iter().cloned().partition(|(b, _)| b.contains("SENDER_ACTION"));
+    assert_eq!(seen.len(), 1, "{bodies:?}");
+    assert!(seen[0].0.contains("MARK_SEEN") && seen[0].1.starts_with("req-4-"), "{seen:?}");
+    let bodies = sends;
     assert_eq!(bodies.len(), 2, "{bodies:?}");
     let first: Value = serde_json::from_str(&bodies[0].0).unwrap();
     // Each carries the id of the request that queued it (send-text is event 5, the

@@ -21,6 +21,8 @@ pub enum JobType {
     CopyMedia,
     /// Fetch a customer's profile again (read by an agent more than a week after it was).
     RefreshContact,
+    /// Typing, seen or a reaction, in a conversation (no job record: see `QueuedAction`).
+    SenderAction,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

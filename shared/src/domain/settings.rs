@@ -1,4 +1,5 @@
-//! What an organization sets for itself: how long its conversations are kept.
+//! What an organization sets for itself: how long its conversations are kept, and whether
+//! its customers see "Seen" when an agent reads their messages.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,15 @@ pub struct OrganizationSettings {
     /// run (its messages, their lookups and the events about it); none keeps everything.
     #[serde(default)]
     pub message_retention_days: Option<u32>,
+    /// An agent marking a conversation read sends Meta's `mark_seen` (the customer sees
+    /// "Seen"). On unless turned off.
+    #[serde(default = "on")]
+    pub mark_seen_on_read: bool,
     pub updated_at: DateTime<Utc>,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl OrganizationSettings {
@@ -23,6 +32,7 @@ impl OrganizationSettings {
         OrganizationSettings {
             organization_id: organization_id.to_owned(),
             message_retention_days: None,
+            mark_seen_on_read: true,
             updated_at: at,
         }
     }

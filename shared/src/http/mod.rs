@@ -2,6 +2,7 @@
 //! and under `axum::serve` in the local server (all of them).
 
 mod accounts;
+mod actions;
 mod auth;
 mod comments;
 mod data;
@@ -84,6 +85,11 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/inbox/conversations/{id}/messages", get(inbox::list_messages))
         .route("/api/inbox/conversations/{id}/read", post(inbox::mark_read))
         .route("/api/inbox/conversations/{id}/send", post(send::send_rich))
+        .route("/api/inbox/conversations/{id}/typing", post(actions::typing))
+        .route(
+            "/api/inbox/conversations/{id}/messages/{messageId}/react",
+            post(actions::react).delete(actions::unreact),
+        )
         .route("/api/inbox/conversations/{id}/send-text", post(send::send_text))
         .route("/api/inbox/conversations/{id}/send-attachment", post(send::send_attachment))
         .route("/api/inbox/conversations/{id}/reply-public", post(comments::reply_public))

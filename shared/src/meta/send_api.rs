@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::domain::{Button, Element, MessagingBasis, QuickReply, Template};
-use crate::ports::{OutgoingContent, OutgoingMessage, Recipient};
+use crate::ports::{ActionCall, OutgoingContent, OutgoingMessage, Recipient};
 
 /// The JSON body of `message`. Every send states its `messaging_type`: Messenger refuses a
 /// Page send without one, and Instagram's sends take it too; a person's reply past 24 h goes
@@ -33,6 +33,24 @@ pub fn body(message: &OutgoingMessage<'_>) -> Value {
             body["messaging_type"] = json!("MESSAGE_TAG");
             body["tag"] = json!("HUMAN_AGENT");
         }
+    }
+    body
+}
+
+/// The body of a sender action to `recipient_id`.
+pub fn action_body(recipient_id: &str, action: ActionCall<'_>) -> Value {
+    let (name, payload) = match action {
+        ActionCall::TypingOn => ("typing_on", None),
+        ActionCall::TypingOff => ("typing_off", None),
+        ActionCall::MarkSeen => ("mark_seen", None),
+        ActionCall::React { message_id, reaction } => {
+            ("react", Some(json!({ "message_id": message_id, "reaction": reaction })))
+        }
+        ActionCall::Unreact { message_id } => ("unreact", Some(json!({ "message_id": message_id }))),
+    };
+    let mut body = json!({ "recipient": { "id": recipient_id }, "sender_action": name });
+    if let Some(payload) = payload {
+        body["payload"] = payload;
     }
     body
 }

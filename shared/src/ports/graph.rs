@@ -96,6 +96,22 @@ pub enum OutgoingContent<'a> {
     Template(&'a crate::domain::Template),
 }
 
+/// A sender action as Meta takes it (`sender_action`, and for reactions `payload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionCall<'a> {
+    TypingOn,
+    TypingOff,
+    MarkSeen,
+    /// On Meta's message `message_id`.
+    React {
+        message_id: &'a str,
+        reaction: &'a str,
+    },
+    Unreact {
+        message_id: &'a str,
+    },
+}
+
 /// One Send API message: to whom, what, and on what basis (`messaging_type`, and the tag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutgoingMessage<'a> {
@@ -247,6 +263,13 @@ pub trait GraphMessaging: Send + Sync {
     async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError>;
     /// Sends `message` through the Send API (`/{sender}/messages`); Meta's message id.
     async fn send(&self, target: &SendTarget<'_>, message: &OutgoingMessage<'_>) -> Result<SentMessage, GraphError>;
+    /// A sender action to the person `recipient_id` (typing, seen, a reaction).
+    async fn send_action(
+        &self,
+        target: &SendTarget<'_>,
+        recipient_id: &str,
+        action: ActionCall<'_>,
+    ) -> Result<(), GraphError>;
     /// A public reply under a comment (`POST /{comment-id}/replies`); the reply comment's id.
     async fn reply_to_comment(
         &self,

@@ -20,9 +20,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{AccountDirectory, AccountToken, requested_org, with_requested_org};
 pub use erasure::{ErasureStore, SettingsStore};
 pub use graph::{
-    AppWebhook, GraphApi, GraphError, GraphHost, GraphMessaging, GraphOAuth, GraphSetup, InstagramGrant, InstagramMe,
-    LinkedInstagram, ManagedPage, OutgoingContent, OutgoingMessage, Recipient, SendTarget, SentMessage, SubscribedApp,
-    TokenDebug, TokenGrant, Usage, UserProfile,
+    ActionCall, AppWebhook, GraphApi, GraphError, GraphHost, GraphMessaging, GraphOAuth, GraphSetup, InstagramGrant,
+    InstagramMe, LinkedInstagram, ManagedPage, OutgoingContent, OutgoingMessage, Recipient, SendTarget, SentMessage,
+    SubscribedApp, TokenDebug, TokenGrant, Usage, UserProfile,
 };
 pub use graph_threads::{GraphThreads, MetaMessage, MetaThread, MetaThreadPage, ThreadQuery};
 pub use media::{FetchError, MediaError, MediaSource, MediaStore};

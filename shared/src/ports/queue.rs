@@ -31,6 +31,8 @@ pub enum QueueMessage {
     /// Copy a new message's attachments from Meta's CDN (whose links expire) into the
     /// deployment's storage.
     CopyMedia { organization_id: String, message_id: String },
+    /// Typing, seen or a reaction in a conversation.
+    SenderAction(crate::domain::QueuedAction),
 }
 
 impl QueueMessage {
@@ -54,6 +56,7 @@ impl QueueMessage {
             QueueMessage::SweepAccount { .. } => JobType::SweepAccount,
             QueueMessage::CopyMedia { .. } => JobType::CopyMedia,
             QueueMessage::RefreshContact { .. } => JobType::RefreshContact,
+            QueueMessage::SenderAction(_) => JobType::SenderAction,
         }
     }
 
@@ -61,7 +64,9 @@ impl QueueMessage {
     /// another's (a viral post's thousands of comments in front of a reply).
     pub fn lane(&self) -> QueueLane {
         match self {
-            QueueMessage::SendMessage { .. } | QueueMessage::ConfirmEchoes { .. } => QueueLane::Sends,
+            QueueMessage::SendMessage { .. } | QueueMessage::ConfirmEchoes { .. } | QueueMessage::SenderAction(_) => {
+                QueueLane::Sends
+            }
             QueueMessage::ProcessWebhook(_) | QueueMessage::ReplayEvents(_) => QueueLane::Webhooks,
             QueueMessage::EnrichContact { .. }
             | QueueMessage::ImportHistory { .. }
@@ -88,6 +93,7 @@ impl QueueMessage {
                 queued.items.first().map(|i| i.entry_id.as_str()).or(queued.entry_id.as_deref()).unwrap_or_default()
             }
             QueueMessage::ReplayEvents(page) => &page.external_account_id,
+            QueueMessage::SenderAction(queued) => &queued.organization_id,
         }
     }
 }
@@ -188,6 +194,12 @@ impl From<QueueMessage> for Wire {
                 organization_id: Some(organization_id),
                 payload: Some(serde_json::json!({ "accountId": account_id, "cursor": cursor })),
             },
+            QueueMessage::SenderAction(queued) => Wire {
+                job_type,
+                job_id: None,
+                organization_id: Some(queued.organization_id.clone()),
+                payload: payload(serde_json::to_value(queued)),
+            },
             QueueMessage::CopyMedia { organization_id, message_id } => Wire {
                 job_type,
                 job_id: None,
@@ -238,6 +250,7 @@ impl TryFrom<Wire> for QueueMessage {
                     }
                 }
             }
+            JobType::SenderAction => QueueMessage::SenderAction(serde_json::from_value(payload).map_err(unreadable)?),
             JobType::CopyMedia => QueueMessage::CopyMedia {
                 organization_id: w.organization_id.ok_or("COPY_MEDIA without organizationId")?,
                 message_id: payload["messageId"].as_str().map(str::to_owned).ok_or("COPY_MEDIA without messageId")?,

@@ -92,6 +92,7 @@ impl Services {
                     false => Ok(JobOutcome::Skipped),
                 }
             }
+            QueueMessage::SenderAction(queued) => self.outbound.run_action(queued).await,
             QueueMessage::CopyMedia { organization_id, message_id } => {
                 match self.inbound.copy_media(organization_id, message_id).await? {
                     true => Ok(JobOutcome::Succeeded),

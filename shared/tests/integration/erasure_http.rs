@@ -138,9 +138,7 @@ async fn erasure_removes_one_customer_then_one_organization_on_dynamodb() {
 }
 
 async fn put_settings(app: &TestApp, org: &str, body: Value) -> (u16, Value) {
-    let url = format!("{}/api/organizations/current/settings", app.url);
-    let r = app.client.put(url).bearer_auth(TestApp::token(org)).json(&body).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    app.put(org, "/api/organizations/current/settings", body).await
 }
 
 async fn retention_scenario(app: TestApp) {

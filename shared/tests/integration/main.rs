@@ -37,5 +37,6 @@ mod rich_replies_http;
 mod roles_http;
 mod send_aws_faults;
 mod send_faults;
+mod sender_actions_http;
 mod webhook_edge_http;
 mod webhook_http;

@@ -28,7 +28,13 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 fn routed() -> BTreeSet<(String, String)> {
     let source = include_str!("../../src/http/mod.rs");
     let mut ops = BTreeSet::new();
-    for line in source.lines().filter_map(|l| l.find(".route(\"").map(|at| &l[at..])) {
+    // A call on one line, or as rustfmt breaks a long one: `.route(\n "path",\n handlers,\n )`.
+    for call in source.split(".route(").skip(1) {
+        let line = if call.starts_with('\n') {
+            call.split("\n        )").next().unwrap()
+        } else {
+            call.lines().next().unwrap()
+        };
         // axum's catch-all `{*key}` is OpenAPI's `{key}`.
         let path = line.split('"').nth(1).unwrap().replace("{*", "{");
         for method in ["get", "post", "delete", "put", "patch"] {
@@ -43,7 +49,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 40, "{doc:?}");
+    assert_eq!(doc.len(), 43, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -78,6 +84,7 @@ async fn every_answer_matches_the_document() {
     assert_eq!(app.deliver(&fixtures::webhook("text.json")).await.status(), 200);
     let conv = app.conversations("org_a").await[0]["id"].as_str().unwrap().to_owned();
     let c = |p: &str| p.replace("{id}", &conv);
+    let inbound = app.messages("org_a", &conv).await[0]["id"].as_str().unwrap().to_owned();
     let mut answers: Vec<(&str, &str, u16, Value)> = Vec::new();
     let mut get = async |template: &'static str, path: String| {
         let (status, body) = app.get("org_a", &path).await;
@@ -120,6 +127,14 @@ async fn every_answer_matches_the_document() {
     post("/api/inbox/conversations/{id}/send", c("/api/inbox/conversations/{id}/send"), choices).await;
     let over = json!({"text": "?", "quickReplies": vec![json!({"type": "USER_EMAIL"}); 14]});
     post("/api/inbox/conversations/{id}/send", c("/api/inbox/conversations/{id}/send"), over).await;
+    let typing = "/api/inbox/conversations/{id}/typing";
+    post(typing, c(typing), json!({"on": true})).await;
+    post(typing, c(typing), json!({"on": 1})).await;
+    let react = "/api/inbox/conversations/{id}/messages/{messageId}/react";
+    let with_message = |p: &str| c(p).replace("{messageId}", &inbound);
+    post(react, with_message(react), json!({"reaction": "love"})).await;
+    post(react, with_message(react), json!({"reaction": "😂"})).await;
+    post(react, c(react).replace("{messageId}", "nope"), json!({"reaction": "love"})).await;
     let attachment = json!({"type": "image", "url": "https://example.com/a.png"});
     post(
         "/api/inbox/conversations/{id}/send-attachment",
@@ -189,6 +204,9 @@ async fn every_answer_matches_the_document() {
         .send()
         .await
         .unwrap();
+    let unreact = c("/api/inbox/conversations/{id}/messages/{messageId}/react").replace("{messageId}", &inbound);
+    let (status, body) = app.delete("org_a", &unreact).await;
+    answers.push(("DELETE", "/api/inbox/conversations/{id}/messages/{messageId}/react", status, body));
     answers.push(("DELETE", "/api/integrations/connected-accounts/{id}", r.status().as_u16(), r.json().await.unwrap()));
     for route in ["/api/webhooks/instagram", "/api/webhooks/meta"] {
         let r = app

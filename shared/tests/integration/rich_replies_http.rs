@@ -3,30 +3,12 @@
 //! with a stable code before anything is stored or queued; a tap comes back as the
 //! customer's message with its payload.
 
-use crate::common::oauth::connect_both_channels;
+use crate::common::oauth::with_both_channels;
 use crate::common::*;
 use inbox_shared::fixtures;
 use serde_json::{Value, json};
 
 const ORG: &str = "org_a";
-
-/// `org_a` with both channels of one Page and a conversation on each: (Instagram, Messenger).
-async fn two_channels() -> (TestApp, String, String) {
-    let app = TestApp::prod().await;
-    connect_both_channels(&app, ORG).await;
-    for fixture in ["text.json", "page_message.json"] {
-        assert_eq!(app.deliver(&fixtures::webhook(fixture)).await.status(), 200);
-    }
-    app.run_jobs().await;
-    let mut ids = Vec::new();
-    for provider in ["INSTAGRAM", "MESSENGER"] {
-        let list = app.list_conversations(ORG, &format!("provider={provider}")).await;
-        ids.push(list[0]["id"].as_str().unwrap().to_owned());
-    }
-    let (instagram, messenger) = (ids[0].clone(), ids[1].clone());
-    app.graph.state.calls.lock().unwrap().clear();
-    (app, instagram, messenger)
-}
 
 /// Sends `body` on `conversation`, runs the job, and returns Meta's `message` and the
 /// message as the inbox shows it.
@@ -53,7 +35,7 @@ fn card(title: &str, buttons: usize) -> Value {
 
 #[tokio::test]
 async fn choices_and_cards_go_out_on_each_channel_as_meta_takes_them() {
-    let (app, instagram, messenger) = two_channels().await;
+    let (app, instagram, messenger) = with_both_channels(ORG).await;
     let body = json!({"text": "Which colour?", "quickReplies": [choice("Red"), {"type": "USER_EMAIL"}]});
     let (meta, shown) = sent(&app, &instagram, body).await;
     assert_eq!(
@@ -89,7 +71,7 @@ async fn choices_and_cards_go_out_on_each_channel_as_meta_takes_them() {
 
 #[tokio::test]
 async fn what_a_channel_refuses_is_refused_before_anything_is_queued() {
-    let (app, instagram, messenger) = two_channels().await;
+    let (app, instagram, messenger) = with_both_channels(ORG).await;
     let before = (app.messages(ORG, &instagram).await.len(), app.messages(ORG, &messenger).await.len());
     let icon = json!({"type": "TEXT", "title": "Red", "payload": "R", "imageUrl": "https://cdn.example.com/r.png"});
     let template = |t: Value| json!({ "template": t });
@@ -138,7 +120,7 @@ async fn what_a_channel_refuses_is_refused_before_anything_is_queued() {
 
 #[tokio::test]
 async fn a_tap_comes_back_as_the_customer_s_message_with_its_payload() {
-    let (app, instagram, _) = two_channels().await;
+    let (app, instagram, _) = with_both_channels(ORG).await;
     let mut tap: Value = serde_json::from_str(&fixtures::webhook("text.json")).unwrap();
     let message = &mut tap["entry"][0]["messaging"][0]["message"];
     *message = json!({"mid": "aWdfZAG1fdGFwXzE", "text": "Red",

@@ -48,8 +48,12 @@ async fn the_inbox_page_shows_a_new_dm_live_and_sends_a_typed_reply() {
     browser.type_into("#reply-text", reply).await;
     browser.click("#reply button[type=submit]").await;
     wait_for("the reply to reach Meta", async || (sends(&graph) == 1).then_some(())).await;
-    let sent = graph.calls().into_iter().find(|c| c.path.ends_with("/messages")).unwrap();
-    assert_eq!(sent.body["message"]["text"], reply, "{:?}", sent.body);
+    let to_customer: Vec<Value> =
+        graph.calls().into_iter().filter(|c| c.path.ends_with("/messages")).map(|c| c.body).collect();
+    let sent = to_customer.iter().find(|b| b.get("message").is_some()).unwrap();
+    assert_eq!(sent["message"]["text"], reply, "{sent}");
+    let seen = to_customer.iter().filter(|b| b["sender_action"] == "mark_seen").count();
+    assert_eq!(seen, 1, "opening the thread marked it read, and Meta was told it was seen: {to_customer:?}");
     let status = browser
         .wait_for(
             "the reply to turn SENT",

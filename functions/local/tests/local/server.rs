@@ -124,6 +124,7 @@ pub async fn wait_for<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) 
     }
 }
 
+/// Messages sent (sender actions, such as the seen mark a read sends, are not counted).
 pub fn sends(graph: &FakeGraph) -> usize {
-    graph.calls().iter().filter(|c| c.path.ends_with("/messages")).count()
+    graph.calls().iter().filter(|c| c.path.ends_with("/messages") && c.body.get("message").is_some()).count()
 }

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{HttpGraphApi, Paged, call, fetch_with_usage};
-use crate::ports::{GraphError, GraphHost, GraphMessaging, OutgoingMessage, SendTarget, SentMessage, UserProfile};
+use crate::ports::{
+    ActionCall, GraphError, GraphHost, GraphMessaging, OutgoingMessage, SendTarget, SentMessage, UserProfile,
+};
 
 #[async_trait]
 impl GraphMessaging for HttpGraphApi {
@@ -56,6 +58,18 @@ impl GraphMessaging for HttpGraphApi {
         let (sent, usage): (SentMessage, _) =
             fetch_with_usage(self.client.post(url).json(&body).bearer_auth(target.access_token)).await?;
         Ok(SentMessage { usage, ..sent })
+    }
+
+    async fn send_action(
+        &self,
+        target: &SendTarget<'_>,
+        recipient_id: &str,
+        action: ActionCall<'_>,
+    ) -> Result<(), GraphError> {
+        let body = crate::meta::send_api::action_body(recipient_id, action);
+        let url = self.url_on(target.host, &format!("{}/messages", target.sender_id));
+        let _: Value = call(self.client.post(url).json(&body), target.access_token).await?;
+        Ok(())
     }
 
     async fn reply_to_comment(

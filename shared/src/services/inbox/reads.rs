@@ -2,11 +2,14 @@
 
 use std::collections::HashMap;
 
+use chrono::Duration;
+
 use crate::domain::{
-    Conversation, ConversationFilter, ConversationKind, ConversationView, Cursor, Message, Page, PageRequest, Provider,
-    page,
+    Author, Conversation, ConversationFilter, ConversationKind, ConversationView, Cursor, Message, Page, PageRequest,
+    Provider, QueuedAction, SenderAction, page,
 };
 use crate::error::AppError;
+use crate::ports::QueueMessage;
 
 use super::Inbox;
 use crate::services::threads::conversation;
@@ -121,7 +124,33 @@ impl Inbox {
             .change_conversation(org, id, &crate::domain::ConversationChange::Read)
             .await?
             .ok_or_else(|| AppError::not_found("conversation"))?;
+        self.mark_seen(&c).await;
         self.view(c).await
+    }
+
+    /// Tells the customer their messages were seen (Meta's `mark_seen`, from the sends
+    /// queue), when the organization wants it and Meta would take it: a DM inside its 24 h.
+    /// The read stands whatever happens to this moment.
+    async fn mark_seen(&self, c: &Conversation) {
+        let policy = self.ports.config.reply_policy();
+        let open = policy.window_ends_for(c.last_inbound_at, Author::Automation).is_some_and(|end| self.now() < end);
+        if c.kind != ConversationKind::Dm || !open {
+            return;
+        }
+        match self.settings(&c.organization_id).await {
+            Ok(s) if s.mark_seen_on_read => {}
+            _ => return,
+        }
+        let action = QueuedAction {
+            organization_id: c.organization_id.clone(),
+            conversation_id: c.id.clone(),
+            action: SenderAction::MarkSeen,
+            queued_at: self.now(),
+            attempt: 0,
+        };
+        if let Err(e) = self.ports.queue.enqueue(&QueueMessage::SenderAction(action), Duration::zero()).await {
+            tracing::warn!(error = %e, conversation = %c.id, "seen mark not queued");
+        }
     }
 
     /// The organization's conversation, or `NOT_FOUND`, whether it is another organization's

@@ -1,4 +1,5 @@
-//! Each organization's settings, and the retention they set: the scheduled run erases whole
+//! Each organization's settings (retention, and whether reading sends Meta's seen mark), and
+//! the retention they set: the scheduled run erases whole
 //! every conversation (media copies included) with no message for that many days, the longest inactive first, a
 //! bounded amount a run (the next run goes on from what is left).
 
@@ -18,6 +19,9 @@ const INACTIVE_PAGE: usize = 25;
 pub struct SettingsInput {
     #[serde(default)]
     pub message_retention_days: Option<i64>,
+    /// Missing or null: on.
+    #[serde(default)]
+    pub mark_seen_on_read: Option<bool>,
 }
 
 /// What one scheduled run did.
@@ -47,6 +51,7 @@ impl Inbox {
         };
         let settings = OrganizationSettings {
             message_retention_days: days,
+            mark_seen_on_read: input.mark_seen_on_read.unwrap_or(true),
             ..OrganizationSettings::defaults(&caller.organization_id, self.now())
         };
         self.ports.settings.put_settings(&settings).await?;

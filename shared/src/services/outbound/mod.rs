@@ -2,6 +2,7 @@
 //! as a job, sent through the Graph API by the job processor with retries and pacing, and
 //! confirmed exactly once (by Meta's answer, or by its echo when the answer was lost).
 
+mod actions;
 mod comment_replies;
 mod confirm;
 mod delivery;

@@ -235,16 +235,24 @@ fn check_quick_replies(replies: &Value, channel: Channel) -> Result<(), Refusal>
     Ok(())
 }
 
+/// Typing and seen anywhere; a reaction needs the message, and on Instagram is `love` only
+/// (Messenger takes an emoji); `unreact` names the message only.
 fn check_action(action: &str, params: &Params, channel: Channel) -> Result<(), Refusal> {
-    match (action.to_lowercase().as_str(), channel) {
-        ("typing_on" | "typing_off" | "mark_seen", _) => Ok(()),
-        ("react" | "unreact", Channel::Instagram) => {
-            let payload = params.get("payload").and_then(as_object).unwrap_or_default();
-            if payload.get("message_id").and_then(Value::as_str).is_none() {
-                return Err(Refusal::param("Param payload[message_id] is required to react"));
-            }
-            Ok(())
+    let payload = params.get("payload").and_then(as_object).unwrap_or_default();
+    let message_id = payload.get("message_id").and_then(Value::as_str).filter(|m| !m.is_empty());
+    let reaction = payload.get("reaction").and_then(Value::as_str);
+    match action.to_lowercase().as_str() {
+        "typing_on" | "typing_off" | "mark_seen" => Ok(()),
+        "react" | "unreact" if message_id.is_none() => {
+            Err(Refusal::param(format!("Param payload[message_id] is required to {action}")))
         }
+        "react" => match (channel, reaction) {
+            (Channel::Instagram, Some("love")) => Ok(()),
+            (Channel::Messenger, Some(r)) if !r.is_empty() && !r.is_ascii() => Ok(()),
+            _ => Err(Refusal::param(format!("Param payload[reaction] is invalid: {reaction:?}"))),
+        },
+        "unreact" if reaction.is_some() => Err(Refusal::param("Param payload[reaction] is not taken by unreact")),
+        "unreact" => Ok(()),
         _ => Err(Refusal::param(format!("Param sender_action is invalid for this recipient: \"{action}\""))),
     }
 }
@@ -315,6 +323,17 @@ mod tests {
         send(json!({"recipient": {"id": "igsid"}, "message": {"text": "?", "quick_replies": thirteen}})).unwrap();
         send(json!({"recipient": {"id": "psid"}, "sender_action": "typing_on"})).unwrap();
         assert!(send(json!({"recipient": {"id": "psid"}, "sender_action": "react"})).is_err());
+        let messenger_react = |reaction: &str| {
+            json!({"recipient": {"id": "psid"}, "sender_action": "react",
+                                                      "payload": {"message_id": "m1", "reaction": reaction}})
+        };
+        send(messenger_react("😂")).unwrap();
+        assert!(send(messenger_react("lol")).is_err());
+        let ig_react = json!({"recipient": {"id": "igsid"}, "sender_action": "react",
+                              "payload": {"message_id": "m1", "reaction": "😂"}});
+        assert!(send(ig_react).is_err());
+        send(json!({"recipient": {"id": "igsid"}, "sender_action": "unreact", "payload": {"message_id": "m1"}}))
+            .unwrap();
         let react = json!({"recipient": {"id": "igsid"}, "sender_action": "react",
                            "payload": {"message_id": "m1", "reaction": "love"}});
         send(react).unwrap();

@@ -457,6 +457,12 @@ impl TestApp {
         page["data"].as_array().unwrap().clone()
     }
 
+    pub async fn put(&self, org: &str, path: &str, body: Value) -> (u16, Value) {
+        let r = self.client.put(format!("{}{path}", self.url)).bearer_auth(Self::token(org)).json(&body).send().await;
+        let r = r.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn post(&self, org: &str, path: &str, body: Value) -> (u16, Value) {
         let r = self
             .client

@@ -117,3 +117,22 @@ pub async fn connect_both_channels(app: &TestApp, org: &str) -> (String, String)
     assert_eq!((ig_external.as_str(), page_external.as_str()), (IG_ACCOUNT, PAGE_ID));
     (ig, messenger)
 }
+
+/// A production app where `org` has both channels of one Page and a conversation on each:
+/// (app, Instagram conversation, Messenger conversation), the Graph calls so far forgotten.
+pub async fn with_both_channels(org: &str) -> (TestApp, String, String) {
+    let app = TestApp::prod().await;
+    connect_both_channels(&app, org).await;
+    for fixture in ["text.json", "page_message.json"] {
+        assert_eq!(app.deliver(&fixtures::webhook(fixture)).await.status(), 200);
+    }
+    app.run_jobs().await;
+    let mut ids = Vec::new();
+    for provider in ["INSTAGRAM", "MESSENGER"] {
+        let list = app.list_conversations(org, &format!("provider={provider}")).await;
+        ids.push(list[0]["id"].as_str().unwrap().to_owned());
+    }
+    let (instagram, messenger) = (ids[0].clone(), ids[1].clone());
+    app.graph.state.calls.lock().unwrap().clear();
+    (app, instagram, messenger)
+}
