@@ -56,6 +56,9 @@ pub enum ErrorCode {
     PrivateReplyUnavailable,
     /// A live broadcast's comments take private replies only.
     PublicReplyUnavailable,
+    /// Another app (a bot) controls the thread at Meta: a send would be refused unless the
+    /// inbox takes control first.
+    ThreadOwnedByOtherApp,
     /// Storage or the queue cannot be reached for now: try again (webhooks: Meta redelivers).
     ServiceUnavailable,
     InternalError,
@@ -98,6 +101,7 @@ impl ErrorCode {
             ErrorCode::PrivateReplyWindowClosed => "PRIVATE_REPLY_WINDOW_CLOSED",
             ErrorCode::PrivateReplyUnavailable => "PRIVATE_REPLY_UNAVAILABLE",
             ErrorCode::PublicReplyUnavailable => "PUBLIC_REPLY_UNAVAILABLE",
+            ErrorCode::ThreadOwnedByOtherApp => "THREAD_OWNED_BY_OTHER_APP",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
@@ -109,6 +113,16 @@ impl ErrorCode {
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+}
+
+impl AppError {
+    /// A send or a handover refused because another app controls the thread.
+    pub fn thread_owned_elsewhere() -> Self {
+        AppError::new(
+            ErrorCode::ThreadOwnedByOtherApp,
+            "another app controls this thread at Meta; send with \"takeControl\": true to take it first",
+        )
+    }
 }
 
 impl From<crate::domain::rich::Refused> for AppError {

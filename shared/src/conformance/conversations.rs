@@ -95,6 +95,24 @@ pub async fn contact_details_and_lead_link_are_set(store: &dyn Store) {
     );
 }
 
+/// Who controls the thread is kept, the latest word standing, and read back as written.
+pub async fn the_thread_s_controlling_app_is_kept(store: &dyn Store) {
+    let org = unique("org");
+    let c = new_conversation(store, &org, "cust", t(0)).await;
+    let control = |app: &str, ours: bool, at| ThreadControl {
+        owner_app_id: Some(app.to_owned()),
+        ours,
+        previous_owner_app_id: None,
+        at,
+    };
+    let bot = control("bot", false, t(10));
+    store.change_conversation(&org, &c.id, &ConversationChange::ThreadControl(bot.clone())).await.unwrap();
+    let older = control("inbox", true, t(5));
+    store.change_conversation(&org, &c.id, &ConversationChange::ThreadControl(older)).await.unwrap();
+    let got = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
+    assert_eq!(got.thread_control, Some(bot), "an older handover changes nothing");
+}
+
 /// Concurrent writers never lose each other's updates: first messages from one customer
 /// share one conversation, every message is counted, one worker wins a job claim.
 pub async fn concurrent_writers_lose_nothing(store: &dyn Store) {

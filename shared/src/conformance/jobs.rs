@@ -11,6 +11,7 @@ pub fn job(org: &str, at: DateTime<Utc>) -> IntegrationJob {
         attachment: None,
         quick_replies: Vec::new(),
         template: None,
+        take_control: false,
         recipient_id: "6185".into(),
         thread_id: "6185".into(),
         author: Author::Person,

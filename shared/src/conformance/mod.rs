@@ -11,7 +11,7 @@ use crate::domain::{
     AccountStatus, Activity, CommentThread, ConnectedAccount, Conversation, ConversationChange, ConversationFilter,
     ConversationKind, Cursor, CustomerProfile, Direction, EncryptedToken, IdempotencyRecord, IntegrationJob,
     JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, OrganizationSettings,
-    PageRequest, Provider, TokenKind, new_id,
+    PageRequest, Provider, ThreadControl, TokenKind, new_id,
 };
 use crate::ports::{Appended, MarkSent, RawEvent, Store, StoreError};
 
@@ -145,6 +145,7 @@ macro_rules! store_conformance_tests {
             conversations_list_newest_first_in_cursor_pages_within_one_organization,
             messages_list_newest_first_in_cursor_pages,
             contact_details_and_lead_link_are_set,
+            the_thread_s_controlling_app_is_kept,
             leads_are_unique_per_instagram_identity_and_found_by_it,
             profiles_are_cached_per_organization,
             raw_events_are_kept_once_and_listed_oldest_first,

@@ -1,7 +1,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Direction, Provider, ReplyPolicy, SlaStatus};
+use super::{Direction, Provider, ReplyPolicy, SlaStatus, ThreadControl};
 
 /// One conversation per (organization, connected account, customer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +34,9 @@ pub struct Conversation {
     /// For a comment thread: its top-level comment and the media it is under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<CommentThread>,
+    /// Which app controls the thread at Meta, once heard (none: this deployment's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_control: Option<ThreadControl>,
     /// The stored revision this copy was read at (0: not read from a store). A store that
     /// writes summaries optimistically starts from it instead of reading the item again.
     #[serde(default, skip_serializing)]
@@ -100,6 +103,8 @@ pub enum ConversationChange {
     Read,
     /// Meta's id of the DM thread (its Conversations API id), once learnt.
     MetaThread(String),
+    /// Who controls the thread, as last heard (older news changes nothing).
+    ThreadControl(ThreadControl),
 }
 
 impl ConversationChange {
@@ -173,6 +178,7 @@ impl Conversation {
             updated_at: now,
             kind: ConversationKind::Dm,
             comment: None,
+            thread_control: None,
             version: 0,
         }
     }
@@ -239,6 +245,11 @@ impl Conversation {
                 self.external_thread_id = id.clone()
             }
             ConversationChange::MetaThread(_) => {}
+            ConversationChange::ThreadControl(next) => {
+                if let Some(control) = ThreadControl::merged(self.thread_control.as_ref(), next) {
+                    self.thread_control = Some(control);
+                }
+            }
         }
     }
 

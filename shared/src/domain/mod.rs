@@ -18,6 +18,7 @@ mod send;
 pub mod sender_action;
 mod settings;
 mod story;
+mod thread_control;
 mod token;
 
 pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
@@ -40,6 +41,7 @@ pub use send::{OutgoingAttachment, SendPayload, SendRoute};
 pub use sender_action::{QueuedAction, SenderAction};
 pub use settings::{MAX_RETENTION_DAYS, OrganizationSettings};
 pub use story::STORY_LIFETIME;
+pub use thread_control::ThreadControl;
 pub use token::{EncryptedToken, OAuthToken, TokenKind};
 
 use serde::{Deserialize, Serialize};

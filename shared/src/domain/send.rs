@@ -46,6 +46,10 @@ pub struct SendPayload {
     /// attempt from this and the conversation's window.
     #[serde(default)]
     pub author: Author,
+    /// Another app controlled the thread when the agent sent it and they asked to take
+    /// control: the attempt takes it first (if it is still elsewhere).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub take_control: bool,
     /// How it goes out: a DM (the default), or a reply to a comment.
     #[serde(default, skip_serializing_if = "SendRoute::is_direct")]
     pub route: SendRoute,

@@ -1,5 +1,6 @@
-//! Sender action routes: a reaction on a message (and its removal), the typing indicator.
-//! Each answers `202 {"status":"QUEUED"}`: the action goes out from the sends queue.
+//! Sender action routes: a reaction on a message (and its removal), the typing indicator
+//! (each answers `202 {"status":"QUEUED"}`: the action goes out from the sends queue); and
+//! passing the thread to another app (at once).
 
 use std::sync::Arc;
 
@@ -62,4 +63,23 @@ pub async fn typing(
 ) -> Queued {
     let action = if body.on { SenderAction::TypingOn } else { SenderAction::TypingOff };
     queue(&outbound, &caller, &id, action).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PassBody {
+    #[serde(default)]
+    target_app_id: Option<String>,
+}
+
+/// `POST /api/inbox/conversations/:id/pass-thread {targetAppId?}`: hands the thread to
+/// another app (by default the one the inbox took it from); `200 {"threadControl"}`.
+pub async fn pass_thread(
+    State(outbound): State<Arc<Outbound>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PassBody>,
+) -> Result<Json<Value>, AppError> {
+    let control = outbound.pass_thread(&caller.organization_id, &id, body.target_app_id).await?;
+    Ok(Json(json!({ "threadControl": control })))
 }

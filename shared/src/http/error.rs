@@ -17,9 +17,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         }
         ErrorCode::InvalidSignature | ErrorCode::Forbidden | ErrorCode::OauthInitiatorMismatch => StatusCode::FORBIDDEN,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::Conflict | ErrorCode::PrivateReplyAlreadySent | ErrorCode::HistoryImportRunning => {
-            StatusCode::CONFLICT
-        }
+        ErrorCode::Conflict
+        | ErrorCode::PrivateReplyAlreadySent
+        | ErrorCode::HistoryImportRunning
+        | ErrorCode::ThreadOwnedByOtherApp => StatusCode::CONFLICT,
         ErrorCode::MessagingWindowClosed
         | ErrorCode::InstagramMessagingNotSupported
         | ErrorCode::AccountReauthRequired

@@ -86,6 +86,7 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/inbox/conversations/{id}/read", post(inbox::mark_read))
         .route("/api/inbox/conversations/{id}/send", post(send::send_rich))
         .route("/api/inbox/conversations/{id}/typing", post(actions::typing))
+        .route("/api/inbox/conversations/{id}/pass-thread", post(actions::pass_thread))
         .route(
             "/api/inbox/conversations/{id}/messages/{messageId}/react",
             post(actions::react).delete(actions::unreact),

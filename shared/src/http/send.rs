@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::{Author, Caller, IntegrationJob, QuickReply, Template};
 use crate::error::AppError;
-use crate::services::{Outbound, Outgoing, OutgoingAttachment, SendAccepted};
+use crate::services::{Outbound, Outgoing, OutgoingAttachment, SendAccepted, SendAs};
 
 use super::OrgId;
 use super::extract::ApiJson;
@@ -22,6 +22,9 @@ pub struct TextBody {
     text: String,
     #[serde(default)]
     automated: bool,
+    /// Take the thread from the app that controls it (a bot) before sending.
+    #[serde(default, rename = "takeControl")]
+    take_control: bool,
 }
 
 #[derive(Deserialize)]
@@ -31,6 +34,9 @@ pub struct SendBody {
     text: String,
     #[serde(default)]
     automated: bool,
+    /// Take the thread from the app that controls it (a bot) before sending.
+    #[serde(default, rename = "takeControl")]
+    take_control: bool,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +47,9 @@ pub struct AttachmentBody {
     url: String,
     #[serde(default)]
     automated: bool,
+    /// Take the thread from the app that controls it (a bot) before sending.
+    #[serde(default, rename = "takeControl")]
+    take_control: bool,
 }
 
 /// `POST .../send`: a text (with `quickReplies` under it) or a `template`, one of the two.
@@ -55,6 +64,9 @@ pub struct RichBody {
     template: Option<Template>,
     #[serde(default)]
     automated: bool,
+    /// Take the thread from the app that controls it (a bot) before sending.
+    #[serde(default, rename = "takeControl")]
+    take_control: bool,
 }
 
 impl RichBody {
@@ -69,8 +81,9 @@ impl RichBody {
     }
 }
 
-fn author(automated: bool) -> Author {
-    if automated { Author::Automation } else { Author::Person }
+fn send_as(automated: bool, take_control: bool) -> SendAs {
+    let author = if automated { Author::Automation } else { Author::Person };
+    SendAs { author, take_control }
 }
 
 pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
@@ -88,11 +101,10 @@ async fn queue(
     caller: &Caller,
     conversation_id: &str,
     content: Outgoing,
-    automated: bool,
+    how: SendAs,
     headers: &HeaderMap,
 ) -> Accepted {
-    let accepted =
-        outbound.send(caller, conversation_id, content, author(automated), idempotency_key(headers)?).await?;
+    let accepted = outbound.send(caller, conversation_id, content, how, idempotency_key(headers)?).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
@@ -103,7 +115,8 @@ pub async fn send_text(
     headers: HeaderMap,
     ApiJson(body): ApiJson<TextBody>,
 ) -> Accepted {
-    queue(&outbound, &caller, &id, Outgoing::Text(body.text), body.automated, &headers).await
+    let how = send_as(body.automated, body.take_control);
+    queue(&outbound, &caller, &id, Outgoing::Text(body.text), how, &headers).await
 }
 
 /// `POST /api/inbox/conversations/:id/send`: text, text with quick replies, or a template.
@@ -114,8 +127,8 @@ pub async fn send_rich(
     headers: HeaderMap,
     ApiJson(body): ApiJson<RichBody>,
 ) -> Accepted {
-    let automated = body.automated;
-    queue(&outbound, &caller, &id, body.content()?, automated, &headers).await
+    let how = send_as(body.automated, body.take_control);
+    queue(&outbound, &caller, &id, body.content()?, how, &headers).await
 }
 
 pub async fn send_attachment(
@@ -126,7 +139,8 @@ pub async fn send_attachment(
     ApiJson(body): ApiJson<AttachmentBody>,
 ) -> Accepted {
     let attachment = OutgoingAttachment { kind: body.kind, url: body.url };
-    queue(&outbound, &caller, &id, Outgoing::Attachment(attachment), body.automated, &headers).await
+    let how = send_as(body.automated, body.take_control);
+    queue(&outbound, &caller, &id, Outgoing::Attachment(attachment), how, &headers).await
 }
 
 pub async fn send(
@@ -135,7 +149,8 @@ pub async fn send(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Accepted {
-    queue(&outbound, &caller, &body.conversation_id, Outgoing::Text(body.text), body.automated, &headers).await
+    let how = send_as(body.automated, body.take_control);
+    queue(&outbound, &caller, &body.conversation_id, Outgoing::Text(body.text), how, &headers).await
 }
 
 pub async fn get_job(

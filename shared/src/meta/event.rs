@@ -66,8 +66,10 @@ impl From<WireMessaging> for MessagingEvent {
             EventKind::MessageEdit(e)
         } else if let Some(r) = w.referral {
             EventKind::Referral(r)
-        } else if w.pass_thread_control.or(w.take_thread_control).or(w.request_thread_control).is_some() {
-            EventKind::Handover
+        } else if let Some(h) =
+            Handover::from_wire(w.pass_thread_control, w.take_thread_control, w.request_thread_control)
+        {
+            EventKind::Handover(h)
         } else {
             EventKind::Unknown
         };
@@ -99,6 +101,30 @@ impl MessagingEvent {
     }
 }
 
+/// Thread control passed to an app, taken by one, or asked for (`messaging_handovers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    pub new_owner_app_id: Option<String>,
+    pub previous_owner_app_id: Option<String>,
+    /// Asked for only: the owner stays until it passes control.
+    pub requested: bool,
+}
+
+impl Handover {
+    fn from_wire(pass: Option<Value>, take: Option<Value>, request: Option<Value>) -> Option<Self> {
+        let app = |v: &Value, key: &str| v.get(key).and_then(super::id_string);
+        match (pass.or(take), request) {
+            (Some(v), _) => Some(Handover {
+                new_owner_app_id: app(&v, "new_owner_app_id"),
+                previous_owner_app_id: app(&v, "previous_owner_app_id"),
+                requested: false,
+            }),
+            (None, Some(_)) => Some(Handover { new_owner_app_id: None, previous_owner_app_id: None, requested: true }),
+            (None, None) => None,
+        }
+    }
+}
+
 /// What happened. Unknown kinds parse as `Unknown` and are kept raw.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
@@ -116,7 +142,7 @@ pub enum EventKind {
     /// A customer opened the thread from a link or an ad, writing nothing (yet).
     Referral(Value),
     /// Thread control passing between apps (the handover protocol).
-    Handover,
+    Handover(Handover),
     MessageEdit(MessageEdit),
     /// A comment on the account's media, a reply to one, or a mention (`meta::comments`).
     Comment(Comment),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::event::time_of;
 // The event model lives in `event`; it is named from here too, where webhooks are read.
-pub use super::event::{EventKind, InboundMessage, MessageEdit, MessagingEvent, MidOnly, Postback, Reaction};
+pub use super::event::{EventKind, Handover, InboundMessage, MessageEdit, MessagingEvent, MidOnly, Postback, Reaction};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {

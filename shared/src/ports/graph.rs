@@ -112,6 +112,14 @@ pub enum ActionCall<'a> {
     },
 }
 
+/// The handover protocol's calls on a thread (the Page's `take_thread_control`,
+/// `pass_thread_control`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadCall<'a> {
+    Take,
+    Pass { target_app_id: &'a str },
+}
+
 /// One Send API message: to whom, what, and on what basis (`messaging_type`, and the tag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutgoingMessage<'a> {
@@ -263,6 +271,13 @@ pub trait GraphMessaging: Send + Sync {
     async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError>;
     /// Sends `message` through the Send API (`/{sender}/messages`); Meta's message id.
     async fn send(&self, target: &SendTarget<'_>, message: &OutgoingMessage<'_>) -> Result<SentMessage, GraphError>;
+    /// Takes or passes control of the thread with `recipient_id`.
+    async fn thread_control(
+        &self,
+        target: &SendTarget<'_>,
+        recipient_id: &str,
+        call: ThreadCall<'_>,
+    ) -> Result<(), GraphError>;
     /// A sender action to the person `recipient_id` (typing, seen, a reaction).
     async fn send_action(
         &self,

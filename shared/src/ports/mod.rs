@@ -22,7 +22,7 @@ pub use erasure::{ErasureStore, SettingsStore};
 pub use graph::{
     ActionCall, AppWebhook, GraphApi, GraphError, GraphHost, GraphMessaging, GraphOAuth, GraphSetup, InstagramGrant,
     InstagramMe, LinkedInstagram, ManagedPage, OutgoingContent, OutgoingMessage, Recipient, SendTarget, SentMessage,
-    SubscribedApp, TokenDebug, TokenGrant, Usage, UserProfile,
+    SubscribedApp, ThreadCall, TokenDebug, TokenGrant, Usage, UserProfile,
 };
 pub use graph_threads::{GraphThreads, MetaMessage, MetaThread, MetaThreadPage, ThreadQuery};
 pub use media::{FetchError, MediaError, MediaSource, MediaStore};

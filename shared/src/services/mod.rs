@@ -19,7 +19,9 @@ pub use accounts::{
 };
 pub use inbound::{AcceptReport, Inbound, InboundPorts, SweepReport, SweepRound};
 pub use inbox::{ContactView, Inbox, InboxPorts, ListQuery, NewLead, RetentionReport, SettingsInput};
-pub use outbound::{JobOutcome, Outbound, OutboundPorts, Outgoing, PrivateReply, PrivateReplyAccepted, SendAccepted};
+pub use outbound::{
+    JobOutcome, Outbound, OutboundPorts, Outgoing, PrivateReply, PrivateReplyAccepted, SendAccepted, SendAs,
+};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

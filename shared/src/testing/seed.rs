@@ -109,6 +109,7 @@ pub async fn queued_reply(
         attachment: None,
         quick_replies: Vec::new(),
         template: None,
+        take_control: false,
         recipient_id: conversation.participant_id.clone(),
         thread_id: conversation.external_thread_id.clone(),
         author: crate::domain::Author::Person,

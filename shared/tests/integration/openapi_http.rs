@@ -49,7 +49,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 43, "{doc:?}");
+    assert_eq!(doc.len(), 44, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -127,6 +127,9 @@ async fn every_answer_matches_the_document() {
     post("/api/inbox/conversations/{id}/send", c("/api/inbox/conversations/{id}/send"), choices).await;
     let over = json!({"text": "?", "quickReplies": vec![json!({"type": "USER_EMAIL"}); 14]});
     post("/api/inbox/conversations/{id}/send", c("/api/inbox/conversations/{id}/send"), over).await;
+    let pass = "/api/inbox/conversations/{id}/pass-thread";
+    post(pass, c(pass), json!({})).await;
+    post(pass, c(pass), json!({"targetAppId": 5})).await;
     let typing = "/api/inbox/conversations/{id}/typing";
     post(typing, c(typing), json!({"on": true})).await;
     post(typing, c(typing), json!({"on": 1})).await;

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::{HttpGraphApi, Paged, call, fetch_with_usage};
 use crate::ports::{
-    ActionCall, GraphError, GraphHost, GraphMessaging, OutgoingMessage, SendTarget, SentMessage, UserProfile,
+    ActionCall, GraphError, GraphHost, GraphMessaging, OutgoingMessage, SendTarget, SentMessage, ThreadCall,
+    UserProfile,
 };
 
 #[async_trait]
@@ -58,6 +59,24 @@ impl GraphMessaging for HttpGraphApi {
         let (sent, usage): (SentMessage, _) =
             fetch_with_usage(self.client.post(url).json(&body).bearer_auth(target.access_token)).await?;
         Ok(SentMessage { usage, ..sent })
+    }
+
+    async fn thread_control(
+        &self,
+        target: &SendTarget<'_>,
+        recipient_id: &str,
+        request: ThreadCall<'_>,
+    ) -> Result<(), GraphError> {
+        let (edge, body) = match request {
+            ThreadCall::Take => ("take_thread_control", serde_json::json!({ "recipient": { "id": recipient_id } })),
+            ThreadCall::Pass { target_app_id } => (
+                "pass_thread_control",
+                serde_json::json!({ "recipient": { "id": recipient_id }, "target_app_id": target_app_id }),
+            ),
+        };
+        let url = self.url_on(target.host, &format!("{}/{edge}", target.sender_id));
+        let _: Value = call(self.client.post(url).json(&body), target.access_token).await?;
+        Ok(())
     }
 
     async fn send_action(

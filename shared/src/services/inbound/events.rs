@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::{Activity, ConnectedAccount, Conversation, ConversationChange, Direction, Message};
 use crate::error::AppError;
 use crate::meta::comments::CommentVerb;
-use crate::meta::webhook::{EventKind, InboundMessage, Item, Rejected};
+use crate::meta::webhook::{EventKind, InboundMessage, Item, Rejected, Source};
 use crate::ports::{Appended, QueueMessage, RawEvent};
 
 use super::changes::change_of;
@@ -23,7 +23,7 @@ impl Inbound {
         let event = &item.event;
         let at = item.occurred_at().unwrap_or_else(|| self.now());
         // One handler per kind, and every kind named: a new kind does not compile without one.
-        match &event.kind {
+        let outcome = match &event.kind {
             EventKind::Message(m) if !m.is_deleted => {
                 self.accept_message(&account, item, IncomingMessage::from_message(m), at).await
             }
@@ -46,9 +46,15 @@ impl Inbound {
             },
             // A referral alone (the customer opened the thread from a link, writing nothing;
             // a first message carries its referral itself) or a handover between apps.
-            EventKind::Referral(_) | EventKind::Handover => Ok(Outcome::Ignored),
+            EventKind::Referral(_) => Ok(Outcome::Ignored),
+            EventKind::Handover(h) => self.accept_handover(&account, item, h, at).await,
             EventKind::Unknown => self.keep_unhandled(item).await,
+        }?;
+        // Meta delivers on standby what happens in a thread another app owns.
+        if item.source == Source::Standby && outcome == Outcome::Stored {
+            self.note_standby(&account, item, at).await?;
         }
+        Ok(outcome)
     }
 
     /// An event no handler turns into inbox state: kept raw, never dropped.

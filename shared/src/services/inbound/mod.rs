@@ -7,6 +7,7 @@
 mod changes;
 mod comments;
 mod events;
+mod handover;
 mod history;
 mod ingest;
 mod media;

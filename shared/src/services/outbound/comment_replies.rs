@@ -60,6 +60,7 @@ impl Outbound {
             author: Author::Person,
             route: SendRoute::PublicReply { comment_id },
             by: caller.subject.as_deref(),
+            take_control: false,
         };
         self.queue_send(org, queued, content, ids).await
     }
@@ -116,6 +117,7 @@ impl Outbound {
             author: Author::Person,
             route: SendRoute::PrivateReply { comment_id },
             by: caller.subject.as_deref(),
+            take_control: false,
         };
         let accepted = self.queue_send(org, queued, content, accepted).await?;
         Ok(PrivateReplyAccepted { accepted, conversation_id: dm.id })

@@ -42,13 +42,11 @@ impl SendFailure {
 
     /// Worth another attempt later.
     pub(super) fn transient(message: impl Into<String>) -> Self {
-        SendFailure {
-            class: FailureClass::Transient,
-            message: message.into(),
-            retry_after: None,
-            unclear: None,
-            paced: false,
-        }
+        Self::of(FailureClass::Transient, message)
+    }
+
+    pub(super) fn of(class: FailureClass, message: impl Into<String>) -> Self {
+        SendFailure { class, message: message.into(), retry_after: None, unclear: None, paced: false }
     }
 
     /// The account's sends wait until `until` (Meta's word), this one with them.
@@ -100,6 +98,9 @@ impl Outbound {
             // A reply to a comment has the comment's own window, checked when it was asked.
             _ => MessagingBasis::Response,
         };
+        if p.route.is_direct() {
+            self.ensure_control(&conversation, p, &target).await?;
+        }
         self.take_send_slot(&account, p).await?;
         let sent = match &p.route {
             SendRoute::PublicReply { comment_id } => {

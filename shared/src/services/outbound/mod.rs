@@ -6,13 +6,14 @@ mod actions;
 mod comment_replies;
 mod confirm;
 mod delivery;
+mod handover;
 mod jobs;
 pub mod pacing;
 mod send;
 
 pub use comment_replies::{PrivateReply, PrivateReplyAccepted};
 pub use jobs::JobOutcome;
-pub use send::{Outgoing, SendAccepted};
+pub use send::{Outgoing, SendAccepted, SendAs};
 
 use std::sync::Arc;
 

@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use crate::domain::rich::{self, QuickReply, Template};
 use crate::domain::{
     Author, Caller, ConnectedAccount, Conversation, IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus,
-    JobType, Message, MessageChange, MessageStatus, OutgoingAttachment, Provider, SendPayload, SendRoute, new_id,
+    JobType, Message, MessageChange, MessageStatus, OutgoingAttachment, Provider, SendPayload, SendRoute,
+    ThreadControl, new_id,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::meta::send_api::template_attachment;
@@ -72,23 +73,28 @@ impl Outbound {
         text: &str,
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
-        self.send(caller, conversation_id, Outgoing::Text(text.to_owned()), Author::Person, idempotency_key).await
+        let how = SendAs { author: Author::Person, take_control: false };
+        self.send(caller, conversation_id, Outgoing::Text(text.to_owned()), how, idempotency_key).await
     }
 
     /// Queues `content` as a reply in the caller's organization's conversation, recorded as
     /// theirs. With an idempotency key, the same key (and request) returns the first answer
-    /// and sends once.
+    /// and sends once. A thread another app controls is refused unless `how.take_control`.
     pub async fn send(
         &self,
         caller: &Caller,
         conversation_id: &str,
         content: Outgoing,
-        author: Author,
+        how: SendAs,
         idempotency_key: Option<&str>,
     ) -> Result<SendAccepted, AppError> {
         let org = caller.organization_id.as_str();
+        let author = how.author;
         let (conversation, account) = self.sendable(org, conversation_id, author).await?;
         content.validate(conversation.provider)?;
+        if ThreadControl::held_elsewhere(conversation.thread_control.as_ref()) && !how.take_control {
+            return Err(AppError::thread_owned_elsewhere());
+        }
 
         let accepted = match self.send_ids(org, idempotency_key, conversation_id, &content.fingerprint()).await? {
             Ids::Go(ids) => ids,
@@ -96,8 +102,14 @@ impl Outbound {
         };
 
         let by = caller.subject.as_deref();
-        let queued =
-            Queued { conversation: &conversation, account: account.as_ref(), author, route: SendRoute::Direct, by };
+        let queued = Queued {
+            conversation: &conversation,
+            account: account.as_ref(),
+            author,
+            route: SendRoute::Direct,
+            by,
+            take_control: how.take_control,
+        };
         self.queue_send(org, queued, content, accepted).await
     }
 
@@ -290,6 +302,15 @@ pub(super) struct Queued<'a> {
     pub route: SendRoute,
     /// The agent who sent it (their token's `sub`), shown as `metaJson.sentBy`.
     pub by: Option<&'a str>,
+    /// Take control of the thread from the app that has it before sending.
+    pub take_control: bool,
+}
+
+/// Who sends a DM, and whether to take the thread from the app that controls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendAs {
+    pub author: Author,
+    pub take_control: bool,
 }
 
 /// The reply as the inbox shows it until Meta takes it: QUEUED, under the ids the answer gives.
@@ -353,6 +374,7 @@ impl SendPayload {
             recipient_id: conversation.participant_id.clone(),
             thread_id: conversation.external_thread_id.clone(),
             author: queued.author,
+            take_control: queued.take_control,
             route: queued.route.clone(),
         }
     }

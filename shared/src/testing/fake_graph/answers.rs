@@ -44,6 +44,17 @@ fn sent(world: &mut World) -> (u16, String) {
     ok(answer.to_string())
 }
 
+/// The thread's owner changes: ours on a take, the target's on a pass.
+fn thread_control(edge: &str, req: &Request<'_>, world: &mut World) -> (u16, String) {
+    let recipient = req.params.get("recipient").and_then(super::spec::as_object).unwrap_or_default();
+    let customer = recipient.get("id").and_then(crate::meta::id_string).unwrap_or_default();
+    match (edge, req.params.get("target_app_id").map(scalar)) {
+        ("pass_thread_control", Some(app)) if app != world.app_id() => drop(world.thread_owners.insert(customer, app)),
+        _ => drop(world.thread_owners.remove(&customer)),
+    }
+    success()
+}
+
 fn success() -> (u16, String) {
     ok(json!({"success": true}).to_string())
 }
@@ -51,6 +62,7 @@ fn success() -> (u16, String) {
 fn graph_answer(node: &str, id: &str, edge: &str, req: &Request<'_>, world: &mut World) -> (u16, String) {
     match (node, req.method, edge) {
         ("Page" | "IGUserForIGOnlyAPI", "POST", "messages") => sent(world),
+        ("Page", "POST", "take_thread_control" | "pass_thread_control") => thread_control(edge, req, world),
         ("Page" | "IGUserForIGOnlyAPI", _, "subscribed_apps") => subscribed_apps(node, id, req, world),
         ("Page" | "IGUserForIGOnlyAPI", "GET", "conversations") => conversations(id, req.params, world),
         ("UnifiedThread", "GET", "") => ok(super::threads::read(id, req.params, world).to_string()),

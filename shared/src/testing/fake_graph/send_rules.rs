@@ -42,10 +42,30 @@ pub fn check(params: &Params, world: &World, instagram_host: bool) -> Result<(),
     match (message, action) {
         (Some(_), Some(_)) => return Err(Refusal::param("Cannot send a message and a sender_action in one request")),
         (None, None) => return Err(Refusal::param("The parameter message or sender_action is required")),
-        (Some(message), None) => check_message(&message?, channel)?,
+        (Some(message), None) => {
+            check_owner(&recipient, world)?;
+            check_message(&message?, channel)?
+        }
         (None, Some(action)) => check_action(&action, params, channel)?,
     }
     check_messaging_type(params, channel)
+}
+
+/// A thread another app controls takes no message from ours (Meta's permission error).
+fn check_owner(recipient: &Map<String, Value>, world: &World) -> Result<(), Refusal> {
+    let customer = recipient.get("id").and_then(crate::meta::id_string).unwrap_or_default();
+    match world.thread_owners.get(&customer) {
+        Some(app) => Err(Refusal {
+            status: 403,
+            code: 10,
+            subcode: None,
+            kind: "OAuthException",
+            message: format!(
+                "(#10) Application does not have permission for this action: app {app} controls the thread"
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The recipient must be someone Meta knows on a channel the sender can reach.

@@ -77,6 +77,9 @@ pub struct World {
     /// The app's secret, when a test says it: `debug_token` then refuses the app token of
     /// another secret, as Meta does.
     pub app_secret: Option<String>,
+    /// Threads another app controls: the customer, and that app (`"standby"` when Meta
+    /// delivered their messages on standby without naming it). Our app may not send there.
+    pub thread_owners: HashMap<String, String>,
     /// Messages sent so far: each gets its own id, as Meta's do.
     pub(super) sent: u64,
     /// Conversations, for the Conversations API (`add_thread`).
@@ -170,6 +173,7 @@ impl World {
             }
             let items = ["messaging", "standby"].into_iter().filter_map(|k| entry.get(k).and_then(Value::as_array));
             for item in items.flatten() {
+                self.learn_thread_owner(item, entry.get("standby").is_some());
                 for side in ["sender", "recipient"] {
                     if let Some(id) = item.get(side).and_then(|s| s.get("id")).and_then(id_string)
                         && Some(&id) != entry_id.as_ref()
@@ -179,10 +183,25 @@ impl World {
                 }
             }
             for change in entry.get("changes").and_then(Value::as_array).into_iter().flatten() {
-                if !page && let Some(value) = change.get("value") {
-                    self.learn_comment(value);
+                let handover = change.get("field").and_then(Value::as_str) == Some("messaging_handover");
+                match change.get("value") {
+                    Some(value) if handover => self.learn_thread_owner(value, false),
+                    Some(value) if !page => self.learn_comment(value),
+                    _ => {}
                 }
             }
+        }
+    }
+
+    /// Who controls the customer's thread, as a handover webhook or a message on standby says.
+    fn learn_thread_owner(&mut self, item: &Value, standby: bool) {
+        let Some(customer) = item.get("sender").and_then(|s| s.get("id")).and_then(id_string) else { return };
+        let control = item.get("pass_thread_control").or(item.get("take_thread_control"));
+        match control.and_then(|c| c.get("new_owner_app_id")).and_then(id_string) {
+            Some(app) if app == self.app_id => drop(self.thread_owners.remove(&customer)),
+            Some(app) => drop(self.thread_owners.insert(customer, app)),
+            None if standby => drop(self.thread_owners.entry(customer).or_insert_with(|| "standby".into())),
+            None => {}
         }
     }
 
