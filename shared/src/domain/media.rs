@@ -56,6 +56,14 @@ pub fn fits(declared: &str, sniffed: Sniffed) -> bool {
 /// Where the copy of a message's `index`th attachment lives: under its organization and its
 /// conversation, so a key never names another organization's file, and erasing a
 /// conversation or an organization removes one prefix (`media_prefix`).
+/// When a link on Meta's CDN stops working: its `oe` parameter, the expiry in hexadecimal
+/// Unix seconds (`...?_nc_ht=...&oh=...&oe=5939B5DC`); `None` for a link without one.
+pub fn cdn_link_expiry(url: &str) -> Option<DateTime<Utc>> {
+    let parsed = url::Url::parse(url).ok()?;
+    let oe = parsed.query_pairs().find(|(k, _)| k == "oe")?.1;
+    DateTime::from_timestamp(i64::from_str_radix(&oe, 16).ok()?, 0)
+}
+
 pub fn media_key(org: &str, conversation_id: &str, message_id: &str, index: usize) -> String {
     format!("{}{index}", message_media_prefix(org, conversation_id, message_id))
 }
@@ -174,6 +182,14 @@ pub fn show_copy(payload: &mut Map<String, Value>, signed_url: String, expires_a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cdn_link_says_when_it_expires() {
+        let link = "https://scontent.xx.fbcdn.net/v/t39/851557_n.png?_nc_ad=z-m&oh=85e2&oe=5939B5DC";
+        assert_eq!(cdn_link_expiry(link), DateTime::from_timestamp(0x5939B5DC, 0));
+        assert_eq!(cdn_link_expiry("https://scontent.cdninstagram.com/v/t51/ana.jpg"), None);
+        assert_eq!(cdn_link_expiry("https://x.example/a.jpg?oe=zz"), None);
+    }
 
     #[test]
     fn the_bytes_say_what_a_file_is_not_its_name() {

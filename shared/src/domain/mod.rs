@@ -5,6 +5,7 @@ mod caller;
 mod conversation;
 mod erasure;
 mod event;
+pub mod greeting;
 mod history;
 mod idempotency;
 mod job;

@@ -111,7 +111,7 @@ pub fn check_text(text: &str, provider: Provider) -> Checked {
 }
 
 /// `what` is 1 to `max` characters.
-fn bounded(what: &str, value: &str, max: usize) -> Checked {
+pub(super) fn bounded(what: &str, value: &str, max: usize) -> Checked {
     if value.trim().is_empty() {
         return Err(Refused::Invalid(format!("{what} must not be empty")));
     }
@@ -122,7 +122,7 @@ fn bounded(what: &str, value: &str, max: usize) -> Checked {
     Ok(())
 }
 
-fn at_most(what: &str, n: usize, max: usize) -> Checked {
+pub(super) fn at_most(what: &str, n: usize, max: usize) -> Checked {
     if n > max {
         return Err(Refused::OverLimit(format!("{what} has {n} items; Meta takes at most {max}")));
     }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::domain::ConnectedAccount;
+use crate::domain::greeting::Greeting;
 use crate::error::AppError;
 use crate::services::{Accounts, CallbackOutcome, CallbackParams, ConnectResult, Flow, HealthReport};
 
@@ -130,4 +131,25 @@ pub async fn import_history(
     Path(id): Path<String>,
 ) -> Result<(axum::http::StatusCode, Json<ConnectedAccount>), AppError> {
     Ok((axum::http::StatusCode::ACCEPTED, Json(accounts.start_history_import(&caller, &id).await?)))
+}
+
+/// `GET /api/integrations/connected-accounts/:id/profile` (admin): the account's ice breakers
+/// and persistent menu as Meta has them.
+pub async fn greeting(
+    State(accounts): State<Arc<Accounts>>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Greeting>, AppError> {
+    Ok(Json(accounts.greeting(&caller.organization_id, &id).await?))
+}
+
+/// `PUT /api/integrations/connected-accounts/:id/profile` (admin): the whole greeting, set at
+/// Meta (an empty list removes that part).
+pub async fn put_greeting(
+    State(accounts): State<Arc<Accounts>>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+    ApiJson(greeting): ApiJson<Greeting>,
+) -> Result<Json<Greeting>, AppError> {
+    Ok(Json(accounts.set_greeting(&caller, &id, greeting).await?))
 }

@@ -110,6 +110,7 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/integrations/connected-accounts", get(accounts::list))
         .route("/api/integrations/connected-accounts/{id}", axum::routing::delete(accounts::disconnect))
         .route("/api/integrations/connected-accounts/{id}/health", get(accounts::health))
+        .route("/api/integrations/connected-accounts/{id}/profile", get(accounts::greeting).put(accounts::put_greeting))
         .route("/api/integrations/connected-accounts/{id}/history/import", post(accounts::import_history))
         .route("/api/inbox/contacts/{participantId}", get(inbox::contact).delete(data::erase_contact))
         .route("/api/organizations/current/data", axum::routing::delete(data::erase_organization))

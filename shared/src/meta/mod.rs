@@ -4,6 +4,7 @@ pub mod comments;
 pub mod conversations;
 pub mod event;
 pub mod graph_errors;
+pub mod messenger_profile;
 pub mod send_api;
 pub mod signature;
 pub mod signed_request;

@@ -69,7 +69,7 @@ fn quick_reply(reply: &QuickReply) -> Value {
     }
 }
 
-fn button(b: &Button) -> Value {
+pub(crate) fn button(b: &Button) -> Value {
     match b {
         Button::WebUrl { title, url } => json!({ "type": "web_url", "title": title, "url": url }),
         Button::Postback { title, payload } => json!({ "type": "postback", "title": title, "payload": payload }),

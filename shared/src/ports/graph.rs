@@ -1,6 +1,8 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
+use crate::domain::greeting::Greeting;
+
 /// An Instagram user's profile (`GET /{igsid}?fields=name,username,profile_pic`), or a Messenger user's
 /// (`fields=name`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -336,6 +338,16 @@ pub trait GraphSetup: Send + Sync {
         owner: &str,
         token: &str,
     ) -> Result<Vec<SubscribedApp>, GraphError>;
+    /// The account's ice breakers and persistent menu (its messenger profile); `platform`
+    /// (`instagram`) when an Instagram account's profile is asked through its Page.
+    async fn greeting(&self, target: &SendTarget<'_>, platform: Option<&str>) -> Result<Greeting, GraphError>;
+    /// Sets them: what `greeting` has is posted, what it leaves empty deleted.
+    async fn set_greeting(
+        &self,
+        target: &SendTarget<'_>,
+        platform: Option<&str>,
+        greeting: &Greeting,
+    ) -> Result<(), GraphError>;
     /// Reads one conversation of `owner` on `platform` (`instagram`, `messenger`): Meta
     /// refuses it when the account's owner turned off access to messages.
     async fn read_conversations(

@@ -18,6 +18,7 @@ mod erasure_http;
 mod event_log;
 mod events_http;
 mod fairness_aws;
+mod greeting_http;
 mod handover_http;
 mod health_http;
 mod history_http;

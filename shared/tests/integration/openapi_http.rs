@@ -49,7 +49,7 @@ fn routed() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_documented_and_every_documented_route_exists() {
     let (doc, code) = (documented(&document()), routed());
-    assert_eq!(doc.len(), 44, "{doc:?}");
+    assert_eq!(doc.len(), 46, "{doc:?}");
     assert_eq!(
         doc,
         code,
@@ -182,6 +182,15 @@ async fn every_answer_matches_the_document() {
     for id in [account, "nope"] {
         let (status, body) = app.get("org_a", &format!("/api/integrations/connected-accounts/{id}/health")).await;
         answers.push(("GET", "/api/integrations/connected-accounts/{id}/health", status, body));
+        let greeting = format!("/api/integrations/connected-accounts/{id}/profile");
+        let (status, body) = app.get("org_a", &greeting).await;
+        answers.push(("GET", "/api/integrations/connected-accounts/{id}/profile", status, body));
+        let ice =
+            json!({"iceBreakers": [{"locale": "default", "questions": [{"question": "Hours?", "payload": "H"}]}]});
+        for body in [ice, json!({"iceBreakers": [{"locale": "en_GB", "questions": []}]})] {
+            let (status, body) = app.put("org_a", &greeting, body).await;
+            answers.push(("PUT", "/api/integrations/connected-accounts/{id}/profile", status, body));
+        }
     }
     // The live stream answers as documented (its body never ends: only the head is read).
     let r = app

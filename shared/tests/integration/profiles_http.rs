@@ -43,3 +43,22 @@ async fn a_profile_read_a_week_later_is_fetched_again_once_and_kept_when_meta_re
     app.run_jobs().await;
     assert_eq!(lookups(), 3, "not asked again until another week has passed");
 }
+
+/// Without media storage the picture is Meta's link, and its expiry is the one the CDN link
+/// carries (`oe`, hexadecimal seconds): a frontend shows a placeholder once it has passed.
+#[tokio::test]
+async fn without_storage_the_picture_is_meta_s_link_with_the_expiry_it_carries() {
+    let app = TestApp::dev().await;
+    let in_two_days = app.clock_now() + chrono::Duration::days(2);
+    let link = format!("https://scontent.cdninstagram.com/v/t51/ana.jpg?oh=85e2&oe={:X}", in_two_days.timestamp());
+    app.graph.world().set_profile(CUSTOMER, json!({ "profile_pic": link }));
+    app.deliver(&text_webhook(IG_ACCOUNT, CUSTOMER, "p-2", "hi", app.clock_now().timestamp_millis())).await;
+    app.run_jobs().await;
+    let contact = || async { app.get("org_a", &format!("/api/inbox/contacts/{CUSTOMER}")).await.1["picture"].clone() };
+    let picture = contact().await;
+    assert_eq!(picture["url"], link.as_str(), "{picture}");
+    let expires: chrono::DateTime<chrono::Utc> = picture["urlExpiresAt"].as_str().unwrap().parse().unwrap();
+    assert_eq!((expires.timestamp(), &picture["expired"]), (in_two_days.timestamp(), &json!(false)));
+    app.clock.advance(chrono::Duration::days(3));
+    assert_eq!(contact().await["expired"], true);
+}

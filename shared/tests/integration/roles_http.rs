@@ -56,11 +56,14 @@ async fn agents_read_reply_and_hide_while_only_admins_connect_and_disconnect_and
 
     // Administering the organization's channels is an admin's.
     let disconnect = format!("/api/integrations/connected-accounts/{}", account.id);
-    let admin_only: [(&str, &str, Value); 4] = [
+    let greeting = format!("{disconnect}/profile");
+    let admin_only: [(&str, &str, Value); 6] = [
         ("GET", "/api/integrations/meta/oauth/start", Value::Null),
         ("GET", "/api/integrations/instagram/oauth/start", Value::Null),
         ("POST", "/api/integrations/meta/oauth/complete", json!({"code": "c", "state": "s"})),
         ("DELETE", &disconnect, Value::Null),
+        ("GET", &greeting, Value::Null),
+        ("PUT", &greeting, json!({})),
     ];
     for (method, path, body) in &admin_only {
         for token in [&agent, &nobody] {

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{HttpGraphApi, Paged, call, fetch};
-use crate::ports::{AppWebhook, GraphError, GraphHost, GraphSetup, SubscribedApp, TokenDebug};
+use crate::domain::greeting::Greeting;
+use crate::meta::messenger_profile;
+use crate::ports::{AppWebhook, GraphError, GraphHost, GraphSetup, SendTarget, SubscribedApp, TokenDebug};
 
 #[async_trait]
 impl GraphSetup for HttpGraphApi {
@@ -30,6 +32,39 @@ impl GraphSetup for HttpGraphApi {
                 .collect(),
             expires_at: expires.and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
         })
+    }
+
+    async fn greeting(&self, target: &SendTarget<'_>, platform: Option<&str>) -> Result<Greeting, GraphError> {
+        let url = self.url_on(target.host, &format!("{}/messenger_profile", target.sender_id));
+        let mut query = vec![("fields", messenger_profile::FIELDS.join(","))];
+        query.extend(platform.map(|p| ("platform", p.to_owned())));
+        let answer: Value = call(self.client.get(url).query(&query), target.access_token).await?;
+        Ok(messenger_profile::read(&answer))
+    }
+
+    async fn set_greeting(
+        &self,
+        target: &SendTarget<'_>,
+        platform: Option<&str>,
+        greeting: &Greeting,
+    ) -> Result<(), GraphError> {
+        let url = self.url_on(target.host, &format!("{}/messenger_profile", target.sender_id));
+        let mut body = messenger_profile::body(greeting);
+        if body.as_object().is_some_and(|b| !b.is_empty()) {
+            if let Some(p) = platform {
+                body["platform"] = p.into();
+            }
+            let _: Value = call(self.client.post(&url).json(&body), target.access_token).await?;
+        }
+        let emptied = messenger_profile::emptied(greeting);
+        if !emptied.is_empty() {
+            let mut delete = serde_json::json!({ "fields": emptied });
+            if let Some(p) = platform {
+                delete["platform"] = p.into();
+            }
+            let _: Value = call(self.client.delete(&url).json(&delete), target.access_token).await?;
+        }
+        Ok(())
     }
 
     async fn app_webhooks(&self) -> Result<Vec<AppWebhook>, GraphError> {

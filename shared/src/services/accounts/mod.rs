@@ -6,6 +6,7 @@
 mod connected;
 mod directory;
 mod erasure;
+mod greeting;
 mod health;
 mod history;
 mod link;

@@ -7,7 +7,7 @@ use chrono::Duration;
 use serde::Serialize;
 
 use crate::domain::Message;
-use crate::domain::media::show_copy;
+use crate::domain::media::{cdn_link_expiry, show_copy};
 use crate::error::AppError;
 use crate::ports::QueueMessage;
 
@@ -46,9 +46,14 @@ impl Inbox {
                 (Some(key), Some(media)) => media.signed_url(key, ttl).await.ok(),
                 _ => None,
             };
-            let expires_at = signed.as_ref().map(|_| self.now() + Duration::from_std(ttl).unwrap_or_default());
+            // A kept copy's signed link, else Meta's own, whose expiry its CDN link carries.
+            let expires_at = match &signed {
+                Some(_) => Some(self.now() + Duration::from_std(ttl).unwrap_or_default()),
+                None => cdn_link_expiry(&p.meta_url),
+            };
+            let expired = expires_at.is_some_and(|at| at <= self.now());
             let url = signed.unwrap_or_else(|| p.meta_url.clone());
-            picture = Some(PictureView { url, meta_url: p.meta_url.clone(), url_expires_at: expires_at });
+            picture = Some(PictureView { url, meta_url: p.meta_url.clone(), url_expires_at: expires_at, expired });
         }
         Ok(ContactView {
             participant_id: profile.instagram_user_id,
@@ -98,6 +103,9 @@ pub struct PictureView {
     /// The kept copy's signed URL, or Meta's link when no copy is kept.
     pub url: String,
     pub meta_url: String,
-    /// When a signed `url` stops working (none for Meta's link).
+    /// When `url` stops working: a signed link's expiry, or the one Meta's CDN link carries
+    /// (none when it carries none).
     pub url_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `url` no longer works (Meta's link past its expiry, no copy kept): show a placeholder.
+    pub expired: bool,
 }

@@ -63,6 +63,9 @@ fn graph_answer(node: &str, id: &str, edge: &str, req: &Request<'_>, world: &mut
     match (node, req.method, edge) {
         ("Page" | "IGUserForIGOnlyAPI", "POST", "messages") => sent(world),
         ("Page", "POST", "take_thread_control" | "pass_thread_control") => thread_control(edge, req, world),
+        ("Page" | "IGUserForIGOnlyAPI", _, "messenger_profile") => {
+            ok(super::greeting_rules::answer(id, req.method, req.params, world).to_string())
+        }
         ("Page" | "IGUserForIGOnlyAPI", _, "subscribed_apps") => subscribed_apps(node, id, req, world),
         ("Page" | "IGUserForIGOnlyAPI", "GET", "conversations") => conversations(id, req.params, world),
         ("UnifiedThread", "GET", "") => ok(super::threads::read(id, req.params, world).to_string()),

@@ -9,6 +9,7 @@
 //! api.instagram.com), one port each: `env()` gives the variables that point a config at them.
 
 mod answers;
+mod greeting_rules;
 mod refusal;
 mod routes;
 mod send_rules;

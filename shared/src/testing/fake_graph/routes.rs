@@ -99,6 +99,9 @@ pub fn check(req: &Request<'_>, world: &World) -> Result<Endpoint, Refusal> {
     if edge == "messages" && req.method == "POST" {
         send_rules::check(req.params, world, req.host == Host::Instagram)?;
     }
+    if edge == "messenger_profile" && req.method == "POST" {
+        super::greeting_rules::check(req.params)?;
+    }
     Ok(Endpoint::Graph { node, object, id, edge: edge.to_owned() })
 }
 

@@ -80,6 +80,8 @@ pub struct World {
     /// Threads another app controls: the customer, and that app (`"standby"` when Meta
     /// delivered their messages on standby without naming it). Our app may not send there.
     pub thread_owners: HashMap<String, String>,
+    /// Each account's messenger profile (ice breakers, menu), by `{id}|{platform}`.
+    pub messenger_profiles: HashMap<String, serde_json::Map<String, Value>>,
     /// Messages sent so far: each gets its own id, as Meta's do.
     pub(super) sent: u64,
     /// Conversations, for the Conversations API (`add_thread`).
