@@ -167,6 +167,13 @@ def main():
     # A new message's attachments to copy into the media bucket (the enrichment queue's work).
     copy = json.dumps({"jobType": "COPY_MEDIA", "organizationId": ORG, "payload": {"messageId": "msg_events_media"}})
     events["job-processor/sqs-copy-media.json"] = {"Records": [sqs_record("sqs-msg-copy", copy)]}
+    # Typing and a seen mark queued long ago (the sends queue's work): moments, dropped when late.
+    def sender_action(action):
+        return json.dumps({"jobType": "SENDER_ACTION", "organizationId": ORG, "payload": {
+            "organizationId": ORG, "conversationId": "conv_events", "action": {"type": action},
+            "queuedAt": "2024-11-24T15:00:00Z", "attempt": 0}})
+    events["job-processor/sqs-sender-actions.json"] = {"Records": [
+        sqs_record("sqs-msg-typing", sender_action("TYPING_ON")), sqs_record("sqs-msg-seen", sender_action("MARK_SEEN"))]}
     events["token-refresh/scheduled.json"] = {
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",

@@ -91,3 +91,19 @@ async fn the_job_processor_copies_a_message_s_media_into_the_bucket() {
     assert_eq!(run.metric_sum("JobsHandled", &[("JobType", "CopyMedia"), ("Outcome", "Succeeded")]), 1.0);
     assert_eq!(run.metric_sum("JobsHandled", &[("JobType", "CopyMedia"), ("Outcome", "Skipped")]), 1.0);
 }
+
+/// Typing and a seen mark that waited on the queue far longer than 5 s: acknowledged and
+/// dropped, Meta never told (a customer would see an agent typing long after they stopped).
+#[tokio::test]
+async fn the_job_processor_drops_late_typing_and_seen_marks() {
+    let Some(rig) = FunctionRig::start().await else { return };
+    let (adapters, graph) = (&rig.adapters, &rig.graph);
+    seed::conversation_with_inbound(adapters, EVENTS_ORG, EVENTS_ACCOUNT, EVENTS_CONVERSATION, CUSTOMER, "hi").await;
+    graph.world().know(CUSTOMER, Object::InstagramUser);
+    let run =
+        invoke(env!("CARGO_BIN_EXE_job-processor"), &rig.env(), &[event("job-processor/sqs-sender-actions.json")])
+            .await;
+    assert_eq!(run.invocations[0].response(), &json!({"batchItemFailures": []}));
+    assert!(graph.calls().iter().all(|c| !c.path.ends_with("/messages")), "{:?}", graph.calls());
+    assert_eq!(run.metric_sum("JobsHandled", &[("JobType", "SenderAction"), ("Outcome", "Skipped")]), 2.0);
+}

@@ -46,14 +46,33 @@ async fn the_inbox_page_shows_a_new_dm_live_and_sends_a_typed_reply() {
     browser.wait_for("the thread", "return document.querySelector('#messages li.INBOUND')?.textContent").await;
     let reply = "Yes, in two days";
     browser.type_into("#reply-text", reply).await;
+    browser.type_into("#reply-choices", "Express, Standard").await;
     browser.click("#reply button[type=submit]").await;
     wait_for("the reply to reach Meta", async || (sends(&graph) == 1).then_some(())).await;
-    let to_customer: Vec<Value> =
-        graph.calls().into_iter().filter(|c| c.path.ends_with("/messages")).map(|c| c.body).collect();
-    let sent = to_customer.iter().find(|b| b.get("message").is_some()).unwrap();
+    let to_customer = || -> Vec<Value> {
+        graph.calls().into_iter().filter(|c| c.path.ends_with("/messages")).map(|c| c.body).collect()
+    };
+    let actions = |name: &str| to_customer().iter().filter(|b| b["sender_action"] == name).count();
+    let sent = to_customer().into_iter().find(|b| b.get("message").is_some()).unwrap();
     assert_eq!(sent["message"]["text"], reply, "{sent}");
-    let seen = to_customer.iter().filter(|b| b["sender_action"] == "mark_seen").count();
-    assert_eq!(seen, 1, "opening the thread marked it read, and Meta was told it was seen: {to_customer:?}");
+    let titles: Vec<&str> =
+        sent["message"]["quick_replies"].as_array().unwrap().iter().map(|q| q["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Express", "Standard"], "the choices typed went as quick replies");
+    assert_eq!(actions("mark_seen"), 1, "opening the thread marked it read, and Meta was told it was seen");
+    assert_eq!(actions("typing_on"), 1, "typing the reply showed the customer the agent typing, once");
+    // A heart on the customer's message: sent to Meta, then shown on it.
+    browser.click("#messages li.INBOUND button.react").await;
+    wait_for("the heart to reach Meta", async || (actions("react") == 1).then_some(())).await;
+    let heart = browser
+        .wait_for("the heart to show", "return document.querySelector('#messages li.INBOUND .reactions')?.textContent")
+        .await;
+    assert!(heart.as_str().unwrap().contains('❤'), "{heart}");
+    browser
+        .wait_for(
+            "the quick replies to show",
+            "return document.querySelectorAll('#messages li.OUTBOUND .chip').length === 2 || null",
+        )
+        .await;
     let status = browser
         .wait_for(
             "the reply to turn SENT",

@@ -43,11 +43,45 @@ function messageItem(m) {
     if (a.expired) item.append(el("br"), el("span", { className: "expired" }, `[${a.type}, expired]`));
     else if (url) item.append(el("br"), el("a", { href: url, target: "_blank", rel: "noopener" }, `[${a.type}]`));
   }
+  const choices = (m.metaJson && m.metaJson.quickReplies) || [];
+  if (choices.length) {
+    item.append(el("span", { className: "choices" }, ...choices.map((c) => el("span", { className: "chip" }, c.title || c.type))));
+  }
   const reactions = (m.metaJson && m.metaJson.reactions) || {};
   const shown = Object.values(reactions).map((r) => r.emoji || r.reaction).filter(Boolean);
   if (shown.length) item.append(el("span", { className: "reactions" }, ` ${shown.join(" ")}`));
+  // The customer's message Meta has: a heart from the account (Instagram's one reaction), or
+  // taken back when it has one.
+  if (m.direction === "INBOUND" && m.externalMessageId) {
+    const mine = Object.keys(reactions).length > 0;
+    const react = el("button", { type: "button", className: "react", title: mine ? "Remove the heart" : "React with a heart" }, mine ? "♡" : "♥");
+    react.addEventListener("click", () => reactTo(m.id, mine));
+    item.append(react);
+  }
   item.append(el("span", { className: "status" }, `${m.status}${m.errorCode ? ` (${m.errorCode})` : ""}`));
   return item;
+}
+
+async function reactTo(messageId, remove) {
+  const path = `/api/inbox/conversations/${state.open}/messages/${messageId}/react`;
+  try { await api(remove ? "DELETE" : "POST", path, remove ? undefined : { reaction: "love" }); }
+  catch (e) { $("who").textContent = `Reaction not sent: ${e.message}`; }
+}
+
+// The customer sees the agent typing: told at most every 10 s while they type (Meta shows it
+// for about 20 s); a late one is dropped by the server.
+let typingToldAt = 0;
+async function typing() {
+  if (!state.open || Date.now() - typingToldAt < 10000) return;
+  typingToldAt = Date.now();
+  await api("POST", `/api/inbox/conversations/${state.open}/typing`, { on: true }).catch(() => {});
+}
+
+function showOwner() {
+  const c = state.conversations.get(state.open);
+  const held = c && c.threadControl && !c.threadControl.ours;
+  $("owner").hidden = !held;
+  if (held) $("owner-text").textContent = `Another app (${c.threadControl.ownerAppId || "a bot"}) controls this thread.`;
 }
 
 async function openThread(id) {
@@ -56,6 +90,7 @@ async function openThread(id) {
   const page = await api("GET", `/api/inbox/conversations/${id}/messages?limit=50`);
   $("messages").replaceChildren(...page.data.reverse().map(messageItem));
   $("reply").hidden = false;
+  showOwner();
   await api("POST", `/api/inbox/conversations/${id}/read`);
 }
 
@@ -64,6 +99,7 @@ function apply(event) {
   if (event.type === "conversation.updated") {
     state.conversations.set(data.id, data);
     renderConversations();
+    if (data.id === state.open) showOwner();
   } else if (event.type.startsWith("message.") && data.conversationId === state.open) {
     const item = messageItem(data);
     const existing = $(`m-${data.id}`);
@@ -146,9 +182,15 @@ $("reply").addEventListener("submit", async (e) => {
   e.preventDefault();
   const text = $("reply-text").value.trim();
   if (!text || !state.open) return;
+  // "Yes, No" under the text become quick replies, each its own payload.
+  const choices = $("reply-choices").value.split(",").map((c) => c.trim()).filter(Boolean);
+  const body = { text, takeControl: $("take-control").checked };
+  if (choices.length) body.quickReplies = choices.map((c) => ({ type: "TEXT", title: c, payload: c.toUpperCase() }));
   try {
-    await api("POST", `/api/inbox/conversations/${state.open}/send-text`, { text });
+    await api("POST", `/api/inbox/conversations/${state.open}/send`, body);
     $("reply-text").value = "";
+    $("reply-choices").value = "";
   } catch (err) { $("who").textContent = `Not sent: ${err.message}`; }
 });
+$("reply-text").addEventListener("input", typing);
 if (state.token) { $("token").value = state.token; start(); }

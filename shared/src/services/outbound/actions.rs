@@ -140,7 +140,8 @@ impl Outbound {
         let change = MessageChange::Reaction {
             by: account.to_owned(),
             removed: reaction.is_none(),
-            emoji: reaction.clone().filter(|r| r != "love"),
+            // Instagram's `love` is the heart it shows.
+            emoji: reaction.as_deref().map(|r| if r == "love" { "❤️" } else { r }.to_owned()),
             reaction,
         };
         self.ports.messages.update_message(&queued.organization_id, message_id, &change, self.now()).await?;
