@@ -58,6 +58,11 @@ impl ReplyPolicy {
         }
     }
 
+    /// Whether a reply by `author` may go out at `now`.
+    pub fn is_open(&self, last_inbound_at: Option<DateTime<Utc>>, author: Author, now: DateTime<Utc>) -> bool {
+        self.window_ends_for(last_inbound_at, author).is_some_and(|end| now < end)
+    }
+
     /// The basis a reply by `author` goes out on at `now` (decided at each attempt, so a send
     /// retried after the 24 h carries the tag); `None`: the window is closed for it.
     pub fn basis_at(
@@ -69,7 +74,7 @@ impl ReplyPolicy {
         let last = last_inbound_at?;
         if now < last + STANDARD_WINDOW {
             Some(MessagingBasis::Response)
-        } else if self.window_ends_for(last_inbound_at, author).is_some_and(|end| now < end) {
+        } else if self.is_open(last_inbound_at, author, now) {
             Some(MessagingBasis::HumanAgent)
         } else {
             None

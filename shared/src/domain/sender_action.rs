@@ -71,11 +71,16 @@ pub fn channel_reaction(reaction: &str, provider: Provider) -> Result<String, Re
             ))),
         },
         Provider::Messenger => match reaction {
-            "love" => Ok("❤️".to_owned()),
+            "love" => Ok(reaction_emoji("love").to_owned()),
             r if is_one_emoji(r) => Ok(r.to_owned()),
             _ => Err(Refused::Invalid(format!("Messenger takes one emoji as a reaction, not \"{reaction}\""))),
         },
     }
+}
+
+/// The emoji a reaction shows as: Instagram's `love` is the heart.
+pub fn reaction_emoji(reaction: &str) -> &str {
+    if reaction == "love" { "❤️" } else { reaction }
 }
 
 /// One emoji, give or take its modifiers and joiners: no letters, digits, spaces or ASCII,

@@ -3,6 +3,17 @@
 use crate::error::ErrorCode;
 use crate::ports::GraphError;
 
+/// A Graph call an API request waits on (not a queued job) failed: how the API answers it.
+/// `what` names the call for the message.
+pub fn answer_for(e: &GraphError, what: &str) -> crate::error::AppError {
+    let code = match classify(e) {
+        FailureClass::Permanent(ErrorCode::AccountReauthRequired) => ErrorCode::AccountReauthRequired,
+        FailureClass::Permanent(_) => ErrorCode::MetaRequestRejected,
+        FailureClass::Transient | FailureClass::Throttled => ErrorCode::MetaUnavailable,
+    };
+    crate::error::AppError::new(code, format!("{what}: {}", e.message))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureClass {
     /// Try again after a backoff (1, 2, `is_transient`, 5xx, no answer).

@@ -4,8 +4,10 @@
 use crate::domain::greeting::Greeting;
 use crate::domain::{Caller, ConnectedAccount, Provider};
 use crate::error::{AppError, ErrorCode};
-use crate::meta::graph_errors::{FailureClass, classify};
-use crate::ports::{AccountToken, GraphError, GraphHost};
+use crate::meta::graph_errors::answer_for;
+use crate::ports::{AccountToken, GraphHost};
+
+const PROFILE: &str = "Meta's messenger profile";
 
 use super::Accounts;
 
@@ -14,7 +16,7 @@ impl Accounts {
     pub async fn greeting(&self, org: &str, account_id: &str) -> Result<Greeting, AppError> {
         let (account, token) = self.profile_owner(org, account_id).await?;
         let target = token.send_target(&account);
-        self.ports.graph.greeting(&target, platform(&account, &token)).await.map_err(meta_refused)
+        self.ports.graph.greeting(&target, platform(&account, &token)).await.map_err(|e| answer_for(&e, PROFILE))
     }
 
     /// Sets the account's greeting at Meta (checked against the channel's rules first) and
@@ -29,9 +31,9 @@ impl Accounts {
         greeting.check(account.provider)?;
         let target = token.send_target(&account);
         let platform = platform(&account, &token);
-        self.ports.graph.set_greeting(&target, platform, &greeting).await.map_err(meta_refused)?;
+        self.ports.graph.set_greeting(&target, platform, &greeting).await.map_err(|e| answer_for(&e, PROFILE))?;
         tracing::info!(account = %account.id, by = ?caller.subject, "greeting set at Meta");
-        self.ports.graph.greeting(&target, platform).await.map_err(meta_refused)
+        self.ports.graph.greeting(&target, platform).await.map_err(|e| answer_for(&e, PROFILE))
     }
 
     /// The organization's active account and its token.
@@ -52,13 +54,4 @@ impl Accounts {
 /// (Messenger) and an Instagram Login account's do not.
 fn platform(account: &ConnectedAccount, token: &AccountToken) -> Option<&'static str> {
     (account.provider == Provider::Instagram && token.host == GraphHost::Facebook).then_some("instagram")
-}
-
-fn meta_refused(e: GraphError) -> AppError {
-    let code = match classify(&e) {
-        FailureClass::Permanent(ErrorCode::AccountReauthRequired) => ErrorCode::AccountReauthRequired,
-        FailureClass::Permanent(_) => ErrorCode::MetaRequestRejected,
-        FailureClass::Transient | FailureClass::Throttled => ErrorCode::MetaUnavailable,
-    };
-    AppError::new(code, format!("Meta's messenger profile: {}", e.message))
 }

@@ -132,8 +132,7 @@ impl Inbox {
     /// queue), when the organization wants it and Meta would take it: a DM inside its 24 h.
     /// The read stands whatever happens to this moment.
     async fn mark_seen(&self, c: &Conversation) {
-        let policy = self.ports.config.reply_policy();
-        let open = policy.window_ends_for(c.last_inbound_at, Author::Automation).is_some_and(|end| self.now() < end);
+        let open = self.ports.config.reply_policy().is_open(c.last_inbound_at, Author::Automation, self.now());
         if c.kind != ConversationKind::Dm || !open {
             return;
         }

@@ -3,7 +3,7 @@
 //! both when asked and when carried out.
 
 use crate::domain::rich::Refused;
-use crate::domain::sender_action::{REACTION_ATTEMPTS, channel_reaction};
+use crate::domain::sender_action::{REACTION_ATTEMPTS, channel_reaction, reaction_emoji};
 use crate::domain::{Author, Conversation, ConversationKind, Message, MessageChange, QueuedAction, SenderAction};
 use crate::error::{AppError, ErrorCode};
 use crate::meta::graph_errors::{FailureClass, classify};
@@ -59,8 +59,7 @@ impl Outbound {
 
     /// Inside the customer's 24 h: sender actions never carry the human agent tag.
     fn window_open(&self, conversation: &Conversation) -> bool {
-        let policy = self.ports.config.reply_policy();
-        policy.window_ends_for(conversation.last_inbound_at, Author::Automation).is_some_and(|end| self.now() < end)
+        self.ports.config.reply_policy().is_open(conversation.last_inbound_at, Author::Automation, self.now())
     }
 
     /// The conversation's message `message_id`, if Meta knows it (has its id).
@@ -140,8 +139,7 @@ impl Outbound {
         let change = MessageChange::Reaction {
             by: account.to_owned(),
             removed: reaction.is_none(),
-            // Instagram's `love` is the heart it shows.
-            emoji: reaction.as_deref().map(|r| if r == "love" { "❤️" } else { r }.to_owned()),
+            emoji: reaction.as_deref().map(|r| reaction_emoji(r).to_owned()),
             reaction,
         };
         self.ports.messages.update_message(&queued.organization_id, message_id, &change, self.now()).await?;

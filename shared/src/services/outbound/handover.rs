@@ -3,8 +3,8 @@
 
 use crate::domain::{Conversation, ConversationChange, ConversationKind, SendPayload, ThreadControl};
 use crate::error::{AppError, ErrorCode};
-use crate::meta::graph_errors::classify;
-use crate::ports::{GraphError, GraphHost, SendTarget, ThreadCall};
+use crate::meta::graph_errors::{answer_for, classify};
+use crate::ports::{GraphHost, SendTarget, ThreadCall};
 use crate::services::threads::conversation;
 
 use super::Outbound;
@@ -74,7 +74,11 @@ impl Outbound {
             return Err(AppError::new(ErrorCode::NotSupportedOnChannel, "Instagram Login accounts have no handover"));
         }
         let call = ThreadCall::Pass { target_app_id: &target_app };
-        self.ports.graph.thread_control(&target, &conversation.participant_id, call).await.map_err(refused)?;
+        self.ports
+            .graph
+            .thread_control(&target, &conversation.participant_id, call)
+            .await
+            .map_err(|e| answer_for(&e, "Meta refused to pass the thread"))?;
         let ours = self.ports.config.meta_app_id.clone();
         self.record_control(&conversation, Some(target_app), false, ours).await
     }
@@ -91,13 +95,4 @@ impl Outbound {
         self.ports.conversations.change_conversation(&conversation.organization_id, &conversation.id, &change).await?;
         Ok(control)
     }
-}
-
-/// Meta's refusal of a handover call, as the API answers it.
-fn refused(e: GraphError) -> AppError {
-    let code = match classify(&e).final_code() {
-        ErrorCode::MetaUnavailable => ErrorCode::MetaUnavailable,
-        _ => ErrorCode::MetaRequestRejected,
-    };
-    AppError::new(code, format!("Meta refused to pass the thread: {}", e.message))
 }

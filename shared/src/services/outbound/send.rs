@@ -153,9 +153,7 @@ impl Outbound {
     ) -> Result<(crate::domain::Conversation, Option<crate::domain::ConnectedAccount>), AppError> {
         let conversation = conversation(&*self.ports.conversations, org, conversation_id).await?;
         let account = self.sending_account(&conversation).await?;
-        let now = self.now();
-        let window_end = self.ports.config.reply_policy().window_ends_for(conversation.last_inbound_at, author);
-        if window_end.is_none_or(|end| now >= end) {
+        if !self.ports.config.reply_policy().is_open(conversation.last_inbound_at, author, self.now()) {
             return Err(AppError::new(
                 ErrorCode::MessagingWindowClosed,
                 "the customer has not written within the messaging window; Instagram refuses replies",
