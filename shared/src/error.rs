@@ -59,6 +59,8 @@ pub enum ErrorCode {
     /// Another app (a bot) controls the thread at Meta: a send would be refused unless the
     /// inbox takes control first.
     ThreadOwnedByOtherApp,
+    /// A file sent from an upload that is not (whole) in storage yet: PUT it first.
+    UploadIncomplete,
     /// Storage or the queue cannot be reached for now: try again (webhooks: Meta redelivers).
     ServiceUnavailable,
     InternalError,
@@ -102,6 +104,7 @@ impl ErrorCode {
             ErrorCode::PrivateReplyUnavailable => "PRIVATE_REPLY_UNAVAILABLE",
             ErrorCode::PublicReplyUnavailable => "PUBLIC_REPLY_UNAVAILABLE",
             ErrorCode::ThreadOwnedByOtherApp => "THREAD_OWNED_BY_OTHER_APP",
+            ErrorCode::UploadIncomplete => "UPLOAD_INCOMPLETE",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }

@@ -183,6 +183,7 @@ pub fn services_on(config: Config, adapters: Adapters) -> Services {
         directory: directory.clone(),
         clock: clock.clone(),
         jitter,
+        media: media.clone(),
     });
     let accounts = Accounts::new(AccountsPorts {
         config: config.clone(),

@@ -1,7 +1,9 @@
 //! Media copies in a folder (`DATA_DIR/media`): the local server's storage. Its signed URLs
 //! lead to the server's own route, `GET /api/media/<key>?expires=<unix s>&signature=<hex>`,
 //! the signature an HMAC-SHA256 of the key and the expiry under a key of this folder's own
-//! (made at first use, kept beside the files), checked in constant time.
+//! (made at first use, kept beside the files), checked in constant time. Its signed upload
+//! URLs lead to `PUT /api/media/<key>?expires=&maxBytes=&signature=`, signed apart (a GET's
+//! signature never lets anyone write) over the key, the expiry, the type and the size.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +11,7 @@ use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::ports::{MediaError, MediaStore};
+use crate::ports::{Head, MediaError, MediaStore, SignedPut};
 
 /// The route the signed URLs lead to.
 pub const MEDIA_ROUTE: &str = "/api/media/";
@@ -68,6 +70,16 @@ impl MediaFolder {
         mac.update(key.as_bytes());
         mac.update(b"\n");
         mac.update(expires.to_string().as_bytes());
+        mac
+    }
+
+    /// A PUT's signature: `PUT` first, so no GET link's signature is one.
+    fn put_mac(&self, key: &str, expires: i64, content_type: &str, max_bytes: u64) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key).expect("HMAC takes any key length");
+        for part in ["PUT", key, &expires.to_string(), content_type, &max_bytes.to_string()] {
+            mac.update(part.as_bytes());
+            mac.update(b"\n");
+        }
         mac
     }
 }
@@ -133,6 +145,53 @@ impl MediaStore for MediaFolder {
         let expires = self.clock.now().timestamp() + ttl.as_secs() as i64;
         let signature = hex::encode(self.mac(key, expires).finalize().into_bytes());
         Ok(format!("{}{MEDIA_ROUTE}{key}?expires={expires}&signature={signature}", self.origin))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, MediaError> {
+        match std::fs::read(self.path(key)?) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn head(&self, key: &str, n: usize) -> Result<Option<Head>, MediaError> {
+        use std::io::Read;
+        let file = match std::fs::File::open(self.path(key)?) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(backend(e)),
+        };
+        let size = file.metadata().map_err(backend)?.len();
+        let mut first_bytes = Vec::with_capacity(n.min(4096));
+        file.take(n as u64).read_to_end(&mut first_bytes).map_err(backend)?;
+        Ok(Some(Head { size, first_bytes }))
+    }
+
+    async fn signed_put_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        ttl: std::time::Duration,
+    ) -> Result<String, MediaError> {
+        safe(key).ok_or_else(|| backend(format!("not a media key: {key}")))?;
+        let expires = self.clock.now().timestamp() + ttl.as_secs() as i64;
+        let signature = hex::encode(self.put_mac(key, expires, content_type, max_bytes).finalize().into_bytes());
+        let query = format!("expires={expires}&maxBytes={max_bytes}&signature={signature}");
+        Ok(format!("{}{MEDIA_ROUTE}{key}?{query}", self.origin))
+    }
+
+    async fn put_signed(&self, signed: &SignedPut<'_>, bytes: Vec<u8>) -> Result<bool, MediaError> {
+        let Ok(signature) = hex::decode(signed.signature) else { return Ok(false) };
+        let mac = self.put_mac(signed.key, signed.expires, signed.content_type, signed.max_bytes);
+        let holds = mac.verify_slice(&signature).is_ok()
+            && self.clock.now().timestamp() <= signed.expires
+            && bytes.len() as u64 <= signed.max_bytes;
+        if !holds {
+            return Ok(false);
+        }
+        self.put(signed.key, bytes, signed.content_type).await.map(|()| true)
     }
 
     async fn open_signed(&self, key: &str, expires: i64, signature: &str) -> Option<(Vec<u8>, String)> {

@@ -10,7 +10,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
-use crate::ports::{MediaError, MediaStore};
+use crate::ports::{Head, MediaError, MediaStore};
 
 /// DeleteObjects takes at most 1000 keys a call.
 const DELETE_BATCH: usize = 1000;
@@ -83,6 +83,47 @@ impl MediaStore for S3Media {
             }
         }
         Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, MediaError> {
+        let got = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(got) => got,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(backend(e)),
+        };
+        Ok(Some(got.body.collect().await.map_err(backend)?.to_vec()))
+    }
+
+    /// One ranged GET: the first `n` bytes, and the size from its `Content-Range`.
+    async fn head(&self, key: &str, n: usize) -> Result<Option<Head>, MediaError> {
+        let range = format!("bytes=0-{}", n.max(1) - 1);
+        let got = match self.client.get_object().bucket(&self.bucket).key(key).range(range).send().await {
+            Ok(got) => got,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            // An empty object has no byte 0: S3 answers 416.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+                return Ok(Some(Head { size: 0, first_bytes: Vec::new() }));
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        let total = got.content_range().and_then(|r| r.rsplit('/').next()).and_then(|t| t.parse().ok());
+        let size = total.or(got.content_length().map(|l| l as u64)).unwrap_or_default();
+        let first_bytes = got.body.collect().await.map_err(backend)?.to_vec();
+        Ok(Some(Head { size, first_bytes }))
+    }
+
+    /// A presigned PutObject with the type signed in, so S3 refuses another; the size the
+    /// send checks afterwards (S3 does not sign a limit into a PUT).
+    async fn signed_put_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        _max_bytes: u64,
+        ttl: Duration,
+    ) -> Result<String, MediaError> {
+        let presigning = PresigningConfig::expires_in(ttl).map_err(backend)?;
+        let put = self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type);
+        Ok(put.presigned(presigning).await.map_err(backend)?.uri().to_owned())
     }
 
     async fn signed_url(&self, key: &str, ttl: Duration) -> Result<String, MediaError> {

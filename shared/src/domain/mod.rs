@@ -21,6 +21,7 @@ mod settings;
 mod story;
 mod thread_control;
 mod token;
+pub mod upload;
 
 pub use account::{AccountStatus, ConnectedAccount, ENV_FALLBACK_ACCOUNT_ID};
 pub use caller::Caller;

@@ -5,17 +5,35 @@ use serde_json::json;
 
 use super::{Author, QuickReply, Template};
 
-/// Media an agent sends by URL (`message.attachment{type,payload{url}}`); Meta fetches it.
+/// Media an agent sends by URL (`message.attachment{type,payload{url}}`; Meta fetches it), or
+/// a file they uploaded (`uploadId`), which goes through Meta's attachment upload API once
+/// and is then sent by its `attachment_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutgoingAttachment {
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
+    #[serde(default, rename = "uploadId", skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
 }
 
 impl OutgoingAttachment {
     pub const KINDS: [&'static str; 4] = ["image", "video", "audio", "file"];
+
+    /// An attachment an agent may send by URL: a kind Meta takes, at an https URL.
+    pub fn check(&self) -> Result<(), super::rich::Refused> {
+        use super::rich::Refused::Invalid;
+        if !Self::KINDS.contains(&self.kind.as_str()) {
+            return Err(Invalid(format!("type must be one of {}", Self::KINDS.join(", "))));
+        }
+        let url = url::Url::parse(&self.url).map_err(|_| Invalid("url is not a URL".into()))?;
+        if url.scheme() != "https" || self.url.len() > 2048 {
+            return Err(Invalid("url must be an https URL of at most 2048 characters".into()));
+        }
+        Ok(())
+    }
 
     /// As Meta's webhooks and the Send API shape it.
     pub fn to_json(&self) -> serde_json::Value {

@@ -20,7 +20,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Conflict
         | ErrorCode::PrivateReplyAlreadySent
         | ErrorCode::HistoryImportRunning
-        | ErrorCode::ThreadOwnedByOtherApp => StatusCode::CONFLICT,
+        | ErrorCode::ThreadOwnedByOtherApp
+        | ErrorCode::UploadIncomplete => StatusCode::CONFLICT,
         ErrorCode::MessagingWindowClosed
         | ErrorCode::InstagramMessagingNotSupported
         | ErrorCode::AccountReauthRequired

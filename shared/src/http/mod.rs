@@ -93,6 +93,7 @@ fn inbox_routes() -> Router<AppState> {
         )
         .route("/api/inbox/conversations/{id}/send-text", post(send::send_text))
         .route("/api/inbox/conversations/{id}/send-attachment", post(send::send_attachment))
+        .route("/api/inbox/conversations/{id}/uploads", post(send::create_upload))
         .route("/api/inbox/conversations/{id}/reply-public", post(comments::reply_public))
         .route("/api/inbox/conversations/{id}/reply-private", post(comments::reply_private))
         .route("/api/inbox/conversations/{id}/hide", post(comments::hide))
@@ -116,7 +117,7 @@ fn inbox_routes() -> Router<AppState> {
         .route("/api/organizations/current/data", axum::routing::delete(data::erase_organization))
         .route("/api/organizations/current/settings", get(data::settings).put(data::put_settings))
         .route("/api/leads", get(leads::list).post(leads::create))
-        .route("/api/media/{*key}", get(media::serve))
+        .route("/api/media/{*key}", get(media::serve).put(media::accept_upload))
         .route("/api/openapi.json", get(openapi))
 }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::{Author, Caller, IntegrationJob, QuickReply, Template};
 use crate::error::AppError;
-use crate::services::{Outbound, Outgoing, OutgoingAttachment, SendAccepted, SendAs};
+use crate::services::{NewUpload, Outbound, Outgoing, OutgoingAttachment, SendAccepted, SendAs, UploadTicket};
 
 use super::OrgId;
 use super::extract::ApiJson;
@@ -39,12 +39,16 @@ pub struct SendBody {
     take_control: bool,
 }
 
+/// `{type, url}` (Meta fetches the URL) or `{uploadId}` (a file the agent uploaded).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentBody {
-    #[serde(rename = "type")]
-    kind: String,
-    url: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default, rename = "uploadId")]
+    upload_id: Option<String>,
     #[serde(default)]
     automated: bool,
     /// Take the thread from the app that controls it (a bot) before sending.
@@ -138,9 +142,38 @@ pub async fn send_attachment(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AttachmentBody>,
 ) -> Accepted {
-    let attachment = OutgoingAttachment { kind: body.kind, url: body.url };
     let how = send_as(body.automated, body.take_control);
-    queue(&outbound, &caller, &id, Outgoing::Attachment(attachment), how, &headers).await
+    match (body.kind, body.url, body.upload_id) {
+        (Some(kind), Some(url), None) => {
+            let attachment = OutgoingAttachment { kind, url, upload_id: None };
+            queue(&outbound, &caller, &id, Outgoing::Attachment(attachment), how, &headers).await
+        }
+        (None, None, Some(upload)) => {
+            let accepted = outbound.send_upload(&caller, &id, &upload, how, idempotency_key(&headers)?).await?;
+            Ok((StatusCode::ACCEPTED, Json(accepted)))
+        }
+        _ => Err(AppError::validation("send {type, url} or {uploadId}, one of the two")),
+    }
+}
+
+/// `POST /api/inbox/conversations/:id/uploads {fileName, contentType, size}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UploadBody {
+    file_name: String,
+    content_type: String,
+    size: u64,
+}
+
+/// Where to put a file before sending it: `201` with the signed PUT URL.
+pub async fn create_upload(
+    State(outbound): State<Arc<Outbound>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UploadBody>,
+) -> Result<(StatusCode, Json<UploadTicket>), AppError> {
+    let new = NewUpload { file_name: body.file_name, content_type: body.content_type, size: body.size };
+    Ok((StatusCode::CREATED, Json(outbound.create_upload(&caller, &id, new).await?)))
 }
 
 pub async fn send(

@@ -18,6 +18,9 @@ pub fn body(message: &OutgoingMessage<'_>) -> Value {
         OutgoingContent::Attachment { kind, url } => {
             json!({ "attachment": { "type": kind, "payload": { "url": url } } })
         }
+        OutgoingContent::Uploaded { kind, attachment_id } => {
+            json!({ "attachment": { "type": kind, "payload": { "attachment_id": attachment_id } } })
+        }
         OutgoingContent::Choices { text, replies } => {
             json!({ "text": text, "quick_replies": replies.iter().map(quick_reply).collect::<Vec<_>>() })
         }
@@ -33,6 +36,18 @@ pub fn body(message: &OutgoingMessage<'_>) -> Value {
             body["messaging_type"] = json!("MESSAGE_TAG");
             body["tag"] = json!("HUMAN_AGENT");
         }
+    }
+    body
+}
+
+/// The body of an attachment upload (`message_attachments`): the file at `url`, kept for
+/// reuse; on a Page, `platform` says an Instagram account's.
+pub fn attachment_upload_body(kind: &str, url: &str, platform: Option<&str>) -> Value {
+    let mut body = json!({ "message": { "attachment": {
+        "type": kind, "payload": { "url": url, "is_reusable": true },
+    }}});
+    if let Some(platform) = platform {
+        body["platform"] = json!(platform);
     }
     body
 }

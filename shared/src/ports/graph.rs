@@ -90,6 +90,11 @@ pub enum OutgoingContent<'a> {
         kind: &'a str,
         url: &'a str,
     },
+    /// A file uploaded to Meta before (`upload_attachment`), by its `attachment_id`.
+    Uploaded {
+        kind: &'a str,
+        attachment_id: &'a str,
+    },
     /// A text with choices under it.
     Choices {
         text: &'a str,
@@ -273,6 +278,17 @@ pub trait GraphMessaging: Send + Sync {
     async fn media_permalink(&self, host: GraphHost, access_token: &str, media_id: &str) -> Result<String, GraphError>;
     /// Sends `message` through the Send API (`/{sender}/messages`); Meta's message id.
     async fn send(&self, target: &SendTarget<'_>, message: &OutgoingMessage<'_>) -> Result<SentMessage, GraphError>;
+    /// Meta's attachment upload API: Meta fetches the `kind` file at `url` and keeps it for
+    /// the account, reusable (`is_reusable`); its `attachment_id`, which sends name from then
+    /// on. Facebook Login: `/{page}/message_attachments` (`platform=instagram` for an
+    /// Instagram account); Instagram Login: `/{ig-id}/messageattachments`.
+    async fn upload_attachment(
+        &self,
+        target: &SendTarget<'_>,
+        provider: crate::domain::Provider,
+        kind: &str,
+        url: &str,
+    ) -> Result<String, GraphError>;
     /// Takes or passes control of the thread with `recipient_id`.
     async fn thread_control(
         &self,

@@ -30,12 +30,54 @@ pub trait MediaStore: Send + Sync {
     /// other key or a later time: S3 presigned, or the local server's signed route.
     async fn signed_url(&self, key: &str, ttl: std::time::Duration) -> Result<String, MediaError>;
 
+    /// The whole copy under `key` (a small record: an upload's), `None` when nothing is there.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, MediaError>;
+
+    /// The size of the copy under `key` and its first `n` bytes (to tell its type), without
+    /// reading the rest; `None` when nothing is there.
+    async fn head(&self, key: &str, n: usize) -> Result<Option<Head>, MediaError>;
+
+    /// A URL that takes one `PUT` of a `content_type` file under `key` until `ttl` from now:
+    /// S3 presigned, or the local server's signed route (which refuses any other key, type or
+    /// a body over `max_bytes`).
+    async fn signed_put_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        ttl: std::time::Duration,
+    ) -> Result<String, MediaError>;
+
+    /// Keeps `bytes` under `key` when a signed PUT URL of this store names them (the local
+    /// folder; S3 takes its presigned PUTs itself): `Ok(false)` when the signature, the
+    /// expiry, the type or the size do not hold.
+    async fn put_signed(&self, _signed: &SignedPut<'_>, _bytes: Vec<u8>) -> Result<bool, MediaError> {
+        Ok(false)
+    }
+
     /// The copy (bytes, content type) a signed URL of this store names, when the store serves
     /// its own URLs (the local folder) and the signature and expiry hold; `None` otherwise
     /// (S3 serves its presigned URLs itself).
     async fn open_signed(&self, _key: &str, _expires: i64, _signature: &str) -> Option<(Vec<u8>, String)> {
         None
     }
+}
+
+/// What `MediaStore::head` tells of a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub size: u64,
+    pub first_bytes: Vec<u8>,
+}
+
+/// A `PUT` to the local server's signed upload URL, as it came.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedPut<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub max_bytes: u64,
+    pub expires: i64,
+    pub signature: &'a str,
 }
 
 /// Why a file could not be fetched from Meta's CDN.

@@ -25,7 +25,7 @@ pub use graph::{
     SubscribedApp, ThreadCall, TokenDebug, TokenGrant, Usage, UserProfile,
 };
 pub use graph_threads::{GraphThreads, MetaMessage, MetaThread, MetaThreadPage, ThreadQuery};
-pub use media::{FetchError, MediaError, MediaSource, MediaStore};
+pub use media::{FetchError, Head, MediaError, MediaSource, MediaStore, SignedPut};
 pub use queue::{
     Delivery, JobQueue, LocalQueue, QueueError, QueueLane, QueueMessage, QueuedItem, QueuedItems, ReplayPage,
 };

@@ -20,7 +20,8 @@ pub use accounts::{
 pub use inbound::{AcceptReport, Inbound, InboundPorts, SweepReport, SweepRound};
 pub use inbox::{ContactView, Inbox, InboxPorts, ListQuery, NewLead, RetentionReport, SettingsInput};
 pub use outbound::{
-    JobOutcome, Outbound, OutboundPorts, Outgoing, PrivateReply, PrivateReplyAccepted, SendAccepted, SendAs,
+    JobOutcome, NewUpload, Outbound, OutboundPorts, Outgoing, PrivateReply, PrivateReplyAccepted, SendAccepted, SendAs,
+    UploadTicket,
 };
 
 use std::sync::Arc;

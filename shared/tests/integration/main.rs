@@ -40,5 +40,6 @@ mod roles_http;
 mod send_aws_faults;
 mod send_faults;
 mod sender_actions_http;
+mod uploads_http;
 mod webhook_edge_http;
 mod webhook_http;

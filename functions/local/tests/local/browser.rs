@@ -1,7 +1,8 @@
 //! The development inbox page at `/`, in headless Chromium against the local server: signed in
 //! with a development token by keyboard, a DM Meta delivers after the page loaded appears
 //! without a reload, and a reply typed in the page reaches Meta (the fake Graph API) and
-//! turns `SENT` in the thread. A screenshot is left in the target directory.
+//! turns `SENT` in the thread; a file chosen from the computer is put into the server's
+//! storage and sent through Meta's attachment upload API. A screenshot is left in the target directory.
 
 use std::time::Duration;
 
@@ -80,11 +81,22 @@ async fn the_inbox_page_shows_a_new_dm_live_and_sends_a_typed_reply() {
         )
         .await;
     assert_eq!(status, "SENT");
+    // A file from the computer: declared, put into the server's storage, uploaded to Meta
+    // once and sent by its attachment_id.
+    let photo = dir.join("parcel.png");
+    std::fs::write(&photo, b"\x89PNG\r\n\x1A\n\0\0\0\rIHDR the parcel").unwrap();
+    browser.type_into("#attach-file", photo.to_str().unwrap()).await;
+    browser.click("#attach button[type=submit]").await;
+    wait_for("the file to reach Meta", async || (sends(&graph) == 2).then_some(())).await;
+    let uploads = graph.calls().into_iter().filter(|c| c.path.ends_with("/message_attachments")).count();
+    assert_eq!(uploads, 1, "the file went to Meta's attachment upload API once");
+    let file = to_customer().into_iter().filter(|b| b.get("message").is_some()).nth(1).unwrap();
+    assert!(file["message"]["attachment"]["payload"]["attachment_id"].is_string(), "{file}");
     tokio::time::sleep(Duration::from_millis(200)).await; // the last paint
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("inbox-page.png");
     browser.screenshot(&shot).await;
     eprintln!("screenshot: {}", shot.display());
-    assert_eq!(sends(&graph), 1, "the customer got the reply once");
+    assert_eq!(sends(&graph), 2, "the customer got the reply and the file once each");
     browser.close().await;
     server.kill_9();
     let _ = std::fs::remove_dir_all(&dir);

@@ -61,6 +61,28 @@ impl GraphMessaging for HttpGraphApi {
         Ok(SentMessage { usage, ..sent })
     }
 
+    async fn upload_attachment(
+        &self,
+        target: &SendTarget<'_>,
+        provider: crate::domain::Provider,
+        kind: &str,
+        url: &str,
+    ) -> Result<String, GraphError> {
+        #[derive(Deserialize)]
+        struct Uploaded {
+            attachment_id: String,
+        }
+        let (edge, platform) = match (target.host, provider) {
+            (GraphHost::Instagram, _) => ("messageattachments", None),
+            (GraphHost::Facebook, crate::domain::Provider::Instagram) => ("message_attachments", Some("instagram")),
+            (GraphHost::Facebook, crate::domain::Provider::Messenger) => ("message_attachments", None),
+        };
+        let body = crate::meta::send_api::attachment_upload_body(kind, url, platform);
+        let url = self.url_on(target.host, &format!("{}/{edge}", target.sender_id));
+        let uploaded: Uploaded = call(self.client.post(url).json(&body), target.access_token).await?;
+        Ok(uploaded.attachment_id)
+    }
+
     async fn thread_control(
         &self,
         target: &SendTarget<'_>,

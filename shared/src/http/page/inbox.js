@@ -90,6 +90,7 @@ async function openThread(id) {
   const page = await api("GET", `/api/inbox/conversations/${id}/messages?limit=50`);
   $("messages").replaceChildren(...page.data.reverse().map(messageItem));
   $("reply").hidden = false;
+  $("attach").hidden = false;
   showOwner();
   await api("POST", `/api/inbox/conversations/${id}/read`);
 }
@@ -191,6 +192,23 @@ $("reply").addEventListener("submit", async (e) => {
     $("reply-text").value = "";
     $("reply-choices").value = "";
   } catch (err) { $("who").textContent = `Not sent: ${err.message}`; }
+});
+// A file from the computer: declared (the channel's formats and sizes are checked), put
+// straight into storage with the signed PUT the declaration answers, then sent.
+$("attach").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const file = $("attach-file").files[0];
+  const conversation = state.open;
+  if (!file || !conversation) return;
+  try {
+    const declared = { fileName: file.name, contentType: file.type || "application/octet-stream", size: file.size };
+    const ticket = await api("POST", `/api/inbox/conversations/${conversation}/uploads`, declared);
+    const put = await fetch(ticket.uploadUrl, { method: ticket.method, headers: ticket.headers, body: file });
+    if (!put.ok) throw new Error(`the file was not stored (HTTP ${put.status})`);
+    const body = { uploadId: ticket.uploadId, takeControl: $("take-control").checked };
+    await api("POST", `/api/inbox/conversations/${conversation}/send-attachment`, body);
+    $("attach-file").value = "";
+  } catch (err) { $("who").textContent = `File not sent: ${err.message}`; }
 });
 $("reply-text").addEventListener("input", typing);
 if (state.token) { $("token").value = state.token; start(); }

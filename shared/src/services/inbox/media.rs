@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::domain::Message;
 use crate::domain::media::{cdn_link_expiry, show_copy};
 use crate::error::AppError;
-use crate::ports::QueueMessage;
+use crate::ports::{MediaError, QueueMessage, SignedPut};
 
 use super::Inbox;
 
@@ -81,6 +81,15 @@ impl Inbox {
     /// signature holds and it has not expired; `None` for anything else, alike.
     pub async fn open_media(&self, key: &str, expires: i64, signature: &str) -> Option<(Vec<u8>, String)> {
         self.ports.media.as_deref()?.open_signed(key, expires, signature).await
+    }
+
+    /// Keeps an upload PUT to the local server's signed URL: `false` when the URL does not
+    /// name it (or there is no storage that signs its own URLs).
+    pub async fn put_media(&self, signed: &SignedPut<'_>, bytes: Vec<u8>) -> Result<bool, MediaError> {
+        match self.ports.media.as_deref() {
+            Some(media) => media.put_signed(signed, bytes).await,
+            None => Ok(false),
+        }
     }
 }
 

@@ -83,24 +83,14 @@ impl Outbound {
             ));
         };
         let target = token.send_target(&account);
-        // The basis (and so the tag) is this attempt's: a send retried past the 24 h goes
-        // out under HUMAN_AGENT if a person wrote it, or not at all.
-        let basis = match &p.route {
-            SendRoute::Direct => {
-                let policy = self.ports.config.reply_policy();
-                policy.basis_at(conversation.last_inbound_at, self.now(), p.author).ok_or_else(|| {
-                    SendFailure::permanent(
-                        ErrorCode::MessagingWindowClosed,
-                        "the messaging window closed before the reply could go out",
-                    )
-                })?
-            }
-            // A reply to a comment has the comment's own window, checked when it was asked.
-            _ => MessagingBasis::Response,
-        };
+        let basis = self.basis(&conversation, p)?;
         if p.route.is_direct() {
             self.ensure_control(&conversation, p, &target).await?;
         }
+        let uploaded = match p.attachment.as_ref().and_then(|a| a.upload_id.as_deref()) {
+            Some(id) => Some(self.attachment_id(org, &p.conversation_id, id, &account, &target).await?),
+            None => None,
+        };
         self.take_send_slot(&account, p).await?;
         let sent = match &p.route {
             SendRoute::PublicReply { comment_id } => {
@@ -109,7 +99,8 @@ impl Outbound {
             _ => {
                 // Messenger echoes a send's metadata: the job's name on it, the echo is ours.
                 let metadata = (conversation.provider == Provider::Messenger).then(|| echo_metadata(job_id));
-                let message = OutgoingMessage { metadata: metadata.as_deref(), ..outgoing(p, basis) };
+                let message =
+                    OutgoingMessage { metadata: metadata.as_deref(), ..outgoing(p, basis, uploaded.as_deref()) };
                 self.ports.graph.send(&target, &message).await
             }
         };
@@ -131,6 +122,28 @@ impl Outbound {
             message: e.message,
             paced: false,
         })
+    }
+
+    /// The basis (and so the tag) is this attempt's: a send retried past the 24 h goes out
+    /// under HUMAN_AGENT if a person wrote it, or not at all.
+    fn basis(
+        &self,
+        conversation: &crate::domain::Conversation,
+        p: &SendPayload,
+    ) -> Result<MessagingBasis, SendFailure> {
+        match &p.route {
+            SendRoute::Direct => {
+                let policy = self.ports.config.reply_policy();
+                policy.basis_at(conversation.last_inbound_at, self.now(), p.author).ok_or_else(|| {
+                    SendFailure::permanent(
+                        ErrorCode::MessagingWindowClosed,
+                        "the messaging window closed before the reply could go out",
+                    )
+                })
+            }
+            // A reply to a comment has the comment's own window, checked when it was asked.
+            _ => Ok(MessagingBasis::Response),
+        }
     }
 
     /// Waits for the account's next send slot, or (Meta asked it to wait, or the wait is
@@ -161,14 +174,18 @@ pub(super) fn echo_metadata(job_id: &str) -> String {
     format!("job:{job_id}")
 }
 
-/// What the send carries, to whom, on what basis: the Graph adapter writes Meta's JSON.
-fn outgoing(p: &SendPayload, basis: MessagingBasis) -> OutgoingMessage<'_> {
+/// What the send carries, to whom, on what basis: the Graph adapter writes Meta's JSON. An
+/// uploaded file goes by the `attachment_id` Meta gave it.
+fn outgoing<'a>(p: &'a SendPayload, basis: MessagingBasis, attachment_id: Option<&'a str>) -> OutgoingMessage<'a> {
     let recipient = match &p.route {
         SendRoute::PrivateReply { comment_id } => Recipient::CommentAuthor(comment_id),
         _ => Recipient::Person(&p.recipient_id),
     };
     let content = match (&p.attachment, &p.template) {
-        (Some(a), _) => OutgoingContent::Attachment { kind: &a.kind, url: &a.url },
+        (Some(a), _) => match attachment_id {
+            Some(attachment_id) => OutgoingContent::Uploaded { kind: &a.kind, attachment_id },
+            None => OutgoingContent::Attachment { kind: &a.kind, url: &a.url },
+        },
         (None, Some(t)) => OutgoingContent::Template(t),
         (None, None) if !p.quick_replies.is_empty() => {
             OutgoingContent::Choices { text: &p.text, replies: &p.quick_replies }

@@ -10,10 +10,12 @@ mod handover;
 mod jobs;
 pub mod pacing;
 mod send;
+mod uploads;
 
 pub use comment_replies::{PrivateReply, PrivateReplyAccepted};
 pub use jobs::JobOutcome;
 pub use send::{Outgoing, SendAccepted, SendAs};
+pub use uploads::{NewUpload, UploadTicket};
 
 use std::sync::Arc;
 
@@ -24,7 +26,7 @@ use crate::domain::{AccountStatus, ConnectedAccount, Conversation};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{
     AccountDirectory, AccountStore, Clock, ConversationStore, GraphApi, IdempotencyStore, Jitter, JobQueue, JobStore,
-    MessageStore,
+    MediaStore, MessageStore,
 };
 
 /// Exactly the ports the outbound flow uses.
@@ -43,6 +45,8 @@ pub struct OutboundPorts {
     pub directory: Arc<dyn AccountDirectory>,
     pub clock: Arc<dyn Clock>,
     pub jitter: Arc<dyn Jitter>,
+    /// Where agents' uploads are kept (none: sending files from the computer is off).
+    pub media: Option<Arc<dyn MediaStore>>,
 }
 
 pub struct Outbound {

@@ -34,8 +34,13 @@ pub struct SendAccepted {
 pub enum Outgoing {
     Text(String),
     Attachment(OutgoingAttachment),
-    Choices { text: String, replies: Vec<QuickReply> },
+    Choices {
+        text: String,
+        replies: Vec<QuickReply>,
+    },
     Template(Template),
+    /// A file the agent uploaded, found whole in storage (`Outbound::uploaded_file`).
+    Upload(Box<crate::domain::upload::Upload>),
 }
 
 impl Outgoing {
@@ -43,12 +48,14 @@ impl Outgoing {
     pub(super) fn validate(&self, provider: Provider) -> Result<(), AppError> {
         match self {
             Outgoing::Text(text) => Ok(rich::check_text(text, provider)?),
-            Outgoing::Attachment(a) => validate_attachment(a),
+            Outgoing::Attachment(a) => Ok(a.check()?),
             Outgoing::Choices { text, replies } => {
                 rich::check_text(text, provider)?;
                 Ok(rich::check_quick_replies(replies, provider)?)
             }
             Outgoing::Template(t) => Ok(t.check()?),
+            // Checked against the channel when declared, and its bytes once uploaded.
+            Outgoing::Upload(_) => Ok(()),
         }
     }
 
@@ -59,6 +66,7 @@ impl Outgoing {
             Outgoing::Attachment(a) => format!("{}\0{}", a.kind, a.url),
             Outgoing::Choices { text, replies } => format!("{text}\0{}", json!(replies)),
             Outgoing::Template(t) => json!(t).to_string(),
+            Outgoing::Upload(u) => format!("upload\0{}", u.id),
         }
     }
 }
@@ -318,6 +326,7 @@ fn queued_message(queued: &Queued<'_>, content: &Outgoing, accepted: &SendAccept
         Outgoing::Text(text) | Outgoing::Choices { text, .. } => (Some(text.clone()), Vec::new()),
         Outgoing::Attachment(a) => (None, vec![a.to_json()]),
         Outgoing::Template(t) => (Some(t.summary().to_owned()), vec![template_attachment(t)]),
+        Outgoing::Upload(u) => (None, vec![u.attachment_json()]),
     };
     let mut message = Message {
         id: accepted.message_id.clone(),
@@ -361,6 +370,10 @@ impl SendPayload {
             Outgoing::Attachment(a) => (String::new(), Some(a), Vec::new(), None),
             Outgoing::Choices { text, replies } => (text, None, replies, None),
             Outgoing::Template(t) => (String::new(), None, Vec::new(), Some(t)),
+            Outgoing::Upload(u) => {
+                let attachment = OutgoingAttachment { kind: u.kind, url: String::new(), upload_id: Some(u.id) };
+                (String::new(), Some(attachment), Vec::new(), None)
+            }
         };
         SendPayload {
             conversation_id: conversation.id.clone(),
@@ -376,16 +389,4 @@ impl SendPayload {
             route: queued.route.clone(),
         }
     }
-}
-
-/// An attachment an agent may send: a kind Meta takes, at an https URL.
-fn validate_attachment(a: &OutgoingAttachment) -> Result<(), AppError> {
-    if !OutgoingAttachment::KINDS.contains(&a.kind.as_str()) {
-        return Err(AppError::validation(format!("type must be one of {}", OutgoingAttachment::KINDS.join(", "))));
-    }
-    let url = url::Url::parse(&a.url).map_err(|_| AppError::validation("url is not a URL"))?;
-    if url.scheme() != "https" || a.url.len() > 2048 {
-        return Err(AppError::validation("url must be an https URL of at most 2048 characters"));
-    }
-    Ok(())
 }

@@ -61,7 +61,13 @@ fn success() -> (u16, String) {
 
 fn graph_answer(node: &str, id: &str, edge: &str, req: &Request<'_>, world: &mut World) -> (u16, String) {
     match (node, req.method, edge) {
-        ("Page" | "IGUserForIGOnlyAPI", "POST", "messages") => sent(world),
+        ("Page" | "IGUserForIGOnlyAPI", "POST", "messages") => {
+            super::attachment_rules::note_send(req.params, world);
+            sent(world)
+        }
+        ("Page", "POST", "message_attachments") | ("IGUserForIGOnlyAPI", "POST", "messageattachments") => {
+            ok(super::attachment_rules::answer(id, req.params, world).to_string())
+        }
         ("Page", "POST", "take_thread_control" | "pass_thread_control") => thread_control(edge, req, world),
         ("Page" | "IGUserForIGOnlyAPI", _, "messenger_profile") => {
             ok(super::greeting_rules::answer(id, req.method, req.params, world).to_string())

@@ -9,6 +9,7 @@
 //! api.instagram.com), one port each: `env()` gives the variables that point a config at them.
 
 mod answers;
+mod attachment_rules;
 mod greeting_rules;
 mod refusal;
 mod routes;
@@ -192,6 +193,15 @@ async fn handle(State((state, host)): State<(Arc<FakeGraphState>, Host)>, req: R
             return respond(refusal.status, &[], refusal.body());
         }
     };
+    if let Endpoint::Graph { edge, .. } = &endpoint
+        && edge.ends_with("attachments")
+        && let Err(refusal) = fetch_upload(&call.params).await
+    {
+        let named = format!("{host:?} {} {} {:?}", call.method, call.path, call.params);
+        eprintln!("fake Graph API: Meta would refuse {named}: {}", refusal.message);
+        state.refusals.lock().unwrap().push((named, refusal.clone()));
+        return respond(refusal.status, &[], refusal.body());
+    }
     let fault = {
         let mut faults = state.faults.lock().unwrap();
         let at = faults.iter().position(|(part, _)| call.path.contains(part.as_str()));
@@ -230,6 +240,12 @@ async fn handle(State((state, host)): State<(Arc<FakeGraphState>, Host)>, req: R
     }
     headers.extend(state.usage_headers.lock().unwrap().iter().cloned());
     respond(status, &headers, body)
+}
+
+/// Meta fetches an uploaded attachment's file at once, and refuses what it cannot use.
+async fn fetch_upload(params: &spec::Params) -> Result<(), Refusal> {
+    let (kind, url) = attachment_rules::check_upload(params)?;
+    attachment_rules::check_fetched(&kind, &attachment_rules::fetch(&url).await?)
 }
 
 /// Meta's echo of a send, before or after the answer, as a test set it.

@@ -98,6 +98,10 @@ pub fn check(req: &Request<'_>, world: &World) -> Result<Endpoint, Refusal> {
     spec().check(node, &id, req.method, edge, req.params)?;
     if edge == "messages" && req.method == "POST" {
         send_rules::check(req.params, world, req.host == Host::Instagram)?;
+        super::attachment_rules::check_send(&id, req.params, world)?;
+    }
+    if edge.ends_with("attachments") && req.method == "POST" {
+        super::attachment_rules::check_upload(req.params)?;
     }
     if edge == "messenger_profile" && req.method == "POST" {
         super::greeting_rules::check(req.params)?;

@@ -82,6 +82,8 @@ pub struct World {
     pub thread_owners: HashMap<String, String>,
     /// Each account's messenger profile (ice breakers, menu), by `{id}|{platform}`.
     pub messenger_profiles: HashMap<String, serde_json::Map<String, Value>>,
+    /// Files Meta keeps for an account (the attachment upload API), by `attachment_id`.
+    pub attachments: HashMap<String, super::attachment_rules::KeptAttachment>,
     /// Messages sent so far: each gets its own id, as Meta's do.
     pub(super) sent: u64,
     /// Conversations, for the Conversations API (`add_thread`).

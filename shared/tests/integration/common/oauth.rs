@@ -122,7 +122,14 @@ pub async fn connect_both_channels(app: &TestApp, org: &str) -> (String, String)
 /// (app, Instagram conversation, Messenger conversation), the Graph calls so far forgotten.
 pub async fn with_both_channels(org: &str) -> (TestApp, String, String) {
     let app = TestApp::prod().await;
-    connect_both_channels(&app, org).await;
+    let (instagram, messenger) = both_channels_on(&app, org).await;
+    (app, instagram, messenger)
+}
+
+/// `with_both_channels` on an app of the caller's: (Instagram conversation, Messenger
+/// conversation).
+pub async fn both_channels_on(app: &TestApp, org: &str) -> (String, String) {
+    connect_both_channels(app, org).await;
     for fixture in ["text.json", "page_message.json"] {
         assert_eq!(app.deliver(&fixtures::webhook(fixture)).await.status(), 200);
     }
@@ -132,7 +139,6 @@ pub async fn with_both_channels(org: &str) -> (TestApp, String, String) {
         let list = app.list_conversations(org, &format!("provider={provider}")).await;
         ids.push(list[0]["id"].as_str().unwrap().to_owned());
     }
-    let (instagram, messenger) = (ids[0].clone(), ids[1].clone());
     app.graph.state.calls.lock().unwrap().clear();
-    (app, instagram, messenger)
+    (ids[0].clone(), ids[1].clone())
 }
