@@ -181,6 +181,9 @@ async fn aws_calls_per_inbound_text_and_per_send_stay_small() {
     // Exactly-once costs two writes: the attempt recorded before Meta is called, and Meta's id
     // recorded on the job before the rest of the bookkeeping.
     assert!(total(&processor) <= 13, "{processor:?}");
+    // The Page token was opened (KMS Decrypt) for the new customer's profile lookup a moment
+    // before: the send reads its record but opens it from the process's cache.
+    assert!(!processor.contains_key("Decrypt"), "no KMS call per send: {processor:?}");
     assert!(
         !inbound.keys().chain(send_api.keys()).chain(processor.keys()).any(|k| k.as_str() == "Scan"),
         "no Scan anywhere"

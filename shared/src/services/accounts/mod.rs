@@ -13,6 +13,7 @@ mod link;
 mod meta_callbacks;
 mod oauth;
 mod oauth_state;
+mod opened_tokens;
 mod tokens;
 
 pub use directory::StoreDirectory;
