@@ -75,28 +75,8 @@ echo "== cfn-lint template.yaml, SAM transform"
 .venv/bin/cfn-lint template.yaml
 AWS_DEFAULT_REGION=us-east-1 .venv/bin/python infra/sam_transform.py template.yaml
 
-# moto on a free loopback port, stopped however this script ends.
-port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-.venv/bin/python infra/moto_server.py 127.0.0.1 "$port" > target/moto.log 2>&1 &
-moto_pid=$!
-trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-unset AWS_PROFILE AWS_SESSION_TOKEN
-up=""
-for _ in $(seq 1 600); do
-  if curl -fs "$AWS_ENDPOINT_URL/moto-api/" > /dev/null 2>&1; then up=1; break; fi
-  kill -0 $moto_pid 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$up" ]; then
-  echo "moto did not start on port $port:" >&2
-  cat target/moto.log >&2
-  exit 1
-fi
-resources=$(.venv/bin/python infra/local_aws.py template.yaml)
-eval "$resources"
+# moto on a free loopback port, stopped however this script ends, with the template's resources.
+source infra/moto.sh moto.log
 echo "== the conversation-kind backfill on moto"
 (cd infra && ../.venv/bin/python test_backfill.py)
 # The AWS tests fail (not skip) when these are missing from here on.

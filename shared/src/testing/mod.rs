@@ -2,6 +2,8 @@
 //! Graph API, a fake Lambda Runtime API, and the local AWS-compatible server's resources.
 //! Nothing here runs in production code paths.
 
+pub mod aws_counter;
+pub mod counted;
 pub mod fake_cdn;
 pub mod fake_graph;
 pub mod fault_proxy;

@@ -39,9 +39,12 @@ struct Runtime {
     done: Mutex<HashMap<String, Invocation>>,
     init_error: Mutex<Option<Value>>,
     changed: Notify,
+    /// When the function first asked for an event: its cold start done.
+    first_poll: Mutex<Option<std::time::Instant>>,
 }
 
 async fn next(State(rt): State<Arc<Runtime>>) -> Response {
+    rt.first_poll.lock().unwrap().get_or_insert_with(std::time::Instant::now);
     loop {
         let notified = rt.changed.notified();
         if let Some((id, event)) = rt.pending.lock().unwrap().pop_front() {
@@ -97,6 +100,27 @@ pub struct Run {
 /// what it answered to each. The process gets `env` on top of the test's own environment
 /// and the Lambda variables; it is killed at the end.
 pub async fn invoke(binary: impl AsRef<Path>, env: &[(String, String)], events: &[Value]) -> Run {
+    invoke_timed(binary, env, events).await.run
+}
+
+/// A run, and how long its cold start took: from the process's start to its first poll of
+/// the Runtime API, and to its last answer; its peak resident memory (Linux), in KiB.
+pub struct Timed {
+    pub run: Run,
+    pub first_poll: Duration,
+    pub answered: Duration,
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// `VmHWM` of a process: the most memory it held resident.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `invoke`, timed.
+pub async fn invoke_timed(binary: impl AsRef<Path>, env: &[(String, String)], events: &[Value]) -> Timed {
     let rt = Arc::new(Runtime::default());
     let ids: Vec<String> = (0..events.len()).map(|i| format!("req-{i}-{}", uuid::Uuid::now_v7().simple())).collect();
     rt.pending.lock().unwrap().extend(ids.iter().cloned().zip(events.iter().cloned()));
@@ -111,6 +135,7 @@ pub async fn invoke(binary: impl AsRef<Path>, env: &[(String, String)], events: 
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let mut cmd = lambda_process(binary.as_ref(), &addr.to_string(), env);
+    let started = std::time::Instant::now();
     let mut child = cmd.spawn().expect("function binary starts");
     let mut stdout = child.stdout.take().expect("piped stdout");
     let logs = tokio::spawn(async move {
@@ -140,11 +165,15 @@ pub async fn invoke(binary: impl AsRef<Path>, env: &[(String, String)], events: 
         _ = exited => {}
         _ = tokio::time::sleep(Duration::from_secs(60)) => panic!("the function did not answer within 60 s"),
     }
+    let answered = started.elapsed();
+    let peak_rss_kib = child.id().and_then(peak_rss_kib);
     let _ = child.kill().await;
     server.abort();
     let logs = logs.await.unwrap_or_default();
     let done = rt.done.lock().unwrap();
-    Run { invocations: ids.iter().map(|id| done[id].clone()).collect(), logs }
+    let run = Run { invocations: ids.iter().map(|id| done[id].clone()).collect(), logs };
+    let first_poll = rt.first_poll.lock().unwrap().map_or(answered, |at| at.duration_since(started));
+    Timed { run, first_poll, answered, peak_rss_kib }
 }
 
 /// The function's process as Lambda starts it: the Runtime API address and the Lambda

@@ -1,0 +1,23 @@
+# Sourced by test.sh and bench.sh: moto's server on a free loopback port (log in target/$1),
+# stopped however the sourcing script ends, the AWS variables pointing at it, and the
+# resources template.yaml defines created on it (their TEST_* variables exported).
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+.venv/bin/python infra/moto_server.py 127.0.0.1 "$port" > "target/$1" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+unset AWS_PROFILE AWS_SESSION_TOKEN
+up=""
+for _ in $(seq 1 600); do
+  if curl -fs "$AWS_ENDPOINT_URL/moto-api/" > /dev/null 2>&1; then up=1; break; fi
+  kill -0 $moto_pid 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$up" ]; then
+  echo "moto did not start on port $port:" >&2
+  cat "target/$1" >&2
+  exit 1
+fi
+eval "$(.venv/bin/python infra/local_aws.py template.yaml)"

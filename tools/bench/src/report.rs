@@ -1,0 +1,150 @@
+//! The tables: each figure beside its floor, the ratio, and whether the target holds.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::aws_work::PathWork;
+use crate::cold::ColdStart;
+use crate::cost;
+use crate::ingest::{Compared, Load, Measured};
+
+/// The machine the figures were measured on.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1));
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
+    format!("# inbox-bench, {date}\n\nmachine: {cores} cores, {}\n", model.unwrap_or("unknown CPU").trim())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+}
+
+fn ratio(product: f64, floor: f64) -> f64 {
+    if floor > 0.0 { product / floor } else { 0.0 }
+}
+
+fn check(ok: bool) -> &'static str {
+    if ok { "yes" } else { "NO" }
+}
+
+fn line(name: &str, m: &Measured) -> String {
+    format!(
+        "| {name} | {:.0} req/s | {} | {} | {} | {} |",
+        m.stats.per_second,
+        ms(m.stats.p50),
+        ms(m.stats.p99),
+        mib(m.peak_rss_kib),
+        m.stats.errors
+    )
+}
+
+/// Ingest: each store against its floor. Targets: at least 0.5 of the floor's throughput,
+/// p99 within 3× of the floor's.
+pub fn ingest(compared: &[Compared], load: &Load) -> String {
+    let mut out = format!(
+        "## Webhook ingest ({} connections on loopback, unique signed single-item DMs, {} s after {} s warm-up)\n\n",
+        load.connections,
+        load.measure.as_secs(),
+        load.warmup.as_secs()
+    );
+    out += "| server | throughput | p50 | p99 | peak RSS | errors |\n|---|---|---|---|---|---|\n";
+    for c in compared {
+        let _ = writeln!(out, "{}", line(c.floor_name, &c.floor));
+        let _ = writeln!(out, "{}", line(&format!("inbox-local, {} store", c.store), &c.product));
+    }
+    out += "\n| store | throughput ratio (target ≥ 0.5) | p50 × floor | p99 × floor (target ≤ 3) | met |\n|---|---|---|---|---|\n";
+    for c in compared {
+        let (p, f) = (&c.product.stats, &c.floor.stats);
+        let throughput = ratio(p.per_second, f.per_second);
+        let p50 = ratio(p.p50.as_secs_f64(), f.p50.as_secs_f64());
+        let p99 = ratio(p.p99.as_secs_f64(), f.p99.as_secs_f64());
+        let met = throughput >= 0.5 && p99 <= 3.0 && p.errors == 0;
+        let _ = writeln!(
+            out,
+            "| {} vs {} | {throughput:.2} | {p50:.1}× | {p99:.1}× | {} |",
+            c.store,
+            c.floor_name,
+            check(met)
+        );
+    }
+    out
+}
+
+/// Cold starts against the floor binary. Targets: within 1.5× of the floor's first poll;
+/// every binary under 8 MB.
+pub fn cold(starts: &[ColdStart]) -> String {
+    let mut out = String::from("## Cold start (fake Runtime API, local AWS server; median of 5)\n\n");
+    out += "| function | first poll | × floor (target ≤ 1.5) | first answer | binary | peak RSS | met |\n|---|---|---|---|---|---|---|\n";
+    let floor = starts.iter().find(|s| s.function == "lambda-floor").map(|s| s.first_poll);
+    for s in starts {
+        let times = floor.map_or(0.0, |f| ratio(s.first_poll.as_secs_f64(), f.as_secs_f64()));
+        let size_mb = s.size_bytes as f64 / 1_000_000.0;
+        let met = times <= 1.5 && size_mb < 8.0;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {times:.2}× | {} | {size_mb:.1} MB | {} | {} |",
+            s.function,
+            ms(s.first_poll),
+            ms(s.answered),
+            mib(s.peak_rss_kib),
+            check(met)
+        );
+    }
+    out
+}
+
+/// AWS work per path and its dollars per million. Targets: at most $4 per million inbound
+/// DMs (into an existing conversation) and $5 per million replies.
+pub fn aws(paths: &[PathWork]) -> String {
+    let mut out =
+        String::from("## AWS work per path (local AWS server; capacity by DynamoDB's rules from the items)\n\n");
+    out += "| path | calls | rounds | WRU | RRU | relay: calls, WRU, events | time in function (moto) |\n|---|---|---|---|---|---|---|\n";
+    for p in paths {
+        let calls: Vec<String> = p.work.calls.iter().map(|(op, n)| format!("{n} {op}")).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {}, {}, {} | {}{} |",
+            p.name,
+            calls.join(", "),
+            p.work.rounds,
+            p.work.write_units,
+            p.work.read_units,
+            p.relay.total(),
+            p.relay.write_units,
+            p.events,
+            ms(p.elapsed),
+            if p.jobs > 0 { format!(" + {} job(s) {}", p.jobs, ms(p.jobs_elapsed)) } else { String::new() }
+        );
+    }
+    out += "\n## Dollars per million (us-east-1 prices in tools/bench/src/cost.rs)\n\n";
+    out += "| path | DynamoDB | Lambda | HTTP API | EventBridge | SQS | KMS | total | target | met |\n|---|---|---|---|---|---|---|---|---|---|\n";
+    for p in paths {
+        let c = cost::of(p);
+        let target = match p.name {
+            "inbound DM, existing conversation" => Some(4.0),
+            n if n.starts_with("reply") => Some(5.0),
+            _ => None,
+        };
+        let _ = writeln!(
+            out,
+            "| {} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** | {} | {} |",
+            p.name,
+            c.dynamodb,
+            c.lambda,
+            c.http_api,
+            c.eventbridge,
+            c.sqs,
+            c.kms,
+            c.total(),
+            target.map_or("".into(), |t| format!("≤ ${t:.0}")),
+            target.map_or("", |t| check(c.total() <= t))
+        );
+    }
+    out
+}
