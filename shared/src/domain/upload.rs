@@ -64,7 +64,7 @@ fn channel(provider: Provider) -> &'static str {
 /// why it cannot go: a format the channel does not take (`Unsupported`), over the type's
 /// size (`OverLimit`, naming it).
 pub fn kind_for(provider: Provider, content_type: &str, size: u64) -> Result<&'static str, Refused> {
-    let content_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let content_type = normalized_type(content_type);
     if size == 0 {
         return Err(Refused::Invalid("size must be at least 1 byte".into()));
     }
@@ -90,6 +90,11 @@ pub fn kind_for(provider: Provider, content_type: &str, size: u64) -> Result<&'s
         )));
     }
     Ok(accepts.kind)
+}
+
+/// A MIME type as compared and kept: without its parameters, in lower case.
+pub fn normalized_type(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
 /// Whether the file's first bytes show what it was declared as: the same kind (an `m4a`

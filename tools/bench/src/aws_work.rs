@@ -13,9 +13,23 @@ use inbox_shared::testing::counted::{ACCOUNT_ID, Counted, ORG, text};
 use inbox_shared::testing::local_aws::{CUSTOMER, LocalAws};
 use inbox_shared::testing::stream_pump::{RecordingBus, StreamPump};
 
+/// The function a path enters through: what it bills (memory, the HTTP API in front).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// The webhook function (512 MB) behind the HTTP API.
+    Webhook,
+    /// The inbox API function (256 MB) behind the HTTP API.
+    InboxApi,
+    /// A scheduled function (256 MB).
+    Schedule,
+}
+
 /// One path: the work of the function that took it, of the jobs it queued, of the relay.
 pub struct PathWork {
     pub name: &'static str,
+    pub entry: Entry,
+    /// Its dollars-per-million target, if the issue set one.
+    pub target: Option<f64>,
     pub work: Work,
     pub relay: Work,
     pub events: usize,
@@ -62,10 +76,13 @@ impl Relaying {
 }
 
 /// Runs `path`, then the jobs it queued, then lets the relay catch up.
+/// What a path is: its name, the function it enters through, its cost target.
+type Path = (&'static str, Entry, Option<f64>);
+
 async fn measure<F: std::future::Future<Output = ()>>(
     rig: &Counted,
     relaying: &Relaying,
-    name: &'static str,
+    (name, entry, target): Path,
     path: F,
 ) -> PathWork {
     let started = Instant::now();
@@ -86,6 +103,8 @@ async fn measure<F: std::future::Future<Output = ()>>(
     work.read_units += job_work.read_units;
     PathWork {
         name,
+        entry,
+        target,
         work,
         relay,
         events,
@@ -107,16 +126,31 @@ pub async fn measure_paths() -> anyhow::Result<Option<Vec<PathWork>>> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let mut out = Vec::new();
     let first = inbound.accept_webhook(text(CUSTOMER, "bench-first", now_ms - 2000));
-    out.push(measure(&rig, &relaying, "inbound DM, new conversation", async { drop(first.await) }).await);
+    out.push(
+        measure(&rig, &relaying, ("inbound DM, new conversation", Entry::Webhook, None), async { drop(first.await) })
+            .await,
+    );
     let second = inbound.accept_webhook(text(CUSTOMER, "bench-second", now_ms - 1000));
-    out.push(measure(&rig, &relaying, "inbound DM, existing conversation", async { drop(second.await) }).await);
+    out.push(
+        measure(&rig, &relaying, ("inbound DM, existing conversation", Entry::Webhook, Some(4.0)), async {
+            drop(second.await)
+        })
+        .await,
+    );
     let again = inbound.accept_webhook(text(CUSTOMER, "bench-second", now_ms - 1000));
-    out.push(measure(&rig, &relaying, "the same DM redelivered", async { drop(again.await) }).await);
+    out.push(
+        measure(&rig, &relaying, ("the same DM redelivered", Entry::Webhook, None), async { drop(again.await) }).await,
+    );
     let conversation = rig.adapters.store.find_conversation(ORG, ACCOUNT_ID, CUSTOMER).await?;
     let conversation = conversation.ok_or_else(|| anyhow::anyhow!("no conversation"))?;
     let agent = Caller { organization_id: ORG.into(), subject: Some("agent-1".into()), admin: false };
     let reply = rig.services.outbound.send_text(&agent, &conversation.id, "On its way", None);
-    out.push(measure(&rig, &relaying, "reply (API, then the job)", async { drop(reply.await) }).await);
+    out.push(
+        measure(&rig, &relaying, ("reply (API, then the job)", Entry::InboxApi, Some(5.0)), async {
+            drop(reply.await)
+        })
+        .await,
+    );
     // A token due for refresh: the scheduled run renews it.
     let soon = chrono::Utc::now() + chrono::Duration::hours(1);
     let sealed = rig.adapters.store.get_token(ORG, ACCOUNT_ID, TokenKind::Page).await?.map(|t| t.encrypted);
@@ -126,7 +160,10 @@ pub async fn measure_paths() -> anyhow::Result<Option<Vec<PathWork>>> {
     }
     rig.counter.take();
     let refresh = rig.services.accounts.refresh_due_tokens();
-    out.push(measure(&rig, &relaying, "token refresh (one token)", async { drop(refresh.await) }).await);
+    out.push(
+        measure(&rig, &relaying, ("token refresh (one token)", Entry::Schedule, None), async { drop(refresh.await) })
+            .await,
+    );
     drop(rig.graph.take_refusals());
     Ok(Some(out))
 }

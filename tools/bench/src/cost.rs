@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::aws_work::PathWork;
+use crate::aws_work::{Entry, PathWork};
 
 /// us-east-1, on-demand, as published (DynamoDB's after its November 2024 cut).
 pub mod price {
@@ -53,12 +53,10 @@ pub fn of(path: &PathWork) -> Cost {
     let work = &path.work;
     let kms = ["Decrypt", "Encrypt", "GenerateDataKey"].iter().map(|op| work.count(op)).sum::<usize>();
     let sqs_sends = work.count("SendMessage") + work.count("SendMessageBatch");
-    // The entry function: an inbound path is the webhook's (behind the HTTP API), a reply the
-    // inbox API's (behind it too), a refresh the scheduled function's.
-    let (entry_gb, behind_api) = match path.name {
-        n if n.starts_with("token refresh") => (FUNCTION_GB, false),
-        n if n.starts_with("reply") => (FUNCTION_GB, true),
-        _ => (WEBHOOK_GB, true),
+    let (entry_gb, behind_api) = match path.entry {
+        Entry::Webhook => (WEBHOOK_GB, true),
+        Entry::InboxApi => (FUNCTION_GB, true),
+        Entry::Schedule => (FUNCTION_GB, false),
     };
     let per_job = if path.jobs > 0 { path.jobs_elapsed / path.jobs as u32 } else { Duration::ZERO };
     let cost = Cost {

@@ -126,11 +126,7 @@ pub fn aws(paths: &[PathWork]) -> String {
     out += "| path | DynamoDB | Lambda | HTTP API | EventBridge | SQS | KMS | total | target | met |\n|---|---|---|---|---|---|---|---|---|---|\n";
     for p in paths {
         let c = cost::of(p);
-        let target = match p.name {
-            "inbound DM, existing conversation" => Some(4.0),
-            n if n.starts_with("reply") => Some(5.0),
-            _ => None,
-        };
+        let target = p.target;
         let _ = writeln!(
             out,
             "| {} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** | {} | {} |",

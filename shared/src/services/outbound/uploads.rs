@@ -85,7 +85,7 @@ impl Outbound {
         let media = self.media()?;
         let org = caller.organization_id.as_str();
         let conversation = conversation(&*self.ports.conversations, org, conversation_id).await?;
-        let content_type = new.content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let content_type = upload::normalized_type(&new.content_type);
         let kind = upload::kind_for(conversation.provider, &content_type, new.size)?;
         let upload = Upload {
             id: new_id("upl"),
