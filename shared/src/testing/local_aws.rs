@@ -203,6 +203,11 @@ impl FunctionRig {
         env
     }
 
+    /// The same environment with the secrets given in plain: no Parameter Store read at start.
+    pub fn plain_env(&self) -> Vec<(String, String)> {
+        self.aws.function_env(&self.table, &self.queue, &self.graph.env())
+    }
+
     /// Writes what a stream batch says was written (each record's new image, the last one of
     /// an item winning), as the table holds it when Lambda delivers that batch.
     pub async fn store_images_of(&self, batch: &serde_json::Value) {

@@ -14,7 +14,7 @@ const ACCOUNTS_OF_META_USER: &str =
 
 /// Writes the account and logs what changed since `before` (the row as the caller read it).
 fn save_account(conn: &Connection, before: Option<&ConnectedAccount>, a: &ConnectedAccount) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR REPLACE INTO accounts (org, id, created_at, body) VALUES (?, ?, ?, ?)",
         params![a.organization_id, a.id, time(a.created_at), to_json(a)?],
     )
@@ -43,7 +43,7 @@ fn account(conn: &Connection, org: &str, id: &str) -> Result<Option<ConnectedAcc
 
 fn save_token(conn: &Connection, t: &OAuthToken) -> Result<(), StoreError> {
     let due_at = t.refresh_failed_at.is_none().then_some(t.expires_at).flatten().map(time);
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR REPLACE INTO tokens (org, account_id, kind, due_at, body) VALUES (?, ?, ?, ?, ?)",
         params![t.organization_id, t.connected_account_id, t.kind.as_str(), due_at, to_json(t)?],
     )
@@ -87,9 +87,10 @@ impl AccountStore for SqliteStore {
                     return Err(StoreError::Conflict("account connected to another organization"));
                 }
                 let (org, id) = (&account.organization_id, &account.id);
-                conn.execute("DELETE FROM account_routes WHERE org = ? AND id = ?", params![org, id]).map_err(sql)?;
+                conn.execute_cached("DELETE FROM account_routes WHERE org = ? AND id = ?", params![org, id])
+                    .map_err(sql)?;
                 for external_id in &account.route_keys() {
-                    conn.execute(
+                    conn.execute_cached(
                         "INSERT OR REPLACE INTO account_routes (external_id, org, id) VALUES (?, ?, ?)",
                         params![external_id, org, id],
                     )
@@ -103,13 +104,13 @@ impl AccountStore for SqliteStore {
 
     async fn get_account(&self, org: &str, id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
         let (org, id) = (owned(org), owned(id));
-        self.db.call(move |conn| account(conn, &org, &id)).await
+        self.db.read(move |conn| account(conn, &org, &id)).await
     }
 
     async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
         let external_id = owned(external_id);
         self.db
-            .call(move |conn| {
+            .read(move |conn| {
                 one(
                     conn,
                     "SELECT a.body FROM account_routes r JOIN accounts a ON a.org = r.org AND a.id = r.id \
@@ -123,7 +124,7 @@ impl AccountStore for SqliteStore {
     async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {
         let org = owned(org);
         self.db
-            .call(move |conn| all(conn, "SELECT body FROM accounts WHERE org = ? ORDER BY created_at, id", &[&org]))
+            .read(move |conn| all(conn, "SELECT body FROM accounts WHERE org = ? ORDER BY created_at, id", &[&org]))
             .await
     }
 
@@ -149,14 +150,14 @@ impl AccountStore for SqliteStore {
 
     async fn get_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<Option<OAuthToken>, StoreError> {
         let (org, account_id) = (owned(org), owned(account_id));
-        self.db.call(move |conn| token(conn, &org, &account_id, kind)).await
+        self.db.read(move |conn| token(conn, &org, &account_id, kind)).await
     }
 
     async fn delete_token(&self, org: &str, account_id: &str, kind: TokenKind) -> Result<(), StoreError> {
         let (org, account_id) = (owned(org), owned(account_id));
         self.db
             .call(move |conn| {
-                conn.execute(
+                conn.execute_cached(
                     "DELETE FROM tokens WHERE org = ? AND account_id = ? AND kind = ?",
                     params![org, account_id, kind.as_str()],
                 )

@@ -38,7 +38,7 @@ impl SqliteStore {
 impl ConversationStore for SqliteStore {
     async fn get_conversation(&self, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
         let (org, id) = (owned(org), owned(id));
-        self.db.call(move |conn| conversation(conn, &org, &id)).await
+        self.db.read(move |conn| conversation(conn, &org, &id)).await
     }
 
     async fn find_conversation(
@@ -48,7 +48,7 @@ impl ConversationStore for SqliteStore {
         thread_key: &str,
     ) -> Result<Option<Conversation>, StoreError> {
         let (org, account_id, thread_key) = (owned(org), owned(account_id), owned(thread_key));
-        self.db.call(move |conn| conversation_of(conn, &org, &account_id, &thread_key)).await
+        self.db.read(move |conn| conversation_of(conn, &org, &account_id, &thread_key)).await
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
@@ -85,7 +85,7 @@ impl ConversationStore for SqliteStore {
         let (org, request) = (owned(org), request.clone());
         let (provider, kind) = (filter.provider.map(Provider::as_str), filter.kind.map(ConversationKind::as_str));
         self.db
-            .call(move |conn| {
+            .read(move |conn| {
                 // Each combination reads its own index: (org[, provider][, kind], sort_key, id).
                 let (clause, params): (&str, Vec<&dyn rusqlite::ToSql>) = match (&provider, &kind) {
                     (Some(p), Some(k)) => ("org = ? AND provider = ? AND kind = ?", vec![&org, p, k]),

@@ -35,7 +35,7 @@ fn delete_some(
 ) -> Result<usize, StoreError> {
     let statement =
         format!("DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {filter} LIMIT {limit})");
-    conn.execute(&statement, args).map_err(sql)
+    conn.execute_cached(&statement, args).map_err(sql)
 }
 
 fn erase_conversation_page(conn: &Connection, org: &str, id: &str, limit: usize) -> Result<usize, StoreError> {
@@ -48,18 +48,20 @@ fn erase_conversation_page(conn: &Connection, org: &str, id: &str, limit: usize)
     };
     let mut removed = 0;
     for (message, mid) in &page {
-        removed += conn.execute("DELETE FROM messages WHERE org = ? AND id = ?", params![org, message]).map_err(sql)?;
+        removed +=
+            conn.execute_cached("DELETE FROM messages WHERE org = ? AND id = ?", params![org, message]).map_err(sql)?;
         if let Some(mid) = mid {
             let waiting = "DELETE FROM pending_changes WHERE org = ? AND mid = ?";
-            removed += conn.execute(waiting, params![org, mid]).map_err(sql)?;
+            removed += conn.execute_cached(waiting, params![org, mid]).map_err(sql)?;
         }
     }
     if removed > 0 {
         return Ok(removed);
     }
     let about = "DELETE FROM events WHERE org = ? AND json_extract(body, '$.conversationId') = ?";
-    removed += conn.execute(about, params![org, id]).map_err(sql)?;
-    removed += conn.execute("DELETE FROM conversations WHERE org = ? AND id = ?", params![org, id]).map_err(sql)?;
+    removed += conn.execute_cached(about, params![org, id]).map_err(sql)?;
+    removed +=
+        conn.execute_cached("DELETE FROM conversations WHERE org = ? AND id = ?", params![org, id]).map_err(sql)?;
     Ok(removed)
 }
 
@@ -100,14 +102,17 @@ impl ErasureStore for SqliteStore {
         self.db
             .call(move |conn| {
                 let profile = conn
-                    .execute("DELETE FROM profiles WHERE org = ? AND instagram_user_id = ?", params![org, participant])
+                    .execute_cached(
+                        "DELETE FROM profiles WHERE org = ? AND instagram_user_id = ?",
+                        params![org, participant],
+                    )
                     .map_err(sql)?;
                 let lead: Option<Lead> =
                     one(conn, "SELECT body FROM leads WHERE org = ? AND instagram_user_id = ?", &[&org, &participant])?;
                 let Some(mut lead) = lead else { return Ok(profile) };
                 lead.instagram_user_id = None;
                 lead.instagram_handle = None;
-                conn.execute(
+                conn.execute_cached(
                     "UPDATE leads SET instagram_user_id = NULL, handle = NULL, body = ? WHERE org = ? AND id = ?",
                     params![to_json(&lead)?, org, lead.id],
                 )
@@ -145,7 +150,7 @@ impl SettingsStore for SqliteStore {
         let settings = settings.clone();
         self.db
             .call(move |conn| {
-                conn.execute(
+                conn.execute_cached(
                     "INSERT OR REPLACE INTO organizations (org, retention_days, body) VALUES (?, ?, ?)",
                     params![settings.organization_id, settings.message_retention_days, to_json(&settings)?],
                 )

@@ -59,7 +59,7 @@ impl EventStore for SqliteStore {
                         continue;
                     }
                     // The unique (org, id) index keeps an event logged once.
-                    conn.execute(
+                    conn.execute_cached(
                         "INSERT OR IGNORE INTO events (org, position, id, expires_at, body) VALUES (?, ?, ?, ?, ?)",
                         params![e.organization_id, position, e.id, time(expires_at), to_json(e)?],
                     )
@@ -110,5 +110,5 @@ fn record_exists(conn: &Connection, e: &crate::domain::InboxEvent) -> Result<boo
         RecordKind::Account => "accounts",
     };
     let query = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE org = ? AND id = ?)");
-    conn.query_row(&query, params![e.organization_id, id], |r| r.get(0)).map_err(sql)
+    conn.query_row_cached(&query, params![e.organization_id, id], |r| r.get(0)).map_err(sql)
 }

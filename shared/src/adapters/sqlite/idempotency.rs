@@ -18,7 +18,7 @@ impl IdempotencyStore for SqliteStore {
                 let (org, key) = (&record.organization_id, &record.key);
                 let earlier = one(conn, "SELECT body FROM idempotency WHERE org = ? AND key = ?", &[org, key])?;
                 if earlier.is_none() {
-                    conn.execute(
+                    conn.execute_cached(
                         "INSERT INTO idempotency (org, key, body) VALUES (?, ?, ?)",
                         params![org, key, to_json(&record)?],
                     )

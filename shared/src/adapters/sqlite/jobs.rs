@@ -7,7 +7,7 @@ use crate::domain::{IntegrationJob, JobExpectation};
 use crate::ports::JobStore;
 
 fn save_job(conn: &Connection, job: &IntegrationJob) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR REPLACE INTO jobs (org, id, open_until, body) VALUES (?, ?, ?, ?)",
         params![job.organization_id, job.id, job.open_until().map(time), to_json(job)?],
     )
@@ -28,7 +28,7 @@ impl JobStore for SqliteStore {
 
     async fn get_job(&self, org: &str, id: &str) -> Result<Option<IntegrationJob>, StoreError> {
         let (org, id) = (owned(org), owned(id));
-        self.db.call(move |conn| job(conn, &org, &id)).await
+        self.db.read(move |conn| job(conn, &org, &id)).await
     }
 
     async fn replace_job(&self, new: &IntegrationJob, expected: JobExpectation<'_>) -> Result<bool, StoreError> {
@@ -36,7 +36,7 @@ impl JobStore for SqliteStore {
         // writes only if the stored row is still the one the first read.
         let (org, id) = (new.organization_id.clone(), new.id.clone());
         let read = move |conn: &Connection| -> Result<Option<String>, StoreError> {
-            conn.query_row("SELECT body FROM jobs WHERE org = ? AND id = ?", params![org, id], |r| r.get(0))
+            conn.query_row_cached("SELECT body FROM jobs WHERE org = ? AND id = ?", params![org, id], |r| r.get(0))
                 .optional()
                 .map_err(sql)
         };

@@ -12,7 +12,7 @@ impl LeadStore for SqliteStore {
         let lead = lead.clone();
         self.db
             .call(move |conn| {
-                conn.execute(
+                conn.execute_cached(
                     "INSERT INTO leads (org, id, sort_key, instagram_user_id, handle, body) VALUES (?, ?, ?, ?, ?, ?)",
                     params![
                         lead.organization_id,
@@ -31,13 +31,13 @@ impl LeadStore for SqliteStore {
 
     async fn list_leads(&self, org: &str, request: &PageRequest) -> Result<Page<Lead>, StoreError> {
         let (org, request) = (owned(org), request.clone());
-        self.db.call(move |conn| page(conn, "leads", "org = ?", &[&org], &request, true)).await
+        self.db.read(move |conn| page(conn, "leads", "org = ?", &[&org], &request, true)).await
     }
 
     async fn find_lead_by_instagram_user_id(&self, org: &str, user_id: &str) -> Result<Option<Lead>, StoreError> {
         let (org, user_id) = (owned(org), owned(user_id));
         self.db
-            .call(move |conn| {
+            .read(move |conn| {
                 one(conn, "SELECT body FROM leads WHERE org = ? AND instagram_user_id = ?", &[&org, &user_id])
             })
             .await
@@ -46,14 +46,14 @@ impl LeadStore for SqliteStore {
     async fn find_lead_by_instagram_handle(&self, org: &str, handle: &str) -> Result<Option<Lead>, StoreError> {
         let (org, handle) = (owned(org), owned(handle));
         self.db
-            .call(move |conn| one(conn, "SELECT body FROM leads WHERE org = ? AND handle = ?", &[&org, &handle]))
+            .read(move |conn| one(conn, "SELECT body FROM leads WHERE org = ? AND handle = ?", &[&org, &handle]))
             .await
     }
 
     async fn get_profile(&self, org: &str, instagram_user_id: &str) -> Result<Option<CustomerProfile>, StoreError> {
         let (org, user_id) = (owned(org), owned(instagram_user_id));
         self.db
-            .call(move |conn| {
+            .read(move |conn| {
                 one(conn, "SELECT body FROM profiles WHERE org = ? AND instagram_user_id = ?", &[&org, &user_id])
             })
             .await
@@ -63,7 +63,7 @@ impl LeadStore for SqliteStore {
         let profile = profile.clone();
         self.db
             .call(move |conn| {
-                conn.execute(
+                conn.execute_cached(
                     "INSERT OR REPLACE INTO profiles (org, instagram_user_id, body) VALUES (?, ?, ?)",
                     params![profile.organization_id, profile.instagram_user_id, to_json(&profile)?],
                 )
@@ -77,6 +77,6 @@ impl LeadStore for SqliteStore {
         let (org, username) = (owned(org), owned(username));
         // `profiles_by_username` indexes this expression.
         let query = "SELECT body FROM profiles WHERE org = ? AND lower(json_extract(body, '$.username')) = ?";
-        self.db.call(move |conn| one(conn, query, &[&org, &username])).await
+        self.db.read(move |conn| one(conn, query, &[&org, &username])).await
     }
 }

@@ -32,16 +32,18 @@ impl SqliteStore {
 impl MessageStore for SqliteStore {
     async fn get_message(&self, org: &str, id: &str) -> Result<Option<Message>, StoreError> {
         let (org, id) = (owned(org), owned(id));
-        self.db.call(move |conn| message_row(conn, &org, &id)).await
+        self.db.read(move |conn| message_row(conn, &org, &id)).await
     }
 
     async fn message_id_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<String>, StoreError> {
         let (org, mid) = (owned(org), owned(external_id));
         self.db
-            .call(move |conn| {
-                conn.query_row("SELECT id FROM messages WHERE org = ? AND external_id = ?", params![org, mid], |r| {
-                    r.get(0)
-                })
+            .read(move |conn| {
+                conn.query_row_cached(
+                    "SELECT id FROM messages WHERE org = ? AND external_id = ?",
+                    params![org, mid],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(sql)
             })
@@ -50,7 +52,7 @@ impl MessageStore for SqliteStore {
 
     async fn find_message_by_external_id(&self, org: &str, external_id: &str) -> Result<Option<Message>, StoreError> {
         let (org, mid) = (owned(org), owned(external_id));
-        self.db.call(move |conn| message_by_external_id(conn, &org, &mid)).await
+        self.db.read(move |conn| message_by_external_id(conn, &org, &mid)).await
     }
 
     async fn list_messages(
@@ -61,7 +63,7 @@ impl MessageStore for SqliteStore {
     ) -> Result<Page<Message>, StoreError> {
         let (org, conversation_id, request) = (owned(org), owned(conversation_id), request.clone());
         self.db
-            .call(move |conn| {
+            .read(move |conn| {
                 page(conn, "messages", "org = ? AND conversation_id = ?", &[&org, &conversation_id], &request, true)
             })
             .await
@@ -71,7 +73,7 @@ impl MessageStore for SqliteStore {
         let (org, mid, change) = (owned(org), owned(mid), change.clone());
         self.db
             .call(move |conn| {
-                conn.execute(
+                conn.execute_cached(
                     "INSERT OR IGNORE INTO pending_changes (org, mid, id, body) VALUES (?, ?, ?, ?)",
                     params![org, mid, change.id, to_json(&change)?],
                 )
@@ -84,7 +86,7 @@ impl MessageStore for SqliteStore {
     async fn pending_changes(&self, org: &str, mid: &str) -> Result<Vec<RawEvent>, StoreError> {
         let (org, mid) = (owned(org), owned(mid));
         self.db
-            .call(move |conn| {
+            .read(move |conn| {
                 all(conn, "SELECT body FROM pending_changes WHERE org = ? AND mid = ? ORDER BY rowid", &[&org, &mid])
             })
             .await
@@ -94,8 +96,11 @@ impl MessageStore for SqliteStore {
         let (org, mid, id) = (owned(org), owned(mid), owned(id));
         self.db
             .call(move |conn| {
-                conn.execute("DELETE FROM pending_changes WHERE org = ? AND mid = ? AND id = ?", params![org, mid, id])
-                    .map_err(sql)?;
+                conn.execute_cached(
+                    "DELETE FROM pending_changes WHERE org = ? AND mid = ? AND id = ?",
+                    params![org, mid, id],
+                )
+                .map_err(sql)?;
                 Ok(())
             })
             .await
@@ -182,7 +187,7 @@ impl MessageStore for SqliteStore {
         let (org, id) = (owned(org), owned(id));
         self.db
             .call(move |conn| {
-                conn.execute("DELETE FROM messages WHERE org = ? AND id = ?", params![org, id]).map_err(sql)?;
+                conn.execute_cached("DELETE FROM messages WHERE org = ? AND id = ?", params![org, id]).map_err(sql)?;
                 Ok(())
             })
             .await

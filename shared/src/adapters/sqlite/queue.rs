@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
-use super::Db;
+use super::{CachedStatements, Db};
 use crate::ports::{Clock, Delivery, JobQueue, LocalQueue, QueueError, QueueMessage, StoreError};
 
 /// Deliveries before a message is dead-lettered (the template's `maxReceiveCount`).
@@ -41,7 +41,7 @@ impl SqliteQueue {
     pub async fn open(db: Db, clock: Arc<dyn Clock>) -> Result<Self, QueueError> {
         let now = clock.now().timestamp_millis();
         db.call(move |conn| {
-            conn.execute("UPDATE queue SET leased = 0, due_at = MIN(due_at, ?) WHERE leased = 1", params![now])
+            conn.execute_cached("UPDATE queue SET leased = 0, due_at = MIN(due_at, ?) WHERE leased = 1", params![now])
                 .map_err(super::sql)
         })
         .await
@@ -54,7 +54,8 @@ impl SqliteQueue {
         let count = self
             .db
             .call(|conn| {
-                conn.query_row("SELECT COUNT(*) FROM dead_letters", [], |r| r.get::<_, i64>(0)).map_err(super::sql)
+                conn.query_row_cached("SELECT COUNT(*) FROM dead_letters", [], |r| r.get::<_, i64>(0))
+                    .map_err(super::sql)
             })
             .await
             .map_err(failed)?;
@@ -70,7 +71,7 @@ impl JobQueue for SqliteQueue {
         let due = (self.clock.now() + delay.max(Duration::zero())).timestamp_millis();
         self.db
             .call(move |conn| {
-                conn.execute(
+                conn.execute_cached(
                     "INSERT INTO queue (body, correlation, due_at) VALUES (?, ?, ?)",
                     params![body, correlation, due],
                 )
@@ -103,7 +104,7 @@ impl LocalQueue for SqliteQueue {
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(super::sql)?;
                 for d in &rows {
-                    conn.execute(
+                    conn.execute_cached(
                         "UPDATE queue SET leased = 1, due_at = ?, receives = receives + 1 WHERE seq = ?",
                         params![leased_until, d.id],
                     )
@@ -122,24 +123,24 @@ impl LocalQueue for SqliteQueue {
         self.db
             .call(move |conn| {
                 if handled {
-                    conn.execute("DELETE FROM queue WHERE seq = ?", params![seq]).map_err(super::sql)?;
+                    conn.execute_cached("DELETE FROM queue WHERE seq = ?", params![seq]).map_err(super::sql)?;
                     return Ok(());
                 }
                 let receives: Option<i64> = conn
-                    .query_row("SELECT receives FROM queue WHERE seq = ?", params![seq], |r| r.get(0))
+                    .query_row_cached("SELECT receives FROM queue WHERE seq = ?", params![seq], |r| r.get(0))
                     .optional()
                     .map_err(super::sql)?;
                 if receives.is_some_and(|n| n >= MAX_RECEIVES) {
-                    conn.execute(
+                    conn.execute_cached(
                         "INSERT INTO dead_letters (seq, body, correlation, receives, dead_at) \
                          SELECT seq, body, correlation, receives, ? FROM queue WHERE seq = ?",
                         params![now, seq],
                     )
                     .map_err(super::sql)?;
-                    conn.execute("DELETE FROM queue WHERE seq = ?", params![seq]).map_err(super::sql)?;
+                    conn.execute_cached("DELETE FROM queue WHERE seq = ?", params![seq]).map_err(super::sql)?;
                     tracing::error!(seq, "a job message failed {MAX_RECEIVES} times: moved to dead_letters");
                 } else {
-                    conn.execute("UPDATE queue SET leased = 0, due_at = ? WHERE seq = ?", params![due, seq])
+                    conn.execute_cached("UPDATE queue SET leased = 0, due_at = ? WHERE seq = ?", params![due, seq])
                         .map_err(super::sql)?;
                 }
                 Ok(())
@@ -151,7 +152,7 @@ impl LocalQueue for SqliteQueue {
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, QueueError> {
         let due: Option<i64> = self
             .db
-            .call(|conn| conn.query_row("SELECT MIN(due_at) FROM queue", [], |r| r.get(0)).map_err(super::sql))
+            .call(|conn| conn.query_row_cached("SELECT MIN(due_at) FROM queue", [], |r| r.get(0)).map_err(super::sql))
             .await
             .map_err(failed)?;
         Ok(due.and_then(DateTime::from_timestamp_millis))

@@ -11,7 +11,7 @@ impl RawEventStore for SqliteStore {
         let event = event.clone();
         self.db
             .call(move |conn| {
-                conn.execute(
+                conn.execute_cached(
                     "INSERT OR IGNORE INTO raw_events (id, external_account_id, sort_key, body) VALUES (?, ?, ?, ?)",
                     params![event.id, event.external_account_id, time(event.received_at), to_json(&event)?],
                 )
@@ -49,8 +49,11 @@ impl RawEventStore for SqliteStore {
         let (account, id) = (owned(external_account_id), owned(id));
         self.db
             .call(move |conn| {
-                conn.execute("DELETE FROM raw_events WHERE external_account_id = ? AND id = ?", params![account, id])
-                    .map_err(sql)?;
+                conn.execute_cached(
+                    "DELETE FROM raw_events WHERE external_account_id = ? AND id = ?",
+                    params![account, id],
+                )
+                .map_err(sql)?;
                 Ok(())
             })
             .await

@@ -13,7 +13,7 @@ pub(super) fn save_conversation(
     before: Option<&Conversation>,
     c: &Conversation,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR REPLACE INTO conversations (org, id, account_id, thread_key, provider, kind, sort_key, body) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         params![
@@ -52,7 +52,7 @@ pub(super) fn update_conversation(
 /// Writes the message and logs what changed since `before` (the row as the caller read it,
 /// none for a new one): no second read.
 pub(super) fn save_message(conn: &Connection, before: Option<&Message>, m: &Message) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR REPLACE INTO messages (org, id, conversation_id, sort_key, external_id, body) VALUES (?, ?, ?, ?, ?, ?)",
         params![m.organization_id, m.id, m.conversation_id, time(m.created_at), m.external_message_id, to_json(m)?],
     )

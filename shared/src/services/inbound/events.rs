@@ -127,15 +127,20 @@ impl Inbound {
         conversation: &Conversation,
         message: &Message,
     ) -> Result<(), AppError> {
-        if let Some(mid) = &message.external_message_id {
-            self.apply_pending_changes(&conversation.organization_id, mid).await?;
-        }
+        let pending = async {
+            match &message.external_message_id {
+                Some(mid) => self.apply_pending_changes(&conversation.organization_id, mid).await.map(|_| ()),
+                None => Ok(()),
+            }
+        };
         // An echo stored as a message of its own may be a send of ours that failed unconfirmed.
         let echo =
             message.meta_json.get("isEcho") == Some(&Value::Bool(true)) && message.direction == Direction::Outbound;
-        self.queue_follow_ups(conversation, echo).await;
-        self.queue_media_copy(message).await;
-        Ok(())
+        // Independent of each other, so side by side: one round trip after the append, not three.
+        let follow_ups =
+            async { tokio::join!(self.queue_follow_ups(conversation, echo), self.queue_media_copy(message)) };
+        let (applied, _) = tokio::join!(pending, follow_ups);
+        applied
     }
 
     /// The work new messages of `conversation` set off, queued (a slow Graph API must not
