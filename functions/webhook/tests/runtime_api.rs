@@ -72,6 +72,39 @@ async fn the_webhook_function_verifies_accepts_once_and_refuses_bad_input() {
     assert!(run.metric_lines().iter().all(|l| l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "UnifiedInbox/Meta"));
 }
 
+/// The template's `WebhookOnFunctionUrl` option: Meta calls the function's own URL, whose
+/// events say `$default` for the route and carry nulls where the HTTP API's have values. The
+/// same handler verifies, stores once and reads the sender's address from them.
+#[tokio::test]
+async fn the_webhook_answers_on_its_function_url_as_on_the_http_api() {
+    let Some(rig) = FunctionRig::start().await else { return };
+    rig.connect_events_account("EAAB-page-token").await;
+    let names = ["webhook/function-url-verify.json", "webhook/function-url-receive-text.json"];
+    let events = [event(names[0]), event(names[1]), event(names[1])];
+    let with_cidrs = |cidrs: &str| {
+        let mut env = rig.env();
+        env.push(("WEBHOOK_ALLOWED_CIDRS".into(), cidrs.into()));
+        env
+    };
+    let run = invoke(env!("CARGO_BIN_EXE_webhook"), &with_cidrs("192.0.2.0/24"), &events).await;
+    let answers: Vec<_> = run.invocations.iter().map(http_answer).collect();
+    assert_eq!(answers[0], (200, json!(1158201444)), "the challenge");
+    assert_eq!(answers[1], (200, json!({"status": "ok"})));
+    assert_eq!(answers[2], (200, json!({"status": "ok"})), "a redelivery");
+    assert_eq!(run.metric_sum("WebhookItemsStored", &[]), 1.0, "{:?}", run.metric_lines());
+    assert_eq!(run.metric_sum("WebhookDuplicates", &[]), 1.0);
+    let first = PageRequest::first(10);
+    let dms = ConversationFilter { provider: None, kind: Some(ConversationKind::Dm) };
+    let conversations = rig.adapters.store.list_conversations(EVENTS_ORG, dms, &first).await.unwrap();
+    assert_eq!(conversations.data.len(), 1);
+    let messages = rig.adapters.store.list_messages(EVENTS_ORG, &conversations.data[0].id, &first).await.unwrap();
+    assert_eq!(messages.data.len(), 1, "stored once");
+
+    let elsewhere = invoke(env!("CARGO_BIN_EXE_webhook"), &with_cidrs("198.51.100.0/24"), &events[1..2]).await;
+    let refused = http_answer(&elsewhere.invocations[0]);
+    assert_eq!((refused.0, refused.1["error"]["code"].as_str()), (403, Some("FORBIDDEN")), "the sender's address read");
+}
+
 /// Production fails closed: without the app secret, or without the table and queue, the
 /// function stops at start-up with a message naming what is missing.
 #[test]

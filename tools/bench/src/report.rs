@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::aws_work::PathWork;
+use crate::aws_work::{Entry, PathWork};
 use crate::cold::ColdStart;
 use crate::cost;
 use crate::ingest::{Compared, Load, Measured};
@@ -124,13 +124,19 @@ pub fn aws(paths: &[PathWork]) -> String {
     }
     out += "\n## Dollars per million (us-east-1 prices in tools/bench/src/cost.rs)\n\n";
     out += "| path | DynamoDB | Lambda | HTTP API | EventBridge | SQS | KMS | total | target | met |\n|---|---|---|---|---|---|---|---|---|---|\n";
-    for p in paths {
+    // A webhook path once more as the template's WebhookOnFunctionUrl option serves it: no
+    // HTTP API request.
+    let rows = paths.iter().flat_map(|p| {
         let c = cost::of(p);
-        let target = p.target;
+        let on_url = (p.entry == Entry::Webhook)
+            .then(|| (format!("{}, on the function URL", p.name), cost::Cost { http_api: 0.0, ..c }, p.target));
+        [Some((p.name.to_string(), c, p.target)), on_url].into_iter().flatten()
+    });
+    for (name, c, target) in rows {
         let _ = writeln!(
             out,
             "| {} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** | {} | {} |",
-            p.name,
+            name,
             c.dynamodb,
             c.lambda,
             c.http_api,
