@@ -60,6 +60,12 @@ pub struct Built {
 /// Calls are bounded in time: an unreachable AWS makes a webhook answer 503 (and Meta
 /// redeliver) or an API call answer 503 within seconds, never hang until API Gateway's 30 s.
 pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config_loader().load().await
+}
+
+/// `aws_config`'s loader, for a caller that sets more in code (the tests' second local server:
+/// an endpoint set here outranks `AWS_ENDPOINT_URL`, one set on the loaded config does not).
+pub fn aws_config_loader() -> aws_config::ConfigLoader {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_secs(1))
         .operation_attempt_timeout(std::time::Duration::from_secs(2))
@@ -76,8 +82,6 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         .http_client(https)
         .timeout_config(timeouts)
         .retry_config(retries)
-        .load()
-        .await
 }
 
 /// The one assembly of the services, for every process. The backend is decided here, once, from

@@ -6,6 +6,8 @@ use aws_sdk_dynamodb::types::{GlobalSecondaryIndex, Projection, ProjectionType};
 
 pub struct LocalAws {
     pub sdk: aws_config::SdkConfig,
+    /// The server's URL (what a fault proxy stands in front of).
+    pub endpoint: String,
     pub table: String,
     pub queue_url: String,
     pub dlq_url: String,
@@ -16,7 +18,22 @@ pub struct LocalAws {
 }
 
 pub async fn local_aws() -> Option<LocalAws> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    local_aws_named("").await
+}
+
+/// The local AWS server of the tests that must have one to themselves (moto applies DynamoDB
+/// calls one at a time, and these measure a scenario's own pace): the second server the test
+/// command starts (`FAULTS_*`), so they run beside the others, or the shared one without it.
+pub async fn solo_local_aws() -> Option<LocalAws> {
+    match std::env::var_os("FAULTS_AWS_ENDPOINT_URL") {
+        Some(_) => local_aws_named("FAULTS_").await,
+        None => local_aws().await,
+    }
+}
+
+/// The server and resources the variables starting with `prefix` name.
+async fn local_aws_named(prefix: &str) -> Option<LocalAws> {
+    let var = |k: &str| std::env::var(format!("{prefix}{k}")).ok().filter(|v| !v.is_empty());
     let names = [
         "AWS_ENDPOINT_URL",
         "TEST_TABLE_NAME",
@@ -26,14 +43,16 @@ pub async fn local_aws() -> Option<LocalAws> {
         "TEST_MEDIA_BUCKET",
     ];
     if let Some(missing) = names.iter().find(|k| var(k).is_none()) {
-        if var("REQUIRE_AWS_TESTS").is_some() {
-            panic!("{missing} is not set: run the tests with `bash infra/test.sh`");
+        if std::env::var_os("REQUIRE_AWS_TESTS").is_some() {
+            panic!("{prefix}{missing} is not set: run the tests with `bash infra/test.sh`");
         }
-        eprintln!("skipped: no local AWS server ({missing} unset); `bash infra/test.sh` runs these tests");
+        eprintln!("skipped: no local AWS server ({prefix}{missing} unset); `bash infra/test.sh` runs these tests");
         return None;
     }
+    let endpoint = var("AWS_ENDPOINT_URL")?;
     Some(LocalAws {
-        sdk: crate::runtime::aws_config().await,
+        sdk: crate::runtime::aws_config_loader().endpoint_url(&endpoint).load().await,
+        endpoint,
         table: var("TEST_TABLE_NAME")?,
         queue_url: var("TEST_JOBS_QUEUE_URL")?,
         dlq_url: var("TEST_JOBS_DLQ_URL")?,

@@ -19,7 +19,7 @@ use inbox_shared::meta::{signature, webhook};
 use inbox_shared::ports::{QueueMessage, SystemClock, ThreadRngJitter};
 use inbox_shared::services::Services;
 use inbox_shared::testing::fault_proxy::FaultProxy;
-use inbox_shared::testing::local_aws::{IG_ACCOUNT, LocalAws, PAGE_ID, local_aws};
+use inbox_shared::testing::local_aws::{IG_ACCOUNT, LocalAws, PAGE_ID, solo_local_aws};
 use inbox_shared::testing::seed;
 use serde_json::{Value, json};
 
@@ -35,7 +35,9 @@ pub(crate) struct Rig {
     queue_url: String,
 }
 
-/// moto applies DynamoDB calls one at a time: these tests measure one scenario at a time.
+/// moto applies DynamoDB calls one at a time: these tests measure one scenario at a time, on a
+/// server of their own when the test command started one (`solo_local_aws`), so the rest of
+/// the suite neither slows them nor waits behind them.
 pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The services on a fresh table and queue, every AWS call through a fault proxy.
@@ -45,8 +47,7 @@ pub(crate) async fn rig(aws: &LocalAws) -> Rig {
     }
     let table = aws.fresh_table().await;
     let (queue_url, _) = aws.fresh_queue().await;
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let proxy = FaultProxy::start(&endpoint).await;
+    let proxy = FaultProxy::start(&aws.endpoint).await;
     let vars = [
         ("META_APP_SECRET", SECRET),
         ("AUTH_JWT_SECRET", JWT),
@@ -168,7 +169,7 @@ async fn assert_stored_once(rig: &Rig, customers: std::ops::Range<usize>, per_cu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backlog_past_the_budget_at_10_ms_per_call_is_acknowledged_fast_then_stored_once() {
-    let Some(aws) = local_aws().await else { return };
+    let Some(aws) = solo_local_aws().await else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let rig = rig(&aws).await;
     // 300 items by default, past the acknowledgement budget twice over; FAULT_FULL=1 runs the
@@ -223,7 +224,7 @@ async fn a_backlog_past_the_budget_at_10_ms_per_call_is_acknowledged_fast_then_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_backlog_delivered_five_times_at_once_is_stored_once() {
-    let Some(aws) = local_aws().await else { return };
+    let Some(aws) = solo_local_aws().await else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let rig = rig(&aws).await;
     // 100 items, each delivered 5 times at once, enough to overrun the acknowledgement budget
@@ -246,7 +247,7 @@ async fn the_same_backlog_delivered_five_times_at_once_is_stored_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn aws_cut_for_6_s_under_a_stream_of_webhooks_loses_nothing_and_the_api_answers_503() {
-    let Some(aws) = local_aws().await else { return };
+    let Some(aws) = solo_local_aws().await else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let rig = rig(&aws).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -11,7 +11,7 @@ use inbox_shared::domain::{Activity, Caller, Direction, PageRequest, TokenKind};
 use inbox_shared::meta::signed_request::sign;
 use inbox_shared::ports::Store;
 use inbox_shared::services::DeletionStatus;
-use inbox_shared::testing::local_aws::local_aws;
+use inbox_shared::testing::local_aws::solo_local_aws;
 use serde_json::json;
 
 use crate::aws_faults::{ONE_AT_A_TIME, ORG, Rig, rig};
@@ -58,7 +58,7 @@ where
 
 #[tokio::test]
 async fn a_customer_s_erasure_cut_part_way_finishes_when_asked_again_and_touches_no_one_else() {
-    let Some(aws) = local_aws().await else { return };
+    let Some(aws) = solo_local_aws().await else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let rig = rig(&aws).await;
     let ana = thread_of(&*rig.store, ANA, 40).await;
@@ -79,7 +79,7 @@ async fn a_customer_s_erasure_cut_part_way_finishes_when_asked_again_and_touches
 
 #[tokio::test]
 async fn a_data_deletion_cut_part_way_finishes_when_meta_asks_again() {
-    let Some(aws) = local_aws().await else { return };
+    let Some(aws) = solo_local_aws().await else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let rig = rig(&aws).await;
     let mut account = rig.store.get_account(ORG, "acc_faults").await.unwrap().unwrap();
@@ -113,7 +113,7 @@ async fn a_data_deletion_cut_part_way_finishes_when_meta_asks_again() {
 
 #[tokio::test]
 async fn an_organization_s_erasure_with_meta_unreachable_and_aws_cut_part_way_leaves_nothing() {
-    let Some(aws) = local_aws().await else { return };
+    let Some(aws) = solo_local_aws().await else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let rig = rig(&aws).await;
     thread_of(&*rig.store, ANA, 30).await;
