@@ -77,6 +77,9 @@ impl Db {
                 Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                     .map_err(|e| backend(format!("{}: {e}", path.display())))?;
             reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            // A WAL reader can meet a lock for a moment (the WAL's recovery, a checkpoint
+            // that truncates it): wait for it as the writer does.
+            reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
             let asked = asked.clone();
             std::thread::Builder::new()
                 .name(format!("sqlite-read-{n}"))
