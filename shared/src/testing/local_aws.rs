@@ -216,7 +216,7 @@ impl FunctionRig {
     /// The function's environment as deployed: `LocalAws::function_env` with the secrets
     /// named as SSM parameters (`<NAME>_PARAM`) instead of given in plain.
     pub fn env(&self) -> Vec<(String, String)> {
-        let mut env = self.aws.function_env(&self.table, &self.queue, &self.graph.env());
+        let mut env = self.plain_env();
         env.retain(|(k, _)| !self.secret_params.iter().any(|(var, _)| k == var));
         env.extend(self.secret_params.iter().map(|(var, name)| (format!("{var}_PARAM"), name.clone())));
         env
