@@ -73,7 +73,7 @@ pub async fn run_job_processor() -> Result<(), Error> {
 /// a record not logged or not taken by the bus is reported, so Lambda retries from it and,
 /// after its retries, sends it to the relay's failure queue.
 pub async fn run_event_relay() -> Result<(), Error> {
-    crate::runtime::init_tracing(true);
+    crate::logging::init_tracing(true);
     crate::metrics::enable();
     let var = |name: &'static str| std::env::var(name).map_err(move |_| format!("{name} is required"));
     let (bus_name, table) = (var("EVENT_BUS_NAME")?, var("TABLE_NAME")?);
@@ -122,7 +122,7 @@ pub async fn run_http_lambda(
 /// secret variables this function uses (each may come from SSM through `<NAME>_PARAM`); it
 /// refuses to start without them.
 pub async fn lambda_services(needs: &[&'static str]) -> anyhow::Result<Services> {
-    crate::runtime::init_tracing(true);
+    crate::logging::init_tracing(true);
     crate::metrics::enable();
     let (config, sdk) = crate::secrets::load_config(crate::config::AppEnv::Production, needs).await?;
     // Development routes webhooks by a header and has a fallback account: never in Lambda.

@@ -18,6 +18,7 @@ pub mod lambda;
 /// The local server's start-up on SQLite: only with the `sqlite` feature (`inbox-local`).
 #[cfg(feature = "sqlite")]
 pub mod local;
+pub mod logging;
 pub mod meta;
 pub mod metrics;
 pub mod ports;

@@ -1,6 +1,6 @@
-//! Start-up shared by every binary: logging, and the one assembly of the four flow services on the
+//! Start-up shared by every binary: the one assembly of the four flow services on the
 //! backend the configuration names. The Lambda glue is `lambda.rs`; the local server's
-//! SQLite opening is `local.rs`.
+//! SQLite opening is `local.rs`; logging is `logging.rs`.
 
 use std::sync::Arc;
 
@@ -22,29 +22,6 @@ use crate::ports::{
 use crate::services::{
     Accounts, AccountsPorts, Inbound, InboundPorts, Inbox, InboxPorts, Outbound, OutboundPorts, Services,
 };
-
-/// JSON logs without timestamps in Lambda (CloudWatch adds them); readable ones locally.
-/// `RUST_LOG` filters; without it, Lambda's `AWS_LAMBDA_LOG_LEVEL` (the function's
-/// `LoggingConfig.ApplicationLogLevel`); else `info`.
-pub fn init_tracing(json: bool) {
-    use tracing_subscriber::EnvFilter;
-    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_lowercase());
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|e| lambda_level.map(EnvFilter::new).ok_or(e))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    // The runtime logs whole events (message text, tokens in OAuth callbacks) at debug and
-    // trace: never below info for those crates, whatever RUST_LOG says.
-    let filter = ["lambda_runtime=info", "lambda_runtime_api_client=info", "lambda_http=info"]
-        .iter()
-        .filter_map(|d| d.parse().ok())
-        .fold(filter, |f, d| f.add_directive(d));
-    // Colour codes only for a person's terminal: a file, a pipe or CloudWatch gets plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
-    let result =
-        if json { builder.json().without_time().with_current_span(true).try_init() } else { builder.try_init() };
-    let _ = result; // already initialised (tests): keep the first
-}
 
 /// The four flows and, when an embedded queue is used, that queue (its consumer runs
 /// in-process).
@@ -108,7 +85,10 @@ pub async fn assemble(
         (true, None) => Some(aws_config().await),
     };
     let store: Arc<dyn Store> = match (&config.table_name, &aws, &durable) {
-        (Some(table), Some(aws), _) => Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
+        (Some(table), Some(aws), _) => Arc::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
+                .with_inbox_shards(config.limits.inbox_index_shards),
+        ),
         (_, _, Some((store, _))) => store.clone(),
         _ => Arc::new(MemoryStore::new()),
     };

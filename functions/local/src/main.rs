@@ -8,7 +8,7 @@ mod doctor;
 
 use anyhow::Context;
 use inbox_shared::config::AppEnv;
-use inbox_shared::{http, runtime, secrets, worker};
+use inbox_shared::{http, logging, runtime, secrets, worker};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
         let healthy = doctor::run(config, sdk, args.get(1).map(String::as_str)).await?;
         std::process::exit(if healthy { 0 } else { 1 });
     }
-    runtime::init_tracing(false);
+    logging::init_tracing(false);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
     // The local server keeps its data (SQLite under DATA_DIR) unless STORE says otherwise.
     let built = inbox_shared::local::build_local_services(config, sdk.clone()).await?;

@@ -41,6 +41,11 @@ pub struct Limits {
     /// `EVENT_STREAM_BUFFERED=true`), the event stream answers with what it has as soon as it
     /// has something, or after 10 s, and the client reconnects at once (`retry`).
     pub event_stream_buffered: bool,
+    /// How many partitions each of DynamoDB's conversation-list indexes spreads an
+    /// organization over (`INBOX_INDEX_SHARDS`, 1 to 64, default 1): one partition takes about
+    /// 500 conversation updates a second; lists read every shard and merge. Raise it, never
+    /// lower it (a conversation stays in its old shard until its next message).
+    pub inbox_index_shards: u32,
 }
 
 /// How far back and how fast the history import and the reconciliation sweep read.
@@ -81,6 +86,13 @@ impl Limits {
             },
             event_retention: Duration::hours(parse_num(&get, "EVENT_RETENTION_HOURS", 24)?.max(1)),
             event_stream_buffered: parse_bool(&get, "EVENT_STREAM_BUFFERED")?,
+            inbox_index_shards: match parse_num(&get, "INBOX_INDEX_SHARDS", 1u32)? {
+                n @ 1..=64 => n,
+                n => {
+                    let why = format!("{n} is not between 1 and 64");
+                    return Err(ConfigError::Malformed { name: "INBOX_INDEX_SHARDS", why });
+                }
+            },
         })
     }
 }

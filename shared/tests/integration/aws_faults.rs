@@ -43,7 +43,7 @@ pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::co
 /// The services on a fresh table and queue, every AWS call through a fault proxy.
 pub(crate) async fn rig(aws: &LocalAws) -> Rig {
     if std::env::var_os("RUST_LOG").is_some() {
-        inbox_shared::runtime::init_tracing(false); // RUST_LOG=warn shows what failed and was queued
+        inbox_shared::logging::init_tracing(false); // RUST_LOG=warn shows what failed and was queued
     }
     let table = aws.fresh_table().await;
     let (queue_url, _) = aws.fresh_queue().await;

@@ -7,6 +7,7 @@ mod aws_work;
 mod cold;
 mod cost;
 mod floors;
+mod heat;
 mod ingest;
 mod load;
 mod report;
@@ -30,8 +31,8 @@ async fn main() -> anyhow::Result<()> {
         warmup: Duration::from_secs(env_num("BENCH_WARMUP_SECONDS", 2)),
         measure: Duration::from_secs(env_num("BENCH_SECONDS", 8)),
     };
-    // BENCH_PARTS=ingest,aws,cold (the default: all three) runs only those named.
-    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "ingest,aws,cold".into());
+    // BENCH_PARTS=ingest,aws,cold,heat (the default: all four) runs only those named.
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "ingest,aws,cold,heat".into());
     let wanted = |part: &str| parts.split(',').any(|p| p.trim() == part);
     println!("{}", report::machine());
     if wanted("ingest") {
@@ -50,6 +51,9 @@ async fn main() -> anyhow::Result<()> {
             Some(cold) => println!("{}", report::cold(&cold)),
             None => println!("cold start: {skipped}"),
         }
+    }
+    if wanted("heat") {
+        println!("{}", report::heat(&heat::simulate_organization()?));
     }
     Ok(())
 }

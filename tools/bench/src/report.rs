@@ -6,7 +6,9 @@ use std::time::Duration;
 use crate::aws_work::{Entry, PathWork};
 use crate::cold::ColdStart;
 use crate::cost;
+use crate::heat::{self, Simulated};
 use crate::ingest::{Compared, Load, Measured};
+use inbox_shared::adapters::dynamodb::heat::PARTITION_WRITE_UNITS;
 
 /// The machine the figures were measured on.
 pub fn machine() -> String {
@@ -146,6 +148,37 @@ pub fn aws(paths: &[PathWork]) -> String {
             c.total(),
             target.map_or("".into(), |t| format!("≤ ${t:.0}")),
             target.map_or("", |t| check(c.total() <= t))
+        );
+    }
+    out
+}
+
+/// One organization at 10 000 DMs a second, simulated. Target: every partition under its
+/// ceiling (1 000 write units a second).
+pub fn heat(sim: &Simulated) -> String {
+    let ceiling = PARTITION_WRITE_UNITS;
+    let mut out = format!(
+        "## One organization at {} inbound DMs/s over {} conversations (simulated; partitions split for heat)\n\n",
+        heat::RATE,
+        heat::CONVERSATIONS
+    );
+    let shards = sim.sharded.as_ref().map(|(n, _)| *n);
+    let _ = writeln!(
+        out,
+        "| write | WRU/s | hottest partition, unsharded | hottest, {} list shards | under {ceiling:.0} |\n|---|---|---|---|---|",
+        shards.map_or("no count of".into(), |n| n.to_string())
+    );
+    for h in &sim.unsharded {
+        let sharded = sim.sharded.as_ref().and_then(|(_, heat)| heat.iter().find(|s| s.what == h.what));
+        let hottest = sharded.map_or(h.hottest, |s| s.hottest);
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {} | {} |",
+            h.what,
+            h.units_per_second,
+            h.hottest,
+            sharded.map_or("?".into(), |s| format!("{:.0}", s.hottest)),
+            check(hottest <= ceiling)
         );
     }
     out

@@ -32,7 +32,7 @@ impl ConversationStore for DynamoStore {
         ops::keyed(&mut lookup, keys::org(org), key_sk);
         let tx = vec![
             TxItem::put(lookup, Some("attribute_not_exists(pk)")),
-            TxItem::put(Self::conversation_item(conversation, 1)?, Some("attribute_not_exists(pk)")),
+            TxItem::put(self.conversation_item(conversation, 1)?, Some("attribute_not_exists(pk)")),
         ];
         match self.transact(tx).await {
             Ok(()) => Ok(Conversation { version: 1, ..conversation.clone() }),
@@ -64,11 +64,13 @@ impl ConversationStore for DynamoStore {
             // A kind's own index; a provider too is a filter on it (one provider has comments).
             Some(kind) => {
                 let only = provider.map(|p| ("provider", p));
-                self.query_page_where(GSI3, keys::conversations_of_kind(org, kind.as_str()), page, false, only).await
+                let shards = self.inbox_partitions(&keys::conversations_of_kind(org, kind.as_str()));
+                self.query_shards_where(GSI3, shards, page, false, only).await
             }
             None => {
                 let index = if provider.is_some() { GSI1 } else { GSI2 };
-                self.query_page(index, keys::conversations_of(org, provider), page, false).await
+                let shards = self.inbox_partitions(&keys::conversations_of(org, provider));
+                self.query_shards_where(index, shards, page, false, None).await
             }
         }
     }
@@ -106,7 +108,7 @@ impl ConversationStore for DynamoStore {
                 conversation.version = version + 1;
                 let mut tx = vec![
                     TxItem::put(Self::message_item(message, 0)?, Some("attribute_not_exists(pk)")),
-                    TxItem::put_if_version(Self::conversation_item(&conversation, version + 1)?, version),
+                    TxItem::put_if_version(self.conversation_item(&conversation, version + 1)?, version),
                 ];
                 if let Some(mid) = &message.external_message_id {
                     tx.push(TxItem::put(Self::mid_lookup(org, mid, &message.id), Some("attribute_not_exists(pk)")));

@@ -94,18 +94,22 @@ impl ErasureStore for DynamoStore {
         org: &str,
         participant_id: &str,
     ) -> Result<Vec<Conversation>, StoreError> {
-        // The organization's conversation index, filtered: erasure requests are rare.
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI2)
-            .key_condition_expression("gsi2pk = :convs")
-            .filter_expression("participantId = :p")
-            .expression_attribute_values(":convs", s(keys::conversations_of(org, None)))
-            .expression_attribute_values(":p", s(participant_id));
-        let mut found: Vec<Conversation> =
-            self.query_to_end(query).await?.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        // The organization's conversation index (every shard), filtered: erasure requests are rare.
+        let mut found: Vec<Conversation> = Vec::new();
+        for shard in self.inbox_partitions(&keys::conversations_of(org, None)) {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI2)
+                .key_condition_expression("gsi2pk = :convs")
+                .filter_expression("participantId = :p")
+                .expression_attribute_values(":convs", s(shard))
+                .expression_attribute_values(":p", s(participant_id));
+            for item in self.query_to_end(query).await? {
+                found.push(from_item(item)?);
+            }
+        }
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }
@@ -118,7 +122,7 @@ impl ErasureStore for DynamoStore {
     ) -> Result<Vec<Conversation>, StoreError> {
         // The organization's conversation index runs by last message: its start is the
         // longest inactive.
-        self.gsi2_before(keys::conversations_of(org, None), before, limit).await
+        self.gsi2_before(self.inbox_partitions(&keys::conversations_of(org, None)), before, limit).await
     }
 
     async fn erase_conversation(&self, org: &str, id: &str, limit: usize) -> Result<usize, StoreError> {

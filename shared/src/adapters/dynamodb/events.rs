@@ -10,7 +10,7 @@ use crate::ports::EventStore;
 const MAX_EVENTS_PER_TRANSACTION: usize = 33;
 
 /// An event at its position and the guard of its id, both written only if absent.
-fn log_items(logged: &LoggedEvent, expires_at: DateTime<Utc>) -> Result<Vec<TxItem>, StoreError> {
+pub(super) fn log_items(logged: &LoggedEvent, expires_at: DateTime<Utc>) -> Result<Vec<TxItem>, StoreError> {
     let e = &logged.event;
     let org = keys::org(&e.organization_id);
     let body = serde_json::to_string(e).map_err(|e| StoreError::Backend(e.to_string()))?;

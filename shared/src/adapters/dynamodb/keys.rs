@@ -3,7 +3,10 @@
 //!
 //! | item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
 //! |---|---|---|---|---|
-//! (Conversations also have gsi3: `ORG#o#CONVS#KIND#<DM or COMMENT>` / `<lastMessageAt>#id`.)
+//! (Conversations also have gsi3: `ORG#o#CONVS#KIND#<DM or COMMENT>` / `<lastMessageAt>#id`.
+//! With `INBOX_INDEX_SHARDS` = n > 1, each of the three conversation-list partitions gains
+//! `#SHARD#k` for a conversation whose id hashes to shard k in 1..n; shard 0 keeps the plain
+//! key, so conversations written before sharding are read as shard 0.)
 //! | account | `ORG#o` | `ACCOUNT#id` | `ACCOUNTS#ACTIVE` / `o#id` (active accounts only) | |
 //! | account lookup | `EXTACC#<ig id or page id>` | `EXTACC` | | |
 //! | conversation | `ORG#o` | `CONV#id` | `ORG#o#CONVS#<provider>` / `<lastMessageAt>#id` | `ORG#o#CONVS` / same |
@@ -144,7 +147,23 @@ pub fn open_jobs(shard: u32) -> String {
 }
 
 pub fn open_job_shard(job_id: &str) -> u32 {
-    job_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32)) % OPEN_JOB_SHARDS
+    shard_of(job_id, OPEN_JOB_SHARDS)
+}
+
+/// A stable shard in `0..shards` for an id (the same in every process and release).
+pub fn shard_of(id: &str, shards: u32) -> u32 {
+    id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32)) % shards.max(1)
+}
+
+/// Shard `k` of a list partition: shard 0 is the partition itself (what an unsharded
+/// deployment wrote), the others carry `#SHARD#k`.
+pub fn shard(partition: String, k: u32) -> String {
+    if k == 0 { partition } else { format!("{partition}#SHARD#{k}") }
+}
+
+/// Every shard of a list partition, for a read that merges them.
+pub fn shards(partition: &str, shards: u32) -> Vec<String> {
+    (0..shards.max(1)).map(|k| shard(partition.to_owned(), k)).collect()
 }
 
 /// The open-jobs index's sort key: when the job should run by, then its owner.

@@ -9,6 +9,7 @@ pub mod changes;
 mod conversations;
 mod erasure;
 mod events;
+pub mod heat;
 mod idempotency;
 mod jobs;
 mod keys;
@@ -17,6 +18,7 @@ mod messages;
 mod ops;
 mod raw_events;
 mod route_cache;
+mod shards;
 
 use std::collections::HashMap;
 
@@ -82,22 +84,38 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     routes: RouteCache,
+    /// Partitions of each conversation-list index per organization (`keys::shard`).
+    inbox_shards: u32,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into(), routes: RouteCache::default() }
+        DynamoStore { client, table: table.into(), routes: RouteCache::default(), inbox_shards: 1 }
     }
 
-    fn conversation_item(c: &Conversation, version: i64) -> Result<Item, StoreError> {
+    /// Spreads each conversation-list index over `shards` partitions per organization
+    /// (`INBOX_INDEX_SHARDS`); lists merge them.
+    pub fn with_inbox_shards(mut self, shards: u32) -> Self {
+        self.inbox_shards = shards.max(1);
+        self
+    }
+
+    /// The shards of one conversation-list partition, in the order lists read them.
+    fn inbox_partitions(&self, partition: &str) -> Vec<String> {
+        keys::shards(partition, self.inbox_shards)
+    }
+
+    fn conversation_item(&self, c: &Conversation, version: i64) -> Result<Item, StoreError> {
         let order = keys::ordered(&time_sort_key(c.last_message_at), &c.id);
         let mut item = to_item(c)?;
         ops::keyed(&mut item, keys::org(&c.organization_id), keys::conversation(&c.id));
-        item.insert("gsi1pk".into(), s(keys::conversations_of(&c.organization_id, Some(c.provider.as_str()))));
+        let org = &c.organization_id;
+        let shard = |partition| keys::shard(partition, keys::shard_of(&c.id, self.inbox_shards));
+        item.insert("gsi1pk".into(), s(shard(keys::conversations_of(org, Some(c.provider.as_str())))));
         item.insert("gsi1sk".into(), s(order.clone()));
-        item.insert("gsi2pk".into(), s(keys::conversations_of(&c.organization_id, None)));
+        item.insert("gsi2pk".into(), s(shard(keys::conversations_of(org, None))));
         item.insert("gsi2sk".into(), s(order.clone()));
-        item.insert("gsi3pk".into(), s(keys::conversations_of_kind(&c.organization_id, c.kind.as_str())));
+        item.insert("gsi3pk".into(), s(shard(keys::conversations_of_kind(org, c.kind.as_str()))));
         item.insert("gsi3sk".into(), s(order));
         item.insert("version".into(), n(version));
         Ok(item)
@@ -180,7 +198,7 @@ impl DynamoStore {
                 return Ok(Round::Done(None));
             };
             change(&mut c);
-            let item = Self::conversation_item(&c, version + 1)?;
+            let item = self.conversation_item(&c, version + 1)?;
             let put = self
                 .client
                 .put_item()

@@ -61,6 +61,16 @@ pub struct TxItem {
     names: Vec<(String, String)>,
 }
 
+impl TxItem {
+    /// The item a put writes (none for the other kinds).
+    pub(super) fn put_item(&self) -> Option<&Item> {
+        match &self.kind {
+            TxKind::Put(item) => Some(item),
+            _ => None,
+        }
+    }
+}
+
 enum TxKind {
     Put(Item),
     Update { pk: String, sk: String, expression: String },
@@ -228,8 +238,7 @@ impl DynamoStore {
         }
     }
 
-    /// One page of a GSI partition, newest first, resuming after the cursor. Asks for one
-    /// item more than the page to know whether another page follows.
+    /// One page of a GSI partition, newest first, resuming after the cursor (`shards.rs`).
     pub(super) async fn query_page<T: DeserializeOwned>(
         &self,
         index: &str,
@@ -237,65 +246,7 @@ impl DynamoStore {
         page: &PageRequest,
         ascending: bool,
     ) -> Result<Page<T>, StoreError> {
-        self.query_page_where(index, partition, page, ascending, None).await
-    }
-
-    /// `query_page` keeping only the items whose attribute `only.0` is `only.1` (a filter
-    /// expression: DynamoDB reads on until the page is full or the partition ends).
-    pub(super) async fn query_page_where<T: DeserializeOwned>(
-        &self,
-        index: &str,
-        partition: String,
-        page: &PageRequest,
-        ascending: bool,
-        only: Option<(&str, &str)>,
-    ) -> Result<Page<T>, StoreError> {
-        let (pk_attr, sk_attr) = (format!("{index}pk"), format!("{index}sk"));
-        let mut condition = "#pk = :pk".to_owned();
-        let mut values = HashMap::from([(":pk".to_owned(), s(partition))]);
-        let mut names = HashMap::from([("#pk".to_owned(), pk_attr)]);
-        let filter = only.map(|(attr, value)| {
-            names.insert("#only".into(), attr.to_owned());
-            values.insert(":only".into(), s(value));
-            "#only = :only"
-        });
-        if let Some(after) = &page.after {
-            condition.push_str(if ascending { " AND #sk > :after" } else { " AND #sk < :after" });
-            values.insert(":after".into(), s(keys::ordered(&after.sort_key, &after.id)));
-            names.insert("#sk".into(), sk_attr.clone());
-        }
-        let mut items: Vec<Item> = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression(&condition)
-                .set_filter_expression(filter.map(str::to_owned))
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(ascending)
-                .limit((page.limit + 1 - items.len()) as i32)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(backend)?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if items.len() > page.limit || start.is_none() {
-                break;
-            }
-        }
-        let more = items.len() > page.limit;
-        items.truncate(page.limit);
-        let next_cursor = match (more, items.last()) {
-            (true, Some(last)) => Some(cursor_after(last, &sk_attr)?),
-            _ => None,
-        };
-        let data = items.into_iter().map(from_item).collect::<Result<Vec<T>, _>>()?;
-        Ok(Page { data, next_cursor })
+        self.query_shards_where(index, vec![partition], page, ascending, None).await
     }
 
     /// Every item a query matches, following `LastEvaluatedKey` (small result sets only).
@@ -331,30 +282,6 @@ impl DynamoStore {
         self.query_to_end(query).await
     }
 
-    /// The first `limit` items of a `gsi2` partition whose sort key (a `<time>#...` key) is
-    /// before `before`, oldest first.
-    pub(super) async fn gsi2_before<T: DeserializeOwned>(
-        &self,
-        partition: String,
-        before: chrono::DateTime<chrono::Utc>,
-        limit: usize,
-    ) -> Result<Vec<T>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI2)
-            .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
-            .expression_attribute_values(":pk", s(partition))
-            .expression_attribute_values(":before", s(crate::domain::time_sort_key(before)))
-            .scan_index_forward(true)
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(backend)?;
-        out.items.unwrap_or_default().into_iter().map(from_item).collect()
-    }
-
     /// Items of one partition whose sort key starts with `prefix`.
     pub(super) async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let query = self
@@ -370,7 +297,7 @@ impl DynamoStore {
 }
 
 /// The cursor of the page after `last`, from its index sort key (`<sort key>#<id>`).
-fn cursor_after(last: &Item, sk_attr: &str) -> Result<String, StoreError> {
+pub(super) fn cursor_after(last: &Item, sk_attr: &str) -> Result<String, StoreError> {
     let order = last
         .get(sk_attr)
         .and_then(|v| v.as_s().ok())
