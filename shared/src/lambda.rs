@@ -82,7 +82,8 @@ pub async fn run_event_relay() -> Result<(), Error> {
         crate::config::Config::from_lookup_needing(crate::config::AppEnv::Production, &[], |k| std::env::var(k).ok())?;
     let sdk = crate::runtime::aws_config().await;
     let bus = crate::adapters::eventbridge::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), &bus_name);
-    let log = crate::adapters::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    let log = crate::adapters::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+        .with_log_shards(config.limits.event_log_shards);
     let relay = std::sync::Arc::new(Relay::new(
         std::sync::Arc::new(log),
         std::sync::Arc::new(bus),

@@ -87,7 +87,8 @@ pub async fn assemble(
     let store: Arc<dyn Store> = match (&config.table_name, &aws, &durable) {
         (Some(table), Some(aws), _) => Arc::new(
             DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
-                .with_inbox_shards(config.limits.inbox_index_shards),
+                .with_inbox_shards(config.limits.inbox_index_shards)
+                .with_log_shards(config.limits.event_log_shards),
         ),
         (_, _, Some((store, _))) => store.clone(),
         _ => Arc::new(MemoryStore::new()),

@@ -42,10 +42,14 @@ pub struct Limits {
     /// has something, or after 10 s, and the client reconnects at once (`retry`).
     pub event_stream_buffered: bool,
     /// How many partitions each of DynamoDB's conversation-list indexes spreads an
-    /// organization over (`INBOX_INDEX_SHARDS`, 1 to 64, default 1): one partition takes about
+    /// organization over (`INBOX_INDEX_SHARDS`, 1 to 128, default 1): one partition takes about
     /// 500 conversation updates a second; lists read every shard and merge. Raise it, never
     /// lower it (a conversation stays in its old shard until its next message).
     pub inbox_index_shards: u32,
+    /// How many key ranges DynamoDB's event log spreads an organization over
+    /// (`EVENT_LOG_SHARDS`, 1 to 128, default 1): one range's growing end takes about 150 DMs a
+    /// second; a read takes every shard's next events and merges them.
+    pub event_log_shards: u32,
 }
 
 /// How far back and how fast the history import and the reconciliation sweep read.
@@ -86,13 +90,8 @@ impl Limits {
             },
             event_retention: Duration::hours(parse_num(&get, "EVENT_RETENTION_HOURS", 24)?.max(1)),
             event_stream_buffered: parse_bool(&get, "EVENT_STREAM_BUFFERED")?,
-            inbox_index_shards: match parse_num(&get, "INBOX_INDEX_SHARDS", 1u32)? {
-                n @ 1..=64 => n,
-                n => {
-                    let why = format!("{n} is not between 1 and 64");
-                    return Err(ConfigError::Malformed { name: "INBOX_INDEX_SHARDS", why });
-                }
-            },
+            inbox_index_shards: parse_shards(&get, "INBOX_INDEX_SHARDS")?,
+            event_log_shards: parse_shards(&get, "EVENT_LOG_SHARDS")?,
         })
     }
 }
@@ -108,6 +107,14 @@ where
     match get(name) {
         None => Ok(default),
         Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Malformed { name, why: e.to_string() }),
+    }
+}
+
+/// A shard count: 1 (the default) to 128.
+fn parse_shards(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<u32, ConfigError> {
+    match parse_num(get, name, 1u32)? {
+        n @ 1..=128 => Ok(n),
+        n => Err(ConfigError::Malformed { name, why: format!("{n} is not between 1 and 128") }),
     }
 }
 

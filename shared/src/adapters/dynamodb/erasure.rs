@@ -61,27 +61,31 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// The organization's logged events about a conversation, with their id guards.
+    /// The organization's logged events about a conversation (every shard of its log), with
+    /// their id guards.
     async fn event_keys_about(&self, org: &str, conversation_id: &str) -> Result<Vec<Key>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
-            .filter_expression("contains(body, :about)")
-            .expression_attribute_values(":pk", s(keys::org(org)))
-            .expression_attribute_values(":low", s(keys::event("")))
-            .expression_attribute_values(":high", s(keys::EVENTS_END))
-            .expression_attribute_values(":about", s(format!("\"conversationId\":\"{conversation_id}\"")))
-            .consistent_read(true);
         let mut found = Vec::new();
-        for item in self.query_to_end(query).await? {
-            let event: Option<crate::domain::InboxEvent> =
-                text(&item, "body").and_then(|b| serde_json::from_str(b).ok());
-            if let Some(event) = event.filter(|e| e.conversation_id.as_deref() == Some(conversation_id)) {
-                found.push((keys::org(org), keys::event_id(&event.id)));
+        for shard in 0..self.log_shards {
+            let log = keys::event_log(org, shard);
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+                .filter_expression("contains(body, :about)")
+                .expression_attribute_values(":pk", s(&log))
+                .expression_attribute_values(":low", s(keys::event("")))
+                .expression_attribute_values(":high", s(keys::EVENTS_END))
+                .expression_attribute_values(":about", s(format!("\"conversationId\":\"{conversation_id}\"")))
+                .consistent_read(true);
+            for item in self.query_to_end(query).await? {
+                let event: Option<crate::domain::InboxEvent> =
+                    text(&item, "body").and_then(|b| serde_json::from_str(b).ok());
+                if let Some(event) = event.filter(|e| e.conversation_id.as_deref() == Some(conversation_id)) {
+                    found.push((keys::org(org), keys::event_id(&event.id)));
+                }
+                found.push((log.clone(), text(&item, keys::SK).unwrap_or_default().to_owned()));
             }
-            found.push((keys::org(org), text(&item, keys::SK).unwrap_or_default().to_owned()));
         }
         Ok(found)
     }
@@ -183,24 +187,32 @@ impl ErasureStore for DynamoStore {
     }
 
     async fn erase_organization(&self, org: &str, limit: usize) -> Result<usize, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(keys::org(org)))
-            .limit(limit as i32)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(ops::backend)?;
-        let items = out.items.unwrap_or_default();
-        for item in items.iter().filter(|i| text(i, keys::SK).is_some_and(|sk| sk.starts_with("ACCOUNT#"))) {
-            self.delete_routes(&from_item(item.clone())?).await?;
+        // The log's own shards first (each a partition of its own), then the organization's.
+        for shard in (1..self.log_shards).chain([0]) {
+            let pk = keys::event_log(org, shard);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(&pk))
+                .limit(limit as i32)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(ops::backend)?;
+            let items = out.items.unwrap_or_default();
+            if items.is_empty() {
+                continue;
+            }
+            for item in items.iter().filter(|i| text(i, keys::SK).is_some_and(|sk| sk.starts_with("ACCOUNT#"))) {
+                self.delete_routes(&from_item(item.clone())?).await?;
+            }
+            let doomed: Vec<Key> =
+                items.iter().map(|i| (pk.clone(), text(i, keys::SK).unwrap_or_default().to_owned())).collect();
+            return self.delete_keys(&doomed).await;
         }
-        let doomed: Vec<Key> =
-            items.iter().map(|i| (keys::org(org), text(i, keys::SK).unwrap_or_default().to_owned())).collect();
-        self.delete_keys(&doomed).await
+        Ok(0)
     }
 }
 

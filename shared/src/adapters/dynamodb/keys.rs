@@ -19,7 +19,7 @@
 //! | job | `ORG#o` | `JOB#id` | `JOBS#OPEN#<shard>` / `<openUntil>#o#id` (open jobs only) | |
 //! | idempotency key | `ORG#o` | `IDEMP#key` | | |
 //! | token | `ORG#o` | `TOKEN#<account>#<kind>` | | `TOKENS` / `<expiresAt>#o#account#kind` (expiring, not failed) |
-//! | event (log) | `ORG#o` | `EVT#<appended at>#<event id>` (TTL) | | |
+//! | event (log) | `ORG#o`, or `ORG#o#EVT#k` in shard k | `EVT#<appended at>#<event id>` (TTL) | | |
 //! | event id guard | `ORG#o` | `EVTID#<event id>` (TTL) | | |
 //! | settings | `ORG#o` | `SETTINGS` | `RETENTION` / `o` (with a retention only) | |
 //! | raw event | `RAW#<account id>` | `EVENT#id` | `RAW#<account id>` / `<receivedAt>#id` | |
@@ -95,6 +95,13 @@ pub fn pending_changes(mid: &str) -> String {
 /// An event at its place in the organization's log.
 pub fn event(position: &str) -> String {
     format!("EVT#{position}")
+}
+
+/// The partition of shard `shard` of an organization's event log: shard 0 (all of an unsharded
+/// log) is the organization's own, shard k `ORG#o#EVT#k`, a partition of its own so DynamoDB
+/// places each shard's growing end by its hash, with no split needed.
+pub fn event_log(org: &str, shard: u32) -> String {
+    if shard == 0 { self::org(org) } else { format!("ORG#{org}#EVT#{shard}") }
 }
 
 /// Whether a sort key is an event of the log (what the stream relay puts on the bus).

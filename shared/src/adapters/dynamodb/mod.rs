@@ -86,17 +86,26 @@ pub struct DynamoStore {
     routes: RouteCache,
     /// Partitions of each conversation-list index per organization (`keys::shard`).
     inbox_shards: u32,
+    /// Key ranges of each organization's event log (`keys::event`).
+    log_shards: u32,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into(), routes: RouteCache::default(), inbox_shards: 1 }
+        DynamoStore { client, table: table.into(), routes: RouteCache::default(), inbox_shards: 1, log_shards: 1 }
     }
 
     /// Spreads each conversation-list index over `shards` partitions per organization
     /// (`INBOX_INDEX_SHARDS`); lists merge them.
     pub fn with_inbox_shards(mut self, shards: u32) -> Self {
         self.inbox_shards = shards.max(1);
+        self
+    }
+
+    /// Spreads each organization's event log over `shards` key ranges (`EVENT_LOG_SHARDS`);
+    /// reads merge them.
+    pub fn with_log_shards(mut self, shards: u32) -> Self {
+        self.log_shards = shards.max(1);
         self
     }
 
