@@ -46,9 +46,9 @@ pub struct Limits {
     /// 500 conversation updates a second; lists read every shard and merge. Raise it, never
     /// lower it (a conversation stays in its old shard until its next message).
     pub inbox_index_shards: u32,
-    /// How many key ranges DynamoDB's event log spreads an organization over
-    /// (`EVENT_LOG_SHARDS`, 1 to 128, default 1): one range's growing end takes about 150 DMs a
-    /// second; a read takes every shard's next events and merges them.
+    /// How many partitions DynamoDB's event log spreads an organization over
+    /// (`EVENT_LOG_SHARDS`, 1 to 128, default 1): one partition's growing end takes about 150
+    /// DMs a second; a read takes every shard's next events and merges them.
     pub event_log_shards: u32,
 }
 

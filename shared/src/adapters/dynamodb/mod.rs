@@ -86,7 +86,7 @@ pub struct DynamoStore {
     routes: RouteCache,
     /// Partitions of each conversation-list index per organization (`keys::shard`).
     inbox_shards: u32,
-    /// Key ranges of each organization's event log (`keys::event`).
+    /// Partitions of each organization's event log (`keys::event_log`).
     log_shards: u32,
 }
 
@@ -102,7 +102,7 @@ impl DynamoStore {
         self
     }
 
-    /// Spreads each organization's event log over `shards` key ranges (`EVENT_LOG_SHARDS`);
+    /// Spreads each organization's event log over `shards` partitions (`EVENT_LOG_SHARDS`);
     /// reads merge them.
     pub fn with_log_shards(mut self, shards: u32) -> Self {
         self.log_shards = shards.max(1);
