@@ -88,7 +88,7 @@ pub fn conversation(org: &str, account_id: &str, participant: &str, at: DateTime
 
 pub fn message(c: &Conversation, mid: Option<&str>, direction: Direction, at: DateTime<Utc>, text: &str) -> Message {
     Message {
-        id: unique("msg"),
+        id: Message::new_id(),
         organization_id: c.organization_id.clone(),
         conversation_id: c.id.clone(),
         provider: Provider::Instagram,

@@ -97,7 +97,17 @@ pub fn message_preview(text: Option<&str>, attachments: &[Value], unsupported: b
 /// What the conversation list shows when its newest message was unsent and nothing older is left.
 pub const UNSENT_PREVIEW: &str = "[message unsent]";
 
+/// How a message id made by `Message::new_id` starts (earlier ids start `msg_`).
+pub const SPREAD_MESSAGE_ID: &str = "msg2_";
+
 impl Message {
+    /// A new message's id, `msg2_<UUIDv7>`: time-ordered, so messages of one millisecond list
+    /// in the order they were made (the id breaks the tie), and with a random end a store can
+    /// key it by (DynamoDB does).
+    pub fn new_id() -> String {
+        super::new_id(SPREAD_MESSAGE_ID.trim_end_matches('_'))
+    }
+
     /// A new message Meta told of (a webhook, a listed thread) in `conversation`, sent `at`
     /// from `from` to `to`: received when the customer sent it, sent when the account did.
     /// Its content, Meta id and `metaJson` are the caller's to set.
@@ -109,7 +119,7 @@ impl Message {
         now: DateTime<Utc>,
     ) -> Message {
         Message {
-            id: super::new_id("msg"),
+            id: Message::new_id(),
             organization_id: conversation.organization_id.clone(),
             conversation_id: conversation.id.clone(),
             provider: conversation.provider,

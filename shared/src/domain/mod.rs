@@ -35,7 +35,9 @@ pub use history::{HISTORY_STALE_AFTER, HistoryExpectation, HistoryImport, Histor
 pub use idempotency::IdempotencyRecord;
 pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType, SendAttempt, UnclearAnswer};
 pub use lead::{CustomerProfile, Lead, ProfileFacts, ProfilePicture};
-pub use message::{Direction, Message, MessageChange, MessageStatus, UNSENT_PREVIEW, message_preview};
+pub use message::{
+    Direction, Message, MessageChange, MessageStatus, SPREAD_MESSAGE_ID, UNSENT_PREVIEW, message_preview,
+};
 pub use page::{Cursor, Page, PageRequest};
 pub use reply_window::{Author, MessagingBasis, ReplyPolicy, SlaStatus};
 pub use rich::{Button, Element, QuickReply, Template};

@@ -85,7 +85,7 @@ pub async fn queued_reply(
     let now = adapters.clock.now();
     let org = &conversation.organization_id;
     let message = Message {
-        id: crate::domain::new_id("msg"),
+        id: crate::domain::Message::new_id(),
         organization_id: org.clone(),
         conversation_id: conversation.id.clone(),
         provider: Provider::Instagram,

@@ -144,3 +144,67 @@ async fn a_sharded_event_log_is_read_once_in_order_a_page_at_a_time() {
     expected.sort();
     assert_eq!(read, expected, "the 15 unexpired events, in position order, once each");
 }
+
+/// Messages made before ids were spread (`msg_...`) keep their key `MSG#<id>`; new ones
+/// (`msg2_...`) are keyed by their id's random end: both are found, changed, listed and erased
+/// the same way, side by side.
+#[tokio::test]
+async fn messages_with_earlier_ids_keep_their_keys_beside_spread_ones() {
+    use inbox_shared::conformance::{conversation, message, t};
+    use inbox_shared::domain::{Activity, Direction, Message, MessageChange, PageRequest};
+    use inbox_shared::ports::{ConversationStore, ErasureStore, MessageStore};
+
+    let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
+    let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let store = DynamoStore::new(client.clone(), &aws.table);
+    let org = inbox_shared::domain::new_id("org");
+    let c = store.create_conversation(&conversation(&org, "acc_1", "6185", t(0))).await.unwrap();
+    let earlier = Message {
+        id: inbox_shared::domain::new_id("msg"),
+        ..message(&c, Some("mid.old"), Direction::Inbound, t(1), "old")
+    };
+    let spread = message(&c, Some("mid.new"), Direction::Inbound, t(2), "new");
+    assert!(earlier.id.starts_with("msg_") && spread.id.starts_with("msg2_"));
+    let mut seen = c.clone();
+    for m in [&earlier, &spread] {
+        let activity = Activity::live(Direction::Inbound, m.created_at, m.text.clone(), m.created_at);
+        store.append_message(&seen, m, &activity).await.unwrap();
+        seen = store.get_conversation(&org, &c.id).await.unwrap().unwrap();
+    }
+    let sks: Vec<String> = {
+        let out = client
+            .query()
+            .table_name(&aws.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :m)")
+            .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{org}")))
+            .expression_attribute_values(":m", aws_sdk_dynamodb::types::AttributeValue::S("MSG#".into()))
+            .send()
+            .await
+            .unwrap();
+        out.items().iter().filter_map(|i| i.get("sk")?.as_s().ok().cloned()).collect()
+    };
+    let tail = &spread.id[spread.id.len() - 4..];
+    assert!(sks.contains(&format!("MSG#{}", earlier.id)), "{sks:?}");
+    assert!(sks.contains(&format!("MSG#{tail}#{}", spread.id)), "{sks:?}");
+    for m in [&earlier, &spread] {
+        assert_eq!(store.get_message(&org, &m.id).await.unwrap().unwrap().id, m.id);
+        assert_eq!(
+            store
+                .find_message_by_external_id(&org, m.external_message_id.as_deref().unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            m.id
+        );
+        let edit = MessageChange::Edited { text: Some("edited".into()), edits: None };
+        let changed = store.update_message(&org, &m.id, &edit, t(5)).await.unwrap().unwrap();
+        assert_eq!(changed.text.as_deref(), Some("edited"), "{}", m.id);
+    }
+    let listed = store.list_messages(&org, &c.id, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(listed.data.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), [spread.id.clone(), earlier.id.clone()]);
+    while store.erase_conversation(&org, &c.id, 25).await.unwrap() > 0 {}
+    for m in [&earlier, &spread] {
+        assert!(store.get_message(&org, &m.id).await.unwrap().is_none());
+    }
+}

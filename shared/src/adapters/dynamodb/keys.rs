@@ -11,7 +11,7 @@
 //! | account lookup | `EXTACC#<ig id or page id>` | `EXTACC` | | |
 //! | conversation | `ORG#o` | `CONV#id` | `ORG#o#CONVS#<provider>` / `<lastMessageAt>#id` | `ORG#o#CONVS` / same |
 //! | conversation key | `ORG#o` | `CONVKEY#<account>#<customer id, or comment:<id>>` | | |
-//! | message | `ORG#o` | `MSG#id` | `ORG#o#CONV#c#MSGS` / `<createdAt>#id` | |
+//! | message | `ORG#o` | `MSG#<random end of the id>#id` (`MSG#id` for ids made before) | `ORG#o#CONV#c#MSGS` / `<createdAt>#id` | |
 //! | Meta id lookup | `ORG#o` | `MID#<mid>` | | |
 //! | lead | `ORG#o` | `LEAD#id` | `ORG#o#LEADS` / `<createdAt>#id` | |
 //! | lead lookups | `ORG#o` | `LEADHANDLE#h`, `LEADIGID#id` | | |
@@ -75,8 +75,17 @@ pub fn conversations_of_kind(org: &str, kind: &str) -> String {
     format!("ORG#{org}#CONVS#KIND#{kind}")
 }
 
+/// A message's sort key. Ids made since messages were spread (`Message::new_id`, `msg2_...`)
+/// put the last 4 hex digits of their UUIDv7 (random) first, so one organization's new
+/// messages land all over its key space instead of at its growing end, which DynamoDB cannot
+/// split; earlier ids (`msg_...`, any other) keep `MSG#<id>`, so nothing moves.
 pub fn message(id: &str) -> String {
-    format!("MSG#{id}")
+    let spread =
+        id.strip_prefix(crate::domain::SPREAD_MESSAGE_ID).and_then(|uuid| uuid.get(uuid.len().checked_sub(4)?..));
+    match spread {
+        Some(tail) => format!("MSG#{tail}#{id}"),
+        None => format!("MSG#{id}"),
+    }
 }
 
 pub fn messages_of(org: &str, conversation_id: &str) -> String {

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::domain::{
     Activity, CommentThread, ConnectedAccount, Conversation, ConversationChange, Direction, Message, MessageStatus,
-    Provider, new_id, preview_text,
+    Provider, preview_text,
 };
 use crate::error::AppError;
 use crate::meta::comments::Comment;
@@ -40,7 +40,7 @@ impl Inbound {
         let direction = if ours { Direction::Outbound } else { Direction::Inbound };
         let to = if ours { &conversation.participant_id } else { &account.external_account_id };
         let message = Message {
-            id: new_id("msg"),
+            id: Message::new_id(),
             organization_id: org.clone(),
             conversation_id: conversation.id.clone(),
             provider: Provider::Instagram,

@@ -219,7 +219,7 @@ impl Outbound {
         conversation_id: &str,
         fingerprint: &str,
     ) -> Result<Ids, AppError> {
-        let fresh = SendAccepted { message_id: new_id("msg"), job_id: new_id("job"), status: "QUEUED".to_owned() };
+        let fresh = SendAccepted { message_id: Message::new_id(), job_id: new_id("job"), status: "QUEUED".to_owned() };
         let Some(key) = idempotency_key else { return Ok(Ids::Go(fresh)) };
         Ok(match self.reserve_key(org, key, conversation_id, fingerprint, &fresh).await? {
             Reserved::New => Ids::Go(fresh),
