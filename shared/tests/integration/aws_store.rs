@@ -208,3 +208,51 @@ async fn messages_with_earlier_ids_keep_their_keys_beside_spread_ones() {
         assert!(store.get_message(&org, &m.id).await.unwrap().is_none());
     }
 }
+
+/// Sharded reads when AWS is slow or unreachable: a slow AWS still gives the whole page in
+/// order (the shards are read side by side); an unreachable one fails the read, never answers
+/// part of the shards as if it were all; once AWS is back, everything is there.
+#[tokio::test]
+async fn sharded_reads_fail_whole_when_aws_is_cut_and_stay_whole_when_it_is_slow() {
+    use std::time::Duration;
+
+    use inbox_shared::conformance::{conversation, t};
+    use inbox_shared::domain::{ConversationFilter, InboxEvent, LoggedEvent, PageRequest};
+    use inbox_shared::ports::{ConversationStore, EventStore};
+    use inbox_shared::testing::fault_proxy::FaultProxy;
+
+    let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
+    let proxy = FaultProxy::start(&aws.endpoint).await;
+    let proxied = aws_sdk_dynamodb::config::Builder::from(&aws.sdk).endpoint_url(&proxy.url).build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(proxied), &aws.table)
+        .with_inbox_shards(4)
+        .with_log_shards(3);
+    let org = inbox_shared::domain::new_id("org");
+    let mut newest_first = Vec::new();
+    let mut logged = Vec::new();
+    for i in 0..8 {
+        let c = store.create_conversation(&conversation(&org, "acc_1", &format!("cust{i}"), t(i))).await.unwrap();
+        let event = InboxEvent::conversation_updated(&c);
+        logged.push(LoggedEvent { position: LoggedEvent::position_of(t(i), i as u64, &event.id), event });
+        newest_first.insert(0, c.id);
+    }
+    store.append_events(&logged, t(1_000)).await.unwrap();
+    let first_page = PageRequest::first(20);
+    let list = || store.list_conversations(&org, ConversationFilter::default(), &first_page);
+    let ids = |page: inbox_shared::domain::Page<inbox_shared::domain::Conversation>| {
+        page.data.into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
+
+    proxy.set_latency(Duration::from_millis(300));
+    assert_eq!(ids(list().await.unwrap()), newest_first, "slow: whole and in order");
+    assert_eq!(store.events_after(&org, None, 20, t(10)).await.unwrap().len(), 8);
+    proxy.set_latency(Duration::ZERO);
+
+    proxy.cut(Duration::from_secs(3));
+    assert!(list().await.is_err(), "cut: the page fails, no shard's part of it is answered");
+    assert!(store.events_after(&org, None, 20, t(10)).await.is_err(), "cut: the log read fails");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    assert_eq!(ids(list().await.unwrap()), newest_first, "back: everything there");
+    assert_eq!(store.events_after(&org, None, 20, t(10)).await.unwrap().len(), 8);
+}
