@@ -33,6 +33,8 @@ pub fn init_tracing(json: bool) {
 /// crates capped at info.
 pub fn log_filter(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
     let parse = |s: &str| s.trim().to_lowercase().parse::<Targets>().ok();
+    // Lambda's levels are tracing's and FATAL, which tracing has not: the nearest is error.
+    let lambda_level = lambda_level.map(|l| if l.eq_ignore_ascii_case("fatal") { "error" } else { l });
     let named = rust_log.filter(|s| !s.trim().is_empty()).and_then(parse).or_else(|| lambda_level.and_then(parse));
     let named = named.unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     let capped = |target: &str| CAPPED_AT_INFO.iter().any(|c| target == *c || target.starts_with(&format!("{c}::")));
@@ -61,9 +63,11 @@ mod tests {
         assert!(!f.would_enable("hyper", &Level::INFO));
         assert!(f.would_enable("hyper", &Level::WARN));
 
-        let f = log_filter(None, Some("ERROR"));
-        assert!(!f.would_enable("inbox_shared", &Level::WARN));
-        assert!(f.would_enable("inbox_shared", &Level::ERROR));
+        for lambda_level in ["ERROR", "FATAL"] {
+            let f = log_filter(None, Some(lambda_level));
+            assert!(!f.would_enable("inbox_shared", &Level::WARN), "{lambda_level}");
+            assert!(f.would_enable("inbox_shared", &Level::ERROR), "{lambda_level}");
+        }
 
         // Unparseable or empty RUST_LOG: the next source, not silence.
         for rust_log in [Some("=bogus=="), Some(" "), None] {
