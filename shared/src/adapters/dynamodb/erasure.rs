@@ -67,17 +67,11 @@ impl DynamoStore {
         let mut found = Vec::new();
         for shard in 0..self.log_shards {
             let log = keys::event_log(org, shard);
+            let about = s(format!("\"conversationId\":\"{conversation_id}\""));
             let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+                .log_query(org, shard, None)
                 .filter_expression("contains(body, :about)")
-                .expression_attribute_values(":pk", s(&log))
-                .expression_attribute_values(":low", s(keys::event("")))
-                .expression_attribute_values(":high", s(keys::EVENTS_END))
-                .expression_attribute_values(":about", s(format!("\"conversationId\":\"{conversation_id}\"")))
-                .consistent_read(true);
+                .expression_attribute_values(":about", about);
             for item in self.query_to_end(query).await? {
                 let event: Option<crate::domain::InboxEvent> =
                     text(&item, "body").and_then(|b| serde_json::from_str(b).ok());

@@ -7,6 +7,7 @@
 use super::*;
 use crate::domain::{LoggedEvent, RecordKind};
 use crate::ports::EventStore;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use futures_util::future::try_join_all;
 
 /// Three items an event, within DynamoDB's 100 per transaction.
@@ -122,6 +123,21 @@ fn merge_shards(read: Vec<(Vec<LoggedEvent>, Option<String>)>, limit: usize) -> 
 }
 
 impl DynamoStore {
+    /// A query of one shard of an organization's log, after `after` (from its start without
+    /// one): the log's reads and the erasure's search build on it.
+    pub(super) fn log_query(&self, org: &str, shard: u32, after: Option<&str>) -> QueryFluentBuilder {
+        // Just above `EVT#<after>` (positions are printable), up to the end of the EVT# range.
+        let low = after.map_or_else(|| keys::event(""), |a| format!("{}\u{0}", keys::event(a)));
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+            .expression_attribute_values(":pk", s(keys::event_log(org, shard)))
+            .expression_attribute_values(":low", s(low))
+            .expression_attribute_values(":high", s(keys::EVENTS_END))
+            .consistent_read(true)
+    }
+
     /// Up to `limit` unexpired events of one shard after `after`, in order, and the position
     /// it stopped at if it has more.
     async fn shard_events_after(
@@ -132,21 +148,12 @@ impl DynamoStore {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<(Vec<LoggedEvent>, Option<String>), StoreError> {
-        // Just above `EVT#<after>` (positions are printable), up to the end of the EVT# range.
-        let low = after.map_or_else(|| keys::event(""), |a| format!("{}\u{0}", keys::event(a)));
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+            .log_query(org, shard, after)
             .filter_expression("#ttl > :now")
             .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":pk", s(keys::event_log(org, shard)))
-            .expression_attribute_values(":low", s(low))
-            .expression_attribute_values(":high", s(keys::EVENTS_END))
             .expression_attribute_values(":now", n(now.timestamp()))
             .limit(limit as i32)
-            .consistent_read(true)
             .send()
             .await
             .map_err(ops::backend)?;

@@ -118,7 +118,7 @@ fn item_size(item: &Item) -> usize {
 type Cuts = HashMap<(&'static str, String), Vec<String>>;
 
 /// A part of a partition: the index, the partition key, the part's number.
-type Part<'a> = (&'a str, &'a str, usize);
+type Part<'a> = (&'static str, &'a str, usize);
 
 /// A write's part: its partition, and how many split points are at or below its key.
 fn part<'a>(cuts: &Cuts, w: &'a Write) -> Part<'a> {
@@ -140,7 +140,7 @@ pub fn heat(seconds: &[Vec<Write>], ceiling: f64) -> Vec<Heat> {
         }
         for ((index, partition, _), mut writes) in parts {
             writes.sort_by(|a, b| a.0.cmp(b.0));
-            let at = cuts.entry((index_name(index), partition.to_owned())).or_default();
+            let at = cuts.entry((index, partition.to_owned())).or_default();
             split(&writes, ceiling, at);
             at.sort();
             at.dedup();
@@ -161,11 +161,6 @@ pub fn heat(seconds: &[Vec<Write>], ceiling: f64) -> Vec<Heat> {
         heat.hottest = heat.hottest.max(load[&part(&cuts, w)]);
     }
     by_kind.into_values().collect()
-}
-
-/// The static name of an index (writes carry one of these).
-fn index_name(index: &str) -> &'static str {
-    ["table", GSI1, GSI2, GSI3].into_iter().find(|i| *i == index).unwrap_or("table")
 }
 
 /// Split points for one partition's sorted writes: at the key that halves the units, again in
