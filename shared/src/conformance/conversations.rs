@@ -64,6 +64,42 @@ pub async fn conversations_list_newest_first_in_cursor_pages_within_one_organiza
     assert_eq!(all.next_cursor, None, "an exactly full last page has no next cursor");
 }
 
+/// The whole inbox interleaves every provider's conversations by last message across cursor
+/// pages; a provider's list has only its own; retention and erasure find them all.
+pub async fn every_provider_s_conversations_are_one_inbox(store: &dyn Store) {
+    let org = unique("org");
+    let mut newest_first: Vec<(String, Provider)> = Vec::new();
+    for i in 0..6 {
+        let mut c = conversation(&org, "acc_1", &format!("cust{i}"), t(0));
+        if i % 2 == 1 {
+            c.provider = Provider::Messenger;
+        }
+        let c = store.create_conversation(&c).await.unwrap();
+        append(store, &c, &unique("m"), Direction::Inbound, t(100 + i), "x").await;
+        newest_first.insert(0, (c.id, c.provider));
+    }
+    let (mut seen, mut page) = (Vec::new(), PageRequest::first(2));
+    loop {
+        let got = store.list_conversations(&org, ConversationFilter::default(), &page).await.unwrap();
+        seen.extend(got.data.into_iter().map(|c| (c.id, c.provider)));
+        let Some(cursor) = got.next_cursor else { break };
+        page = PageRequest { limit: 2, after: Some(Cursor::decode(&cursor).unwrap()) };
+    }
+    assert_eq!(seen, newest_first, "both providers' conversations once each, newest first");
+    let messenger = ConversationFilter { provider: Some(Provider::Messenger), kind: None };
+    let got = store.list_conversations(&org, messenger, &PageRequest::first(10)).await.unwrap();
+    let theirs: Vec<&(String, Provider)> = newest_first.iter().filter(|(_, p)| *p == Provider::Messenger).collect();
+    assert_eq!(
+        got.data.iter().map(|c| (&c.id, &c.provider)).collect::<Vec<_>>(),
+        theirs.iter().map(|(id, p)| (id, p)).collect::<Vec<_>>()
+    );
+    let inactive = store.inactive_conversations(&org, t(103), 10).await.unwrap();
+    let oldest: Vec<&String> = newest_first.iter().rev().take(3).map(|(id, _)| id).collect();
+    assert_eq!(inactive.iter().map(|c| &c.id).collect::<Vec<_>>(), oldest, "retention: oldest first over both");
+    let of_cust1 = store.conversations_of_participant(&org, "cust1").await.unwrap();
+    assert_eq!(of_cust1.iter().map(|c| c.provider).collect::<Vec<_>>(), [Provider::Messenger], "erasure finds it");
+}
+
 pub async fn contact_details_and_lead_link_are_set(store: &dyn Store) {
     let org = unique("org");
     let c = new_conversation(store, &org, "cust", t(0)).await;

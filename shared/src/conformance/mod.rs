@@ -143,6 +143,7 @@ macro_rules! store_conformance_tests {
             a_redelivered_message_id_is_stored_once,
             conversation_summary_follows_the_newest_message_whatever_the_arrival_order,
             conversations_list_newest_first_in_cursor_pages_within_one_organization,
+            every_provider_s_conversations_are_one_inbox,
             messages_list_newest_first_in_cursor_pages,
             contact_details_and_lead_link_are_set,
             the_thread_s_controlling_app_is_kept,

@@ -61,6 +61,8 @@ pub enum Provider {
 }
 
 impl Provider {
+    pub const ALL: [Provider; 2] = [Provider::Instagram, Provider::Messenger];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Instagram => "INSTAGRAM",

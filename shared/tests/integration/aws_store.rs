@@ -70,7 +70,7 @@ async fn conversations_written_before_sharding_stay_listed_in_one_order() {
         .await
         .unwrap();
     let partitions: std::collections::BTreeSet<String> =
-        out.items().iter().filter_map(|i| i.get("gsi2pk")?.as_s().ok().cloned()).collect();
+        out.items().iter().filter_map(|i| i.get("gsi1pk")?.as_s().ok().cloned()).collect();
     assert!(partitions.len() >= 3, "12 conversations over at least 3 list partitions: {partitions:?}");
 
     // The oldest (written unsharded) gets a message through the sharded store: it moves to
@@ -255,4 +255,49 @@ async fn sharded_reads_fail_whole_when_aws_is_cut_and_stay_whole_when_it_is_slow
 
     assert_eq!(ids(list().await.unwrap()), newest_first, "back: everything there");
     assert_eq!(store.events_after(&org, None, 20, t(10)).await.unwrap().len(), 8);
+}
+
+/// The relay logged a conversation's event, and the conversation was erased before the relay
+/// heard back (its check never ran: a timeout, a crash). Given the same record again, it finds
+/// the record gone and takes back the event its first attempt logged, wherever that went; the
+/// other conversation's event stays, once.
+#[tokio::test]
+async fn an_event_logged_before_its_record_was_erased_is_taken_back_when_the_relay_retries() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use inbox_shared::conformance::{conversation, t};
+    use inbox_shared::domain::{InboxEvent, LoggedEvent};
+    use inbox_shared::ports::{ConversationStore, EventStore};
+
+    let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
+    let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let store = DynamoStore::new(client.clone(), &aws.table).with_log_shards(3);
+    let org = inbox_shared::domain::new_id("org");
+    let erased = store.create_conversation(&conversation(&org, "acc_1", "cust1", t(0))).await.unwrap();
+    let kept = store.create_conversation(&conversation(&org, "acc_1", "cust2", t(0))).await.unwrap();
+    let events = [InboxEvent::conversation_updated(&erased), InboxEvent::conversation_updated(&kept)];
+    let attempt = |at: i64| {
+        let logged = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| LoggedEvent { position: LoggedEvent::position_of(t(at), i as u64, &e.id), event: e.clone() });
+        logged.collect::<Vec<_>>()
+    };
+    assert!(store.append_events(&attempt(1), t(1_000)).await.unwrap().is_empty(), "both records there");
+    // The erasure's delete of the record, between the first attempt's logging and its check.
+    let key =
+        |sk: String| client.delete_item().table_name(&aws.table).key("pk", S(format!("ORG#{org}"))).key("sk", S(sk));
+    key(format!("CONV#{}", erased.id)).send().await.unwrap();
+
+    let gone = store.append_events(&attempt(2), t(1_000)).await.unwrap();
+    assert_eq!(gone, vec![events[0].id.clone()], "the erased record's event is answered as gone");
+    let left: Vec<String> =
+        store.events_after(&org, None, 10, t(3)).await.unwrap().into_iter().map(|e| e.event.id).collect();
+    assert_eq!(
+        left,
+        vec![events[1].id.clone()],
+        "the erased conversation's event is out of the log; the other's is there once"
+    );
+    let guard = client.get_item().table_name(&aws.table).key("pk", S(format!("ORG#{org}")));
+    let guard = guard.key("sk", S(format!("EVTID#{}", events[0].id))).consistent_read(true).send().await.unwrap();
+    assert!(guard.item.is_none(), "and so is its guard: nothing of it stays behind");
 }

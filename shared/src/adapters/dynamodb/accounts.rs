@@ -137,7 +137,7 @@ impl AccountStore for DynamoStore {
 
     async fn list_tokens_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OAuthToken>, StoreError> {
         // gsi2sk starts with the expiry: everything below `before` is due, soonest first.
-        self.gsi2_before(vec![keys::TOKENS.to_owned()], before, limit).await
+        self.index_before(GSI2, vec![keys::TOKENS.to_owned()], before, limit).await
     }
 
     async fn claim_token_refresh(

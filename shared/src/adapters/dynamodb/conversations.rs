@@ -68,9 +68,11 @@ impl ConversationStore for DynamoStore {
                 self.query_shards_where(GSI3, shards, page, false, only).await
             }
             None => {
-                let index = if provider.is_some() { GSI1 } else { GSI2 };
-                let shards = self.inbox_partitions(&keys::conversations_of(org, provider));
-                self.query_shards_where(index, shards, page, false, None).await
+                let shards = match provider {
+                    Some(p) => self.inbox_partitions(&keys::conversations_of(org, p)),
+                    None => self.all_conversation_partitions(org),
+                };
+                self.query_shards_where(GSI1, shards, page, false, None).await
             }
         }
     }

@@ -92,15 +92,16 @@ impl ErasureStore for DynamoStore {
         org: &str,
         participant_id: &str,
     ) -> Result<Vec<Conversation>, StoreError> {
-        // The organization's conversation index (every shard), filtered: erasure requests are rare.
+        // The organization's conversation lists (every provider's, every shard), filtered:
+        // erasure requests are rare.
         let mut found: Vec<Conversation> = Vec::new();
-        for shard in self.inbox_partitions(&keys::conversations_of(org, None)) {
+        for shard in self.all_conversation_partitions(org) {
             let query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(GSI2)
-                .key_condition_expression("gsi2pk = :convs")
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :convs")
                 .filter_expression("participantId = :p")
                 .expression_attribute_values(":convs", s(shard))
                 .expression_attribute_values(":p", s(participant_id));
@@ -118,9 +119,9 @@ impl ErasureStore for DynamoStore {
         before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError> {
-        // The organization's conversation index runs by last message: its start is the
-        // longest inactive.
-        self.gsi2_before(self.inbox_partitions(&keys::conversations_of(org, None)), before, limit).await
+        // The organization's conversation lists run by last message: their merged start is
+        // the longest inactive.
+        self.index_before(GSI1, self.all_conversation_partitions(org), before, limit).await
     }
 
     async fn erase_conversation(&self, org: &str, id: &str, limit: usize) -> Result<usize, StoreError> {
@@ -143,13 +144,16 @@ impl ErasureStore for DynamoStore {
                 doomed.push((keys::org(org), keys::pending_changes(mid)));
             }
         }
-        if doomed.is_empty() {
-            let Some(conversation) = self.get_conversation(org, id).await? else { return Ok(0) };
-            let lookup = keys::conversation_key(&conversation.connected_account_id, conversation.thread_key());
-            doomed = vec![(keys::org(org), keys::conversation(id)), (keys::org(org), lookup)];
-            doomed.extend(self.event_keys_about(org, id).await?);
+        if !doomed.is_empty() {
+            return self.delete_keys(&doomed).await;
         }
-        self.delete_keys(&doomed).await
+        // The conversation, then its events: the relay checks a record after logging what it
+        // tells (`events::take_back_erased`), so what it logged before this delete is found
+        // below and what it logs after takes itself back.
+        let Some(conversation) = self.get_conversation(org, id).await? else { return Ok(0) };
+        let lookup = keys::conversation_key(&conversation.connected_account_id, conversation.thread_key());
+        let erased = self.delete_keys(&[(keys::org(org), keys::conversation(id)), (keys::org(org), lookup)]).await?;
+        Ok(erased + self.delete_keys(&self.event_keys_about(org, id).await?).await?)
     }
 
     async fn erase_customer(&self, org: &str, participant_id: &str) -> Result<usize, StoreError> {
@@ -181,8 +185,11 @@ impl ErasureStore for DynamoStore {
     }
 
     async fn erase_organization(&self, org: &str, limit: usize) -> Result<usize, StoreError> {
-        // The log's own shards first (each a partition of its own), then the organization's.
-        for shard in (1..self.log_shards).chain([0]) {
+        // The organization's partition (its records, and the log's shard 0) first, then the
+        // log's other shards, each a partition of its own: an event the relay logs once the
+        // records are gone takes itself back (`events::take_back_erased`), and one logged before
+        // is found here.
+        for shard in 0..self.log_shards {
             let pk = keys::event_log(org, shard);
             let out = self
                 .client

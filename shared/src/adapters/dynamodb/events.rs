@@ -1,8 +1,9 @@
 //! DynamoDB: each organization's event log, under its partition: `EVT#<position>` items in
 //! append order, and an `EVTID#<id>` guard written in the same transaction, so an event is
-//! logged once. Both expire by the table's TTL. With `EVENT_LOG_SHARDS` = n > 1 an event goes
-//! to shard hash(id) mod n, a partition of its own (`keys::event_log`), so the log's growing
-//! end is n partitions; a read takes each shard's next events and merges them by position.
+//! logged once; the guard keeps where its event is. Both expire by the table's TTL. With
+//! `EVENT_LOG_SHARDS` = n > 1 an event goes to shard hash(id) mod n, a partition of its own
+//! (`keys::event_log`), so the log's growing end is n partitions; a read takes each shard's
+//! next events and merges them by position.
 
 use super::*;
 use crate::domain::{LoggedEvent, RecordKind};
@@ -10,11 +11,15 @@ use crate::ports::EventStore;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use futures_util::future::try_join_all;
 
-/// Three items an event, within DynamoDB's 100 per transaction.
-const MAX_EVENTS_PER_TRANSACTION: usize = 33;
+/// Two items an event, within DynamoDB's 100 per transaction.
+const MAX_EVENTS_PER_TRANSACTION: usize = 50;
 
-/// An event at its position in its shard of `shards`, and the guard of its id, both written
-/// only if absent.
+/// The guard's attributes naming its event's item.
+const LOGGED_PK: &str = "eventPk";
+const LOGGED_SK: &str = "eventSk";
+
+/// An event at its position in its shard of `shards`, and the guard of its id naming where it
+/// is, both written only if absent.
 pub(super) fn log_items(
     logged: &LoggedEvent,
     expires_at: DateTime<Utc>,
@@ -24,9 +29,13 @@ pub(super) fn log_items(
     let org = keys::org(&e.organization_id);
     let body = serde_json::to_string(e).map_err(|e| StoreError::Backend(e.to_string()))?;
     let mut item = Item::from([("body".to_owned(), s(body)), ("ttl".to_owned(), n(expires_at.timestamp()))]);
-    let log = keys::event_log(&e.organization_id, keys::shard_of(&e.id, shards));
-    ops::keyed(&mut item, log, keys::event(&logged.position));
-    let mut guard = Item::from([("ttl".to_owned(), n(expires_at.timestamp()))]);
+    let (log, at) = (keys::event_log(&e.organization_id, keys::shard_of(&e.id, shards)), keys::event(&logged.position));
+    let mut guard = Item::from([
+        ("ttl".to_owned(), n(expires_at.timestamp())),
+        (LOGGED_PK.to_owned(), s(&log)),
+        (LOGGED_SK.to_owned(), s(&at)),
+    ]);
+    ops::keyed(&mut item, log, at);
     ops::keyed(&mut guard, org, keys::event_id(&e.id));
     let absent = Some("attribute_not_exists(pk)");
     Ok(vec![TxItem::put(item, absent), TxItem::put(guard, absent)])
@@ -43,26 +52,41 @@ fn record_key(e: &crate::domain::InboxEvent) -> Option<(String, String)> {
     Some((keys::org(&e.organization_id), sk))
 }
 
-/// The events' items, and a check that each record they tell of still exists (one per
-/// record: a transaction names an item once): the relay runs a moment after the write, and
-/// an erasure in between leaves no event behind.
 fn log_transaction(events: &[LoggedEvent], expires_at: DateTime<Utc>, shards: u32) -> Result<Vec<TxItem>, StoreError> {
-    let mut items = Vec::with_capacity(events.len() * 3);
-    let mut records = std::collections::BTreeSet::new();
-    for logged in events {
-        items.extend(log_items(logged, expires_at, shards)?);
-        records.extend(record_key(&logged.event));
-    }
-    items.extend(records.into_iter().map(|(pk, sk)| TxItem::check(pk, sk, "attribute_exists(pk)")));
-    Ok(items)
+    let items = events.iter().map(|logged| log_items(logged, expires_at, shards));
+    Ok(items.collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
 }
 
 impl DynamoStore {
-    async fn record_exists(&self, e: &crate::domain::InboxEvent) -> Result<bool, StoreError> {
-        match record_key(e) {
-            Some((pk, sk)) => Ok(self.get(pk, sk).await?.is_some()),
-            None => Ok(true),
+    /// The events of `events` whose record is gone, taken back out of the log (wherever this
+    /// call or an earlier one logged them: their guards say). Checked after the logging, not
+    /// in its transaction: an erasure deletes a record and only then searches the log, so an
+    /// event logged before that delete is found by the search, and one logged after it is seen
+    /// gone here. A condition check in the transaction cost twice its record's size in write
+    /// units on every event; these reads cost a unit each.
+    async fn take_back_erased(&self, events: &[LoggedEvent]) -> Result<Vec<String>, StoreError> {
+        let records: std::collections::BTreeSet<(String, String)> =
+            events.iter().filter_map(|e| record_key(&e.event)).collect();
+        let found = try_join_all(records.iter().map(|(pk, sk)| self.get(pk.clone(), sk.clone()))).await?;
+        let gone: Vec<&(String, String)> =
+            records.iter().zip(found).filter(|(_, item)| item.is_none()).map(|(key, _)| key).collect();
+        let mut taken_back = Vec::new();
+        for e in events.iter().map(|logged| &logged.event) {
+            if !record_key(e).is_some_and(|key| gone.contains(&&key)) {
+                continue;
+            }
+            // The event, then its guard: nothing of an erased organization stays behind, and a
+            // retry that finds no guard logs it again only to take it back again.
+            let (org, guard_sk) = (keys::org(&e.organization_id), keys::event_id(&e.id));
+            let guard = self.get(org.clone(), guard_sk.clone()).await?;
+            let at = |name| guard.as_ref().and_then(|g| g.get(name)).and_then(|v| v.as_s().ok()).cloned();
+            if let (Some(pk), Some(sk)) = (at(LOGGED_PK), at(LOGGED_SK)) {
+                self.delete(pk, sk).await?;
+            }
+            self.delete(org, guard_sk).await?;
+            taken_back.push(e.id.clone());
         }
+        Ok(taken_back)
     }
 }
 
@@ -74,9 +98,7 @@ impl EventStore for DynamoStore {
         expires_at: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
         // All in one transaction (one round trip); when one was logged before (the relay
-        // given the same records again) or its record is gone, each alone, so the others
-        // still are.
-        let mut gone = Vec::new();
+        // given the same records again), each alone, so the others still are.
         for batch in events.chunks(MAX_EVENTS_PER_TRANSACTION) {
             match self.transact(log_transaction(batch, expires_at, self.log_shards)?).await {
                 Ok(()) => continue,
@@ -85,17 +107,13 @@ impl EventStore for DynamoStore {
             }
             for e in batch {
                 match self.transact(log_transaction(std::slice::from_ref(e), expires_at, self.log_shards)?).await {
-                    Ok(()) => {}
-                    // Logged before, or its record is gone: only a read tells which.
-                    Err(StoreError::Conflict(_)) if !self.record_exists(&e.event).await? => {
-                        gone.push(e.event.id.clone())
-                    }
-                    Err(StoreError::Conflict(_)) => {}
+                    Ok(()) | Err(StoreError::Conflict(_)) => {}
                     Err(e) => return Err(e),
                 }
             }
         }
-        Ok(gone)
+        // What tells of a record erased since the write goes nowhere.
+        self.take_back_erased(events).await
     }
 
     async fn events_after(

@@ -3,13 +3,15 @@
 //!
 //! | item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
 //! |---|---|---|---|---|
-//! (Conversations also have gsi3: `ORG#o#CONVS#KIND#<DM or COMMENT>` / `<lastMessageAt>#id`.
-//! With `INBOX_INDEX_SHARDS` = n > 1, each of the three conversation-list partitions gains
+//! (Conversations also have gsi3: `ORG#o#CONVS#KIND#<DM or COMMENT>` / `<lastMessageAt>#id`;
+//! the whole inbox is the merge of every provider's gsi1 list. Conversations written before
+//! 2026-12-03 also sit in gsi2 `ORG#o#CONVS` until their next write; nothing reads it.
+//! With `INBOX_INDEX_SHARDS` = n > 1, each of the conversation-list partitions gains
 //! `#SHARD#k` for a conversation whose id hashes to shard k in 1..n; shard 0 keeps the plain
 //! key, so conversations written before sharding are read as shard 0.)
 //! | account | `ORG#o` | `ACCOUNT#id` | `ACCOUNTS#ACTIVE` / `o#id` (active accounts only) | |
 //! | account lookup | `EXTACC#<ig id or page id>` | `EXTACC` | | |
-//! | conversation | `ORG#o` | `CONV#id` | `ORG#o#CONVS#<provider>` / `<lastMessageAt>#id` | `ORG#o#CONVS` / same |
+//! | conversation | `ORG#o` | `CONV#id` | `ORG#o#CONVS#<provider>` / `<lastMessageAt>#id` | |
 //! | conversation key | `ORG#o` | `CONVKEY#<account>#<customer id, or comment:<id>>` | | |
 //! | message | `ORG#o` | `MSG#<random end of the id>#id` (`MSG#id` for ids made before) | `ORG#o#CONV#c#MSGS` / `<createdAt>#id` | |
 //! | Meta id lookup | `ORG#o` | `MID#<mid>` | | |
@@ -64,11 +66,8 @@ pub fn conversation_key(account_id: &str, thread_key: &str) -> String {
     format!("CONVKEY#{account_id}#{thread_key}")
 }
 
-pub fn conversations_of(org: &str, provider: Option<&str>) -> String {
-    match provider {
-        Some(p) => format!("ORG#{org}#CONVS#{p}"),
-        None => format!("ORG#{org}#CONVS"),
-    }
+pub fn conversations_of(org: &str, provider: &str) -> String {
+    format!("ORG#{org}#CONVS#{provider}")
 }
 
 pub fn conversations_of_kind(org: &str, kind: &str) -> String {

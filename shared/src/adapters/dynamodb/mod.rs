@@ -114,16 +114,22 @@ impl DynamoStore {
         keys::shards(partition, self.inbox_shards)
     }
 
+    /// Every gsi1 partition of the organization's conversations: each provider's list, each
+    /// of its shards. The whole inbox is their merge, so a conversation is in two lists (its
+    /// provider's and its kind's), not three.
+    fn all_conversation_partitions(&self, org: &str) -> Vec<String> {
+        let lists = Provider::ALL.map(|p| keys::conversations_of(org, p.as_str()));
+        lists.iter().flat_map(|list| self.inbox_partitions(list)).collect()
+    }
+
     fn conversation_item(&self, c: &Conversation, version: i64) -> Result<Item, StoreError> {
         let order = keys::ordered(&time_sort_key(c.last_message_at), &c.id);
         let mut item = to_item(c)?;
         ops::keyed(&mut item, keys::org(&c.organization_id), keys::conversation(&c.id));
         let org = &c.organization_id;
         let shard = |partition| keys::shard(partition, keys::shard_of(&c.id, self.inbox_shards));
-        item.insert("gsi1pk".into(), s(shard(keys::conversations_of(org, Some(c.provider.as_str())))));
+        item.insert("gsi1pk".into(), s(shard(keys::conversations_of(org, c.provider.as_str()))));
         item.insert("gsi1sk".into(), s(order.clone()));
-        item.insert("gsi2pk".into(), s(shard(keys::conversations_of(org, None))));
-        item.insert("gsi2sk".into(), s(order.clone()));
         item.insert("gsi3pk".into(), s(shard(keys::conversations_of_kind(org, c.kind.as_str()))));
         item.insert("gsi3sk".into(), s(order));
         item.insert("version".into(), n(version));

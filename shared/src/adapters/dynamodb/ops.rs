@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -75,7 +75,6 @@ enum TxKind {
     Put(Item),
     Update { pk: String, sk: String, expression: String },
     Delete { pk: String, sk: String },
-    Check { pk: String, sk: String },
 }
 
 impl TxItem {
@@ -104,11 +103,6 @@ impl TxItem {
             values: values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             names: names.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
         }
-    }
-
-    /// Only a condition on another item: the transaction is cancelled unless it holds.
-    pub fn check(pk: String, sk: String, condition: &str) -> Self {
-        TxItem { kind: TxKind::Check { pk, sk }, condition: Some(condition.to_owned()), values: vec![], names: vec![] }
     }
 
     pub fn delete(pk: String, sk: String, condition: Option<&str>, values: Vec<(String, AttributeValue)>) -> Self {
@@ -150,14 +144,6 @@ impl TxItem {
                     .build()
                     .map_err(build_error)?,
             ),
-            TxKind::Check { pk, sk } => TransactWriteItem::builder().condition_check(
-                ConditionCheck::builder()
-                    .table_name(table)
-                    .set_key(Some(key(pk, sk)))
-                    .set_condition_expression(self.condition)
-                    .build()
-                    .map_err(build_error)?,
-            ),
         };
         Ok(built.build())
     }
@@ -191,6 +177,12 @@ impl DynamoStore {
             Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(backend(e)),
         }
+    }
+
+    /// `DeleteItem`; nothing there is not an error.
+    pub(super) async fn delete(&self, pk: String, sk: String) -> Result<(), StoreError> {
+        let delete = self.client.delete_item().table_name(&self.table).key(keys::PK, s(pk)).key(keys::SK, s(sk));
+        delete.send().await.map(|_| ()).map_err(backend)
     }
 
     /// `TransactWriteItems`; `Conflict` when a condition did not hold (the whole transaction

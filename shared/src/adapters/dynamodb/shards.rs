@@ -90,10 +90,11 @@ impl DynamoStore {
         }
     }
 
-    /// The first `limit` items over the shards of a `gsi2` partition whose sort key (a
-    /// `<time>#...` key) is before `before`, oldest first.
-    pub(super) async fn gsi2_before<T: DeserializeOwned>(
+    /// The first `limit` items over `partitions` of `index` whose sort key (a `<time>#...`
+    /// key) is before `before`, oldest first.
+    pub(super) async fn index_before<T: DeserializeOwned>(
         &self,
+        index: &str,
         partitions: Vec<String>,
         before: DateTime<Utc>,
         limit: usize,
@@ -103,8 +104,8 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(keys::GSI2)
-                .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+                .index_name(index)
+                .key_condition_expression(format!("{index}pk = :pk AND {index}sk < :before"))
                 .expression_attribute_values(":pk", s(partition))
                 .expression_attribute_values(":before", s(time_sort_key(before)))
                 .scan_index_forward(true)
@@ -115,7 +116,7 @@ impl DynamoStore {
             Ok::<_, StoreError>(out.items.unwrap_or_default())
         });
         let mut items: Vec<Item> = try_join_all(reads).await?.into_iter().flatten().collect();
-        items.sort_by(|a, b| by_attr(a, b, "gsi2sk"));
+        items.sort_by(|a, b| by_attr(a, b, &format!("{index}sk")));
         items.truncate(limit);
         items.into_iter().map(from_item).collect()
     }
