@@ -79,32 +79,39 @@ fn item_size(item: &Value) -> usize {
     item.as_object().map_or(0, |attrs| attrs.iter().map(|(k, v)| k.len() + value_size(v)).sum())
 }
 
-/// Write units of putting `item`: per KiB, in the table and in each index it belongs to.
-fn put_units(item: &Value) -> f64 {
-    let copies = 1 + INDEX_KEYS.iter().filter(|k| item.get(**k).is_some()).count();
-    (item_size(item).max(1).div_ceil(1024) * copies) as f64
+/// Write units of a `Put` request: per KiB, `table` times in the table (2 in a transaction,
+/// which prepares and commits each item; its index entries are written once, after it) and
+/// in each index the item belongs to, twice there when the put replaces an item (the old
+/// entry deleted, the new one put: taken as moved, so an upper bound).
+fn put_units(put: &Value, table: f64) -> f64 {
+    let item = &put["Item"];
+    let indexes = INDEX_KEYS.iter().filter(|k| item.get(**k).is_some()).count() as f64;
+    let condition = put["ConditionExpression"].as_str();
+    let replaces = condition.is_some_and(|c| !c.contains("attribute_not_exists"));
+    let kib = item_size(item).max(1).div_ceil(1024) as f64;
+    kib * (table + indexes * if replaces { 2.0 } else { 1.0 })
 }
 
-/// An update or a delete: its key's KiB (the item's size is not sent), and an index copy for
-/// each index key it sets.
-fn keyed_units(request: &Value) -> f64 {
+/// An update or a delete: its key's KiB (the item's size is not sent), `table` times in the
+/// table, and an index copy for each index key it sets.
+fn keyed_units(request: &Value, table: f64) -> f64 {
     let expression = request["UpdateExpression"].as_str().unwrap_or_default();
-    let copies = 1 + INDEX_KEYS.iter().filter(|k| expression.contains(**k)).count();
-    (item_size(&request["Key"]).max(1).div_ceil(1024) * copies) as f64
+    let copies = INDEX_KEYS.iter().filter(|k| expression.contains(**k)).count() as f64;
+    item_size(&request["Key"]).max(1).div_ceil(1024) as f64 * (table + copies)
 }
 
 /// The write units of a request, and whether its reads are strongly consistent.
 fn request_units(operation: &str, body: &Value) -> (f64, bool) {
     let strong = body["ConsistentRead"].as_bool().unwrap_or(false);
     let units = match operation {
-        "PutItem" => put_units(&body["Item"]),
-        "UpdateItem" | "DeleteItem" => keyed_units(body),
+        "PutItem" => put_units(body, 1.0),
+        "UpdateItem" | "DeleteItem" => keyed_units(body, 1.0),
         "TransactWriteItems" => {
             let items = body["TransactItems"].as_array().into_iter().flatten();
-            2.0 * items
+            items
                 .map(|t| match (t.get("Put"), t.get("Update").or(t.get("Delete")).or(t.get("ConditionCheck"))) {
-                    (Some(put), _) => put_units(&put["Item"]),
-                    (None, Some(keyed)) => keyed_units(keyed),
+                    (Some(put), _) => put_units(put, 2.0),
+                    (None, Some(keyed)) => keyed_units(keyed, 2.0),
                     _ => 0.0,
                 })
                 .sum::<f64>()
@@ -112,7 +119,7 @@ fn request_units(operation: &str, body: &Value) -> (f64, bool) {
         "BatchWriteItem" => {
             let requests = body["RequestItems"].as_object().into_iter().flat_map(|t| t.values());
             let each = requests.flat_map(|r| r.as_array().into_iter().flatten());
-            each.map(|r| r.get("PutRequest").map_or(1.0, |p| put_units(&p["Item"]))).sum()
+            each.map(|r| r.get("PutRequest").map_or(1.0, |p| put_units(p, 1.0))).sum()
         }
         _ => 0.0,
     };
@@ -215,13 +222,19 @@ mod tests {
     #[test]
     fn capacity_follows_dynamodbs_rules() {
         let small = json!({"pk": {"S": "ORG#a"}, "sk": {"S": "MSG#1"}, "n": {"N": "12345"}});
-        assert_eq!(put_units(&small), 1.0);
+        assert_eq!(put_units(&json!({"Item": small}), 1.0), 1.0);
         let indexed = json!({"pk": {"S": "a"}, "gsi1pk": {"S": "b"}, "gsi2pk": {"S": "c"}});
-        assert_eq!(put_units(&indexed), 3.0, "the table and two indexes");
+        assert_eq!(put_units(&json!({"Item": indexed}), 1.0), 3.0, "the table and two indexes");
         let big = json!({"pk": {"S": "a"}, "body": {"S": "x".repeat(3000)}});
-        assert_eq!(put_units(&big), 3.0, "3 KiB");
+        assert_eq!(put_units(&json!({"Item": big}), 1.0), 3.0, "3 KiB");
         let transaction = json!({"TransactItems": [{"Put": {"Item": small}}, {"Update": {"Key": {"pk": {"S": "a"}}}}]});
         assert_eq!(request_units("TransactWriteItems", &transaction), (4.0, false), "twice each in a transaction");
+        let moved = json!({"TransactItems": [
+            {"Put": {"Item": indexed, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"Item": indexed, "ConditionExpression": "version = :v"}},
+        ]});
+        // New: 2 in the table and 1 in each index. Replaced: its entries deleted and put again.
+        assert_eq!(request_units("TransactWriteItems", &moved), (4.0 + 6.0, false), "indexes once, after the commit");
         let read = json!({"Item": {"body": {"S": "x".repeat(5000)}}});
         assert_eq!(answer_units("GetItem", &read, false), 1.0, "two 4 KiB halves");
         assert_eq!(answer_units("GetItem", &read, true), 2.0);

@@ -12,6 +12,23 @@ async fn dynamo() -> Option<Arc<DynamoStore>> {
 
 inbox_shared::store_conformance_tests!(dynamo());
 
+/// A store on the local table beside its raw client (to reach past the store), and a new
+/// organization.
+async fn beside_the_table() -> Option<(aws_sdk_dynamodb::Client, String, DynamoStore, String)> {
+    let aws = inbox_shared::testing::local_aws::local_aws().await?;
+    let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let store = DynamoStore::new(client.clone(), &aws.table);
+    Some((client, aws.table, store, inbox_shared::domain::new_id("org")))
+}
+
+/// Deletes an item of `org` by its sort key, as an erasure would, without the store's search
+/// of the log that follows it.
+async fn delete_record(client: &aws_sdk_dynamodb::Client, table: &str, org: &str, sk: String) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let delete = client.delete_item().table_name(table).key("pk", S(format!("ORG#{org}")));
+    delete.key("sk", S(sk)).send().await.unwrap();
+}
+
 /// The same suite on conversation-list indexes spread over 4 shards per organization
 /// (`INBOX_INDEX_SHARDS`): every list reads them all and merges, unchanged to its callers.
 mod sharded {
@@ -268,10 +285,8 @@ async fn an_event_logged_before_its_record_was_erased_is_taken_back_when_the_rel
     use inbox_shared::domain::{InboxEvent, LoggedEvent};
     use inbox_shared::ports::{ConversationStore, EventStore};
 
-    let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
-    let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
-    let store = DynamoStore::new(client.clone(), &aws.table).with_log_shards(3);
-    let org = inbox_shared::domain::new_id("org");
+    let Some((client, table, store, org)) = beside_the_table().await else { return };
+    let store = store.with_log_shards(3);
     let erased = store.create_conversation(&conversation(&org, "acc_1", "cust1", t(0))).await.unwrap();
     let kept = store.create_conversation(&conversation(&org, "acc_1", "cust2", t(0))).await.unwrap();
     let events = [InboxEvent::conversation_updated(&erased), InboxEvent::conversation_updated(&kept)];
@@ -284,9 +299,7 @@ async fn an_event_logged_before_its_record_was_erased_is_taken_back_when_the_rel
     };
     assert!(store.append_events(&attempt(1), t(1_000)).await.unwrap().is_empty(), "both records there");
     // The erasure's delete of the record, between the first attempt's logging and its check.
-    let key =
-        |sk: String| client.delete_item().table_name(&aws.table).key("pk", S(format!("ORG#{org}"))).key("sk", S(sk));
-    key(format!("CONV#{}", erased.id)).send().await.unwrap();
+    delete_record(&client, &table, &org, format!("CONV#{}", erased.id)).await;
 
     let gone = store.append_events(&attempt(2), t(1_000)).await.unwrap();
     assert_eq!(gone, vec![events[0].id.clone()], "the erased record's event is answered as gone");
@@ -297,7 +310,32 @@ async fn an_event_logged_before_its_record_was_erased_is_taken_back_when_the_rel
         vec![events[1].id.clone()],
         "the erased conversation's event is out of the log; the other's is there once"
     );
-    let guard = client.get_item().table_name(&aws.table).key("pk", S(format!("ORG#{org}")));
+    let guard = client.get_item().table_name(&table).key("pk", S(format!("ORG#{org}")));
     let guard = guard.key("sk", S(format!("EVTID#{}", events[0].id))).consistent_read(true).send().await.unwrap();
     assert!(guard.item.is_none(), "and so is its guard: nothing of it stays behind");
+}
+
+/// A relay batch of more records than one `BatchGetItem` reads (100): a record erased among
+/// the second hundred is still found gone and its event taken back; every other event stays.
+#[tokio::test]
+async fn a_batch_of_more_than_100_records_is_checked_whole() {
+    use inbox_shared::conformance::{conversation, t};
+    use inbox_shared::domain::{InboxEvent, LoggedEvent};
+    use inbox_shared::ports::{ConversationStore, EventStore};
+
+    let Some((client, table, store, org)) = beside_the_table().await else { return };
+    let mut logged = Vec::new();
+    for i in 0..120u64 {
+        let c = store.create_conversation(&conversation(&org, "acc_1", &format!("cust{i}"), t(0))).await.unwrap();
+        let event = InboxEvent::conversation_updated(&c);
+        logged.push((c.id, LoggedEvent { position: LoggedEvent::position_of(t(1), i, &event.id), event }));
+    }
+    delete_record(&client, &table, &org, format!("CONV#{}", logged[110].0)).await;
+
+    let events: Vec<LoggedEvent> = logged.iter().map(|(_, e)| e.clone()).collect();
+    let gone = store.append_events(&events, t(1_000)).await.unwrap();
+    assert_eq!(gone, vec![events[110].event.id.clone()], "the one erased, in the second hundred");
+    let left = store.events_after(&org, None, 200, t(2)).await.unwrap();
+    assert_eq!(left.len(), 119);
+    assert!(left.iter().all(|e| e.event.id != events[110].event.id));
 }

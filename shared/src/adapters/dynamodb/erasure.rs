@@ -10,10 +10,6 @@ use crate::ports::{ErasureStore, SettingsStore};
 
 /// DynamoDB's most per `BatchWriteItem`.
 const BATCH: usize = 25;
-/// Rounds of retrying what DynamoDB left unprocessed (throttling) before giving up.
-const UNPROCESSED_ROUNDS: u32 = 8;
-
-type Key = (String, String);
 
 fn text<'a>(item: &'a Item, attribute: &str) -> Option<&'a str> {
     item.get(attribute).and_then(|v| v.as_s().ok()).map(String::as_str)
@@ -26,7 +22,7 @@ impl DynamoStore {
             let mut requests: Vec<WriteRequest> = chunk
                 .iter()
                 .map(|(pk, sk)| {
-                    let key = HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))]);
+                    let key = ops::key_of(pk, sk);
                     let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(ops::build_error)?;
                     Ok(WriteRequest::builder().delete_request(delete).build())
                 })
@@ -43,7 +39,7 @@ impl DynamoStore {
                 if requests.is_empty() {
                     break;
                 }
-                if round >= UNPROCESSED_ROUNDS {
+                if round >= ops::UNPROCESSED_ROUNDS {
                     return Err(StoreError::Backend("DynamoDB left deletes unprocessed".into()));
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(50 << round.min(5))).await;

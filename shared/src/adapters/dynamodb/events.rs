@@ -65,14 +65,12 @@ impl DynamoStore {
     /// gone here. A condition check in the transaction cost twice its record's size in write
     /// units on every event; these reads cost a unit each.
     async fn take_back_erased(&self, events: &[LoggedEvent]) -> Result<Vec<String>, StoreError> {
-        let records: std::collections::BTreeSet<(String, String)> =
-            events.iter().filter_map(|e| record_key(&e.event)).collect();
-        let found = try_join_all(records.iter().map(|(pk, sk)| self.get(pk.clone(), sk.clone()))).await?;
-        let gone: Vec<&(String, String)> =
-            records.iter().zip(found).filter(|(_, item)| item.is_none()).map(|(key, _)| key).collect();
+        let records: std::collections::BTreeSet<Key> = events.iter().filter_map(|e| record_key(&e.event)).collect();
+        let records: Vec<Key> = records.into_iter().collect();
+        let there = self.existing(&records).await?;
         let mut taken_back = Vec::new();
         for e in events.iter().map(|logged| &logged.event) {
-            if !record_key(e).is_some_and(|key| gone.contains(&&key)) {
+            if record_key(e).is_none_or(|key| there.contains(&key)) {
                 continue;
             }
             // The event, then its guard: nothing of an erased organization stays behind, and a

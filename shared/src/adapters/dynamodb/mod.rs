@@ -38,7 +38,7 @@ use crate::ports::{
 use crate::ports::{Appended, MarkSent, RawEvent, StoreError};
 
 pub use keys::{GSI1, GSI2, GSI3, is_event_key};
-use ops::{Item, TxItem, attr_of, from_item, n, s, to_item};
+use ops::{Item, Key, TxItem, attr_of, from_item, n, s, to_item};
 use route_cache::RouteCache;
 
 /// A change whose message never comes is dropped by DynamoDB's TTL after this long.

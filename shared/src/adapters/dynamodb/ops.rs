@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -153,7 +153,55 @@ pub(super) fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError 
     StoreError::Backend(format!("request does not build: {e}"))
 }
 
+/// An item's key: (pk, sk).
+pub type Key = (String, String);
+
+/// Rounds of retrying what DynamoDB left unprocessed (throttling) before giving up.
+pub(super) const UNPROCESSED_ROUNDS: u32 = 8;
+
+/// DynamoDB's most keys per `BatchGetItem`.
+const BATCH_GET: usize = 100;
+
+pub(super) fn key_of(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))])
+}
+
 impl DynamoStore {
+    /// Which of `wanted` exist, by strongly consistent `BatchGetItem`s of 100 keys (what
+    /// DynamoDB leaves unprocessed is asked again).
+    pub(super) async fn existing(&self, wanted: &[Key]) -> Result<std::collections::BTreeSet<Key>, StoreError> {
+        let mut found = std::collections::BTreeSet::new();
+        for chunk in wanted.chunks(BATCH_GET) {
+            let ask = |keys: Vec<HashMap<String, AttributeValue>>| {
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .projection_expression("pk, sk")
+                    .consistent_read(true)
+                    .build()
+                    .map_err(build_error)
+            };
+            let mut asking = ask(chunk.iter().map(|(pk, sk)| key_of(pk, sk)).collect())?;
+            for round in 0.. {
+                let out =
+                    self.client.batch_get_item().request_items(&self.table, asking).send().await.map_err(backend)?;
+                let items = out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default();
+                let text = |item: &HashMap<String, AttributeValue>, k: &str| {
+                    item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+                };
+                found.extend(items.iter().map(|item| (text(item, keys::PK), text(item, keys::SK))));
+                match out.unprocessed_keys.unwrap_or_default().remove(&self.table) {
+                    Some(left) if !left.keys.is_empty() => asking = left,
+                    _ => break,
+                }
+                if round >= UNPROCESSED_ROUNDS {
+                    return Err(StoreError::Backend("DynamoDB left reads unprocessed".into()));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << round.min(5))).await;
+            }
+        }
+        Ok(found)
+    }
+
     /// A strongly consistent `GetItem`.
     pub(super) async fn get(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
         let out = self
