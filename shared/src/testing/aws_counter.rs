@@ -102,7 +102,9 @@ fn keyed_units(request: &Value, table: f64) -> f64 {
 
 /// The write units of a request, and whether its reads are strongly consistent.
 fn request_units(operation: &str, body: &Value) -> (f64, bool) {
-    let strong = body["ConsistentRead"].as_bool().unwrap_or(false);
+    let batch = body["RequestItems"].as_object().into_iter().flat_map(|tables| tables.values());
+    let strong = body["ConsistentRead"].as_bool().unwrap_or(false)
+        || batch.into_iter().any(|t| t["ConsistentRead"].as_bool().unwrap_or(false));
     let units = match operation {
         "PutItem" => put_units(body, 1.0),
         "UpdateItem" | "DeleteItem" => keyed_units(body, 1.0),
@@ -126,19 +128,21 @@ fn request_units(operation: &str, body: &Value) -> (f64, bool) {
     (units, strong)
 }
 
-/// The read units of an answer: what it returned, per 4 KiB.
+/// The read units of an answer: what it returned, per 4 KiB (a query's items together, a
+/// batch's each on its own; an item read with a projection counts as what came back, so a
+/// lower bound).
 fn answer_units(operation: &str, body: &Value, strong: bool) -> f64 {
-    let bytes = match operation {
-        "GetItem" => item_size(&body["Item"]),
-        "Query" | "Scan" => body["Items"].as_array().into_iter().flatten().map(item_size).sum(),
-        "BatchGetItem" | "TransactGetItems" => {
+    let per_4k = |bytes: usize| bytes.max(1).div_ceil(4096) as f64;
+    let units = match operation {
+        "GetItem" => per_4k(item_size(&body["Item"])),
+        "Query" | "Scan" => per_4k(body["Items"].as_array().into_iter().flatten().map(item_size).sum()),
+        "BatchGetItem" => {
             let responses = body["Responses"].as_object().into_iter().flat_map(|t| t.values());
-            responses.flat_map(|r| r.as_array().into_iter().flatten()).map(item_size).sum()
+            responses.flat_map(|r| r.as_array().into_iter().flatten()).map(|item| per_4k(item_size(item))).sum()
         }
         _ => return 0.0,
     };
-    let per_4k = bytes.max(1).div_ceil(4096) as f64;
-    if strong { per_4k } else { per_4k / 2.0 }
+    if strong { units } else { units / 2.0 }
 }
 
 impl Intercept for CallCounter {
@@ -239,5 +243,9 @@ mod tests {
         assert_eq!(answer_units("GetItem", &read, false), 1.0, "two 4 KiB halves");
         assert_eq!(answer_units("GetItem", &read, true), 2.0);
         assert_eq!(answer_units("Query", &json!({"Items": []}), false), 0.5, "an empty read costs half a unit");
+        let two = json!({"Responses": {"t": [{"pk": {"S": "a"}}, {"pk": {"S": "b"}}]}});
+        assert_eq!(answer_units("BatchGetItem", &two, true), 2.0, "a batch's items each on its own");
+        let consistent = json!({"RequestItems": {"t": {"Keys": [], "ConsistentRead": true}}});
+        assert_eq!(request_units("BatchGetItem", &consistent), (0.0, true));
     }
 }
