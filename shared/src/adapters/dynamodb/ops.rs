@@ -112,7 +112,7 @@ impl TxItem {
     fn build(self, table: &str) -> Result<TransactWriteItem, StoreError> {
         let values = (!self.values.is_empty()).then(|| self.values.into_iter().collect::<HashMap<_, _>>());
         let names = (!self.names.is_empty()).then(|| self.names.into_iter().collect::<HashMap<_, _>>());
-        let key = |pk: String, sk: String| HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))]);
+        let key = |pk: String, sk: String| key_of(&pk, &sk);
         let built = match self.kind {
             TxKind::Put(item) => TransactWriteItem::builder().put(
                 Put::builder()
