@@ -11,10 +11,6 @@ use crate::ports::{ErasureStore, SettingsStore};
 /// DynamoDB's most per `BatchWriteItem`.
 const BATCH: usize = 25;
 
-fn text<'a>(item: &'a Item, attribute: &str) -> Option<&'a str> {
-    item.get(attribute).and_then(|v| v.as_s().ok()).map(String::as_str)
-}
-
 impl DynamoStore {
     /// Deletes every key, 25 to a call; what DynamoDB leaves unprocessed is sent again.
     async fn delete_keys(&self, keys: &[Key]) -> Result<usize, StoreError> {
@@ -39,10 +35,7 @@ impl DynamoStore {
                 if requests.is_empty() {
                     break;
                 }
-                if round >= ops::UNPROCESSED_ROUNDS {
-                    return Err(StoreError::Backend("DynamoDB left deletes unprocessed".into()));
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50 << round.min(5))).await;
+                ops::before_next_round(round, "deletes").await?;
             }
         }
         Ok(keys.len())
@@ -70,11 +63,11 @@ impl DynamoStore {
                 .expression_attribute_values(":about", about);
             for item in self.query_to_end(query).await? {
                 let event: Option<crate::domain::InboxEvent> =
-                    text(&item, "body").and_then(|b| serde_json::from_str(b).ok());
+                    ops::text(&item, "body").and_then(|b| serde_json::from_str(b).ok());
                 if let Some(event) = event.filter(|e| e.conversation_id.as_deref() == Some(conversation_id)) {
                     found.push((keys::org(org), keys::event_id(&event.id)));
                 }
-                found.push((log.clone(), text(&item, keys::SK).unwrap_or_default().to_owned()));
+                found.push((log.clone(), ops::text(&item, keys::SK).unwrap_or_default().to_owned()));
             }
         }
         Ok(found)
@@ -134,8 +127,8 @@ impl ErasureStore for DynamoStore {
             .map_err(ops::backend)?;
         let mut doomed: Vec<Key> = Vec::new();
         for item in out.items.unwrap_or_default() {
-            doomed.push((keys::org(org), text(&item, keys::SK).unwrap_or_default().to_owned()));
-            if let Some(mid) = text(&item, "externalMessageId") {
+            doomed.push((keys::org(org), ops::text(&item, keys::SK).unwrap_or_default().to_owned()));
+            if let Some(mid) = ops::text(&item, "externalMessageId") {
                 doomed.push((keys::org(org), keys::mid(mid)));
                 doomed.push((keys::org(org), keys::pending_changes(mid)));
             }
@@ -202,11 +195,11 @@ impl ErasureStore for DynamoStore {
             if items.is_empty() {
                 continue;
             }
-            for item in items.iter().filter(|i| text(i, keys::SK).is_some_and(|sk| sk.starts_with("ACCOUNT#"))) {
+            for item in items.iter().filter(|i| ops::text(i, keys::SK).is_some_and(|sk| sk.starts_with("ACCOUNT#"))) {
                 self.delete_routes(&from_item(item.clone())?).await?;
             }
             let doomed: Vec<Key> =
-                items.iter().map(|i| (pk.clone(), text(i, keys::SK).unwrap_or_default().to_owned())).collect();
+                items.iter().map(|i| (pk.clone(), ops::text(i, keys::SK).unwrap_or_default().to_owned())).collect();
             return self.delete_keys(&doomed).await;
         }
         Ok(0)

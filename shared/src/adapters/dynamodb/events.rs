@@ -77,7 +77,7 @@ impl DynamoStore {
             // retry that finds no guard logs it again only to take it back again.
             let (org, guard_sk) = (keys::org(&e.organization_id), keys::event_id(&e.id));
             let guard = self.get(org.clone(), guard_sk.clone()).await?;
-            let at = |name| guard.as_ref().and_then(|g| g.get(name)).and_then(|v| v.as_s().ok()).cloned();
+            let at = |name| guard.as_ref().and_then(|g| ops::text(g, name)).map(str::to_owned);
             if let (Some(pk), Some(sk)) = (at(LOGGED_PK), at(LOGGED_SK)) {
                 self.delete(pk, sk).await?;
             }

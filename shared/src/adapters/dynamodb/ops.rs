@@ -157,7 +157,22 @@ pub(super) fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError 
 pub type Key = (String, String);
 
 /// Rounds of retrying what DynamoDB left unprocessed (throttling) before giving up.
-pub(super) const UNPROCESSED_ROUNDS: u32 = 8;
+const UNPROCESSED_ROUNDS: u32 = 8;
+
+/// Between rounds of a batch call that DynamoDB left partly unprocessed: a growing pause, or
+/// an error once `UNPROCESSED_ROUNDS` have gone by.
+pub(super) async fn before_next_round(round: u32, what: &str) -> Result<(), StoreError> {
+    if round >= UNPROCESSED_ROUNDS {
+        return Err(StoreError::Backend(format!("DynamoDB left {what} unprocessed")));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50 << round.min(5))).await;
+    Ok(())
+}
+
+/// An item's string attribute.
+pub(super) fn text<'a>(item: &'a Item, attribute: &str) -> Option<&'a str> {
+    item.get(attribute).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
 
 /// DynamoDB's most keys per `BatchGetItem`.
 const BATCH_GET: usize = 100;
@@ -185,18 +200,16 @@ impl DynamoStore {
                 let out =
                     self.client.batch_get_item().request_items(&self.table, asking).send().await.map_err(backend)?;
                 let items = out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default();
-                let text = |item: &HashMap<String, AttributeValue>, k: &str| {
-                    item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+                let key = |item: &Item| {
+                    let text = |k| text(item, k).unwrap_or_default().to_owned();
+                    (text(keys::PK), text(keys::SK))
                 };
-                found.extend(items.iter().map(|item| (text(item, keys::PK), text(item, keys::SK))));
+                found.extend(items.iter().map(key));
                 match out.unprocessed_keys.unwrap_or_default().remove(&self.table) {
                     Some(left) if !left.keys.is_empty() => asking = left,
                     _ => break,
                 }
-                if round >= UNPROCESSED_ROUNDS {
-                    return Err(StoreError::Backend("DynamoDB left reads unprocessed".into()));
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50 << round.min(5))).await;
+                before_next_round(round, "reads").await?;
             }
         }
         Ok(found)
