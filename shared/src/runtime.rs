@@ -53,10 +53,8 @@ pub fn aws_config_loader() -> aws_config::ConfigLoader {
         .with_max_attempts(3)
         .with_initial_backoff(std::time::Duration::from_millis(100))
         .with_max_backoff(std::time::Duration::from_secs(1));
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(crate::adapters::aws_transport::ReqwestTransport::default())
         .timeout_config(timeouts)
         .retry_config(retries)
 }

@@ -1,6 +1,7 @@
 //! Adapters of the ports: embedded ones (memory, SQLite, static key, in-process queue) and
-//! production ones (DynamoDB, SQS, KMS, the Graph API over HTTPS).
+//! production ones (DynamoDB, SQS, KMS, the Graph API over HTTPS, the AWS SDK's transport).
 
+pub mod aws_transport;
 pub mod development;
 pub mod dynamodb;
 pub mod eventbridge;

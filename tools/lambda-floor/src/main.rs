@@ -1,5 +1,6 @@
 //! The cold-start floor: the Lambda runtime, the AWS configuration and the three clients a
-//! function of the product needs at least, on the same HTTPS client (rustls with ring). It
+//! function of the product needs at least, on the same HTTPS transport (reqwest, rustls with
+//! ring; nothing else of the product is reached, so nothing else is linked). It
 //! answers every event with `{}`. `inbox-bench` times the functions against it.
 
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -7,11 +8,7 @@ use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let http = inbox_shared::adapters::aws_transport::ReqwestTransport::default();
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http).load().await;
     let clients = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk), aws_sdk_kms::Client::new(&sdk));
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| {
