@@ -80,7 +80,7 @@ pub async fn run_event_relay() -> Result<(), Error> {
     // The same limits as every function (EVENT_RETENTION_HOURS, refused when not a number); no secret.
     let config =
         crate::config::Config::from_lookup_needing(crate::config::AppEnv::Production, &[], |k| std::env::var(k).ok())?;
-    let sdk = crate::runtime::aws_config().await;
+    let sdk = crate::runtime::lambda_aws_config();
     let bus = crate::adapters::eventbridge::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), &bus_name);
     let log = crate::adapters::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
         .with_log_shards(config.limits.event_log_shards);
@@ -125,7 +125,8 @@ pub async fn run_http_lambda(
 pub async fn lambda_services(needs: &[&'static str]) -> anyhow::Result<Services> {
     crate::logging::init_tracing(true);
     crate::metrics::enable();
-    let (config, sdk) = crate::secrets::load_config(crate::config::AppEnv::Production, needs).await?;
+    let from_env = || std::future::ready(crate::runtime::lambda_aws_config());
+    let (config, sdk) = crate::secrets::load_config(crate::config::AppEnv::Production, needs, from_env).await?;
     // Development routes webhooks by a header and has a fallback account: never in Lambda.
     if config.is_development() {
         anyhow::bail!("APP_ENV=development (or NODE_ENV) cannot run in Lambda; it is for the local server");
@@ -134,7 +135,8 @@ pub async fn lambda_services(needs: &[&'static str]) -> anyhow::Result<Services>
     if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
         anyhow::bail!("{name} is required in production (the in-memory adapters would lose data)");
     }
-    Ok(crate::runtime::assemble(config, sdk, None).await?.services)
+    let sdk = sdk.unwrap_or_else(crate::runtime::lambda_aws_config);
+    Ok(crate::runtime::assemble(config, Some(sdk), None).await?.services)
 }
 
 /// How long the batch's oldest record waited on the queue (SQS's `SentTimestamp`), as a metric.

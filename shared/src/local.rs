@@ -45,6 +45,12 @@ async fn build(config: Config, sdk: Option<aws_config::SdkConfig>, mode: Use) ->
         },
         false => config,
     };
+    // The local server may run against AWS with any of the default chain's credentials.
+    let sdk = match (sdk, config.uses_aws()) {
+        (Some(sdk), _) => Some(sdk),
+        (None, true) => Some(crate::runtime::aws_config().await),
+        (None, false) => None,
+    };
     assemble(config, sdk, durable).await
 }
 

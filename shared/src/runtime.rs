@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::adapters::aws_transport::ReqwestTransport;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::graph_http::HttpGraphApi;
 use crate::adapters::kms_cipher::KmsCipher;
@@ -43,27 +44,59 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 /// `aws_config`'s loader, for a caller that sets more in code (the tests' second local server:
 /// an endpoint set here outranks `AWS_ENDPOINT_URL`, one set on the loaded config does not).
 pub fn aws_config_loader() -> aws_config::ConfigLoader {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ReqwestTransport::default())
+        .timeout_config(aws_timeouts())
+        .retry_config(aws_retries())
+}
+
+/// The AWS SDK configuration of a Lambda function: the variables Lambda sets (`AWS_REGION`;
+/// the role's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`) and
+/// `AWS_ENDPOINT_URL` when set, on the same transport, timeouts and retries as `aws_config`.
+/// The default chain's other sources (profile files, SSO, web identity, containers, instance
+/// metadata) are never the answer in Lambda; leaving the chain out keeps them, and the STS
+/// client they use, out of every function's binary and cold start. Built without I/O.
+pub fn lambda_aws_config() -> aws_config::SdkConfig {
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let mut builder = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(ReqwestTransport::default())
+        .timeout_config(aws_timeouts())
+        .retry_config(aws_retries())
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .time_source(aws_smithy_async::time::SystemTimeSource::new());
+    builder.set_region(env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).map(aws_config::Region::new));
+    builder.set_endpoint_url(env("AWS_ENDPOINT_URL"));
+    builder.build()
+}
+
+/// Every AWS call is bounded in time (see `aws_config`).
+fn aws_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_secs(1))
         .operation_attempt_timeout(std::time::Duration::from_secs(2))
         .operation_timeout(std::time::Duration::from_secs(4))
-        .build();
-    // Short backoffs: a request path has seconds, not minutes (SQS redelivers the rest).
-    let retries = aws_config::retry::RetryConfig::standard()
+        .build()
+}
+
+/// Short backoffs: a request path has seconds, not minutes (SQS redelivers the rest).
+fn aws_retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
         .with_max_attempts(3)
         .with_initial_backoff(std::time::Duration::from_millis(100))
-        .with_max_backoff(std::time::Duration::from_secs(1));
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::adapters::aws_transport::ReqwestTransport::default())
-        .timeout_config(timeouts)
-        .retry_config(retries)
+        .with_max_backoff(std::time::Duration::from_secs(1))
 }
 
 /// The one assembly of the services, for every process. The backend is decided here, once, from
 /// the configuration: DynamoDB with `TABLE_NAME`, SQS with `JOBS_QUEUE_URL`, KMS with
 /// `KMS_KEY_ID`; else `durable` (the local server's SQLite store and queue, which only it
-/// passes, so no Lambda binary links SQLite); else memory. `sdk`: the AWS configuration
-/// start-up already loaded (secrets), if any.
+/// passes, so no Lambda binary links SQLite); else memory. `sdk`: the AWS configuration,
+/// needed when any of those AWS resources is named (the caller chose how to load it: a
+/// Lambda function from its environment alone, the local server through the default chain).
 pub async fn assemble(
     config: Config,
     sdk: Option<aws_config::SdkConfig>,
@@ -73,14 +106,10 @@ pub async fn assemble(
         anyhow::bail!("STORE=sqlite is the local server's store (inbox-local); this process keeps data in memory");
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let uses_aws = config.table_name.is_some()
-        || config.jobs_queue_url.is_some()
-        || config.kms_key_id.is_some()
-        || config.media.bucket.is_some();
-    let aws = match (uses_aws, sdk) {
+    let aws = match (config.uses_aws(), sdk) {
         (false, _) => None,
         (true, Some(sdk)) => Some(sdk),
-        (true, None) => Some(aws_config().await),
+        (true, None) => anyhow::bail!("an AWS resource is configured but no AWS SDK configuration was given"),
     };
     let store: Arc<dyn Store> = match (&config.table_name, &aws, &durable) {
         (Some(table), Some(aws), _) => Arc::new(

@@ -77,17 +77,18 @@ fn answered_names(name: &str) -> impl Iterator<Item = &str> {
 
 /// The configuration of a process: the environment, with the secrets named by `*_PARAM` read
 /// from Parameter Store first. `needs` are the secrets this process uses; production refuses to
-/// start without them. Also the AWS SDK configuration, when reading the secrets loaded it, so
-/// the cold start loads it once (`runtime::assemble`).
-pub async fn load_config(
+/// start without them. Also the AWS SDK configuration, loaded by `load_sdk` when reading the
+/// secrets needed it, so the cold start loads it once (`runtime::assemble`).
+pub async fn load_config<Loading: std::future::Future<Output = aws_config::SdkConfig>>(
     default_env: AppEnv,
     needs: &[&'static str],
+    load_sdk: impl FnOnce() -> Loading,
 ) -> anyhow::Result<(Config, Option<aws_config::SdkConfig>)> {
     let env = |k: &str| std::env::var(k).ok();
     let wanted = wanted_parameters(&env)?;
     let sdk = match wanted.is_empty() {
         true => None,
-        false => Some(crate::runtime::aws_config().await),
+        false => Some(load_sdk().await),
     };
     let fetched = match &sdk {
         None => HashMap::new(),

@@ -14,8 +14,9 @@ use inbox_shared::{http, logging, runtime, secrets, worker};
 async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     // Every route runs here, so every secret is needed (in production mode).
-    let (config, sdk) =
-        secrets::load_config(AppEnv::Development, &["META_APP_SECRET"]).await.context("configuration")?;
+    let (config, sdk) = secrets::load_config(AppEnv::Development, &["META_APP_SECRET"], runtime::aws_config)
+        .await
+        .context("configuration")?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [cmd, org] = args.as_slice()
         && cmd == "token"

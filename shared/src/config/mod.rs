@@ -217,6 +217,15 @@ impl Config {
         self.app_env == AppEnv::Development
     }
 
+    /// Whether any AWS resource is named (the table, the jobs queue, the KMS key, the media
+    /// bucket), so the process needs an AWS SDK configuration.
+    pub fn uses_aws(&self) -> bool {
+        self.table_name.is_some()
+            || self.jobs_queue_url.is_some()
+            || self.kms_key_id.is_some()
+            || self.media.bucket.is_some()
+    }
+
     pub fn reply_policy(&self) -> ReplyPolicy {
         ReplyPolicy { human_agent_tag: self.human_agent_tag, sla: Duration::minutes(self.sla_response_minutes) }
     }
