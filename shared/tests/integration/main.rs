@@ -35,6 +35,7 @@ mod openapi_http;
 mod outbound_http;
 mod profiles_http;
 mod refresh_faults;
+mod relay_faults;
 mod rich_replies_http;
 mod roles_http;
 mod send_aws_faults;
