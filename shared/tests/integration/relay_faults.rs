@@ -1,7 +1,8 @@
 //! The relay's log on DynamoDB when AWS fails part way through a batch: the log's transaction
 //! commits but the read of the records after it fails, or the transaction commits and its
 //! answer never arrives. Either way the batch comes back (Lambda retries it) and each event is
-//! in the log exactly once after the retry.
+//! in the log exactly once after the retry: through the store's call, and through the relay
+//! fed by the table's stream, where each event also reaches the bus once.
 
 use inbox_shared::adapters::dynamodb::DynamoStore;
 use inbox_shared::conformance::{conversation, t};
@@ -53,4 +54,64 @@ async fn the_check_after_the_log_s_transaction_failing_logs_each_event_once_on_t
 #[tokio::test]
 async fn the_log_s_transaction_done_but_never_answered_logs_each_event_once_on_the_retry() {
     logged_once_after(".TransactWriteItems", Unanswered::AfterAws).await;
+}
+
+/// The same faults under the relay as Lambda runs it (the table's stream, a failed batch read
+/// again from its first failure): a DM's two events reach the bus once each, and the log.
+async fn relayed_once_after(operation: &str, at: Unanswered) {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use inbox_shared::domain::{Activity, Conversation, Direction, new_id};
+    use inbox_shared::ports::Store;
+    use inbox_shared::relay::Relay;
+    use inbox_shared::testing::stream_pump::{RecordingBus, StreamPump};
+
+    let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
+    let table = aws.fresh_table().await;
+    let direct = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws.sdk), &table);
+    let proxy = FaultProxy::start(&aws.endpoint).await;
+    let sdk = inbox_shared::runtime::aws_config_loader().endpoint_url(&proxy.url).load().await;
+    let proxied: Arc<dyn Store> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table));
+    let bus = Arc::new(RecordingBus::default());
+    let relay = Arc::new(Relay::new(proxied, bus.clone(), chrono::Duration::hours(24)));
+    proxy.fail_requests(operation, at);
+    let _pump = StreamPump::start(&aws.sdk, &aws.endpoint, &table, relay).await;
+
+    let (org, now) = (new_id("org"), chrono::Utc::now());
+    let opened = Conversation::opened(new_id("conv"), &org, "acc_1", "6185000000000088", now, now);
+    let conversation = direct.create_conversation(&opened).await.unwrap();
+    let message = inbox_shared::testing::seed::inbound_message(&conversation, "m_relay_1", "hello", now);
+    let activity = Activity::live(Direction::Inbound, now, Some("hello".into()), now);
+    direct.append_message(&conversation, &message, &activity).await.unwrap();
+
+    // All three of the SDK's attempts fail, so the relay's run fails and the batch comes back.
+    let waited = Instant::now();
+    while proxy.failed() < 3 && waited.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(proxy.failed() >= 3, "the relay's call met the fault on every attempt");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(bus.events.lock().unwrap().is_empty(), "nothing reached the bus from the failed batch");
+    proxy.heal();
+    let waited = Instant::now();
+    while bus.events.lock().unwrap().len() < 2 && waited.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // anything sent twice would show by now
+    let mut sent: Vec<String> = bus.events.lock().unwrap().iter().map(|e| e.kind.as_str().to_owned()).collect();
+    sent.sort();
+    assert_eq!(sent, ["conversation.updated", "message.created"], "each event on the bus once");
+    let logged = direct.events_after(&org, None, 10, chrono::Utc::now()).await.unwrap();
+    assert_eq!(logged.len(), 2, "and in the log once: {logged:?}");
+}
+
+#[tokio::test]
+async fn the_relay_sends_each_event_once_when_its_check_failed_after_its_transaction() {
+    relayed_once_after(".BatchGetItem", Unanswered::BeforeAws).await;
+}
+
+#[tokio::test]
+async fn the_relay_sends_each_event_once_when_its_transaction_was_never_answered() {
+    relayed_once_after(".TransactWriteItems", Unanswered::AfterAws).await;
 }
