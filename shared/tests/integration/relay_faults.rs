@@ -9,6 +9,14 @@ use inbox_shared::conformance::{conversation, t};
 use inbox_shared::domain::{InboxEvent, LoggedEvent};
 use inbox_shared::ports::{ConversationStore, EventStore};
 use inbox_shared::testing::fault_proxy::{FaultProxy, Unanswered};
+use inbox_shared::testing::local_aws::LocalAws;
+
+/// The store on `table`, its calls going through a fault proxy in front of the local server.
+async fn through_a_proxy(aws: &LocalAws, table: &str) -> (FaultProxy, DynamoStore) {
+    let proxy = FaultProxy::start(&aws.endpoint).await;
+    let proxied = aws_sdk_dynamodb::config::Builder::from(&aws.sdk).endpoint_url(&proxy.url).build();
+    (proxy, DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(proxied), table))
+}
 
 /// Two conversations' events logged through a proxy that fails every request naming
 /// `operation` as `at` says, then again once it is healed (the retry, at another position
@@ -16,9 +24,7 @@ use inbox_shared::testing::fault_proxy::{FaultProxy, Unanswered};
 async fn logged_once_after(operation: &str, at: Unanswered) {
     let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
     let direct = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws.sdk), &aws.table);
-    let proxy = FaultProxy::start(&aws.endpoint).await;
-    let sdk = inbox_shared::runtime::aws_config_loader().endpoint_url(&proxy.url).load().await;
-    let proxied = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &aws.table);
+    let (proxy, proxied) = through_a_proxy(&aws, &aws.table).await;
     let org = inbox_shared::domain::new_id("org");
     let mut events = Vec::new();
     for customer in ["cust1", "cust2"] {
@@ -70,9 +76,8 @@ async fn relayed_once_after(operation: &str, at: Unanswered) {
     let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
     let table = aws.fresh_table().await;
     let direct = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws.sdk), &table);
-    let proxy = FaultProxy::start(&aws.endpoint).await;
-    let sdk = inbox_shared::runtime::aws_config_loader().endpoint_url(&proxy.url).load().await;
-    let proxied: Arc<dyn Store> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table));
+    let (proxy, proxied) = through_a_proxy(&aws, &table).await;
+    let proxied: Arc<dyn Store> = Arc::new(proxied);
     let bus = Arc::new(RecordingBus::default());
     let relay = Arc::new(Relay::new(proxied, bus.clone(), chrono::Duration::hours(24)));
     proxy.fail_requests(operation, at);
