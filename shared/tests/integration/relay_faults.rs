@@ -2,7 +2,9 @@
 //! commits but the read of the records after it fails, or the transaction commits and its
 //! answer never arrives. Either way the batch comes back (Lambda retries it) and each event is
 //! in the log exactly once after the retry: through the store's call, and through the relay
-//! fed by the table's stream, where each event also reaches the bus once.
+//! fed by the table's stream, where each event also reaches the bus once. And when an event
+//! tells of a record erased before it was logged, the take-back's deletes failing leave
+//! nothing of it behind after the retry.
 
 use inbox_shared::adapters::dynamodb::DynamoStore;
 use inbox_shared::conformance::{conversation, t};
@@ -60,6 +62,63 @@ async fn the_check_after_the_log_s_transaction_failing_logs_each_event_once_on_t
 #[tokio::test]
 async fn the_log_s_transaction_done_but_never_answered_logs_each_event_once_on_the_retry() {
     logged_once_after(".TransactWriteItems", Unanswered::AfterAws).await;
+}
+
+/// A conversation erased before its event is logged: the event is taken back out of the log,
+/// through a proxy that fails its deletes as `at` says, then again once healed. The call fails
+/// (the batch comes back); the retry takes the event back, and neither it nor its guard stays,
+/// while the kept conversation's event is logged once.
+async fn taken_back_after(at: Unanswered) {
+    use inbox_shared::ports::ErasureStore;
+
+    let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
+    let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let direct = DynamoStore::new(client.clone(), &aws.table);
+    let (proxy, proxied) = through_a_proxy(&aws, &aws.table).await;
+    let org = inbox_shared::domain::new_id("org");
+    let kept = direct.create_conversation(&conversation(&org, "acc_1", "cust1", t(0))).await.unwrap();
+    let erased = direct.create_conversation(&conversation(&org, "acc_1", "cust2", t(0))).await.unwrap();
+    let events = [InboxEvent::conversation_updated(&kept), InboxEvent::conversation_updated(&erased)];
+    direct.erase_conversation(&org, &erased.id, 100).await.unwrap();
+    let attempt = |second: i64| -> Vec<LoggedEvent> {
+        let position = |i: usize, e: &InboxEvent| LoggedEvent::position_of(t(second), i as u64, &e.id);
+        events.iter().enumerate().map(|(i, e)| LoggedEvent { position: position(i, e), event: e.clone() }).collect()
+    };
+
+    proxy.fail_requests(".DeleteItem", at);
+    let first = proxied.append_events(&attempt(1), t(1_000)).await;
+    assert!(proxy.failed() >= 1, "the fault happened");
+    assert!(first.is_err(), "the batch comes back when the take-back's delete is lost: {first:?}");
+    proxy.heal();
+    let retry = proxied.append_events(&attempt(2), t(1_000)).await.expect("the retry goes through");
+    assert_eq!(retry, [events[1].id.clone()], "the erased conversation's event is taken back");
+
+    let logged = direct.events_after(&org, None, 10, t(3)).await.unwrap();
+    let ids: Vec<&str> = logged.iter().map(|e| e.event.id.as_str()).collect();
+    assert_eq!(ids, [events[0].id.as_str()], "only the kept conversation's event, once");
+    // The guard's key as `adapters/dynamodb/keys.rs` lays it out: nothing of the taken-back
+    // event stays under the organization.
+    let key = |v: String| aws_sdk_dynamodb::types::AttributeValue::S(v);
+    let guard = client
+        .get_item()
+        .table_name(&aws.table)
+        .key("pk", key(format!("ORG#{org}")))
+        .key("sk", key(format!("EVTID#{}", events[1].id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(guard.item().is_none(), "the taken-back event's guard is gone: {guard:?}");
+}
+
+#[tokio::test]
+async fn the_take_back_s_delete_lost_leaves_nothing_of_the_erased_record_s_event_after_the_retry() {
+    taken_back_after(Unanswered::BeforeAws).await;
+}
+
+#[tokio::test]
+async fn the_take_back_s_delete_done_but_never_answered_leaves_nothing_after_the_retry() {
+    taken_back_after(Unanswered::AfterAws).await;
 }
 
 /// The same faults under the relay as Lambda runs it (the table's stream, a failed batch read
