@@ -31,6 +31,9 @@ pub struct Built {
     /// What the services were built on (tests seed and inspect the store through it).
     pub adapters: Adapters,
     pub local_queue: Option<Arc<dyn LocalQueue>>,
+    /// The AWS configuration the adapters were built on, for the caller's own AWS work (the
+    /// local server's SQS consumers) without loading it again.
+    pub sdk: Option<aws_config::SdkConfig>,
 }
 
 /// The AWS SDK configuration: region and credentials from the environment as usual, and
@@ -141,7 +144,7 @@ pub async fn assemble(
     let media = media_store(&config, aws.as_ref(), durable.is_some(), clock.clone())?;
     let adapters = Adapters { store, queue, cipher, graph, clock, jitter, media };
     let services = services_on(config, adapters.clone());
-    Ok(Built { services, adapters, local_queue })
+    Ok(Built { services, adapters, local_queue, sdk: aws })
 }
 
 /// The outside world the services talk to (a test rig gives its own: a manual clock, a

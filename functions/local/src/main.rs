@@ -33,15 +33,12 @@ async fn main() -> anyhow::Result<()> {
     logging::init_tracing(false);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
     // The local server keeps its data (SQLite under DATA_DIR) unless STORE says otherwise.
-    let built = inbox_shared::local::build_local_services(config, sdk.clone()).await?;
+    let built = inbox_shared::local::build_local_services(config, sdk).await?;
     let services = built.services;
-    match (built.local_queue, &services.config.jobs_queue_url) {
-        (Some(queue), _) => drop(tokio::spawn(worker::run_local_worker(services.clone(), queue))),
-        (None, Some(url)) => {
-            let sdk = match sdk {
-                Some(sdk) => sdk,
-                None => runtime::aws_config().await,
-            };
+    match (built.local_queue, &services.config.jobs_queue_url, built.sdk) {
+        (Some(queue), _, _) => drop(tokio::spawn(worker::run_local_worker(services.clone(), queue))),
+        // A queue URL is an AWS resource: the assembly loaded the configuration for it.
+        (None, Some(url), Some(sdk)) => {
             // One consumer per queue, as each queue is its own event source in AWS.
             let config = &services.config;
             let lanes = [Some(url), config.webhook_queue_url.as_ref(), config.enrichment_queue_url.as_ref()];
@@ -55,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
                 drop(tokio::spawn(worker::run_sqs_worker(services.clone(), url, sdk.clone())));
             }
         }
-        (None, None) => {}
+        _ => {}
     }
     // Token refresh and the stranded-job sweep, every 15 minutes as in AWS (TokenRefreshSchedule).
     tokio::spawn(worker::run_schedule(services.clone(), std::time::Duration::from_secs(15 * 60)));
