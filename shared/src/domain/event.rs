@@ -115,13 +115,11 @@ impl InboxEvent {
     }
 
     fn of(kind: EventType, org: &str, at: DateTime<Utc>, data: Value) -> Self {
-        let digest = Sha256::new()
-            .chain_update(kind.as_str())
-            .chain_update([0])
-            .chain_update(org)
-            .chain_update([0])
-            .chain_update(data.to_string())
-            .finalize();
+        let mut hasher =
+            Sha256::new().chain_update(kind.as_str()).chain_update([0]).chain_update(org).chain_update([0]);
+        // The data's compact JSON, as `to_string` writes it, streamed into the hash.
+        let _ = serde_json::to_writer(Hashing(&mut hasher), &data);
+        let digest = hasher.finalize();
         InboxEvent {
             id: format!("evt_{}", hex::encode(&digest[..16])),
             kind,
@@ -202,7 +200,7 @@ impl StoredChange<'_> {
         match *self {
             StoredChange::Message { before: None, after } => vec![InboxEvent::message_created(after)],
             StoredChange::Message { before: Some(before), after } => {
-                unless_same(InboxEvent::message_updated(before), InboxEvent::message_updated(after))
+                unless_same(before, InboxEvent::message_updated(after))
             }
             // A conversation is told from its first message on, not as the empty row a first
             // message is appended to.
@@ -210,7 +208,7 @@ impl StoredChange<'_> {
             StoredChange::Conversation { before, after } => {
                 let told = InboxEvent::conversation_updated(after);
                 match before {
-                    Some(before) => unless_same(InboxEvent::conversation_updated(before), told),
+                    Some(before) => unless_same(before, told),
                     None => vec![told],
                 }
             }
@@ -220,9 +218,8 @@ impl StoredChange<'_> {
                     told.push(InboxEvent::account_status_changed(after));
                 }
                 if let Some(run) = &after.history {
-                    let was = before.and_then(|b| b.history.as_ref()).map(|r| InboxEvent::history_progress(after, r));
                     let now = InboxEvent::history_progress(after, run);
-                    told.extend(match was {
+                    told.extend(match before.and_then(|b| b.history.as_ref()) {
                         Some(was) => unless_same(was, now),
                         None => vec![now],
                     });
@@ -233,9 +230,24 @@ impl StoredChange<'_> {
     }
 }
 
-/// `after`, unless it says what `before` said.
-fn unless_same(before: InboxEvent, after: InboxEvent) -> Vec<InboxEvent> {
-    if before.data == after.data { Vec::new() } else { vec![after] }
+/// `after`, unless it says what `before` said: the same data.
+fn unless_same<T: Serialize>(before: &T, after: InboxEvent) -> Vec<InboxEvent> {
+    // Only the data is compared: a whole event for `before` hashed its JSON for nothing.
+    if serde_json::to_value(before).unwrap_or_default() == after.data { Vec::new() } else { vec![after] }
+}
+
+/// `io::Write` into a hash, so JSON is hashed as it is written, never held whole.
+struct Hashing<'a>(&'a mut Sha256);
+
+impl std::io::Write for Hashing<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -255,6 +267,20 @@ mod tests {
         assert_eq!(json["type"], "conversation.updated");
         assert_eq!((json["schemaVersion"].as_u64(), json["organizationId"].as_str()), (Some(1), Some("org_a")));
         assert_eq!(json["data"]["participantId"], "6185");
+    }
+
+    #[test]
+    fn an_event_s_id_is_the_hash_of_its_kind_organization_and_data_as_compact_json() {
+        // Consumers de-duplicate by id across versions: the id hashed while the JSON is written
+        // is the one hashed from the whole string.
+        let now = Utc::now();
+        let mut c = Conversation::opened("conv_1".into(), "org_a", "acc_1", "6185", now, now);
+        c.preview_text = Some("naïve \"quoted\" ✓".into());
+        let told = InboxEvent::conversation_updated(&c);
+        let whole = serde_json::to_value(&c).unwrap().to_string();
+        let digest =
+            Sha256::new().chain_update("conversation.updated\0org_a\0").chain_update(whole.as_bytes()).finalize();
+        assert_eq!(told.id, format!("evt_{}", hex::encode(&digest[..16])));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! (a webhook's lanes) so share one commit, and one disk sync, instead of paying one each.
 
 mod accounts;
+mod checkpoint;
 mod conversations;
 mod erasure;
 mod events;
@@ -61,12 +62,16 @@ impl Db {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| backend(format!("{}: {e}", dir.display())))?;
         }
-        let conn = Connection::open(path).map_err(|e| backend(format!("{}: {e}", path.display())))?;
+        let mut conn = Connection::open(path).map_err(|e| backend(format!("{}: {e}", path.display())))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // FULL: a committed call survives a power cut, not only a killed process; grouping
         // calls into one commit is what keeps that affordable.
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
-            .map_err(sql)?;
+        // temp_store MEMORY: each call's savepoint journals the pages it changes; on disk that
+        // journal spilled to a temporary file past 64 KiB of a group, a write per page.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(sql)?;
         check_schema_version(&conn, path)?;
         conn.execute_batch(include_str!("schema.sql")).map_err(sql)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(sql)?;
@@ -86,6 +91,7 @@ impl Db {
                 .spawn(move || read_loop(reader, &asked))
                 .map_err(|e| backend(e.to_string()))?;
         }
+        checkpoint::start(&mut conn, path)?;
         let (work, queued) = mpsc::channel::<Work>();
         std::thread::Builder::new()
             .name("sqlite".into())
@@ -151,7 +157,8 @@ impl Db {
 }
 
 /// The connection's thread: takes what has queued (up to `group`), runs it in one
-/// transaction, commits, answers each caller with the commit's outcome.
+/// transaction, commits, answers each caller with the commit's outcome. Checkpoints are the
+/// checkpoint thread's (`checkpoint.rs`).
 fn serve(conn: Connection, queued: mpsc::Receiver<Work>, group: usize) {
     while let Ok(first) = queued.recv() {
         let mut batch = vec![first];
