@@ -117,8 +117,9 @@ impl InboxEvent {
     fn of(kind: EventType, org: &str, at: DateTime<Utc>, data: Value) -> Self {
         let mut hasher =
             Sha256::new().chain_update(kind.as_str()).chain_update([0]).chain_update(org).chain_update([0]);
-        // The data's compact JSON, as `to_string` writes it, streamed into the hash.
-        let _ = serde_json::to_writer(Hashing(&mut hasher), &data);
+        // The data's compact JSON, as `to_string` writes it, streamed into the hash (a digest
+        // is an `io::Write`).
+        let _ = serde_json::to_writer(&mut hasher, &data);
         let digest = hasher.finalize();
         InboxEvent {
             id: format!("evt_{}", hex::encode(&digest[..16])),
@@ -234,20 +235,6 @@ impl StoredChange<'_> {
 fn unless_same<T: Serialize>(before: &T, after: InboxEvent) -> Vec<InboxEvent> {
     // Only the data is compared: a whole event for `before` hashed its JSON for nothing.
     if serde_json::to_value(before).unwrap_or_default() == after.data { Vec::new() } else { vec![after] }
-}
-
-/// `io::Write` into a hash, so JSON is hashed as it is written, never held whole.
-struct Hashing<'a>(&'a mut Sha256);
-
-impl std::io::Write for Hashing<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,12 @@ async fn through_a_proxy(aws: &LocalAws, table: &str) -> (FaultProxy, DynamoStor
     (proxy, DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(proxied), table))
 }
 
+/// `events` as one relay run at `second` logs them, each at its place in that run.
+fn logged_at(events: &[InboxEvent], second: i64) -> Vec<LoggedEvent> {
+    let position = |i: usize, e: &InboxEvent| LoggedEvent::position_of(t(second), i as u64, &e.id);
+    events.iter().enumerate().map(|(i, e)| LoggedEvent { position: position(i, e), event: e.clone() }).collect()
+}
+
 /// Two conversations' events logged through a proxy that fails every request naming
 /// `operation` as `at` says, then again once it is healed (the retry, at another position
 /// as a new relay run would give): the log holds each event once.
@@ -33,17 +39,13 @@ async fn logged_once_after(operation: &str, at: Unanswered) {
         let c = direct.create_conversation(&conversation(&org, "acc_1", customer, t(0))).await.unwrap();
         events.push(InboxEvent::conversation_updated(&c));
     }
-    let attempt = |second: i64| -> Vec<LoggedEvent> {
-        let position = |i: usize, e: &InboxEvent| LoggedEvent::position_of(t(second), i as u64, &e.id);
-        events.iter().enumerate().map(|(i, e)| LoggedEvent { position: position(i, e), event: e.clone() }).collect()
-    };
 
     proxy.fail_requests(operation, at);
-    let first = proxied.append_events(&attempt(1), t(1_000)).await;
+    let first = proxied.append_events(&logged_at(&events, 1), t(1_000)).await;
     assert!(proxy.failed() >= 1, "the fault happened");
     assert!(first.is_err(), "the batch comes back when its {operation} is lost: {first:?}");
     proxy.heal();
-    let retry = proxied.append_events(&attempt(2), t(1_000)).await.expect("the retry goes through");
+    let retry = proxied.append_events(&logged_at(&events, 2), t(1_000)).await.expect("the retry goes through");
     assert!(retry.is_empty(), "both records are there: {retry:?}");
 
     let logged = direct.events_after(&org, None, 10, t(3)).await.unwrap();
@@ -80,17 +82,13 @@ async fn taken_back_after(at: Unanswered) {
     let erased = direct.create_conversation(&conversation(&org, "acc_1", "cust2", t(0))).await.unwrap();
     let events = [InboxEvent::conversation_updated(&kept), InboxEvent::conversation_updated(&erased)];
     direct.erase_conversation(&org, &erased.id, 100).await.unwrap();
-    let attempt = |second: i64| -> Vec<LoggedEvent> {
-        let position = |i: usize, e: &InboxEvent| LoggedEvent::position_of(t(second), i as u64, &e.id);
-        events.iter().enumerate().map(|(i, e)| LoggedEvent { position: position(i, e), event: e.clone() }).collect()
-    };
 
     proxy.fail_requests(".DeleteItem", at);
-    let first = proxied.append_events(&attempt(1), t(1_000)).await;
+    let first = proxied.append_events(&logged_at(&events, 1), t(1_000)).await;
     assert!(proxy.failed() >= 1, "the fault happened");
     assert!(first.is_err(), "the batch comes back when the take-back's delete is lost: {first:?}");
     proxy.heal();
-    let retry = proxied.append_events(&attempt(2), t(1_000)).await.expect("the retry goes through");
+    let retry = proxied.append_events(&logged_at(&events, 2), t(1_000)).await.expect("the retry goes through");
     assert_eq!(retry, [events[1].id.clone()], "the erased conversation's event is taken back");
 
     let logged = direct.events_after(&org, None, 10, t(3)).await.unwrap();
