@@ -117,9 +117,8 @@ pub async fn run_http_lambda(
     lambda_http::run(routes(services)).await
 }
 
-/// The services of a Lambda function. A function instance's memory lives minutes and is not
-/// shared, so the embedded store and queue would lose data: in production the AWS adapters
-/// are required, and a missing variable stops the function at start-up. `needs` are the
+/// The services of a Lambda function, on the AWS adapters alone (`runtime::assemble_on_aws`:
+/// a missing `TABLE_NAME` or `JOBS_QUEUE_URL` stops the function at start-up). `needs` are the
 /// secret variables this function uses (each may come from SSM through `<NAME>_PARAM`); it
 /// refuses to start without them.
 pub async fn lambda_services(needs: &[&'static str]) -> anyhow::Result<Services> {
@@ -131,12 +130,8 @@ pub async fn lambda_services(needs: &[&'static str]) -> anyhow::Result<Services>
     if config.is_development() {
         anyhow::bail!("APP_ENV=development (or NODE_ENV) cannot run in Lambda; it is for the local server");
     }
-    let missing = [("TABLE_NAME", config.table_name.is_none()), ("JOBS_QUEUE_URL", config.jobs_queue_url.is_none())];
-    if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
-        anyhow::bail!("{name} is required in production (the in-memory adapters would lose data)");
-    }
     let sdk = sdk.unwrap_or_else(crate::runtime::lambda_aws_config);
-    Ok(crate::runtime::assemble(config, Some(sdk), None).await?.services)
+    Ok(crate::runtime::assemble_on_aws(config, sdk)?.services)
 }
 
 /// How long the batch's oldest record waited on the queue (SQS's `SentTimestamp`), as a metric.

@@ -97,9 +97,9 @@ fn aws_retries() -> aws_config::retry::RetryConfig {
 /// The one assembly of the services, for every process. The backend is decided here, once, from
 /// the configuration: DynamoDB with `TABLE_NAME`, SQS with `JOBS_QUEUE_URL`, KMS with
 /// `KMS_KEY_ID`; else `durable` (the local server's SQLite store and queue, which only it
-/// passes, so no Lambda binary links SQLite); else memory. `sdk`: the AWS configuration,
-/// needed when any of those AWS resources is named (the caller chose how to load it: a
-/// Lambda function from its environment alone, the local server through the default chain).
+/// passes); else memory. `sdk`: the AWS configuration, needed when any of those AWS resources
+/// is named. The local server's and the tests' assembly: a Lambda function's is
+/// `assemble_on_aws`, so no function binary links the embedded adapters.
 pub async fn assemble(
     config: Config,
     sdk: Option<aws_config::SdkConfig>,
@@ -115,36 +115,81 @@ pub async fn assemble(
         (true, None) => anyhow::bail!("an AWS resource is configured but no AWS SDK configuration was given"),
     };
     let store: Arc<dyn Store> = match (&config.table_name, &aws, &durable) {
-        (Some(table), Some(aws), _) => Arc::new(
-            DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
-                .with_inbox_shards(config.limits.inbox_index_shards)
-                .with_log_shards(config.limits.event_log_shards),
-        ),
+        (Some(table), Some(aws), _) => dynamo_store(&config, table, aws),
         (_, _, Some((store, _))) => store.clone(),
         _ => Arc::new(MemoryStore::new()),
     };
     let (queue, local_queue): (Arc<dyn JobQueue>, Option<Arc<dyn LocalQueue>>) =
         match (&config.jobs_queue_url, &aws, &durable) {
-            (Some(url), Some(aws), _) => {
-                let lanes = (config.webhook_queue_url.clone(), config.enrichment_queue_url.clone());
-                (Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(aws), url).with_lanes(lanes.0, lanes.1)), None)
-            }
+            (Some(url), Some(aws), _) => (sqs_queue(&config, url, aws), None),
             (_, _, Some((_, queue))) => (queue.clone(), Some(queue.clone())),
             _ => {
                 let q = Arc::new(MemoryQueue::new(clock.clone()));
                 (q.clone(), Some(q))
             }
         };
-    let cipher: Arc<dyn TokenCipher> = match (&config.kms_key_id, &aws) {
-        (Some(key), Some(aws)) => Arc::new(KmsCipher::new(aws_sdk_kms::Client::new(aws), key)),
-        _ => static_cipher(&config)?,
+    let cipher = token_cipher(&config, aws.as_ref())?;
+    let media = match (s3_media(&config, aws.as_ref()), durable.is_some()) {
+        (Some(s3), _) => Some(s3),
+        (None, true) => Some(media_folder(&config, clock.clone())?),
+        (None, false) => None,
     };
-    let graph = Arc::new(HttpGraphApi::from_config(&config));
-    let jitter = Arc::new(ThreadRngJitter);
-    let media = media_store(&config, aws.as_ref(), durable.is_some(), clock.clone())?;
-    let adapters = Adapters { store, queue, cipher, graph, clock, jitter, media };
-    let services = services_on(config, adapters.clone());
-    Ok(Built { services, adapters, local_queue, sdk: aws })
+    let adapters =
+        Adapters { store, queue, cipher, graph: graph(&config), clock, jitter: Arc::new(ThreadRngJitter), media };
+    Ok(built(config, adapters, local_queue, aws))
+}
+
+/// The assembly of a Lambda function: AWS adapters only (DynamoDB, SQS, KMS or the static key,
+/// S3), so no embedded store, queue or media folder is linked into a function's binary. A
+/// function instance's memory lives minutes and is not shared: `TABLE_NAME` and
+/// `JOBS_QUEUE_URL` are required.
+pub fn assemble_on_aws(config: Config, sdk: aws_config::SdkConfig) -> anyhow::Result<Built> {
+    let (table, url) = match (&config.table_name, &config.jobs_queue_url) {
+        (Some(table), Some(url)) => (table, url),
+        (None, _) => anyhow::bail!("TABLE_NAME is required in production (the in-memory adapters would lose data)"),
+        (_, None) => anyhow::bail!("JOBS_QUEUE_URL is required in production (the in-memory adapters would lose data)"),
+    };
+    let (store, queue) = (dynamo_store(&config, table, &sdk), sqs_queue(&config, url, &sdk));
+    let cipher = token_cipher(&config, Some(&sdk))?;
+    let media = s3_media(&config, Some(&sdk));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let adapters =
+        Adapters { store, queue, cipher, graph: graph(&config), clock, jitter: Arc::new(ThreadRngJitter), media };
+    Ok(built(config, adapters, None, Some(sdk)))
+}
+
+fn built(
+    config: Config,
+    adapters: Adapters,
+    local_queue: Option<Arc<dyn LocalQueue>>,
+    sdk: Option<aws_config::SdkConfig>,
+) -> Built {
+    Built { services: services_on(config, adapters.clone()), adapters, local_queue, sdk }
+}
+
+fn dynamo_store(config: &Config, table: &str, sdk: &aws_config::SdkConfig) -> Arc<dyn Store> {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table)
+        .with_inbox_shards(config.limits.inbox_index_shards)
+        .with_log_shards(config.limits.event_log_shards);
+    Arc::new(store)
+}
+
+/// The jobs queue, with the webhook's and the enrichment's lanes when they are named.
+fn sqs_queue(config: &Config, url: &str, sdk: &aws_config::SdkConfig) -> Arc<dyn JobQueue> {
+    let lanes = (config.webhook_queue_url.clone(), config.enrichment_queue_url.clone());
+    Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url).with_lanes(lanes.0, lanes.1))
+}
+
+/// KMS with `KMS_KEY_ID`, else the static key (`static_cipher`).
+fn token_cipher(config: &Config, aws: Option<&aws_config::SdkConfig>) -> anyhow::Result<Arc<dyn TokenCipher>> {
+    match (&config.kms_key_id, aws) {
+        (Some(key), Some(aws)) => Ok(Arc::new(KmsCipher::new(aws_sdk_kms::Client::new(aws), key))),
+        _ => static_cipher(config),
+    }
+}
+
+fn graph(config: &Config) -> Arc<dyn crate::ports::GraphApi> {
+    Arc::new(HttpGraphApi::from_config(config))
 }
 
 /// The outside world the services talk to (a test rig gives its own: a manual clock, a
@@ -252,23 +297,17 @@ fn directory_for(
     Arc::new(crate::adapters::development::DevelopmentDirectory::new(production, fallback, org, clock))
 }
 
-/// Where media copies are kept: S3 with `MEDIA_BUCKET`; else the local server's folder
-/// under `DATA_DIR` (`durable`); else none (Meta's links only).
-fn media_store(
-    config: &Config,
-    aws: Option<&aws_config::SdkConfig>,
-    durable: bool,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<Option<Arc<dyn MediaStore>>> {
-    if let (Some(bucket), Some(aws)) = (&config.media.bucket, aws) {
-        return Ok(Some(Arc::new(crate::adapters::s3_media::S3Media::new(aws, bucket))));
-    }
-    if !durable {
-        return Ok(None);
-    }
+/// Media copies in S3 with `MEDIA_BUCKET` (and AWS configured).
+fn s3_media(config: &Config, aws: Option<&aws_config::SdkConfig>) -> Option<Arc<dyn MediaStore>> {
+    let (bucket, aws) = (config.media.bucket.as_ref()?, aws?);
+    Some(Arc::new(crate::adapters::s3_media::S3Media::new(aws, bucket)))
+}
+
+/// The local server's media copies without a bucket: a folder under `DATA_DIR`.
+fn media_folder(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn MediaStore>> {
     let root = config.data_dir.join("media");
     let folder = MediaFolder::open(&root, &config.media.public_url, clock).context("opening DATA_DIR/media")?;
-    Ok(Some(Arc::new(folder)))
+    Ok(Arc::new(folder))
 }
 
 /// A store that outlives the process, with the jobs queue beside it (the local server's

@@ -180,7 +180,7 @@ impl LocalAws {
             self.function_env(table, queue, graph).into_iter().collect();
         let config =
             crate::config::Config::from_lookup(crate::config::AppEnv::Production, |k| env.get(k).cloned()).unwrap();
-        crate::runtime::assemble(config, Some(self.sdk.clone()), None).await.unwrap().adapters
+        crate::runtime::assemble_on_aws(config, self.sdk.clone()).unwrap().adapters
     }
 }
 
