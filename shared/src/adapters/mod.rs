@@ -11,6 +11,7 @@ pub mod media_download;
 pub mod media_folder;
 pub mod memory_queue;
 pub mod memory_store;
+pub(crate) mod route_cache;
 pub mod s3_media;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

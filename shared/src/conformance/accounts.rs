@@ -16,7 +16,11 @@ pub async fn accounts_are_found_by_instagram_id_and_page_id(store: &dyn Store) {
     updated.updated_at = t(5);
     store.put_account(&updated).await.unwrap();
     assert_eq!(store.find_account_by_external_id(&a.external_account_id).await.unwrap(), Some(updated.clone()));
-    assert_eq!(store.list_accounts(&org).await.unwrap(), vec![updated]);
+    assert_eq!(store.list_accounts(&org).await.unwrap(), vec![updated.clone()]);
+    // A status change is routed as changed, though the route was just looked up.
+    let disconnected =
+        store.set_account_status(&org, &a.id, AccountStatus::Disconnected, None, t(6)).await.unwrap().unwrap();
+    assert_eq!(store.find_account_by_external_id(&a.external_account_id).await.unwrap(), Some(disconnected));
 }
 
 /// An Instagram account is one organization's while connected there: another organization's

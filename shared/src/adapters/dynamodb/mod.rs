@@ -17,7 +17,6 @@ mod leads;
 mod messages;
 mod ops;
 mod raw_events;
-mod route_cache;
 mod shards;
 
 use std::collections::HashMap;
@@ -37,9 +36,9 @@ use crate::ports::{
 };
 use crate::ports::{Appended, MarkSent, RawEvent, StoreError};
 
+use crate::adapters::route_cache::RouteCache;
 pub use keys::{GSI1, GSI2, GSI3, is_event_key};
 use ops::{Item, Key, TxItem, attr_of, from_item, n, s, to_item};
-use route_cache::RouteCache;
 
 /// A change whose message never comes is dropped by DynamoDB's TTL after this long.
 const PENDING_CHANGE_TTL: chrono::Duration = chrono::Duration::days(30);

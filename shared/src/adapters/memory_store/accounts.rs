@@ -23,6 +23,7 @@ impl AccountStore for MemoryStore {
                 t.account_by_external_id.insert(key, k.clone());
             }
             let before = t.accounts.insert(k, account.clone());
+            t.accounts_changed = true;
             t.log(StoredChange::Account { before: before.as_ref(), after: account });
             Ok(())
         })
@@ -33,7 +34,16 @@ impl AccountStore for MemoryStore {
     }
 
     async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
-        Ok(self.with(|t| t.account_by_external_id.get(external_id).and_then(|k| t.accounts.get(k)).cloned()))
+        if let Some(account) = self.routes.get(external_id) {
+            return Ok(Some(account));
+        }
+        Ok(self.with(|t| {
+            let found = t.account_by_external_id.get(external_id).and_then(|k| t.accounts.get(k)).cloned();
+            if let Some(account) = &found {
+                self.routes.put(external_id, account);
+            }
+            found
+        }))
     }
 
     async fn list_accounts(&self, org: &str) -> Result<Vec<ConnectedAccount>, StoreError> {

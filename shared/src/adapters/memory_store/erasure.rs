@@ -53,6 +53,7 @@ impl Tables {
         }
         if let Some(k) = self.accounts.keys().find(|k| mine(k)).cloned() {
             self.account_by_external_id.retain(|_, owner| *owner != k);
+            self.accounts_changed = true;
             return self.accounts.remove(&k).is_some();
         }
         if let Some(k) = self.events.keys().find(|k| k.0 == org).cloned() {

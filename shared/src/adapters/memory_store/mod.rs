@@ -65,6 +65,8 @@ struct Tables {
     settings: HashMap<String, crate::domain::OrganizationSettings>,
     /// How long an event is kept (`EventStore::keep_events_for`; 24 hours until told).
     event_retention: Option<chrono::Duration>,
+    /// An account was written in this lock: the route cache is emptied before it is let go.
+    accounts_changed: bool,
 }
 
 impl Tables {
@@ -105,6 +107,7 @@ impl Tables {
         change: impl FnOnce(&mut ConnectedAccount) -> T,
     ) -> Option<(T, ConnectedAccount)> {
         let (answer, before, after) = change_entry(&mut self.accounts, org, id, change)?;
+        self.accounts_changed = true;
         self.log(StoredChange::Account { before: Some(&before), after: &after });
         Some((answer, after))
     }
@@ -186,6 +189,9 @@ impl Tables {
 #[derive(Default)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
+    /// Webhook routing outside the tables' lock; filled and emptied inside it, so it never
+    /// keeps an account older than the tables'.
+    routes: crate::adapters::route_cache::RouteCache,
 }
 
 impl MemoryStore {
@@ -194,7 +200,12 @@ impl MemoryStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Tables) -> T) -> T {
-        f(&mut self.tables.lock().expect("memory store lock poisoned"))
+        let mut tables = self.tables.lock().expect("memory store lock poisoned");
+        let answer = f(&mut tables);
+        if std::mem::take(&mut tables.accounts_changed) {
+            self.routes.clear();
+        }
+        answer
     }
 }
 

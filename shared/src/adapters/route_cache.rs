@@ -1,7 +1,8 @@
 //! Webhook routing (external account id → account) served from memory for a short time: a
-//! 1000-item backlog for one account then costs one lookup, not a thousand. Only accounts
-//! found are kept (an account connected elsewhere is seen at once), and every account write
-//! made through this store empties the cache, so only other processes' writes wait out
+//! 1000-item backlog for one account then costs one lookup, not a thousand (DynamoDB), and a
+//! DM's routing does not wait for the lock another DM's write holds (the memory store). Only
+//! accounts found are kept (an account connected elsewhere is seen at once), and every account
+//! write made through the store empties the cache, so only other processes' writes wait out
 //! `ROUTE_CACHE_TTL`.
 
 use std::collections::HashMap;
