@@ -10,7 +10,8 @@ pub async fn accounts_are_found_by_instagram_id_and_page_id(store: &dyn Store) {
     assert_eq!(store.find_account_by_external_id(&a.external_account_id).await.unwrap().as_ref(), Some(&a));
     assert_eq!(store.find_account_by_external_id(a.page_id.as_deref().unwrap()).await.unwrap().as_ref(), Some(&a));
     assert_eq!(store.get_account(&unique("org"), &a.id).await.unwrap(), None, "other organization");
-    assert_eq!(store.find_account_by_external_id(&unique("nobody")).await.unwrap(), None);
+    let nobody = unique("nobody");
+    assert_eq!(store.find_account_by_external_id(&nobody).await.unwrap(), None);
     let mut updated = a.clone();
     updated.status = AccountStatus::ReauthRequired;
     updated.updated_at = t(5);
@@ -21,6 +22,10 @@ pub async fn accounts_are_found_by_instagram_id_and_page_id(store: &dyn Store) {
     let disconnected =
         store.set_account_status(&org, &a.id, AccountStatus::Disconnected, None, t(6)).await.unwrap().unwrap();
     assert_eq!(store.find_account_by_external_id(&a.external_account_id).await.unwrap(), Some(disconnected));
+    // An id that routed nowhere routes to the account connected with it.
+    let later = ConnectedAccount { external_account_id: nobody.clone(), page_id: None, ..account(&org) };
+    store.put_account(&later).await.unwrap();
+    assert_eq!(store.find_account_by_external_id(&nobody).await.unwrap(), Some(later));
 }
 
 /// An Instagram account is one organization's while connected there: another organization's

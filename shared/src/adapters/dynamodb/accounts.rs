@@ -64,15 +64,13 @@ impl AccountStore for DynamoStore {
     }
 
     async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
-        if let Some(account) = self.routes.get(external_id) {
-            return Ok(Some(account));
+        if let Some(found) = self.routes.get(external_id) {
+            return Ok(found);
         }
         let found =
             self.follow(keys::external_account(external_id), "EXTACC".into(), "accountId", keys::account).await?;
         let account: Option<ConnectedAccount> = found.map(from_item).transpose()?;
-        if let Some(a) = &account {
-            self.routes.put(external_id, a);
-        }
+        self.routes.put(external_id, account.as_ref());
         Ok(account)
     }
 

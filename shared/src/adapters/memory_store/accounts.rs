@@ -34,14 +34,12 @@ impl AccountStore for MemoryStore {
     }
 
     async fn find_account_by_external_id(&self, external_id: &str) -> Result<Option<ConnectedAccount>, StoreError> {
-        if let Some(account) = self.routes.get(external_id) {
-            return Ok(Some(account));
+        if let Some(found) = self.routes.get(external_id) {
+            return Ok(found);
         }
         Ok(self.with(|t| {
             let found = t.account_by_external_id.get(external_id).and_then(|k| t.accounts.get(k)).cloned();
-            if let Some(account) = &found {
-                self.routes.put(external_id, account);
-            }
+            self.routes.put(external_id, found.as_ref());
             found
         }))
     }

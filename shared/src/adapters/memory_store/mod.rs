@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::adapters::route_cache::RouteCache;
 use crate::domain::time_sort_key;
 use chrono::{DateTime, Utc};
 
@@ -186,12 +187,17 @@ impl Tables {
     }
 }
 
-#[derive(Default)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
     /// Webhook routing outside the tables' lock; filled and emptied inside it, so it never
-    /// keeps an account older than the tables'.
-    routes: crate::adapters::route_cache::RouteCache,
+    /// keeps an account, or an account's absence, older than the tables'.
+    routes: RouteCache,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore { tables: Mutex::default(), routes: RouteCache::keeping_absent() }
+    }
 }
 
 impl MemoryStore {
