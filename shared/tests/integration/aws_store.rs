@@ -339,3 +339,20 @@ async fn a_batch_of_more_than_100_records_is_checked_whole() {
     assert_eq!(left.len(), 119);
     assert!(left.iter().all(|e| e.event.id != events[110].event.id));
 }
+
+/// Two processes on one table (the webhook function and the inbox API): an id the first found
+/// routing nowhere routes to the account the second connects, at once. DynamoDB's route cache
+/// keeps only accounts found; only the memory store, which no other process writes, keeps
+/// absences.
+#[tokio::test]
+async fn an_account_connected_by_another_process_is_routed_at_once() {
+    use inbox_shared::ports::AccountStore;
+
+    let Some((client, table, webhook, org)) = beside_the_table().await else { return };
+    let api = DynamoStore::new(client, &table);
+    let connected = inbox_shared::conformance::account(&org);
+    let id = &connected.external_account_id;
+    assert_eq!(webhook.find_account_by_external_id(id).await.unwrap(), None, "not connected yet");
+    api.put_account(&connected).await.unwrap();
+    assert_eq!(webhook.find_account_by_external_id(id).await.unwrap(), Some(connected));
+}
