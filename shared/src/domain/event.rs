@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::{ConnectedAccount, Conversation, Direction, HistoryImport, Message, Provider};
@@ -65,7 +65,64 @@ pub struct InboxEvent {
     /// When the change was made.
     pub at: DateTime<Utc>,
     /// The thing as it is after the change, as the inbox API shows it.
-    pub data: Value,
+    pub data: EventData,
+}
+
+/// An event's data as the compact JSON it was written as: written once (and hashed as it
+/// is), embedded whole wherever the event is written, and kept as text, not as a tree of
+/// values (a tree took a quarter of the memory store's ingest to build and most of its RAM).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventData(Box<RawValue>);
+
+impl EventData {
+    fn of<T: Serialize>(thing: &T) -> Self {
+        // Serializing a domain type cannot fail (string keys, no non-finite floats).
+        EventData(serde_json::value::to_raw_value(thing).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The data as a JSON value (tests, and readers that pick fields out).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.get()).unwrap_or_default()
+    }
+
+    /// Whether `thing` written as JSON is this data, byte for byte (written into a
+    /// comparison, not into a string).
+    fn says<T: Serialize>(&self, thing: &T) -> bool {
+        let mut same = SameBytes { rest: self.get().as_bytes(), differs: false };
+        serde_json::to_writer(&mut same, thing).is_ok() && !same.differs && same.rest.is_empty()
+    }
+}
+
+impl PartialEq for EventData {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+/// A writer that compares what is written with `rest`, and keeps nothing.
+struct SameBytes<'a> {
+    rest: &'a [u8],
+    differs: bool,
+}
+
+impl std::io::Write for SameBytes<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.rest.strip_prefix(buf) {
+            Some(rest) if !self.differs => self.rest = rest,
+            _ => self.differs = true,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// An event in an organization's log, at its place: positions order the log.
@@ -114,13 +171,14 @@ impl InboxEvent {
         }
     }
 
-    fn of(kind: EventType, org: &str, at: DateTime<Utc>, data: Value) -> Self {
-        let mut hasher =
-            Sha256::new().chain_update(kind.as_str()).chain_update([0]).chain_update(org).chain_update([0]);
-        // The data's compact JSON, as `to_string` writes it, streamed into the hash (a digest
-        // is an `io::Write`).
-        let _ = serde_json::to_writer(&mut hasher, &data);
-        let digest = hasher.finalize();
+    fn of(kind: EventType, org: &str, at: DateTime<Utc>, data: EventData) -> Self {
+        let digest = Sha256::new()
+            .chain_update(kind.as_str())
+            .chain_update([0])
+            .chain_update(org)
+            .chain_update([0])
+            .chain_update(data.get())
+            .finalize();
         InboxEvent {
             id: format!("evt_{}", hex::encode(&digest[..16])),
             kind,
@@ -137,7 +195,7 @@ impl InboxEvent {
     }
 
     fn message(kind: EventType, m: &Message) -> Self {
-        let data = serde_json::to_value(m).unwrap_or_default();
+        let data = EventData::of(m);
         InboxEvent {
             provider: Some(m.provider),
             conversation_id: Some(m.conversation_id.clone()),
@@ -157,7 +215,7 @@ impl InboxEvent {
 
     /// The summary as stored (its `version` is not part of it).
     pub fn conversation_updated(c: &Conversation) -> Self {
-        let data = serde_json::to_value(c).unwrap_or_default();
+        let data = EventData::of(c);
         InboxEvent {
             provider: Some(c.provider),
             account_id: Some(c.connected_account_id.clone()),
@@ -168,7 +226,7 @@ impl InboxEvent {
     }
 
     pub fn account_status_changed(a: &ConnectedAccount) -> Self {
-        let data = serde_json::to_value(ConnectedAccount { history: None, ..a.clone() }).unwrap_or_default();
+        let data = EventData::of(&ConnectedAccount { history: None, ..a.clone() });
         InboxEvent {
             provider: Some(a.provider),
             account_id: Some(a.id.clone()),
@@ -177,7 +235,7 @@ impl InboxEvent {
     }
 
     pub fn history_progress(a: &ConnectedAccount, run: &HistoryImport) -> Self {
-        let data = serde_json::to_value(run).unwrap_or_default();
+        let data = EventData::of(run);
         InboxEvent {
             provider: Some(a.provider),
             account_id: Some(a.id.clone()),
@@ -233,8 +291,7 @@ impl StoredChange<'_> {
 
 /// `after`, unless it says what `before` said: the same data.
 fn unless_same<T: Serialize>(before: &T, after: InboxEvent) -> Vec<InboxEvent> {
-    // Only the data is compared: a whole event for `before` hashed its JSON for nothing.
-    if serde_json::to_value(before).unwrap_or_default() == after.data { Vec::new() } else { vec![after] }
+    if after.data.says(before) { Vec::new() } else { vec![after] }
 }
 
 #[cfg(test)]
@@ -258,16 +315,27 @@ mod tests {
 
     #[test]
     fn an_event_s_id_is_the_hash_of_its_kind_organization_and_data_as_compact_json() {
-        // Consumers de-duplicate by id across versions: the id hashed while the JSON is written
-        // is the one hashed from the whole string.
+        // The data is the thing's own compact JSON (its fields in their order), kept as
+        // written: the event carries the very text its id was hashed from.
         let now = Utc::now();
         let mut c = Conversation::opened("conv_1".into(), "org_a", "acc_1", "6185", now, now);
         c.preview_text = Some("naïve \"quoted\" ✓".into());
         let told = InboxEvent::conversation_updated(&c);
-        let whole = serde_json::to_value(&c).unwrap().to_string();
+        let whole = serde_json::to_string(&c).unwrap();
+        assert_eq!(told.data.get(), whole);
         let digest =
             Sha256::new().chain_update("conversation.updated\0org_a\0").chain_update(whole.as_bytes()).finalize();
         assert_eq!(told.id, format!("evt_{}", hex::encode(&digest[..16])));
+    }
+
+    #[test]
+    fn data_says_a_thing_only_when_the_thing_is_written_as_the_same_text() {
+        let data = EventData::of(&"ab");
+        assert!(data.says(&"ab"));
+        assert!(!data.says(&"abc"), "longer");
+        assert!(!data.says(&"a"), "a prefix");
+        assert!(!data.says(&"xb"), "another");
+        assert_eq!(data.value(), serde_json::json!("ab"));
     }
 
     #[test]

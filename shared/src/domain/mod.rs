@@ -30,7 +30,7 @@ pub use conversation::{
     PRIVATE_REPLY_WINDOW, preview_text, time_sort_key,
 };
 pub use erasure::{ERASURE_CALLS_PER_REQUEST, ERASURE_PAGE, ErasureProgress, erase_in_pages};
-pub use event::{EVENT_SCHEMA_VERSION, EventType, InboxEvent, LoggedEvent, RecordKind, StoredChange};
+pub use event::{EVENT_SCHEMA_VERSION, EventData, EventType, InboxEvent, LoggedEvent, RecordKind, StoredChange};
 pub use history::{HISTORY_STALE_AFTER, HistoryExpectation, HistoryImport, HistoryStatus};
 pub use idempotency::IdempotencyRecord;
 pub use job::{IntegrationJob, JobError, JobExpectation, JobStatus, JobType, SendAttempt, UnclearAnswer};
