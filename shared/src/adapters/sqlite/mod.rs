@@ -41,6 +41,11 @@ const STATEMENT_CACHE: usize = 256;
 type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 type Work = Box<dyn FnOnce(&Connection) -> Answer + Send>;
 
+/// Pages each connection keeps, in KiB (SQLite's default is 2 MiB): the unique indexes on
+/// random ids (Meta's message ids, events' ids) take writes all over, and at the default their
+/// pages were read back from the file on most writes.
+const CACHE_KIB: i64 = 32 * 1024;
+
 /// A read: runs on a reader's connection and answers at once.
 type Read = Box<dyn FnOnce(&Connection) + Send>;
 
@@ -64,6 +69,7 @@ impl Db {
         }
         let mut conn = Connection::open(path).map_err(|e| backend(format!("{}: {e}", path.display())))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.pragma_update(None, "cache_size", -CACHE_KIB).map_err(sql)?;
         // FULL: a committed call survives a power cut, not only a killed process; grouping
         // calls into one commit is what keeps that affordable.
         // temp_store MEMORY: each call's savepoint journals the pages it changes; on disk that
@@ -82,6 +88,7 @@ impl Db {
                 Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                     .map_err(|e| backend(format!("{}: {e}", path.display())))?;
             reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            reader.pragma_update(None, "cache_size", -CACHE_KIB).map_err(sql)?;
             // A WAL reader can meet a lock for a moment (the WAL's recovery, a checkpoint
             // that truncates it): wait for it as the writer does.
             reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
@@ -394,6 +401,27 @@ mod conformance {
         assert_eq!(db.read(count(format!("{key}-undone"))).await.unwrap(), 0, "an undone call is not");
         let refused = db.read(put(format!("{key}-read"), false)).await.unwrap_err();
         assert!(refused.to_string().contains("readonly"), "{refused}");
+    }
+
+    /// A conversation's write updates its row in place only while its thread and lists stay
+    /// (`rows::save_conversation`): a DM known by Meta's thread id alone (no customer id yet)
+    /// that learns another is found by the new one, not the old.
+    #[tokio::test]
+    async fn a_conversation_that_changes_thread_is_found_by_its_new_one() {
+        use crate::domain::{Conversation, ConversationChange};
+        use crate::ports::ConversationStore;
+        let store = shared();
+        let (org, now) = (crate::domain::new_id("org"), chrono::Utc::now());
+        let mut c = Conversation::opened("conv_t".into(), &org, "acc_1", "", now, now);
+        c.external_thread_id = "t_old".into();
+        let c = store.create_conversation(&c).await.unwrap();
+        store.change_conversation(&org, &c.id, &ConversationChange::MetaThread("t_new".into())).await.unwrap();
+        let found = |key: &'static str| {
+            let (store, org) = (store.clone(), org.clone());
+            async move { store.find_conversation(&org, "acc_1", key).await.unwrap().map(|c| c.id) }
+        };
+        assert_eq!(found("t_new").await, Some(c.id.clone()));
+        assert_eq!(found("t_old").await, None);
     }
 
     #[test]

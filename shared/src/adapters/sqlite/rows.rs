@@ -13,21 +13,37 @@ pub(super) fn save_conversation(
     before: Option<&Conversation>,
     c: &Conversation,
 ) -> Result<(), StoreError> {
-    conn.execute_cached(
-        "INSERT OR REPLACE INTO conversations (org, id, account_id, thread_key, provider, kind, sort_key, body) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        params![
-            c.organization_id,
-            c.id,
-            c.connected_account_id,
-            c.thread_key(),
-            c.provider.as_str(),
-            c.kind.as_str(),
-            c.sort_key(),
-            to_json(c)?
-        ],
-    )
-    .map_err(sql)?;
+    let body = to_json(c)?;
+    // Where it stays in the same thread and lists (the usual write: a message counted, a
+    // read), only its place in time and its document change: an UPDATE of those two moves
+    // just the indexes that hold them, where a REPLACE deletes and inserts every one.
+    let place = |c: &Conversation| (c.connected_account_id.clone(), c.thread_key().to_owned(), c.provider, c.kind);
+    let updated = match before {
+        Some(b) if place(b) == place(c) => conn
+            .execute_cached(
+                "UPDATE conversations SET sort_key = ?, body = ? WHERE org = ? AND id = ?",
+                params![c.sort_key(), body, c.organization_id, c.id],
+            )
+            .map_err(sql)?,
+        _ => 0,
+    };
+    if updated == 0 {
+        conn.execute_cached(
+            "INSERT OR REPLACE INTO conversations (org, id, account_id, thread_key, provider, kind, sort_key, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            params![
+                c.organization_id,
+                c.id,
+                c.connected_account_id,
+                c.thread_key(),
+                c.provider.as_str(),
+                c.kind.as_str(),
+                c.sort_key(),
+                body
+            ],
+        )
+        .map_err(sql)?;
+    }
     super::events::log(conn, StoredChange::Conversation { before, after: c })
 }
 
