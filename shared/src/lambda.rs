@@ -69,26 +69,31 @@ pub async fn run_job_processor() -> Result<(), Error> {
     .await
 }
 
-/// The table's stream into the log and onto the event bus (`EVENT_BUS_NAME`; `relay::Relay`):
-/// a record not logged or not taken by the bus is reported, so Lambda retries from it and,
-/// after its retries, sends it to the relay's failure queue.
+/// The table's stream into the log and onto the event bus (`EVENT_BUS_NAME`, empty for none;
+/// `relay::Relay`): a record not logged or not taken by the bus is reported, so Lambda
+/// retries from it and, after its retries, sends it to the relay's failure queue.
 pub async fn run_event_relay() -> Result<(), Error> {
+    use crate::adapters::eventbridge::{EventBridgeBus, NoBus};
+    use crate::ports::EventBus;
     crate::logging::init_tracing(true);
     crate::metrics::enable();
-    let var = |name: &'static str| std::env::var(name).map_err(move |_| format!("{name} is required"));
-    let (bus_name, table) = (var("EVENT_BUS_NAME")?, var("TABLE_NAME")?);
+    let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is required")?;
+    // Set by the template, empty when it publishes no events (`PublishEvents=false`).
+    let bus_name = std::env::var("EVENT_BUS_NAME").map_err(|_| "EVENT_BUS_NAME is required (empty: no bus)")?;
     // The same limits as every function (EVENT_RETENTION_HOURS, refused when not a number); no secret.
     let config =
         crate::config::Config::from_lookup_needing(crate::config::AppEnv::Production, &[], |k| std::env::var(k).ok())?;
     let sdk = crate::runtime::lambda_aws_config();
-    let bus = crate::adapters::eventbridge::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), &bus_name);
+    let bus: std::sync::Arc<dyn EventBus> = match bus_name.as_str() {
+        "" => {
+            tracing::info!("EVENT_BUS_NAME is empty: events go to the log only");
+            std::sync::Arc::new(NoBus)
+        }
+        name => std::sync::Arc::new(EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), name)),
+    };
     let log = crate::adapters::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
         .with_log_shards(config.limits.event_log_shards);
-    let relay = std::sync::Arc::new(Relay::new(
-        std::sync::Arc::new(log),
-        std::sync::Arc::new(bus),
-        config.limits.event_retention,
-    ));
+    let relay = std::sync::Arc::new(Relay::new(std::sync::Arc::new(log), bus, config.limits.event_retention));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
         let relay = relay.clone();
         async move { Ok::<_, Error>(relay.relay(event.payload).await) }

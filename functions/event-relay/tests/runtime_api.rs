@@ -113,3 +113,27 @@ async fn a_batch_about_an_erased_message_tells_nothing() {
     assert_eq!(logged(&rig).await, vec![], "no event outlives its record");
     assert!(received(&rig.aws, &queue).await.is_empty(), "nor reaches the bus");
 }
+
+/// `PublishEvents=false`: an empty `EVENT_BUS_NAME` logs the batch's events for the live
+/// stream and puts nothing on any bus (not even the account's default one).
+#[tokio::test]
+async fn with_no_bus_the_events_are_logged_and_put_nowhere() {
+    let Some(rig) = FunctionRig::start().await else { return };
+    let eventbridge = aws_sdk_eventbridge::Client::new(&rig.aws.sdk);
+    let (queue, _) = rig.aws.fresh_queue().await;
+    let (rule, arn) = (inbox_shared::domain::new_id("inbox-default"), rig.aws.queue_arn(&queue).await);
+    let pattern = json!({"source": [inbox_shared::adapters::eventbridge::SOURCE]}).to_string();
+    eventbridge.put_rule().name(&rule).event_bus_name("default").event_pattern(pattern).send().await.unwrap();
+    let target = Target::builder().id("queue").arn(arn).build().unwrap();
+    eventbridge.put_targets().rule(&rule).event_bus_name("default").targets(target).send().await.unwrap();
+    let mut env = rig.env();
+    env.push(("EVENT_BUS_NAME".into(), String::new()));
+    rig.store_images_of(&event("event-relay/stream-batch.json")).await;
+    let run = invoke(env!("CARGO_BIN_EXE_event-relay"), &env, &[event("event-relay/stream-batch.json")]).await;
+    assert_eq!(run.invocations[0].response(), &json!({"batchItemFailures": []}));
+    let kinds: Vec<String> = logged(&rig).await.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, ["message.created", "message.updated"], "logged for the live stream");
+    assert!(received(&rig.aws, &queue).await.is_empty(), "nothing put on a bus");
+    eventbridge.remove_targets().rule(&rule).event_bus_name("default").ids("queue").send().await.unwrap();
+    eventbridge.delete_rule().name(&rule).event_bus_name("default").send().await.unwrap();
+}

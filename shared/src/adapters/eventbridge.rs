@@ -1,5 +1,6 @@
 //! Amazon EventBridge as the event bus: `PutEvents`, ten entries a call (its limit), each an
 //! inbox event (`source` `unified-inbox`, `detail-type` the event's type, `detail` its JSON).
+//! Or no bus at all (`NoBus`: the template's `PublishEvents=false`).
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
@@ -12,6 +13,17 @@ use crate::ports::{BusError, EventBus};
 pub const SOURCE: &str = "unified-inbox";
 /// `PutEvents` takes at most this many entries.
 const PER_CALL: usize = 10;
+
+/// The relay's bus when the deployment publishes none (`EVENT_BUS_NAME` empty): every event
+/// taken, none sent. The events still go to each organization's log (the live stream).
+pub struct NoBus;
+
+#[async_trait]
+impl EventBus for NoBus {
+    async fn put(&self, _events: &[InboxEvent]) -> Result<Vec<usize>, BusError> {
+        Ok(Vec::new())
+    }
+}
 
 pub struct EventBridgeBus {
     client: Client,

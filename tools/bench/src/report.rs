@@ -126,13 +126,25 @@ pub fn aws(paths: &[PathWork]) -> String {
     }
     out += "\n## Dollars per million (us-east-1 prices in tools/bench/src/cost.rs)\n\n";
     out += "| path | DynamoDB | Lambda | HTTP API | EventBridge | SQS | KMS | total | target | met |\n|---|---|---|---|---|---|---|---|---|---|\n";
-    // A webhook path once more as the template's WebhookOnFunctionUrl option serves it: no
-    // HTTP API request.
+    // A path once more under the template's cost options: a webhook on its function URL
+    // (`WebhookOnFunctionUrl`: no HTTP API request), then with no event bus as well
+    // (`PublishEvents=false`: no EventBridge events); a reply with no bus.
     let rows = paths.iter().flat_map(|p| {
         let c = cost::of(p);
-        let on_url = (p.entry == Entry::Webhook)
-            .then(|| (format!("{}, on the function URL", p.name), cost::Cost { http_api: 0.0, ..c }, p.target));
-        [Some((p.name.to_string(), c, p.target)), on_url].into_iter().flatten()
+        let on_url = cost::Cost { http_api: 0.0, ..c };
+        let no_bus = |v: cost::Cost| cost::Cost { eventbridge: 0.0, ..v };
+        let mut variants = Vec::new();
+        if p.entry == Entry::Webhook {
+            variants.push((", on the function URL", on_url));
+        }
+        if c.eventbridge > 0.0 {
+            variants.push(match p.entry {
+                Entry::Webhook => (", on the function URL, no bus", no_bus(on_url)),
+                _ => (", no bus", no_bus(c)),
+            });
+        }
+        let variants = variants.into_iter().map(move |(suffix, v)| (format!("{}{suffix}", p.name), v, p.target));
+        std::iter::once((p.name.to_string(), c, p.target)).chain(variants)
     });
     for (name, c, target) in rows {
         let _ = writeln!(
