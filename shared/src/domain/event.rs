@@ -92,10 +92,10 @@ impl EventData {
     }
 
     /// Whether `thing` written as JSON is this data, byte for byte (written into a
-    /// comparison, not into a string).
+    /// comparison, not into a string, and stopped at the first byte that differs).
     fn says<T: Serialize>(&self, thing: &T) -> bool {
-        let mut same = SameBytes { rest: self.get().as_bytes(), differs: false };
-        serde_json::to_writer(&mut same, thing).is_ok() && !same.differs && same.rest.is_empty()
+        let mut same = SameBytes { rest: self.get().as_bytes() };
+        serde_json::to_writer(&mut same, thing).is_ok() && same.rest.is_empty()
     }
 }
 
@@ -105,18 +105,17 @@ impl PartialEq for EventData {
     }
 }
 
-/// A writer that compares what is written with `rest`, and keeps nothing.
+/// A writer that compares what is written with `rest` and keeps nothing; it fails at the
+/// first difference, which ends the writing (a changed conversation differs early on, before
+/// most of its fields and all its times are written).
 struct SameBytes<'a> {
     rest: &'a [u8],
-    differs: bool,
 }
 
 impl std::io::Write for SameBytes<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self.rest.strip_prefix(buf) {
-            Some(rest) if !self.differs => self.rest = rest,
-            _ => self.differs = true,
-        }
+        let rest = self.rest.strip_prefix(buf).ok_or_else(|| std::io::Error::other("differs"))?;
+        self.rest = rest;
         Ok(buf.len())
     }
 
