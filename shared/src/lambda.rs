@@ -77,12 +77,12 @@ pub async fn run_event_relay() -> Result<(), Error> {
     use crate::ports::EventBus;
     crate::logging::init_tracing(true);
     crate::metrics::enable();
-    let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is required")?;
     // Set by the template, empty when it publishes no events (`PublishEvents=false`).
     let bus_name = std::env::var("EVENT_BUS_NAME").map_err(|_| "EVENT_BUS_NAME is required (empty: no bus)")?;
     // The same limits as every function (EVENT_RETENTION_HOURS, refused when not a number); no secret.
     let config =
         crate::config::Config::from_lookup_needing(crate::config::AppEnv::Production, &[], |k| std::env::var(k).ok())?;
+    let table = config.table_name.as_deref().ok_or("TABLE_NAME is required")?;
     let sdk = crate::runtime::lambda_aws_config();
     let bus: std::sync::Arc<dyn EventBus> = match bus_name.as_str() {
         "" => {
@@ -91,9 +91,8 @@ pub async fn run_event_relay() -> Result<(), Error> {
         }
         name => std::sync::Arc::new(EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), name)),
     };
-    let log = crate::adapters::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
-        .with_log_shards(config.limits.event_log_shards);
-    let relay = std::sync::Arc::new(Relay::new(std::sync::Arc::new(log), bus, config.limits.event_retention));
+    let log = crate::runtime::dynamo_store(&config, table, &sdk);
+    let relay = std::sync::Arc::new(Relay::new(log, bus, config.limits.event_retention));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
         let relay = relay.clone();
         async move { Ok::<_, Error>(relay.relay(event.payload).await) }

@@ -167,7 +167,8 @@ fn built(
     Built { services: services_on(config, adapters.clone()), adapters, local_queue, sdk }
 }
 
-fn dynamo_store(config: &Config, table: &str, sdk: &aws_config::SdkConfig) -> Arc<dyn Store> {
+/// The DynamoDB store on `table`, sharded as configured (every function's, and the relay's log).
+pub(crate) fn dynamo_store(config: &Config, table: &str, sdk: &aws_config::SdkConfig) -> Arc<dyn Store> {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table)
         .with_inbox_shards(config.limits.inbox_index_shards)
         .with_log_shards(config.limits.event_log_shards);

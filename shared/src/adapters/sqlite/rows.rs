@@ -17,7 +17,6 @@ pub(super) fn save_conversation(
     // Where it stays in the same thread and lists (the usual write: a message counted, a
     // read), only its place in time and its document change: an UPDATE of those two moves
     // just the indexes that hold them, where a REPLACE deletes and inserts every one.
-    let place = |c: &Conversation| (c.connected_account_id.clone(), c.thread_key().to_owned(), c.provider, c.kind);
     let updated = match before {
         Some(b) if place(b) == place(c) => conn
             .execute_cached(
@@ -45,6 +44,11 @@ pub(super) fn save_conversation(
         .map_err(sql)?;
     }
     super::events::log(conn, StoredChange::Conversation { before, after: c })
+}
+
+/// What places a conversation in its thread and lists (the columns beside its document).
+fn place(c: &Conversation) -> (&str, &str, crate::domain::Provider, crate::domain::ConversationKind) {
+    (&c.connected_account_id, c.thread_key(), c.provider, c.kind)
 }
 
 pub(super) fn conversation(conn: &Connection, org: &str, id: &str) -> Result<Option<Conversation>, StoreError> {
