@@ -129,7 +129,7 @@ pub async fn assemble(
             }
         };
     let cipher = token_cipher(&config, aws.as_ref())?;
-    let media = match (s3_media(&config, aws.as_ref()), durable.is_some()) {
+    let media = match (s3_media(&config, aws.as_ref())?, durable.is_some()) {
         (Some(s3), _) => Some(s3),
         (None, true) => Some(media_folder(&config, clock.clone())?),
         (None, false) => None,
@@ -151,7 +151,7 @@ pub fn assemble_on_aws(config: Config, sdk: aws_config::SdkConfig) -> anyhow::Re
     };
     let (store, queue) = (dynamo_store(&config, table, &sdk), sqs_queue(&config, url, &sdk));
     let cipher = token_cipher(&config, Some(&sdk))?;
-    let media = s3_media(&config, Some(&sdk));
+    let media = s3_media(&config, Some(&sdk))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let adapters =
         Adapters { store, queue, cipher, graph: graph(&config), clock, jitter: Arc::new(ThreadRngJitter), media };
@@ -299,9 +299,9 @@ fn directory_for(
 }
 
 /// Media copies in S3 with `MEDIA_BUCKET` (and AWS configured).
-fn s3_media(config: &Config, aws: Option<&aws_config::SdkConfig>) -> Option<Arc<dyn MediaStore>> {
-    let (bucket, aws) = (config.media.bucket.as_ref()?, aws?);
-    Some(Arc::new(crate::adapters::s3_media::S3Media::new(aws, bucket)))
+fn s3_media(config: &Config, aws: Option<&aws_config::SdkConfig>) -> anyhow::Result<Option<Arc<dyn MediaStore>>> {
+    let (Some(bucket), Some(aws)) = (&config.media.bucket, aws) else { return Ok(None) };
+    Ok(Some(Arc::new(crate::adapters::s3_media::S3Media::new(aws, bucket)?)))
 }
 
 /// The local server's media copies without a bucket: a folder under `DATA_DIR`.

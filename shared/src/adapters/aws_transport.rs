@@ -92,58 +92,17 @@ fn classify(error: reqwest::Error) -> ConnectorError {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::net::TcpListener;
 
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
-
-    use super::*;
+    use crate::adapters::scripted_server::{Reply, ScriptedServer};
 
     /// DynamoDB's answer to `ListTables` on an empty account.
     const NO_TABLES: &str = r#"{"TableNames":[]}"#;
 
-    /// A loopback server that reads each request whole, then hangs up without a word on its
-    /// first `cut` connections and answers `body` on the others; it counts connections.
-    async fn server(cut: usize, body: &'static str) -> (String, Arc<AtomicUsize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let connections = Arc::new(AtomicUsize::new(0));
-        let counted = connections.clone();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let n = counted.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    while read_request(&mut socket).await {
-                        if n < cut {
-                            return;
-                        }
-                        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0";
-                        let answer = format!("{head}\r\ncontent-length: {}\r\n\r\n{body}", body.len());
-                        socket.write_all(answer.as_bytes()).await.unwrap();
-                    }
-                });
-            }
-        });
-        (url, connections)
-    }
-
-    /// Reads one request (head and `content-length` body); false when the client hung up.
-    async fn read_request(socket: &mut TcpStream) -> bool {
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
-                let length = head.lines().find_map(|l| l.strip_prefix("content-length:")?.trim().parse().ok());
-                if seen.len() >= end + 4 + length.unwrap_or(0) {
-                    return true;
-                }
-            }
-            match socket.read(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) => seen.extend_from_slice(&buf[..n]),
-            }
-        }
+    /// A server that hangs up on its first `cut` requests and answers `body` to the others.
+    async fn server(cut: usize, body: &'static str) -> ScriptedServer {
+        let answer = Reply::Answer(200, "application/x-amz-json-1.0", body);
+        ScriptedServer::start(move |n| if n < cut { Reply::HangUp } else { answer }).await
     }
 
     async fn dynamodb(url: &str) -> aws_sdk_dynamodb::Client {
@@ -159,26 +118,26 @@ mod tests {
 
     #[tokio::test]
     async fn a_call_goes_through_and_its_answer_comes_back_parsed() {
-        let (url, connections) = server(0, NO_TABLES).await;
-        let tables = dynamodb(&url).await.list_tables().send().await.expect("answered");
+        let server = server(0, NO_TABLES).await;
+        let tables = dynamodb(&server.url).await.list_tables().send().await.expect("answered");
         assert!(tables.table_names().is_empty());
-        assert_eq!(connections.load(Ordering::SeqCst), 1);
+        assert_eq!(server.requests(), 1);
     }
 
     #[tokio::test]
     async fn a_connection_cut_before_the_answer_is_retried_by_the_sdk() {
-        let (url, connections) = server(1, NO_TABLES).await;
-        let tables = dynamodb(&url).await.list_tables().send().await.expect("answered on the second attempt");
+        let server = server(1, NO_TABLES).await;
+        let tables = dynamodb(&server.url).await.list_tables().send().await.expect("answered on the second attempt");
         assert!(tables.table_names().is_empty());
-        assert_eq!(connections.load(Ordering::SeqCst), 2, "one cut, one answered");
+        assert_eq!(server.requests(), 2, "one cut, one answered");
     }
 
     #[tokio::test]
     async fn a_server_that_always_hangs_up_fails_the_call_after_the_sdk_s_attempts() {
-        let (url, connections) = server(usize::MAX, NO_TABLES).await;
-        let failed = dynamodb(&url).await.list_tables().send().await.expect_err("never answered");
+        let server = server(usize::MAX, NO_TABLES).await;
+        let failed = dynamodb(&server.url).await.list_tables().send().await.expect_err("never answered");
         assert!(matches!(failed, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)), "{failed:?}");
-        assert_eq!(connections.load(Ordering::SeqCst), 3, "the configured 3 attempts");
+        assert_eq!(server.requests(), 3, "the configured 3 attempts");
     }
 
     #[tokio::test]

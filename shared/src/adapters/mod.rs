@@ -13,6 +13,9 @@ pub mod memory_queue;
 pub mod memory_store;
 pub(crate) mod route_cache;
 pub mod s3_media;
+/// A scripted loopback server for the HTTP adapters' own failure tests.
+#[cfg(test)]
+mod scripted_server;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod sqs_queue;

@@ -94,9 +94,14 @@ impl LocalAws {
     /// encrypted by default), and the store on it.
     pub async fn fresh_media_bucket(&self) -> std::sync::Arc<dyn crate::ports::MediaStore> {
         let name = format!("media-{}", uuid::Uuid::now_v7().simple());
-        let media = crate::adapters::s3_media::S3Media::new(&self.sdk, &name);
-        media.client().create_bucket().bucket(&name).send().await.unwrap();
-        std::sync::Arc::new(media)
+        self.create_bucket(&name).await;
+        std::sync::Arc::new(crate::adapters::s3_media::S3Media::new(&self.sdk, &name).unwrap())
+    }
+
+    /// An empty bucket named `name`, made with the SDK's own S3 client (not the adapter's).
+    pub async fn create_bucket(&self, name: &str) {
+        let s3 = aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(true).build();
+        aws_sdk_s3::Client::from_conf(s3).create_bucket().bucket(name).send().await.unwrap();
     }
 
     /// An SSM SecureString parameter (encrypted with the account's default SSM key).

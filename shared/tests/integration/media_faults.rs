@@ -58,10 +58,9 @@ async fn an_s3_outage_delays_a_copy_and_an_unsend_but_loses_and_doubles_nothing(
     let Some(aws) = local_aws().await else { return };
     let table = aws.fresh_table().await;
     let bucket = format!("media-cut-{}", uuid::Uuid::now_v7().simple());
-    S3Media::new(&aws.sdk, &bucket).client().create_bucket().bucket(&bucket).send().await.unwrap();
+    aws.create_bucket(&bucket).await;
     let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
-    let through_proxy = aws_sdk_s3::config::Builder::from(&aws.sdk).endpoint_url(&proxy.url).force_path_style(true);
-    let media: Arc<dyn MediaStore> = Arc::new(S3Media::from_conf(through_proxy.build(), &bucket));
+    let media: Arc<dyn MediaStore> = Arc::new(S3Media::at(&aws.sdk, Some(&proxy.url), &bucket).unwrap());
     let (graph, cdn) = (FakeGraph::start().await, FakeCdn::start().await);
     let mut vars = vec![("META_APP_SECRET", SECRET.to_owned())];
     vars.extend(graph.env());
