@@ -3,7 +3,7 @@
 # functions, the cold-start floor and the bench in release, starts moto on a free loopback
 # port (as the test command does), and prints one table of the product against its floors,
 # measured in the same run. Not part of the test command. BENCH_SECONDS (8),
-# BENCH_PARTS (ingest,aws,cold,heat: the parts to run),
+# BENCH_PARTS (ingest,aws,cold,logs,heat: the parts to run),
 # BENCH_WARMUP_SECONDS (2) and BENCH_CONNECTIONS (32) set the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."

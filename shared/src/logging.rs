@@ -22,7 +22,10 @@ pub fn init_tracing(json: bool) {
     let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(ansi);
     let registry = tracing_subscriber::registry().with(filter);
     let result = if json {
-        registry.with(layer.json().without_time().with_current_span(true)).try_init()
+        // Each line names every span it is in (Lambda's request id and trace, the request or
+        // job and its correlation id), once: the current span is the list's last, and naming
+        // it again as `span` was a third of every line's bytes in CloudWatch.
+        registry.with(layer.json().without_time().with_current_span(false).with_span_list(true)).try_init()
     } else {
         registry.with(layer).try_init()
     };

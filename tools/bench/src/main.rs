@@ -10,6 +10,7 @@ mod floors;
 mod heat;
 mod ingest;
 mod load;
+mod logs;
 mod report;
 
 use std::time::Duration;
@@ -31,8 +32,8 @@ async fn main() -> anyhow::Result<()> {
         warmup: Duration::from_secs(env_num("BENCH_WARMUP_SECONDS", 2)),
         measure: Duration::from_secs(env_num("BENCH_SECONDS", 8)),
     };
-    // BENCH_PARTS=ingest,aws,cold,heat (the default: all four) runs only those named.
-    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "ingest,aws,cold,heat".into());
+    // BENCH_PARTS=ingest,aws,cold,logs,heat (the default: all five) runs only those named.
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "ingest,aws,cold,logs,heat".into());
     let wanted = |part: &str| parts.split(',').any(|p| p.trim() == part);
     println!("{}", report::machine());
     if wanted("ingest") {
@@ -50,6 +51,12 @@ async fn main() -> anyhow::Result<()> {
         match cold::measure(&bin_dir).await? {
             Some(cold) => println!("{}", report::cold(&cold)),
             None => println!("cold start: {skipped}"),
+        }
+    }
+    if wanted("logs") {
+        match logs::measure(&bin_dir).await? {
+            Some(logged) => println!("{}", report::logs(&logged)),
+            None => println!("CloudWatch Logs: {skipped}"),
         }
     }
     if wanted("heat") {

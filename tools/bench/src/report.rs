@@ -8,6 +8,7 @@ use crate::cold::ColdStart;
 use crate::cost;
 use crate::heat::{self, Simulated};
 use crate::ingest::{Compared, Load, Measured};
+use crate::logs::{self, Logged};
 use inbox_shared::adapters::dynamodb::heat::PARTITION_WRITE_UNITS;
 
 /// The machine the figures were measured on.
@@ -96,6 +97,29 @@ pub fn cold(starts: &[ColdStart]) -> String {
             ms(s.answered),
             mib(s.peak_rss_kib),
             check(met)
+        );
+    }
+    out
+}
+
+/// CloudWatch Logs per invocation of each function a path invokes, which the dollars above
+/// leave out.
+pub fn logs(logged: &[Logged]) -> String {
+    let mut out = format!(
+        "## CloudWatch Logs per invocation (warm; ${:.2} a GB ingested; not in the dollars above)\n\n",
+        logs::PRICE_PER_GB
+    );
+    out += "| invocation | function, event | its lines | + Lambda's platform records | $ per million |\n|---|---|---|---|---|\n";
+    for l in logged {
+        let _ = writeln!(
+            out,
+            "| {} | {}, {} | {} B | {} B | ${:.2} |",
+            l.what,
+            l.function,
+            l.event,
+            l.app_bytes,
+            l.bytes(),
+            l.per_million()
         );
     }
     out
