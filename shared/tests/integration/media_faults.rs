@@ -145,3 +145,18 @@ async fn an_s3_outage_delays_a_copy_and_an_unsend_but_loses_and_doubles_nothing(
     let unsent = store.list_messages(ORG, &stored.conversation_id, &PageRequest::first(5)).await.unwrap();
     assert_eq!(unsent.data[0].attachments, Vec::<serde_json::Value>::new());
 }
+
+/// An empty file is a file: kept, told as 0 bytes (S3 has no byte 0 to answer a range with),
+/// read back empty, listed and deleted.
+#[tokio::test]
+async fn an_empty_copy_is_kept_told_and_deleted_on_s3() {
+    let Some(aws) = local_aws().await else { return };
+    let media = aws.fresh_media_bucket().await;
+    media.put("org_empty/c/m/0", Vec::new(), "application/pdf").await.expect("an empty PUT lands");
+    let head = media.head("org_empty/c/m/0", 16).await.unwrap();
+    assert_eq!(head, Some(inbox_shared::ports::Head { size: 0, first_bytes: Vec::new() }));
+    assert_eq!(media.get("org_empty/c/m/0").await.unwrap(), Some(Vec::new()));
+    assert_eq!(media.list("org_empty/").await.unwrap(), ["org_empty/c/m/0"]);
+    media.delete_prefix("org_empty/").await.unwrap();
+    assert_eq!(media.get("org_empty/c/m/0").await.unwrap(), None);
+}

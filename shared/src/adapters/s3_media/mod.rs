@@ -145,7 +145,8 @@ impl MediaStore for S3Media {
         let bytes = bytes::Bytes::from(bytes);
         let put = |http: &reqwest::Client| {
             let put = http.put(url.clone()).header("content-type", content_type).header("content-md5", &md5);
-            put.body(bytes.clone())
+            // S3 answers 411 to a PUT without a length, which reqwest leaves out of an empty one.
+            put.header("content-length", bytes.len()).body(bytes.clone())
         };
         Self::ok("PutObject", self.send("PutObject", put).await?).await?;
         Ok(())
