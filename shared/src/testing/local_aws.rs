@@ -94,24 +94,14 @@ impl LocalAws {
     /// encrypted by default), and the store on it.
     pub async fn fresh_media_bucket(&self) -> std::sync::Arc<dyn crate::ports::MediaStore> {
         let name = format!("media-{}", uuid::Uuid::now_v7().simple());
-        self.create_bucket(&name).await;
-        std::sync::Arc::new(crate::adapters::s3_media::S3Media::new(&self.sdk, &name).unwrap())
+        std::sync::Arc::new(self.create_bucket(&name).await)
     }
 
-    /// An empty bucket named `name` (CreateBucket, which the product never calls).
-    pub async fn create_bucket(&self, name: &str) {
-        use aws_credential_types::provider::ProvideCredentials;
-        let endpoint = self.sdk.endpoint_url().expect("the local AWS server's endpoint").parse().unwrap();
-        let region = self.sdk.region().expect("a region").to_string();
-        let bucket = rusty_s3::Bucket::new(endpoint, rusty_s3::UrlStyle::Path, name.to_owned(), region).unwrap();
-        let got = self.sdk.credentials_provider().expect("credentials").provide_credentials().await.unwrap();
-        let credentials = rusty_s3::Credentials::new(got.access_key_id(), got.secret_access_key());
-        let create = bucket.create_bucket(&credentials);
-        let url = rusty_s3::S3Action::sign(&create, std::time::Duration::from_secs(60));
-        let body = create.body();
-        let put = reqwest::Client::new().put(url).header("content-length", body.len());
-        let answer = put.body(body).send().await.unwrap();
-        assert!(answer.status().is_success(), "CreateBucket {name}: {}", answer.status());
+    /// An empty bucket named `name`, and the media store on it.
+    pub async fn create_bucket(&self, name: &str) -> crate::adapters::s3_media::S3Media {
+        let media = crate::adapters::s3_media::S3Media::new(&self.sdk, name).unwrap();
+        media.create_bucket().await.unwrap();
+        media
     }
 
     /// An SSM SecureString parameter (encrypted with the account's default SSM key).

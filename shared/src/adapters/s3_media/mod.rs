@@ -66,6 +66,18 @@ impl S3Media {
         Ok(S3Media { bucket, provider, cached: Mutex::new(None), http: OnceLock::new() })
     }
 
+    /// Creates the bucket (tests: the product never does; the template makes it).
+    #[cfg(any(test, feature = "test-util"))]
+    pub async fn create_bucket(&self) -> Result<(), MediaError> {
+        let credentials = self.credentials().await?;
+        let create = self.bucket.create_bucket(&credentials);
+        let (url, body) = (create.sign(CALL_TTL), create.body());
+        let put =
+            |http: &reqwest::Client| http.put(url.clone()).header("content-length", body.len()).body(body.clone());
+        Self::ok("CreateBucket", self.send("CreateBucket", put).await?).await?;
+        Ok(())
+    }
+
     async fn credentials(&self) -> Result<Credentials, MediaError> {
         let fresh = |until: &Option<SystemTime>| until.is_none_or(|t| SystemTime::now() + CREDENTIALS_MARGIN < t);
         if let Some((credentials, until)) = self.cached.lock().unwrap_or_else(|p| p.into_inner()).as_ref()

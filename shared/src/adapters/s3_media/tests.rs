@@ -133,3 +133,14 @@ async fn presigned_urls_carry_the_signature_aws_s_own_signer_computes() {
     let (ours, other) = signatures("PUT", &put, &[("content-type", "image/jpeg")]);
     assert_ne!(ours, other, "another type is another signature");
 }
+
+#[test]
+fn without_a_region_or_credentials_the_store_is_refused_at_start() {
+    let no_region =
+        aws_config::SdkConfig::builder().credentials_provider(SharedCredentialsProvider::new(credentials())).build();
+    let refused = S3Media::new(&no_region, "media").err().expect("no region");
+    assert!(refused.to_string().contains("AWS_REGION"), "{refused}");
+    let no_credentials = aws_config::SdkConfig::builder().region(aws_config::Region::new("eu-west-1")).build();
+    let refused = S3Media::new(&no_credentials, "media").err().expect("no credentials");
+    assert!(refused.to_string().contains("credentials"), "{refused}");
+}
