@@ -81,8 +81,6 @@ source infra/moto.sh moto.log
 # moto applies DynamoDB calls one at a time, so on the shared server they would queue behind
 # the rest of the suite (and it behind them).
 source infra/moto.sh moto-faults.log FAULTS_
-echo "== the conversation-kind backfill on moto"
-(cd infra && ../.venv/bin/python test_backfill.py)
 # The AWS tests fail (not skip) when these are missing from here on.
 export REQUIRE_AWS_TESTS=1
 if [ -n "$browser_install" ] && ! wait "$browser_install"; then

@@ -6,6 +6,7 @@
 mod accounts_http;
 mod aws_calls;
 mod aws_faults;
+mod aws_lists;
 mod aws_queue_cipher;
 mod aws_secrets;
 mod aws_store;

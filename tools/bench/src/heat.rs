@@ -10,7 +10,7 @@ pub const RATE: usize = 10_000;
 /// Conversations the DMs spread over (two DMs a second each).
 pub const CONVERSATIONS: usize = 5_000;
 const SHARD_COUNTS: [u32; 11] = [2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128];
-const LISTS: [&str; 2] = ["gsi1 CONV#", "gsi3 CONV#"];
+const LISTS: [&str; 1] = ["gsi1 CONV#"];
 const LOG: [&str; 1] = ["table EVT#"];
 
 pub struct Simulated {

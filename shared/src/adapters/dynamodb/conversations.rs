@@ -1,5 +1,6 @@
 //! DynamoDB: conversations: one per (organization, account, customer), and appending messages to them.
 
+use super::shards::Only;
 use super::*;
 use crate::domain::ConversationChange;
 
@@ -60,21 +61,21 @@ impl ConversationStore for DynamoStore {
         page: &PageRequest,
     ) -> Result<Page<Conversation>, StoreError> {
         let provider = filter.provider.map(Provider::as_str);
-        match filter.kind {
-            // A kind's own index; a provider too is a filter on it (one provider has comments).
-            Some(kind) => {
-                let only = provider.map(|p| ("provider", p));
-                let shards = self.inbox_partitions(&keys::conversations_of_kind(org, kind.as_str()));
-                self.query_shards_where(GSI3, shards, page, false, only).await
-            }
-            None => {
-                let shards = match provider {
-                    Some(p) => self.inbox_partitions(&keys::conversations_of(org, p)),
-                    None => self.all_conversation_partitions(org),
-                };
-                self.query_shards_where(GSI1, shards, page, false, None).await
-            }
+        if filter.kind == Some(ConversationKind::Comment) {
+            // Comment threads have a list of their own; a provider is a filter on it.
+            let only = provider.map(|p| Only { attr: "provider", value: p, or_absent: false });
+            let shards = self.inbox_partitions(&keys::conversations_of_kind(org, ConversationKind::Comment.as_str()));
+            return self.query_shards_where(GSI3, shards, page, false, only).await;
         }
+        let shards = match provider {
+            Some(p) => self.inbox_partitions(&keys::conversations_of(org, p)),
+            None => self.all_conversation_partitions(org),
+        };
+        // DMs are the providers' lists without their comment threads: a DM's message then
+        // moves it in one list, not two (conversations stored before kinds were are DMs).
+        let dm = ConversationKind::Dm.as_str();
+        let only = filter.kind.map(|_| Only { attr: "kind", value: dm, or_absent: true });
+        self.query_shards_where(GSI1, shards, page, false, only).await
     }
 
     async fn append_message(

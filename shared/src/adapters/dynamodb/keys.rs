@@ -3,8 +3,10 @@
 //!
 //! | item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
 //! |---|---|---|---|---|
-//! (Conversations also have gsi3: `ORG#o#CONVS#KIND#<DM or COMMENT>` / `<lastMessageAt>#id`;
-//! the whole inbox is the merge of every provider's gsi1 list. Conversations written before
+//! (Comment threads also have gsi3: `ORG#o#CONVS#KIND#COMMENT` / `<lastMessageAt>#id`; DMs
+//! are the providers' gsi1 lists filtered, and DMs written before 2026-12-04 also sit in gsi3
+//! `ORG#o#CONVS#KIND#DM` until their next write; the whole inbox is the merge of every
+//! provider's gsi1 list. Conversations written before
 //! 2026-12-03 also sit in gsi2 `ORG#o#CONVS` until their next write; nothing reads it.
 //! With `INBOX_INDEX_SHARDS` = n > 1, each of the conversation-list partitions gains
 //! `#SHARD#k` for a conversation whose id hashes to shard k in 1..n; shard 0 keeps the plain

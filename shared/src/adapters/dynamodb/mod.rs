@@ -27,9 +27,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, CustomerProfile, IdempotencyRecord,
-    IntegrationJob, JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus, OAuthToken, Page,
-    PageRequest, Provider, TokenKind, time_sort_key,
+    AccountStatus, Activity, ConnectedAccount, Conversation, ConversationFilter, ConversationKind, CustomerProfile,
+    IdempotencyRecord, IntegrationJob, JobExpectation, JobStatus, Lead, Message, MessageChange, MessageStatus,
+    OAuthToken, Page, PageRequest, Provider, TokenKind, time_sort_key,
 };
 use crate::ports::{
     AccountStore, ConversationStore, IdempotencyStore, JobStore, LeadStore, MessageStore, RawEventStore,
@@ -114,8 +114,8 @@ impl DynamoStore {
     }
 
     /// Every gsi1 partition of the organization's conversations: each provider's list, each
-    /// of its shards. The whole inbox is their merge, so a conversation is in two lists (its
-    /// provider's and its kind's), not three.
+    /// of its shards. The whole inbox is their merge, so a DM is in one list (its provider's)
+    /// and a comment thread in two (its provider's and the comment threads'), not three.
     fn all_conversation_partitions(&self, org: &str) -> Vec<String> {
         let lists = Provider::ALL.map(|p| keys::conversations_of(org, p.as_str()));
         lists.iter().flat_map(|list| self.inbox_partitions(list)).collect()
@@ -129,8 +129,10 @@ impl DynamoStore {
         let shard = |partition| keys::shard(partition, keys::shard_of(&c.id, self.inbox_shards));
         item.insert("gsi1pk".into(), s(shard(keys::conversations_of(org, c.provider.as_str()))));
         item.insert("gsi1sk".into(), s(order.clone()));
-        item.insert("gsi3pk".into(), s(shard(keys::conversations_of_kind(org, c.kind.as_str()))));
-        item.insert("gsi3sk".into(), s(order));
+        if c.kind == ConversationKind::Comment {
+            item.insert("gsi3pk".into(), s(shard(keys::conversations_of_kind(org, c.kind.as_str()))));
+            item.insert("gsi3sk".into(), s(order));
+        }
         item.insert("version".into(), n(version));
         Ok(item)
     }

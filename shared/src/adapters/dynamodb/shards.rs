@@ -12,18 +12,26 @@ use serde::de::DeserializeOwned;
 
 use super::*;
 
+/// The items a list keeps: those whose string attribute `attr` is `value`, and with
+/// `or_absent` those without it (items written before the attribute was).
+#[derive(Clone, Copy)]
+pub(super) struct Only<'a> {
+    pub attr: &'a str,
+    pub value: &'a str,
+    pub or_absent: bool,
+}
+
 impl DynamoStore {
     /// One page over the shards of a GSI partition (one partition is one shard): newest first
-    /// unless `ascending`, resuming after the cursor, keeping only the items whose attribute
-    /// `only.0` is `only.1` (a filter expression: DynamoDB reads on until the page is full or
-    /// the partition ends).
+    /// unless `ascending`, resuming after the cursor, keeping only the items `only` keeps (a
+    /// filter expression: DynamoDB reads on until the page is full or the partition ends).
     pub(super) async fn query_shards_where<T: DeserializeOwned>(
         &self,
         index: &str,
         partitions: Vec<String>,
         page: &PageRequest,
         ascending: bool,
-        only: Option<(&str, &str)>,
+        only: Option<Only<'_>>,
     ) -> Result<Page<T>, StoreError> {
         let sk_attr = format!("{index}sk");
         let reads = partitions.into_iter().map(|p| self.shard_page(index, p, page, ascending, only));
@@ -48,16 +56,16 @@ impl DynamoStore {
         partition: String,
         page: &PageRequest,
         ascending: bool,
-        only: Option<(&str, &str)>,
+        only: Option<Only<'_>>,
     ) -> Result<Vec<Item>, StoreError> {
         let (pk_attr, sk_attr) = (format!("{index}pk"), format!("{index}sk"));
         let mut condition = "#pk = :pk".to_owned();
         let mut values = HashMap::from([(":pk".to_owned(), s(partition))]);
         let mut names = HashMap::from([("#pk".to_owned(), pk_attr)]);
-        let filter = only.map(|(attr, value)| {
-            names.insert("#only".into(), attr.to_owned());
-            values.insert(":only".into(), s(value));
-            "#only = :only"
+        let filter = only.map(|only| {
+            names.insert("#only".into(), only.attr.to_owned());
+            values.insert(":only".into(), s(only.value));
+            if only.or_absent { "attribute_not_exists(#only) OR #only = :only" } else { "#only = :only" }
         });
         if let Some(after) = &page.after {
             condition.push_str(if ascending { " AND #sk > :after" } else { " AND #sk < :after" });
