@@ -77,6 +77,12 @@ impl Tables {
     }
 
     fn insert_message(&mut self, message: &Message) {
+        self.insert_message_telling(message, None);
+    }
+
+    /// Stores `message`; `told` is what it tells as a new message, when the caller built that
+    /// before taking the lock (used only if it is new).
+    fn insert_message_telling(&mut self, message: &Message, told: Option<Vec<crate::domain::InboxEvent>>) {
         if let Some(mid) = &message.external_message_id {
             self.message_ids.insert(key(&message.organization_id, mid), message.id.clone());
         }
@@ -85,7 +91,10 @@ impl Tables {
             self.message_order.remove(&Self::message_place(old));
         }
         self.message_order.insert(Self::message_place(message));
-        self.log(StoredChange::Message { before: before.as_ref(), after: message });
+        match (told, &before) {
+            (Some(told), None) => self.log_events(told),
+            _ => self.log(StoredChange::Message { before: before.as_ref(), after: message }),
+        }
     }
 
     /// Changes a stored message (`change` answers what the caller wants back) and logs it.
@@ -115,9 +124,13 @@ impl Tables {
 
     /// Appends what a write tells to its organization's log, in the write (one lock).
     fn log(&mut self, change: StoredChange<'_>) {
+        self.log_events(change.events());
+    }
+
+    fn log_events(&mut self, events: Vec<crate::domain::InboxEvent>) {
         let now = Utc::now();
         let expires = now + self.event_retention.unwrap_or(chrono::Duration::hours(24));
-        for event in change.events() {
+        for event in events {
             self.event_sequence += 1;
             if self.event_ids.insert(key(&event.organization_id, &event.id)) {
                 let position = crate::domain::LoggedEvent::position_of(now, self.event_sequence, &event.id);
@@ -161,13 +174,29 @@ impl Tables {
         id: &str,
         change: impl FnOnce(&mut Conversation),
     ) -> Option<Conversation> {
+        self.update_conversation_telling(org, id, change, None)
+    }
+
+    /// `update_conversation`, with what the change tells built before the lock from the
+    /// conversation the caller read (`foretold`: that conversation and its events), used when
+    /// the stored one is still it.
+    fn update_conversation_telling(
+        &mut self,
+        org: &str,
+        id: &str,
+        change: impl FnOnce(&mut Conversation),
+        foretold: Option<(&Conversation, Vec<crate::domain::InboxEvent>)>,
+    ) -> Option<Conversation> {
         let c = self.conversations.get_mut(&key(org, id))?;
         let before = c.clone();
         self.conversation_order.remove(&(org.to_owned(), c.sort_key(), id.to_owned()));
         change(c);
         self.conversation_order.insert((org.to_owned(), c.sort_key(), id.to_owned()));
         let after = c.clone();
-        self.log(StoredChange::Conversation { before: Some(&before), after: &after });
+        match foretold {
+            Some((read, told)) if *read == before => self.log_events(told),
+            _ => self.log(StoredChange::Conversation { before: Some(&before), after: &after }),
+        }
         Some(after)
     }
 
