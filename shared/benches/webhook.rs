@@ -12,6 +12,7 @@ use inbox_shared::adapters::memory_queue::MemoryQueue;
 use inbox_shared::adapters::memory_store::MemoryStore;
 use inbox_shared::adapters::static_cipher::StaticKeyCipher;
 use inbox_shared::config::{AppEnv, Config};
+use inbox_shared::domain::time_text;
 use inbox_shared::meta::{signature, webhook};
 use inbox_shared::ports::{SystemClock, ThreadRngJitter};
 use inbox_shared::services::Services;
@@ -90,6 +91,20 @@ fn main() {
     report(&format!("verify signature, 1000 items ({} KiB)", thousand.len() / 1024), verify_k, 1000);
     let parse_k = time(100, min, |_| assert_eq!(webhook::parse(thousand.as_bytes()).unwrap().items.len(), 1000));
     report("parse envelope, 1000 items", parse_k, 1000);
+
+    // A time as JSON, as every event's message and conversation write several.
+    let now = chrono::Utc::now();
+    let as_json = |write: &dyn Fn(&mut Vec<u8>)| {
+        let mut out = Vec::with_capacity(64);
+        write(&mut out);
+        assert!(out.len() > 20, "{}", String::from_utf8_lossy(&out));
+    };
+    let chrono_text = time(100_000, min, |_| as_json(&|out| serde_json::to_writer(out, &now).unwrap()));
+    report("a time as JSON, chrono's serde", chrono_text, 1);
+    let fast_text = time(100_000, min, |_| {
+        as_json(&|out| time_text::serialize(&now, &mut serde_json::Serializer::new(out)).unwrap())
+    });
+    report("a time as JSON, domain::time_text", fast_text, 1);
 
     // Accepting: every round is new messages (new mids) into the same conversations.
     let services = services();

@@ -1,4 +1,4 @@
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Direction, Provider, ReplyPolicy, SlaStatus, ThreadControl};
@@ -18,15 +18,20 @@ pub struct Conversation {
     pub display_name: Option<String>,
     pub lead_id: Option<String>,
     pub unread_count: u32,
+    #[serde(serialize_with = "super::time_text::serialize")]
     pub last_message_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::time_text::serialize_option")]
     pub last_inbound_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "super::time_text::serialize_option")]
     pub last_outbound_at: Option<DateTime<Utc>>,
     pub preview_text: Option<String>,
     pub last_message_direction: Option<Direction>,
     /// Oldest inbound message not yet answered; drives `slaStatus`.
-    #[serde(default)]
+    #[serde(default, serialize_with = "super::time_text::serialize_option")]
     pub awaiting_reply_since: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "super::time_text::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::time_text::serialize")]
     pub updated_at: DateTime<Utc>,
     /// A direct-message thread or a thread of comments under a post.
     #[serde(default)]
@@ -142,7 +147,7 @@ pub fn preview_text(text: &str) -> String {
 
 /// Sort key for "newest first" listings: fixed-width RFC 3339, so text order is time order.
 pub fn time_sort_key(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    super::time_text::millis(t)
 }
 
 impl Conversation {

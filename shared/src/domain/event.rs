@@ -63,6 +63,7 @@ pub struct InboxEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
     /// When the change was made.
+    #[serde(serialize_with = "super::time_text::serialize")]
     pub at: DateTime<Utc>,
     /// The thing as it is after the change, as the inbox API shows it.
     pub data: EventData,

@@ -44,7 +44,9 @@ pub struct Message {
     #[serde(default)]
     pub meta_json: Value,
     /// When the message happened (Meta's timestamp for inbound); messages are listed by it.
+    #[serde(serialize_with = "super::time_text::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::time_text::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 

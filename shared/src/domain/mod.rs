@@ -20,6 +20,7 @@ pub mod sender_action;
 mod settings;
 mod story;
 mod thread_control;
+pub mod time_text;
 mod token;
 pub mod upload;
 
