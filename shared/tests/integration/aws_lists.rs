@@ -162,3 +162,43 @@ async fn dms_are_listed_from_the_provider_lists_past_the_comment_threads() {
     let newest_first = [&dm_ids[2], &dm_ids[0], &dm_ids[1]].map(String::clone).to_vec();
     assert_eq!(listed(&store, &org, of_kind(ConversationKind::Dm), 2).await, newest_first);
 }
+
+/// A page of DMs past many newer comment threads reads further at each round (DynamoDB's
+/// `Limit` counts the items read, kept or not): a few queries, not one per page's worth.
+#[tokio::test]
+async fn a_dm_page_reads_past_many_comment_threads_in_a_few_queries() {
+    use inbox_shared::testing::aws_counter::CallCounter;
+
+    let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
+    let counter = CallCounter::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&aws.sdk).interceptor(counter.clone()).build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &aws.table);
+    let org = inbox_shared::domain::new_id("org");
+    let mut dms = Vec::new();
+    for i in 0..2 {
+        dms.insert(
+            0,
+            store.create_conversation(&conversation(&org, "acc_1", &format!("cust{i}"), t(i))).await.unwrap().id,
+        );
+    }
+    let threads = (0..120).map(|i| {
+        let anchor = CommentThread {
+            comment_id: format!("c{i}"),
+            media_id: None,
+            media_product_type: None,
+            permalink: None,
+            live: false,
+        };
+        Conversation::comment_thread(&org, "acc_1", "fan", anchor, t(10 + i), t(10 + i))
+    });
+    for thread in threads.collect::<Vec<_>>() {
+        store.create_conversation(&thread).await.unwrap();
+    }
+    counter.take();
+    let of_kind = ConversationFilter { kind: Some(ConversationKind::Dm), ..Default::default() };
+    assert_eq!(listed(&store, &org, of_kind, 2).await, dms);
+    let queries = counter.take().count("Query");
+    // 3, 6, 12, 24, 48 and 96 items read: six queries (one more for an empty last page);
+    // reading a page's worth at a time took 41.
+    assert!(queries <= 8, "{queries} queries");
+}

@@ -12,6 +12,9 @@ use serde::de::DeserializeOwned;
 
 use super::*;
 
+/// The most items one query of a filtered list reads (DynamoDB also stops at 1 MB).
+const MAX_READ_AHEAD: usize = 1_000;
+
 /// The items a list keeps: those whose string attribute `attr` is `value`, and with
 /// `or_absent` those without it (items written before the attribute was).
 #[derive(Clone, Copy)]
@@ -73,7 +76,7 @@ impl DynamoStore {
             names.insert("#sk".into(), sk_attr);
         }
         let mut items: Vec<Item> = Vec::new();
-        let mut start = None;
+        let (mut start, mut ask) = (None, page.limit + 1);
         loop {
             let out = self
                 .client
@@ -85,7 +88,7 @@ impl DynamoStore {
                 .set_expression_attribute_names(Some(names.clone()))
                 .set_expression_attribute_values(Some(values.clone()))
                 .scan_index_forward(ascending)
-                .limit((page.limit + 1 - items.len()) as i32)
+                .limit(ask as i32)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -95,6 +98,10 @@ impl DynamoStore {
             if items.len() > page.limit || start.is_none() {
                 return Ok(items);
             }
+            // The filter left the page short: read twice as far next time, so a list past
+            // many filtered-out items (DMs past comment threads) takes a few round trips, not
+            // one per page's worth (DynamoDB's `Limit` counts the items it reads).
+            ask = (ask * 2).min(MAX_READ_AHEAD).max(page.limit + 1 - items.len());
         }
     }
 
