@@ -62,3 +62,38 @@ async fn without_storage_the_picture_is_meta_s_link_with_the_expiry_it_carries()
     app.clock.advance(chrono::Duration::days(3));
     assert_eq!(contact().await["expired"], true);
 }
+
+/// A burst of DMs from a customer not known yet queues one profile lookup, not one a DM; one
+/// whose lookup Meta refused queues it again at most once a minute.
+#[tokio::test]
+async fn a_burst_from_a_new_customer_queues_one_lookup_and_a_refused_one_again_a_minute_on() {
+    let app = TestApp::dev().await;
+    let lookups = |who: &str| app.graph.calls().iter().filter(|c| c.path.ends_with(who)).count();
+    let dm = |from: &str, n: i64| {
+        let at = app.clock_now().timestamp_millis();
+        text_webhook(IG_ACCOUNT, from, &format!("{from}-{n}"), "hi", at + n)
+    };
+    for n in 0..5 {
+        app.deliver(&dm(CUSTOMER, n)).await;
+    }
+    assert_eq!(app.run_jobs().await.len(), 1, "one lookup queued for the five DMs");
+    assert_eq!(lookups(CUSTOMER), 1);
+    assert_eq!(app.conversations("org_a").await[0]["handle"], "ana.silva");
+    app.deliver(&dm(CUSTOMER, 5)).await;
+    assert_eq!(app.run_jobs().await.len(), 0, "a known customer's DMs queue nothing");
+
+    // Meta refuses the next customer's profile: her conversation stays without one.
+    let refused = "17841400000000777";
+    app.graph.answer(400, &[], &fixtures::graph("error_user_unavailable.json"));
+    for n in 0..3 {
+        app.deliver(&dm(refused, n)).await;
+    }
+    assert_eq!(app.run_jobs().await.len(), 1);
+    assert_eq!(lookups(refused), 1);
+    app.clock.advance(chrono::Duration::seconds(30));
+    app.deliver(&dm(refused, 3)).await;
+    assert_eq!(app.run_jobs().await.len(), 0, "the refused lookup stands for a minute");
+    app.clock.advance(chrono::Duration::seconds(31));
+    app.deliver(&dm(refused, 4)).await;
+    assert_eq!(app.run_jobs().await.len(), 1, "queued again a minute on");
+}

@@ -145,13 +145,16 @@ impl Inbound {
 
     /// The work new messages of `conversation` set off, queued (a slow Graph API must not
     /// delay Meta's 200, 5 s budget): the customer's profile until it is known (usually only
-    /// the first message; a lead created later is linked when it is created), and with
+    /// the first message; once a minute in this process, `lookups_queued`; a lead created
+    /// later is linked when it is created), and with
     /// `echoes`, a look for the failed, unconfirmed sends of ours they may be.
     pub(super) async fn queue_follow_ups(&self, conversation: &Conversation, echoes: bool) {
         let (organization_id, conversation_id) = (conversation.organization_id.clone(), conversation.id.clone());
-        if needs_enrichment(conversation) {
+        if needs_enrichment(conversation) && self.lookups_queued.claim(&organization_id, &conversation_id, self.now()) {
             let job = QueueMessage::EnrichContact { organization_id: organization_id.clone(), conversation_id };
-            self.enqueue_follow_up(&job).await;
+            if !self.enqueue_follow_up(&job).await {
+                self.lookups_queued.release(&organization_id, &conversation.id);
+            }
         }
         if echoes {
             let conversation_id = conversation.id.clone();
@@ -161,10 +164,13 @@ impl Inbound {
 
     /// Queues work a new message sets off, best effort: the message is already safe, and the
     /// next one queues it again.
-    pub(super) async fn enqueue_follow_up(&self, job: &QueueMessage) {
-        if let Err(e) = self.ports.queue.enqueue(job, Duration::zero()).await {
+    /// Whether it was queued.
+    pub(super) async fn enqueue_follow_up(&self, job: &QueueMessage) -> bool {
+        let queued = self.ports.queue.enqueue(job, Duration::zero()).await;
+        if let Err(e) = &queued {
             tracing::warn!(error = %e, kind = ?job.job_type(), "follow-up work not queued");
         }
+        queued.is_ok()
     }
 
     /// Fills in the customer's handle and name (Graph profile, fetched once per organization

@@ -10,6 +10,7 @@ mod events;
 mod handover;
 mod history;
 mod ingest;
+mod lookups_queued;
 mod media;
 mod meta_threads;
 mod permalinks;
@@ -78,11 +79,13 @@ pub struct Inbound {
     ports: InboundPorts,
     /// Comment threads' media links, one lookup per media (see `permalinks`).
     permalinks: permalinks::Permalinks,
+    /// Profile lookups this process queued lately, one a conversation.
+    lookups_queued: lookups_queued::LookupsQueued,
 }
 
 impl Inbound {
     pub fn new(ports: InboundPorts) -> Self {
-        Self { ports, permalinks: Default::default() }
+        Self { ports, permalinks: Default::default(), lookups_queued: Default::default() }
     }
 
     fn now(&self) -> DateTime<Utc> {
