@@ -27,7 +27,7 @@ pub(super) fn log(conn: &Connection, change: StoredChange<'_>) -> Result<(), Sto
         SEQUENCE.set(sequence);
         let position = LoggedEvent::position_of(now, sequence, &e.id);
         let body = to_json(&e)?;
-        // The unique (org, id) index keeps an event logged once.
+        // The unique (org, at, id) index keeps an event logged once.
         conn.prepare_cached(
             "INSERT OR IGNORE INTO events (org, position, id, expires_at, body) VALUES (?, ?, ?, ?, ?)",
         )
@@ -58,7 +58,7 @@ impl EventStore for SqliteStore {
                         gone.push(e.id.clone());
                         continue;
                     }
-                    // The unique (org, id) index keeps an event logged once.
+                    // The unique (org, at, id) index keeps an event logged once.
                     conn.execute_cached(
                         "INSERT OR IGNORE INTO events (org, position, id, expires_at, body) VALUES (?, ?, ?, ?, ?)",
                         params![e.organization_id, position, e.id, time(expires_at), to_json(e)?],

@@ -100,7 +100,12 @@ CREATE TABLE IF NOT EXISTS events (
     org TEXT NOT NULL, position TEXT NOT NULL, id TEXT NOT NULL, expires_at TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (org, position)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (org, id);
+-- An event once: its id is a digest of its data, which holds its time (`at`), so (at, id) is
+-- as unique as the id. Led by the time, new entries join the index's end, where the id alone
+-- sent each to a page of its own, a page written per event (added to layout 1: an index
+-- only, built from the log once when an older file is opened).
+DROP INDEX IF EXISTS events_by_id;
+CREATE UNIQUE INDEX IF NOT EXISTS events_once ON events (org, json_extract(body, '$.at'), id);
 
 -- Each organization's settings; `retention_days` beside the body for the scheduled run's round.
 CREATE TABLE IF NOT EXISTS organizations (

@@ -1,0 +1,115 @@
+//! The SQLite store's own tests: the conformance suite every store passes, and what only
+//! this one has (its writer's grouping and savepoints, its readers, its file's layout).
+
+use std::sync::OnceLock;
+
+/// One file for the whole suite (its cases use fresh ids), as one server would.
+fn shared() -> super::SqliteStore {
+    static DB: OnceLock<super::Db> = OnceLock::new();
+    let db = DB.get_or_init(|| {
+        let dir = std::env::temp_dir().join(crate::domain::new_id("sqlite-conformance"));
+        super::Db::open(&dir.join("inbox.sqlite3"), super::DEFAULT_GROUP).unwrap()
+    });
+    super::SqliteStore::new(db.clone())
+}
+
+crate::store_conformance_tests!(async { Some(std::sync::Arc::new(shared())) });
+
+/// Reads run on read-only connections and see only what was committed: a call's write
+/// once it is answered, never the write of a call that failed (its savepoint undone).
+#[tokio::test]
+async fn reads_see_committed_calls_only_and_cannot_write() {
+    let db = shared().db().clone();
+    let key = crate::domain::new_id("k");
+    let put = |k: String, fail: bool| {
+        move |c: &rusqlite::Connection| {
+            c.execute("INSERT INTO idempotency (org, key, body) VALUES ('o', ?, '{}')", [&k]).map_err(super::sql)?;
+            if fail { Err(super::backend("undone".into())) } else { Ok(()) }
+        }
+    };
+    let count = |k: String| {
+        move |c: &rusqlite::Connection| {
+            c.query_row("SELECT COUNT(*) FROM idempotency WHERE key = ?", [&k], |r| r.get::<_, i64>(0))
+                .map_err(super::sql)
+        }
+    };
+    assert!(db.call(put(format!("{key}-undone"), true)).await.is_err());
+    db.call(put(key.clone(), false)).await.unwrap();
+    assert_eq!(db.read(count(key.clone())).await.unwrap(), 1, "a committed call is read");
+    assert_eq!(db.read(count(format!("{key}-undone"))).await.unwrap(), 0, "an undone call is not");
+    let refused = db.read(put(format!("{key}-read"), false)).await.unwrap_err();
+    assert!(refused.to_string().contains("readonly"), "{refused}");
+}
+
+/// A conversation's write updates its row in place only while its thread and lists stay
+/// (`rows::save_conversation`): a DM known by Meta's thread id alone (no customer id yet)
+/// that learns another is found by the new one, not the old.
+#[tokio::test]
+async fn a_conversation_that_changes_thread_is_found_by_its_new_one() {
+    use crate::domain::{Conversation, ConversationChange};
+    use crate::ports::ConversationStore;
+    let store = shared();
+    let (org, now) = (crate::domain::new_id("org"), chrono::Utc::now());
+    let mut c = Conversation::opened("conv_t".into(), &org, "acc_1", "", now, now);
+    c.external_thread_id = "t_old".into();
+    let c = store.create_conversation(&c).await.unwrap();
+    store.change_conversation(&org, &c.id, &ConversationChange::MetaThread("t_new".into())).await.unwrap();
+    let found = |key: &'static str| {
+        let (store, org) = (store.clone(), org.clone());
+        async move { store.find_conversation(&org, "acc_1", key).await.unwrap().map(|c| c.id) }
+    };
+    assert_eq!(found("t_new").await, Some(c.id.clone()));
+    assert_eq!(found("t_old").await, None);
+}
+
+/// A file whose log kept each event once by its id alone (before `events_once`) opens
+/// with the new index in its place, its events kept and still logged once.
+#[tokio::test]
+async fn an_older_log_index_gives_way_and_its_events_stay_once() {
+    use crate::domain::{Conversation, InboxEvent, LoggedEvent};
+    use crate::ports::{ConversationStore, EventStore};
+    let path = std::env::temp_dir().join(crate::domain::new_id("sqlite-log-index")).join("inbox.sqlite3");
+    let (org, now) = (crate::domain::new_id("org"), chrono::Utc::now());
+    let expires = now + chrono::Duration::hours(1);
+    let store = super::SqliteStore::new(super::Db::open(&path, 1).unwrap());
+    let c = Conversation::opened("conv_l".into(), &org, "acc_1", "6185", now, now);
+    let event = InboxEvent::conversation_updated(&store.create_conversation(&c).await.unwrap());
+    let at =
+        |sequence| LoggedEvent { position: LoggedEvent::position_of(now, sequence, &event.id), event: event.clone() };
+    store.append_events(&[at(1)], expires).await.unwrap();
+    let logged = store.events_after(&org, None, 10, now).await.unwrap();
+    assert_eq!(logged, [at(1)]);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP INDEX events_once; CREATE UNIQUE INDEX events_by_id ON events (org, id);")
+        .unwrap();
+    let store = super::SqliteStore::new(super::Db::open(&path, 1).unwrap());
+    let indexes = store
+        .db()
+        .read(|conn| {
+            let mut names = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+                .map_err(super::sql)?;
+            let names = names.query_map([], |r| r.get::<_, String>(0)).map_err(super::sql)?;
+            names.collect::<Result<Vec<_>, _>>().map_err(super::sql)
+        })
+        .await
+        .unwrap();
+    assert!(indexes.contains(&"events_once".to_owned()) && !indexes.contains(&"events_by_id".to_owned()));
+    let again = LoggedEvent { position: LoggedEvent::position_of(now, 99, &logged[0].event.id), ..logged[0].clone() };
+    store.append_events(&[again], now + chrono::Duration::hours(1)).await.unwrap();
+    assert_eq!(store.events_after(&org, None, 10, now).await.unwrap(), logged, "kept, and once");
+}
+
+#[test]
+fn a_file_of_another_layout_is_refused_and_this_one_reopens() {
+    let dir = std::env::temp_dir().join(crate::domain::new_id("sqlite-version"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = dir.join("old.sqlite3");
+    rusqlite::Connection::open(&old).unwrap().execute_batch("CREATE TABLE conversations (x TEXT)").unwrap();
+    let Err(refused) = super::Db::open(&old, 1) else { panic!("an older layout was opened") };
+    assert!(refused.to_string().contains("schema version 0"), "{refused}");
+    let fresh = dir.join("inbox.sqlite3");
+    drop(super::Db::open(&fresh, 1).unwrap());
+    assert!(super::Db::open(&fresh, 1).is_ok(), "its own layout reopens");
+}
