@@ -87,13 +87,10 @@ impl ConversationStore for SqliteStore {
         self.db
             .read(move |conn| {
                 // Each combination reads its own index: (org[, provider][, kind], sort_key, id).
-                let (clause, params): (&str, Vec<&dyn rusqlite::ToSql>) = match (&provider, &kind) {
-                    (Some(p), Some(k)) => ("org = ? AND provider = ? AND kind = ?", vec![&org, p, k]),
-                    (Some(p), None) => ("org = ? AND provider = ?", vec![&org, p]),
-                    (None, Some(k)) => ("org = ? AND kind = ?", vec![&org, k]),
-                    (None, None) => ("org = ?", vec![&org]),
-                };
-                page(conn, "conversations", clause, &params, &request, true)
+                let mut equal: Vec<(&str, &dyn rusqlite::ToSql)> = vec![("org", &org)];
+                equal.extend(provider.as_ref().map(|p| ("provider", p as &dyn rusqlite::ToSql)));
+                equal.extend(kind.as_ref().map(|k| ("kind", k as &dyn rusqlite::ToSql)));
+                page(conn, "conversations", &equal, &request, true)
             })
             .await
     }

@@ -37,6 +37,10 @@ pub(super) fn log(conn: &Connection, change: StoredChange<'_>) -> Result<(), Sto
     Ok(())
 }
 
+/// An organization's events after a position, oldest first: what every live reader polls.
+pub(super) const EVENTS_AFTER: &str =
+    "SELECT position, body FROM events WHERE org = +? AND position > ? AND expires_at > ? ORDER BY position LIMIT +?";
+
 #[async_trait::async_trait]
 impl EventStore for SqliteStore {
     fn keep_events_for(&self, retain: chrono::Duration) {
@@ -80,12 +84,7 @@ impl EventStore for SqliteStore {
         let (org, after) = (owned(org), after.unwrap_or_default().to_owned());
         self.db
             .call(move |conn| {
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT position, body FROM events WHERE org = ? AND position > ? AND expires_at > ? \
-                         ORDER BY position LIMIT ?",
-                    )
-                    .map_err(sql)?;
+                let mut stmt = conn.prepare_cached(EVENTS_AFTER).map_err(sql)?;
                 let rows = stmt
                     .query_map(params![org, after, time(now), limit as i64], |r| {
                         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))

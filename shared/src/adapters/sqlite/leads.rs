@@ -31,7 +31,7 @@ impl LeadStore for SqliteStore {
 
     async fn list_leads(&self, org: &str, request: &PageRequest) -> Result<Page<Lead>, StoreError> {
         let (org, request) = (owned(org), request.clone());
-        self.db.read(move |conn| page(conn, "leads", "org = ?", &[&org], &request, true)).await
+        self.db.read(move |conn| page(conn, "leads", &[("org", &org)], &request, true)).await
     }
 
     async fn find_lead_by_instagram_user_id(&self, org: &str, user_id: &str) -> Result<Option<Lead>, StoreError> {

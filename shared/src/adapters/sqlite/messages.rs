@@ -28,6 +28,9 @@ impl SqliteStore {
     }
 }
 
+/// A message's changes that came before it, in arrival order: read for every DM.
+pub(super) const PENDING_CHANGES: &str = "SELECT body FROM pending_changes WHERE org = +? AND mid = +? ORDER BY rowid";
+
 #[async_trait::async_trait]
 impl MessageStore for SqliteStore {
     async fn get_message(&self, org: &str, id: &str) -> Result<Option<Message>, StoreError> {
@@ -64,7 +67,7 @@ impl MessageStore for SqliteStore {
         let (org, conversation_id, request) = (owned(org), owned(conversation_id), request.clone());
         self.db
             .read(move |conn| {
-                page(conn, "messages", "org = ? AND conversation_id = ?", &[&org, &conversation_id], &request, true)
+                page(conn, "messages", &[("org", &org), ("conversation_id", &conversation_id)], &request, true)
             })
             .await
     }
@@ -85,11 +88,7 @@ impl MessageStore for SqliteStore {
 
     async fn pending_changes(&self, org: &str, mid: &str) -> Result<Vec<RawEvent>, StoreError> {
         let (org, mid) = (owned(org), owned(mid));
-        self.db
-            .read(move |conn| {
-                all(conn, "SELECT body FROM pending_changes WHERE org = ? AND mid = ? ORDER BY rowid", &[&org, &mid])
-            })
-            .await
+        self.db.read(move |conn| all(conn, PENDING_CHANGES, &[&org, &mid])).await
     }
 
     async fn delete_pending_change(&self, org: &str, mid: &str, id: &str) -> Result<(), StoreError> {

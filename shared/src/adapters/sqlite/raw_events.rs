@@ -27,9 +27,7 @@ impl RawEventStore for SqliteStore {
         request: &PageRequest,
     ) -> Result<Page<RawEvent>, StoreError> {
         let (account, request) = (owned(external_account_id), request.clone());
-        self.db
-            .call(move |conn| page(conn, "raw_events", "external_account_id = ?", &[&account], &request, false))
-            .await
+        self.db.call(move |conn| page(conn, "raw_events", &[("external_account_id", &account)], &request, false)).await
     }
 
     async fn list_raw_events(&self, external_account_id: &str) -> Result<Vec<RawEvent>, StoreError> {
@@ -38,7 +36,7 @@ impl RawEventStore for SqliteStore {
             .call(move |conn| {
                 all(
                     conn,
-                    "SELECT body FROM raw_events WHERE external_account_id = ? ORDER BY sort_key, id",
+                    "SELECT body FROM raw_events WHERE external_account_id = +? ORDER BY sort_key, id",
                     &[&account],
                 )
             })

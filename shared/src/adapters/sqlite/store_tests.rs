@@ -113,3 +113,46 @@ fn a_file_of_another_layout_is_refused_and_this_one_reopens() {
     drop(super::Db::open(&fresh, 1).unwrap());
     assert!(super::Db::open(&fresh, 1).is_ok(), "its own layout reopens");
 }
+
+/// The statements that run for every DM (its pending changes), every page of every list and
+/// every poll of the live stream are planned once per connection, not again for each value
+/// bound to them (`UNPLANNED`): each runs with other values, and none was planned again.
+#[tokio::test]
+async fn per_dm_list_and_stream_statements_are_planned_once() {
+    use crate::domain::{Conversation, Cursor, Message, PageRequest};
+    use crate::ports::RawEvent;
+    use rusqlite::StatementStatus::RePrepare;
+    let replans = shared()
+        .db()
+        .read(|conn| {
+            for n in 0..3 {
+                let (org, key) = (format!("org_plan_{n}"), format!("mid_{n}"));
+                let request =
+                    PageRequest { limit: 10 + n, after: Some(Cursor { sort_key: key.clone(), id: key.clone() }) };
+                let by_provider: [(&str, &dyn rusqlite::ToSql); 2] = [("org", &org), ("provider", &key)];
+                super::page::<Conversation>(conn, "conversations", &by_provider, &request, true)?;
+                let of_conversation: [(&str, &dyn rusqlite::ToSql); 2] = [("org", &org), ("conversation_id", &key)];
+                super::page::<Message>(conn, "messages", &of_conversation, &request, true)?;
+                super::all::<RawEvent>(conn, super::messages::PENDING_CHANGES, &[&org, &key])?;
+                let mut poll = conn.prepare_cached(super::events::EVENTS_AFTER).map_err(super::sql)?;
+                let mut rows = poll.query(rusqlite::params![org, key, key, 10 + n as i64]).map_err(super::sql)?;
+                while rows.next().map_err(super::sql)?.is_some() {}
+            }
+            let statements = [
+                super::page_query("conversations", &["org", "provider"], true),
+                super::page_query("messages", &["org", "conversation_id"], true),
+                super::messages::PENDING_CHANGES.to_owned(),
+                super::events::EVENTS_AFTER.to_owned(),
+            ];
+            let replanned = statements.map(|sql| {
+                let planned = conn.prepare_cached(&sql).map(|s| s.get_status(RePrepare)).unwrap_or(-1);
+                (sql, planned)
+            });
+            Ok(replanned)
+        })
+        .await
+        .unwrap();
+    for (sql, replanned) in replans {
+        assert_eq!(replanned, 0, "planned again with new values: {sql}");
+    }
+}
