@@ -145,8 +145,8 @@ impl Inbound {
 
     /// The work new messages of `conversation` set off, queued (a slow Graph API must not
     /// delay Meta's 200, 5 s budget): the customer's profile until it is known (usually only
-    /// the first message; once a minute in this process, `lookups_queued`; a lead created
-    /// later is linked when it is created), and with
+    /// the first message; at most once a minute per conversation in this process, see
+    /// `lookups_queued`; a lead created later is linked when it is created), and with
     /// `echoes`, a look for the failed, unconfirmed sends of ours they may be.
     pub(super) async fn queue_follow_ups(&self, conversation: &Conversation, echoes: bool) {
         let (organization_id, conversation_id) = (conversation.organization_id.clone(), conversation.id.clone());
@@ -162,9 +162,8 @@ impl Inbound {
         }
     }
 
-    /// Queues work a new message sets off, best effort: the message is already safe, and the
-    /// next one queues it again.
-    /// Whether it was queued.
+    /// Queues work a new message sets off, best effort (the message is already safe, and the
+    /// next one queues it again); answers whether it was queued.
     pub(super) async fn enqueue_follow_up(&self, job: &QueueMessage) -> bool {
         let queued = self.ports.queue.enqueue(job, Duration::zero()).await;
         if let Err(e) = &queued {
