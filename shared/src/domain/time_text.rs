@@ -82,10 +82,19 @@ pub fn serialize_option<S: Serializer>(t: &Option<DateTime<Utc>>, serializer: S)
 
 /// RFC 3339 in milliseconds with `Z`: fixed width, so text order is time order.
 pub fn millis(t: DateTime<Utc>) -> String {
+    owned(t, Fraction::Millis, SecondsFormat::Millis)
+}
+
+/// The text `serialize` writes, as a string.
+pub fn text(t: DateTime<Utc>) -> String {
+    owned(t, Fraction::AutoSi, SecondsFormat::AutoSi)
+}
+
+fn owned(t: DateTime<Utc>, fraction: Fraction, chrono_format: SecondsFormat) -> String {
     let mut buf = [0; MAX_LEN];
-    match write(&t, Fraction::Millis, &mut buf) {
+    match write(&t, fraction, &mut buf) {
         Some(text) => text.to_owned(),
-        None => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        None => t.to_rfc3339_opts(chrono_format, true),
     }
 }
 

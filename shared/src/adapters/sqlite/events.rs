@@ -7,7 +7,7 @@ use std::cell::Cell;
 use rusqlite::{Connection, params};
 
 use super::*;
-use crate::domain::{LoggedEvent, StoredChange};
+use crate::domain::{InboxEvent, LoggedEvent, StoredChange, time_text};
 use crate::ports::EventStore;
 
 // The connection is its thread's alone: what the log needs beside it lives there too.
@@ -26,15 +26,20 @@ pub(super) fn log(conn: &Connection, change: StoredChange<'_>) -> Result<(), Sto
         let sequence = SEQUENCE.get() + 1;
         SEQUENCE.set(sequence);
         let position = LoggedEvent::position_of(now, sequence, &e.id);
-        let body = to_json(&e)?;
-        // The unique (org, at, id) index keeps an event logged once.
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO events (org, position, id, expires_at, body) VALUES (?, ?, ?, ?, ?)",
-        )
-        .and_then(|mut insert| insert.execute(params![e.organization_id, position, e.id, expires_at, body]))
-        .map_err(sql)?;
+        insert(conn, &position, &e, &expires_at)?;
     }
     Ok(())
+}
+
+/// Logs `e` at `position`, unless it is logged already: the unique (org, at, id) index keeps
+/// an event once.
+fn insert(conn: &Connection, position: &str, e: &InboxEvent, expires_at: &str) -> Result<(), StoreError> {
+    conn.execute_cached(
+        "INSERT OR IGNORE INTO events (org, position, id, at, expires_at, body) VALUES (?, ?, ?, ?, ?, ?)",
+        params![e.organization_id, position, e.id, time_text::text(e.at), expires_at, to_json(e)?],
+    )
+    .map(drop)
+    .map_err(sql)
 }
 
 /// An organization's events after a position, oldest first: what every live reader polls.
@@ -62,12 +67,7 @@ impl EventStore for SqliteStore {
                         gone.push(e.id.clone());
                         continue;
                     }
-                    // The unique (org, at, id) index keeps an event logged once.
-                    conn.execute_cached(
-                        "INSERT OR IGNORE INTO events (org, position, id, expires_at, body) VALUES (?, ?, ?, ?, ?)",
-                        params![e.organization_id, position, e.id, time(expires_at), to_json(e)?],
-                    )
-                    .map_err(sql)?;
+                    insert(conn, position, e, &time(expires_at))?;
                 }
                 Ok(gone)
             })

@@ -14,6 +14,7 @@ mod erasure;
 mod events;
 mod idempotency;
 mod jobs;
+mod layout;
 mod leads;
 mod messages;
 pub mod queue;
@@ -78,9 +79,9 @@ impl Db {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;",
         )
         .map_err(sql)?;
-        check_schema_version(&conn, path)?;
+        layout::bring_up_to_date(&conn, path)?;
         conn.execute_batch(include_str!("schema.sql")).map_err(sql)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(sql)?;
+        conn.pragma_update(None, "user_version", layout::SCHEMA_VERSION).map_err(sql)?;
         let (reads, asked) = mpsc::channel::<Read>();
         let asked = Arc::new(Mutex::new(asked));
         for n in 0..READERS {
@@ -182,22 +183,6 @@ fn serve(conn: Connection, queued: mpsc::Receiver<Work>, group: usize) {
         }
         answers.into_iter().for_each(|a| a(committed.clone()));
     }
-}
-
-/// The layout `schema.sql` creates; a file of another layout is refused, not half-used.
-const SCHEMA_VERSION: i64 = 1;
-
-fn check_schema_version(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(sql)?;
-    let tables: i64 =
-        conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0)).map_err(sql)?;
-    if tables > 0 && version != SCHEMA_VERSION {
-        return Err(backend(format!(
-            "{} has schema version {version}, this build reads {SCHEMA_VERSION}: move it away (or set another DATA_DIR)",
-            path.display()
-        )));
-    }
-    Ok(())
 }
 
 /// A reader: takes the next read (any reader may), runs it, until the store is dropped.

@@ -95,17 +95,19 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     seq INTEGER PRIMARY KEY, body TEXT NOT NULL, correlation TEXT, receives INTEGER NOT NULL, dead_at INTEGER NOT NULL
 );
 
--- Each organization's event log (`position`: append time, then the event id); an event once.
+-- Each organization's event log (`position`: append time, then the event id). A rowid table:
+-- an event's document (about 1 KiB) fits beside the next ones in its page, where keyed by
+-- (org, position) without a rowid it spilled to an overflow page of its own, a page written
+-- per event (layout 2; `layout.rs` moves a layout 1 log here).
 CREATE TABLE IF NOT EXISTS events (
-    org TEXT NOT NULL, position TEXT NOT NULL, id TEXT NOT NULL, expires_at TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (org, position)
-) WITHOUT ROWID;
+    org TEXT NOT NULL, position TEXT NOT NULL, id TEXT NOT NULL, at TEXT NOT NULL, expires_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_in_order ON events (org, position);
 -- An event once: its id is a digest of its data, which holds its time (`at`), so (at, id) is
 -- as unique as the id. Led by the time, new entries join the index's end, where the id alone
--- sent each to a page of its own, a page written per event (added to layout 1: an index
--- only, built from the log once when an older file is opened).
-DROP INDEX IF EXISTS events_by_id;
-CREATE UNIQUE INDEX IF NOT EXISTS events_once ON events (org, json_extract(body, '$.at'), id);
+-- sent each to a page of its own.
+CREATE UNIQUE INDEX IF NOT EXISTS events_once ON events (org, at, id);
 
 -- Each organization's settings; `retention_days` beside the body for the scheduled run's round.
 CREATE TABLE IF NOT EXISTS organizations (

@@ -62,43 +62,55 @@ async fn a_conversation_that_changes_thread_is_found_by_its_new_one() {
     assert_eq!(found("t_old").await, None);
 }
 
-/// A file whose log kept each event once by its id alone (before `events_once`) opens
-/// with the new index in its place, its events kept and still logged once.
+/// A layout 1 file (its log keyed by position without rowids, each event kept once by its id)
+/// is moved to this layout when opened: its events kept at their positions and still logged
+/// once, in a rowid table with each event's time beside it.
 #[tokio::test]
-async fn an_older_log_index_gives_way_and_its_events_stay_once() {
+async fn a_layout_1_log_moves_to_this_layout_with_its_events() {
     use crate::domain::{Conversation, InboxEvent, LoggedEvent};
     use crate::ports::{ConversationStore, EventStore};
-    let path = std::env::temp_dir().join(crate::domain::new_id("sqlite-log-index")).join("inbox.sqlite3");
+    let path = std::env::temp_dir().join(crate::domain::new_id("sqlite-layout")).join("inbox.sqlite3");
     let (org, now) = (crate::domain::new_id("org"), chrono::Utc::now());
     let expires = now + chrono::Duration::hours(1);
     let store = super::SqliteStore::new(super::Db::open(&path, 1).unwrap());
     let c = Conversation::opened("conv_l".into(), &org, "acc_1", "6185", now, now);
     let event = InboxEvent::conversation_updated(&store.create_conversation(&c).await.unwrap());
+    drop(store);
     let at =
         |sequence| LoggedEvent { position: LoggedEvent::position_of(now, sequence, &event.id), event: event.clone() };
-    store.append_events(&[at(1)], expires).await.unwrap();
-    let logged = store.events_after(&org, None, 10, now).await.unwrap();
-    assert_eq!(logged, [at(1)]);
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch("DROP INDEX events_once; CREATE UNIQUE INDEX events_by_id ON events (org, id);")
-        .unwrap();
+    let old = rusqlite::Connection::open(&path).unwrap();
+    old.execute_batch(
+        "DROP TABLE events;
+         CREATE TABLE events (
+             org TEXT NOT NULL, position TEXT NOT NULL, id TEXT NOT NULL, expires_at TEXT NOT NULL, body TEXT NOT NULL,
+             PRIMARY KEY (org, position)
+         ) WITHOUT ROWID;
+         CREATE UNIQUE INDEX events_by_id ON events (org, id);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    let body = serde_json::to_string(&event).unwrap();
+    let row = rusqlite::params![org, at(1).position, event.id, super::time(expires), body];
+    old.execute("INSERT INTO events (org, position, id, expires_at, body) VALUES (?, ?, ?, ?, ?)", row).unwrap();
+    drop(old);
+
     let store = super::SqliteStore::new(super::Db::open(&path, 1).unwrap());
-    let indexes = store
+    assert_eq!(store.events_after(&org, None, 10, now).await.unwrap(), [at(1)], "kept where it was");
+    store.append_events(&[at(2)], expires).await.unwrap();
+    assert_eq!(store.events_after(&org, None, 10, now).await.unwrap(), [at(1)], "and still logged once");
+    let (version, table) = store
         .db()
         .read(|conn| {
-            let mut names = conn
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+            let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(super::sql)?;
+            let table: String = conn
+                .query_row("SELECT sql FROM sqlite_master WHERE name = 'events'", [], |r| r.get(0))
                 .map_err(super::sql)?;
-            let names = names.query_map([], |r| r.get::<_, String>(0)).map_err(super::sql)?;
-            names.collect::<Result<Vec<_>, _>>().map_err(super::sql)
+            Ok((version, table))
         })
         .await
         .unwrap();
-    assert!(indexes.contains(&"events_once".to_owned()) && !indexes.contains(&"events_by_id".to_owned()));
-    let again = LoggedEvent { position: LoggedEvent::position_of(now, 99, &logged[0].event.id), ..logged[0].clone() };
-    store.append_events(&[again], now + chrono::Duration::hours(1)).await.unwrap();
-    assert_eq!(store.events_after(&org, None, 10, now).await.unwrap(), logged, "kept, and once");
+    assert_eq!(version, 2);
+    assert!(table.contains(" at TEXT") && !table.contains("WITHOUT ROWID"), "{table}");
 }
 
 #[test]
