@@ -168,3 +168,40 @@ async fn per_dm_list_and_stream_statements_are_planned_once() {
         assert_eq!(replanned, 0, "planned again with new values: {sql}");
     }
 }
+
+/// Each list, with its values bound as `+?`, still reads its own index as a range in order:
+/// no other index filtered row by row, no sort of the whole list.
+#[tokio::test]
+async fn each_list_reads_its_own_index_in_order() {
+    let lists = [
+        ("conversations", vec!["org"], "conversations_inbox "),
+        ("conversations", vec!["org", "provider"], "conversations_inbox_by_provider "),
+        ("conversations", vec!["org", "kind"], "conversations_inbox_by_kind "),
+        ("conversations", vec!["org", "provider", "kind"], "conversations_inbox_by_provider_kind "),
+        ("messages", vec!["org", "conversation_id"], "messages_of_conversation "),
+        ("leads", vec!["org"], "leads_newest "),
+        ("raw_events", vec!["external_account_id"], "raw_events_of_account "),
+    ];
+    let plans = shared()
+        .db()
+        .read(move |conn| {
+            let plan = |sql: String| {
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).map_err(super::sql)?;
+                let values: Vec<&dyn rusqlite::ToSql> = vec![&"o"; stmt.parameter_count()];
+                let steps = stmt.query_map(values.as_slice(), |r| r.get::<_, String>(3)).map_err(super::sql)?;
+                steps.collect::<Result<Vec<_>, _>>().map(|s| s.join(" | ")).map_err(super::sql)
+            };
+            let mut plans = Vec::new();
+            for (table, columns, index) in lists {
+                for descending in [true, false] {
+                    plans.push((index, plan(super::page_query(table, &columns, descending))?));
+                }
+            }
+            Ok(plans)
+        })
+        .await
+        .unwrap();
+    for (index, plan) in plans {
+        assert!(plan.starts_with("SEARCH") && plan.contains(index) && !plan.contains("TEMP B-TREE"), "{index}: {plan}");
+    }
+}
