@@ -31,8 +31,8 @@ pub(crate) struct Rig {
     pub(crate) services: Services,
     pub(crate) store: Arc<dyn inbox_shared::ports::Store>,
     pub(crate) proxy: FaultProxy,
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
+    pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) queue_url: String,
 }
 
 /// moto applies DynamoDB calls one at a time: these tests measure one scenario at a time, on a

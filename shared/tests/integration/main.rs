@@ -25,6 +25,7 @@ mod health_http;
 mod history_http;
 mod inbox_http;
 mod isolation_http;
+mod lookup_faults;
 mod media_faults;
 mod media_http;
 mod messenger_http;
