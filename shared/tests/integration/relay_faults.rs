@@ -1,10 +1,10 @@
-//! The relay's log on DynamoDB when AWS fails part way through a batch: the log's transaction
-//! commits but the read of the records after it fails, or the transaction commits and its
-//! answer never arrives. Either way the batch comes back (Lambda retries it) and each event is
-//! in the log exactly once after the retry: through the store's call, and through the relay
-//! fed by the table's stream, where each event also reaches the bus once. And when an event
-//! tells of a record erased before it was logged, the take-back's deletes failing leave
-//! nothing of it behind after the retry.
+//! The relay's log on DynamoDB when AWS fails part way through a batch: the guards written but
+//! their answer lost (the events not written yet), the events written but their answer lost,
+//! or the read of the records after them failing. Each way the batch comes back (Lambda
+//! retries it) and each event is in the log exactly once after the retry: through the store's
+//! call, and through the relay fed by the table's stream, where each event also reaches the
+//! bus once. And when an event tells of a record erased before it was logged, the take-back's
+//! deletes failing leave nothing of it behind after the retry.
 
 use inbox_shared::adapters::dynamodb::DynamoStore;
 use inbox_shared::conformance::{conversation, t};
@@ -28,9 +28,10 @@ fn logged_at(events: &[InboxEvent], second: i64) -> Vec<LoggedEvent> {
 
 /// Two conversations' events logged through a proxy that fails every request naming
 /// `operation` as `at` says, then again once it is healed (the retry, at another position
-/// as a new relay run would give): the log holds each event once.
-async fn logged_once_after(operation: &str, at: Unanswered) {
-    let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
+/// as a new relay run would give): the log holds each event once. Answers whether they are
+/// at the first run's positions (else the retry's).
+async fn logged_once_after(operation: &str, at: Unanswered) -> Option<bool> {
+    let aws = inbox_shared::testing::local_aws::local_aws().await?;
     let direct = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws.sdk), &aws.table);
     let (proxy, proxied) = through_a_proxy(&aws, &aws.table).await;
     let org = inbox_shared::domain::new_id("org");
@@ -49,21 +50,53 @@ async fn logged_once_after(operation: &str, at: Unanswered) {
     assert!(retry.is_empty(), "both records are there: {retry:?}");
 
     let logged = direct.events_after(&org, None, 10, t(3)).await.unwrap();
-    let mut ids: Vec<String> = logged.into_iter().map(|e| e.event.id).collect();
+    let mut ids: Vec<String> = logged.iter().map(|e| e.event.id.clone()).collect();
     ids.sort();
     let mut told: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
     told.sort();
     assert_eq!(ids, told, "each event in the log exactly once");
+    let positions = |run: Vec<LoggedEvent>| {
+        let mut p: Vec<String> = run.into_iter().map(|e| e.position).collect();
+        p.sort();
+        p
+    };
+    for e in &logged {
+        // The guard (its key as `adapters/dynamodb/keys.rs` lays it out) names where its event
+        // is, so a take-back finds it.
+        let guard = direct_guard(&aws, &org, &e.event.id).await.expect("each logged event has its guard");
+        let named = guard.get("eventSk").and_then(|v| v.as_s().ok()).cloned();
+        assert_eq!(named, Some(format!("EVT#{}", e.position)), "the guard names where its event is");
+    }
+    let (first_run, logged) = (positions(logged_at(&events, 1)), positions(logged));
+    assert!(logged == first_run || logged == positions(logged_at(&events, 2)), "at one run's positions: {logged:?}");
+    Some(logged == first_run)
 }
 
 #[tokio::test]
-async fn the_check_after_the_log_s_transaction_failing_logs_each_event_once_on_the_retry() {
-    logged_once_after(".BatchGetItem", Unanswered::BeforeAws).await;
+async fn the_check_after_the_log_s_writes_failing_logs_each_event_once_on_the_retry() {
+    let at_first = logged_once_after(".BatchGetItem", Unanswered::BeforeAws).await;
+    assert!(at_first.is_none_or(|first| first), "logged by the first run, kept where it was");
+}
+
+/// The guards written, their answers lost (the SDK's retries too), so the events were not
+/// written: the retry moves each guard to its own position and writes the event there, late
+/// readers seeing it after where they are.
+#[tokio::test]
+async fn the_guards_written_but_never_answered_log_each_event_once_at_the_retry_s_position() {
+    let at_first = logged_once_after(".PutItem", Unanswered::AfterAws).await;
+    assert!(at_first.is_none_or(|first| !first), "the guards moved to the retry's positions");
 }
 
 #[tokio::test]
-async fn the_log_s_transaction_done_but_never_answered_logs_each_event_once_on_the_retry() {
-    logged_once_after(".TransactWriteItems", Unanswered::AfterAws).await;
+async fn the_events_never_sent_after_their_guards_are_logged_once_at_the_retry_s_position() {
+    let at_first = logged_once_after(".BatchWriteItem", Unanswered::BeforeAws).await;
+    assert!(at_first.is_none_or(|first| !first), "the guards moved to the retry's positions");
+}
+
+#[tokio::test]
+async fn the_events_written_but_never_answered_stay_once_where_they_were_written() {
+    let at_first = logged_once_after(".BatchWriteItem", Unanswered::AfterAws).await;
+    assert!(at_first.is_none_or(|first| first), "not written again at the retry's positions");
 }
 
 /// A conversation erased before its event is logged: the event is taken back out of the log,
@@ -74,8 +107,7 @@ async fn taken_back_after(at: Unanswered) {
     use inbox_shared::ports::ErasureStore;
 
     let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return };
-    let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
-    let direct = DynamoStore::new(client.clone(), &aws.table);
+    let direct = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws.sdk), &aws.table);
     let (proxy, proxied) = through_a_proxy(&aws, &aws.table).await;
     let org = inbox_shared::domain::new_id("org");
     let kept = direct.create_conversation(&conversation(&org, "acc_1", "cust1", t(0))).await.unwrap();
@@ -96,17 +128,20 @@ async fn taken_back_after(at: Unanswered) {
     assert_eq!(ids, [events[0].id.as_str()], "only the kept conversation's event, once");
     // The guard's key as `adapters/dynamodb/keys.rs` lays it out: nothing of the taken-back
     // event stays under the organization.
+    let guard = direct_guard(&aws, &org, &events[1].id).await;
+    assert!(guard.is_none(), "the taken-back event's guard is gone: {guard:?}");
+}
+
+/// The log's guard of event `id` in `org`, read straight from the table.
+async fn direct_guard(
+    aws: &LocalAws,
+    org: &str,
+    id: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
     let key = |v: String| aws_sdk_dynamodb::types::AttributeValue::S(v);
-    let guard = client
-        .get_item()
-        .table_name(&aws.table)
-        .key("pk", key(format!("ORG#{org}")))
-        .key("sk", key(format!("EVTID#{}", events[1].id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    assert!(guard.item().is_none(), "the taken-back event's guard is gone: {guard:?}");
+    let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let get = client.get_item().table_name(&aws.table).key("pk", key(format!("ORG#{org}")));
+    get.key("sk", key(format!("EVTID#{id}"))).consistent_read(true).send().await.unwrap().item
 }
 
 #[tokio::test]
@@ -121,7 +156,9 @@ async fn the_take_back_s_delete_done_but_never_answered_leaves_nothing_after_the
 
 /// The same faults under the relay as Lambda runs it (the table's stream, a failed batch read
 /// again from its first failure): a DM's two events reach the bus once each, and the log.
-async fn relayed_once_after(operation: &str, at: Unanswered) {
+/// `retried_without_it`: the batch's retry no longer makes the failing call (the events it
+/// wrote are found), so it goes through before the proxy heals.
+async fn relayed_once_after(operation: &str, at: Unanswered, retried_without_it: bool) {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -154,7 +191,9 @@ async fn relayed_once_after(operation: &str, at: Unanswered) {
     }
     assert!(proxy.failed() >= 3, "the relay's call met the fault on every attempt");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(bus.events.lock().unwrap().is_empty(), "nothing reached the bus from the failed batch");
+    if !retried_without_it {
+        assert!(bus.events.lock().unwrap().is_empty(), "nothing reached the bus from the failed batch");
+    }
     proxy.heal();
     let waited = Instant::now();
     while bus.events.lock().unwrap().len() < 2 && waited.elapsed() < Duration::from_secs(15) {
@@ -169,11 +208,16 @@ async fn relayed_once_after(operation: &str, at: Unanswered) {
 }
 
 #[tokio::test]
-async fn the_relay_sends_each_event_once_when_its_check_failed_after_its_transaction() {
-    relayed_once_after(".BatchGetItem", Unanswered::BeforeAws).await;
+async fn the_relay_sends_each_event_once_when_its_check_failed_after_its_writes() {
+    relayed_once_after(".BatchGetItem", Unanswered::BeforeAws, false).await;
 }
 
 #[tokio::test]
-async fn the_relay_sends_each_event_once_when_its_transaction_was_never_answered() {
-    relayed_once_after(".TransactWriteItems", Unanswered::AfterAws).await;
+async fn the_relay_sends_each_event_once_when_its_guards_were_never_answered() {
+    relayed_once_after(".PutItem", Unanswered::AfterAws, false).await;
+}
+
+#[tokio::test]
+async fn the_relay_sends_each_event_once_when_its_events_were_never_answered() {
+    relayed_once_after(".BatchWriteItem", Unanswered::AfterAws, true).await;
 }

@@ -2,42 +2,14 @@
 //! of an organization is under `ORG#<org>`; only the webhook routes (`EXTACC#`) are not, and
 //! they go with their account. Deletes go out 25 to a `BatchWriteItem`.
 
-use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
-
 use super::*;
 use crate::domain::OrganizationSettings;
 use crate::ports::{ErasureStore, SettingsStore};
 
-/// DynamoDB's most per `BatchWriteItem`.
-const BATCH: usize = 25;
-
 impl DynamoStore {
-    /// Deletes every key, 25 to a call; what DynamoDB leaves unprocessed is sent again.
+    /// Deletes every key, 25 to a `BatchWriteItem`.
     async fn delete_keys(&self, keys: &[Key]) -> Result<usize, StoreError> {
-        for chunk in keys.chunks(BATCH) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|(pk, sk)| {
-                    let key = ops::key_of(pk, sk);
-                    let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(ops::build_error)?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<_, StoreError>>()?;
-            for round in 0.. {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(ops::backend)?;
-                requests = out.unprocessed_items.unwrap_or_default().remove(&self.table).unwrap_or_default();
-                if requests.is_empty() {
-                    break;
-                }
-                ops::before_next_round(round, "deletes").await?;
-            }
-        }
+        self.write_batches(keys.iter().map(ops::delete_request).collect::<Result<_, _>>()?).await?;
         Ok(keys.len())
     }
 

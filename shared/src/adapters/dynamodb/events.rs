@@ -1,9 +1,14 @@
 //! DynamoDB: each organization's event log, under its partition: `EVT#<position>` items in
-//! append order, and an `EVTID#<id>` guard written in the same transaction, so an event is
-//! logged once; the guard keeps where its event is. Both expire by the table's TTL. With
-//! `EVENT_LOG_SHARDS` = n > 1 an event goes to shard hash(id) mod n, a partition of its own
-//! (`keys::event_log`), so the log's growing end is n partitions; a read takes each shard's
-//! next events and merges them by position.
+//! append order, and for each an `EVTID#<id>` guard naming where it is, so an event is logged
+//! once. The guard is written first, only if absent, and then the event: a call that dies
+//! between the two leaves a guard naming no event, which the retry moves to its own position
+//! and fills. Both expire by the table's TTL. With `EVENT_LOG_SHARDS` = n > 1 an event goes to
+//! shard hash(id) mod n, a partition of its own (`keys::event_log`), so the log's growing end
+//! is n partitions; a read takes each shard's next events and merges them by position.
+//!
+//! Plain writes, not a transaction: a transaction costs every item twice its write units, on
+//! every event, for a failure that a retry mends as well (both items under 1 KiB: 2 units an
+//! event, not 4).
 
 use super::*;
 use crate::domain::{LoggedEvent, RecordKind};
@@ -11,20 +16,23 @@ use crate::ports::EventStore;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use futures_util::future::try_join_all;
 
-/// Two items an event, within DynamoDB's 100 per transaction.
-const MAX_EVENTS_PER_TRANSACTION: usize = 50;
+/// Guards written at once by one call (a relay batch tells up to 200 events).
+const CLAIMS_AT_ONCE: usize = 32;
 
 /// The guard's attributes naming its event's item.
 const LOGGED_PK: &str = "eventPk";
 const LOGGED_SK: &str = "eventSk";
 
+/// Written only where nothing is.
+const ABSENT: &str = "attribute_not_exists(pk)";
+
 /// An event at its position in its shard of `shards`, and the guard of its id naming where it
-/// is, both written only if absent.
+/// is: (event, guard).
 pub(super) fn log_items(
     logged: &LoggedEvent,
     expires_at: DateTime<Utc>,
     shards: u32,
-) -> Result<Vec<TxItem>, StoreError> {
+) -> Result<(Item, Item), StoreError> {
     let e = &logged.event;
     let org = keys::org(&e.organization_id);
     let body = serde_json::to_string(e).map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -37,8 +45,12 @@ pub(super) fn log_items(
     ]);
     ops::keyed(&mut item, log, at);
     ops::keyed(&mut guard, org, keys::event_id(&e.id));
-    let absent = Some("attribute_not_exists(pk)");
-    Ok(vec![TxItem::put(item, absent), TxItem::put(guard, absent)])
+    Ok((item, guard))
+}
+
+/// Where a guard says its event is.
+fn guarded(guard: &Item) -> Option<Key> {
+    Some((ops::text(guard, LOGGED_PK)?.to_owned(), ops::text(guard, LOGGED_SK)?.to_owned()))
 }
 
 /// The key of the record an event tells of.
@@ -52,17 +64,46 @@ fn record_key(e: &crate::domain::InboxEvent) -> Option<(String, String)> {
     Some((keys::org(&e.organization_id), sk))
 }
 
-fn log_transaction(events: &[LoggedEvent], expires_at: DateTime<Utc>, shards: u32) -> Result<Vec<TxItem>, StoreError> {
-    let items = events.iter().map(|logged| log_items(logged, expires_at, shards));
-    Ok(items.collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
-}
-
 impl DynamoStore {
+    /// Claims `logged`'s id for its position: the event's item to write, or `None` when the
+    /// event is logged already (it stays where it is). A guard naming no event (a call that
+    /// died between the two writes) is moved here, on the condition that it still names the
+    /// same place, so two retries cannot both move it.
+    async fn claim(&self, logged: &LoggedEvent, expires_at: DateTime<Utc>) -> Result<Option<Item>, StoreError> {
+        let (item, guard) = log_items(logged, expires_at, self.log_shards)?;
+        if self.put(guard.clone(), Some(ABSENT)).await? {
+            return Ok(Some(item));
+        }
+        let guard_key = (keys::org(&logged.event.organization_id), keys::event_id(&logged.event.id));
+        let Some(was) = self.get(guard_key.0, guard_key.1).await?.as_ref().and_then(guarded) else {
+            // Gone since (expired, or taken back by an erasure): claimed afresh.
+            return Ok(self.put(guard, Some(ABSENT)).await?.then_some(item));
+        };
+        if self.get(was.0.clone(), was.1.clone()).await?.is_some() {
+            return Ok(None);
+        }
+        let moved = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(guard))
+            .condition_expression("#at = :was")
+            .expression_attribute_names("#at", LOGGED_SK)
+            .expression_attribute_values(":was", s(was.1))
+            .send()
+            .await;
+        match moved {
+            Ok(_) => Ok(Some(item)),
+            Err(e) if ops::is_conditional_failure(&e) => Ok(None),
+            Err(e) => Err(ops::backend(e)),
+        }
+    }
+
     /// The events of `events` whose record is gone, taken back out of the log (wherever this
-    /// call or an earlier one logged them: their guards say). Checked after the logging, not
-    /// in its transaction: an erasure deletes a record and only then searches the log, so an
+    /// call or an earlier one logged them: their guards say). Checked after the logging, not as
+    /// a condition of its writes: an erasure deletes a record and only then searches the log, so an
     /// event logged before that delete is found by the search, and one logged after it is seen
-    /// gone here. A condition check in the transaction cost twice its record's size in write
+    /// gone here. A condition check on the record in a transaction cost twice its size in write
     /// units on every event; these reads cost a unit each.
     async fn take_back_erased(&self, events: &[LoggedEvent]) -> Result<Vec<String>, StoreError> {
         let records: std::collections::BTreeSet<Key> = events.iter().filter_map(|e| record_key(&e.event)).collect();
@@ -76,9 +117,7 @@ impl DynamoStore {
             // The event, then its guard: nothing of an erased organization stays behind, and a
             // retry that finds no guard logs it again only to take it back again.
             let (org, guard_sk) = (keys::org(&e.organization_id), keys::event_id(&e.id));
-            let guard = self.get(org.clone(), guard_sk.clone()).await?;
-            let at = |name| guard.as_ref().and_then(|g| ops::text(g, name)).map(str::to_owned);
-            if let (Some(pk), Some(sk)) = (at(LOGGED_PK), at(LOGGED_SK)) {
+            if let Some((pk, sk)) = self.get(org.clone(), guard_sk.clone()).await?.as_ref().and_then(guarded) {
                 self.delete(pk, sk).await?;
             }
             self.delete(org, guard_sk).await?;
@@ -95,21 +134,15 @@ impl EventStore for DynamoStore {
         events: &[LoggedEvent],
         expires_at: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
-        // All in one transaction (one round trip); when one was logged before (the relay
-        // given the same records again), each alone, so the others still are.
-        for batch in events.chunks(MAX_EVENTS_PER_TRANSACTION) {
-            match self.transact(log_transaction(batch, expires_at, self.log_shards)?).await {
-                Ok(()) => continue,
-                Err(StoreError::Conflict(_)) => {}
-                Err(e) => return Err(e),
-            }
-            for e in batch {
-                match self.transact(log_transaction(std::slice::from_ref(e), expires_at, self.log_shards)?).await {
-                    Ok(()) | Err(StoreError::Conflict(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+        // The guards first, then the events they claimed: an event is never in the log
+        // without its guard, so a take-back or a retry always finds it.
+        let mut puts = Vec::new();
+        for some in events.chunks(CLAIMS_AT_ONCE) {
+            let claimed = try_join_all(some.iter().map(|logged| self.claim(logged, expires_at))).await?;
+            puts.extend(claimed.into_iter().flatten().map(ops::put_request));
         }
+        let puts = puts.into_iter().collect::<Result<Vec<_>, _>>()?;
+        self.write_batches(puts).await?;
         // What tells of a record erased since the write goes nowhere.
         self.take_back_erased(events).await
     }

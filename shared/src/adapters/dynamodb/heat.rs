@@ -45,7 +45,7 @@ impl DynamoStore {
     /// The writes of one inbound DM appended to an existing conversation (`before` becoming
     /// `after`): the append's transaction (message, conversation, Meta-id lookup, at twice
     /// the units), the index entries they put and the conversation's old entries they delete,
-    /// and the relay's log transaction (each event and its id guard). `sequence` is the
+    /// and the relay's log writes (each event and its id guard). `sequence` is the
     /// relay's position counter.
     pub fn dm_writes(
         &self,
@@ -69,9 +69,8 @@ impl DynamoStore {
         let events = [InboxEvent::message_created(message), InboxEvent::conversation_updated(after)];
         for (n, event) in events.into_iter().enumerate() {
             let position = LoggedEvent::position_of(message.created_at, sequence * 2 + n as u64, &event.id);
-            for tx in super::events::log_items(&LoggedEvent { position, event }, expires, self.log_shards)? {
-                writes.extend(tx.put_item().map(|item| item_writes(item, 2.0)).unwrap_or_default());
-            }
+            let (item, guard) = super::events::log_items(&LoggedEvent { position, event }, expires, self.log_shards)?;
+            writes.extend([item, guard].iter().flat_map(|item| item_writes(item, 1.0)));
         }
         Ok(writes)
     }

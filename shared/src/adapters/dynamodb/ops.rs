@@ -4,7 +4,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem, Update,
+    WriteRequest,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -59,16 +62,6 @@ pub struct TxItem {
     condition: Option<String>,
     pub values: Vec<(String, AttributeValue)>,
     names: Vec<(String, String)>,
-}
-
-impl TxItem {
-    /// The item a put writes (none for the other kinds).
-    pub(super) fn put_item(&self) -> Option<&Item> {
-        match &self.kind {
-            TxKind::Put(item) => Some(item),
-            _ => None,
-        }
-    }
 }
 
 enum TxKind {
@@ -177,6 +170,22 @@ pub(super) fn text<'a>(item: &'a Item, attribute: &str) -> Option<&'a str> {
 /// DynamoDB's most keys per `BatchGetItem`.
 const BATCH_GET: usize = 100;
 
+/// DynamoDB's most requests per `BatchWriteItem`.
+const BATCH_WRITE: usize = 25;
+
+/// A `BatchWriteItem` request putting `item` whole, whatever is there.
+pub(super) fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
+    Ok(WriteRequest::builder()
+        .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(build_error)?)
+        .build())
+}
+
+/// A `BatchWriteItem` request deleting the item at `key`, if any.
+pub(super) fn delete_request((pk, sk): &Key) -> Result<WriteRequest, StoreError> {
+    let delete = DeleteRequest::builder().set_key(Some(key_of(pk, sk))).build().map_err(build_error)?;
+    Ok(WriteRequest::builder().delete_request(delete).build())
+}
+
 pub(super) fn key_of(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))])
 }
@@ -213,6 +222,25 @@ impl DynamoStore {
             }
         }
         Ok(found)
+    }
+
+    /// `requests` (unconditional puts and deletes) in `BatchWriteItem`s of 25; what DynamoDB
+    /// leaves unprocessed is sent again.
+    pub(super) async fn write_batches(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let mut left = requests.into_iter().peekable();
+        while left.peek().is_some() {
+            let mut sending: Vec<WriteRequest> = left.by_ref().take(BATCH_WRITE).collect();
+            for round in 0.. {
+                let out =
+                    self.client.batch_write_item().request_items(&self.table, sending).send().await.map_err(backend)?;
+                sending = out.unprocessed_items.unwrap_or_default().remove(&self.table).unwrap_or_default();
+                if sending.is_empty() {
+                    break;
+                }
+                before_next_round(round, "writes").await?;
+            }
+        }
+        Ok(())
     }
 
     /// A strongly consistent `GetItem`.
