@@ -75,11 +75,19 @@ impl Inbound {
     /// deliveries so far) until `deadline`; queues what is left, or keeps it raw after its
     /// last delivery. `Err` only when the queue or the store refused what had to go there.
     async fn ingest(&self, items: Vec<Item>, deadline: Instant, tries: u32) -> Result<AcceptReport, AppError> {
-        let ends = futures_util::stream::iter(lanes(items))
-            .map(|lane| self.run_lane(lane, deadline))
-            .buffer_unordered(self.ports.config.limits.webhook_concurrency)
-            .collect::<Vec<_>>()
-            .await;
+        let mut lanes = lanes(items);
+        let ends = match lanes.len() {
+            // Most deliveries are one thread's: run inline, not as a task of its own (a heap
+            // block the size of the whole item's work, each delivery).
+            1 => vec![self.run_lane(lanes.remove(0), deadline).await],
+            _ => {
+                futures_util::stream::iter(lanes)
+                    .map(|lane| self.run_lane(lane, deadline))
+                    .buffer_unordered(self.ports.config.limits.webhook_concurrency)
+                    .collect::<Vec<_>>()
+                    .await
+            }
+        };
         let (mut report, mut unreached, mut failed) = (AcceptReport::default(), Vec::new(), Vec::new());
         for end in ends {
             report.add(&end.report);
