@@ -99,6 +99,19 @@ impl Counted {
     }
 }
 
+/// A comment by `customer` on a feed post as Meta sends it (`entry.changes`), parsed: a new
+/// thread, or a reply in the thread of comment `parent`.
+pub fn comment(customer: &str, id: &str, parent: Option<&str>) -> crate::meta::webhook::Envelope {
+    let mut value = serde_json::json!({"id":id,"from":{"id":customer,"username":"jane.doe"},"text":"How much is this?",
+        "media":{"id":"17895695668004550","media_product_type":"FEED"}});
+    if let Some(parent) = parent {
+        value["parent_id"] = parent.into();
+    }
+    let body = serde_json::json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"time":1569262486134i64,
+        "changes":[{"field":"comments","value":value}]}]});
+    crate::meta::webhook::parse(body.to_string().as_bytes()).expect("a webhook")
+}
+
 /// One DM from `customer` as Meta sends it, parsed.
 pub fn text(customer: &str, mid: &str, ts: i64) -> crate::meta::webhook::Envelope {
     let body = serde_json::json!({"object":"instagram","entry":[{"id":IG_ACCOUNT,"messaging":[

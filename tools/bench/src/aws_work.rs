@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use inbox_shared::domain::{Caller, TokenKind};
 use inbox_shared::relay::Relay;
 use inbox_shared::testing::aws_counter::{CallCounter, Work};
-use inbox_shared::testing::counted::{ACCOUNT_ID, Counted, ORG, text};
+use inbox_shared::testing::counted::{ACCOUNT_ID, Counted, ORG, comment, text};
 use inbox_shared::testing::local_aws::{CUSTOMER, LocalAws};
 use inbox_shared::testing::stream_pump::{RecordingBus, StreamPump};
 
@@ -114,8 +114,8 @@ async fn measure<F: std::future::Future<Output = ()>>(
     }
 }
 
-/// Each path once: a DM opening a conversation, a DM in it, the same DM again, an agent's
-/// reply, a token refresh. `None` without the local AWS server.
+/// Each path once: a DM opening a conversation, a DM in it, the same DM again, a comment
+/// opening its thread and a reply in it, an agent's reply, a token refresh. `None` without the local AWS server.
 pub async fn measure_paths() -> anyhow::Result<Option<Vec<PathWork>>> {
     let Some(aws) = inbox_shared::testing::local_aws::local_aws().await else { return Ok(None) };
     let rig = Counted::start(&aws).await;
@@ -141,6 +141,14 @@ pub async fn measure_paths() -> anyhow::Result<Option<Vec<PathWork>>> {
     out.push(
         measure(&rig, &relaying, ("the same DM redelivered", Entry::Webhook, None), async { drop(again.await) }).await,
     );
+    let opened = inbound.accept_webhook(comment(CUSTOMER, "17865799348089039", None));
+    out.push(
+        measure(&rig, &relaying, ("inbound comment, new thread", Entry::Webhook, None), async { drop(opened.await) })
+            .await,
+    );
+    let answered = inbound.accept_webhook(comment(CUSTOMER, "17865799348089040", Some("17865799348089039")));
+    let path = ("inbound comment, a reply in its thread", Entry::Webhook, None);
+    out.push(measure(&rig, &relaying, path, async { drop(answered.await) }).await);
     let conversation = rig.adapters.store.find_conversation(ORG, ACCOUNT_ID, CUSTOMER).await?;
     let conversation = conversation.ok_or_else(|| anyhow::anyhow!("no conversation"))?;
     let agent = Caller { organization_id: ORG.into(), subject: Some("agent-1".into()), admin: false };
