@@ -276,3 +276,34 @@ async fn an_account_connected_by_another_process_is_routed_at_once() {
     api.put_account(&connected).await.unwrap();
     assert_eq!(webhook.find_account_by_external_id(id).await.unwrap(), Some(connected));
 }
+
+/// A conversation whose id is derived from its thread is one item: no lookup item is written,
+/// it is found by its key, and creating it again answers the first. One with a drawn id (as
+/// before ids were derived) keeps its lookup item and is found through it.
+#[tokio::test]
+async fn a_derived_conversation_is_one_item_and_a_drawn_one_keeps_its_lookup() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use inbox_shared::domain::{Conversation, new_id};
+    use inbox_shared::ports::ConversationStore;
+
+    let Some((client, table, store, org)) = beside_the_table().await else { return };
+    let lookup = |customer: &str| {
+        let get = client.get_item().table_name(&table).key("pk", S(format!("ORG#{org}")));
+        get.key("sk", S(format!("CONVKEY#acc_1#{customer}"))).consistent_read(true).send()
+    };
+    let now = chrono::Utc::now();
+    let derived = Conversation::opened(Conversation::id_for(&org, "acc_1", "6185"), &org, "acc_1", "6185", now, now);
+    let created = store.create_conversation(&derived).await.unwrap();
+    assert!(lookup("6185").await.unwrap().item.is_none(), "no lookup item beside a derived id");
+    let again = Conversation { unread_count: 7, ..derived.clone() };
+    let second = store.create_conversation(&again).await.unwrap();
+    assert_eq!((second.id.as_str(), second.unread_count), (created.id.as_str(), 0), "the first one, kept");
+    let found = store.find_conversation(&org, "acc_1", "6185").await.unwrap();
+    assert_eq!(found.map(|c| c.id), Some(created.id));
+
+    let drawn = Conversation::opened(new_id("conv"), &org, "acc_1", "6186", now, now);
+    store.create_conversation(&drawn).await.unwrap();
+    assert!(lookup("6186").await.unwrap().item.is_some(), "a drawn id keeps its lookup item");
+    let found = store.find_conversation(&org, "acc_1", "6186").await.unwrap();
+    assert_eq!(found.map(|c| c.id), Some(drawn.id));
+}

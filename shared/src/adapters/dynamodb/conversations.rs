@@ -27,22 +27,30 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> Result<Conversation, StoreError> {
-        let org = &conversation.organization_id;
-        let mut lookup = HashMap::from([("conversationId".to_owned(), s(&conversation.id))]);
-        let key_sk = keys::conversation_key(&conversation.connected_account_id, conversation.thread_key());
-        ops::keyed(&mut lookup, keys::org(org), key_sk);
-        let tx = vec![
-            TxItem::put(lookup, Some("attribute_not_exists(pk)")),
-            TxItem::put(self.conversation_item(conversation, 1)?, Some("attribute_not_exists(pk)")),
-        ];
-        match self.transact(tx).await {
-            Ok(()) => Ok(Conversation { version: 1, ..conversation.clone() }),
-            Err(StoreError::Conflict(_)) => self
-                .find_conversation(org, &conversation.connected_account_id, conversation.thread_key())
-                .await?
-                .ok_or_else(|| StoreError::Backend("conversation key without conversation".into())),
-            Err(e) => Err(e),
+        let (org, account, thread) =
+            (&conversation.organization_id, &conversation.connected_account_id, conversation.thread_key());
+        let absent = Some("attribute_not_exists(pk)");
+        let item = self.conversation_item(conversation, 1)?;
+        // A derived id is found by its key alone and is unique by its own condition: one put,
+        // not a transaction of two items at twice their units. Any other id (one drawn before
+        // ids were derived, or by a caller of the port) is found through its lookup item.
+        let created = if conversation.id == Conversation::id_for(org, account, thread) {
+            self.put(item, absent).await?
+        } else {
+            let mut lookup = HashMap::from([("conversationId".to_owned(), s(&conversation.id))]);
+            ops::keyed(&mut lookup, keys::org(org), keys::conversation_key(account, thread));
+            match self.transact(vec![TxItem::put(lookup, absent), TxItem::put(item, absent)]).await {
+                Ok(()) => true,
+                Err(StoreError::Conflict(_)) => false,
+                Err(e) => return Err(e),
+            }
+        };
+        if created {
+            return Ok(Conversation { version: 1, ..conversation.clone() });
         }
+        self.find_conversation(org, account, thread)
+            .await?
+            .ok_or_else(|| StoreError::Backend("conversation key without conversation".into()))
     }
 
     async fn change_conversation(

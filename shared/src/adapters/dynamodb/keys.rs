@@ -14,7 +14,7 @@
 //! | account | `ORG#o` | `ACCOUNT#id` | `ACCOUNTS#ACTIVE` / `o#id` (active accounts only) | |
 //! | account lookup | `EXTACC#<ig id or page id>` | `EXTACC` | | |
 //! | conversation | `ORG#o` | `CONV#id` | `ORG#o#CONVS#<provider>` / `<lastMessageAt>#id` | |
-//! | conversation key | `ORG#o` | `CONVKEY#<account>#<customer id, or comment:<id>>` | | |
+//! | conversation key (only beside a drawn id; a derived one is found by itself) | `ORG#o` | `CONVKEY#<account>#<customer id, or comment:<id>>` | | |
 //! | message | `ORG#o` | `MSG#<random end of the id>#id` (`MSG#id` for ids made before) | `ORG#o#CONV#c#MSGS` / `<createdAt>#id` | |
 //! | Meta id lookup | `ORG#o` | `MID#<mid>` | | |
 //! | lead | `ORG#o` | `LEAD#id` | `ORG#o#LEADS` / `<createdAt>#id` | |
