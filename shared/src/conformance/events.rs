@@ -22,8 +22,10 @@ pub async fn events_are_logged_once_in_order_per_organization(store: &dyn Store)
         event: e.clone(),
     };
     store.append_events(&[at(t(1), 7, &first)], t(100)).await.unwrap();
-    // Within one time, by the writer's sequence; an event already logged stays where it is.
-    let batch = [at(t(2), 9, &second), at(t(2), 8, &first), at(t(2), 10, &theirs), at(t(2), 11, &gone)];
+    // Within one time, by the writer's sequence; an event already logged stays where it is,
+    // and one told twice in a call is logged at its first place.
+    let batch =
+        [at(t(2), 9, &second), at(t(2), 8, &first), at(t(2), 10, &theirs), at(t(2), 11, &gone), at(t(2), 12, &second)];
     let gone_ids = store.append_events(&batch, t(100)).await.unwrap();
     assert_eq!(gone_ids, vec![gone.id.clone()], "the erased record's event is answered as gone");
     let all = store.events_after(&org, None, 10, t(3)).await.unwrap();
@@ -34,6 +36,7 @@ pub async fn events_are_logged_once_in_order_per_organization(store: &dyn Store)
     let after = store.events_after(&org, Some(&all[0].position), 10, t(3)).await.unwrap();
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].event.id, second.id);
+    assert_eq!(after[0].position, LoggedEvent::position_of(t(2), 9, &second.id), "at its first place");
     assert!(store.events_after(&org, Some(&all[1].position), 10, t(3)).await.unwrap().is_empty());
     assert_eq!(store.events_after(&org, None, 1, t(3)).await.unwrap().len(), 1, "limit");
     assert!(store.events_after(&org, None, 10, t(100)).await.unwrap().is_empty(), "expired");

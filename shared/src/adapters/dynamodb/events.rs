@@ -135,7 +135,11 @@ impl EventStore for DynamoStore {
         expires_at: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
         // The guards first, then the events they claimed: an event is never in the log
-        // without its guard, so a take-back or a retry always finds it.
+        // without its guard, so a take-back or a retry always finds it. An event told twice
+        // in one call is claimed once, at its first place (two claims of one id at once
+        // could both see the guard with no event yet, and both write it).
+        let mut seen = std::collections::HashSet::new();
+        let events: Vec<LoggedEvent> = events.iter().filter(|e| seen.insert(e.event.id.as_str())).cloned().collect();
         let mut puts = Vec::new();
         for some in events.chunks(CLAIMS_AT_ONCE) {
             let claimed = try_join_all(some.iter().map(|logged| self.claim(logged, expires_at))).await?;
@@ -144,7 +148,7 @@ impl EventStore for DynamoStore {
         let puts = puts.into_iter().collect::<Result<Vec<_>, _>>()?;
         self.write_batches(puts).await?;
         // What tells of a record erased since the write goes nowhere.
-        self.take_back_erased(events).await
+        self.take_back_erased(&events).await
     }
 
     async fn events_after(
