@@ -82,21 +82,8 @@ impl DynamoStore {
         if self.get(was.0.clone(), was.1.clone()).await?.is_some() {
             return Ok(None);
         }
-        let moved = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(guard))
-            .condition_expression("#at = :was")
-            .expression_attribute_names("#at", LOGGED_SK)
-            .expression_attribute_values(":was", s(was.1))
-            .send()
-            .await;
-        match moved {
-            Ok(_) => Ok(Some(item)),
-            Err(e) if ops::is_conditional_failure(&e) => Ok(None),
-            Err(e) => Err(ops::backend(e)),
-        }
+        let still = Some("#at = :was");
+        Ok(self.put_where(guard, still, &[("#at", LOGGED_SK)], vec![(":was", s(was.1))]).await?.then_some(item))
     }
 
     /// The events of `events` whose record is gone, taken back out of the log (wherever this

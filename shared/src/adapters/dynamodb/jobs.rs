@@ -14,21 +14,15 @@ impl JobStore for DynamoStore {
 
     async fn replace_job(&self, job: &IntegrationJob, expected: JobExpectation<'_>) -> Result<bool, StoreError> {
         let item = Self::job_item(job)?;
-        let mut put = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        put = match expected {
-            JobExpectation::Absent => put.condition_expression("attribute_not_exists(pk)"),
+        match expected {
+            JobExpectation::Absent => self.put(item, Some("attribute_not_exists(pk)")).await,
             JobExpectation::ClaimedBy(claim) => {
-                put.condition_expression("claimId = :claim").expression_attribute_values(":claim", s(claim))
+                self.put_where(item, Some("claimId = :claim"), &[], vec![(":claim", s(claim))]).await
             }
-            JobExpectation::Status(status) => put
-                .condition_expression("#status = :status")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", attr_of(&status)?),
-        };
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if ops::is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(ops::backend(e)),
+            JobExpectation::Status(status) => {
+                let names = [("#status", "status")];
+                self.put_where(item, Some("#status = :status"), &names, vec![(":status", attr_of(&status)?)]).await
+            }
         }
     }
 

@@ -215,17 +215,9 @@ impl DynamoStore {
             };
             change(&mut c);
             let item = self.conversation_item(&c, version + 1)?;
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", n(version));
-            match put.send().await {
-                Ok(_) => Ok(Round::Done(Some(c))),
-                Err(e) if ops::is_conditional_failure(&e) => Ok(Round::Lost),
-                Err(e) => Err(ops::backend(e)),
+            match self.put_where(item, Some("version = :v"), &[], vec![(":v", n(version))]).await? {
+                true => Ok(Round::Done(Some(c))),
+                false => Ok(Round::Lost),
             }
         })
         .await

@@ -260,8 +260,27 @@ impl DynamoStore {
 
     /// `PutItem`; `false` when the condition did not hold.
     pub(super) async fn put(&self, item: Item, condition: Option<&str>) -> Result<bool, StoreError> {
-        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        match put.set_condition_expression(condition.map(str::to_owned)).send().await {
+        self.put_where(item, condition, &[], Vec::new()).await
+    }
+
+    /// `PutItem` on a condition naming attributes (`names`) and values; `false` when it did
+    /// not hold.
+    pub(super) async fn put_where(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        put = put.set_condition_expression(condition.map(str::to_owned));
+        for (name, attribute) in names {
+            put = put.expression_attribute_names(*name, *attribute);
+        }
+        for (name, value) in values {
+            put = put.expression_attribute_values(name, value);
+        }
+        match put.send().await {
             Ok(_) => Ok(true),
             Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(backend(e)),
